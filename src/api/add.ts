@@ -1,0 +1,77 @@
+import { existsSync, lstatSync } from 'node:fs';
+import { MkError, UsageError } from '../errors/index.js';
+import { snapshot } from '../artifact/snapshot.js';
+import { StatCache } from '../hashing/stat-cache.js';
+import { git } from '../git/run.js';
+import { readWorkspacePointer, underPrefix, workspacePointerPaths } from '../git/pointers.js';
+import { dataPathFor, guessKind, isPointerPath, KINDS, pointerPathFor, serializePointer, type Kind, type Pointer, samePointerData } from '../pointer/pointer.js';
+import { RepoContext } from '../repo/context.js';
+import { abs, assertNoSymlinkedParents, repoRelative } from '../repo/paths.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { ensureIgnored } from '../util/gitignore.js';
+
+export interface AddOptions {
+  cwd?: string;
+  kind?: Kind;
+  description?: string;
+  /** Stage the pointer and .gitignore with git (default true). */
+  stage?: boolean;
+}
+
+export interface AddedArtifact {
+  path: string;
+  pointerPath: string;
+  pointer: Pointer;
+  changed: boolean;
+  hashedFiles: number;
+  newBlobs: number;
+  newBytes: number;
+  skipped: string[];
+}
+
+/** Tracks files or directories: stores their bytes in the cache and writes pointers. */
+export async function add(paths: string[], opts: AddOptions = {}): Promise<AddedArtifact[]> {
+  if (paths.length === 0) throw new UsageError('nothing to add', "name the files or directories to track, e.g. 'mk add data/'");
+  if (opts.kind && !KINDS.includes(opts.kind)) throw new UsageError(`unknown kind '${opts.kind}' (one of ${KINDS.join(', ')})`);
+  const ctx = RepoContext.open(opts.cwd);
+  const cwd = opts.cwd ?? process.cwd();
+  const rels = [...new Set(paths.map((p) => repoRelative(ctx.root, p.replace(/\/+$/, '') || p, cwd)))];
+  const existing = (await workspacePointerPaths(ctx.root)).map(dataPathFor);
+  for (const rel of rels) {
+    if (rel === '.') throw new UsageError('cannot track the whole repository', 'name a data file or folder inside it');
+    if (isPointerPath(rel)) throw new UsageError(`${rel} is an mk pointer; name the data path '${dataPathFor(rel)}' instead`);
+    if (rel === '.mk' || rel.startsWith('.mk/') || rel === '.gitignore' || rel.endsWith('/.gitignore')) throw new UsageError(`${rel} belongs to the repository's own settings and cannot be tracked by mk`);
+    assertNoSymlinkedParents(ctx.root, rel);
+    if (!existsSync(abs(ctx.root, rel))) throw new MkError('ENOENT', `${rel}: no such file or directory`);
+    const inside = existing.find((e) => e !== rel && underPrefix(rel, e));
+    if (inside) throw new UsageError(`${rel} is inside the tracked directory ${inside}`, `run 'mk add ${inside}' to record changes to it`);
+    const holds = existing.find((e) => e !== rel && underPrefix(e, rel));
+    if (holds) throw new UsageError(`${rel} contains the tracked artifact ${holds}`, 'track the folders inside it one by one, or remove that pointer first');
+  }
+  const lock = await ctx.lock();
+  const stat = new StatCache(ctx.stateDir);
+  const results: AddedArtifact[] = [];
+  try {
+    for (const rel of rels) {
+      const pointerPath = pointerPathFor(rel);
+      const previous = readWorkspacePointer(ctx.root, pointerPath);
+      const kind = opts.kind ?? previous?.kind ?? guessKind(rel + (lstatSync(abs(ctx.root, rel)).isDirectory() ? '/' : ''));
+      const description = opts.description ?? previous?.description;
+      const snap = await snapshot(ctx, stat, rel, { kind, description, previous });
+      stat.save();
+      const changed = !previous || !samePointerData(previous, snap.pointer) || previous.kind !== kind || previous.description !== description;
+      if (changed) await writeFileAtomic(abs(ctx.root, pointerPath), serializePointer(snap.pointer, rel.split('/').pop()!));
+      const ignoreFile = await ensureIgnored(ctx.root, rel);
+      if (opts.stage !== false) {
+        // A file git tracked so far leaves the index: from now on its pointer stands for it.
+        await git(ctx.root, ['rm', '-r', '-q', '--cached', '--ignore-unmatch', '--', rel]);
+        await git(ctx.root, ['add', '-f', '--', pointerPath, ...(ignoreFile ? [ignoreFile] : [])]);
+      }
+      results.push({ path: rel, pointerPath, pointer: snap.pointer, changed, hashedFiles: snap.hashed, newBlobs: snap.newBlobs, newBytes: snap.newBytes, skipped: snap.skipped });
+    }
+  } finally {
+    stat.save();
+    lock.release();
+  }
+  return results;
+}

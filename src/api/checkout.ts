@@ -1,0 +1,237 @@
+import { lstatSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MediaType } from '../content/media-types.js';
+import type { DirManifest, FileEntry } from '../artifact/dir-manifest.js';
+import { loadDirManifest } from '../artifact/load.js';
+import { extractPack, placeBlob, type PackWant } from '../artifact/materialize.js';
+import { workState } from '../artifact/workspace.js';
+import { MkError, UnsavedChangesError } from '../errors/index.js';
+import { StatCache } from '../hashing/stat-cache.js';
+import { pointersAtCommit, workspacePointers, readWorkspacePointer, type TrackedPointer } from '../git/pointers.js';
+import { git, resolveCommit } from '../git/run.js';
+import type { Pointer } from '../pointer/pointer.js';
+import type { LinkType } from '../repo/config.js';
+import { RepoContext } from '../repo/context.js';
+import { abs, assertNoSymlinkedParents, checkStoredPath, repoRelative } from '../repo/paths.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { ensureIgnored } from '../util/gitignore.js';
+
+export interface CheckoutOptions {
+  cwd?: string;
+  /** Restore the pointers of this revision too (as `git checkout <rev> -- paths`). */
+  rev?: string;
+  paths?: string[];
+  /** Overwrite unsaved changes. */
+  force?: boolean;
+  link?: LinkType;
+  /**
+   * What the work tree is supposed to hold now, per data path (default: the pointer files
+   * of the work tree before this checkout). Hooks pass the previous HEAD's pointers.
+   */
+  baseline?: Map<string, Pointer | undefined>;
+  /** Stage restored pointers (default true when `rev` is given). */
+  stage?: boolean;
+}
+
+export interface CheckoutArtifact {
+  path: string;
+  action: 'restored' | 'unchanged' | 'not-cached';
+  written: number;
+  removed: number;
+}
+
+export interface CheckoutResult {
+  rev?: string;
+  artifacts: CheckoutArtifact[];
+}
+
+interface Plan {
+  t: TrackedPointer;
+  manifest?: DirManifest;
+  /** Files (relative to the artifact; '' for a single file) to write. */
+  write: FileEntry[];
+  /** Work-tree files (relative to the artifact) to delete. */
+  remove: string[];
+  /** The whole path must be cleared first (type changed, e.g. file → dir). */
+  clear: boolean;
+}
+
+/** Brings the work tree's data in line with the pointers (of the work tree, or of `rev`). */
+export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResult> {
+  const ctx = RepoContext.open(opts.cwd);
+  const cwd = opts.cwd ?? process.cwd();
+  const filters = opts.paths?.map((p) => repoRelative(ctx.root, p, cwd));
+  const commit = opts.rev ? await resolveCommit(ctx.root, opts.rev) : undefined;
+  const lock = await ctx.lock();
+  const stat = new StatCache(ctx.stateDir);
+  try {
+    const targets = commit ? await pointersAtCommit(ctx.commonDir, commit, filters) : await workspacePointers(ctx.root, filters);
+    if (filters?.length && targets.length === 0) throw new MkError('ENOTTRACKED', `no tracked artifact matches ${filters.join(', ')}${commit ? ` at ${opts.rev}` : ''}`);
+    const plans: Plan[] = [];
+    const unsaved: string[] = [];
+    const notCached: CheckoutArtifact[] = [];
+    for (const t of targets) {
+      checkStoredPath(t.path);
+      assertNoSymlinkedParents(ctx.root, t.path);
+      const base = opts.baseline ? opts.baseline.get(t.path) : readWorkspacePointer(ctx.root, t.pointerPath);
+      const plan = await planArtifact(ctx, stat, t, base, unsaved);
+      if (plan === 'not-cached') notCached.push({ path: t.path, action: 'not-cached', written: 0, removed: 0 });
+      else plans.push(plan);
+    }
+    if (unsaved.length && !opts.force) throw new UnsavedChangesError(unsaved);
+    if (commit) {
+      const staged: string[] = [];
+      for (const t of targets) {
+        const cur = readWorkspacePointer(ctx.root, t.pointerPath);
+        if (cur === undefined || cur.digest !== t.pointer.digest || cur.kind !== t.pointer.kind || cur.description !== t.pointer.description) {
+          await writeFileAtomic(abs(ctx.root, t.pointerPath), t.text);
+          staged.push(t.pointerPath);
+        }
+        const ig = await ensureIgnored(ctx.root, t.path);
+        if (ig) staged.push(ig);
+      }
+      if (staged.length && opts.stage !== false) await git(ctx.root, ['add', '-f', '--', ...staged]);
+    }
+    const link = opts.link ?? ctx.config.link;
+    const artifacts: CheckoutArtifact[] = [];
+    for (const plan of plans) artifacts.push(await execute(ctx, stat, plan, link));
+    artifacts.push(...notCached);
+    if (notCached.length) {
+      stat.save();
+      throw new MkError('ENOTCACHED', `data not in the local cache for ${notCached.map((a) => a.path).join(', ')}`, {
+        hint: "run 'mk pull' (or 'mk fetch' then 'mk checkout') to download it from a remote",
+        data: { artifacts },
+      });
+    }
+    return { rev: commit, artifacts };
+  } finally {
+    stat.save();
+    lock.release();
+  }
+}
+
+async function planArtifact(ctx: RepoContext, stat: StatCache, t: TrackedPointer, base: Pointer | undefined, unsaved: string[]): Promise<Plan | 'not-cached'> {
+  const p = t.pointer;
+  const state = await workState(ctx.root, stat, t.path);
+  let baseFiles: Map<string, { digest: string; mode: number }> | undefined;
+  const baseline = async () => {
+    if (baseFiles) return baseFiles;
+    baseFiles = new Map();
+    if (base?.type === 'file') baseFiles.set('', { digest: base.digest, mode: base.exec ? 0o755 : 0o644 });
+    else if (base?.type === 'dir') {
+      const m = await loadDirManifest(ctx.cache, base).catch(() => undefined);
+      for (const f of m?.files ?? []) baseFiles.set(f.path, { digest: f.digest, mode: f.mode });
+    }
+    return baseFiles;
+  };
+  /** A work-tree file may be replaced if it is what the baseline recorded, or its bytes are in the cache. */
+  const safe = async (rel: string, digest: string, size: number) => {
+    const b = (await baseline()).get(rel);
+    if (b && b.digest === digest) return true;
+    return ctx.cache.existsSync({ mediaType: MediaType.octet, digest, size });
+  };
+  if (p.type === 'file') {
+    if (!ctx.cache.existsSync({ mediaType: MediaType.octet, digest: p.digest, size: p.size })) {
+      if (state.kind === 'file' && state.file.digest === p.digest) return { t, write: [], remove: [], clear: false };
+      return 'not-cached';
+    }
+    const entry: FileEntry = { path: '', mode: p.exec ? 0o755 : 0o644, size: p.size, digest: p.digest, layer: 0 };
+    if (state.kind === 'missing') return { t, write: [entry], remove: [], clear: false };
+    if (state.kind === 'file') {
+      if (state.file.digest === p.digest && state.file.mode === entry.mode) return { t, write: [], remove: [], clear: false };
+      if (state.file.digest !== p.digest && !(await safe('', state.file.digest, state.file.size))) unsaved.push(t.path);
+      return { t, write: [entry], remove: [], clear: false };
+    }
+    if (state.kind === 'dir') {
+      const b = await baseline();
+      for (const f of state.files) if (!(await safeIn(b, f, ctx))) { unsaved.push(`${t.path}/${f.path}`); break; }
+    } else unsaved.push(t.path);
+    return { t, write: [entry], remove: [], clear: true };
+  }
+  const manifest = await loadDirManifest(ctx.cache, p).catch(() => undefined);
+  if (!manifest || !manifest.layers.every((l) => ctx.cache.existsSync({ mediaType: MediaType.octet, ...l }))) return 'not-cached';
+  if (state.kind === 'missing') return { t, manifest, write: manifest.files, remove: [], clear: false };
+  if (state.kind === 'file' || state.kind === 'other') {
+    if (state.kind === 'file' && !(await safe('', state.file.digest, state.file.size))) unsaved.push(t.path);
+    if (state.kind === 'other') unsaved.push(t.path);
+    return { t, manifest, write: manifest.files, remove: [], clear: true };
+  }
+  const want = new Map(manifest.files.map((f) => [f.path, f]));
+  const write: FileEntry[] = [];
+  const remove: string[] = [];
+  const have = new Map(state.files.map((f) => [f.path, f]));
+  for (const f of manifest.files) {
+    const w = have.get(f.path);
+    if (w && w.digest === f.digest && w.mode === f.mode) continue;
+    if (w && w.digest !== f.digest && !(await safe(f.path, w.digest, w.size))) unsaved.push(`${t.path}/${f.path}`);
+    write.push(f);
+  }
+  for (const w of state.files) {
+    if (want.has(w.path)) continue;
+    if (!(await safe(w.path, w.digest, w.size))) unsaved.push(`${t.path}/${w.path}`);
+    remove.push(w.path);
+  }
+  return { t, manifest, write, remove, clear: false };
+}
+
+async function safeIn(b: Map<string, { digest: string }>, f: { path: string; digest: string; size: number }, ctx: RepoContext): Promise<boolean> {
+  const e = b.get(f.path);
+  return (e && e.digest === f.digest) || ctx.cache.existsSync({ mediaType: MediaType.octet, digest: f.digest, size: f.size });
+}
+
+async function execute(ctx: RepoContext, stat: StatCache, plan: Plan, link: LinkType): Promise<CheckoutArtifact> {
+  const { t } = plan;
+  const root = abs(ctx.root, t.path);
+  if (plan.clear) {
+    rmSync(root, { recursive: true, force: true });
+    stat.forgetUnder(t.path);
+  }
+  if (plan.write.length === 0 && plan.remove.length === 0) return { path: t.path, action: 'unchanged', written: 0, removed: 0 };
+  for (const r of plan.remove) {
+    rmSync(abs(root, r), { force: true });
+    stat.forget(`${t.path}/${r}`);
+    pruneEmptyParents(root, dirname(abs(root, r)));
+  }
+  if (t.pointer.type === 'file') {
+    const f = plan.write[0]!;
+    const placed = await placeBlob(ctx.cache, f.digest, f.size, root, f.mode, link);
+    stat.record(t.path, placed.stat, f.digest);
+    return { path: t.path, action: 'restored', written: 1, removed: 0 };
+  }
+  const m = plan.manifest!;
+  const byLayer = new Map<number, FileEntry[]>();
+  for (const f of plan.write) (byLayer.get(f.layer) ?? byLayer.set(f.layer, []).get(f.layer)!).push(f);
+  for (const [li, files] of byLayer) {
+    const layer = m.layers[li]!;
+    if (layer.format === 'raw') {
+      const f = files[0]!;
+      const placed = await placeBlob(ctx.cache, f.digest, f.size, abs(root, f.path), f.mode, link);
+      stat.record(`${t.path}/${f.path}`, placed.stat, f.digest);
+      continue;
+    }
+    const wants = new Map<string, PackWant>();
+    for (const f of files) wants.set(`${t.path}/${f.path}`, { dest: abs(root, f.path), mode: f.mode, digest: f.digest, size: f.size });
+    await extractPack(ctx.cache, layer, wants, (name, placed) => stat.record(name, placed.stat, placed.digest));
+  }
+  return { path: t.path, action: 'restored', written: plan.write.length, removed: plan.remove.length };
+}
+
+function pruneEmptyParents(stop: string, dir: string): void {
+  while (dir.length > stop.length && dir.startsWith(stop)) {
+    try {
+      if (readdirSync(dir).length) return;
+      rmdirSync(dir);
+    } catch {
+      return;
+    }
+    dir = dirname(dir);
+  }
+}
+
+export function isDir(p: string): boolean {
+  try {
+    return lstatSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}

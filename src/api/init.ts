@@ -1,0 +1,31 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RepoContext, TEAM_CONFIG } from '../repo/context.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { git } from '../git/run.js';
+
+export interface InitResult {
+  root: string;
+  created: string[];
+  cache: string;
+}
+
+export function templatePath(name: string): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'templates', name);
+}
+
+/** Creates `.mk/config.yaml` (team settings, staged) and the local cache. Idempotent. */
+export async function init(opts: { cwd?: string; stage?: boolean } = {}): Promise<InitResult> {
+  const ctx = RepoContext.open(opts.cwd);
+  const created: string[] = [];
+  const cfg = join(ctx.root, TEAM_CONFIG);
+  if (!existsSync(cfg)) {
+    await writeFileAtomic(cfg, readFileSync(templatePath('config.yaml'), 'utf8'));
+    created.push(TEAM_CONFIG);
+    if (opts.stage !== false) await git(ctx.root, ['add', '--', TEAM_CONFIG]);
+  }
+  const fresh = RepoContext.open(ctx.root);
+  fresh.cache; // creates the layout
+  return { root: ctx.root, created, cache: fresh.cacheDir };
+}

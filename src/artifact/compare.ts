@@ -1,0 +1,79 @@
+import { MediaType } from '../content/media-types.js';
+import type { StatCache } from '../hashing/stat-cache.js';
+import type { Pointer } from '../pointer/pointer.js';
+import type { RepoContext } from '../repo/context.js';
+import type { DirManifest } from './dir-manifest.js';
+import { loadDirManifest } from './load.js';
+import { workState, type WorkFile, type WorkState } from './workspace.js';
+
+export interface FileChange {
+  path: string;
+  change: 'added' | 'removed' | 'modified';
+  oldSize?: number;
+  newSize?: number;
+}
+
+export type WorkspaceStatus = 'clean' | 'modified' | 'deleted' | 'unknown';
+
+export interface Comparison {
+  workspace: WorkspaceStatus;
+  /** All the pointer's blobs are in the local cache. */
+  cached: boolean;
+  changes: FileChange[];
+  state: WorkState;
+  manifest?: DirManifest;
+}
+
+/** Are all blobs needed to restore `p` in the local cache? */
+export async function isCached(ctx: RepoContext, p: Pointer): Promise<boolean> {
+  if (p.type === 'file') return ctx.cache.existsSync({ mediaType: MediaType.octet, digest: p.digest, size: p.size });
+  const m = await loadDirManifest(ctx.cache, p).catch(() => undefined);
+  return !!m && m.layers.every((l) => ctx.cache.existsSync({ mediaType: MediaType.octet, ...l }));
+}
+
+/** Differences between two file lists (old → new), sorted by path. */
+export function diffFiles(oldFiles: Array<{ path: string; digest: string; size: number; mode: number }>, newFiles: Array<{ path: string; digest: string; size: number; mode: number }>): FileChange[] {
+  const old = new Map(oldFiles.map((f) => [f.path, f]));
+  const out: FileChange[] = [];
+  for (const f of newFiles) {
+    const o = old.get(f.path);
+    if (!o) out.push({ path: f.path, change: 'added', newSize: f.size });
+    else {
+      if (o.digest !== f.digest || o.mode !== f.mode) out.push({ path: f.path, change: 'modified', oldSize: o.size, newSize: f.size });
+      old.delete(f.path);
+    }
+  }
+  for (const o of old.values()) out.push({ path: o.path, change: 'removed', oldSize: o.size });
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+export function pointerFiles(p: Pointer, path: string): Array<{ path: string; digest: string; size: number; mode: number }> {
+  return [{ path, digest: p.digest, size: p.size, mode: p.exec ? 0o755 : 0o644 }];
+}
+
+function workFiles(s: WorkState, path: string): WorkFile[] {
+  if (s.kind === 'file') return [{ ...s.file, path }];
+  if (s.kind === 'dir') return s.files;
+  return [];
+}
+
+/** Compares what the work tree holds at `path` with what pointer `p` records. */
+export async function compareWorkspace(ctx: RepoContext, stat: StatCache, path: string, p: Pointer): Promise<Comparison> {
+  const state = await workState(ctx.root, stat, path);
+  const cached = await isCached(ctx, p);
+  if (state.kind === 'missing') return { workspace: 'deleted', cached, changes: [], state };
+  if (p.type === 'file') {
+    if (state.kind !== 'file') return { workspace: 'modified', cached, changes: [{ path, change: 'modified', oldSize: p.size }], state };
+    const changes = diffFiles(pointerFiles(p, path), workFiles(state, path));
+    return { workspace: changes.length ? 'modified' : 'clean', cached, changes, state };
+  }
+  const manifest = await loadDirManifest(ctx.cache, p).catch(() => undefined);
+  if (state.kind !== 'dir') return { workspace: 'modified', cached, changes: [], state, manifest };
+  if (!manifest) {
+    const size = state.files.reduce((s, f) => s + f.size, 0);
+    const same = state.files.length === p.files && size === p.size;
+    return { workspace: same ? 'unknown' : 'modified', cached: false, changes: [], state };
+  }
+  const changes = diffFiles(manifest.files, state.files);
+  return { workspace: changes.length ? 'modified' : 'clean', cached, changes, state, manifest };
+}

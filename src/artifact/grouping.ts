@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+
+export interface Sized {
+  path: string;
+  size: number;
+}
+
+export type Group<T> = { format: 'raw'; files: [T] } | { format: 'tar'; files: T[] };
+
+export interface GroupingOptions {
+  /** Files at least this large get a raw layer of their own. */
+  rawThreshold: number;
+  /** Target bytes per pack. */
+  packTarget: number;
+}
+
+/** Keeps the number of layers of one directory near or below this, whatever its size. */
+const MAX_PACKS = 2048;
+
+/**
+ * Splits a directory's files (sorted by path) into storage units, so that changing,
+ * adding or removing one file changes one unit (rarely two):
+ * - a file at least `rawThreshold` bytes is a raw unit by itself;
+ * - small files are grouped in path order into packs. A pack ends after a file when a
+ *   hash of the file's path, read as a number in [0,1), is below size/target: each file
+ *   ends its pack with a probability proportional to its size, so packs average `target`
+ *   bytes, and where a boundary falls depends only on that file, never on its neighbours.
+ * For very large directories the target grows in powers of two so the pack count stays
+ * below about MAX_PACKS (the manifest of a ModelKit must stay under 4 MiB).
+ */
+export function planGroups<T extends Sized>(files: T[], opts: GroupingOptions): Group<T>[] {
+  let small = 0;
+  for (const f of files) if (f.size < opts.rawThreshold) small += f.size;
+  let target = opts.packTarget;
+  while (small / target > MAX_PACKS) target *= 2;
+  const rawAt = Math.max(opts.rawThreshold, target);
+  const groups: Group<T>[] = [];
+  let cur: T[] = [];
+  for (const f of files) {
+    if (f.size >= rawAt) {
+      groups.push({ format: 'raw', files: [f] });
+      continue;
+    }
+    cur.push(f);
+    if (pathFraction(f.path) < Math.max(f.size, 1) / target) {
+      groups.push({ format: 'tar', files: cur });
+      cur = [];
+    }
+  }
+  if (cur.length) groups.push({ format: 'tar', files: cur });
+  return groups;
+}
+
+function pathFraction(path: string): number {
+  return createHash('sha256').update(path).digest().readUInt32BE(0) / 0x1_0000_0000;
+}

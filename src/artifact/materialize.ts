@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import { chmodSync, constants as fsc, lstatSync, mkdirSync, type Stats } from 'node:fs';
+import { copyFile, link, open, rename, rm, symlink, chmod } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import tar from 'tar-stream';
+import { MediaType } from '../content/media-types.js';
+import { DigestMismatchError, MkError } from '../errors/index.js';
+import { hashFile, verifying } from '../hashing/digest.js';
+import type { LinkType } from '../repo/config.js';
+import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
+import { tmpName } from '../util/fs.js';
+
+export interface Placed {
+  /** Absolute path written. */
+  abs: string;
+  stat: Stats;
+  digest: string;
+}
+
+function prepareParent(path: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+}
+
+/**
+ * Places one blob of the cache at `dest`: never a half-written file (temp + rename), never
+ * bytes that do not match the digest (the blob is hashed on the way; a bad blob is removed
+ * from the cache and nothing is written).
+ *
+ * - copy: the default. A reflink when the filesystem can (then the blob is verified by a
+ *   read), else a streamed copy hashed as it goes.
+ * - hardlink / symlink: the blob is verified, then linked. A linked file shares its bytes
+ *   with the cache: mk treats an edited link as a modified file and re-verifies cache blobs
+ *   before serving them. Executable files are always copied.
+ */
+export async function placeBlob(cache: OciLayoutStore, digest: string, size: number, dest: string, mode: number, how: LinkType): Promise<Placed> {
+  const desc = { mediaType: MediaType.octet, digest, size };
+  const blob = cache.blobPath(desc);
+  prepareParent(dest);
+  const tmp = tmpName(dest);
+  try {
+    if ((how === 'hardlink' || how === 'symlink') && mode !== 0o755) {
+      if (!(await cache.verify(desc))) throw new DigestMismatchError(`cache blob ${digest}`, digest, 'different bytes');
+      if (how === 'hardlink') await link(blob, tmp);
+      else await symlink(blob, tmp);
+    } else {
+      let cloned = false;
+      try {
+        await copyFile(blob, tmp, fsc.COPYFILE_FICLONE_FORCE);
+        cloned = true;
+      } catch {
+        /* no reflinks here: stream instead */
+      }
+      if (cloned) {
+        const got = await hashFile(tmp);
+        if (got.digest !== digest || got.size !== size) {
+          await cache.quarantine(desc);
+          throw new DigestMismatchError(`cache blob ${digest}`, digest, got.digest);
+        }
+      } else {
+        const got = await hashFile(blob, tmp, 0o644).catch((e) => {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !lstatExists(blob)) throw new MkError('ENOTCACHED', `blob ${digest} is not in the cache`, { hint: "run 'mk fetch' to download it from a remote" });
+          throw e;
+        });
+        if (got.digest !== digest || got.size !== size) {
+          await cache.quarantine(desc);
+          throw new DigestMismatchError(`cache blob ${digest}`, digest, got.digest);
+        }
+      }
+      await chmod(tmp, mode);
+    }
+    await rename(tmp, dest);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  return { abs: dest, stat: lstatSync(dest), digest };
+}
+
+function lstatExists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface PackWant {
+  /** Absolute destination. */
+  dest: string;
+  mode: number;
+  digest: string;
+  size: number;
+}
+
+/**
+ * Extracts the wanted files of a pack (keyed by their tar entry name) from the cache.
+ * Entries are matched by exact name against `wants`, so a pack can never write anywhere
+ * else; every file is hashed as it is written and renamed into place only if it matches.
+ * The pack itself is verified as it streams.
+ */
+export async function extractPack(cache: OciLayoutStore, pack: { digest: string; size: number }, wants: Map<string, PackWant>, onPlaced: (name: string, p: Placed) => void): Promise<void> {
+  const desc = { mediaType: MediaType.octet, digest: pack.digest, size: pack.size };
+  const src = await cache.fetch(desc);
+  const ex = tar.extract();
+  const remaining = new Set(wants.keys());
+  const feeding = (async () => {
+    try {
+      for await (const chunk of verifying(src, desc, `pack ${pack.digest}`)) {
+        if (!ex.write(chunk as Buffer)) await new Promise<void>((r) => ex.once('drain', () => r()));
+      }
+      (ex as unknown as { end(): void }).end();
+    } catch (e) {
+      ex.destroy(e as Error);
+      throw e;
+    }
+  })();
+  try {
+    for await (const entry of ex) {
+      const want = entry.header.type === 'file' ? wants.get(entry.header.name) : undefined;
+      if (!want) {
+        entry.resume();
+        continue;
+      }
+      prepareParent(want.dest);
+      const tmp = tmpName(want.dest);
+      const fh = await open(tmp, 'wx', 0o600);
+      const h = createHash('sha256');
+      let n = 0;
+      try {
+        for await (const c of entry as AsyncIterable<Buffer>) {
+          h.update(c);
+          n += c.length;
+          let off = 0;
+          while (off < c.length) off += (await fh.write(c, off, c.length - off)).bytesWritten;
+        }
+      } finally {
+        await fh.close();
+      }
+      const got = 'sha256:' + h.digest('hex');
+      if (got !== want.digest || n !== want.size) {
+        await rm(tmp, { force: true });
+        await cache.quarantine(desc);
+        throw new DigestMismatchError(`${entry.header.name} in pack ${pack.digest}`, want.digest, got);
+      }
+      chmodSync(tmp, want.mode);
+      await rename(tmp, want.dest);
+      remaining.delete(entry.header.name);
+      onPlaced(entry.header.name, { abs: want.dest, stat: lstatSync(want.dest), digest: got });
+    }
+    await feeding;
+  } catch (e) {
+    await feeding.catch(() => undefined);
+    if (e instanceof DigestMismatchError) await cache.quarantine(desc);
+    throw e;
+  }
+  if (remaining.size) throw new MkError('EPACK', `pack ${pack.digest} lacks ${remaining.size} expected file(s), e.g. ${[...remaining][0]}`);
+}

@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import { lstatSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import pLimit from 'p-limit';
+import type { Descriptor } from '../content/descriptor.js';
+import { MediaType } from '../content/media-types.js';
+import { bufferSource } from '../content/storage.js';
+import { MkError, UnsafePathError } from '../errors/index.js';
+import { hashFile, sha256 } from '../hashing/digest.js';
+import type { StatCache } from '../hashing/stat-cache.js';
+import type { Kind, Pointer } from '../pointer/pointer.js';
+import type { RepoContext } from '../repo/context.js';
+import { abs } from '../repo/paths.js';
+import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
+import { encodeDirManifest, type DirManifest, type FileEntry, type LayerRef } from './dir-manifest.js';
+import { planGroups } from './grouping.js';
+import { loadDirManifest } from './load.js';
+import { buildPack } from './pack.js';
+import { scanDir, type ScannedFile } from './scan.js';
+
+export interface SnapshotOptions {
+  kind: Kind;
+  description?: string;
+  /** The pointer recorded so far, whose directory manifest lets unchanged packs be reused. */
+  previous?: Pointer;
+}
+
+export interface SnapshotResult {
+  pointer: Pointer;
+  manifest?: DirManifest;
+  /** Files whose bytes were read (not answered by the stat cache). */
+  hashed: number;
+  /** Blobs newly written to the cache, and their bytes. */
+  newBlobs: number;
+  newBytes: number;
+  /** Entries inside a directory that are not regular files (symlinks...) and were left out. */
+  skipped: string[];
+}
+
+/**
+ * Stores the current content of a file or directory of the work tree in the cache and
+ * returns the pointer that records it. Unchanged files (stat cache) are not read again;
+ * unchanged packs are reused from the previous directory manifest.
+ */
+export async function snapshot(ctx: RepoContext, stat: StatCache, rel: string, opts: SnapshotOptions): Promise<SnapshotResult> {
+  const path = abs(ctx.root, rel);
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    throw new MkError('ENOENT', `${rel}: no such file or directory`);
+  }
+  if (st.isSymbolicLink()) throw new UnsafePathError(rel, 'it is a symlink; track the file or folder it points to instead');
+  if (st.isFile()) return snapshotFile(ctx, stat, rel, opts);
+  if (st.isDirectory()) return snapshotDir(ctx, stat, rel, opts);
+  throw new MkError('EUNSUPPORTED', `${rel}: not a regular file or directory`);
+}
+
+async function storeRawFile(cache: OciLayoutStore, stat: StatCache, rel: string, absPath: string, before: import('node:fs').Stats): Promise<{ digest: string; written: boolean; hashed: boolean }> {
+  const known = stat.lookup(rel, before);
+  if (known && cache.existsSync({ mediaType: MediaType.octet, digest: known, size: before.size })) return { digest: known, written: false, hashed: false };
+  const tmp = cache.ingestPath(rel);
+  try {
+    const got = await hashFile(absPath, tmp);
+    const after = lstatSync(absPath);
+    if (got.size !== before.size || after.mtimeMs !== before.mtimeMs || after.size !== before.size) {
+      throw new MkError('ECHANGED', `${rel} changed while mk was reading it`, { hint: 'run the command again once the file is no longer being written' });
+    }
+    const desc = { mediaType: MediaType.octet, digest: got.digest, size: got.size };
+    let written = false;
+    if (cache.existsSync(desc)) await rm(tmp, { force: true });
+    else {
+      await cache.adopt(desc, tmp);
+      written = true;
+    }
+    stat.record(rel, before, got.digest);
+    return { digest: got.digest, written, hashed: true };
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+async function snapshotFile(ctx: RepoContext, stat: StatCache, rel: string, opts: SnapshotOptions): Promise<SnapshotResult> {
+  const path = abs(ctx.root, rel);
+  const st = lstatSync(path);
+  const r = await storeRawFile(ctx.cache, stat, rel, path, st);
+  const pointer: Pointer = { version: 1, kind: opts.kind, type: 'file', digest: r.digest, size: st.size };
+  if (st.mode & 0o100) pointer.exec = true;
+  if (opts.description !== undefined) pointer.description = opts.description;
+  return { pointer, hashed: r.hashed ? 1 : 0, newBlobs: r.written ? 1 : 0, newBytes: r.written ? st.size : 0, skipped: [] };
+}
+
+function packSignature(dirRel: string, files: Array<{ path: string; mode: number; digest: string }>): string {
+  const h = createHash('sha256');
+  h.update(dirRel + '\0');
+  for (const f of files) h.update(`${f.path}\0${f.mode}\0${f.digest}\n`);
+  return h.digest('hex');
+}
+
+async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts: SnapshotOptions): Promise<SnapshotResult> {
+  const cache = ctx.cache;
+  const { files, skipped } = scanDir(abs(ctx.root, rel));
+  const reusable = new Map<string, LayerRef>();
+  if (opts.previous?.type === 'dir') {
+    const prev = await loadDirManifest(cache, opts.previous).catch(() => undefined);
+    if (prev) {
+      const byLayer = new Map<number, FileEntry[]>();
+      for (const f of prev.files) (byLayer.get(f.layer) ?? byLayer.set(f.layer, []).get(f.layer)!).push(f);
+      for (const [i, fs] of byLayer) if (prev.layers[i]!.format === 'tar') reusable.set(packSignature(rel, fs), prev.layers[i]!);
+    }
+  }
+  const known: Array<string | undefined> = files.map((f) => stat.lookup(`${rel}/${f.path}`, f.stat));
+  const index = new Map<ScannedFile, number>(files.map((f, i) => [f, i]));
+  const groups = planGroups(files, { rawThreshold: ctx.config.rawThreshold, packTarget: ctx.config.packTarget });
+  const layers: LayerRef[] = new Array(groups.length);
+  const digests: string[] = new Array(files.length);
+  let hashed = 0;
+  let newBlobs = 0;
+  let newBytes = 0;
+  const limit = pLimit(4);
+  await Promise.all(
+    groups.map((g, gi) =>
+      limit(async () => {
+        if (g.format === 'raw') {
+          const f = g.files[0];
+          const r = await storeRawFile(cache, stat, `${rel}/${f.path}`, f.abs, f.stat);
+          digests[index.get(f)!] = r.digest;
+          if (r.hashed) hashed++;
+          if (r.written) (newBlobs++, (newBytes += f.size));
+          layers[gi] = { format: 'raw', digest: r.digest, size: f.size };
+          return;
+        }
+        const ds = g.files.map((f) => known[index.get(f)!]);
+        if (ds.every((d) => d !== undefined)) {
+          const sig = packSignature(rel, g.files.map((f, k) => ({ path: f.path, mode: f.mode, digest: ds[k]! })));
+          const prev = reusable.get(sig);
+          if (prev && cache.existsSync({ mediaType: MediaType.octet, ...prev })) {
+            g.files.forEach((f, k) => (digests[index.get(f)!] = ds[k]!));
+            layers[gi] = prev;
+            return;
+          }
+        }
+        const tmp = cache.ingestPath('pack');
+        try {
+          const res = await buildPack(g.files.map((f) => ({ abs: f.abs, name: `${rel}/${f.path}`, mode: f.mode, size: f.size })), tmp);
+          hashed += g.files.length;
+          g.files.forEach((f, k) => {
+            digests[index.get(f)!] = res.fileDigests[k]!;
+            stat.record(`${rel}/${f.path}`, f.stat, res.fileDigests[k]!);
+          });
+          const desc: Descriptor = { mediaType: MediaType.octet, digest: res.digest, size: res.size };
+          if (cache.existsSync(desc)) await rm(tmp, { force: true });
+          else {
+            await cache.adopt(desc, tmp);
+            newBlobs++;
+            newBytes += res.size;
+          }
+          layers[gi] = { format: 'tar', digest: res.digest, size: res.size };
+        } catch (e) {
+          await rm(tmp, { force: true });
+          throw e;
+        }
+      }),
+    ),
+  );
+  const groupOf = new Map<ScannedFile, number>();
+  groups.forEach((g, gi) => g.files.forEach((f) => groupOf.set(f, gi)));
+  const manifest: DirManifest = {
+    layers,
+    files: files.map((f, i) => ({ path: f.path, mode: f.mode, size: f.size, digest: digests[i]!, layer: groupOf.get(f)! })),
+  };
+  const bytes = encodeDirManifest(manifest);
+  const desc: Descriptor = { mediaType: MediaType.mkDirectory, digest: sha256(bytes), size: bytes.length };
+  if (!cache.existsSync(desc)) {
+    await cache.push(desc, bufferSource(bytes));
+    newBlobs++;
+    newBytes += bytes.length;
+  }
+  const size = files.reduce((s, f) => s + f.size, 0);
+  const pointer: Pointer = { version: 1, kind: opts.kind, type: 'dir', digest: desc.digest, size, files: files.length };
+  if (opts.description !== undefined) pointer.description = opts.description;
+  return { pointer, manifest, hashed, newBlobs, newBytes, skipped };
+}

@@ -1,0 +1,153 @@
+import type { Command } from 'commander';
+import { add } from '../api/add.js';
+import { checkout } from '../api/checkout.js';
+import { diff } from '../api/diff.js';
+import { gc } from '../api/gc.js';
+import { init } from '../api/init.js';
+import { ls } from '../api/ls.js';
+import { status } from '../api/status.js';
+import { UsageError } from '../errors/index.js';
+import { KINDS, type Kind } from '../pointer/pointer.js';
+import { LINK_TYPES, type LinkType } from '../repo/config.js';
+import { bytes, short, table } from './format.js';
+import { out } from './output.js';
+
+function kindOpt(v: string | undefined): Kind | undefined {
+  if (v === undefined) return undefined;
+  if (!KINDS.includes(v as Kind)) throw new UsageError(`unknown kind '${v}'`, `use one of: ${KINDS.join(', ')}`);
+  return v as Kind;
+}
+
+function linkOpt(v: string | undefined): LinkType | undefined {
+  if (v === undefined) return undefined;
+  if (!LINK_TYPES.includes(v as LinkType)) throw new UsageError(`unknown link type '${v}'`, `use one of: ${LINK_TYPES.join(', ')}`);
+  return v as LinkType;
+}
+
+/** Splits `[rev] [-- paths...]` as git does: what follows `--` is always a path. */
+function revAndPaths(cmd: Command, args: string[]): { rev?: string; paths: string[] } {
+  const dash = (cmd.parent?.args ?? process.argv).indexOf('--');
+  const raw = process.argv;
+  const di = raw.indexOf('--');
+  if (di >= 0) {
+    const after = raw.slice(di + 1);
+    const before = args.filter((a) => !after.includes(a));
+    if (before.length > 1) throw new UsageError(`expected at most one revision before '--', got ${before.join(' ')}`);
+    return { rev: before[0], paths: after };
+  }
+  void dash;
+  if (args.length > 1) throw new UsageError(`expected at most one revision, got ${args.join(' ')}`, "put paths after '--': mk checkout <rev> -- <path>...");
+  return { rev: args[0], paths: [] };
+}
+
+export function registerCore(program: Command): void {
+  program
+    .command('init')
+    .description('set up mk in this Git repository: .mk/config.yaml (committed) and the local cache')
+    .option('--no-stage', 'do not stage .mk/config.yaml')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { stage: boolean; json?: boolean }) => {
+      const r = await init({ stage: o.stage });
+      if (o.json) return out.json(r);
+      out.line(r.created.length ? `Initialised mk in ${r.root} (created ${r.created.join(', ')})` : `mk is already set up in ${r.root}`);
+    });
+
+  program
+    .command('add')
+    .description('track files or directories: store their bytes, write pointers, update .gitignore, stage')
+    .argument('<path...>', 'files or directories to track')
+    .option('-k, --kind <kind>', `what the artifact is: ${KINDS.join(', ')} (default: guessed from the name)`)
+    .option('-d, --description <text>', 'a description kept in the pointer')
+    .option('--no-stage', 'do not stage the pointer and .gitignore with git')
+    .option('--json', 'print the result as JSON')
+    .action(async (paths: string[], o: { kind?: string; description?: string; stage: boolean; json?: boolean }) => {
+      const r = await add(paths, { kind: kindOpt(o.kind), description: o.description, stage: o.stage });
+      if (o.json) return out.json(r);
+      for (const a of r) {
+        const what = a.pointer.type === 'dir' ? `${a.pointer.files} files, ${bytes(a.pointer.size)}` : bytes(a.pointer.size);
+        out.line(`${a.changed ? 'tracked' : 'unchanged'}  ${a.path} (${a.pointer.kind}, ${what}) ${short(a.pointer.digest)}${a.newBlobs ? `  +${a.newBlobs} blob(s) ${bytes(a.newBytes)}` : ''}`);
+        if (a.skipped.length) out.err(`warning: ${a.path}: ${a.skipped.length} entries are not regular files and were not tracked (e.g. ${a.skipped[0]})`);
+      }
+    });
+
+  program
+    .command('status')
+    .description('show each tracked artifact: clean, modified, deleted, new, not cached')
+    .argument('[path...]', 'limit to these paths')
+    .option('--json', 'print the result as JSON')
+    .option('-v, --verbose', 'list changed files inside directories')
+    .action(async (paths: string[], o: { json?: boolean; verbose?: boolean }) => {
+      const r = await status({ paths });
+      if (o.json) return out.json(r);
+      if (r.length === 0) return out.line("no tracked artifacts (track some with 'mk add <path>')");
+      const rows = r.map((s) => {
+        const flags = [s.workspace, s.commit === 'committed' ? '' : s.commit === 'new' ? 'new' : 'uncommitted', s.cached ? '' : 'not cached'].filter(Boolean).join(', ');
+        const detail = s.changes.length && s.type === 'dir' ? ` (${s.changes.length} file${s.changes.length === 1 ? '' : 's'} changed)` : '';
+        return [flags, s.path + detail];
+      });
+      out.line(table(rows));
+      if (o.verbose) for (const s of r) for (const c of s.changes) out.line(`    ${c.change.padEnd(8)} ${s.type === 'dir' ? `${s.path}/${c.path}` : c.path}`);
+    });
+
+  program
+    .command('checkout')
+    .description("restore the data recorded by the pointers (of <rev>, whose pointers are restored too)")
+    .argument('[rev]', 'a commit, branch or tag (default: the pointers of the work tree)')
+    .argument('[paths...]', "after '--': only these paths")
+    .option('-f, --force', 'overwrite unsaved changes to tracked data')
+    .option('--link <type>', `how to place files: ${LINK_TYPES.join(', ')} (default from config: copy)`)
+    .option('--json', 'print the result as JSON')
+    .action(async function (this: Command, a1: string | undefined, rest: string[], o: { force?: boolean; link?: string; json?: boolean }) {
+      const { rev, paths } = revAndPaths(this, [a1, ...rest].filter((x): x is string => x !== undefined));
+      const r = await checkout({ rev, paths, force: o.force, link: linkOpt(o.link) });
+      if (o.json) return out.json(r);
+      const changed = r.artifacts.filter((a) => a.action === 'restored');
+      for (const a of changed) out.line(`restored  ${a.path} (${a.written} written${a.removed ? `, ${a.removed} removed` : ''})`);
+      if (changed.length === 0) out.line('data is up to date');
+    });
+
+  program
+    .command('diff')
+    .description('files added, removed and modified in tracked artifacts between two revisions (or a revision and the work tree)')
+    .argument('[from]', 'revision (default HEAD)')
+    .argument('[to]', 'revision (default: the work tree)')
+    .option('--json', 'print the result as JSON')
+    .action(async (from: string | undefined, to: string | undefined, o: { json?: boolean }) => {
+      const r = await diff({ from, to });
+      if (o.json) return out.json(r);
+      if (r.artifacts.length === 0) return out.line(`no data changes between ${r.from} and ${r.to}`);
+      for (const a of r.artifacts) {
+        out.line(`${a.change} ${a.path}`);
+        for (const f of a.files) {
+          const sz = f.change === 'modified' ? `${bytes(f.oldSize ?? 0)} -> ${bytes(f.newSize ?? 0)}` : bytes((f.change === 'added' ? f.newSize : f.oldSize) ?? 0);
+          out.line(`  ${f.change === 'added' ? '+' : f.change === 'removed' ? '-' : 'M'} ${f.path}  (${sz})`);
+        }
+      }
+    });
+
+  program
+    .command('ls')
+    .description('list tracked artifacts at a revision (default: the work tree), with sizes and digests')
+    .argument('[rev]', 'a commit, branch or tag')
+    .option('--json', 'print the result as JSON')
+    .action(async (rev: string | undefined, o: { json?: boolean }) => {
+      const r = await ls({ rev });
+      if (o.json) return out.json(r);
+      out.line(table(r.artifacts.map((a) => [a.kind, a.type === 'dir' ? `${a.files} files` : 'file', bytes(a.size), short(a.digest), a.path])));
+    });
+
+  program
+    .command('gc')
+    .description('remove cache blobs that no pointer of the kept revisions needs (HEAD and the work tree by default)')
+    .option('--all-branches', 'keep what every local branch needs')
+    .option('--all-tags', 'keep what every tag needs')
+    .option('--all-commits', 'keep what any commit reachable from any ref needs')
+    .option('-n, --dry-run', 'only print what would be removed')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { allBranches?: boolean; allTags?: boolean; allCommits?: boolean; dryRun?: boolean; json?: boolean }) => {
+      const r = await gc(o);
+      if (o.json) return out.json(r);
+      if (r.dryRun) for (const b of r.removed) out.line(`would remove ${short(b.digest)} (${bytes(b.size)})`);
+      out.line(`${r.dryRun ? 'would free' : 'freed'} ${bytes(r.freedBytes)} in ${r.removed.length} blob(s); kept ${r.kept} needed by ${r.commits} commit(s) and the work tree`);
+    });
+}

@@ -1,0 +1,45 @@
+import { Command, CommanderError } from 'commander';
+import { MkError } from '../errors/index.js';
+import { registerCore } from './commands-core.js';
+import { out } from './output.js';
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(): Command {
+  const program = new Command('mk')
+    .description('Version datasets and models next to your code: pointers in Git, bytes as OCI blobs, a ModelKit per commit.')
+    .version(VERSION, '-V, --version')
+    .showSuggestionAfterError()
+    .exitOverride();
+  registerCore(program);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+/** The CLI entry point: the only place that exits the process. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    process.exitCode = 0;
+  } catch (e) {
+    process.exitCode = report(e);
+  }
+}
+
+function report(e: unknown): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+    return e.exitCode || 2; // commander already printed its one line
+  }
+  if (e instanceof MkError) {
+    out.err(`mk: ${e.message}`);
+    if (e.hint) out.err(`hint: ${e.hint}`);
+    return e.exitCode;
+  }
+  const err = e as Error;
+  out.err(`mk: internal error: ${err?.message ?? String(e)}`);
+  if (process.env.MK_DEBUG) out.err(err?.stack ?? '');
+  else out.err('hint: this is a bug in mk; rerun with MK_DEBUG=1 and report the output');
+  return 70;
+}

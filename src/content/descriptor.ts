@@ -1,0 +1,31 @@
+/** An OCI content descriptor (image-spec descriptor.md). */
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+  artifactType?: string;
+  data?: string;
+  urls?: string[];
+}
+
+const SHA256 = /^sha256:[a-f0-9]{64}$/;
+
+export function isDigest(s: unknown): s is string {
+  return typeof s === 'string' && SHA256.test(s);
+}
+
+/** The hex part of a sha256 digest, checked. */
+export function digestHex(digest: string): string {
+  if (!isDigest(digest)) throw new TypeError(`not a sha256 digest: ${digest}`);
+  return digest.slice(7);
+}
+
+export function shortDigest(digest: string): string {
+  return digest.startsWith('sha256:') ? digest.slice(7, 19) : digest;
+}
+
+/** A minimal descriptor (mediaType, digest, size) with no optional fields, for comparisons. */
+export function plain(desc: Descriptor): Descriptor {
+  return { mediaType: desc.mediaType, digest: desc.digest, size: desc.size };
+}

@@ -1,0 +1,2 @@
+export * from './mk-error.js';
+export * from './codes.js';

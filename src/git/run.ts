@@ -1,0 +1,41 @@
+import { execFile } from 'node:child_process';
+import { GitError } from '../errors/index.js';
+
+export interface GitRunOptions {
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Exit codes that are answers, not failures (e.g. 1 for `git check-ignore`). */
+  okCodes?: number[];
+}
+
+/** Runs git in `cwd`; resolves with stdout; a failure becomes a GitError with git's own words. */
+export function git(cwd: string, args: string[], opts: GitRunOptions = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('git', args, { cwd, env: opts.env ?? process.env, maxBuffer: 1 << 30, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err) {
+        const code = typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1;
+        if (opts.okCodes?.includes(code)) return resolve(stdout);
+        const msg = (stderr || err.message).trim().split('\n').filter(Boolean).pop() ?? 'failed';
+        return reject(new GitError(`git ${args[0]}: ${msg.replace(/^(fatal|error): /, '')}`));
+      }
+      resolve(stdout);
+    });
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+/** Resolves a revision expression (HEAD~1, a branch, a tag, an abbreviated id) to a commit id. */
+export async function resolveCommit(cwd: string, rev: string): Promise<string> {
+  if (rev.startsWith('-')) throw new GitError(`not a revision: ${rev}`);
+  try {
+    return (await git(cwd, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`])).trim();
+  } catch {
+    throw new GitError(`unknown revision '${rev}'`, "name a commit, branch or tag ('git log' lists commits)");
+  }
+}
+
+/** The commit HEAD points to, or undefined in a repository with no commit yet. */
+export async function headCommit(cwd: string): Promise<string | undefined> {
+  const out = await git(cwd, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { okCodes: [1, 128] });
+  return out.trim() || undefined;
+}

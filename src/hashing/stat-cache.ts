@@ -1,0 +1,66 @@
+import { readFileSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomicSync } from '../util/fs.js';
+
+/** [ino, size, mtimeMs, ctimeMs, digest, recordedAtMs] */
+type Entry = [number, number, number, number, string, number];
+
+const VERSION = 1;
+/**
+ * A file changed less than this long before it was hashed may change again within the
+ * same timestamp tick ("racy git"): such an entry is not trusted until it is re-hashed later.
+ */
+const RACY_MS = 1000;
+
+/**
+ * Remembers, per repository-relative path, the digest of a file together with the stat
+ * data it had when hashed (inode, size, mtime, ctime). An unchanged file is never re-read.
+ * Stored as one JSON file under the worktree's `.git/mk/`; losing it costs only re-hashing.
+ */
+export class StatCache {
+  private entries: Map<string, Entry>;
+  private dirty = false;
+  private readonly file: string;
+
+  constructor(stateDir: string) {
+    this.file = join(stateDir, 'stat-cache.json');
+    this.entries = new Map();
+    try {
+      const raw = JSON.parse(readFileSync(this.file, 'utf8')) as { v: number; e: Record<string, Entry> };
+      if (raw.v === VERSION) this.entries = new Map(Object.entries(raw.e));
+    } catch {
+      /* missing or unreadable: start empty */
+    }
+  }
+
+  /** The digest recorded for `rel` if the file's stat data still matches and is not racy. */
+  lookup(rel: string, st: Stats): string | undefined {
+    const e = this.entries.get(rel);
+    if (!e) return undefined;
+    if (e[0] !== st.ino || e[1] !== st.size || e[2] !== st.mtimeMs || e[3] !== st.ctimeMs) return undefined;
+    if (e[5] - st.mtimeMs < RACY_MS) return undefined;
+    return e[4];
+  }
+
+  record(rel: string, st: Stats, digest: string, at = Date.now()): void {
+    this.entries.set(rel, [st.ino, st.size, st.mtimeMs, st.ctimeMs, digest, at]);
+    this.dirty = true;
+  }
+
+  forget(rel: string): void {
+    if (this.entries.delete(rel)) this.dirty = true;
+  }
+
+  /** Drops every entry under a directory prefix (`a/b` drops `a/b` and `a/b/...`). */
+  forgetUnder(prefix: string): void {
+    for (const k of this.entries.keys()) if (k === prefix || k.startsWith(prefix + '/')) this.entries.delete(k), (this.dirty = true);
+  }
+
+  save(): void {
+    if (!this.dirty) return;
+    const e: Record<string, Entry> = {};
+    for (const [k, v] of this.entries) e[k] = v;
+    writeFileAtomicSync(this.file, JSON.stringify({ v: VERSION, e }));
+    this.dirty = false;
+  }
+}

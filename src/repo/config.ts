@@ -1,0 +1,121 @@
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { ConfigError } from '../errors/index.js';
+
+export type LinkType = 'copy' | 'reflink' | 'hardlink' | 'symlink';
+export const LINK_TYPES: LinkType[] = ['copy', 'reflink', 'hardlink', 'symlink'];
+
+export interface RemoteConfig {
+  name: string;
+  url: string;
+  insecure?: boolean;
+  ca?: string;
+  upload?: 'monolithic' | 'chunked' | 'auto';
+  concurrency?: number;
+}
+
+/** Team settings from `.mk/config.yaml` (committed), with local overrides from `.git/mk/config.yaml`. */
+export interface MkConfig {
+  /** Glob patterns that the pre-commit hook tracks automatically. */
+  track: string[];
+  /** Staged files at least this large are tracked automatically (bytes; 0 disables). */
+  sizeThreshold: number;
+  /** How `mk checkout` places files from the cache. */
+  link: LinkType;
+  /** Files at least this large inside a tracked directory get their own blob (a raw layer). */
+  rawThreshold: number;
+  /** Target size of the packs that group small files of a directory. */
+  packTarget: number;
+  remotes: RemoteConfig[];
+  defaultRemote?: string;
+  /** Post-checkout / post-merge hooks fetch missing data from the default remote. */
+  autoFetch: boolean;
+  /** OCI repository name for ModelKits on registries (default: derived from the project). */
+  repository?: string;
+}
+
+export const DEFAULT_CONFIG: MkConfig = {
+  track: [],
+  sizeThreshold: 10 * 1024 * 1024,
+  link: 'copy',
+  rawThreshold: 8 * 1024 * 1024,
+  packTarget: 4 * 1024 * 1024,
+  remotes: [],
+  autoFetch: true,
+};
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1000 ** 4, tib: 1024 ** 4 };
+
+export function parseSize(v: unknown, file: string, key: string): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
+  const m = typeof v === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(v) : null;
+  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new ConfigError(file, `${key}: expected a size such as 10MiB, got ${JSON.stringify(v)}`);
+  return Math.round(Number(m[1]) * unit);
+}
+
+type Raw = Record<string, unknown>;
+
+export function readYamlFile(file: string): Raw | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length) {
+    const err = doc.errors[0]!;
+    const line = err.linePos?.[0]?.line;
+    throw new ConfigError(file, `${line ? `line ${line}: ` : ''}${err.message.split('\n')[0]}`);
+  }
+  const v = doc.toJSON() as unknown;
+  if (v === null || v === undefined) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(file, 'expected a YAML mapping');
+  return v as Raw;
+}
+
+const KNOWN = new Set(['version', 'track', 'size_threshold', 'checkout', 'storage', 'remotes', 'default_remote', 'auto_fetch', 'repository']);
+
+/** Applies one config file (team or local) over `base`. */
+export function applyConfig(base: MkConfig, raw: Raw, file: string): MkConfig {
+  const c: MkConfig = { ...base, remotes: [...base.remotes] };
+  for (const k of Object.keys(raw)) if (!KNOWN.has(k)) throw new ConfigError(file, `unknown setting '${k}' (known: ${[...KNOWN].join(', ')})`);
+  if (raw.version !== undefined && raw.version !== 1) throw new ConfigError(file, `unsupported config version ${JSON.stringify(raw.version)}`);
+  if (raw.track !== undefined) {
+    if (!Array.isArray(raw.track) || raw.track.some((t) => typeof t !== 'string')) throw new ConfigError(file, 'track: expected a list of glob patterns');
+    c.track = raw.track as string[];
+  }
+  if (raw.size_threshold !== undefined) c.sizeThreshold = parseSize(raw.size_threshold, file, 'size_threshold');
+  if (raw.checkout !== undefined) {
+    const co = raw.checkout as Raw;
+    if (co.link !== undefined) {
+      if (!LINK_TYPES.includes(co.link as LinkType)) throw new ConfigError(file, `checkout.link: expected one of ${LINK_TYPES.join(', ')}, got ${JSON.stringify(co.link)}`);
+      c.link = co.link as LinkType;
+    }
+  }
+  if (raw.storage !== undefined) {
+    const st = raw.storage as Raw;
+    if (st.raw_threshold !== undefined) c.rawThreshold = parseSize(st.raw_threshold, file, 'storage.raw_threshold');
+    if (st.pack_target !== undefined) c.packTarget = Math.max(64 * 1024, parseSize(st.pack_target, file, 'storage.pack_target'));
+  }
+  if (raw.remotes !== undefined) {
+    if (typeof raw.remotes !== 'object' || raw.remotes === null || Array.isArray(raw.remotes)) throw new ConfigError(file, 'remotes: expected a mapping of name to settings');
+    for (const [name, v] of Object.entries(raw.remotes as Raw)) {
+      const r = (typeof v === 'string' ? { url: v } : v) as Raw;
+      if (typeof r?.url !== 'string') throw new ConfigError(file, `remotes.${name}.url: expected a URL or path`);
+      const rc: RemoteConfig = { name, url: r.url };
+      if (r.insecure !== undefined) rc.insecure = r.insecure === true;
+      if (typeof r.ca === 'string') rc.ca = r.ca;
+      if (r.upload === 'monolithic' || r.upload === 'chunked' || r.upload === 'auto') rc.upload = r.upload;
+      if (typeof r.concurrency === 'number') rc.concurrency = r.concurrency;
+      c.remotes = c.remotes.filter((x) => x.name !== name);
+      c.remotes.push(rc);
+    }
+  }
+  if (raw.default_remote !== undefined) c.defaultRemote = String(raw.default_remote);
+  if (raw.auto_fetch !== undefined) c.autoFetch = raw.auto_fetch === true;
+  if (raw.repository !== undefined) c.repository = String(raw.repository);
+  return c;
+}

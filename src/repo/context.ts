@@ -1,0 +1,112 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { NotARepositoryError } from '../errors/index.js';
+import { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
+import { acquireLock, type Lock } from '../util/lockfile.js';
+import { applyConfig, DEFAULT_CONFIG, readYamlFile, type MkConfig } from './config.js';
+
+export const TEAM_CONFIG = '.mk/config.yaml';
+
+/** Everything a command needs to know about the repository it runs in. */
+export class RepoContext {
+  /** The work tree root. */
+  readonly root: string;
+  /** This work tree's git dir (`.git`, or `.git/worktrees/<name>` for a linked worktree). */
+  readonly gitDir: string;
+  /** The git dir shared by all worktrees. */
+  readonly commonDir: string;
+  readonly config: MkConfig;
+  private cacheStore?: OciLayoutStore;
+
+  private constructor(root: string, gitDir: string, commonDir: string, config: MkConfig) {
+    this.root = root;
+    this.gitDir = gitDir;
+    this.commonDir = commonDir;
+    this.config = config;
+  }
+
+  /** Finds the repository that contains `cwd` without running git (fast start-up). */
+  static open(cwd = process.cwd()): RepoContext {
+    const found = findGit(resolve(cwd));
+    if (!found) throw new NotARepositoryError(`not a git repository (or any parent up to /): ${cwd}`, "run 'git init' then 'mk init'");
+    let config = DEFAULT_CONFIG;
+    const team = readYamlFile(join(found.root, TEAM_CONFIG));
+    if (team) config = applyConfig(config, team, TEAM_CONFIG);
+    const localFile = join(found.commonDir, 'mk', 'config.yaml');
+    const local = readYamlFile(localFile);
+    if (local) config = applyConfig(config, local, localFile);
+    return new RepoContext(found.root, found.gitDir, found.commonDir, config);
+  }
+
+  /** mk's private folder shared by all worktrees: `.git/mk`. */
+  get mkDir(): string {
+    return join(this.commonDir, 'mk');
+  }
+
+  /** Per-worktree state (stat cache): `.git/mk` or `.git/worktrees/<n>/mk`. */
+  get stateDir(): string {
+    return join(this.gitDir, 'mk');
+  }
+
+  get localConfigPath(): string {
+    return join(this.mkDir, 'config.yaml');
+  }
+
+  /** The cache directory: $MK_CACHE_DIR, else `.git/mk/cache`. */
+  get cacheDir(): string {
+    const env = process.env.MK_CACHE_DIR;
+    if (env) return isAbsolute(env) ? env : resolve(this.root, env);
+    return join(this.mkDir, 'cache');
+  }
+
+  get cache(): OciLayoutStore {
+    if (!this.cacheStore) this.cacheStore = new OciLayoutStore(this.cacheDir).init();
+    return this.cacheStore;
+  }
+
+  get initialized(): boolean {
+    return existsSync(join(this.root, TEAM_CONFIG));
+  }
+
+  /** Takes the repository lock for a command that writes (waits up to MK_LOCK_TIMEOUT seconds). */
+  lock(): Promise<Lock> {
+    const secs = Number(process.env.MK_LOCK_TIMEOUT ?? 60);
+    return acquireLock(join(this.mkDir, 'lock'), Number.isFinite(secs) ? secs * 1000 : 60_000);
+  }
+}
+
+interface Found {
+  root: string;
+  gitDir: string;
+  commonDir: string;
+}
+
+function findGit(start: string): Found | undefined {
+  let dir = start;
+  for (;;) {
+    const dotgit = join(dir, '.git');
+    let st;
+    try {
+      st = statSync(dotgit);
+    } catch {
+      st = undefined;
+    }
+    if (st?.isDirectory()) return { root: dir, gitDir: dotgit, commonDir: dotgit };
+    if (st?.isFile()) {
+      const m = /^gitdir:\s*(.+?)\s*$/m.exec(readFileSync(dotgit, 'utf8'));
+      if (m) {
+        const gitDir = resolve(dir, m[1]!);
+        let commonDir = gitDir;
+        try {
+          commonDir = resolve(gitDir, readFileSync(join(gitDir, 'commondir'), 'utf8').trim());
+        } catch {
+          /* not a linked worktree (e.g. a submodule) */
+        }
+        return { root: dir, gitDir, commonDir };
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}

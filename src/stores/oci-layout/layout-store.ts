@@ -1,0 +1,291 @@
+import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFile, mkdir, open, rename, rm, stat, unlink, readdir } from 'node:fs/promises';
+import { constants as fsc } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Descriptor } from '../../content/descriptor.js';
+import { digestHex, isDigest } from '../../content/descriptor.js';
+import type { BlobFiles, BlobSource, FetchOptions, PushOptions, Target } from '../../content/storage.js';
+import { MediaType } from '../../content/media-types.js';
+import { DigestMismatchError, NotFoundError, MkError } from '../../errors/index.js';
+import { hashFile, newHasher, verifying } from '../../hashing/digest.js';
+import { acquireLock } from '../../util/lockfile.js';
+import { writeFileAtomicSync } from '../../util/fs.js';
+
+const REF_NAME = 'org.opencontainers.image.ref.name';
+
+interface Index {
+  schemaVersion: 2;
+  mediaType?: string;
+  manifests: Descriptor[];
+}
+
+/**
+ * An OCI image layout (image-spec image-layout.md) on the local disk: the local cache and
+ * the embedded "local layout" remote. Blobs are written to `ingest/`, verified against the
+ * expected digest and size, and only then renamed into `blobs/sha256/`: a killed process
+ * never leaves bad bytes under a valid name. Tags are `ref.name` annotations in index.json,
+ * so any OCI tool (skopeo, oras) sees them.
+ */
+export class OciLayoutStore implements Target, BlobFiles {
+  readonly root: string;
+  readonly location: string;
+
+  constructor(root: string) {
+    this.root = root;
+    this.location = root;
+  }
+
+  /** Creates the layout files when missing. */
+  init(): this {
+    mkdirSync(join(this.root, 'blobs', 'sha256'), { recursive: true });
+    mkdirSync(join(this.root, 'ingest'), { recursive: true });
+    const marker = join(this.root, 'oci-layout');
+    if (!existsSync(marker)) writeFileAtomicSync(marker, '{"imageLayoutVersion":"1.0.0"}');
+    const index = join(this.root, 'index.json');
+    if (!existsSync(index)) writeFileAtomicSync(index, JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
+    return this;
+  }
+
+  blobPath(desc: Pick<Descriptor, 'digest'>): string {
+    return join(this.root, 'blobs', 'sha256', digestHex(desc.digest));
+  }
+
+  async exists(desc: Descriptor): Promise<boolean> {
+    try {
+      const st = await stat(this.blobPath(desc));
+      return st.size === desc.size;
+    } catch {
+      return false;
+    }
+  }
+
+  existsSync(desc: Descriptor): boolean {
+    try {
+      return statSync(this.blobPath(desc)).size === desc.size;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Streams a blob. A whole-blob read is verified as it streams: a mismatch throws at the
+   * end and the bad blob is removed, so it is never served twice.
+   */
+  async fetch(desc: Descriptor, opts: FetchOptions = {}): Promise<AsyncIterable<Uint8Array>> {
+    const path = this.blobPath(desc);
+    let st;
+    try {
+      st = await stat(path);
+    } catch {
+      throw new NotFoundError(`blob ${desc.digest} is not in ${this.location}`, "run 'mk fetch' to download it from a remote");
+    }
+    if (opts.range) {
+      const end = opts.range.end ?? desc.size;
+      if (end <= opts.range.start) return (async function* () {})();
+      return createReadStream(path, { start: opts.range.start, end: end - 1, highWaterMark: 1 << 20 });
+    }
+    if (st.size !== desc.size) {
+      await this.quarantine(desc);
+      throw new DigestMismatchError(`blob ${desc.digest} in ${this.location}`, `${desc.size} bytes`, `${st.size} bytes`);
+    }
+    const self = this;
+    return (async function* () {
+      try {
+        yield* verifying(createReadStream(path, { highWaterMark: 1 << 20 }), desc, `blob ${desc.digest} in ${self.location}`);
+      } catch (e) {
+        if (e instanceof DigestMismatchError) await self.quarantine(desc);
+        throw e;
+      }
+    })();
+  }
+
+  /** Re-hashes a stored blob; removes it when it no longer matches its name. */
+  async verify(desc: Descriptor): Promise<boolean> {
+    try {
+      const { digest, size } = await hashFile(this.blobPath(desc));
+      if (digest === desc.digest && size === desc.size) return true;
+    } catch {
+      return false;
+    }
+    await this.quarantine(desc);
+    return false;
+  }
+
+  /** Removes a blob whose bytes no longer match its name. */
+  async quarantine(desc: Pick<Descriptor, 'digest'>): Promise<void> {
+    await rm(this.blobPath(desc), { force: true });
+  }
+
+  async push(expected: Descriptor, source: BlobSource, opts: PushOptions = {}): Promise<void> {
+    if (!isDigest(expected.digest)) throw new MkError('EDIGEST', `not a sha256 digest: ${expected.digest}`);
+    if (await this.exists(expected)) return;
+    const tmp = this.ingestPath(expected.digest);
+    try {
+      if (source.path) {
+        const got = await hashFile(source.path, tmp);
+        check(expected, got.digest, got.size);
+        opts.onProgress?.(got.size);
+      } else {
+        const fh = await open(tmp, 'wx', 0o444);
+        const h = newHasher();
+        let n = 0;
+        try {
+          for await (const chunk of source.open(0)) {
+            h.update(chunk);
+            n += chunk.length;
+            if (n > expected.size) break;
+            let off = 0;
+            while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+            opts.onProgress?.(chunk.length);
+          }
+        } finally {
+          await fh.close();
+        }
+        check(expected, 'sha256:' + h.digest('hex'), n);
+      }
+      await rename(tmp, this.blobPath(expected));
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  /**
+   * Moves a file already verified to hold `desc` into the store (no copy). Used by writers
+   * that hash while they produce a blob (pack builder, downloads).
+   */
+  async adopt(desc: Descriptor, file: string): Promise<void> {
+    const dst = this.blobPath(desc);
+    await rename(file, dst);
+  }
+
+  /** A fresh temporary path in ingest/ for a blob being written. */
+  ingestPath(digestOrName: string): string {
+    const name = digestOrName.replace(/^sha256:/, '').slice(0, 16);
+    return join(this.root, 'ingest', `${name}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  }
+
+  /** Copies a blob to `dst` in-kernel (reflink when the filesystem can), without verification. */
+  async copyOut(desc: Descriptor, dst: string): Promise<void> {
+    await copyFile(this.blobPath(desc), dst, fsc.COPYFILE_FICLONE);
+  }
+
+  // --- tags -------------------------------------------------------------------------
+
+  readIndex(): Index {
+    try {
+      const idx = JSON.parse(readFileSync(join(this.root, 'index.json'), 'utf8')) as Index;
+      if (!Array.isArray(idx.manifests)) throw new Error('no manifests array');
+      return idx;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
+      throw new MkError('ECONFIG', `${join(this.root, 'index.json')}: not a valid OCI index (${(e as Error).message})`);
+    }
+  }
+
+  async resolve(reference: string): Promise<Descriptor> {
+    if (isDigest(reference)) {
+      const hit = this.readIndex().manifests.find((d) => d.digest === reference);
+      if (hit) return stripRef(hit);
+      const path = this.blobPath({ digest: reference });
+      if (existsSync(path)) {
+        const body = JSON.parse(readFileSync(path, 'utf8')) as { mediaType?: string };
+        return { mediaType: body.mediaType ?? MediaType.ociManifest, digest: reference, size: statSync(path).size };
+      }
+      throw new NotFoundError(`${reference} is not in ${this.location}`);
+    }
+    const hit = this.readIndex().manifests.find((d) => d.annotations?.[REF_NAME] === reference);
+    if (!hit) throw new NotFoundError(`tag '${reference}' is not in ${this.location}`);
+    return stripRef(hit);
+  }
+
+  async tag(desc: Descriptor, reference: string): Promise<void> {
+    await this.updateIndex((idx) => {
+      idx.manifests = idx.manifests.filter((d) => d.annotations?.[REF_NAME] !== reference);
+      idx.manifests.push({ ...stripRef(desc), annotations: { ...(desc.annotations ?? {}), [REF_NAME]: reference } });
+    });
+  }
+
+  async untag(reference: string): Promise<void> {
+    await this.updateIndex((idx) => {
+      idx.manifests = idx.manifests.filter((d) => d.annotations?.[REF_NAME] !== reference);
+    });
+  }
+
+  async tags(): Promise<string[]> {
+    return this.readIndex()
+      .manifests.map((d) => d.annotations?.[REF_NAME])
+      .filter((t): t is string => typeof t === 'string')
+      .sort();
+  }
+
+  /** index.json is read-modified-written under a lock file, so two writers never lose a tag. */
+  private async updateIndex(change: (idx: Index) => void): Promise<void> {
+    const lock = await acquireLock(join(this.root, 'index.json.lock'));
+    try {
+      const idx = this.readIndex();
+      change(idx);
+      writeFileAtomicSync(join(this.root, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: idx.manifests }, null, 1));
+    } finally {
+      lock.release();
+    }
+  }
+
+  // --- maintenance ------------------------------------------------------------------
+
+  /** Every blob digest in the store. */
+  async listBlobs(): Promise<Array<{ digest: string; size: number }>> {
+    const dir = join(this.root, 'blobs', 'sha256');
+    let names: string[] = [];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return [];
+    }
+    const out: Array<{ digest: string; size: number }> = [];
+    for (const n of names) {
+      if (!/^[a-f0-9]{64}$/.test(n)) continue;
+      try {
+        out.push({ digest: 'sha256:' + n, size: (await stat(join(dir, n))).size });
+      } catch {
+        /* removed concurrently */
+      }
+    }
+    return out;
+  }
+
+  async deleteBlob(digest: string): Promise<void> {
+    await unlink(this.blobPath({ digest })).catch(() => undefined);
+  }
+
+  /** Removes leftovers of killed writers from ingest/ (older than `ageMs`). */
+  async cleanIngest(ageMs = 60 * 60 * 1000): Promise<number> {
+    const dir = join(this.root, 'ingest');
+    let n = 0;
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const p = join(dir, name);
+      const st = await stat(p).catch(() => undefined);
+      if (st && Date.now() - st.mtimeMs > ageMs) {
+        await rm(p, { force: true, recursive: true });
+        n++;
+      }
+    }
+    return n;
+  }
+}
+
+function check(expected: Descriptor, digest: string, size: number): void {
+  if (size !== expected.size) throw new DigestMismatchError(`blob ${expected.digest}`, `${expected.size} bytes`, `${size} bytes`);
+  if (digest !== expected.digest) throw new DigestMismatchError(`blob ${expected.digest}`, expected.digest, digest);
+}
+
+function stripRef(d: Descriptor): Descriptor {
+  const out: Descriptor = { mediaType: d.mediaType, digest: d.digest, size: d.size };
+  if (d.artifactType) out.artifactType = d.artifactType;
+  const ann = { ...(d.annotations ?? {}) };
+  delete ann[REF_NAME];
+  if (Object.keys(ann).length) out.annotations = ann;
+  return out;
+}
+
