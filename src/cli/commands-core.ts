@@ -11,6 +11,7 @@ import { KINDS, type Kind } from '../pointer/pointer.js';
 import { LINK_TYPES, type LinkType } from '../repo/config.js';
 import { bytes, short, table } from './format.js';
 import { out } from './output.js';
+import { printRemoteStatus } from './commands-remote.js';
 
 function kindOpt(v: string | undefined): Kind | undefined {
   if (v === undefined) return undefined;
@@ -76,7 +77,9 @@ export function registerCore(program: Command): void {
     .argument('[path...]', 'limit to these paths')
     .option('--json', 'print the result as JSON')
     .option('-v, --verbose', 'list changed files inside directories')
-    .action(async (paths: string[], o: { json?: boolean; verbose?: boolean }) => {
+    .option('--remote [name]', 'also show what is missing on a remote (default: the default remote)')
+    .action(async (paths: string[], o: { json?: boolean; verbose?: boolean; remote?: string | boolean }) => {
+      if (o.remote !== undefined) return printRemoteStatus({ remote: typeof o.remote === 'string' ? o.remote : undefined, json: o.json });
       const r = await status({ paths });
       if (o.json) return out.json(r);
       if (r.length === 0) return out.line("no tracked artifacts (track some with 'mk add <path>')");

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { MkError } from '../errors/index.js';
 import { registerCore } from './commands-core.js';
+import { registerRemote } from './commands-remote.js';
 import { out } from './output.js';
 
 export const VERSION = '0.1.0';
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError()
     .exitOverride();
   registerCore(program);
+  registerRemote(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -59,6 +59,15 @@ export interface BlobFiles {
   blobPath(desc: Descriptor): string;
 }
 
+/** Optional: learn a blob's size from its digest alone (HEAD on a registry, stat on a layout). */
+export interface BlobStat {
+  statBlob(digest: string): Promise<number | undefined>;
+}
+
+export function hasBlobStat(t: unknown): t is BlobStat {
+  return typeof (t as BlobStat).statBlob === 'function';
+}
+
 export function hasBlobFiles(t: unknown): t is BlobFiles {
   return typeof (t as BlobFiles).blobPath === 'function';
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Descriptor } from '../../content/descriptor.js';
 import { digestHex, isDigest } from '../../content/descriptor.js';
-import type { BlobFiles, BlobSource, FetchOptions, PushOptions, Target } from '../../content/storage.js';
+import type { BlobFiles, BlobSource, BlobStat, FetchOptions, PushOptions, Target } from '../../content/storage.js';
 import { MediaType } from '../../content/media-types.js';
 import { DigestMismatchError, NotFoundError, MkError } from '../../errors/index.js';
 import { hashFile, newHasher, verifying } from '../../hashing/digest.js';
@@ -27,7 +27,7 @@ interface Index {
  * never leaves bad bytes under a valid name. Tags are `ref.name` annotations in index.json,
  * so any OCI tool (skopeo, oras) sees them.
  */
-export class OciLayoutStore implements Target, BlobFiles {
+export class OciLayoutStore implements Target, BlobFiles, BlobStat {
   readonly root: string;
   readonly location: string;
 
@@ -57,6 +57,14 @@ export class OciLayoutStore implements Target, BlobFiles {
       return st.size === desc.size;
     } catch {
       return false;
+    }
+  }
+
+  async statBlob(digest: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.blobPath({ digest }))).size;
+    } catch {
+      return undefined;
     }
   }
 

@@ -1,0 +1,155 @@
+import type { Descriptor } from '../content/descriptor.js';
+import { MediaType } from '../content/media-types.js';
+import { bufferSource, type Target } from '../content/storage.js';
+import { decodeDirManifest } from '../artifact/dir-manifest.js';
+import { isCached } from '../artifact/compare.js';
+import { MkError } from '../errors/index.js';
+import { pointersAtCommit, workspacePointers, type TrackedPointer } from '../git/pointers.js';
+import { headCommit, resolveCommit } from '../git/run.js';
+import { openRemote, remoteConfig } from '../remote/remotes.js';
+import { RepoContext } from '../repo/context.js';
+import { repoRelative } from '../repo/paths.js';
+import { artifactBlobs, remoteDirManifest } from '../transfer/graph.js';
+import { copyBlobs, type CopyProgress } from '../transfer/copy.js';
+import { checkout, type CheckoutResult } from './checkout.js';
+
+export interface TransferOptions {
+  cwd?: string;
+  remote?: string;
+  /** Revisions whose data to move (default: HEAD and the work tree's pointers). */
+  revs?: string[];
+  paths?: string[];
+  concurrency?: number;
+  onProgress?: (p: CopyProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface TransferResult {
+  remote: string;
+  artifacts: number;
+  blobs: number;
+  copied: number;
+  skipped: number;
+  bytes: number;
+}
+
+/** The artifacts named by the revisions (and the work tree when no revision is given). */
+export async function collectArtifacts(ctx: RepoContext, revs: string[] | undefined, paths: string[] | undefined, cwd: string): Promise<TrackedPointer[]> {
+  const filters = paths?.length ? paths.map((p) => repoRelative(ctx.root, p, cwd)) : undefined;
+  const out = new Map<string, TrackedPointer>();
+  const addAll = (ts: TrackedPointer[]) => ts.forEach((t) => out.set(`${t.path}\0${t.pointer.digest}`, t));
+  if (revs?.length) {
+    for (const r of revs) addAll(await pointersAtCommit(ctx.commonDir, await resolveCommit(ctx.root, r), filters));
+  } else {
+    const head = await headCommit(ctx.root);
+    if (head) addAll(await pointersAtCommit(ctx.commonDir, head, filters));
+    addAll(await workspacePointers(ctx.root, filters));
+  }
+  return [...out.values()];
+}
+
+function concurrencyOf(ctx: RepoContext, name: string | undefined, given?: number): number {
+  if (given) return given;
+  const env = Number(process.env.MK_CONCURRENCY);
+  if (Number.isInteger(env) && env > 0) return env;
+  return ctx.config.remotes.find((r) => r.name === name)?.concurrency ?? 6;
+}
+
+/**
+ * Uploads what the remote lacks of the artifacts' data: every data blob first, then the
+ * directory manifests that list them. Data missing from the local cache stops the push
+ * before anything is uploaded.
+ */
+export async function push(opts: TransferOptions = {}): Promise<TransferResult & { target: Target }> {
+  const ctx = RepoContext.open(opts.cwd);
+  const rc = remoteConfig(ctx, opts.remote);
+  const tracked = await collectArtifacts(ctx, opts.revs, opts.paths, opts.cwd ?? process.cwd());
+  const missing: string[] = [];
+  for (const t of tracked) if (!(await isCached(ctx, t.pointer))) missing.push(t.path);
+  if (missing.length) {
+    throw new MkError('ENOTCACHED', `cannot push: the data of ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} is not in the local cache`, {
+      hint: "fetch it first ('mk fetch'), or push from the clone that created it",
+    });
+  }
+  const target = await openRemote(ctx, rc);
+  const data: Descriptor[] = [];
+  const manifests: Descriptor[] = [];
+  for (const t of tracked) for (const d of await artifactBlobs(ctx.cache, t)) (d.mediaType === MediaType.mkDirectory ? manifests : data).push(d);
+  const concurrency = concurrencyOf(ctx, rc.name, opts.concurrency);
+  const a = await copyBlobs(ctx.cache, target, data, { concurrency, onProgress: opts.onProgress, signal: opts.signal });
+  const b = await copyBlobs(ctx.cache, target, manifests, { concurrency, signal: opts.signal });
+  return { target, remote: rc.name, artifacts: tracked.length, blobs: a.copied.length + a.skipped.length + b.copied.length + b.skipped.length, copied: a.copied.length + b.copied.length, skipped: a.skipped.length + b.skipped.length, bytes: a.bytes + b.bytes };
+}
+
+/** Downloads into the cache what it lacks of the artifacts' data. Every byte is verified. */
+export async function fetchData(opts: TransferOptions = {}): Promise<TransferResult> {
+  const ctx = RepoContext.open(opts.cwd);
+  const rc = remoteConfig(ctx, opts.remote);
+  const tracked = await collectArtifacts(ctx, opts.revs, opts.paths, opts.cwd ?? process.cwd());
+  const target = await openRemote(ctx, rc);
+  const lock = await ctx.lock();
+  try {
+    const want: Descriptor[] = [];
+    for (const t of tracked) {
+      if (t.pointer.type === 'file') {
+        want.push({ mediaType: MediaType.octet, digest: t.pointer.digest, size: t.pointer.size });
+        continue;
+      }
+      let bytes: Buffer;
+      const local = await ctx.cache.statBlob(t.pointer.digest);
+      if (local !== undefined) bytes = await import('node:fs').then((fs) => fs.readFileSync(ctx.cache.blobPath(t.pointer)));
+      else {
+        const r = await remoteDirManifest(target, t);
+        await ctx.cache.push(r.desc, bufferSource(r.bytes));
+        bytes = r.bytes;
+      }
+      const m = decodeDirManifest(bytes, `${t.path} directory manifest`);
+      for (const l of m.layers) want.push({ mediaType: MediaType.octet, digest: l.digest, size: l.size });
+    }
+    const r = await copyBlobs(target, ctx.cache, want, { concurrency: concurrencyOf(ctx, rc.name, opts.concurrency), onProgress: opts.onProgress, signal: opts.signal });
+    return { remote: rc.name, artifacts: tracked.length, blobs: want.length, copied: r.copied.length, skipped: r.skipped.length, bytes: r.bytes };
+  } finally {
+    lock.release();
+  }
+}
+
+/** fetch, then checkout. */
+export async function pull(opts: TransferOptions & { rev?: string; force?: boolean } = {}): Promise<{ fetch: TransferResult; checkout: CheckoutResult }> {
+  const f = await fetchData({ ...opts, revs: opts.rev ? [opts.rev] : undefined });
+  const c = await checkout({ cwd: opts.cwd, rev: opts.rev, paths: opts.paths, force: opts.force });
+  return { fetch: f, checkout: c };
+}
+
+export interface RemoteStatus {
+  path: string;
+  blobs: number;
+  missingLocal: number;
+  missingRemote: number;
+}
+
+/** Which artifacts' blobs are missing locally or on the remote. */
+export async function remoteStatus(opts: TransferOptions = {}): Promise<{ remote: string; artifacts: RemoteStatus[] }> {
+  const ctx = RepoContext.open(opts.cwd);
+  const rc = remoteConfig(ctx, opts.remote);
+  const target = await openRemote(ctx, rc);
+  const tracked = await collectArtifacts(ctx, opts.revs, opts.paths, opts.cwd ?? process.cwd());
+  const out: RemoteStatus[] = [];
+  for (const t of tracked) {
+    let blobs: Descriptor[];
+    try {
+      blobs = await artifactBlobs(ctx.cache, t);
+    } catch {
+      const size = await (target as unknown as { statBlob?: (d: string) => Promise<number | undefined> }).statBlob?.(t.pointer.digest);
+      out.push({ path: t.path, blobs: 0, missingLocal: 1, missingRemote: size === undefined ? 1 : 0 });
+      continue;
+    }
+    let missingLocal = 0;
+    let missingRemote = 0;
+    for (const b of blobs) {
+      if (!ctx.cache.existsSync(b)) missingLocal++;
+      if (!(await target.exists(b))) missingRemote++;
+    }
+    out.push({ path: t.path, blobs: blobs.length, missingLocal, missingRemote });
+  }
+  return { remote: rc.name, artifacts: out };
+}

@@ -1,0 +1,140 @@
+import type { Command } from 'commander';
+import { fetchData, pull, push, remoteStatus } from '../api/transfer.js';
+import { addRemote, removeRemote, setDefaultRemote } from '../remote/remotes.js';
+import { RepoContext } from '../repo/context.js';
+import { UsageError } from '../errors/index.js';
+import { bytes, table } from './format.js';
+import { out } from './output.js';
+import { progressBar, wantProgress } from './progress.js';
+
+function splitDashDash(args: string[]): { revs: string[]; paths: string[] } {
+  const raw = process.argv;
+  const di = raw.indexOf('--');
+  if (di < 0) return { revs: args, paths: [] };
+  const after = raw.slice(di + 1);
+  return { revs: args.filter((a) => !after.includes(a)), paths: after };
+}
+
+interface TOpts {
+  remote?: string;
+  jobs?: string;
+  json?: boolean;
+  progress?: boolean;
+  quiet?: boolean;
+}
+
+function jobs(o: TOpts): number | undefined {
+  if (o.jobs === undefined) return undefined;
+  const n = Number(o.jobs);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--jobs must be a positive whole number, not '${o.jobs}'`);
+  return n;
+}
+
+const transferOptions = (c: Command) =>
+  c
+    .option('-r, --remote <name>', 'the remote to use (default: the default remote)')
+    .option('-j, --jobs <n>', 'transfers at once (default 6, or MK_CONCURRENCY)')
+    .option('--progress', 'show progress even when not on a terminal')
+    .option('-q, --quiet', 'no progress display')
+    .option('--json', 'print the result as JSON');
+
+export function registerRemote(program: Command): void {
+  const remote = program.command('remote').description('manage remotes: OCI registries (oci://host/repo) or local OCI layouts (a path)');
+  remote
+    .command('add')
+    .description('add a remote; the first one becomes the default')
+    .argument('<name>')
+    .argument('<url>', 'oci://host[:port]/repository, or a path / file:// URL of a local OCI image layout')
+    .option('--local', 'keep it in .git/mk/config.yaml (this clone only) instead of .mk/config.yaml')
+    .option('--insecure', 'allow plain HTTP to a non-loopback registry')
+    .option('--default', 'make it the default remote')
+    .action(async (name: string, url: string, o: { local?: boolean; insecure?: boolean; default?: boolean }) => {
+      const file = await addRemote(RepoContext.open(), name, url, { local: o.local, insecure: o.insecure, makeDefault: o.default });
+      out.line(`added remote '${name}' (${url}) to ${file}`);
+    });
+  remote
+    .command('list')
+    .alias('ls')
+    .description('list remotes')
+    .option('--json', 'print the result as JSON')
+    .action((o: { json?: boolean }) => {
+      const ctx = RepoContext.open();
+      const rows = ctx.config.remotes.map((r) => ({ ...r, default: (ctx.config.defaultRemote ?? (ctx.config.remotes.length === 1 ? r.name : undefined)) === r.name }));
+      if (o.json) return out.json(rows);
+      if (rows.length === 0) return out.line("no remotes (add one with 'mk remote add <name> <url>')");
+      out.line(table(rows.map((r) => [r.default ? '*' : ' ', r.name, r.url])));
+    });
+  remote
+    .command('remove')
+    .alias('rm')
+    .description('remove a remote')
+    .argument('<name>')
+    .option('--local', 'remove it from .git/mk/config.yaml')
+    .action(async (name: string, o: { local?: boolean }) => {
+      await removeRemote(RepoContext.open(), name, o);
+      out.line(`removed remote '${name}'`);
+    });
+  remote
+    .command('default')
+    .description('set the default remote')
+    .argument('<name>')
+    .option('--local', 'set it in .git/mk/config.yaml only')
+    .action(async (name: string, o: { local?: boolean }) => {
+      await setDefaultRemote(RepoContext.open(), name, o);
+      out.line(`default remote is now '${name}'`);
+    });
+
+  transferOptions(program.command('push').description('upload the data of revisions (default: HEAD and the work tree) that the remote lacks').argument('[rev...]', "revisions; paths after '--'")).action(
+    async (args: string[], o: TOpts) => {
+      const { revs, paths } = splitDashDash(args);
+      const bar = progressBar('push', wantProgress(o));
+      try {
+        const r = await push({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update });
+        bar.stop();
+        const { target: _t, ...rest } = r;
+        if (o.json) return out.json(rest);
+        out.line(`pushed ${r.copied} blob(s), ${bytes(r.bytes)} to '${r.remote}' (${r.skipped} already there) for ${r.artifacts} artifact(s)`);
+      } finally {
+        bar.stop();
+      }
+    },
+  );
+
+  transferOptions(program.command('fetch').description('download into the cache the data of revisions (default: HEAD and the work tree)').argument('[rev...]', "revisions; paths after '--'")).action(
+    async (args: string[], o: TOpts) => {
+      const { revs, paths } = splitDashDash(args);
+      const bar = progressBar('fetch', wantProgress(o));
+      try {
+        const r = await fetchData({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update });
+        bar.stop();
+        if (o.json) return out.json(r);
+        out.line(`fetched ${r.copied} blob(s), ${bytes(r.bytes)} from '${r.remote}' (${r.skipped} already cached) for ${r.artifacts} artifact(s)`);
+      } finally {
+        bar.stop();
+      }
+    },
+  );
+
+  transferOptions(program.command('pull').description('fetch, then checkout').argument('[rev]', "a revision; paths after '--'").option('-f, --force', 'overwrite unsaved changes')).action(
+    async (rev: string | undefined, o: TOpts & { force?: boolean }) => {
+      const { revs, paths } = splitDashDash(rev ? [rev] : []);
+      const bar = progressBar('pull', wantProgress(o));
+      try {
+        const r = await pull({ remote: o.remote, rev: revs[0], paths, force: o.force, concurrency: jobs(o), onProgress: bar.update });
+        bar.stop();
+        if (o.json) return out.json(r);
+        const restored = r.checkout.artifacts.filter((a) => a.action === 'restored').length;
+        out.line(`fetched ${r.fetch.copied} blob(s), ${bytes(r.fetch.bytes)}; restored ${restored} artifact(s)`);
+      } finally {
+        bar.stop();
+      }
+    },
+  );
+}
+
+export async function printRemoteStatus(o: { remote?: string; json?: boolean }): Promise<void> {
+  const r = await remoteStatus({ remote: o.remote });
+  if (o.json) return out.json(r);
+  out.line(`remote '${r.remote}':`);
+  out.line(table(r.artifacts.map((a) => [a.missingRemote ? `${a.missingRemote} blob(s) not pushed` : 'pushed', a.missingLocal ? `${a.missingLocal} not cached` : 'cached', a.path])));
+}

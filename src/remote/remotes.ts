@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { Target } from '../content/storage.js';
+import { ConfigError, MkError, UsageError } from '../errors/index.js';
+import type { RemoteConfig } from '../repo/config.js';
+import { RepoContext, TEAM_CONFIG } from '../repo/context.js';
+import { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { parseRemoteUrl } from './url.js';
+import { git } from '../git/run.js';
+
+/** The remote called `name`, or the default remote. */
+export function remoteConfig(ctx: RepoContext, name?: string): RemoteConfig {
+  const remotes = ctx.config.remotes;
+  if (name) {
+    const r = remotes.find((x) => x.name === name);
+    if (!r) throw new UsageError(`no remote named '${name}'`, remotes.length ? `known remotes: ${remotes.map((x) => x.name).join(', ')}` : "add one with 'mk remote add <name> <url>'");
+    return r;
+  }
+  if (ctx.config.defaultRemote) return remoteConfig(ctx, ctx.config.defaultRemote);
+  if (remotes.length === 1) return remotes[0]!;
+  if (remotes.length === 0) throw new MkError('ENOREMOTE', 'no mk remote is configured', { hint: "add one with 'mk remote add origin <oci://host/repo | path>'" });
+  throw new UsageError('several remotes and no default', "name one with -r, or set one with 'mk remote default <name>'");
+}
+
+/** Opens the store behind a remote. */
+export async function openRemote(ctx: RepoContext, rc: RemoteConfig): Promise<Target> {
+  const u = parseRemoteUrl(rc.url, ctx.root);
+  if (u.type === 'layout') return new OciLayoutStore(u.path).init();
+  const modPath = '../stores/registry/registry-store.js';
+  const { RegistryStore } = (await import(modPath)) as { RegistryStore: new (o: object) => Target };
+  return new RegistryStore({ host: u.host, repository: u.repository, insecure: rc.insecure, caFile: rc.ca, concurrency: rc.concurrency, upload: rc.upload });
+}
+
+/** Edits the team config (or the local one), keeping the user's comments and layout. */
+async function editConfig(ctx: RepoContext, local: boolean, edit: (doc: ReturnType<typeof parseDocument>) => void): Promise<string> {
+  const file = local ? ctx.localConfigPath : join(ctx.root, TEAM_CONFIG);
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    text = 'version: 1\n';
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length) throw new ConfigError(file, doc.errors[0]!.message.split('\n')[0]!);
+  edit(doc);
+  await writeFileAtomic(file, doc.toString());
+  if (!local) await git(ctx.root, ['add', '--', TEAM_CONFIG]).catch(() => undefined);
+  return file;
+}
+
+export async function addRemote(ctx: RepoContext, name: string, url: string, opts: { local?: boolean; insecure?: boolean; makeDefault?: boolean } = {}): Promise<string> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new UsageError(`'${name}' is not a valid remote name`, 'use letters, digits, . _ -');
+  parseRemoteUrl(url, ctx.root);
+  if (ctx.config.remotes.some((r) => r.name === name)) throw new UsageError(`remote '${name}' already exists`, `remove it first with 'mk remote remove ${name}'`);
+  const first = ctx.config.remotes.length === 0;
+  return editConfig(ctx, !!opts.local, (doc) => {
+    doc.setIn(['remotes', name], opts.insecure ? { url, insecure: true } : { url });
+    if (first || opts.makeDefault) doc.set('default_remote', name);
+  });
+}
+
+export async function removeRemote(ctx: RepoContext, name: string, opts: { local?: boolean } = {}): Promise<string> {
+  remoteConfig(ctx, name);
+  return editConfig(ctx, !!opts.local, (doc) => {
+    if (!doc.hasIn(['remotes', name])) throw new UsageError(`remote '${name}' is not defined in ${opts.local ? 'the local config' : TEAM_CONFIG}`, opts.local ? undefined : 'it may be a local remote: add --local');
+    doc.deleteIn(['remotes', name]);
+    if (doc.get('default_remote') === name) doc.delete('default_remote');
+  });
+}
+
+export async function setDefaultRemote(ctx: RepoContext, name: string, opts: { local?: boolean } = {}): Promise<string> {
+  remoteConfig(ctx, name);
+  return editConfig(ctx, !!opts.local, (doc) => doc.set('default_remote', name));
+}

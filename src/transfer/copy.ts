@@ -1,0 +1,78 @@
+import { createReadStream } from 'node:fs';
+import pLimit from 'p-limit';
+import type { Descriptor } from '../content/descriptor.js';
+import { hasBlobFiles, type BlobSource, type Target } from '../content/storage.js';
+
+export interface CopyProgress {
+  /** Total blobs and bytes to consider. */
+  totalBlobs: number;
+  totalBytes: number;
+  /** Bytes moved so far (new transfers only). */
+  doneBytes: number;
+  skippedBlobs: number;
+  copiedBlobs: number;
+}
+
+export interface CopyOptions {
+  concurrency?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: CopyProgress) => void;
+}
+
+export interface CopyResult {
+  copied: Descriptor[];
+  skipped: Descriptor[];
+  bytes: number;
+}
+
+/** A reopenable source for a blob of `src`: the file itself when src is local, else a (ranged) fetch. */
+export function sourceOf(src: Target, desc: Descriptor): BlobSource {
+  if (hasBlobFiles(src)) {
+    const path = src.blobPath(desc);
+    return { path, open: (offset = 0) => createReadStream(path, { start: offset, highWaterMark: 1 << 20 }) };
+  }
+  return {
+    async *open(offset = 0) {
+      yield* await src.fetch(desc, offset ? { range: { start: offset } } : {});
+    },
+  };
+}
+
+/**
+ * Copies blobs from `src` to `dst`, skipping those `dst` already has, largest first, a
+ * bounded number at a time. Every store verifies what it receives against the descriptor,
+ * so a corrupt source is never copied under a valid name. Callers pass blobs in dependency
+ * order per artifact and push manifests only after this resolves.
+ */
+export async function copyBlobs(src: Target, dst: Target, blobs: Descriptor[], opts: CopyOptions = {}): Promise<CopyResult> {
+  const uniq = [...new Map(blobs.map((b) => [b.digest, b])).values()].sort((a, b) => b.size - a.size);
+  const progress: CopyProgress = { totalBlobs: uniq.length, totalBytes: uniq.reduce((s, b) => s + b.size, 0), doneBytes: 0, skippedBlobs: 0, copiedBlobs: 0 };
+  const limit = pLimit(Math.max(1, opts.concurrency ?? 4));
+  const copied: Descriptor[] = [];
+  const skipped: Descriptor[] = [];
+  await Promise.all(
+    uniq.map((d) =>
+      limit(async () => {
+        opts.signal?.throwIfAborted();
+        if (await dst.exists(d)) {
+          skipped.push(d);
+          progress.skippedBlobs++;
+          progress.doneBytes += d.size;
+          opts.onProgress?.(progress);
+          return;
+        }
+        await dst.push(d, sourceOf(src, d), {
+          signal: opts.signal,
+          onProgress: (n) => {
+            progress.doneBytes += n;
+            opts.onProgress?.(progress);
+          },
+        });
+        copied.push(d);
+        progress.copiedBlobs++;
+        opts.onProgress?.(progress);
+      }),
+    ),
+  );
+  return { copied, skipped, bytes: copied.reduce((s, b) => s + b.size, 0) };
+}
