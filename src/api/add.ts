@@ -9,6 +9,7 @@ import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, repoRelative } from '../repo/paths.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { ensureIgnored } from '../util/gitignore.js';
+import { syncProjectKitfile } from '../modelkit/kitfile-file.js';
 
 export interface AddOptions {
   cwd?: string;
@@ -69,6 +70,8 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
       }
       results.push({ path: rel, pointerPath, pointer: snap.pointer, changed, hashedFiles: snap.hashed, newBlobs: snap.newBlobs, newBytes: snap.newBytes, skipped: snap.skipped });
     }
+    const kf = await syncProjectKitfile(ctx.root, results.map((r) => ({ path: r.path, kind: r.pointer.kind, description: r.pointer.description })));
+    if (kf && opts.stage !== false) await git(ctx.root, ['add', '--', kf]);
   } finally {
     stat.save();
     lock.release();

@@ -2,7 +2,7 @@ import { lstatSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MediaType } from '../content/media-types.js';
 import type { DirManifest, FileEntry } from '../artifact/dir-manifest.js';
-import { loadDirManifest } from '../artifact/load.js';
+import { loadDirManifest, savedFileDigests } from '../artifact/load.js';
 import { extractPack, placeBlob, type PackWant } from '../artifact/materialize.js';
 import { workState } from '../artifact/workspace.js';
 import { MkError, UnsavedChangesError } from '../errors/index.js';
@@ -70,11 +70,15 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
     const plans: Plan[] = [];
     const unsaved: string[] = [];
     const notCached: CheckoutArtifact[] = [];
+    // Files kept inside packs have no blob of their own: found through the cache's manifests, once, if needed.
+    let savedInPacks: Promise<Set<string>> | undefined;
+    const inCache = async (digest: string, size: number) =>
+      ctx.cache.existsSync({ mediaType: MediaType.octet, digest, size }) || (await (savedInPacks ??= savedFileDigests(ctx.cache))).has(digest);
     for (const t of targets) {
       checkStoredPath(t.path);
       assertNoSymlinkedParents(ctx.root, t.path);
       const base = opts.baseline ? opts.baseline.get(t.path) : readWorkspacePointer(ctx.root, t.pointerPath);
-      const plan = await planArtifact(ctx, stat, t, base, unsaved);
+      const plan = await planArtifact(ctx, stat, t, base, unsaved, inCache);
       if (plan === 'not-cached') notCached.push({ path: t.path, action: 'not-cached', written: 0, removed: 0 });
       else plans.push(plan);
     }
@@ -110,7 +114,7 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
   }
 }
 
-async function planArtifact(ctx: RepoContext, stat: StatCache, t: TrackedPointer, base: Pointer | undefined, unsaved: string[]): Promise<Plan | 'not-cached'> {
+async function planArtifact(ctx: RepoContext, stat: StatCache, t: TrackedPointer, base: Pointer | undefined, unsaved: string[], inCache: (digest: string, size: number) => Promise<boolean>): Promise<Plan | 'not-cached'> {
   const p = t.pointer;
   const state = await workState(ctx.root, stat, t.path);
   let baseFiles: Map<string, { digest: string; mode: number }> | undefined;
@@ -128,7 +132,7 @@ async function planArtifact(ctx: RepoContext, stat: StatCache, t: TrackedPointer
   const safe = async (rel: string, digest: string, size: number) => {
     const b = (await baseline()).get(rel);
     if (b && b.digest === digest) return true;
-    return ctx.cache.existsSync({ mediaType: MediaType.octet, digest, size });
+    return inCache(digest, size);
   };
   if (p.type === 'file') {
     if (!ctx.cache.existsSync({ mediaType: MediaType.octet, digest: p.digest, size: p.size })) {
@@ -144,7 +148,7 @@ async function planArtifact(ctx: RepoContext, stat: StatCache, t: TrackedPointer
     }
     if (state.kind === 'dir') {
       const b = await baseline();
-      for (const f of state.files) if (!(await safeIn(b, f, ctx))) { unsaved.push(`${t.path}/${f.path}`); break; }
+      for (const f of state.files) if (!(await safeIn(b, f, inCache))) { unsaved.push(`${t.path}/${f.path}`); break; }
     } else unsaved.push(t.path);
     return { t, write: [entry], remove: [], clear: true };
   }
@@ -174,9 +178,9 @@ async function planArtifact(ctx: RepoContext, stat: StatCache, t: TrackedPointer
   return { t, manifest, write, remove, clear: false };
 }
 
-async function safeIn(b: Map<string, { digest: string }>, f: { path: string; digest: string; size: number }, ctx: RepoContext): Promise<boolean> {
+async function safeIn(b: Map<string, { digest: string }>, f: { path: string; digest: string; size: number }, inCache: (digest: string, size: number) => Promise<boolean>): Promise<boolean> {
   const e = b.get(f.path);
-  return (e && e.digest === f.digest) || ctx.cache.existsSync({ mediaType: MediaType.octet, digest: f.digest, size: f.size });
+  return (e && e.digest === f.digest) || inCache(f.digest, f.size);
 }
 
 async function execute(ctx: RepoContext, stat: StatCache, plan: Plan, link: LinkType): Promise<CheckoutArtifact> {

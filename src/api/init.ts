@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { KITFILE_NAMES } from '../modelkit/kitfile.js';
+import { defaultKitfile } from '../modelkit/kitfile-sync.js';
 import { fileURLToPath } from 'node:url';
 import { RepoContext, TEAM_CONFIG } from '../repo/context.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -24,6 +26,11 @@ export async function init(opts: { cwd?: string; stage?: boolean } = {}): Promis
     await writeFileAtomic(cfg, readFileSync(templatePath('config.yaml'), 'utf8'));
     created.push(TEAM_CONFIG);
     if (opts.stage !== false) await git(ctx.root, ['add', '--', TEAM_CONFIG]);
+  }
+  if (!KITFILE_NAMES.some((n) => existsSync(join(ctx.root, n)))) {
+    await writeFileAtomic(join(ctx.root, 'Kitfile'), defaultKitfile(basename(ctx.root)));
+    created.push('Kitfile');
+    if (opts.stage !== false) await git(ctx.root, ['add', '--', 'Kitfile']);
   }
   const fresh = RepoContext.open(ctx.root);
   fresh.cache; // creates the layout

@@ -12,6 +12,9 @@ import { repoRelative } from '../repo/paths.js';
 import { artifactBlobs, remoteDirManifest } from '../transfer/graph.js';
 import { copyBlobs, type CopyProgress } from '../transfer/copy.js';
 import { checkout, type CheckoutResult } from './checkout.js';
+import { buildModelKit } from '../modelkit/builder.js';
+import { publishModelKit } from '../modelkit/publish.js';
+import { tagsFor } from './modelkit.js';
 
 export interface TransferOptions {
   cwd?: string;
@@ -22,6 +25,8 @@ export interface TransferOptions {
   concurrency?: number;
   onProgress?: (p: CopyProgress) => void;
   signal?: AbortSignal;
+  /** Publish the ModelKit of each pushed revision (default: config modelkits.publish, true). */
+  modelkits?: boolean;
 }
 
 export interface TransferResult {
@@ -60,7 +65,7 @@ function concurrencyOf(ctx: RepoContext, name: string | undefined, given?: numbe
  * directory manifests that list them. Data missing from the local cache stops the push
  * before anything is uploaded.
  */
-export async function push(opts: TransferOptions = {}): Promise<TransferResult & { target: Target }> {
+export async function push(opts: TransferOptions = {}): Promise<TransferResult & { target: Target; modelkits: PublishedModelKit[] }> {
   const ctx = RepoContext.open(opts.cwd);
   const rc = remoteConfig(ctx, opts.remote);
   const tracked = await collectArtifacts(ctx, opts.revs, opts.paths, opts.cwd ?? process.cwd());
@@ -78,7 +83,35 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
   const concurrency = concurrencyOf(ctx, rc.name, opts.concurrency);
   const a = await copyBlobs(ctx.cache, target, data, { concurrency, onProgress: opts.onProgress, signal: opts.signal });
   const b = await copyBlobs(ctx.cache, target, manifests, { concurrency, signal: opts.signal });
-  return { target, remote: rc.name, artifacts: tracked.length, blobs: a.copied.length + a.skipped.length + b.copied.length + b.skipped.length, copied: a.copied.length + b.copied.length, skipped: a.skipped.length + b.skipped.length, bytes: a.bytes + b.bytes };
+  const modelkits: PublishedModelKit[] = [];
+  if (opts.modelkits ?? ctx.config.publishModelKits) {
+    const revs = opts.revs?.length ? opts.revs : (await headCommit(ctx.root)) ? ['HEAD'] : [];
+    for (const rev of revs) {
+      const commit = await resolveCommit(ctx.root, rev);
+      const built = await buildModelKit(ctx, commit);
+      const tags = await tagsFor(ctx.root, commit, rev !== 'HEAD' && !/^[0-9a-f]{7,40}$/.test(rev) ? [rev] : []);
+      const p = await publishModelKit(ctx.cache, target, built, tags, { concurrency, signal: opts.signal });
+      modelkits.push({ commit, digest: built.manifest.digest, tags, uploaded: p.uploaded, bytes: p.bytes });
+    }
+  }
+  return {
+    target,
+    remote: rc.name,
+    artifacts: tracked.length,
+    blobs: a.copied.length + a.skipped.length + b.copied.length + b.skipped.length,
+    copied: a.copied.length + b.copied.length,
+    skipped: a.skipped.length + b.skipped.length,
+    bytes: a.bytes + b.bytes + modelkits.reduce((s, m) => s + m.bytes, 0),
+    modelkits,
+  };
+}
+
+export interface PublishedModelKit {
+  commit: string;
+  digest: string;
+  tags: string[];
+  uploaded: number;
+  bytes: number;
 }
 
 /** Downloads into the cache what it lacks of the artifacts' data. Every byte is verified. */

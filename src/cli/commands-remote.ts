@@ -84,16 +84,23 @@ export function registerRemote(program: Command): void {
       out.line(`default remote is now '${name}'`);
     });
 
-  transferOptions(program.command('push').description('upload the data of revisions (default: HEAD and the work tree) that the remote lacks').argument('[rev...]', "revisions; paths after '--'")).action(
-    async (args: string[], o: TOpts) => {
+  transferOptions(
+    program
+      .command('push')
+      .description('upload the data of revisions (default: HEAD and the work tree) that the remote lacks, then publish their ModelKits')
+      .argument('[rev...]', "revisions; paths after '--'")
+      .option('--no-modelkit', 'upload data only; publish no ModelKit'),
+  ).action(
+    async (args: string[], o: TOpts & { modelkit: boolean }) => {
       const { revs, paths } = splitDashDash(args);
       const bar = progressBar('push', wantProgress(o));
       try {
-        const r = await push({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update });
+        const r = await push({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update, modelkits: o.modelkit === false ? false : undefined });
         bar.stop();
         const { target: _t, ...rest } = r;
         if (o.json) return out.json(rest);
         out.line(`pushed ${r.copied} blob(s), ${bytes(r.bytes)} to '${r.remote}' (${r.skipped} already there) for ${r.artifacts} artifact(s)`);
+        for (const m of r.modelkits) out.line(`ModelKit ${m.digest} tagged ${m.tags.join(', ')}`);
       } finally {
         bar.stop();
       }

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { MkError } from '../errors/index.js';
 import { registerCore } from './commands-core.js';
 import { registerRemote } from './commands-remote.js';
+import { registerModelKit } from './commands-modelkit.js';
 import { out } from './output.js';
 
 export const VERSION = '0.1.0';
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerCore(program);
   registerRemote(program);
+  registerModelKit(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
@@ -22,8 +24,8 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
-    await program.parseAsync(argv);
     process.exitCode = 0;
+    await program.parseAsync(argv);
   } catch (e) {
     process.exitCode = report(e);
   }

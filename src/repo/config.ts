@@ -32,6 +32,10 @@ export interface MkConfig {
   autoFetch: boolean;
   /** OCI repository name for ModelKits on registries (default: derived from the project). */
   repository?: string;
+  /** Value of org.opencontainers.image.source (default: the origin remote's URL). */
+  source?: string;
+  /** Publish a ModelKit for each pushed revision (default true). */
+  publishModelKits: boolean;
 }
 
 export const DEFAULT_CONFIG: MkConfig = {
@@ -42,6 +46,7 @@ export const DEFAULT_CONFIG: MkConfig = {
   packTarget: 4 * 1024 * 1024,
   remotes: [],
   autoFetch: true,
+  publishModelKits: true,
 };
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1000 ** 4, tib: 1024 ** 4 };
@@ -76,7 +81,7 @@ export function readYamlFile(file: string): Raw | undefined {
   return v as Raw;
 }
 
-const KNOWN = new Set(['version', 'track', 'size_threshold', 'checkout', 'storage', 'remotes', 'default_remote', 'auto_fetch', 'repository']);
+const KNOWN = new Set(['version', 'track', 'size_threshold', 'checkout', 'storage', 'remotes', 'default_remote', 'auto_fetch', 'repository', 'source', 'modelkits']);
 
 /** Applies one config file (team or local) over `base`. */
 export function applyConfig(base: MkConfig, raw: Raw, file: string): MkConfig {
@@ -117,5 +122,10 @@ export function applyConfig(base: MkConfig, raw: Raw, file: string): MkConfig {
   if (raw.default_remote !== undefined) c.defaultRemote = String(raw.default_remote);
   if (raw.auto_fetch !== undefined) c.autoFetch = raw.auto_fetch === true;
   if (raw.repository !== undefined) c.repository = String(raw.repository);
+  if (raw.source !== undefined) c.source = String(raw.source);
+  if (raw.modelkits !== undefined) {
+    const mk = raw.modelkits as Raw;
+    if (mk?.publish !== undefined) c.publishModelKits = mk.publish === true;
+  }
   return c;
 }

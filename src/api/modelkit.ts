@@ -1,0 +1,239 @@
+import { homedir } from 'node:os';
+import { join, resolve as resolvePath } from 'node:path';
+import type { Descriptor } from '../content/descriptor.js';
+import { isDigest } from '../content/descriptor.js';
+import { MediaType } from '../content/media-types.js';
+import { bufferSource, readAll, type Target } from '../content/storage.js';
+import { MkError } from '../errors/index.js';
+import { verifying } from '../hashing/digest.js';
+import { git, resolveCommit } from '../git/run.js';
+import { buildModelKit, type BuiltModelKit } from '../modelkit/builder.js';
+import { readManifest } from '../modelkit/publish.js';
+import { ociTag } from '../modelkit/tags.js';
+import { configEntries, extractLayer, matches, parseFilter, writeKitfile, type Filter } from '../modelkit/unpack.js';
+import { openRemote, remoteConfig } from '../remote/remotes.js';
+import { RepoContext } from '../repo/context.js';
+import { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
+import { copyBlobs } from '../transfer/copy.js';
+
+export interface ResolvedModelKit {
+  reference: string;
+  target: Target;
+  desc: Descriptor;
+  /** Set when the reference named a commit of the current repository. */
+  commit?: string;
+  built?: BuiltModelKit;
+}
+
+function tryRepo(cwd?: string): RepoContext | undefined {
+  try {
+    return RepoContext.open(cwd);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Builds (into the cache) the ModelKit of a revision; tags it in the cache with the commit id. */
+export async function modelkitBuild(opts: { cwd?: string; rev?: string } = {}): Promise<BuiltModelKit & { reference: string }> {
+  const ctx = RepoContext.open(opts.cwd);
+  const commit = await resolveCommit(ctx.root, opts.rev ?? 'HEAD');
+  const lock = await ctx.lock();
+  try {
+    const built = await buildModelKit(ctx, commit);
+    await ctx.cache.tag(built.manifest, commit);
+    return { ...built, reference: `${ctx.cacheDir}:${commit}` };
+  } finally {
+    lock.release();
+  }
+}
+
+/** Tags for a pushed commit: its id, plus branch and git tag names that point at it (OCI-sanitised). */
+export async function tagsFor(root: string, commit: string, extra: string[] = []): Promise<string[]> {
+  const names = (await git(root, ['for-each-ref', '--points-at', commit, '--format=%(refname)', 'refs/heads/', 'refs/tags/'])).split('\n').filter(Boolean);
+  const out = new Set<string>([commit]);
+  for (const n of [...names.map((r) => r.replace(/^refs\/(heads|tags)\//, '')), ...extra]) {
+    const t = ociTag(n);
+    if (t) out.add(t);
+  }
+  return [...out];
+}
+
+/**
+ * Resolves a ModelKit reference:
+ * - a revision of the current repository (built from the commit, into the cache);
+ * - `<remote>:<tag>` for a configured mk remote (e.g. origin:main);
+ * - `oci:<path>[:tag]` for an OCI image layout on disk;
+ * - `[oci://]host[:port]/repository[:tag|@digest]` for a registry.
+ */
+export async function resolveModelKit(ref: string, opts: { cwd?: string } = {}): Promise<ResolvedModelKit> {
+  const ctx = tryRepo(opts.cwd);
+  if (ref.startsWith('oci:') && !ref.startsWith('oci://')) {
+    const m = /^oci:(.*?)(?::([A-Za-z0-9_][A-Za-z0-9._-]{0,127})|@(sha256:[a-f0-9]{64}))?$/.exec(ref);
+    const store = new OciLayoutStore(resolvePath(opts.cwd ?? process.cwd(), m![1]!));
+    const tag = m![2] ?? m![3];
+    if (!tag) {
+      const tags = await store.tags();
+      if (tags.length !== 1) throw new MkError('EREF', `${ref}: name a tag (${tags.length} in the layout: ${tags.slice(0, 5).join(', ')})`);
+      return { reference: ref, target: store, desc: await store.resolve(tags[0]!) };
+    }
+    return { reference: ref, target: store, desc: await store.resolve(tag) };
+  }
+  if (ctx) {
+    const colon = ref.indexOf(':');
+    if (colon > 0 && !ref.includes('/')) {
+      const name = ref.slice(0, colon);
+      const rc = ctx.config.remotes.find((r) => r.name === name);
+      if (rc) {
+        const target = await openRemote(ctx, rc);
+        return { reference: ref, target, desc: await target.resolve(ref.slice(colon + 1)) };
+      }
+    }
+    if (!ref.includes('/') || !/[.:]/.test(ref.split('/')[0]!)) {
+      let commit: string | undefined;
+      try {
+        commit = await resolveCommit(ctx.root, ref);
+      } catch {
+        /* not a revision */
+      }
+      if (commit) {
+        const built = await buildModelKit(ctx, commit);
+        return { reference: ref, target: ctx.cache, desc: built.manifest, commit, built };
+      }
+    }
+  }
+  const { parseRegistryReference } = await import('../stores/registry/index.js');
+  const { RegistryStore } = await import('../stores/registry/index.js');
+  let r;
+  try {
+    r = parseRegistryReference(ref.replace(/^oci:\/\//, ''));
+  } catch (e) {
+    throw new MkError('EREF', `'${ref}' is not a revision of this repository, a remote:tag, oci:<path>[:tag] or a registry reference (host/repository:tag)`, { cause: e });
+  }
+  const insecure = ctx?.config.remotes.find((x) => x.url.startsWith(`oci://${r.host}/`))?.insecure;
+  const target = new RegistryStore({ host: r.host, repository: r.repository, insecure });
+  const reference = (r as { digest?: string; tag?: string }).digest ?? (r as { tag?: string }).tag ?? 'latest';
+  return { reference: ref, target, desc: await target.resolve(reference) };
+}
+
+export interface ModelKitInfo {
+  reference: string;
+  digest: string;
+  manifest: any;
+  config: any;
+}
+
+async function readJsonBlob(target: Target, desc: Descriptor): Promise<any> {
+  return JSON.parse((await readAll(await target.fetch(desc), 64 << 20)).toString('utf8'));
+}
+
+export async function modelkitInspect(ref: string, opts: { cwd?: string } = {}): Promise<ModelKitInfo> {
+  const r = await resolveModelKit(ref, opts);
+  const bytes = await readManifest(r.target, r.desc);
+  const manifest = JSON.parse(bytes.toString('utf8'));
+  if (manifest?.config?.mediaType !== MediaType.kitConfig) {
+    throw new MkError('ENOTMODELKIT', `${ref} is not a ModelKit (config media type ${manifest?.config?.mediaType ?? manifest?.mediaType ?? 'unknown'})`, { hint: 'a ModelKit has config type application/vnd.kitops.modelkit.config.v1+json' });
+  }
+  const config = await readJsonBlob(r.target, manifest.config);
+  return { reference: ref, digest: r.desc.digest, manifest, config };
+}
+
+function localStore(cwd?: string): OciLayoutStore {
+  const ctx = tryRepo(cwd);
+  if (ctx) return ctx.cache;
+  const dir = process.env.MK_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'mk', 'cache');
+  return new OciLayoutStore(dir).init();
+}
+
+export interface UnpackOptions {
+  cwd?: string;
+  dir?: string;
+  filters?: string[];
+  overwrite?: boolean;
+  ignoreExisting?: boolean;
+}
+
+/**
+ * Gets a ModelKit without Git, as `kit unpack` does: only the selected layers are
+ * downloaded, each verified into the local cache first, then extracted (paths checked).
+ */
+export async function modelkitUnpack(ref: string, opts: UnpackOptions = {}): Promise<{ digest: string; layers: number; files: number; dir: string }> {
+  const info = await modelkitInspect(ref, opts);
+  const r = await resolveModelKit(ref, opts);
+  const filters: Filter[] = (opts.filters ?? []).map(parseFilter);
+  const dir = resolvePath(opts.cwd ?? process.cwd(), opts.dir ?? '.');
+  const t = { dir, overwrite: !!opts.overwrite, ignoreExisting: !!opts.ignoreExisting };
+  const layersByDigest = new Map<string, Descriptor>((info.manifest.layers as Descriptor[]).map((l) => [l.digest, l]));
+  const entries = configEntries(info.config);
+  const selected: Descriptor[] = [];
+  if (entries.some((e) => e.digest)) {
+    for (const e of entries) {
+      if (!e.digest || !matches(filters, e.type, e.name, e.path)) continue;
+      const l = layersByDigest.get(e.digest);
+      if (!l) throw new MkError('EMODELKIT', `digest in config and manifest do not match (${e.type} ${e.path ?? ''})`);
+      selected.push(l);
+    }
+  } else {
+    // Legacy ModelKits (kit < 0.5) carry no digests in the config: take layers by media type.
+    for (const l of layersByDigest.values()) if (filters.length === 0) selected.push(l);
+  }
+  const cache = localStore(opts.cwd);
+  await copyBlobs(r.target, cache, selected, {});
+  if (filters.length === 0 || filters.some((f) => f.types.includes('kitfile'))) await writeKitfile(info.config, t);
+  let files = 0;
+  for (const l of selected) files += await extractLayer(cache, l, t);
+  return { digest: info.digest, layers: selected.length, files, dir };
+}
+
+export interface VerifyResult {
+  reference: string;
+  commit: string;
+  expected: string;
+  actual?: string;
+  blobs: Array<{ digest: string; ok: boolean; problem?: string }>;
+  ok: boolean;
+}
+
+/**
+ * Rebuilds a commit's ModelKit and compares it, digest by digest, with what a remote holds
+ * under the commit's tag; then reads every blob back from the remote and checks its digest.
+ */
+export async function verify(ref: string, opts: { cwd?: string; remote?: string } = {}): Promise<VerifyResult> {
+  const ctx = RepoContext.open(opts.cwd);
+  let commit: string | undefined;
+  let target: Target;
+  let remoteDesc: Descriptor | undefined;
+  try {
+    commit = await resolveCommit(ctx.root, ref);
+  } catch {
+    /* a ModelKit reference, not a revision */
+  }
+  if (commit) {
+    target = await openRemote(ctx, remoteConfig(ctx, opts.remote));
+    remoteDesc = await target.resolve(commit).catch(() => undefined);
+  } else {
+    const r = await resolveModelKit(ref, opts);
+    target = r.target;
+    remoteDesc = r.desc;
+    const m = JSON.parse((await readManifest(r.target, r.desc)).toString('utf8'));
+    commit = m?.annotations?.['org.opencontainers.image.revision'];
+    if (!commit || !/^[0-9a-f]{40}$/.test(commit)) throw new MkError('EVERIFY', `${ref} names no commit (no org.opencontainers.image.revision annotation)`);
+    commit = await resolveCommit(ctx.root, commit).catch(() => {
+      throw new MkError('EVERIFY', `${ref} was built from commit ${commit}, which this repository does not have`, { hint: "run 'git fetch' first" });
+    });
+  }
+  const built = await buildModelKit(ctx, commit!);
+  const blobs: VerifyResult['blobs'] = [];
+  if (remoteDesc) {
+    for (const d of [built.config, ...built.layers]) {
+      try {
+        for await (const _ of verifying(await target.fetch(d), d, `blob ${d.digest}`)) void _;
+        blobs.push({ digest: d.digest, ok: true });
+      } catch (e) {
+        blobs.push({ digest: d.digest, ok: false, problem: (e as Error).message });
+      }
+    }
+  }
+  const ok = !!remoteDesc && remoteDesc.digest === built.manifest.digest && blobs.every((b) => b.ok);
+  return { reference: ref, commit: commit!, expected: built.manifest.digest, actual: remoteDesc?.digest, blobs, ok };
+}
+

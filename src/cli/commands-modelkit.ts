@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { modelkitBuild, modelkitInspect, modelkitUnpack, verify } from '../api/modelkit.js';
+import { bytes, short } from './format.js';
+import { out } from './output.js';
+
+export function registerModelKit(program: Command): void {
+  const mk = program.command('modelkit').description('ModelKits: the KitOps package (Kitfile, model, datasets, code, docs) of a commit');
+  mk.command('build')
+    .description('build the ModelKit of a revision into the cache; prints its reference and digest')
+    .argument('[rev]', 'a commit, branch or tag', 'HEAD')
+    .option('--json', 'print the result as JSON')
+    .action(async (rev: string, o: { json?: boolean }) => {
+      const r = await modelkitBuild({ rev });
+      if (o.json) return out.json({ reference: r.reference, commit: r.commit, digest: r.manifest.digest, size: r.manifest.size, config: r.config, layers: r.layers, skipped: r.skipped });
+      out.line(`${r.reference}`);
+      out.line(`digest: ${r.manifest.digest}`);
+      out.line(`layers: ${r.layers.length}, ${bytes(r.layers.reduce((s, l) => s + l.size, 0))}`);
+      if (r.skipped.length) out.err(`warning: ${r.skipped.length} symlink(s)/submodule(s) left out of the code layer (kit cannot unpack them), e.g. ${r.skipped[0]}`);
+    });
+  mk.command('inspect')
+    .description('print the manifest and Kitfile of a ModelKit (a revision, remote:tag, oci:<path>[:tag] or host/repo:tag)')
+    .argument('<ref>')
+    .option('--json', 'print manifest and config as JSON')
+    .action(async (ref: string, o: { json?: boolean }) => {
+      const r = await modelkitInspect(ref);
+      if (o.json) return out.json(r);
+      out.line(`ModelKit ${ref}`);
+      out.line(`digest:   ${r.digest}`);
+      for (const [k, v] of Object.entries((r.manifest.annotations ?? {}) as Record<string, string>)) out.line(`${k}: ${v}`);
+      out.line('layers:');
+      for (const l of r.manifest.layers as Array<{ mediaType: string; digest: string; size: number; annotations?: Record<string, string> }>) {
+        out.line(`  ${short(l.digest)}  ${bytes(l.size).padStart(9)}  ${l.mediaType.replace('application/vnd.kitops.modelkit.', '')}${l.annotations?.['org.cncf.model.filepath'] ? `  ${l.annotations['org.cncf.model.filepath']}` : ''}`);
+      }
+    });
+  mk.command('unpack')
+    .description('extract a ModelKit into a directory without Git, as kit unpack does (ModelKits made by kit too)')
+    .argument('<ref>', 'a revision, remote:tag, oci:<path>[:tag] or host/repo:tag')
+    .option('-d, --dir <dir>', 'target directory', '.')
+    .option('-f, --filter <filter...>', "what to unpack: types[:names], types from kitfile, model, datasets, code, docs (e.g. 'model', 'datasets:train')")
+    .option('-o, --overwrite', 'overwrite existing files')
+    .option('-i, --ignore-existing', 'keep existing files')
+    .option('--json', 'print the result as JSON')
+    .action(async (ref: string, o: { dir: string; filter?: string[]; overwrite?: boolean; ignoreExisting?: boolean; json?: boolean }) => {
+      const r = await modelkitUnpack(ref, { dir: o.dir, filters: o.filter, overwrite: o.overwrite, ignoreExisting: o.ignoreExisting });
+      if (o.json) return out.json(r);
+      out.line(`unpacked ${r.layers} layer(s), ${r.files} file(s) of ${short(r.digest)} into ${r.dir}`);
+    });
+  program
+    .command('verify')
+    .description("rebuild a commit's ModelKit and compare it, digest by digest, with what the remote holds")
+    .argument('<ref>', 'a revision, or a ModelKit reference whose revision annotation names a commit here')
+    .option('-r, --remote <name>', 'the remote to check (default: the default remote)')
+    .option('--json', 'print the result as JSON')
+    .action(async (ref: string, o: { remote?: string; json?: boolean }) => {
+      const r = await verify(ref, { remote: o.remote });
+      if (o.json) out.json(r);
+      else {
+        out.line(`commit   ${r.commit}`);
+        out.line(`rebuilt  ${r.expected}`);
+        out.line(`remote   ${r.actual ?? '(not published)'}`);
+        const bad = r.blobs.filter((b) => !b.ok);
+        out.line(`blobs    ${r.blobs.length - bad.length}/${r.blobs.length} verified`);
+        for (const b of bad) out.line(`  BAD ${b.digest}: ${b.problem}`);
+        out.line(r.ok ? 'OK: the remote holds exactly this commit\'s ModelKit' : 'MISMATCH');
+      }
+      if (!r.ok) process.exitCode = 1;
+    });
+}

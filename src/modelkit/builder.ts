@@ -1,0 +1,240 @@
+import type { Descriptor } from '../content/descriptor.js';
+import { kitLayerType, MediaType, type KitLayerKind } from '../content/media-types.js';
+import { bufferSource } from '../content/storage.js';
+import type { DirManifest } from '../artifact/dir-manifest.js';
+import { loadDirManifest } from '../artifact/load.js';
+import { MkError } from '../errors/index.js';
+import { sha256 } from '../hashing/digest.js';
+import { pointersAtCommit, underPrefix, type TrackedPointer } from '../git/pointers.js';
+import { git } from '../git/run.js';
+import type { RepoContext } from '../repo/context.js';
+import { cleanPath, isModelKitReference, KITFILE_NAMES, kitEntries, KitfileError, parseKitfile, type Kitfile, type KitEntryRef } from './kitfile.js';
+import { defaultKitfile } from './kitfile-sync.js';
+import { encodeConfig, encodeManifest } from './json.js';
+import { commitInfo, listTree, readGitBlob, type TreeFile } from './tree.js';
+import { treeLayer } from './tree-layer.js';
+
+export const ANN = {
+  created: 'org.opencontainers.image.created',
+  revision: 'org.opencontainers.image.revision',
+  source: 'org.opencontainers.image.source',
+  title: 'org.opencontainers.image.title',
+  version: 'org.opencontainers.image.version',
+  description: 'org.opencontainers.image.description',
+  licenses: 'org.opencontainers.image.licenses',
+  authors: 'org.opencontainers.image.authors',
+  filepath: 'org.cncf.model.filepath',
+  fileMetadata: 'org.cncf.model.file.metadata+json',
+  layerSubtype: 'ml.kitops.modelkit.layer-subtype',
+} as const;
+
+export interface BuiltModelKit {
+  commit: string;
+  manifest: Descriptor;
+  manifestBytes: Buffer;
+  config: Descriptor;
+  layers: Descriptor[];
+  /** Files of the tree left out (symlinks, submodules), which kit cannot represent. */
+  skipped: string[];
+}
+
+interface PlannedLayer {
+  desc: Descriptor;
+  /** Path written in the config entry for this layer. */
+  entryPath: string;
+}
+
+const SECTION_KIND: Record<KitEntryRef['section'], KitLayerKind> = {
+  model: 'model',
+  modelpart: 'modelpart',
+  code: 'code',
+  datasets: 'dataset',
+  docs: 'docs',
+  prompts: 'code',
+  mcpServers: 'code',
+};
+
+/** The commit's `origin` URL, without credentials, when it identifies a shared place (not a local path). */
+export async function sourceUrl(root: string): Promise<string | undefined> {
+  const url = (await git(root, ['config', '--get', 'remote.origin.url'], { okCodes: [1] })).trim();
+  if (!url) return undefined;
+  const scp = /^([^@/]+@)?([^:/]+):(?!\/)(.+)$/.exec(url);
+  let u = scp ? `https://${scp[2]}/${scp[3]}` : url;
+  if (!/^(https?|ssh|git):\/\//.test(u)) return undefined;
+  try {
+    const parsed = new URL(u.replace(/^(ssh|git):/, 'https:'));
+    parsed.username = '';
+    parsed.password = '';
+    u = parsed.toString();
+  } catch {
+    return undefined;
+  }
+  return u.replace(/\.git\/?$/, '').replace(/\/$/, '');
+}
+
+function rfc3339(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+async function readKitfileAt(ctx: RepoContext, tree: TreeFile[]): Promise<{ kf: Kitfile; name?: string }> {
+  for (const n of KITFILE_NAMES) {
+    const f = tree.find((t) => t.path === n);
+    if (f) return { kf: parseKitfile(Buffer.from(await readGitBlob(ctx.commonDir, f.oid)).toString('utf8'), n), name: n };
+  }
+  return { kf: parseKitfile(defaultKitfile('project'), 'Kitfile (default)') };
+}
+
+/** Adds entries for tracked artifacts the Kitfile does not name, by their kind. */
+function withImplicitEntries(kf: Kitfile, tracked: TrackedPointer[]): Kitfile {
+  const out: Kitfile = JSON.parse(JSON.stringify(kf));
+  const used = new Set(kitEntries(out).map((e) => cleanPath(e.entry.path)));
+  for (const t of tracked) {
+    if (used.has(t.path)) continue;
+    const name = t.path.split('/').pop()!;
+    const k = t.pointer.kind;
+    if (k === 'model') {
+      if (!out.model) out.model = { name, path: t.path };
+      else if (!out.model.path) out.model.path = t.path;
+      else (out.model.parts ??= []).push({ name, path: t.path });
+    } else if (k === 'dataset') (out.datasets ??= []).push({ name, path: t.path });
+    else if (k === 'code') (out.code ??= []).push({ path: t.path });
+    else (out.docs ??= []).push({ path: t.path });
+    used.add(t.path);
+  }
+  if (!out.code?.length && !kitEntries(out).some((e) => cleanPath(e.entry.path) === '.')) out.code = [{ path: '.' }];
+  return out;
+}
+
+/**
+ * Builds the ModelKit of a commit from the commit alone: its Kitfile, its pointers (whose
+ * data must be in the cache) and its tree. Writes the config, code/docs layers and the
+ * manifest into the cache. Same commit in, same bytes out, on any machine.
+ */
+export async function buildModelKit(ctx: RepoContext, commit: string): Promise<BuiltModelKit> {
+  const info = await commitInfo(ctx.commonDir, commit);
+  const { files: tree, skipped } = await listTree(ctx.commonDir, commit);
+  const tracked = await pointersAtCommit(ctx.commonDir, commit);
+  const { kf: written } = await readKitfileAt(ctx, tree);
+  const kf = withImplicitEntries(written, tracked);
+  const entries = kitEntries(kf);
+  const trackedByPath = new Map(tracked.map((t) => [t.path, t]));
+  const claimed = [...new Set([...entries.map((e) => cleanPath(e.entry.path)), ...tracked.map((t) => t.path)])];
+  const ignoredNames = new Set([...KITFILE_NAMES, '.kitignore']);
+
+  const planned = new Map<KitEntryRef, PlannedLayer[]>();
+  for (const e of entries) {
+    const p = cleanPath(e.entry.path);
+    if (e.section === 'model' && isModelKitReference(e.entry.path)) {
+      planned.set(e, []);
+      continue;
+    }
+    const kind = SECTION_KIND[e.section];
+    const t = trackedByPath.get(p);
+    if (t) {
+      planned.set(e, await artifactLayers(ctx, t, kind, e));
+      continue;
+    }
+    const inside = tree.filter((f) => underPrefix(f.path, p) && !ignoredNames.has(f.path));
+    const own = inside.filter((f) => !claimed.some((q) => q !== p && underPrefix(q, p) && underPrefix(f.path, q)));
+    if (inside.length === 0 && !tree.some((f) => f.path === p)) {
+      throw new KitfileError('Kitfile', undefined, `${e.section} path '${e.entry.path}' does not exist at ${commit.slice(0, 12)} (neither a file of the commit nor a tracked artifact)`);
+    }
+    if (own.length === 0) {
+      planned.set(e, []);
+      continue;
+    }
+    const layer = await treeLayer(ctx.commonDir, ctx.stateDir, ctx.cache, own);
+    const desc: Descriptor = { mediaType: kitLayerType(kind, 'tar'), digest: layer.digest, size: layer.size };
+    if (e.section === 'prompts') desc.annotations = { [ANN.layerSubtype]: 'prompt' };
+    planned.set(e, [{ desc, entryPath: e.entry.path ?? '.' }]);
+  }
+
+  // The config: the Kitfile as JSON, each entry expanded to one entry per layer, with digests.
+  const config = expandConfig(kf, entries, planned);
+  const configBytes = encodeConfig(config);
+  const configDesc: Descriptor = { mediaType: MediaType.kitConfig, digest: sha256(configBytes), size: configBytes.length };
+  const layers: Descriptor[] = [];
+  for (const e of entries) for (const l of planned.get(e) ?? []) layers.push(l.desc);
+  const seen = new Set<string>();
+  for (const l of layers) {
+    if (seen.has(l.digest)) throw new MkError('EMODELKIT', `two Kitfile entries produce the same layer ${l.digest.slice(7, 19)} (identical content at two paths)`, { hint: 'list that content once in the Kitfile' });
+    seen.add(l.digest);
+  }
+
+  const annotations: Record<string, string> = {
+    [ANN.created]: rfc3339(info.committerTime),
+    [ANN.revision]: commit,
+  };
+  const src = ctx.config.source ?? (await sourceUrl(ctx.root));
+  if (src) annotations[ANN.source] = src;
+  const pkg = kf.package ?? {};
+  if (pkg.name) annotations[ANN.title] = pkg.name;
+  if (pkg.version) annotations[ANN.version] = pkg.version;
+  if (pkg.description) annotations[ANN.description] = pkg.description;
+  if (pkg.license) annotations[ANN.licenses] = pkg.license;
+  if (pkg.authors?.length) annotations[ANN.authors] = pkg.authors.join(', ');
+  const manifestBytes = encodeManifest(configDesc, layers, annotations);
+  if (manifestBytes.length > 4 * 1024 * 1024) {
+    throw new MkError('EMODELKIT', `the ModelKit manifest of ${commit.slice(0, 12)} would be ${manifestBytes.length} bytes, over the 4 MiB registries accept`, { hint: 'raise storage.pack_target in .mk/config.yaml so directories use fewer, larger packs' });
+  }
+  const manifest: Descriptor = { mediaType: MediaType.ociManifest, digest: sha256(manifestBytes), size: manifestBytes.length, artifactType: MediaType.kitManifestArtifact };
+  await ctx.cache.push(configDesc, bufferSource(configBytes));
+  await ctx.cache.push(manifest, bufferSource(manifestBytes));
+  return { commit, manifest, manifestBytes, config: configDesc, layers, skipped };
+}
+
+async function artifactLayers(ctx: RepoContext, t: TrackedPointer, kind: KitLayerKind, e: KitEntryRef): Promise<PlannedLayer[]> {
+  const p = t.pointer;
+  const rawLayer = (digest: string, size: number, path: string, mode: number): PlannedLayer => ({
+    entryPath: path,
+    desc: {
+      mediaType: kitLayerType(kind, 'raw'),
+      digest,
+      size,
+      annotations: {
+        [ANN.fileMetadata]: `{"name":${JSON.stringify(path.split('/').pop())},"mode":${mode},"uid":0,"gid":0,"size":${size},"mtime":"1970-01-01T00:00:00Z","typeflag":48}`,
+        [ANN.filepath]: path,
+      },
+    },
+  });
+  if (p.type === 'file') return [rawLayer(p.digest, p.size, t.path, p.exec ? 0o755 : 0o644)];
+  let m: DirManifest;
+  try {
+    m = await loadDirManifest(ctx.cache, p);
+  } catch {
+    throw new MkError('ENOTCACHED', `the data of ${t.path} is not in the local cache`, { hint: "run 'mk fetch' for this revision first" });
+  }
+  const firstFile = new Map<number, { path: string; mode: number }>();
+  for (const f of m.files) if (!firstFile.has(f.layer)) firstFile.set(f.layer, f);
+  return m.layers.map((l, i) => {
+    const f = firstFile.get(i);
+    if (l.format === 'raw') return rawLayer(l.digest, l.size, `${t.path}/${f!.path}`, f!.mode);
+    return { entryPath: i === 0 ? (e.entry.path ?? t.path) : `${t.path}/${f?.path ?? ''}`, desc: { mediaType: kitLayerType(kind, 'tar'), digest: l.digest, size: l.size } };
+  });
+}
+
+function expandConfig(kf: Kitfile, entries: KitEntryRef[], planned: Map<KitEntryRef, PlannedLayer[]>): Kitfile {
+  const out: Kitfile = { manifestVersion: kf.manifestVersion };
+  if (kf.package) out.package = kf.package;
+  const expand = <T extends { path?: string }>(ref: KitEntryRef): T[] => {
+    const ls = planned.get(ref) ?? [];
+    if (ls.length === 0) return ref.section === 'model' ? [{ ...(ref.entry as T) }] : [];
+    return ls.map((l) => ({ ...(ref.entry as T), path: l.entryPath, digest: l.desc.digest, diffId: l.desc.digest }));
+  };
+  for (const ref of entries) {
+    if (ref.section === 'model') {
+      const [first, ...rest] = expand<NonNullable<Kitfile['model']>>(ref);
+      const { parts: _p, ...model } = first!;
+      out.model = { ...model };
+      const parts = rest.map((r) => ({ name: r.name, path: r.path, license: r.license, digest: r.digest, diffId: r.diffId }));
+      if (parts.length) out.model.parts = parts;
+    } else if (ref.section === 'modelpart') {
+      (out.model!.parts ??= []).push(...expand<NonNullable<NonNullable<Kitfile['model']>['parts']>[number]>(ref));
+    } else {
+      const list = (out[ref.section] ??= []) as Array<{ path?: string }>;
+      list.push(...expand(ref));
+    }
+  }
+  for (const k of ['code', 'datasets', 'docs', 'prompts', 'mcpServers'] as const) if (out[k]?.length === 0) delete out[k];
+  return out;
+}

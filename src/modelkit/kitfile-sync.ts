@@ -1,0 +1,88 @@
+import { isMap, isSeq, parseDocument, YAMLMap, YAMLSeq } from 'yaml';
+import type { Kind } from '../pointer/pointer.js';
+import { cleanPath, kitEntries, parseKitfile } from './kitfile.js';
+
+export interface SyncArtifact {
+  path: string;
+  kind: Kind;
+  description?: string;
+}
+
+/** The Kitfile mk writes at `mk init` when the project has none. */
+export function defaultKitfile(projectName: string): string {
+  const name = projectName.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '') || 'project';
+  return [
+    '# KitOps Kitfile: what goes into the ModelKit mk publishes for each commit.',
+    '# mk adds an entry for each artifact you track; edit freely, mk keeps what you write.',
+    'manifestVersion: 1.0.0',
+    'package:',
+    `  name: ${name}`,
+    'code:',
+    '  - path: .',
+    "    description: the project's source at this commit",
+    '',
+  ].join('\n');
+}
+
+function sectionFor(kind: Kind): 'model' | 'datasets' | 'code' | 'docs' {
+  return kind === 'model' ? 'model' : kind === 'dataset' ? 'datasets' : kind;
+}
+
+/**
+ * Adds a Kitfile entry for each tracked artifact that no entry names yet (by path), and
+ * removes the entries of artifacts that are no longer tracked (only entries whose path is
+ * in `untracked`). Comments, order and everything else the user wrote are kept.
+ * Returns the new text, or undefined when nothing changed.
+ */
+export function syncKitfile(text: string, artifacts: SyncArtifact[], untracked: string[] = [], file = 'Kitfile'): string | undefined {
+  const kf = parseKitfile(text, file);
+  const used = new Set(kitEntries(kf).map((e) => cleanPath(e.entry.path)));
+  const doc = parseDocument(text);
+  let changed = false;
+  for (const a of artifacts) {
+    if (used.has(a.path)) continue;
+    const name = a.path.split('/').pop()!;
+    const entry: Record<string, string> = {};
+    const section = sectionFor(a.kind);
+    if (section !== 'code' && section !== 'docs') entry.name = name;
+    entry.path = a.path;
+    if (a.description) entry.description = a.description;
+    if (section === 'model') {
+      if (!doc.has('model')) doc.set('model', doc.createNode(entry));
+      else {
+        const model = doc.get('model') as YAMLMap;
+        if (!model.has('parts')) model.set('parts', doc.createNode([]));
+        (model.get('parts') as YAMLSeq).add(doc.createNode({ name, path: a.path }));
+      }
+    } else {
+      if (!doc.has(section)) doc.set(section, doc.createNode([]));
+      const seq = doc.get(section);
+      if (!isSeq(seq)) continue;
+      seq.add(doc.createNode(entry));
+    }
+    used.add(a.path);
+    changed = true;
+  }
+  const gone = new Set(untracked);
+  if (gone.size) {
+    for (const section of ['datasets', 'code', 'docs']) {
+      const seq = doc.get(section);
+      if (!isSeq(seq)) continue;
+      const keep = seq.items.filter((it) => !(isMap(it) && gone.has(cleanPath(String(it.get('path'))))));
+      if (keep.length !== seq.items.length) (seq.items = keep), (changed = true);
+    }
+    const model = doc.get('model');
+    if (isMap(model)) {
+      const parts = model.get('parts');
+      if (isSeq(parts)) {
+        const keep = parts.items.filter((it) => !(isMap(it) && gone.has(cleanPath(String(it.get('path'))))));
+        if (keep.length !== parts.items.length) (parts.items = keep), (changed = true);
+      }
+      if (gone.has(cleanPath(String(model.get('path'))))) (model.delete('path'), (changed = true));
+    }
+  }
+  if (!changed) return undefined;
+  const out = doc.toString();
+  parseKitfile(out, file); // still valid
+  return out;
+}

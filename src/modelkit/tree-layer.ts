@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { MediaType } from '../content/media-types.js';
+import { missingParents, tarHeader } from '../artifact/pack.js';
+import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
+import { writeFileAtomicSync } from '../util/fs.js';
+import { readGitBlob, type TreeFile } from './tree.js';
+
+/**
+ * A deterministic tar of files from a commit's tree (names from the repository root,
+ * parents before children, mode 644/755, uid/gid 0, mtime 0), written to the cache.
+ * Results are remembered by the list of (path, mode, blob id), so the same files are
+ * never tarred twice.
+ */
+export async function treeLayer(gitdir: string, stateDir: string, cache: OciLayoutStore, files: TreeFile[]): Promise<{ digest: string; size: number }> {
+  const sigHash = createHash('sha256');
+  for (const f of files) sigHash.update(`${f.path}\0${f.mode}\0${f.oid}\n`);
+  const sig = sigHash.digest('hex');
+  const memoFile = join(stateDir, 'tree-layers.json');
+  let memo: Record<string, { digest: string; size: number }> = {};
+  try {
+    memo = JSON.parse(readFileSync(memoFile, 'utf8'));
+  } catch {
+    /* first time */
+  }
+  const hit = memo[sig];
+  if (hit && cache.existsSync({ mediaType: MediaType.octet, ...hit })) return hit;
+
+  const tmp = cache.ingestPath('tree');
+  const pack = tar.pack();
+  const h = createHash('sha256');
+  let size = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      h.update(chunk);
+      size += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  const done = pipeline(pack, count, createWriteStream(tmp, { flags: 'wx', mode: 0o444 }));
+  try {
+    const seen = new Set<string>();
+    for (const f of files) {
+      const data = Buffer.from(await readGitBlob(gitdir, f.oid));
+      for (const d of missingParents(f.path, seen)) pack.entry(tarHeader(d, 'directory', 0o755, 0));
+      pack.entry(tarHeader(f.path, 'file', f.mode, data.length), data);
+    }
+    pack.finalize();
+    await done;
+    const desc = { mediaType: MediaType.octet, digest: 'sha256:' + h.digest('hex'), size };
+    if (cache.existsSync(desc)) await rm(tmp, { force: true });
+    else await cache.adopt(desc, tmp);
+    memo[sig] = { digest: desc.digest, size };
+    writeFileAtomicSync(memoFile, JSON.stringify(memo));
+    return { digest: desc.digest, size };
+  } catch (e) {
+    pack.destroy();
+    await done.catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}

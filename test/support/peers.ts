@@ -1,0 +1,18 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+
+/** Where test/support/install-peers.sh puts kit, oras and dvc. */
+export const PEERS_BIN = join(process.env.MK_PEERS_DIR ?? join(homedir(), '.cache', 'mk-peers'), 'bin');
+
+/** Absolute path of an independent client (kit, oras, skopeo...), or throws with how to install it. */
+export function peer(name: string): string {
+  const local = join(PEERS_BIN, name);
+  if (existsSync(local)) return local;
+  try {
+    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
+  } catch {
+    throw new Error(`${name} is not installed: run 'bash test/support/setup.sh'`);
+  }
+}
