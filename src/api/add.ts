@@ -1,5 +1,5 @@
 import { existsSync, lstatSync } from 'node:fs';
-import { MkError, UsageError } from '../errors/index.js';
+import { MkError, PointerError, UsageError } from '../errors/index.js';
 import { snapshot } from '../artifact/snapshot.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { git } from '../git/run.js';
@@ -55,7 +55,13 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
   try {
     for (const rel of rels) {
       const pointerPath = pointerPathFor(rel);
-      const previous = readWorkspacePointer(ctx.root, pointerPath);
+      // A broken pointer is replaced (its error message tells users to re-create it with 'mk add').
+      let previous: Pointer | undefined;
+      try {
+        previous = readWorkspacePointer(ctx.root, pointerPath);
+      } catch (e) {
+        if (!(e instanceof PointerError)) throw e;
+      }
       const kind = opts.kind ?? previous?.kind ?? guessKind(rel + (lstatSync(abs(ctx.root, rel)).isDirectory() ? '/' : ''));
       const description = opts.description ?? previous?.description;
       const snap = await snapshot(ctx, stat, rel, { kind, description, previous });

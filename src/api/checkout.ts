@@ -175,7 +175,23 @@ async function planArtifact(ctx: RepoContext, stat: StatCache, t: TrackedPointer
     if (!(await safe(w.path, w.digest, w.size))) unsaved.push(`${t.path}/${w.path}`);
     remove.push(w.path);
   }
-  return { t, manifest, write, remove, clear: false };
+  // A symlink (or other non-regular entry, which mk does not track) where a file or a folder
+  // of the manifest must go: writing through a symlinked folder could land outside the
+  // repository. It is in the way like any unsaved change; with --force it is removed (never followed).
+  const skipped = new Set(state.skipped);
+  const blocked = new Set<string>();
+  for (const f of write) {
+    const parts = f.path.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const pre = parts.slice(0, i).join('/');
+      if (skipped.has(pre)) {
+        blocked.add(pre);
+        break;
+      }
+    }
+  }
+  for (const b of blocked) unsaved.push(`${t.path}/${b}`);
+  return { t, manifest, write, remove: [...blocked, ...remove], clear: false };
 }
 
 async function safeIn(b: Map<string, { digest: string }>, f: { path: string; digest: string; size: number }, inCache: (digest: string, size: number) => Promise<boolean>): Promise<boolean> {

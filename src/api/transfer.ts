@@ -27,6 +27,10 @@ export interface TransferOptions {
   signal?: AbortSignal;
   /** Publish the ModelKit of each pushed revision (default: config modelkits.publish, true). */
   modelkits?: boolean;
+  /** Revisions whose ModelKits to publish (default: `revs`, or HEAD). */
+  modelkitRevs?: string[];
+  /** More tag names for the published ModelKits (e.g. the pushed branch). */
+  extraTags?: string[];
 }
 
 export interface TransferResult {
@@ -69,27 +73,46 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
   const ctx = RepoContext.open(opts.cwd);
   const rc = remoteConfig(ctx, opts.remote);
   const tracked = await collectArtifacts(ctx, opts.revs, opts.paths, opts.cwd ?? process.cwd());
+  const target = await openRemote(ctx, rc);
+  const concurrency = concurrencyOf(ctx, rc.name, opts.concurrency);
+  // Which blobs the remote lacks; each of those must be in the local cache, or nothing is sent.
+  const data: Descriptor[] = [];
+  const manifests: Descriptor[] = [];
   const missing: string[] = [];
-  for (const t of tracked) if (!(await isCached(ctx, t.pointer))) missing.push(t.path);
+  for (const t of tracked) {
+    let blobs: Descriptor[];
+    try {
+      blobs = await artifactBlobs(ctx.cache, t);
+    } catch {
+      // The file list itself is not cached: fine if the remote already has it all.
+      if (hasRemoteManifest(target) && (await statRemote(target, t.pointer.digest)) !== undefined) continue;
+      missing.push(t.path);
+      continue;
+    }
+    for (const d of blobs) {
+      if (!ctx.cache.existsSync(d) && !(await target.exists(d))) {
+        missing.push(t.path);
+        break;
+      }
+      (d.mediaType === MediaType.mkDirectory ? manifests : data).push(d);
+    }
+  }
   if (missing.length) {
-    throw new MkError('ENOTCACHED', `cannot push: the data of ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} is not in the local cache`, {
+    const uniq = [...new Set(missing)];
+    throw new MkError('ENOTCACHED', `cannot push: the data of ${uniq.slice(0, 3).join(', ')}${uniq.length > 3 ? ` and ${uniq.length - 3} more` : ''} is neither in the local cache nor on '${rc.name}'`, {
       hint: "fetch it first ('mk fetch'), or push from the clone that created it",
     });
   }
-  const target = await openRemote(ctx, rc);
-  const data: Descriptor[] = [];
-  const manifests: Descriptor[] = [];
-  for (const t of tracked) for (const d of await artifactBlobs(ctx.cache, t)) (d.mediaType === MediaType.mkDirectory ? manifests : data).push(d);
-  const concurrency = concurrencyOf(ctx, rc.name, opts.concurrency);
   const a = await copyBlobs(ctx.cache, target, data, { concurrency, onProgress: opts.onProgress, signal: opts.signal });
   const b = await copyBlobs(ctx.cache, target, manifests, { concurrency, signal: opts.signal });
   const modelkits: PublishedModelKit[] = [];
   if (opts.modelkits ?? ctx.config.publishModelKits) {
-    const revs = opts.revs?.length ? opts.revs : (await headCommit(ctx.root)) ? ['HEAD'] : [];
+    const revs = opts.modelkitRevs ?? (opts.revs?.length ? opts.revs : (await headCommit(ctx.root)) ? ['HEAD'] : []);
     for (const rev of revs) {
       const commit = await resolveCommit(ctx.root, rev);
       const built = await buildModelKit(ctx, commit);
-      const tags = await tagsFor(ctx.root, commit, rev !== 'HEAD' && !/^[0-9a-f]{7,40}$/.test(rev) ? [rev] : []);
+      const named = rev !== 'HEAD' && !/^[0-9a-f]{7,40}$/.test(rev) ? [rev] : [];
+      const tags = await tagsFor(ctx.root, commit, [...named, ...(opts.extraTags ?? [])]);
       const p = await publishModelKit(ctx.cache, target, built, tags, { concurrency, signal: opts.signal });
       modelkits.push({ commit, digest: built.manifest.digest, tags, uploaded: p.uploaded, bytes: p.bytes });
     }
@@ -104,6 +127,14 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
     bytes: a.bytes + b.bytes + modelkits.reduce((s, m) => s + m.bytes, 0),
     modelkits,
   };
+}
+
+function hasRemoteManifest(t: Target): boolean {
+  return typeof (t as { statBlob?: unknown }).statBlob === 'function';
+}
+
+async function statRemote(t: Target, digest: string): Promise<number | undefined> {
+  return (t as unknown as { statBlob: (d: string) => Promise<number | undefined> }).statBlob(digest);
 }
 
 export interface PublishedModelKit {

@@ -3,6 +3,7 @@ import { MkError } from '../errors/index.js';
 import { registerCore } from './commands-core.js';
 import { registerRemote } from './commands-remote.js';
 import { registerModelKit } from './commands-modelkit.js';
+import { registerGit } from './commands-git.js';
 import { out } from './output.js';
 
 export const VERSION = '0.1.0';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerCore(program);
   registerRemote(program);
   registerModelKit(program);
+  registerGit(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

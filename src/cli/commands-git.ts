@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import { out } from './output.js';
+
+export function registerGit(program: Command): void {
+  program
+    .command('install')
+    .description('install the Git hooks (pre-commit, post-commit, post-checkout, post-merge, post-rewrite, pre-push); keeps hooks already there')
+    .action(async () => {
+      const { installHooks } = await import('../hooks/install.js');
+      const { RepoContext } = await import('../repo/context.js');
+      const r = await installHooks(RepoContext.open());
+      out.line(`installed mk hooks in ${r.dir}: ${r.installed.join(', ')}`);
+      if (r.kept.length) out.line(`kept your own ${r.kept.join(', ')} (moved to <hook>.pre-mk; still runs first)`);
+    });
+  program
+    .command('uninstall')
+    .description('remove the Git hooks and restore the ones that were there before')
+    .action(async () => {
+      const { uninstallHooks } = await import('../hooks/install.js');
+      const { RepoContext } = await import('../repo/context.js');
+      const r = await uninstallHooks(RepoContext.open());
+      out.line(`removed mk hooks from ${r.dir}${r.restored.length ? `; restored ${r.restored.join(', ')}` : ''}`);
+    });
+  program
+    .command('hook')
+    .description('run mk\'s part of a Git hook (called by the installed hook shims)')
+    .argument('<name>', 'pre-commit, post-commit, post-checkout, post-merge, post-rewrite or pre-push')
+    .argument('[args...]', 'the arguments git gave the hook')
+    .allowUnknownOption()
+    .action(async (name: string, args: string[]) => {
+      const { runHook } = await import('../hooks/run.js');
+      const r = await runHook(name, args);
+      for (const m of r.messages) out.err(m);
+      process.exitCode = r.exitCode;
+    });
+  program
+    .command('clone')
+    .description('git clone, install the hooks and pull the data: a working copy with its data in one step')
+    .argument('<url>', 'the Git repository')
+    .argument('[dir]', 'where to clone')
+    .option('-b, --branch <name>', 'check out this branch')
+    .action(async (url: string, dir: string | undefined, o: { branch?: string }) => {
+      const { clone } = await import('../api/clone.js');
+      const r = await clone(url, dir, { branch: o.branch });
+      out.line(`cloned into ${r.dir}; restored the data of ${r.restored} artifact(s)`);
+    });
+}

@@ -1,0 +1,89 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { git } from '../git/run.js';
+import type { RepoContext } from '../repo/context.js';
+
+export const HOOKS = ['pre-commit', 'post-commit', 'post-checkout', 'post-merge', 'post-rewrite', 'pre-push'] as const;
+export type HookName = (typeof HOOKS)[number];
+const MARKER = 'mk-hook-shim';
+/** Where a hook that was there before mk is kept (and run first by 'mk hook'). */
+export const PREVIOUS_SUFFIX = '.pre-mk';
+
+function projectDir(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+}
+
+/** The folder git runs hooks from: core.hooksPath (relative to the work tree) or <common git dir>/hooks. */
+export async function hooksDir(ctx: RepoContext): Promise<string> {
+  const configured = (await git(ctx.root, ['config', '--get', 'core.hooksPath'], { okCodes: [1] })).trim();
+  if (!configured) return join(ctx.commonDir, 'hooks');
+  const p = configured.replace(/^~(?=\/)/, process.env.HOME ?? '~');
+  return isAbsolute(p) ? p : resolve(ctx.root, p);
+}
+
+function isOurs(path: string): boolean {
+  try {
+    return readFileSync(path, 'utf8').includes(MARKER);
+  } catch {
+    return false;
+  }
+}
+
+function shimText(name: HookName): string {
+  const template = readFileSync(join(projectDir(), 'hooks', name), 'utf8');
+  const script = join(projectDir(), 'bin', 'mk.js');
+  return template.replaceAll('@MK_SCRIPT@', script.replaceAll("'", "'\\''")).replaceAll('@NODE@', process.execPath.replaceAll("'", "'\\''"));
+}
+
+export interface InstallResult {
+  dir: string;
+  installed: string[];
+  kept: string[];
+}
+
+/**
+ * Installs mk's hook shims. A hook that is already there and is not mk's is moved aside to
+ * `<name>.pre-mk` and still runs (first) on every call. Idempotent: running it again
+ * refreshes mk's shims and keeps what was moved aside.
+ */
+export async function installHooks(ctx: RepoContext): Promise<InstallResult> {
+  const dir = await hooksDir(ctx);
+  mkdirSync(dir, { recursive: true });
+  const installed: string[] = [];
+  const kept: string[] = [];
+  for (const name of HOOKS) {
+    const path = join(dir, name);
+    if (existsSync(path) && !isOurs(path)) {
+      const prev = path + PREVIOUS_SUFFIX;
+      if (existsSync(prev)) throw new Error(`${path} is not mk's and ${prev} already exists; merge them by hand, then run 'mk install' again`);
+      renameSync(path, prev);
+      kept.push(name);
+    }
+    writeFileSync(path + '.mk-tmp', shimText(name), { mode: 0o755 });
+    renameSync(path + '.mk-tmp', path);
+    chmodSync(path, 0o755);
+    installed.push(name);
+  }
+  return { dir, installed, kept };
+}
+
+/** Removes mk's shims and puts back the hooks that were there before. */
+export async function uninstallHooks(ctx: RepoContext): Promise<{ dir: string; removed: string[]; restored: string[] }> {
+  const dir = await hooksDir(ctx);
+  const removed: string[] = [];
+  const restored: string[] = [];
+  for (const name of HOOKS) {
+    const path = join(dir, name);
+    if (existsSync(path) && isOurs(path)) {
+      rmSync(path);
+      removed.push(name);
+    }
+    const prev = path + PREVIOUS_SUFFIX;
+    if (existsSync(prev) && !existsSync(path)) {
+      renameSync(prev, path);
+      restored.push(name);
+    }
+  }
+  return { dir, removed, restored };
+}

@@ -1,0 +1,99 @@
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { add } from '../api/add.js';
+import { compareWorkspace } from '../artifact/compare.js';
+import { StatCache } from '../hashing/stat-cache.js';
+import { git } from '../git/run.js';
+import { workspacePointers } from '../git/pointers.js';
+import { isPointerPath } from '../pointer/pointer.js';
+import { RepoContext, TEAM_CONFIG } from '../repo/context.js';
+import { abs } from '../repo/paths.js';
+import { dirMatcher, matcher } from '../util/glob.js';
+import { KITFILE_NAMES } from '../modelkit/kitfile.js';
+
+export interface PreCommitResult {
+  autoTracked: string[];
+  updated: string[];
+  missing: string[];
+  /** Git will refuse this commit as empty although mk staged pointer changes (see below). */
+  wouldBeEmpty: boolean;
+}
+
+/** The arguments of the `git commit` that runs this hook (Linux: /proc), to tell --amend and --allow-empty. */
+function commitArgs(): string[] {
+  try {
+    return readFileSync(`/proc/${process.ppid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
+}
+
+const NEVER = (p: string) => isPointerPath(p) || p === TEAM_CONFIG || p.endsWith('.gitignore') || p === '.gitattributes' || KITFILE_NAMES.includes(p) || p.startsWith('.mk/');
+
+/**
+ * The pre-commit hook: staged files that match `track:` or reach `size_threshold` become
+ * tracked artifacts (stored, pointer written and staged, the file itself unstaged and
+ * git-ignored); tracked artifacts changed in the work tree get their pointers updated and
+ * staged; the Kitfile follows. Works on whatever index git hands the hook (GIT_INDEX_FILE),
+ * so `git commit -a`, `git commit <paths>`, `--amend` and merges are handled alike.
+ */
+export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
+  const result: PreCommitResult = { autoTracked: [], updated: [], missing: [], wouldBeEmpty: false };
+  // Git decides whether a commit is empty before this hook runs: changes made here alone do
+  // not make it non-empty. Note whether anything else is staged, to tell the user.
+  const nothingElse =
+    !(await hasStagedChanges(ctx.root)) &&
+    !existsSync(join(ctx.gitDir, 'MERGE_HEAD')) &&
+    !commitArgs().some((a) => a === '--amend' || a === '--allow-empty');
+  const staged = (await git(ctx.root, ['diff', '--cached', '--name-only', '-z', '--diff-filter=AM', '--no-renames'])).split('\0').filter(Boolean);
+  const tracked = await workspacePointers(ctx.root);
+  const trackedPaths = tracked.map((t) => t.path);
+  const inTracked = (p: string) => trackedPaths.some((t) => p === t || p.startsWith(t + '/'));
+  const wanted = matcher(ctx.config.track);
+  const candidates = staged.filter((p) => {
+    if (NEVER(p)) return false;
+    if (inTracked(p)) return true; // a tracked artifact's file that got staged by accident (git add -f)
+    if (wanted(p)) return true;
+    if (ctx.config.sizeThreshold > 0) {
+      try {
+        const st = lstatSync(abs(ctx.root, p));
+        return st.isFile() && st.size >= ctx.config.sizeThreshold;
+      } catch {
+        return false;
+      }
+    }
+    return false;
+  });
+  const dirOf = dirMatcher(ctx.config.track);
+  const newOnes = [...new Set(candidates.filter((p) => !inTracked(p)).map((p) => dirOf(p) ?? p))];
+  const dirArtifacts = newOnes.filter((p) => !candidates.includes(p));
+  if (dirArtifacts.length) {
+    // Whole folders named by 'dir/' patterns: unstage every file under them.
+    await git(ctx.root, ['rm', '-r', '-q', '--cached', '--ignore-unmatch', '--', ...dirArtifacts]);
+  }
+  const stray = candidates.filter((p) => inTracked(p));
+  if (stray.length) await git(ctx.root, ['rm', '-q', '--cached', '--', ...stray]);
+  if (newOnes.length) {
+    const r = await add(newOnes, { cwd: ctx.root });
+    result.autoTracked.push(...r.map((a) => a.path));
+  }
+  const stat = new StatCache(ctx.stateDir);
+  const changed: string[] = [];
+  for (const t of tracked) {
+    const c = await compareWorkspace(ctx, stat, t.path, t.pointer);
+    if (c.workspace === 'modified') changed.push(t.path);
+    else if (c.workspace === 'deleted') result.missing.push(t.path);
+  }
+  stat.save();
+  if (changed.length) {
+    const r = await add(changed, { cwd: ctx.root });
+    result.updated.push(...r.filter((a) => a.changed).map((a) => a.path));
+  }
+  result.wouldBeEmpty = nothingElse && (result.autoTracked.length > 0 || result.updated.length > 0);
+  return result;
+}
+
+async function hasStagedChanges(root: string): Promise<boolean> {
+  const out = await git(root, ['diff', '--cached', '--name-only', '-z']);
+  return out.length > 0;
+}
