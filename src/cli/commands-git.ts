@@ -34,6 +34,16 @@ export function registerGit(program: Command): void {
       process.exitCode = r.exitCode;
     });
   program
+    .command('merge-driver', { hidden: true })
+    .description('git merge driver for pointer files (registered by mk install)')
+    .arguments('<base> <ours> <theirs> <path>')
+    .action(async (base: string, ours: string, theirs: string, path: string) => {
+      const { mergePointers } = await import('../hooks/merge-driver.js');
+      const messages: string[] = [];
+      process.exitCode = mergePointers(base, ours, theirs, path, messages);
+      for (const m of messages) out.err(m);
+    });
+  program
     .command('clone')
     .description('git clone, install the hooks and pull the data: a working copy with its data in one step')
     .argument('<url>', 'the Git repository')

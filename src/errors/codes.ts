@@ -81,3 +81,13 @@ export class GitError extends MkError {
     super('EGIT', message, { hint });
   }
 }
+
+/** A pointer file left with merge conflict markers: both sides changed the same artifact. */
+export class PointerConflictError extends MkError {
+  constructor(file: string) {
+    super('ECONFLICT', `${file}: merge conflict: both branches changed this tracked artifact`, {
+      hint: `keep one side with 'git checkout --ours -- ${file}' or 'git checkout --theirs -- ${file}', then 'mk checkout' and 'git add ${file}' (or save a merged version of the data with 'mk add')`,
+      data: { file },
+    });
+  }
+}

@@ -65,7 +65,38 @@ export async function installHooks(ctx: RepoContext): Promise<InstallResult> {
     chmodSync(path, 0o755);
     installed.push(name);
   }
+  await installMergeDriver(ctx);
   return { dir, installed, kept };
+}
+
+const ATTR_LINE = '*.mk.yaml merge=mk';
+
+/** Registers the pointer merge driver (local config and .git/info/attributes; nothing committed). */
+async function installMergeDriver(ctx: RepoContext): Promise<void> {
+  const script = join(projectDir(), 'bin', 'mk.js');
+  const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  await git(ctx.root, ['config', 'merge.mk.name', 'mk pointer files']);
+  await git(ctx.root, ['config', 'merge.mk.driver', `${q(process.execPath)} ${q(script)} merge-driver %O %A %B %P`]);
+  const attrs = join(ctx.commonDir, 'info', 'attributes');
+  mkdirSync(dirname(attrs), { recursive: true });
+  let text = '';
+  try {
+    text = readFileSync(attrs, 'utf8');
+  } catch {
+    /* none yet */
+  }
+  if (!text.split('\n').includes(ATTR_LINE)) writeFileSync(attrs, `${text}${text && !text.endsWith('\n') ? '\n' : ''}${ATTR_LINE}\n`);
+}
+
+async function uninstallMergeDriver(ctx: RepoContext): Promise<void> {
+  await git(ctx.root, ['config', '--remove-section', 'merge.mk'], { okCodes: [128, 5] }).catch(() => undefined);
+  const attrs = join(ctx.commonDir, 'info', 'attributes');
+  try {
+    const text = readFileSync(attrs, 'utf8');
+    writeFileSync(attrs, text.split('\n').filter((l) => l !== ATTR_LINE).join('\n'));
+  } catch {
+    /* none */
+  }
 }
 
 /** Removes mk's shims and puts back the hooks that were there before. */
@@ -85,5 +116,6 @@ export async function uninstallHooks(ctx: RepoContext): Promise<{ dir: string; r
       restored.push(name);
     }
   }
+  await uninstallMergeDriver(ctx);
   return { dir, removed, restored };
 }

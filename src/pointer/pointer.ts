@@ -1,6 +1,6 @@
 import { parseDocument } from 'yaml';
 import { isDigest } from '../content/descriptor.js';
-import { PointerError } from '../errors/index.js';
+import { PointerConflictError, PointerError } from '../errors/index.js';
 
 /** A tracked artifact `data/train.csv` has its pointer at `data/train.csv.mk.yaml`. */
 export const POINTER_SUFFIX = '.mk.yaml';
@@ -54,6 +54,7 @@ export function looksLikePointer(text: string): boolean {
  */
 export function parsePointer(text: string, file: string): Pointer {
   if (text.length > MAX_POINTER_BYTES) throw new PointerError(file, `larger than ${MAX_POINTER_BYTES} bytes`);
+  if (/^<{7} /m.test(text) && /^>{7} /m.test(text)) throw new PointerConflictError(file);
   if (!looksLikePointer(text)) throw new PointerError(file, "it does not start with 'mk: <version>'");
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length) throw new PointerError(file, `not valid YAML (${doc.errors[0]!.message.split('\n')[0]})`);
