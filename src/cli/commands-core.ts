@@ -1,14 +1,6 @@
 import type { Command } from 'commander';
-import { add } from '../api/add.js';
-import { checkout } from '../api/checkout.js';
-import { diff } from '../api/diff.js';
-import { gc } from '../api/gc.js';
-import { init } from '../api/init.js';
-import { ls } from '../api/ls.js';
-import { status } from '../api/status.js';
 import { UsageError } from '../errors/index.js';
-import { KINDS, type Kind } from '../pointer/pointer.js';
-import { LINK_TYPES, type LinkType } from '../repo/config.js';
+import { KINDS, LINK_TYPES, type Kind, type LinkType } from '../pointer/kinds.js';
 import { bytes, short, table } from './format.js';
 import { out } from './output.js';
 import { printRemoteStatus } from './commands-remote.js';
@@ -48,6 +40,7 @@ export function registerCore(program: Command): void {
     .option('--no-stage', 'do not stage .mk/config.yaml')
     .option('--json', 'print the result as JSON')
     .action(async (o: { stage: boolean; json?: boolean }) => {
+      const { init } = await import('../api/init.js');
       const r = await init({ stage: o.stage });
       if (o.json) return out.json(r);
       out.line(r.created.length ? `Initialised mk in ${r.root} (created ${r.created.join(', ')})` : `mk is already set up in ${r.root}`);
@@ -62,6 +55,7 @@ export function registerCore(program: Command): void {
     .option('--no-stage', 'do not stage the pointer and .gitignore with git')
     .option('--json', 'print the result as JSON')
     .action(async (paths: string[], o: { kind?: string; description?: string; stage: boolean; json?: boolean }) => {
+      const { add } = await import('../api/add.js');
       const r = await add(paths, { kind: kindOpt(o.kind), description: o.description, stage: o.stage });
       if (o.json) return out.json(r);
       for (const a of r) {
@@ -80,6 +74,7 @@ export function registerCore(program: Command): void {
     .option('--remote [name]', 'also show what is missing on a remote (default: the default remote)')
     .action(async (paths: string[], o: { json?: boolean; verbose?: boolean; remote?: string | boolean }) => {
       if (o.remote !== undefined) return printRemoteStatus({ remote: typeof o.remote === 'string' ? o.remote : undefined, json: o.json });
+      const { status } = await import('../api/status.js');
       const r = await status({ paths });
       if (o.json) return out.json(r);
       if (r.length === 0) return out.line("no tracked artifacts (track some with 'mk add <path>')");
@@ -102,6 +97,7 @@ export function registerCore(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async function (this: Command, a1: string | undefined, rest: string[], o: { force?: boolean; link?: string; json?: boolean }) {
       const { rev, paths } = revAndPaths(this, [a1, ...rest].filter((x): x is string => x !== undefined));
+      const { checkout } = await import('../api/checkout.js');
       const r = await checkout({ rev, paths, force: o.force, link: linkOpt(o.link) });
       if (o.json) return out.json(r);
       const changed = r.artifacts.filter((a) => a.action === 'restored');
@@ -116,6 +112,7 @@ export function registerCore(program: Command): void {
     .argument('[to]', 'revision (default: the work tree)')
     .option('--json', 'print the result as JSON')
     .action(async (from: string | undefined, to: string | undefined, o: { json?: boolean }) => {
+      const { diff } = await import('../api/diff.js');
       const r = await diff({ from, to });
       if (o.json) return out.json(r);
       if (r.artifacts.length === 0) return out.line(`no data changes between ${r.from} and ${r.to}`);
@@ -134,6 +131,7 @@ export function registerCore(program: Command): void {
     .argument('[rev]', 'a commit, branch or tag')
     .option('--json', 'print the result as JSON')
     .action(async (rev: string | undefined, o: { json?: boolean }) => {
+      const { ls } = await import('../api/ls.js');
       const r = await ls({ rev });
       if (o.json) return out.json(r);
       out.line(table(r.artifacts.map((a) => [a.kind, a.type === 'dir' ? `${a.files} files` : 'file', bytes(a.size), short(a.digest), a.path])));
@@ -148,6 +146,7 @@ export function registerCore(program: Command): void {
     .option('-n, --dry-run', 'only print what would be removed')
     .option('--json', 'print the result as JSON')
     .action(async (o: { allBranches?: boolean; allTags?: boolean; allCommits?: boolean; dryRun?: boolean; json?: boolean }) => {
+      const { gc } = await import('../api/gc.js');
       const r = await gc(o);
       if (o.json) return out.json(r);
       if (r.dryRun) for (const b of r.removed) out.line(`would remove ${short(b.digest)} (${bytes(b.size)})`);

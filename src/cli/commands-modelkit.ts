@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { modelkitBuild, modelkitInspect, modelkitUnpack, verify } from '../api/modelkit.js';
 import { bytes, short } from './format.js';
 import { out } from './output.js';
 
@@ -10,6 +9,7 @@ export function registerModelKit(program: Command): void {
     .argument('[rev]', 'a commit, branch or tag', 'HEAD')
     .option('--json', 'print the result as JSON')
     .action(async (rev: string, o: { json?: boolean }) => {
+      const { modelkitBuild } = await import('../api/modelkit.js');
       const r = await modelkitBuild({ rev });
       if (o.json) return out.json({ reference: r.reference, commit: r.commit, digest: r.manifest.digest, size: r.manifest.size, config: r.config, layers: r.layers, skipped: r.skipped });
       out.line(`${r.reference}`);
@@ -22,6 +22,7 @@ export function registerModelKit(program: Command): void {
     .argument('<ref>')
     .option('--json', 'print manifest and config as JSON')
     .action(async (ref: string, o: { json?: boolean }) => {
+      const { modelkitInspect } = await import('../api/modelkit.js');
       const r = await modelkitInspect(ref);
       if (o.json) return out.json(r);
       out.line(`ModelKit ${ref}`);
@@ -41,6 +42,7 @@ export function registerModelKit(program: Command): void {
     .option('-i, --ignore-existing', 'keep existing files')
     .option('--json', 'print the result as JSON')
     .action(async (ref: string, o: { dir: string; filter?: string[]; overwrite?: boolean; ignoreExisting?: boolean; json?: boolean }) => {
+      const { modelkitUnpack } = await import('../api/modelkit.js');
       const r = await modelkitUnpack(ref, { dir: o.dir, filters: o.filter, overwrite: o.overwrite, ignoreExisting: o.ignoreExisting });
       if (o.json) return out.json(r);
       out.line(`unpacked ${r.layers} layer(s), ${r.files} file(s) of ${short(r.digest)} into ${r.dir}`);
@@ -52,6 +54,7 @@ export function registerModelKit(program: Command): void {
     .option('-r, --remote <name>', 'the remote to check (default: the default remote)')
     .option('--json', 'print the result as JSON')
     .action(async (ref: string, o: { remote?: string; json?: boolean }) => {
+      const { verify } = await import('../api/modelkit.js');
       const r = await verify(ref, { remote: o.remote });
       if (o.json) out.json(r);
       else {

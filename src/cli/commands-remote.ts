@@ -1,11 +1,18 @@
 import type { Command } from 'commander';
-import { fetchData, pull, push, remoteStatus } from '../api/transfer.js';
-import { addRemote, removeRemote, setDefaultRemote } from '../remote/remotes.js';
-import { RepoContext } from '../repo/context.js';
 import { UsageError } from '../errors/index.js';
 import { bytes, table } from './format.js';
 import { out } from './output.js';
-import { progressBar, wantProgress } from './progress.js';
+import type { progressBar as ProgressBar } from './progress.js';
+
+async function progressBar(label: string, enabled: boolean): Promise<ReturnType<typeof ProgressBar>> {
+  const m = await import('./progress.js');
+  return m.progressBar(label, enabled);
+}
+
+function wantProgress(o: { json?: boolean; progress?: boolean; quiet?: boolean }): boolean {
+  if (o.json || o.quiet) return false;
+  return o.progress === true || !!process.stderr.isTTY;
+}
 
 function splitDashDash(args: string[]): { revs: string[]; paths: string[] } {
   const raw = process.argv;
@@ -49,6 +56,8 @@ export function registerRemote(program: Command): void {
     .option('--insecure', 'allow plain HTTP to a non-loopback registry')
     .option('--default', 'make it the default remote')
     .action(async (name: string, url: string, o: { local?: boolean; insecure?: boolean; default?: boolean }) => {
+      const { addRemote } = await import('../remote/remotes.js');
+      const { RepoContext } = await import('../repo/context.js');
       const file = await addRemote(RepoContext.open(), name, url, { local: o.local, insecure: o.insecure, makeDefault: o.default });
       out.line(`added remote '${name}' (${url}) to ${file}`);
     });
@@ -57,7 +66,8 @@ export function registerRemote(program: Command): void {
     .alias('ls')
     .description('list remotes')
     .option('--json', 'print the result as JSON')
-    .action((o: { json?: boolean }) => {
+    .action(async (o: { json?: boolean }) => {
+      const { RepoContext } = await import('../repo/context.js');
       const ctx = RepoContext.open();
       const rows = ctx.config.remotes.map((r) => ({ ...r, default: (ctx.config.defaultRemote ?? (ctx.config.remotes.length === 1 ? r.name : undefined)) === r.name }));
       if (o.json) return out.json(rows);
@@ -71,6 +81,8 @@ export function registerRemote(program: Command): void {
     .argument('<name>')
     .option('--local', 'remove it from .git/mk/config.yaml')
     .action(async (name: string, o: { local?: boolean }) => {
+      const { removeRemote } = await import('../remote/remotes.js');
+      const { RepoContext } = await import('../repo/context.js');
       await removeRemote(RepoContext.open(), name, o);
       out.line(`removed remote '${name}'`);
     });
@@ -80,6 +92,8 @@ export function registerRemote(program: Command): void {
     .argument('<name>')
     .option('--local', 'set it in .git/mk/config.yaml only')
     .action(async (name: string, o: { local?: boolean }) => {
+      const { setDefaultRemote } = await import('../remote/remotes.js');
+      const { RepoContext } = await import('../repo/context.js');
       await setDefaultRemote(RepoContext.open(), name, o);
       out.line(`default remote is now '${name}'`);
     });
@@ -93,8 +107,9 @@ export function registerRemote(program: Command): void {
   ).action(
     async (args: string[], o: TOpts & { modelkit: boolean }) => {
       const { revs, paths } = splitDashDash(args);
-      const bar = progressBar('push', wantProgress(o));
+      const bar = await progressBar('push', wantProgress(o));
       try {
+        const { push } = await import('../api/transfer.js');
         const r = await push({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update, modelkits: o.modelkit === false ? false : undefined });
         bar.stop();
         const { target: _t, ...rest } = r;
@@ -110,8 +125,9 @@ export function registerRemote(program: Command): void {
   transferOptions(program.command('fetch').description('download into the cache the data of revisions (default: HEAD and the work tree)').argument('[rev...]', "revisions; paths after '--'")).action(
     async (args: string[], o: TOpts) => {
       const { revs, paths } = splitDashDash(args);
-      const bar = progressBar('fetch', wantProgress(o));
+      const bar = await progressBar('fetch', wantProgress(o));
       try {
+        const { fetchData } = await import('../api/transfer.js');
         const r = await fetchData({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update });
         bar.stop();
         if (o.json) return out.json(r);
@@ -125,8 +141,9 @@ export function registerRemote(program: Command): void {
   transferOptions(program.command('pull').description('fetch, then checkout').argument('[rev]', "a revision; paths after '--'").option('-f, --force', 'overwrite unsaved changes')).action(
     async (rev: string | undefined, o: TOpts & { force?: boolean }) => {
       const { revs, paths } = splitDashDash(rev ? [rev] : []);
-      const bar = progressBar('pull', wantProgress(o));
+      const bar = await progressBar('pull', wantProgress(o));
       try {
+        const { pull } = await import('../api/transfer.js');
         const r = await pull({ remote: o.remote, rev: revs[0], paths, force: o.force, concurrency: jobs(o), onProgress: bar.update });
         bar.stop();
         if (o.json) return out.json(r);
@@ -140,7 +157,8 @@ export function registerRemote(program: Command): void {
 }
 
 export async function printRemoteStatus(o: { remote?: string; json?: boolean }): Promise<void> {
-  const r = await remoteStatus({ remote: o.remote });
+  const { remoteStatus } = await import('../api/transfer.js');
+        const r = await remoteStatus({ remote: o.remote });
   if (o.json) return out.json(r);
   out.line(`remote '${r.remote}':`);
   out.line(table(r.artifacts.map((a) => [a.missingRemote ? `${a.missingRemote} blob(s) not pushed` : 'pushed', a.missingLocal ? `${a.missingLocal} not cached` : 'cached', a.path])));

@@ -4,6 +4,7 @@ import { registerCore } from './commands-core.js';
 import { registerRemote } from './commands-remote.js';
 import { registerModelKit } from './commands-modelkit.js';
 import { registerGit } from './commands-git.js';
+import { registerAuth } from './commands-auth.js';
 import { out } from './output.js';
 
 export const VERSION = '0.1.0';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerRemote(program);
   registerModelKit(program);
   registerGit(program);
+  registerAuth(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -1,4 +1,4 @@
-import { parseDocument } from 'yaml';
+import { yamlLib } from '../util/yaml-lazy.js';
 import { isDigest } from '../content/descriptor.js';
 import { PointerConflictError, PointerError } from '../errors/index.js';
 
@@ -8,8 +8,8 @@ export const POINTER_SUFFIX = '.mk.yaml';
 export const MAX_POINTER_BYTES = 4096;
 export const POINTER_VERSION = 1;
 
-export const KINDS = ['model', 'dataset', 'code', 'docs'] as const;
-export type Kind = (typeof KINDS)[number];
+import { KINDS, type Kind } from './kinds.js';
+export { KINDS, type Kind };
 
 export interface Pointer {
   /** Format version: always 1 for now. */
@@ -56,9 +56,7 @@ export function parsePointer(text: string, file: string): Pointer {
   if (text.length > MAX_POINTER_BYTES) throw new PointerError(file, `larger than ${MAX_POINTER_BYTES} bytes`);
   if (/^<{7} /m.test(text) && /^>{7} /m.test(text)) throw new PointerConflictError(file);
   if (!looksLikePointer(text)) throw new PointerError(file, "it does not start with 'mk: <version>'");
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length) throw new PointerError(file, `not valid YAML (${doc.errors[0]!.message.split('\n')[0]})`);
-  const v = doc.toJSON() as Record<string, unknown> | null;
+  const v = parseCanonical(text) ?? parseYaml(text, file);
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new PointerError(file, 'not a YAML mapping');
   for (const k of Object.keys(v)) if (!KEYS.has(k)) throw new PointerError(file, `unknown key '${k}'`);
   if (v.mk !== POINTER_VERSION) throw new PointerError(file, `unsupported format version ${JSON.stringify(v.mk)} (this mk reads version ${POINTER_VERSION}; upgrade mk)`);
@@ -81,6 +79,41 @@ export function parsePointer(text: string, file: string): Pointer {
     p.description = v.description;
   }
   return p;
+}
+
+const LINE = /^([a-z_]+): ?(.*)$/;
+
+/**
+ * Reads the canonical form mk writes (one `key: plain-value` per line) without loading a
+ * YAML parser; anything else returns undefined and goes through the full YAML parser.
+ */
+function parseCanonical(text: string): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/\r$/, '');
+    if (line === '' || line.startsWith('#')) continue;
+    const m = LINE.exec(line);
+    if (!m) return undefined;
+    const [, key, value] = m as unknown as [string, string, string];
+    if (key in out) return undefined; // duplicates: let the YAML parser report them
+    if (/^\d+$/.test(value)) out[key] = Number(value);
+    else if (value === 'true' || value === 'false') out[key] = value === 'true';
+    else if (/^sha256:[0-9a-zA-Z]*$|^[a-z]+$/.test(value)) out[key] = value;
+    else if (/^"(?:[^"\\]|\\.)*"$/.test(value)) {
+      try {
+        out[key] = JSON.parse(value);
+      } catch {
+        return undefined;
+      }
+    } else return undefined;
+  }
+  return out;
+}
+
+function parseYaml(text: string, file: string): Record<string, unknown> | null {
+  const doc = yamlLib().parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length) throw new PointerError(file, `not valid YAML (${doc.errors[0]!.message.split('\n')[0]})`);
+  return doc.toJSON() as Record<string, unknown> | null;
 }
 
 /** The one canonical encoding: fixed key order, no optional key that is unset. */

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { yamlLib } from '../util/yaml-lazy.js';
 import { ConfigError } from '../errors/index.js';
 
-export type LinkType = 'copy' | 'reflink' | 'hardlink' | 'symlink';
-export const LINK_TYPES: LinkType[] = ['copy', 'reflink', 'hardlink', 'symlink'];
+import { LINK_TYPES, type LinkType } from '../pointer/kinds.js';
+export { LINK_TYPES, type LinkType };
 
 export interface RemoteConfig {
   name: string;
@@ -69,7 +69,7 @@ export function readYamlFile(file: string): Raw | undefined {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
-  const doc = parseDocument(text, { uniqueKeys: true });
+  const doc = yamlLib().parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length) {
     const err = doc.errors[0]!;
     const line = err.linePos?.[0]?.line;

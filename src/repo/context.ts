@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { NotARepositoryError } from '../errors/index.js';
 import { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
 import { acquireLock, type Lock } from '../util/lockfile.js';
+import { writeFileAtomicSync } from '../util/fs.js';
 import { applyConfig, DEFAULT_CONFIG, readYamlFile, type MkConfig } from './config.js';
 
 export const TEAM_CONFIG = '.mk/config.yaml';
@@ -29,13 +30,7 @@ export class RepoContext {
   static open(cwd = process.cwd()): RepoContext {
     const found = findGit(resolve(cwd));
     if (!found) throw new NotARepositoryError(`not a git repository (or any parent up to /): ${cwd}`, "run 'git init' then 'mk init'");
-    let config = DEFAULT_CONFIG;
-    const team = readYamlFile(join(found.root, TEAM_CONFIG));
-    if (team) config = applyConfig(config, team, TEAM_CONFIG);
-    const localFile = join(found.commonDir, 'mk', 'config.yaml');
-    const local = readYamlFile(localFile);
-    if (local) config = applyConfig(config, local, localFile);
-    return new RepoContext(found.root, found.gitDir, found.commonDir, config);
+    return new RepoContext(found.root, found.gitDir, found.commonDir, loadConfig(found));
   }
 
   /** mk's private folder shared by all worktrees: `.git/mk`. */
@@ -109,4 +104,41 @@ function findGit(start: string): Found | undefined {
     if (up === dir) return undefined;
     dir = up;
   }
+}
+
+function statKey(p: string): string {
+  try {
+    const st = statSync(p);
+    return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  } catch {
+    return '-';
+  }
+}
+
+/**
+ * The effective configuration. Parsing YAML costs more than the rest of a quick command, so
+ * the result is remembered in .git/mk/config-cache.json, keyed by the stat data of both files.
+ */
+function loadConfig(found: Found): MkConfig {
+  const teamFile = join(found.root, TEAM_CONFIG);
+  const localFile = join(found.commonDir, 'mk', 'config.yaml');
+  const cacheFile = join(found.commonDir, 'mk', 'config-cache.json');
+  const key = `1|${statKey(teamFile)}|${statKey(localFile)}`;
+  try {
+    const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { key: string; config: MkConfig };
+    if (cached.key === key) return cached.config;
+  } catch {
+    /* no cache yet */
+  }
+  let config = DEFAULT_CONFIG;
+  const team = readYamlFile(teamFile);
+  if (team) config = applyConfig(config, team, TEAM_CONFIG);
+  const local = readYamlFile(localFile);
+  if (local) config = applyConfig(config, local, localFile);
+  try {
+    if (existsSync(join(found.commonDir, 'mk'))) writeFileAtomicSync(cacheFile, JSON.stringify({ key, config }));
+  } catch {
+    /* read-only: fine */
+  }
+  return config;
 }

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# mk quickstart: the main job end to end on the embedded default (a local OCI image layout,
+# no server): commit data with plain git, push, clone elsewhere, restore, go back in time.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/mk-quickstart.XXXXXX")
+mkdir -p "$work/bin" && ln -s "$here/bin/mk.js" "$work/bin/mk"
+export PATH="$work/bin:$PATH"
+export GIT_AUTHOR_NAME=Alice GIT_AUTHOR_EMAIL=alice@example.com GIT_COMMITTER_NAME=Alice GIT_COMMITTER_EMAIL=alice@example.com
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+
+say "A team repository (bare), and Alice's clone"
+git init -q --bare -b main "$work/origin.git"
+git clone -q "$work/origin.git" "$work/alice" 2>/dev/null
+cd "$work/alice"
+run mk init
+run mk install
+run mk remote add origin "$work/store"      # the embedded default: an OCI image layout on a shared disk
+
+say "Alice commits a model and a dataset with plain git"
+mkdir -p models data/images
+head -c 24000000 /dev/urandom > models/classifier.safetensors          # matches track: *.safetensors
+for i in $(seq 1 200); do head -c 4096 /dev/urandom > "data/images/img-$i.png"; done
+run mk add data/images                                                    # a folder: one pointer for all of it
+echo 'print("train")' > train.py
+run git add -A
+run git commit -q -m "First model and dataset"
+run git show --stat --oneline HEAD
+run mk status
+
+say "git push: the pre-push hook uploads the data and publishes the commit's ModelKit"
+run git push -q origin main
+run mk modelkit inspect origin:main
+
+say "Bob clones elsewhere: one command, data included"
+cd "$work"
+run mk clone "$work/origin.git" bob
+cmp alice/models/classifier.safetensors bob/models/classifier.safetensors && echo "bob's model is byte-identical"
+diff -r alice/data/images bob/data/images && echo "bob's dataset is byte-identical"
+
+say "Alice retrains: git commit -a records the new model"
+cd "$work/alice"
+head -c 24000000 /dev/urandom > models/classifier.safetensors
+git commit -q -am "Retrain" || run git commit -q -am "Retrain"            # data-only change: mk asks for a second run
+run git push -q origin main
+run mk diff HEAD~1 HEAD
+
+say "Back in time: mk checkout restores the data of any revision"
+run mk checkout HEAD~1 -- models
+cmp models/classifier.safetensors "$work/bob/models/classifier.safetensors" && echo "the first model is back"
+run mk checkout HEAD
+
+say "Bob pulls Alice's retrain with git; the post-merge hook restores the data"
+cd "$work/bob"
+run git pull -q
+cmp models/classifier.safetensors "$work/alice/models/classifier.safetensors" && echo "bob has the retrained model"
+
+say "Done. Everything is in $work (remove it when you are done)"

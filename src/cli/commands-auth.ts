@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { UsageError } from '../errors/index.js';
+import { out } from './output.js';
+
+export function registerAuth(program: Command): void {
+  program
+    .command('login')
+    .description('check and store registry credentials in ~/.docker/config.json (or its credential helper), as docker login does')
+    .argument('<registry>', 'host[:port]')
+    .requiredOption('-u, --username <user>', 'user name')
+    .option('-p, --password <password>', 'password or token (prefer --password-stdin)')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--insecure', 'plain HTTP / no TLS verification for a registry that is not loopback')
+    .action(async (host: string, o: { username: string; password?: string; passwordStdin?: boolean; insecure?: boolean }) => {
+      let password = o.password;
+      if (o.passwordStdin) password = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+      if (!password) throw new UsageError('no password given', 'use --password-stdin (or -p)');
+      const { RegistryStore, staticCredentials, login } = await import('../stores/registry/index.js');
+      const store = new RegistryStore({ host, repository: 'mk-login-check', insecure: o.insecure, credentials: staticCredentials({ username: o.username, password }) });
+      await store.ping();
+      const r = await login(host, o.username, password);
+      out.line(`Login succeeded; credentials stored in ${r.storedIn}`);
+    });
+  program
+    .command('logout')
+    .description('remove stored credentials for a registry')
+    .argument('<registry>', 'host[:port]')
+    .action(async (host: string) => {
+      const { logout } = await import('../stores/registry/index.js');
+      const had = await logout(host);
+      out.line(had ? `Removed credentials for ${host}` : `No credentials stored for ${host}`);
+    });
+}

@@ -1,0 +1,196 @@
+import { createReadStream } from 'node:fs';
+import type { Descriptor } from '../../content/descriptor.js';
+import type { BlobSource } from '../../content/storage.js';
+import { MediaType } from '../../content/media-types.js';
+import { newHasher } from '../../hashing/digest.js';
+import type { RegistryClient } from './client.js';
+import { RegistryDigestError, RegistryError, RegistryProtocolError } from './errors.js';
+import { header, type HttpResponse } from './http.js';
+import { withRetry } from './retry.js';
+
+export type UploadMode = 'auto' | 'monolithic' | 'chunked';
+
+export interface BlobPushOptions {
+  scopes: string[];
+  upload: UploadMode;
+  /** Chunk size for chunked uploads; in 'auto' mode, blobs larger than this are chunked. */
+  chunkSize: number;
+  /** Another repository on the same registry that holds the blob: try a cross-repository mount first. */
+  mountFrom?: string;
+  signal?: AbortSignal;
+  onProgress?: (bytes: number) => void;
+}
+
+/** Whether the blob is there (HEAD). */
+export async function blobExists(client: RegistryClient, desc: Descriptor, scopes: string[], signal?: AbortSignal): Promise<boolean> {
+  const res = await client.request({
+    method: 'HEAD',
+    path: `blobs/${desc.digest}`,
+    scopes,
+    what: `check blob ${desc.digest} in ${client.name}`,
+    ok: [200, 404],
+    signal,
+  });
+  await res.body.dump().catch(() => undefined);
+  if (res.status === 404) return false;
+  const len = header(res.headers, 'content-length');
+  return len === undefined || Number(len) === desc.size;
+}
+
+/**
+ * Uploads a blob unless the registry has it: HEAD, then (optionally) a mount from another
+ * repository, else POST → PUT `?digest=` (monolithic) or POST → PATCH… → PUT (chunked),
+ * always following the newest Location. Any failure restarts the whole upload with a new
+ * POST, reopening the source, up to the retry policy's tries; the failed session is
+ * cancelled (DELETE) on a best-effort basis. The bytes are hashed as they are sent: a source
+ * that does not match `expected` aborts the upload with DigestMismatchError.
+ */
+export async function pushBlob(client: RegistryClient, expected: Descriptor, source: BlobSource, opts: BlobPushOptions): Promise<void> {
+  if (await blobExists(client, expected, opts.scopes, opts.signal)) return;
+  const meter = new Meter(expected, opts.onProgress);
+  const what = `push blob ${expected.digest} to ${client.name}`;
+  await withRetry(client.retry, () => uploadOnce(client, expected, source, opts, meter, what), {
+    signal: opts.signal,
+    onRetry: (e, delayMs, attempt) => client.notifyRetry(what, attempt, delayMs, e),
+  });
+}
+
+async function uploadOnce(client: RegistryClient, expected: Descriptor, source: BlobSource, opts: BlobPushOptions, meter: Meter, what: string): Promise<void> {
+  const common = { scopes: opts.scopes, what, retry: false, signal: opts.signal } as const;
+  let loc: URL | undefined;
+  try {
+    const mount = opts.mountFrom && opts.mountFrom !== client.repository
+      ? `?mount=${encodeURIComponent(expected.digest)}&from=${encodeURIComponent(opts.mountFrom)}`
+      : '';
+    const post = await client.request({ ...common, method: 'POST', path: `blobs/uploads/${mount}`, headers: { 'content-length': '0' }, ok: [201, 202] });
+    await post.body.dump().catch(() => undefined);
+    if (post.status === 201) {
+      if (mount) return; // mounted: nothing to send
+      throw new RegistryProtocolError(`${what}: the registry answered 201 to an upload POST`);
+    }
+    loc = client.location(post, what);
+    const chunked = opts.upload === 'chunked' || (opts.upload === 'auto' && expected.size > opts.chunkSize);
+    if (!chunked) {
+      const put = await client.request({
+        ...common,
+        method: 'PUT',
+        url: withDigest(loc, expected.digest),
+        headers: { 'content-type': MediaType.octet, 'content-length': String(expected.size) },
+        body: () => meter.body(open(source, 0, expected.size, true), 0, expected.size, true),
+        ok: [201],
+      });
+      await created(put, expected, what);
+      return;
+    }
+    const minChunk = Number(header(post.headers, 'oci-chunk-min-length')) || 0;
+    const chunk = Math.max(1, opts.chunkSize, minChunk);
+    for (let offset = 0; offset < expected.size; ) {
+      const n = Math.min(chunk, expected.size - offset);
+      const last = offset + n === expected.size;
+      const at = offset;
+      const patch = await client.request({
+        ...common,
+        method: 'PATCH',
+        url: loc,
+        headers: { 'content-type': MediaType.octet, 'content-length': String(n), 'content-range': `${at}-${at + n - 1}` },
+        body: () => meter.body(open(source, at, n, last), at, n, last),
+        ok: [202],
+      });
+      await patch.body.dump().catch(() => undefined);
+      loc = client.location(patch, what);
+      const range = header(patch.headers, 'range');
+      if (range !== undefined && range.replace(/^bytes=/, '') !== `0-${at + n - 1}`) {
+        throw new RegistryProtocolError(`${what}: after sending bytes ${at}-${at + n - 1} the registry reports Range ${range}`, { retriable: true });
+      }
+      offset += n;
+    }
+    const put = await client.request({ ...common, method: 'PUT', url: withDigest(loc, expected.digest), headers: { 'content-length': '0' }, ok: [201] });
+    await created(put, expected, what);
+  } catch (e) {
+    if (loc) await cancel(client, loc, opts.scopes);
+    if (e instanceof RegistryError && e.ociCode === 'DIGEST_INVALID' && meter.digest && meter.digest !== expected.digest) {
+      throw RegistryDigestError.source(`source of blob ${expected.digest}`, expected.digest, meter.digest);
+    }
+    throw e;
+  }
+}
+
+async function created(res: HttpResponse, expected: Descriptor, what: string): Promise<void> {
+  await res.body.dump().catch(() => undefined);
+  const got = header(res.headers, 'docker-content-digest');
+  if (got && got.startsWith('sha256:') && got !== expected.digest) {
+    throw new RegistryProtocolError(`${what}: the registry stored the blob as ${got}`);
+  }
+}
+
+/** Appends `digest=` to an upload Location, keeping its own query (distribution's `_state`) as is. */
+export function withDigest(loc: URL, digest: string): URL {
+  const u = new URL(loc);
+  const q = `digest=${encodeURIComponent(digest)}`;
+  u.search = u.search && u.search !== '?' ? `${u.search}&${q}` : `?${q}`;
+  return u;
+}
+
+async function cancel(client: RegistryClient, loc: URL, scopes: string[]): Promise<void> {
+  try {
+    const res = await client.request({
+      method: 'DELETE', url: loc, scopes, what: 'cancel upload', ok: [202, 204, 404], retry: false, signal: AbortSignal.timeout(2000),
+    });
+    await res.body.dump().catch(() => undefined);
+  } catch {
+    /* best effort: the registry purges stale uploads */
+  }
+}
+
+/** The source's bytes [offset, offset+length), or from offset to its end when `toEnd` (so extra bytes are seen). */
+function open(source: BlobSource, offset: number, length: number, toEnd: boolean): AsyncIterable<Uint8Array> {
+  if (source.path) {
+    return createReadStream(source.path, { start: offset, ...(toEnd ? {} : { end: offset + length - 1 }), highWaterMark: 1 << 20 });
+  }
+  return source.open(offset);
+}
+
+/**
+ * Hashes and counts what is sent, by position in the blob: bytes sent again (a replay after
+ * a 401, a restarted upload) are neither hashed nor reported twice. When the last byte has
+ * been hashed the digest is checked before the body ends, so a registry never completes
+ * an upload of wrong bytes.
+ */
+class Meter {
+  private readonly hasher = newHasher();
+  private done = 0;
+  digest: string | undefined;
+
+  constructor(private readonly expected: Descriptor, private readonly onProgress?: (bytes: number) => void) {}
+
+  async *body(src: AsyncIterable<Uint8Array>, offset: number, length: number, last: boolean): AsyncIterable<Uint8Array> {
+    const what = `source of blob ${this.expected.digest}`;
+    let n = 0;
+    for await (const chunk of src) {
+      let c = chunk;
+      if (n + c.length > length) {
+        if (last) throw RegistryDigestError.source(what, `${this.expected.size} bytes`, `more than ${this.expected.size} bytes`);
+        c = c.subarray(0, length - n);
+      }
+      if (c.length === 0) continue;
+      this.advance(offset + n, c);
+      n += c.length;
+      yield c;
+      if (n === length && !last) break;
+    }
+    if (n < length) throw RegistryDigestError.source(what, `${this.expected.size} bytes`, `${offset + n} bytes`);
+    if (last && this.done === this.expected.size) {
+      this.digest ??= 'sha256:' + this.hasher.digest('hex');
+      if (this.digest !== this.expected.digest) throw RegistryDigestError.source(what, this.expected.digest, this.digest);
+    }
+  }
+
+  private advance(pos: number, c: Uint8Array): void {
+    const end = pos + c.length;
+    if (end <= this.done || pos > this.done) return;
+    const fresh = c.subarray(this.done - pos);
+    this.hasher.update(fresh);
+    this.done = end;
+    this.onProgress?.(fresh.length);
+  }
+}

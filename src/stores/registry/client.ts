@@ -1,0 +1,145 @@
+import { Authorizer } from './auth/authorizer.js';
+import { errorFromResponse, parseErrorBody, RegistryError, RegistryProtocolError } from './errors.js';
+import { header, headerValues, readText, type HttpBody, type HttpMethod, type HttpResponse, type HttpTransport } from './http.js';
+import { parseRetryAfter, withRetry, type RetryPolicy } from './retry.js';
+
+export interface ClientOptions {
+  /** host[:port] */
+  host: string;
+  repository: string;
+  base: URL;
+  http: HttpTransport;
+  auth: Authorizer;
+  retry: RetryPolicy;
+  userAgent: string;
+  onRetry?: (info: RetryInfo) => void;
+}
+
+/** Told to `onRetry` before a retry; `error` is the message of what failed (never holds credentials). */
+export interface RetryInfo {
+  what: string;
+  attempt: number;
+  delayMs: number;
+  error: string;
+}
+
+export interface ClientRequest {
+  method: HttpMethod;
+  /** Path under /v2/<repository>/, e.g. `blobs/sha256:…`; or give `url`. */
+  path?: string;
+  url?: URL;
+  headers?: Record<string, string>;
+  /** Called for each send, so a body can be replayed (after a 401, or on a retry). */
+  body?: () => HttpBody;
+  scopes: string[];
+  /** What is being done, for messages: "push blob sha256:… to host/repo". */
+  what: string;
+  /** Statuses returned to the caller; any other becomes a typed error. */
+  ok: number[];
+  /** Retry transient failures of this one request (default true). */
+  retry?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * One registry repository's HTTP client: adds auth (answering 401 challenges once per
+ * attempt), retries what is safe to retry, and turns unexpected answers into typed errors.
+ */
+export class RegistryClient {
+  readonly host: string;
+  readonly repository: string;
+  readonly base: URL;
+  readonly http: HttpTransport;
+  readonly auth: Authorizer;
+  readonly retry: RetryPolicy;
+  private readonly userAgent: string;
+  private readonly onRetry?: (info: RetryInfo) => void;
+
+  constructor(o: ClientOptions) {
+    this.host = o.host;
+    this.repository = o.repository;
+    this.base = o.base;
+    this.http = o.http;
+    this.auth = o.auth;
+    this.retry = o.retry;
+    this.userAgent = o.userAgent;
+    this.onRetry = o.onRetry;
+  }
+
+  /** `host/repository`, for messages. */
+  get name(): string {
+    return `${this.host}/${this.repository}`;
+  }
+
+  url(path: string): URL {
+    return new URL(`/v2/${this.repository}/${path}`, this.base);
+  }
+
+  async request(req: ClientRequest): Promise<HttpResponse> {
+    const once = (): Promise<HttpResponse> => this.attempt(req);
+    if (req.retry === false) return once();
+    return withRetry(this.retry, once, {
+      signal: req.signal,
+      onRetry: (e, delayMs, attempt) => this.notifyRetry(req.what, attempt, delayMs, e),
+    });
+  }
+
+  notifyRetry(what: string, attempt: number, delayMs: number, e: unknown): void {
+    this.onRetry?.({ what, attempt, delayMs, error: e instanceof Error ? e.message : String(e) });
+  }
+
+  private async attempt(req: ClientRequest): Promise<HttpResponse> {
+    const url = req.url ?? this.url(req.path ?? '');
+    let auth = await this.auth.header(req.scopes, req.signal);
+    for (let answered401 = false; ; answered401 = true) {
+      const headers: Record<string, string> = { 'user-agent': this.userAgent, ...(req.headers ?? {}) };
+      if (auth) headers.authorization = auth;
+      const res = await this.http.send({ method: req.method, url, headers, body: req.body?.() ?? null, signal: req.signal }, req.what);
+      if (req.ok.includes(res.status)) return res;
+      if (res.status === 401 && !answered401) {
+        const challenge = headerValues(res.headers, 'www-authenticate').join(', ');
+        const text = await readText(res.body);
+        const next = challenge ? await this.auth.unauthorized(challenge, req.scopes, auth, req.signal) : undefined;
+        if (next !== undefined) {
+          auth = next;
+          continue;
+        }
+        throw await this.failure(req, res, text);
+      }
+      throw await this.failure(req, res);
+    }
+  }
+
+  private async failure(req: ClientRequest, res: HttpResponse, knownText?: string): Promise<RegistryError> {
+    const text = knownText ?? (req.method === 'HEAD' ? (await res.body.dump().catch(() => undefined), '') : await readText(res.body));
+    let hint: string | undefined;
+    if (res.status === 401) {
+      const hasCred = await this.auth.hasCredential().catch(() => false);
+      hint = hasCred
+        ? `the credentials for ${this.host} were refused; log in again with 'mk login ${this.host}'`
+        : `${this.host} requires authentication: run 'mk login ${this.host}' (or 'docker login'), or set MK_REGISTRY_USERNAME and MK_REGISTRY_PASSWORD`;
+    }
+    return errorFromResponse({
+      what: req.what,
+      host: this.host,
+      status: res.status,
+      body: parseErrorBody(text),
+      retryAfterMs: parseRetryAfter(header(res.headers, 'retry-after')),
+      hint,
+    });
+  }
+
+  /**
+   * The Location of an upload answer, resolved against the request URL and checked: it must
+   * stay on the registry's host and scheme (no https→http downgrade).
+   */
+  location(res: HttpResponse, what: string): URL {
+    const loc = header(res.headers, 'location');
+    if (!loc) throw new RegistryProtocolError(`${what}: the registry answered ${res.status} without a Location`, { status: res.status, retriable: true });
+    const url = new URL(loc, res.url);
+    if (url.host !== this.base.host || (this.base.protocol === 'https:' && url.protocol !== 'https:')) {
+      throw new RegistryProtocolError(`${what}: the registry sent an upload Location on another host or scheme (${url.protocol}//${url.host}); refusing it`);
+    }
+    return url;
+  }
+}

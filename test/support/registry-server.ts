@@ -1,0 +1,168 @@
+/**
+ * Starts a real CNCF distribution registry (Debian `docker-registry`, 2.8.x) for tests: a
+ * free 127.0.0.1 port, a temporary root directory, deletes enabled, and optionally
+ * htpasswd (bcrypt) or token auth, or TLS. `stop()` kills it and removes the directory.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const REGISTRY_BIN = process.env.MK_TEST_REGISTRY_BIN ?? '/usr/bin/docker-registry';
+
+export interface TokenAuthConfig {
+  realm: string;
+  service: string;
+  issuer: string;
+  rootCertBundle: string;
+}
+
+export interface StartRegistryOptions {
+  /** htpasswd users (bcrypt via `htpasswd -Bbn`). */
+  htpasswd?: Array<{ username: string; password: string }>;
+  /** Token auth against a token issuer (see token-issuer.ts). */
+  token?: TokenAuthConfig;
+  /** Serve TLS with this certificate and key (PEM files). */
+  tls?: { certFile: string; keyFile: string };
+  /** Location headers relative (`http.relativeurls`). */
+  relativeUrls?: boolean;
+}
+
+export interface RunningRegistry {
+  /** http(s)://127.0.0.1:PORT */
+  url: string;
+  /** 127.0.0.1:PORT */
+  host: string;
+  port: number;
+  rootDir: string;
+  /** What the registry printed (for debugging failures). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function yamlString(s: string): string {
+  return JSON.stringify(s);
+}
+
+function config(dir: string, port: number, o: StartRegistryOptions): string {
+  const lines = [
+    'version: 0.1',
+    'log:',
+    '  level: warn',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${yamlString(join(dir, 'data'))}`,
+    '  delete:',
+    '    enabled: true',
+    '  maintenance:',
+    '    uploadpurging:',
+    '      enabled: false',
+    'http:',
+    `  addr: 127.0.0.1:${port}`,
+    '  secret: mk-test-secret',
+  ];
+  if (o.relativeUrls) lines.push('  relativeurls: true');
+  if (o.tls) lines.push('  tls:', `    certificate: ${yamlString(o.tls.certFile)}`, `    key: ${yamlString(o.tls.keyFile)}`);
+  if (o.htpasswd) {
+    const file = join(dir, 'htpasswd');
+    const entries = o.htpasswd.map((u) => execFileSync('htpasswd', ['-Bbn', u.username, u.password], { encoding: 'utf8' }).trim());
+    writeFileSync(file, entries.join('\n') + '\n', { mode: 0o600 });
+    lines.push('auth:', '  htpasswd:', '    realm: mk-test', `    path: ${yamlString(file)}`);
+  } else if (o.token) {
+    lines.push(
+      'auth:',
+      '  token:',
+      `    realm: ${yamlString(o.token.realm)}`,
+      `    service: ${yamlString(o.token.service)}`,
+      `    issuer: ${yamlString(o.token.issuer)}`,
+      `    rootcertbundle: ${yamlString(o.token.rootCertBundle)}`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Resolves with the status of GET /v2/, or undefined when nothing answers. */
+function probe(url: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(`${url}/v2/`, { rejectUnauthorized: false, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('error', () => resolve(undefined));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(undefined);
+    });
+    req.end();
+  });
+}
+
+async function startOnce(o: StartRegistryOptions): Promise<RunningRegistry> {
+  const dir = mkdtempSync(join(tmpdir(), 'mk-registry-'));
+  const port = await freePort();
+  const cfg = join(dir, 'config.yml');
+  writeFileSync(cfg, config(dir, port, o));
+  let output = '';
+  const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  const scheme = o.tls ? 'https' : 'http';
+  const url = `${scheme}://127.0.0.1:${port}`;
+  const stop = async (): Promise<void> => {
+    if (!exited) {
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await gone;
+      clearTimeout(t);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (exited) {
+      await stop();
+      throw new Error(`docker-registry exited before answering:\n${output}`);
+    }
+    const status = await probe(url);
+    if (status === 200 || status === 401) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`docker-registry did not answer on ${url} within 15s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url, host: `127.0.0.1:${port}`, port, rootDir: dir, log: () => output, stop };
+}
+
+/** Starts a registry; retries on another port if the first one was taken meanwhile. */
+export async function startRegistry(o: StartRegistryOptions = {}): Promise<RunningRegistry> {
+  let last: unknown;
+  for (let i = 0; i < 3; i++) {
+    try {
+      return await startOnce(o);
+    } catch (e) {
+      last = e;
+      if (!/address already in use/i.test(String(e))) throw e;
+    }
+  }
+  throw last;
+}
