@@ -1,4 +1,5 @@
 import { existsSync, lstatSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { MkError, PointerError, UsageError } from '../errors/index.js';
 import { snapshot } from '../artifact/snapshot.js';
 import { StatCache } from '../hashing/stat-cache.js';
@@ -7,7 +8,7 @@ import { readWorkspacePointer, underPrefix, workspacePointerPaths } from '../git
 import { dataPathFor, guessKind, isPointerPath, KINDS, pointerPathFor, serializePointer, type Kind, type Pointer, samePointerData } from '../pointer/pointer.js';
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, repoRelative } from '../repo/paths.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { removeStaleTemps, writeFileAtomic } from '../util/fs.js';
 import { ensureIgnored } from '../util/gitignore.js';
 import { syncProjectKitfile } from '../modelkit/kitfile-file.js';
 
@@ -55,12 +56,13 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
   try {
     for (const rel of rels) {
       const pointerPath = pointerPathFor(rel);
-      // A broken pointer is replaced (its error message tells users to re-create it with 'mk add').
+      removeStaleTemps(dirname(abs(ctx.root, rel)), basename(rel)); // left by a killed mk (pointer or data temp files)
+      // A broken (or conflicted) pointer is replaced: its error message tells users to re-create it with 'mk add'.
       let previous: Pointer | undefined;
       try {
         previous = readWorkspacePointer(ctx.root, pointerPath);
       } catch (e) {
-        if (!(e instanceof PointerError)) throw e;
+        if (!(e instanceof PointerError) && !(e instanceof MkError && e.code === 'ECONFLICT')) throw e;
       }
       const kind = opts.kind ?? previous?.kind ?? guessKind(rel + (lstatSync(abs(ctx.root, rel)).isDirectory() ? '/' : ''));
       const description = opts.description ?? previous?.description;

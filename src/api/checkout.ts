@@ -1,5 +1,5 @@
 import { lstatSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { MediaType } from '../content/media-types.js';
 import type { DirManifest, FileEntry } from '../artifact/dir-manifest.js';
 import { loadDirManifest, savedFileDigests } from '../artifact/load.js';
@@ -13,7 +13,7 @@ import type { Pointer } from '../pointer/pointer.js';
 import type { LinkType } from '../repo/config.js';
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, checkStoredPath, repoRelative } from '../repo/paths.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { removeStaleTemps, writeFileAtomic } from '../util/fs.js';
 import { ensureIgnored } from '../util/gitignore.js';
 
 export interface CheckoutOptions {
@@ -116,7 +116,11 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
 
 async function planArtifact(ctx: RepoContext, stat: StatCache, t: TrackedPointer, base: Pointer | undefined, unsaved: string[], inCache: (digest: string, size: number) => Promise<boolean>): Promise<Plan | 'not-cached'> {
   const p = t.pointer;
+  // Temporary files of a checkout or add that was killed (next to the artifact, or inside it):
+  // not data; we hold the lock, so their writers are gone.
+  removeStaleTemps(dirname(abs(ctx.root, t.path)), basename(t.path));
   const state = await workState(ctx.root, stat, t.path);
+  if (state.kind === 'dir') for (const d of new Set((state.temps ?? []).map((f) => dirname(abs(abs(ctx.root, t.path), f))))) removeStaleTemps(d);
   let baseFiles: Map<string, { digest: string; mode: number }> | undefined;
   const baseline = async () => {
     if (baseFiles) return baseFiles;
@@ -160,6 +164,7 @@ async function planArtifact(ctx: RepoContext, stat: StatCache, t: TrackedPointer
     if (state.kind === 'other') unsaved.push(t.path);
     return { t, manifest, write: manifest.files, remove: [], clear: true };
   }
+  if (state.kind !== 'dir') throw new Error(`unexpected work-tree state ${state.kind} for ${t.path}`);
   const want = new Map(manifest.files.map((f) => [f.path, f]));
   const write: FileEntry[] = [];
   const remove: string[] = [];

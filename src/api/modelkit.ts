@@ -5,7 +5,7 @@ import { isDigest } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
 import { bufferSource, readAll, type Target } from '../content/storage.js';
 import { MkError } from '../errors/index.js';
-import { verifying } from '../hashing/digest.js';
+import { sha256, verifying } from '../hashing/digest.js';
 import { git, resolveCommit } from '../git/run.js';
 import { buildModelKit, type BuiltModelKit } from '../modelkit/builder.js';
 import { readManifest } from '../modelkit/publish.js';
@@ -224,6 +224,13 @@ export async function verify(ref: string, opts: { cwd?: string; remote?: string 
   const built = await buildModelKit(ctx, commit!);
   const blobs: VerifyResult['blobs'] = [];
   if (remoteDesc) {
+    // The manifest itself: the tag may name the right digest while the stored bytes are not.
+    try {
+      const got = sha256(await readManifest(target, remoteDesc));
+      blobs.push(got === remoteDesc.digest ? { digest: remoteDesc.digest, ok: true } : { digest: remoteDesc.digest, ok: false, problem: `manifest content does not match its digest (got ${got})` });
+    } catch (e) {
+      blobs.push({ digest: remoteDesc.digest, ok: false, problem: (e as Error).message });
+    }
     for (const d of [built.config, ...built.layers]) {
       try {
         for await (const _ of verifying(await target.fetch(d), d, `blob ${d.digest}`)) void _;

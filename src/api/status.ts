@@ -1,7 +1,8 @@
 import { compareWorkspace, type FileChange, type WorkspaceStatus } from '../artifact/compare.js';
 import { StatCache } from '../hashing/stat-cache.js';
-import { pointersAtCommit, workspacePointers } from '../git/pointers.js';
-import { headCommit } from '../git/run.js';
+import { workspacePointers } from '../git/pointers.js';
+import { git } from '../git/run.js';
+import { Stamps } from '../hashing/stamps.js';
 import type { Kind } from '../pointer/pointer.js';
 import { RepoContext } from '../repo/context.js';
 import { repoRelative } from '../repo/paths.js';
@@ -26,18 +27,17 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
   const ctx = RepoContext.open(opts.cwd);
   const filters = opts.paths?.map((p) => repoRelative(ctx.root, p, opts.cwd ?? process.cwd()));
   const stat = new StatCache(ctx.stateDir);
-  const [tracked, head] = await Promise.all([workspacePointers(ctx.root, filters), headCommit(ctx.root)]);
-  const atHead = new Map((head ? await pointersAtCommit(ctx.commonDir, head, filters) : []).map((t) => [t.path, t.pointer]));
+  const stamps = new Stamps(ctx.stateDir);
+  const [tracked, vsHead] = await Promise.all([workspacePointers(ctx.root, filters), pointerChanges(ctx.root)]);
   const out: ArtifactStatus[] = [];
   for (const t of tracked) {
-    const cmp = await compareWorkspace(ctx, stat, t.path, t.pointer);
-    const h = atHead.get(t.path);
+    const cmp = await compareWorkspace(ctx, stat, t.path, t.pointer, stamps);
     const s: ArtifactStatus = {
       path: t.path,
       kind: t.pointer.kind,
       type: t.pointer.type,
       workspace: cmp.workspace,
-      commit: !h ? 'new' : h.digest !== t.pointer.digest || h.kind !== t.pointer.kind || !!h.exec !== !!t.pointer.exec ? 'changed' : 'committed',
+      commit: vsHead.get(t.pointerPath) ?? 'committed',
       cached: cmp.cached,
       size: t.pointer.size,
       changes: cmp.changes,
@@ -47,8 +47,23 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
   }
   try {
     stat.save();
+    stamps.save();
   } catch {
     /* read-only repository: status still answers */
+  }
+  return out;
+}
+
+/** Pointer files that are new or changed against HEAD (staged or not), from one `git status`. */
+async function pointerChanges(root: string): Promise<Map<string, 'new' | 'changed'>> {
+  const out = new Map<string, 'new' | 'changed'>();
+  const text = await git(root, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--', '*.mk.yaml']);
+  for (const rec of text.split('\0')) {
+    if (rec.length < 4) continue;
+    const x = rec[0]!;
+    const y = rec[1]!;
+    const path = rec.slice(3);
+    out.set(path, x === 'A' || x === '?' ? 'new' : x !== ' ' || y !== ' ' ? 'changed' : 'new');
   }
   return out;
 }

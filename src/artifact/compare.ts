@@ -4,7 +4,8 @@ import type { Pointer } from '../pointer/pointer.js';
 import type { RepoContext } from '../repo/context.js';
 import type { DirManifest } from './dir-manifest.js';
 import { loadDirManifest } from './load.js';
-import { workState, type WorkFile, type WorkState } from './workspace.js';
+import { scanPath, workState, type Scanned, type WorkFile, type WorkState } from './workspace.js';
+import { statSignature, type Stamps } from '../hashing/stamps.js';
 
 export interface FileChange {
   path: string;
@@ -57,9 +58,31 @@ function workFiles(s: WorkState, path: string): WorkFile[] {
   return [];
 }
 
-/** Compares what the work tree holds at `path` with what pointer `p` records. */
-export async function compareWorkspace(ctx: RepoContext, stat: StatCache, path: string, p: Pointer): Promise<Comparison> {
-  const state = await workState(ctx.root, stat, path);
+function signatureOf(s: Scanned): { sig: string; newest: number } | undefined {
+  if (s.kind === 'file') return statSignature([{ path: '', stat: s.stat }]);
+  if (s.kind === 'dir') return statSignature(s.scan.files);
+  return undefined;
+}
+
+/**
+ * Compares what the work tree holds at `path` with what pointer `p` records. With `stamps`,
+ * an artifact whose files have exactly the stat data they had when last found clean is
+ * answered from one scan (no stat cache, no file list, no reading).
+ */
+export async function compareWorkspace(ctx: RepoContext, stat: StatCache, path: string, p: Pointer, stamps?: Stamps): Promise<Comparison> {
+  const scanned = scanPath(ctx.root, path);
+  const sig = stamps ? signatureOf(scanned) : undefined;
+  if (stamps && sig && stamps.isClean(path, p.digest, sig.sig)) {
+    const cached = p.type === 'file' ? await isCached(ctx, p) : ctx.cache.existsSync({ mediaType: MediaType.mkDirectory, digest: p.digest, size: (await ctx.cache.statBlob(p.digest)) ?? -1 });
+    return { workspace: 'clean', cached, changes: [], state: { kind: 'unread' } };
+  }
+  const result = await compareFull(ctx, stat, path, p, scanned);
+  if (stamps && sig && result.workspace === 'clean') stamps.record(path, p.digest, sig);
+  return result;
+}
+
+async function compareFull(ctx: RepoContext, stat: StatCache, path: string, p: Pointer, scanned: Scanned): Promise<Comparison> {
+  const state = await workState(ctx.root, stat, path, scanned);
   const cached = await isCached(ctx, p);
   if (state.kind === 'missing') return { workspace: 'deleted', cached, changes: [], state };
   if (p.type === 'file') {

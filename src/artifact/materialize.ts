@@ -107,14 +107,19 @@ export async function extractPack(cache: OciLayoutStore, pack: { digest: string;
   const feeding = (async () => {
     try {
       for await (const chunk of verifying(src, desc, `pack ${pack.digest}`)) {
-        if (!ex.write(chunk as Buffer)) await new Promise<void>((r) => ex.once('drain', () => r()));
+        // Stop feeding once the reader gave up (a bad entry destroys the extractor): waiting
+        // for a 'drain' that never comes would leave nothing for the event loop to do, and
+        // Node would exit mid-checkout with status 0.
+        if (ex.destroyed) return;
+        if (!ex.write(chunk as Buffer)) await drainedOrClosed(ex);
       }
-      (ex as unknown as { end(): void }).end();
+      if (!ex.destroyed) (ex as unknown as { end(): void }).end();
     } catch (e) {
       ex.destroy(e as Error);
       throw e;
     }
   })();
+  feeding.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
   try {
     for await (const entry of ex) {
       const want = entry.header.type === 'file' ? wants.get(entry.header.name) : undefined;
@@ -151,8 +156,31 @@ export async function extractPack(cache: OciLayoutStore, pack: { digest: string;
     await feeding;
   } catch (e) {
     await feeding.catch(() => undefined);
-    if (e instanceof DigestMismatchError) await cache.quarantine(desc);
-    throw e;
+    if (e instanceof DigestMismatchError) {
+      await cache.quarantine(desc);
+      throw e;
+    }
+    if (e instanceof MkError) throw e;
+    // The tar parser gave up: damaged bytes (then the blob no longer matches its digest and
+    // leaves the cache) or a pack that is not a tar at all.
+    if (!(await cache.verify(desc))) throw new DigestMismatchError(`pack ${pack.digest}`, pack.digest, 'different bytes');
+    throw new MkError('EPACK', `pack ${pack.digest} cannot be read as a tar (${(e as Error).message})`);
   }
   if (remaining.size) throw new MkError('EPACK', `pack ${pack.digest} lacks ${remaining.size} expected file(s), e.g. ${[...remaining][0]}`);
+}
+
+/** Resolves on 'drain' or when the stream is closed/destroyed, whichever comes first. */
+function drainedOrClosed(stream: import('node:events').EventEmitter & { destroyed?: boolean }): Promise<void> {
+  if (stream.destroyed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+    stream.on('error', done);
+  });
 }

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs';
-import git from 'isomorphic-git';
-import { MkError } from '../errors/index.js';
+import { MkError, PointerError } from '../errors/index.js';
 import { isPointerPath, dataPathFor, parsePointer, MAX_POINTER_BYTES, type Pointer } from '../pointer/pointer.js';
 import { abs, checkStoredPath } from '../repo/paths.js';
 import { git as runGit } from './run.js';
@@ -14,6 +13,11 @@ export interface TrackedPointer {
   pointer: Pointer;
   /** The pointer file's exact text. */
   text: string;
+}
+
+/** isomorphic-git, loaded on first use (status and the hooks do not need it). */
+export async function iso(): Promise<typeof import('isomorphic-git').default> {
+  return (await import('isomorphic-git')).default;
 }
 
 /** True if `path` is `prefix` or lies under it (prefix '.' matches everything). */
@@ -36,6 +40,7 @@ export async function pointersAtCommit(
   filters?: string[],
   memo: Map<string, Array<{ path: string; oid: string }>> = new Map(),
 ): Promise<TrackedPointer[]> {
+  const git = await iso();
   const { commit: c } = await git.readCommit({ fs, gitdir, oid: commit });
   const found = await pointerBlobs(gitdir, c.tree, '', memo);
   const out: TrackedPointer[] = [];
@@ -46,7 +51,15 @@ export async function pointersAtCommit(
     const { blob } = await git.readBlob({ fs, gitdir, oid });
     if (blob.length > MAX_POINTER_BYTES) throw new MkError('EPOINTER', `${path} at ${commit.slice(0, 12)}: larger than ${MAX_POINTER_BYTES} bytes, not an mk pointer`);
     const text = Buffer.from(blob).toString('utf8');
-    out.push({ path: dataPath, pointerPath: path, text, pointer: parsePointer(text, `${path} at ${commit.slice(0, 12)}`) });
+    let pointer: Pointer;
+    try {
+      pointer = parsePointer(text, `${path} at ${commit.slice(0, 12)}`);
+    } catch (e) {
+      // PointerError's hint ('git checkout -- <file>') names a work-tree file: not what to do about a commit.
+      if (e instanceof PointerError) throw new MkError('EPOINTER', e.message, { hint: `name another revision, or re-create it with 'mk add ${dataPath}' and commit`, data: e.data });
+      throw e;
+    }
+    out.push({ path: dataPath, pointerPath: path, text, pointer });
   }
   return out;
 }
@@ -56,7 +69,7 @@ async function pointerBlobs(gitdir: string, treeOid: string, prefix: string, mem
   let rel = memo.get(key);
   if (!rel) {
     rel = [];
-    const { tree } = await git.readTree({ fs, gitdir, oid: treeOid });
+    const { tree } = await (await iso()).readTree({ fs, gitdir, oid: treeOid });
     for (const e of tree) {
       if (e.type === 'tree') {
         for (const sub of await pointerBlobs(gitdir, e.oid, '', memo)) rel.push({ path: `${e.path}/${sub.path}`, oid: sub.oid });

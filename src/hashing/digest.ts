@@ -25,7 +25,13 @@ const CHUNK = 4 << 20;
  */
 export async function hashFile(src: string, dst?: string, mode = 0o444): Promise<HashResult> {
   const input = await open(src, 'r');
-  const output = dst === undefined ? undefined : await open(dst, 'wx', mode);
+  let output: import('node:fs/promises').FileHandle | undefined;
+  try {
+    output = dst === undefined ? undefined : await open(dst, 'wx', mode);
+  } catch (e) {
+    await input.close();
+    throw e;
+  }
   try {
     const h = createHash('sha256');
     const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];

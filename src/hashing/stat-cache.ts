@@ -18,19 +18,26 @@ const RACY_MS = 1000;
  * Stored as one JSON file under the worktree's `.git/mk/`; losing it costs only re-hashing.
  */
 export class StatCache {
-  private entries: Map<string, Entry>;
+  private loaded?: Map<string, Entry>;
   private dirty = false;
   private readonly file: string;
 
+  /** The file is read on first use: commands that never need it do not pay for it. */
   constructor(stateDir: string) {
     this.file = join(stateDir, 'stat-cache.json');
-    this.entries = new Map();
-    try {
-      const raw = JSON.parse(readFileSync(this.file, 'utf8')) as { v: number; e: Record<string, Entry> };
-      if (raw.v === VERSION) this.entries = new Map(Object.entries(raw.e));
-    } catch {
-      /* missing or unreadable: start empty */
+  }
+
+  private get entries(): Map<string, Entry> {
+    if (!this.loaded) {
+      this.loaded = new Map();
+      try {
+        const raw = JSON.parse(readFileSync(this.file, 'utf8')) as { v: number; e: Record<string, Entry> };
+        if (raw.v === VERSION) this.loaded = new Map(Object.entries(raw.e));
+      } catch {
+        /* missing or unreadable: start empty */
+      }
     }
+    return this.loaded;
   }
 
   /** The digest recorded for `rel` if the file's stat data still matches and is not racy. */
@@ -57,7 +64,7 @@ export class StatCache {
   }
 
   save(): void {
-    if (!this.dirty) return;
+    if (!this.dirty || !this.loaded) return;
     const e: Record<string, Entry> = {};
     for (const [k, v] of this.entries) e[k] = v;
     writeFileAtomicSync(this.file, JSON.stringify({ v: VERSION, e }));

@@ -19,13 +19,24 @@ export interface PreCommitResult {
   wouldBeEmpty: boolean;
 }
 
-/** The arguments of the `git commit` that runs this hook (Linux: /proc), to tell --amend and --allow-empty. */
+/**
+ * The arguments of the `git commit` that runs this hook (Linux: /proc), to tell --amend and
+ * --allow-empty. Looks a few processes up: a hook manager (the pre-commit framework, husky)
+ * may stand between git and mk.
+ */
 function commitArgs(): string[] {
-  try {
-    return readFileSync(`/proc/${process.ppid}/cmdline`, 'utf8').split('\0');
-  } catch {
-    return [];
+  let pid = process.ppid;
+  for (let i = 0; i < 5 && pid > 1; i++) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (/(^|\/)git$/.test(argv[0] ?? '') && argv.includes('commit')) return argv;
+      // The 4th field of /proc/<pid>/stat (after the parenthesised command name) is the parent's pid.
+      pid = Number(/\)\s+\S+\s+(\d+)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      return [];
+    }
   }
+  return [];
 }
 
 const NEVER = (p: string) => isPointerPath(p) || p === TEAM_CONFIG || p.endsWith('.gitignore') || p === '.gitattributes' || KITFILE_NAMES.includes(p) || p.startsWith('.mk/');

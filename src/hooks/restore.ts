@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { checkout, type CheckoutResult } from '../api/checkout.js';
 import { fetchData } from '../api/transfer.js';
 import { isMkError } from '../errors/index.js';
-import { pointersAtCommit } from '../git/pointers.js';
+import { pointersAtCommit, underPrefix, workspacePointers } from '../git/pointers.js';
 import type { Pointer } from '../pointer/pointer.js';
 import type { RepoContext } from '../repo/context.js';
 
@@ -33,7 +33,7 @@ async function baselineAt(ctx: RepoContext, commit: string | undefined): Promise
  */
 export async function restoreAfterGit(ctx: RepoContext, previous: string | undefined): Promise<CheckoutResult | undefined> {
   const baseline = await baselineAt(ctx, previous);
-  const run = () => checkout({ cwd: ctx.root, baseline });
+  const run = () => restoreSparing(ctx, baseline);
   try {
     return await run();
   } catch (e) {
@@ -41,4 +41,22 @@ export async function restoreAfterGit(ctx: RepoContext, previous: string | undef
   }
   await fetchData({ cwd: ctx.root });
   return run();
+}
+
+/**
+ * Restores every artifact; when some hold unsaved changes, those are left alone and the
+ * others are still restored (then the unsaved-changes error is raised). Otherwise one edited
+ * artifact would keep every other artifact at the previous revision's data, and the next
+ * `git commit` would record that stale data on the new branch.
+ */
+async function restoreSparing(ctx: RepoContext, baseline: Map<string, Pointer | undefined>): Promise<CheckoutResult> {
+  try {
+    return await checkout({ cwd: ctx.root, baseline });
+  } catch (e) {
+    if (!isMkError(e, 'EUNSAVED')) throw e;
+    const unsaved = (e.data.paths as string[] | undefined) ?? [];
+    const rest = (await workspacePointers(ctx.root)).map((t) => t.path).filter((p) => !unsaved.some((u) => underPrefix(u, p)));
+    if (rest.length) await checkout({ cwd: ctx.root, baseline, paths: rest });
+    throw e;
+  }
 }

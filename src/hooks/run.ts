@@ -24,10 +24,43 @@ function readStdin(): string {
  * `mk hook <name> [args]`: runs the hook that was there before mk (if any), then mk's part.
  * Outside an mk repository, or when MK_HOOKS=0, it does nothing (exit 0).
  */
+/**
+ * The pre-commit framework (pre-commit.com) runs `mk hook <name>` with no arguments and an
+ * empty stdin; it passes what git gave it in PRE_COMMIT_* variables instead. Rebuilds the
+ * arguments (and, for pre-push, the ref line) git would have given. The framework reports
+ * only the first pushed ref that has commits to push.
+ */
+export function fromPreCommitFramework(name: HookName, stdin: string, env: NodeJS.ProcessEnv = process.env): { args: string[]; stdin: string } {
+  const e = (k: string) => env[`PRE_COMMIT_${k}`];
+  switch (name) {
+    case 'post-checkout':
+      if (e('CHECKOUT_TYPE') !== undefined) return { args: [e('FROM_REF') ?? '', e('TO_REF') ?? '', e('CHECKOUT_TYPE')!], stdin };
+      break;
+    case 'post-merge':
+      if (e('IS_SQUASH_MERGE') !== undefined) return { args: [e('IS_SQUASH_MERGE')!], stdin };
+      break;
+    case 'post-rewrite':
+      if (e('REWRITE_COMMAND') !== undefined) return { args: [e('REWRITE_COMMAND')!], stdin };
+      break;
+    case 'pre-push': {
+      const remote = e('REMOTE_NAME');
+      if (remote === undefined) break;
+      const local = e('LOCAL_BRANCH') ?? 'HEAD';
+      // TO_REF is unset when the push starts at a root commit: the local ref names the commit then.
+      const line = stdin.trim() ? '' : `${local} ${e('TO_REF') ?? local} ${e('REMOTE_BRANCH') ?? local} ${e('FROM_REF') ?? '0'.repeat(40)}\n`;
+      return { args: [remote, e('REMOTE_URL') ?? remote], stdin: stdin + line };
+    }
+    default:
+      break;
+  }
+  return { args: [], stdin };
+}
+
 export async function runHook(name: string, args: string[]): Promise<HookOutcome> {
   const out: HookOutcome = { messages: [], exitCode: 0 };
   if (!HOOKS.includes(name as HookName)) throw new MkError('EUSAGE', `unknown hook '${name}' (one of ${HOOKS.join(', ')})`, { exitCode: 2 });
-  const stdin = name === 'pre-push' ? readStdin() : '';
+  let stdin = name === 'pre-push' ? readStdin() : '';
+  if (args.length === 0) ({ args, stdin } = fromPreCommitFramework(name as HookName, stdin));
   let ctx: RepoContext;
   try {
     ctx = RepoContext.open();
@@ -64,6 +97,7 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
         const inIndex = (await git(ctx.root, ['ls-files', '-z', '--cached', '--', ...paths])).split('\0').filter(Boolean);
         if (inIndex.length) await git(ctx.root, ['rm', '-q', '--cached', '--', ...inIndex]);
       }
+      await syncIndexAfterPartialCommit(ctx.root);
       return out;
     }
     case 'post-checkout':
@@ -110,4 +144,32 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
     }
   }
   return out;
+}
+
+/** Files the pre-commit hook writes and stages: pointers, .gitignore files, the Kitfile. */
+function hookManaged(p: string, kitfiles: readonly string[], isPointer: (p: string) => boolean): boolean {
+  return isPointer(p) || p === '.gitignore' || p.endsWith('/.gitignore') || kitfiles.includes(p);
+}
+
+/**
+ * `git commit <paths>` runs pre-commit on a temporary index: the pointers, .gitignore and
+ * Kitfile the hook staged there are committed, but the real index keeps their old versions
+ * (git status then shows them as staged reversals). Puts the committed versions in the real
+ * index, for the files the commit changed whose work-tree copy is exactly what was committed.
+ * After any other commit the index equals HEAD and this stops at the first git call.
+ */
+async function syncIndexAfterPartialCommit(root: string): Promise<void> {
+  const staged = (await git(root, ['diff', '--cached', '--name-only', '-z', '--no-renames', 'HEAD'], { okCodes: [128] })).split('\0').filter(Boolean);
+  if (staged.length === 0) return;
+  const { isPointerPath } = await import('../pointer/pointer.js');
+  const { KITFILE_NAMES } = await import('../modelkit/kitfile.js');
+  const mine = staged.filter((p) => hookManaged(p, KITFILE_NAMES, isPointerPath));
+  if (mine.length === 0) return;
+  const inCommit = new Set((await git(root, ['diff-tree', '-r', '--root', '--no-commit-id', '--name-only', '-z', '--no-renames', 'HEAD', '--', ...mine])).split('\0').filter(Boolean));
+  const candidates = mine.filter((p) => inCommit.has(p));
+  if (candidates.length === 0) return;
+  // Work-tree files that differ from HEAD: their index entries are the user's business.
+  const differ = new Set((await git(root, ['diff', '--name-only', '-z', '--no-renames', 'HEAD', '--', ...candidates])).split('\0').filter(Boolean));
+  const reset = candidates.filter((p) => !differ.has(p) && existsSync(join(root, p)));
+  if (reset.length) await git(root, ['reset', '-q', 'HEAD', '--', ...reset]);
 }

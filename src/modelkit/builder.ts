@@ -8,7 +8,7 @@ import { sha256 } from '../hashing/digest.js';
 import { pointersAtCommit, underPrefix, type TrackedPointer } from '../git/pointers.js';
 import { git } from '../git/run.js';
 import type { RepoContext } from '../repo/context.js';
-import { cleanPath, isModelKitReference, KITFILE_NAMES, kitEntries, KitfileError, parseKitfile, type Kitfile, type KitEntryRef } from './kitfile.js';
+import { cleanPath, isModelKitReference, KITFILE_NAMES, kitEntries, KitfileError, kitfileLineOfPath, parseKitfile, type Kitfile, type KitEntryRef } from './kitfile.js';
 import { defaultKitfile } from './kitfile-sync.js';
 import { encodeConfig, encodeManifest } from './json.js';
 import { commitInfo, listTree, readGitBlob, type TreeFile } from './tree.js';
@@ -76,10 +76,13 @@ function rfc3339(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-async function readKitfileAt(ctx: RepoContext, tree: TreeFile[]): Promise<{ kf: Kitfile; name?: string }> {
+async function readKitfileAt(ctx: RepoContext, tree: TreeFile[]): Promise<{ kf: Kitfile; name?: string; text?: string }> {
   for (const n of KITFILE_NAMES) {
     const f = tree.find((t) => t.path === n);
-    if (f) return { kf: parseKitfile(Buffer.from(await readGitBlob(ctx.commonDir, f.oid)).toString('utf8'), n), name: n };
+    if (f) {
+      const text = Buffer.from(await readGitBlob(ctx.commonDir, f.oid)).toString('utf8');
+      return { kf: parseKitfile(text, n), name: n, text };
+    }
   }
   return { kf: parseKitfile(defaultKitfile('project'), 'Kitfile (default)') };
 }
@@ -114,7 +117,7 @@ export async function buildModelKit(ctx: RepoContext, commit: string): Promise<B
   const info = await commitInfo(ctx.commonDir, commit);
   const { files: tree, skipped } = await listTree(ctx.commonDir, commit);
   const tracked = await pointersAtCommit(ctx.commonDir, commit);
-  const { kf: written } = await readKitfileAt(ctx, tree);
+  const { kf: written, name: kitfileName, text: kitfileText } = await readKitfileAt(ctx, tree);
   const kf = withImplicitEntries(written, tracked);
   const entries = kitEntries(kf);
   const trackedByPath = new Map(tracked.map((t) => [t.path, t]));
@@ -137,7 +140,8 @@ export async function buildModelKit(ctx: RepoContext, commit: string): Promise<B
     const inside = tree.filter((f) => underPrefix(f.path, p) && !ignoredNames.has(f.path));
     const own = inside.filter((f) => !claimed.some((q) => q !== p && underPrefix(q, p) && underPrefix(f.path, q)));
     if (inside.length === 0 && !tree.some((f) => f.path === p)) {
-      throw new KitfileError('Kitfile', undefined, `${e.section} path '${e.entry.path}' does not exist at ${commit.slice(0, 12)} (neither a file of the commit nor a tracked artifact)`);
+      const line = kitfileText !== undefined && e.entry.path !== undefined ? kitfileLineOfPath(kitfileText, e.entry.path) : undefined;
+      throw new KitfileError(kitfileName ?? 'Kitfile', line, `${e.section} path '${e.entry.path}' does not exist at ${commit.slice(0, 12)} (neither a file of the commit nor a tracked artifact)`);
     }
     if (own.length === 0) {
       planned.set(e, []);

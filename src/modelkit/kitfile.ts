@@ -59,7 +59,9 @@ export function parseKitfile(text: string, file = 'Kitfile'): Kitfile {
   const doc = parseDocument(text, { uniqueKeys: true, lineCounter: lc, prettyErrors: false });
   if (doc.errors.length) {
     const e = doc.errors[0]!;
-    throw new KitfileError(file, e.linePos?.[0]?.line, e.message.split('\n')[0]!.replace(/ at line \d+.*$/, ''));
+    // With prettyErrors off, yaml sets no linePos: the line comes from the error's offset.
+    const line = e.linePos?.[0]?.line ?? (e.pos?.[0] !== undefined ? lc.linePos(e.pos[0]).line : undefined);
+    throw new KitfileError(file, line, e.message.split('\n')[0]!.replace(/ at line \d+.*$/, ''));
   }
   const lineOf = (n: Node | null | undefined) => (n?.range ? lc.linePos(n.range[0]).line : undefined);
   checkNode(doc.contents as Node, SCHEMA, '', file, lineOf);
@@ -106,6 +108,14 @@ function findPathNode(doc: Document, path: string): Node | undefined {
   };
   visit(doc.contents);
   return found;
+}
+
+/** The line of the first `path: <path>` value in a Kitfile's text, if any. */
+export function kitfileLineOfPath(text: string, path: string): number | undefined {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  const n = findPathNode(doc, path);
+  return n?.range ? lc.linePos(n.range[0]).line : undefined;
 }
 
 export function isModelKitReference(p: string | undefined): boolean {

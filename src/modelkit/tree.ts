@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import git from 'isomorphic-git';
+import { iso } from '../git/pointers.js';
 
 export interface TreeFile {
   path: string;
@@ -15,6 +15,7 @@ export interface TreeListing {
 
 /** Every regular file of a commit's tree, in git's tree order, read in process. */
 export async function listTree(gitdir: string, commit: string): Promise<TreeListing> {
+  const git = await iso();
   const { commit: c } = await git.readCommit({ fs, gitdir, oid: commit });
   const files: TreeFile[] = [];
   const skipped: string[] = [];
@@ -33,10 +34,10 @@ export async function listTree(gitdir: string, commit: string): Promise<TreeList
 }
 
 export async function readGitBlob(gitdir: string, oid: string): Promise<Uint8Array> {
-  return (await git.readBlob({ fs, gitdir, oid })).blob;
+  return (await (await iso()).readBlob({ fs, gitdir, oid })).blob;
 }
 
 export async function commitInfo(gitdir: string, commit: string): Promise<{ committerTime: number; tz: number; tree: string }> {
-  const { commit: c } = await git.readCommit({ fs, gitdir, oid: commit });
+  const { commit: c } = await (await iso()).readCommit({ fs, gitdir, oid: commit });
   return { committerTime: c.committer.timestamp, tz: c.committer.timezoneOffset, tree: c.tree };
 }

@@ -28,8 +28,7 @@ export function remoteConfig(ctx: RepoContext, name?: string): RemoteConfig {
 export async function openRemote(ctx: RepoContext, rc: RemoteConfig): Promise<Target> {
   const u = parseRemoteUrl(rc.url, ctx.root);
   if (u.type === 'layout') return new OciLayoutStore(u.path).init();
-  const modPath = '../stores/registry/registry-store.js';
-  const { RegistryStore } = (await import(modPath)) as { RegistryStore: new (o: object) => Target };
+  const { RegistryStore } = await import('../stores/registry/registry-store.js');
   return new RegistryStore({ host: u.host, repository: u.repository, insecure: rc.insecure, caFile: rc.ca, concurrency: rc.concurrency, upload: rc.upload });
 }
 

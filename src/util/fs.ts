@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 
@@ -34,4 +34,49 @@ export function writeFileAtomicSync(target: string, data: string | Uint8Array, m
 
 export function isENOENT(e: unknown): boolean {
   return (e as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+/** What tmpName makes: `.<name>.mk-tmp-<pid>-<8 hex>`. */
+const TMP_NAME = /^\.(.+)\.mk-tmp-(\d+)-[0-9a-f]{8}$/;
+
+/** True for the name of an mk temporary file: never user data, never tracked. */
+export function isTmpName(name: string): boolean {
+  return TMP_NAME.test(name);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes, from `dir`, the temporary files that mk processes which died (killed mid-write)
+ * left for `name` (the file itself, or its pointer `name.mk.yaml`), or for any name when
+ * `name` is omitted. Files of a live process are left alone. Returns how many were removed.
+ */
+export function removeStaleTemps(dir: string, name?: string): number {
+  let n = 0;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const entry of names) {
+    const m = TMP_NAME.exec(entry);
+    if (!m) continue;
+    if (name !== undefined && m[1] !== name && m[1] !== `${name}.mk.yaml`) continue;
+    if (Number(m[2]) === process.pid || processAlive(Number(m[2]))) continue;
+    try {
+      rmSync(join(dir, entry), { force: true });
+      n++;
+    } catch {
+      /* gone already */
+    }
+  }
+  return n;
 }

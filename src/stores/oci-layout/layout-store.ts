@@ -170,7 +170,8 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
 
   /** A fresh temporary path in ingest/ for a blob being written. */
   ingestPath(digestOrName: string): string {
-    const name = digestOrName.replace(/^sha256:/, '').slice(0, 16);
+    // Only a hint for humans: never a path (callers pass repository paths such as 'data/x.bin').
+    const name = digestOrName.replace(/^sha256:/, '').slice(0, 16).replace(/[^A-Za-z0-9._-]/g, '_');
     return join(this.root, 'ingest', `${name}-${process.pid}-${randomBytes(6).toString('hex')}`);
   }
 
