@@ -1,4 +1,9 @@
 #!/usr/bin/env node
 // Loader only: everything lives in dist/ (compiled from src/).
-import { main } from '../dist/cli/main.js';
-main(process.argv);
+if (process.argv[2] === 'hook' && process.argv[3] && !process.argv[3].startsWith('-')) {
+  const { hookMain } = await import('../dist/cli/hook-entry.js');
+  await hookMain(process.argv.slice(3));
+} else {
+  const { main } = await import('../dist/cli/main.js');
+  await main(process.argv);
+}

@@ -1,15 +1,15 @@
 import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { add } from '../api/add.js';
 import { compareWorkspace } from '../artifact/compare.js';
 import { StatCache } from '../hashing/stat-cache.js';
+import { Stamps } from '../hashing/stamps.js';
 import { git } from '../git/run.js';
 import { workspacePointers } from '../git/pointers.js';
 import { isPointerPath } from '../pointer/pointer.js';
 import { RepoContext, TEAM_CONFIG } from '../repo/context.js';
 import { abs } from '../repo/paths.js';
 import { dirMatcher, matcher } from '../util/glob.js';
-import { KITFILE_NAMES } from '../modelkit/kitfile.js';
+import { KITFILE_NAMES } from '../modelkit/names.js';
 
 export interface PreCommitResult {
   autoTracked: string[];
@@ -49,6 +49,7 @@ const NEVER = (p: string) => isPointerPath(p) || p === TEAM_CONFIG || p.endsWith
  * so `git commit -a`, `git commit <paths>`, `--amend` and merges are handled alike.
  */
 export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
+  const startedAt = Date.now();
   const result: PreCommitResult = { autoTracked: [], updated: [], missing: [], wouldBeEmpty: false };
   // Git decides whether a commit is empty before this hook runs: changes made here alone do
   // not make it non-empty. Note whether anything else is staged, to tell the user.
@@ -85,22 +86,30 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
   const stray = candidates.filter((p) => inTracked(p));
   if (stray.length) await git(ctx.root, ['rm', '-q', '--cached', '--', ...stray]);
   if (newOnes.length) {
+    const { add } = await import('../api/add.js');
     const r = await add(newOnes, { cwd: ctx.root });
     result.autoTracked.push(...r.map((a) => a.path));
   }
   const stat = new StatCache(ctx.stateDir);
+  const stamps = new Stamps(ctx.stateDir);
   const changed: string[] = [];
   for (const t of tracked) {
-    const c = await compareWorkspace(ctx, stat, t.path, t.pointer);
+    const c = await compareWorkspace(ctx, stat, t.path, t.pointer, stamps);
     if (c.workspace === 'modified') changed.push(t.path);
     else if (c.workspace === 'deleted') result.missing.push(t.path);
   }
   stat.save();
+  stamps.save();
   if (changed.length) {
+    const { add } = await import('../api/add.js');
     const r = await add(changed, { cwd: ctx.root });
     result.updated.push(...r.filter((a) => a.changed).map((a) => a.path));
   }
   result.wouldBeEmpty = nothingElse && (result.autoTracked.length > 0 || result.updated.length > 0);
+  if (!result.autoTracked.length && !result.updated.length && !result.missing.length && candidates.length === 0) {
+    const { writeFastPath } = await import('./fast-path.js');
+    await writeFastPath(ctx, trackedPaths, startedAt).catch(() => undefined);
+  }
   return result;
 }
 

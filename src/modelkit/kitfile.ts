@@ -1,8 +1,8 @@
 import { isMap, isSeq, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { MkError } from '../errors/index.js';
 
-/** The Kitfile names kit looks for, in its order. */
-export const KITFILE_NAMES = ['Kitfile', 'kitfile', '.kitfile'];
+import { KITFILE_NAMES } from './names.js';
+export { KITFILE_NAMES };
 
 export interface LayerInfo {
   digest?: string;

@@ -1,0 +1,23 @@
+import { MkError } from '../errors/index.js';
+import { runHook } from '../hooks/run.js';
+
+/**
+ * `mk hook <name> ...` without the command-line parser: hooks run on every commit and
+ * checkout, so they start with as little loading as possible.
+ */
+export async function hookMain(argv: string[]): Promise<void> {
+  const [name, ...args] = argv;
+  try {
+    const r = await runHook(name ?? '', args);
+    for (const m of r.messages) process.stderr.write(m + '\n');
+    process.exitCode = r.exitCode;
+  } catch (e) {
+    if (e instanceof MkError) {
+      process.stderr.write(`mk: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
+      process.exitCode = e.exitCode;
+    } else {
+      process.stderr.write(`mk: internal error in the ${name} hook: ${(e as Error)?.message ?? e}\n`);
+      process.exitCode = 70;
+    }
+  }
+}
