@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { MediaType } from '../content/media-types.js';
 import type { DirManifest, FileEntry } from '../artifact/dir-manifest.js';
@@ -211,7 +211,14 @@ async function execute(ctx: RepoContext, stat: StatCache, plan: Plan, link: Link
     rmSync(root, { recursive: true, force: true });
     stat.forgetUnder(t.path);
   }
-  if (plan.write.length === 0 && plan.remove.length === 0) return { path: t.path, action: 'unchanged', written: 0, removed: 0 };
+  if (plan.write.length === 0 && plan.remove.length === 0) {
+    // A tracked folder with no files at all still exists as a folder.
+    if (t.pointer.type === 'dir' && !isDir(root)) {
+      mkdirSync(root, { recursive: true });
+      return { path: t.path, action: 'restored', written: 0, removed: 0 };
+    }
+    return { path: t.path, action: 'unchanged', written: 0, removed: 0 };
+  }
   for (const r of plan.remove) {
     rmSync(abs(root, r), { force: true });
     stat.forget(`${t.path}/${r}`);

@@ -15,7 +15,7 @@ import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
 import { encodeDirManifest, type DirManifest, type FileEntry, type LayerRef } from './dir-manifest.js';
 import { planGroups } from './grouping.js';
 import { loadDirManifest } from './load.js';
-import { buildPack } from './pack.js';
+import { PackPool } from './pack-pool.js';
 import { scanDir, type ScannedFile } from './scan.js';
 
 export interface SnapshotOptions {
@@ -118,7 +118,10 @@ async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts:
   let hashed = 0;
   let newBlobs = 0;
   let newBytes = 0;
-  const limit = pLimit(4);
+  const toBuild = groups.filter((g) => g.format === 'tar');
+  const pool = new PackPool(toBuild.reduce((n, g) => n + g.files.reduce((m, f) => m + f.size, 0), 0), toBuild.length);
+  const limit = pLimit(Math.max(4, pool.size * 2));
+  try {
   await Promise.all(
     groups.map((g, gi) =>
       limit(async () => {
@@ -143,7 +146,7 @@ async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts:
         }
         const tmp = cache.ingestPath('pack');
         try {
-          const res = await buildPack(g.files.map((f) => ({ abs: f.abs, name: `${rel}/${f.path}`, mode: f.mode, size: f.size })), tmp);
+          const res = await pool.build(g.files.map((f) => ({ abs: f.abs, name: `${rel}/${f.path}`, mode: f.mode, size: f.size })), tmp);
           hashed += g.files.length;
           g.files.forEach((f, k) => {
             digests[index.get(f)!] = res.fileDigests[k]!;
@@ -164,6 +167,9 @@ async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts:
       }),
     ),
   );
+  } finally {
+    await pool.close();
+  }
   const groupOf = new Map<ScannedFile, number>();
   groups.forEach((g, gi) => g.files.forEach((f) => groupOf.set(f, gi)));
   const manifest: DirManifest = {
