@@ -73,7 +73,8 @@ export async function compareWorkspace(ctx: RepoContext, stat: StatCache, path: 
   const scanned = scanPath(ctx.root, path);
   const sig = stamps ? signatureOf(scanned) : undefined;
   if (stamps && sig && stamps.isClean(path, p.digest, sig.sig)) {
-    const cached = p.type === 'file' ? await isCached(ctx, p) : ctx.cache.existsSync({ mediaType: MediaType.mkDirectory, digest: p.digest, size: (await ctx.cache.statBlob(p.digest)) ?? -1 });
+    // 'cached' means every blob needed to restore it, packs included, not just the file list.
+    const cached = await isCached(ctx, p);
     return { workspace: 'clean', cached, changes: [], state: { kind: 'unread' } };
   }
   const result = await compareFull(ctx, stat, path, p, scanned);

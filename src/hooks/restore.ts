@@ -1,11 +1,15 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { checkout, type CheckoutResult } from '../api/checkout.js';
 import { fetchData } from '../api/transfer.js';
+import { compareWorkspace } from '../artifact/compare.js';
 import { isMkError } from '../errors/index.js';
 import { pointersAtCommit, underPrefix, workspacePointers } from '../git/pointers.js';
+import { git } from '../git/run.js';
+import { StatCache } from '../hashing/stat-cache.js';
 import type { Pointer } from '../pointer/pointer.js';
 import type { RepoContext } from '../repo/context.js';
+import { abs, assertNoSymlinkedParents, checkStoredPath } from '../repo/paths.js';
 
 const ZERO = /^0+$/;
 
@@ -31,7 +35,7 @@ async function baselineAt(ctx: RepoContext, commit: string | undefined): Promise
  * anything else is unsaved and stops us, as git stops for unsaved code. Missing data is
  * fetched from the default remote when `auto_fetch` allows.
  */
-export async function restoreAfterGit(ctx: RepoContext, previous: string | undefined): Promise<CheckoutResult | undefined> {
+export async function restoreAfterGit(ctx: RepoContext, previous: string | undefined): Promise<(CheckoutResult & { removed: string[] }) | undefined> {
   const baseline = await baselineAt(ctx, previous);
   const run = () => restoreSparing(ctx, baseline);
   try {
@@ -49,14 +53,63 @@ export async function restoreAfterGit(ctx: RepoContext, previous: string | undef
  * artifact would keep every other artifact at the previous revision's data, and the next
  * `git commit` would record that stale data on the new branch.
  */
-async function restoreSparing(ctx: RepoContext, baseline: Map<string, Pointer | undefined>): Promise<CheckoutResult> {
+async function restoreSparing(ctx: RepoContext, baseline: Map<string, Pointer | undefined>): Promise<CheckoutResult & { removed: string[] }> {
+  let result: CheckoutResult;
   try {
-    return await checkout({ cwd: ctx.root, baseline });
+    result = await checkout({ cwd: ctx.root, baseline });
   } catch (e) {
     if (!isMkError(e, 'EUNSAVED')) throw e;
     const unsaved = (e.data.paths as string[] | undefined) ?? [];
     const rest = (await workspacePointers(ctx.root)).map((t) => t.path).filter((p) => !unsaved.some((u) => underPrefix(u, p)));
     if (rest.length) await checkout({ cwd: ctx.root, baseline, paths: rest });
+    await removeDropped(ctx, baseline).catch(() => undefined); // the unsaved changes are the news
     throw e;
+  }
+  return { ...result, removed: await removeDropped(ctx, baseline) };
+}
+
+/**
+ * Artifacts the previous revision tracked and the new one does not: their data goes, as git
+ * removes the files the new commit no longer has. Only data that is exactly what the previous
+ * revision recorded, and whose bytes the cache keeps (switching back restores them), and
+ * nothing git now tracks at that path; anything else stays where it is.
+ */
+async function removeDropped(ctx: RepoContext, baseline: Map<string, Pointer | undefined>): Promise<string[]> {
+  if (baseline.size === 0) return [];
+  const now = new Set((await workspacePointers(ctx.root)).map((t) => t.path));
+  const dropped = [...baseline].filter((e): e is [string, Pointer] => e[1] !== undefined && !now.has(e[0]) && ![...now].some((n) => underPrefix(e[0], n) || underPrefix(n, e[0])));
+  if (dropped.length === 0) return [];
+  const removed: string[] = [];
+  const lock = await ctx.lock();
+  const stat = new StatCache(ctx.stateDir);
+  try {
+    for (const [path, p] of dropped) {
+      checkStoredPath(path);
+      assertNoSymlinkedParents(ctx.root, path);
+      if (!existsSync(abs(ctx.root, path))) continue;
+      if ((await git(ctx.root, ['ls-files', '-z', '--', path])).length > 0) continue; // git's own file or folder now
+      const c = await compareWorkspace(ctx, stat, path, p);
+      if (c.workspace !== 'clean' || !c.cached) continue;
+      rmSync(abs(ctx.root, path), { recursive: true, force: true });
+      stat.forgetUnder(path);
+      pruneEmptyParents(ctx.root, dirname(abs(ctx.root, path)));
+      removed.push(path);
+    }
+  } finally {
+    stat.save();
+    lock.release();
+  }
+  return removed;
+}
+
+function pruneEmptyParents(root: string, dir: string): void {
+  while (dir.length > root.length && dir.startsWith(root + '/')) {
+    try {
+      if (readdirSync(dir).length) return;
+      rmdirSync(dir);
+    } catch {
+      return;
+    }
+    dir = dirname(dir);
   }
 }

@@ -112,7 +112,16 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
         const r = await restoreAfterGit(ctx, prev);
         const n = r?.artifacts.filter((a) => a.action === 'restored').length ?? 0;
         if (n) out.messages.push(`mk: restored the data of ${n} artifact(s)`);
+        if (r?.removed.length) out.messages.push(`mk: removed the data of ${r.removed.length} artifact(s) this revision does not track`);
       } catch (e) {
+        if (e instanceof MkError && e.code === 'EUNSAVED') {
+          const paths = (e.data.paths as string[] | undefined) ?? [];
+          const shown = paths.slice(0, 5).join(', ') + (paths.length > 5 ? ` and ${paths.length - 5} more` : '');
+          out.messages.push(`mk: left your unsaved changes to ${shown} as they are (not this revision's data); the other artifacts were restored`);
+          out.messages.push("hint: keep them with 'mk add <path>' and commit, or take this revision's data with 'mk checkout --force -- <path>'");
+          out.exitCode = 1;
+          return out;
+        }
         if (e instanceof MkError) {
           out.messages.push(`mk: could not restore the data of this revision: ${e.message}`);
           if (e.hint) out.messages.push(`hint: ${e.hint}; then run 'mk checkout'`);
@@ -168,8 +177,15 @@ async function syncIndexAfterPartialCommit(root: string): Promise<void> {
   const inCommit = new Set((await git(root, ['diff-tree', '-r', '--root', '--no-commit-id', '--name-only', '-z', '--no-renames', 'HEAD', '--', ...mine])).split('\0').filter(Boolean));
   const candidates = mine.filter((p) => inCommit.has(p));
   if (candidates.length === 0) return;
-  // Work-tree files that differ from HEAD: their index entries are the user's business.
-  const differ = new Set((await git(root, ['diff', '--name-only', '-z', '--no-renames', 'HEAD', '--', ...candidates])).split('\0').filter(Boolean));
-  const reset = candidates.filter((p) => !differ.has(p) && existsSync(join(root, p)));
+  // Only where the work-tree file is exactly what was committed: other index entries are the user's business.
+  const committed = new Map<string, string>();
+  for (const line of (await git(root, ['ls-tree', '-r', '-z', 'HEAD', '--', ...candidates])).split('\0').filter(Boolean)) {
+    const tab = line.indexOf('\t');
+    committed.set(line.slice(tab + 1), line.slice(0, tab).split(' ')[2]!);
+  }
+  const present = candidates.filter((p) => committed.has(p) && existsSync(join(root, p)));
+  if (present.length === 0) return;
+  const hashes = (await git(root, ['hash-object', '--', ...present])).split('\n').filter(Boolean);
+  const reset = present.filter((p, i) => hashes[i] === committed.get(p));
   if (reset.length) await git(root, ['reset', '-q', 'HEAD', '--', ...reset]);
 }

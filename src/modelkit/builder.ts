@@ -189,10 +189,10 @@ export async function buildModelKit(ctx: RepoContext, commit: string): Promise<B
 
 async function artifactLayers(ctx: RepoContext, t: TrackedPointer, kind: KitLayerKind, e: KitEntryRef): Promise<PlannedLayer[]> {
   const p = t.pointer;
-  const rawLayer = (digest: string, size: number, path: string, mode: number): PlannedLayer => ({
-    entryPath: path,
+  const rawLayer = (digest: string, size: number, path: string, mode: number, entryPath = path, k: KitLayerKind = kind): PlannedLayer => ({
+    entryPath,
     desc: {
-      mediaType: kitLayerType(kind, 'raw'),
+      mediaType: kitLayerType(k, 'raw'),
       digest,
       size,
       annotations: {
@@ -210,10 +210,19 @@ async function artifactLayers(ctx: RepoContext, t: TrackedPointer, kind: KitLaye
   }
   const firstFile = new Map<number, { path: string; mode: number }>();
   for (const f of m.files) if (!firstFile.has(f.layer)) firstFile.set(f.layer, f);
+  // Every layer of the directory keeps the Kitfile entry's path (and name) in the config, so
+  // `kit unpack --filter <type>:<path>` selects all of them, as it would the one layer kit
+  // makes of a directory. Where the files go is in the layers: tar entry names from the
+  // repository root, and org.cncf.model.filepath on raw layers.
+  // The config lists the layers of a model directory after the first as model parts
+  // (expandConfig), so their media type says modelpart too: kit versions that pair layers
+  // with config entries by media type and position then find the same digests.
+  const dirPath = e.entry.path ?? t.path;
   return m.layers.map((l, i) => {
     const f = firstFile.get(i);
-    if (l.format === 'raw') return rawLayer(l.digest, l.size, `${t.path}/${f!.path}`, f!.mode);
-    return { entryPath: i === 0 ? (e.entry.path ?? t.path) : `${t.path}/${f?.path ?? ''}`, desc: { mediaType: kitLayerType(kind, 'tar'), digest: l.digest, size: l.size } };
+    const k: KitLayerKind = kind === 'model' && i > 0 ? 'modelpart' : kind;
+    if (l.format === 'raw') return rawLayer(l.digest, l.size, `${t.path}/${f!.path}`, f!.mode, dirPath, k);
+    return { entryPath: dirPath, desc: { mediaType: kitLayerType(k, 'tar'), digest: l.digest, size: l.size } };
   });
 }
 

@@ -9,13 +9,20 @@ export function kitfileName(root: string): string | undefined {
   return KITFILE_NAMES.find((n) => existsSync(join(root, n)));
 }
 
-/** Brings the project's Kitfile in line with its tracked artifacts; returns its name if it changed. */
-export async function syncProjectKitfile(root: string, artifacts: SyncArtifact[], untracked: string[] = []): Promise<string | undefined> {
+/** The project's Kitfile brought in line with its tracked artifacts (nothing written), or undefined if unchanged. */
+export function planKitfileSync(root: string, artifacts: SyncArtifact[], untracked: string[] = []): { name: string; text: string } | undefined {
   const name = kitfileName(root);
   if (!name) return undefined;
   const text = readFileSync(join(root, name), 'utf8');
   const next = syncKitfile(text, artifacts, untracked, name);
   if (next === undefined || next === text) return undefined;
-  await writeFileAtomic(join(root, name), next);
-  return name;
+  return { name, text: next };
+}
+
+/** Brings the project's Kitfile in line with its tracked artifacts; returns its name if it changed. */
+export async function syncProjectKitfile(root: string, artifacts: SyncArtifact[], untracked: string[] = []): Promise<string | undefined> {
+  const plan = planKitfileSync(root, artifacts, untracked);
+  if (!plan) return undefined;
+  await writeFileAtomic(join(root, plan.name), plan.text);
+  return plan.name;
 }

@@ -78,7 +78,17 @@ export function syncKitfile(text: string, artifacts: SyncArtifact[], untracked: 
         const keep = parts.items.filter((it) => !(isMap(it) && gone.has(cleanPath(String(it.get('path'))))));
         if (keep.length !== parts.items.length) (parts.items = keep), (changed = true);
       }
-      if (gone.has(cleanPath(String(model.get('path'))))) (model.delete('path'), (changed = true));
+      if (model.has('path') && gone.has(cleanPath(String(model.get('path'))))) {
+        const partsNow = model.get('parts');
+        if (isSeq(partsNow) && partsNow.items.length > 0 && isMap(partsNow.items[0])) {
+          // The first part becomes the model.
+          const first = partsNow.items.shift() as YAMLMap;
+          model.set('name', first.get('name') ?? model.get('name'));
+          model.set('path', first.get('path'));
+          if (partsNow.items.length === 0) model.delete('parts');
+        } else doc.delete('model');
+        changed = true;
+      }
     }
   }
   if (!changed) return undefined;

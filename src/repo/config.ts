@@ -36,6 +36,8 @@ export interface MkConfig {
   source?: string;
   /** Publish a ModelKit for each pushed revision (default true). */
   publishModelKits: boolean;
+  /** A cache folder shared by several clones (default: .git/mk/cache). */
+  cacheDir?: string;
 }
 
 export const DEFAULT_CONFIG: MkConfig = {
@@ -81,7 +83,7 @@ export function readYamlFile(file: string): Raw | undefined {
   return v as Raw;
 }
 
-const KNOWN = new Set(['version', 'track', 'size_threshold', 'checkout', 'storage', 'remotes', 'default_remote', 'auto_fetch', 'repository', 'source', 'modelkits']);
+const KNOWN = new Set(['version', 'track', 'size_threshold', 'checkout', 'storage', 'remotes', 'default_remote', 'auto_fetch', 'repository', 'source', 'modelkits', 'cache']);
 
 /** Applies one config file (team or local) over `base`. */
 export function applyConfig(base: MkConfig, raw: Raw, file: string): MkConfig {
@@ -123,6 +125,11 @@ export function applyConfig(base: MkConfig, raw: Raw, file: string): MkConfig {
   if (raw.auto_fetch !== undefined) c.autoFetch = raw.auto_fetch === true;
   if (raw.repository !== undefined) c.repository = String(raw.repository);
   if (raw.source !== undefined) c.source = String(raw.source);
+  if (raw.cache !== undefined) {
+    const cc = raw.cache as Raw;
+    if (typeof cc?.dir !== 'string') throw new ConfigError(file, 'cache.dir: expected a folder path');
+    c.cacheDir = cc.dir;
+  }
   if (raw.modelkits !== undefined) {
     const mk = raw.modelkits as Raw;
     if (mk?.publish !== undefined) c.publishModelKits = mk.publish === true;

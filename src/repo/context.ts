@@ -47,10 +47,10 @@ export class RepoContext {
     return join(this.mkDir, 'config.yaml');
   }
 
-  /** The cache directory: $MK_CACHE_DIR, else `.git/mk/cache`. */
+  /** The cache directory: $MK_CACHE_DIR, else `cache.dir` of the config, else `.git/mk/cache`. */
   get cacheDir(): string {
-    const env = process.env.MK_CACHE_DIR;
-    if (env) return isAbsolute(env) ? env : resolve(this.root, env);
+    const env = process.env.MK_CACHE_DIR ?? this.config.cacheDir;
+    if (env) return isAbsolute(env) ? env : resolve(this.root, env.replace(/^~(?=\/)/, process.env.HOME ?? '~'));
     return join(this.mkDir, 'cache');
   }
 
