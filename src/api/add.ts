@@ -29,6 +29,7 @@ export interface AddedArtifact {
   newBlobs: number;
   newBytes: number;
   skipped: string[];
+  warnings: string[];
 }
 
 /** Tracks files or directories: stores their bytes in the cache and writes pointers. */
@@ -76,7 +77,7 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
         await git(ctx.root, ['rm', '-r', '-q', '--cached', '--ignore-unmatch', '--', rel]);
         await git(ctx.root, ['add', '-f', '--', pointerPath, ...(ignoreFile ? [ignoreFile] : [])]);
       }
-      results.push({ path: rel, pointerPath, pointer: snap.pointer, changed, hashedFiles: snap.hashed, newBlobs: snap.newBlobs, newBytes: snap.newBytes, skipped: snap.skipped });
+      results.push({ path: rel, pointerPath, pointer: snap.pointer, changed, hashedFiles: snap.hashed, newBlobs: snap.newBlobs, newBytes: snap.newBytes, skipped: snap.skipped, warnings: snap.warnings });
     }
     const kf = await syncProjectKitfile(ctx.root, results.map((r) => ({ path: r.path, kind: r.pointer.kind, description: r.pointer.description })));
     if (kf && opts.stage !== false) await git(ctx.root, ['add', '--', kf]);

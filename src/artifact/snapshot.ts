@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstatSync } from 'node:fs';
+import { lstatSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import pLimit from 'p-limit';
 import type { Descriptor } from '../content/descriptor.js';
@@ -35,6 +35,8 @@ export interface SnapshotResult {
   newBytes: number;
   /** Entries inside a directory that are not regular files (symlinks...) and were left out. */
   skipped: string[];
+  /** Things the user must know (e.g. a hardlinked file edited in place). */
+  warnings: string[];
 }
 
 /**
@@ -56,7 +58,24 @@ export async function snapshot(ctx: RepoContext, stat: StatCache, rel: string, o
   throw new MkError('EUNSUPPORTED', `${rel}: not a regular file or directory`);
 }
 
-async function storeRawFile(cache: OciLayoutStore, stat: StatCache, rel: string, absPath: string, before: import('node:fs').Stats): Promise<{ digest: string; written: boolean; hashed: boolean }> {
+/**
+ * A file checked out as a hardlink shares its inode with a cache blob: edited in place, it
+ * changed the blob too. Such a blob no longer matches its name; it is removed from the cache
+ * (never served again) and the user is told that version is gone unless a remote has it.
+ */
+function checkLinkedEdit(cache: OciLayoutStore, rel: string, st: import('node:fs').Stats, old: string | undefined, newDigest: string, warnings: string[]): void {
+  if (st.nlink < 2) return;
+  if (!old || old === newDigest) return;
+  try {
+    if (lstatSync(cache.blobPath({ digest: old })).ino !== st.ino) return;
+  } catch {
+    return;
+  }
+  rmSync(cache.blobPath({ digest: old }), { force: true });
+  warnings.push(`${rel} was a hardlink into the cache and was edited in place: the cache copy of its previous version (${old.slice(7, 19)}) changed with it and was removed; that version is lost unless a remote has it (use checkout.link: copy to avoid this)`);
+}
+
+async function storeRawFile(cache: OciLayoutStore, stat: StatCache, rel: string, absPath: string, before: import('node:fs').Stats, warnings: string[] = [], previousDigest?: string): Promise<{ digest: string; written: boolean; hashed: boolean }> {
   const known = stat.lookup(rel, before);
   if (known && cache.existsSync({ mediaType: MediaType.octet, digest: known, size: before.size })) return { digest: known, written: false, hashed: false };
   const tmp = cache.ingestPath(rel);
@@ -66,6 +85,7 @@ async function storeRawFile(cache: OciLayoutStore, stat: StatCache, rel: string,
     if (got.size !== before.size || after.mtimeMs !== before.mtimeMs || after.size !== before.size) {
       throw new MkError('ECHANGED', `${rel} changed while mk was reading it`, { hint: 'run the command again once the file is no longer being written' });
     }
+    checkLinkedEdit(cache, rel, before, previousDigest, got.digest, warnings);
     const desc = { mediaType: MediaType.octet, digest: got.digest, size: got.size };
     let written = false;
     if (cache.existsSync(desc)) await rm(tmp, { force: true });
@@ -84,11 +104,12 @@ async function storeRawFile(cache: OciLayoutStore, stat: StatCache, rel: string,
 async function snapshotFile(ctx: RepoContext, stat: StatCache, rel: string, opts: SnapshotOptions): Promise<SnapshotResult> {
   const path = abs(ctx.root, rel);
   const st = lstatSync(path);
-  const r = await storeRawFile(ctx.cache, stat, rel, path, st);
+  const warnings: string[] = [];
+  const r = await storeRawFile(ctx.cache, stat, rel, path, st, warnings, opts.previous?.type === 'file' ? opts.previous.digest : undefined);
   const pointer: Pointer = { version: 1, kind: opts.kind, type: 'file', digest: r.digest, size: st.size };
   if (st.mode & 0o100) pointer.exec = true;
   if (opts.description !== undefined) pointer.description = opts.description;
-  return { pointer, hashed: r.hashed ? 1 : 0, newBlobs: r.written ? 1 : 0, newBytes: r.written ? st.size : 0, skipped: [] };
+  return { pointer, hashed: r.hashed ? 1 : 0, newBlobs: r.written ? 1 : 0, newBytes: r.written ? st.size : 0, skipped: [], warnings };
 }
 
 function packSignature(dirRel: string, files: Array<{ path: string; mode: number; digest: string }>): string {
@@ -101,10 +122,13 @@ function packSignature(dirRel: string, files: Array<{ path: string; mode: number
 async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts: SnapshotOptions): Promise<SnapshotResult> {
   const cache = ctx.cache;
   const { files, skipped } = scanDir(abs(ctx.root, rel));
+  const warnings: string[] = [];
   const reusable = new Map<string, LayerRef>();
+  const previousDigests = new Map<string, string>();
   if (opts.previous?.type === 'dir') {
     const prev = await loadDirManifest(cache, opts.previous).catch(() => undefined);
     if (prev) {
+      for (const f of prev.files) previousDigests.set(f.path, f.digest);
       const byLayer = new Map<number, FileEntry[]>();
       for (const f of prev.files) (byLayer.get(f.layer) ?? byLayer.set(f.layer, []).get(f.layer)!).push(f);
       for (const [i, fs] of byLayer) if (prev.layers[i]!.format === 'tar') reusable.set(packSignature(rel, fs), prev.layers[i]!);
@@ -127,7 +151,7 @@ async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts:
       limit(async () => {
         if (g.format === 'raw') {
           const f = g.files[0];
-          const r = await storeRawFile(cache, stat, `${rel}/${f.path}`, f.abs, f.stat);
+          const r = await storeRawFile(cache, stat, `${rel}/${f.path}`, f.abs, f.stat, warnings, previousDigests.get(f.path));
           digests[index.get(f)!] = r.digest;
           if (r.hashed) hashed++;
           if (r.written) (newBlobs++, (newBytes += f.size));
@@ -186,5 +210,5 @@ async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts:
   const size = files.reduce((s, f) => s + f.size, 0);
   const pointer: Pointer = { version: 1, kind: opts.kind, type: 'dir', digest: desc.digest, size, files: files.length };
   if (opts.description !== undefined) pointer.description = opts.description;
-  return { pointer, manifest, hashed, newBlobs, newBytes, skipped };
+  return { pointer, manifest, hashed, newBlobs, newBytes, skipped, warnings };
 }

@@ -61,6 +61,7 @@ export function registerCore(program: Command): void {
       for (const a of r) {
         const what = a.pointer.type === 'dir' ? `${a.pointer.files} files, ${bytes(a.pointer.size)}` : bytes(a.pointer.size);
         out.line(`${a.changed ? 'tracked' : 'unchanged'}  ${a.path} (${a.pointer.kind}, ${what}) ${short(a.pointer.digest)}${a.newBlobs ? `  +${a.newBlobs} blob(s) ${bytes(a.newBytes)}` : ''}`);
+        for (const w of a.warnings) out.err(`warning: ${w}`);
         if (a.skipped.length) out.err(`warning: ${a.path}: ${a.skipped.length} entries are not regular files and were not tracked (e.g. ${a.skipped[0]})`);
       }
     });

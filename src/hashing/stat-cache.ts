@@ -49,6 +49,11 @@ export class StatCache {
     return e[4];
   }
 
+  /** The digest last recorded for `rel`, whatever its stat data now (may be stale). */
+  recorded(rel: string): string | undefined {
+    return this.entries.get(rel)?.[4];
+  }
+
   record(rel: string, st: Stats, digest: string, at = Date.now()): void {
     this.entries.set(rel, [st.ino, st.size, st.mtimeMs, st.ctimeMs, digest, at]);
     this.dirty = true;

@@ -4,7 +4,7 @@ import { compareWorkspace } from '../artifact/compare.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { Stamps } from '../hashing/stamps.js';
 import { git } from '../git/run.js';
-import { workspacePointers } from '../git/pointers.js';
+import { workspacePointers, type TrackedPointer } from '../git/pointers.js';
 import { isPointerPath } from '../pointer/pointer.js';
 import { RepoContext, TEAM_CONFIG } from '../repo/context.js';
 import { abs } from '../repo/paths.js';
@@ -17,6 +17,12 @@ export interface PreCommitResult {
   missing: string[];
   /** Git will refuse this commit as empty although mk staged pointer changes (see below). */
   wouldBeEmpty: boolean;
+  /**
+   * While concluding a merge: artifacts whose work-tree data is exactly one side's while
+   * their (staged) pointer is another version, e.g. after `git checkout --theirs` without
+   * `mk checkout`. Recording that data would silently undo the resolution: the commit stops.
+   */
+  staleSide: Array<{ path: string; side: 'HEAD' | 'MERGE_HEAD' }>;
 }
 
 /**
@@ -50,7 +56,7 @@ const NEVER = (p: string) => isPointerPath(p) || p === TEAM_CONFIG || p.endsWith
  */
 export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
   const startedAt = Date.now();
-  const result: PreCommitResult = { autoTracked: [], updated: [], missing: [], wouldBeEmpty: false };
+  const result: PreCommitResult = { autoTracked: [], updated: [], missing: [], wouldBeEmpty: false, staleSide: [] };
   // Git decides whether a commit is empty before this hook runs: changes made here alone do
   // not make it non-empty. Note whether anything else is staged, to tell the user.
   const nothingElse =
@@ -98,8 +104,10 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
     if (c.workspace === 'modified') changed.push(t.path);
     else if (c.workspace === 'deleted') result.missing.push(t.path);
   }
+  if (changed.length && existsSync(join(ctx.gitDir, 'MERGE_HEAD'))) result.staleSide = await staleSides(ctx, stat, changed, tracked);
   stat.save();
   stamps.save();
+  if (result.staleSide.length) return result;
   if (changed.length) {
     const { add } = await import('../api/add.js');
     const r = await add(changed, { cwd: ctx.root });
@@ -111,6 +119,23 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
     await writeFastPath(ctx, trackedPaths, startedAt).catch(() => undefined);
   }
   return result;
+}
+
+/** Changed artifacts whose work-tree data is exactly what HEAD or MERGE_HEAD records (and not the staged pointer). */
+async function staleSides(ctx: RepoContext, stat: StatCache, changed: string[], tracked: TrackedPointer[]): Promise<PreCommitResult['staleSide']> {
+  const out: PreCommitResult['staleSide'] = [];
+  const { pointersAtCommit } = await import('../git/pointers.js');
+  for (const side of ['HEAD', 'MERGE_HEAD'] as const) {
+    const commit = (await git(ctx.root, ['rev-parse', '--verify', '--quiet', `${side}^{commit}`], { okCodes: [1, 128] })).trim();
+    if (!commit) continue;
+    for (const t of await pointersAtCommit(ctx.commonDir, commit, changed)) {
+      if (!changed.includes(t.path) || out.some((o) => o.path === t.path)) continue;
+      const staged = tracked.find((x) => x.path === t.path)?.pointer;
+      if (!staged || staged.digest === t.pointer.digest) continue;
+      if ((await compareWorkspace(ctx, stat, t.path, t.pointer)).workspace === 'clean') out.push({ path: t.path, side });
+    }
+  }
+  return out;
 }
 
 async function hasStagedChanges(root: string): Promise<boolean> {

@@ -77,6 +77,14 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
     case 'pre-commit': {
       const { preCommit } = await import('./pre-commit.js');
       const r = await preCommit(ctx);
+      if (r.staleSide.length) {
+        const paths = r.staleSide.map((s) => s.path);
+        const first = r.staleSide[0]!;
+        out.messages.push(`mk: ${paths.join(', ')}: the work tree holds ${first.side === 'HEAD' ? 'our' : 'their'} side's data, but the pointer being committed records another version; committing would record the work tree's data and undo the merge resolution`);
+        out.messages.push(`hint: run 'mk checkout' to get the data the pointer records (then commit again), or 'mk add ${paths.join(' ')}' to keep the work tree's data`);
+        out.exitCode = 1;
+        return out;
+      }
       for (const p of r.autoTracked) out.messages.push(`mk: tracking ${p} (its pointer ${p}.mk.yaml is committed instead)`);
       for (const p of r.updated) out.messages.push(`mk: recorded the new data of ${p}`);
       for (const p of r.missing) out.messages.push(`mk: warning: ${p} is tracked but missing from the work tree; its pointer stays as it was`);
