@@ -112,7 +112,9 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
     case 'post-merge':
     case 'post-rewrite': {
       const { rebasing, restoreAfterGit } = await import('./restore.js');
-      if (rebasing(ctx)) return out;
+      // During a rebase the intermediate checkouts restore nothing; post-rewrite (which git runs
+      // before it removes its rebase state) restores once, at the end.
+      if (name !== 'post-rewrite' && rebasing(ctx)) return out;
       if (name === 'post-checkout' && args[2] === '0') return out; // a file checkout: git restored what was asked
       if (name === 'post-rewrite' && args[0] === 'amend') return out;
       const prev = name === 'post-checkout' ? args[0] : (await git(ctx.root, ['rev-parse', '--verify', '--quiet', 'ORIG_HEAD'], { okCodes: [1] })).trim() || undefined;
