@@ -83,6 +83,13 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
       else plans.push(plan);
     }
     if (unsaved.length && !opts.force) throw new UnsavedChangesError(unsaved);
+    if (commit && notCached.length) {
+      // All or nothing for another revision: its pointers are not written unless its data can be.
+      throw new MkError('ENOTCACHED', `the data of ${notCached.map((a) => a.path).join(', ')} at ${opts.rev} is not in the local cache; nothing was changed`, {
+        hint: `run 'mk pull ${opts.rev}' (or 'mk fetch ${opts.rev}' then this checkout again)`,
+        data: { artifacts: notCached },
+      });
+    }
     if (commit) {
       const staged: string[] = [];
       for (const t of targets) {

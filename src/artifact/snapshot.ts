@@ -87,12 +87,9 @@ async function storeRawFile(cache: OciLayoutStore, stat: StatCache, rel: string,
     }
     checkLinkedEdit(cache, rel, before, previousDigest, got.digest, warnings);
     const desc = { mediaType: MediaType.octet, digest: got.digest, size: got.size };
-    let written = false;
-    if (cache.existsSync(desc)) await rm(tmp, { force: true });
-    else {
-      await cache.adopt(desc, tmp);
-      written = true;
-    }
+    // Renamed over an existing blob too: a freshly verified copy heals one damaged behind our back.
+    const written = !cache.existsSync(desc);
+    await cache.adopt(desc, tmp);
     stat.record(rel, before, got.digest);
     return { digest: got.digest, written, hashed: true };
   } catch (e) {
@@ -177,12 +174,11 @@ async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts:
             stat.record(`${rel}/${f.path}`, f.stat, res.fileDigests[k]!);
           });
           const desc: Descriptor = { mediaType: MediaType.octet, digest: res.digest, size: res.size };
-          if (cache.existsSync(desc)) await rm(tmp, { force: true });
-          else {
-            await cache.adopt(desc, tmp);
+          if (!cache.existsSync(desc)) {
             newBlobs++;
             newBytes += res.size;
           }
+          await cache.adopt(desc, tmp); // over an existing copy too: it heals a damaged one
           layers[gi] = { format: 'tar', digest: res.digest, size: res.size };
         } catch (e) {
           await rm(tmp, { force: true });

@@ -28,8 +28,10 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
-    process.exitCode = 0;
+    // A command that never settles (a bug) must not look like success when Node exits.
+    process.exitCode = 70;
     await program.parseAsync(argv);
+    if (process.exitCode === 70) process.exitCode = 0;
   } catch (e) {
     process.exitCode = report(e);
   }

@@ -53,8 +53,7 @@ export async function treeLayer(gitdir: string, stateDir: string, cache: OciLayo
     pack.finalize();
     await done;
     const desc = { mediaType: MediaType.octet, digest: 'sha256:' + h.digest('hex'), size };
-    if (cache.existsSync(desc)) await rm(tmp, { force: true });
-    else await cache.adopt(desc, tmp);
+    await cache.adopt(desc, tmp);
     memo[sig] = { digest: desc.digest, size };
     writeFileAtomicSync(memoFile, JSON.stringify(memo));
     return { digest: desc.digest, size };
