@@ -138,22 +138,28 @@ export function registerRemote(program: Command): void {
     },
   );
 
-  transferOptions(program.command('pull').description('fetch, then checkout').argument('[rev]', "a revision; paths after '--'").option('-f, --force', 'overwrite unsaved changes')).action(
-    async (rev: string | undefined, o: TOpts & { force?: boolean }) => {
-      const { revs, paths } = splitDashDash(rev ? [rev] : []);
-      const bar = await progressBar('pull', wantProgress(o));
-      try {
-        const { pull } = await import('../api/transfer.js');
-        const r = await pull({ remote: o.remote, rev: revs[0], paths, force: o.force, concurrency: jobs(o), onProgress: bar.update });
-        bar.stop();
-        if (o.json) return out.json(r);
-        const restored = r.checkout.artifacts.filter((a) => a.action === 'restored').length;
-        out.line(`fetched ${r.fetch.copied} blob(s), ${bytes(r.fetch.bytes)}; restored ${restored} artifact(s)`);
-      } finally {
-        bar.stop();
-      }
-    },
-  );
+  transferOptions(
+    program
+      .command('pull')
+      .description('fetch, then checkout')
+      .argument('[rev]', 'a revision (default: the pointers of the work tree)')
+      .argument('[paths...]', "after '--': only these paths")
+      .option('-f, --force', 'overwrite unsaved changes'),
+  ).action(async (rev: string | undefined, rest: string[], o: TOpts & { force?: boolean }) => {
+    const { revs, paths } = splitDashDash([rev, ...rest].filter((x): x is string => x !== undefined));
+    if (revs.length > 1) throw new UsageError(`expected at most one revision, got ${revs.join(' ')}`, "put paths after '--': mk pull <rev> -- <path>...");
+    const bar = await progressBar('pull', wantProgress(o));
+    try {
+      const { pull } = await import('../api/transfer.js');
+      const r = await pull({ remote: o.remote, rev: revs[0], paths, force: o.force, concurrency: jobs(o), onProgress: bar.update });
+      bar.stop();
+      if (o.json) return out.json(r);
+      const restored = r.checkout.artifacts.filter((a) => a.action === 'restored').length;
+      out.line(`fetched ${r.fetch.copied} blob(s), ${bytes(r.fetch.bytes)}; restored ${restored} artifact(s)`);
+    } finally {
+      bar.stop();
+    }
+  });
 }
 
 export async function printRemoteStatus(o: { remote?: string; json?: boolean }): Promise<void> {
