@@ -13,7 +13,7 @@ import type { Pointer } from '../pointer/pointer.js';
 import type { LinkType } from '../repo/config.js';
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, checkStoredPath, repoRelative } from '../repo/paths.js';
-import { removeStaleTemps, writeFileAtomic } from '../util/fs.js';
+import { pruneEmptyParents, removeStaleTemps, writeFileAtomic } from '../util/fs.js';
 import { ensureIgnored } from '../util/gitignore.js';
 
 export interface CheckoutOptions {
@@ -255,17 +255,6 @@ async function execute(ctx: RepoContext, stat: StatCache, plan: Plan, link: Link
   return { path: t.path, action: 'restored', written: plan.write.length, removed: plan.remove.length };
 }
 
-function pruneEmptyParents(stop: string, dir: string): void {
-  while (dir.length > stop.length && dir.startsWith(stop)) {
-    try {
-      if (readdirSync(dir).length) return;
-      rmdirSync(dir);
-    } catch {
-      return;
-    }
-    dir = dirname(dir);
-  }
-}
 
 export function isDir(p: string): boolean {
   try {

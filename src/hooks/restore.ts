@@ -9,6 +9,7 @@ import { git } from '../git/run.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import type { Pointer } from '../pointer/pointer.js';
 import type { RepoContext } from '../repo/context.js';
+import { pruneEmptyParents } from '../util/fs.js';
 import { abs, assertNoSymlinkedParents, checkStoredPath } from '../repo/paths.js';
 
 const ZERO = /^0+$/;
@@ -102,14 +103,3 @@ async function removeDropped(ctx: RepoContext, baseline: Map<string, Pointer | u
   return removed;
 }
 
-function pruneEmptyParents(root: string, dir: string): void {
-  while (dir.length > root.length && dir.startsWith(root + '/')) {
-    try {
-      if (readdirSync(dir).length) return;
-      rmdirSync(dir);
-    } catch {
-      return;
-    }
-    dir = dirname(dir);
-  }
-}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
+import { dirname, basename, join, sep } from 'node:path';
 
 export function tmpName(target: string): string {
   return join(dirname(target), `.${basename(target)}.mk-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -79,4 +79,17 @@ export function removeStaleTemps(dir: string, name?: string): number {
     }
   }
   return n;
+}
+
+/** Removes `dir` and its parents while they are empty, never `stop` itself or anything above it. */
+export function pruneEmptyParents(stop: string, dir: string): void {
+  while (dir.length > stop.length && dir.startsWith(stop + sep)) {
+    try {
+      if (readdirSync(dir).length) return;
+      rmdirSync(dir);
+    } catch {
+      return;
+    }
+    dir = dirname(dir);
+  }
 }
