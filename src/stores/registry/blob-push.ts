@@ -37,6 +37,23 @@ export async function blobExists(client: RegistryClient, desc: Descriptor, scope
   return len === undefined || Number(len) === desc.size;
 }
 
+/** The size of a blob from a HEAD request (Content-Length), or undefined when the registry lacks it. */
+export async function blobSize(client: RegistryClient, digest: string, scopes: string[], signal?: AbortSignal): Promise<number | undefined> {
+  const res = await client.request({
+    method: 'HEAD',
+    path: `blobs/${digest}`,
+    scopes,
+    what: `check blob ${digest} in ${client.name}`,
+    ok: [200, 404],
+    signal,
+  });
+  await res.body.dump().catch(() => undefined);
+  if (res.status === 404) return undefined;
+  const len = header(res.headers, 'content-length');
+  const n = len === undefined ? NaN : Number(len);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
 /**
  * Uploads a blob unless the registry has it: HEAD, then (optionally) a mount from another
  * repository, else POST → PUT `?digest=` (monolithic) or POST → PATCH… → PUT (chunked),

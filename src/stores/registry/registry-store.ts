@@ -1,6 +1,6 @@
 import type { Descriptor } from '../../content/descriptor.js';
 import { isDigest } from '../../content/descriptor.js';
-import type { BlobSource, FetchOptions, PushOptions, Target } from '../../content/storage.js';
+import type { BlobSource, BlobStat, FetchOptions, PushOptions, Target } from '../../content/storage.js';
 import { readAll } from '../../content/storage.js';
 import { MkError } from '../../errors/index.js';
 import { AuthCache, Authorizer } from './auth/authorizer.js';
@@ -8,7 +8,7 @@ import { chainCredentials, envCredentials, type CredentialsProvider } from './au
 import { dockerConfigCredentials } from './auth/docker-config.js';
 import { repositoryScope } from './auth/scope.js';
 import { fetchBlob } from './blob-fetch.js';
-import { blobExists, pushBlob, type UploadMode } from './blob-push.js';
+import { blobExists, blobSize, pushBlob, type UploadMode } from './blob-push.js';
 import { RegistryClient, type RetryInfo } from './client.js';
 import { InsecureRegistryError, RegistryDigestError, RegistryError } from './errors.js';
 import { HttpTransport } from './http.js';
@@ -68,7 +68,7 @@ export function defaultCredentials(): CredentialsProvider {
  * as the local OciLayoutStore. Blobs and manifests are pushed and fetched by descriptor;
  * manifests are routed to /manifests/ by media type; tags are manifests PUT under a name.
  */
-export class RegistryStore implements Target {
+export class RegistryStore implements Target, BlobStat {
   readonly host: string;
   readonly repository: string;
   readonly location: string;
@@ -155,6 +155,11 @@ export class RegistryStore implements Target {
     if (res.status === 404) {
       throw new RegistryError(`${this.host} does not implement the OCI distribution API (GET /v2/ answered 404)`, { status: 404, hint: 'check the registry host and port' });
     }
+  }
+
+  /** A blob's size from its digest alone (HEAD), or undefined when the repository lacks it. */
+  async statBlob(digest: string): Promise<number | undefined> {
+    return blobSize(this.client, digest, this.pull);
   }
 
   async exists(desc: Descriptor): Promise<boolean> {
