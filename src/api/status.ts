@@ -28,10 +28,11 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
   const filters = opts.paths?.map((p) => repoRelative(ctx.root, p, opts.cwd ?? process.cwd()));
   const stat = new StatCache(ctx.stateDir);
   const stamps = new Stamps(ctx.stateDir);
+  const early = stamps.prefetch(ctx.root);
   const [tracked, vsHead] = await Promise.all([workspacePointers(ctx.root, filters), pointerChanges(ctx.root)]);
   const out: ArtifactStatus[] = [];
   for (const t of tracked) {
-    const cmp = await compareWorkspace(ctx, stat, t.path, t.pointer, stamps);
+    const cmp = await compareWorkspace(ctx, stat, t.path, t.pointer, stamps, early.get(t.path));
     const s: ArtifactStatus = {
       path: t.path,
       kind: t.pointer.kind,

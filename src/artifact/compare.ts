@@ -5,7 +5,8 @@ import type { RepoContext } from '../repo/context.js';
 import type { DirManifest } from './dir-manifest.js';
 import { loadDirManifest } from './load.js';
 import { scanPath, workState, type Scanned, type WorkFile, type WorkState } from './workspace.js';
-import { statSignature, type Stamps } from '../hashing/stamps.js';
+import { findSignatureAsync, statSignature, type Stamps } from '../hashing/stamps.js';
+import { abs } from '../repo/paths.js';
 
 export interface FileChange {
   path: string;
@@ -69,17 +70,43 @@ function signatureOf(s: Scanned): { sig: string; newest: number } | undefined {
  * an artifact whose files have exactly the stat data they had when last found clean is
  * answered from one scan (no stat cache, no file list, no reading).
  */
-export async function compareWorkspace(ctx: RepoContext, stat: StatCache, path: string, p: Pointer, stamps?: Stamps): Promise<Comparison> {
-  const scanned = scanPath(ctx.root, path);
-  const sig = stamps ? signatureOf(scanned) : undefined;
-  if (stamps && sig && stamps.isClean(path, p.digest, sig.sig)) {
-    // 'cached' means every blob needed to restore it, packs included, not just the file list.
-    const cached = await isCached(ctx, p);
-    return { workspace: 'clean', cached, changes: [], state: { kind: 'unread' } };
+export async function compareWorkspace(
+  ctx: RepoContext,
+  stat: StatCache,
+  path: string,
+  p: Pointer,
+  stamps?: Stamps,
+  early?: Promise<{ sig: string; newest: number } | undefined>,
+): Promise<Comparison> {
+  let sig: { sig: string; newest: number } | undefined;
+  let scanned: Scanned | undefined;
+  if (stamps) {
+    if (p.type === 'dir') sig = (await early) ?? (await findSignatureAsync(abs(ctx.root, path)));
+    if (!sig) {
+      scanned = scanPath(ctx.root, path);
+      sig = signatureOf(scanned);
+    }
+    if (sig && stamps.isClean(path, p.digest, sig.sig)) {
+      // 'cached' means every blob needed to restore it, packs included, not just the file list.
+      const blobs = stamps.blobs(path);
+      const cached = blobs ? blobs.every((b) => blobPresent(ctx, b)) : await isCached(ctx, p);
+      return { workspace: 'clean', cached, changes: [], state: { kind: 'unread' } };
+    }
   }
-  const result = await compareFull(ctx, stat, path, p, scanned);
-  if (stamps && sig && result.workspace === 'clean') stamps.record(path, p.digest, sig);
+  const result = await compareFull(ctx, stat, path, p, scanned ?? scanPath(ctx.root, path));
+  if (stamps && sig && result.workspace === 'clean') stamps.record(path, p.digest, sig, result.cached ? neededBlobs(p, result.manifest) : undefined);
   return result;
+}
+
+function neededBlobs(p: Pointer, m: DirManifest | undefined): string[] {
+  if (p.type === 'file') return [`${p.digest}@${p.size}`];
+  return [`${p.digest}@-1`, ...(m?.layers ?? []).map((l) => `${l.digest}@${l.size}`)];
+}
+
+function blobPresent(ctx: RepoContext, b: string): boolean {
+  const [digest, size] = b.split('@') as [string, string];
+  if (size === '-1') return ctx.cache.existsSync({ mediaType: MediaType.mkDirectory, digest, size: ctx.cache.statBlobSync(digest) ?? -2 });
+  return ctx.cache.existsSync({ mediaType: MediaType.octet, digest, size: Number(size) });
 }
 
 async function compareFull(ctx: RepoContext, stat: StatCache, path: string, p: Pointer, scanned: Scanned): Promise<Comparison> {

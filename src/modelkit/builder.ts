@@ -12,7 +12,7 @@ import { cleanPath, isModelKitReference, KITFILE_NAMES, kitEntries, KitfileError
 import { defaultKitfile } from './kitfile-sync.js';
 import { encodeConfig, encodeManifest } from './json.js';
 import { commitInfo, listTree, readGitBlob, type TreeFile } from './tree.js';
-import { treeLayer } from './tree-layer.js';
+import { fileLayer, treeLayer } from './tree-layer.js';
 
 export const ANN = {
   created: 'org.opencontainers.image.created',
@@ -42,6 +42,8 @@ interface PlannedLayer {
   desc: Descriptor;
   /** Path written in the config entry for this layer. */
   entryPath: string;
+  /** For a raw layer: the file it holds. */
+  file?: { path: string; mode: number };
 }
 
 const SECTION_KIND: Record<KitEntryRef['section'], KitLayerKind> = {
@@ -153,6 +155,20 @@ export async function buildModelKit(ctx: RepoContext, commit: string): Promise<B
     planned.set(e, [{ desc, entryPath: e.entry.path ?? '.' }]);
   }
 
+  // Identical files (two tracked copies, or two large files of one directory) would be the
+  // same raw blob twice: every copy after the first goes in a one-file tar layer instead.
+  const used = new Set<string>();
+  for (const e of entries) {
+    for (const l of planned.get(e) ?? []) {
+      if (used.has(l.desc.digest) && l.file && l.desc.mediaType.endsWith('.raw')) {
+        const t = await fileLayer(ctx.stateDir, ctx.cache, l.file.path, l.file.mode, l.desc);
+        l.desc = { mediaType: l.desc.mediaType.replace(/\.raw$/, '.tar'), digest: t.digest, size: t.size };
+        delete l.file;
+      }
+      used.add(l.desc.digest);
+    }
+  }
+
   // The config: the Kitfile as JSON, each entry expanded to one entry per layer, with digests.
   const config = expandConfig(kf, entries, planned);
   const configBytes = encodeConfig(config);
@@ -191,6 +207,7 @@ async function artifactLayers(ctx: RepoContext, t: TrackedPointer, kind: KitLaye
   const p = t.pointer;
   const rawLayer = (digest: string, size: number, path: string, mode: number, entryPath = path, k: KitLayerKind = kind): PlannedLayer => ({
     entryPath,
+    file: { path, mode },
     desc: {
       mediaType: kitLayerType(k, 'raw'),
       digest,

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { MediaType } from '../content/media-types.js';
+import { MkError } from '../errors/index.js';
 import { missingParents, tarHeader } from '../artifact/pack.js';
 import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
 import { writeFileAtomicSync } from '../util/fs.js';
@@ -54,6 +55,58 @@ export async function treeLayer(gitdir: string, stateDir: string, cache: OciLayo
     await done;
     const desc = { mediaType: MediaType.octet, digest: 'sha256:' + h.digest('hex'), size };
     await cache.adopt(desc, tmp);
+    memo[sig] = { digest: desc.digest, size };
+    writeFileAtomicSync(memoFile, JSON.stringify(memo));
+    return { digest: desc.digest, size };
+  } catch (e) {
+    pack.destroy();
+    await done.catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * A deterministic tar holding one cached blob as the file `path` (parents first, uid/gid 0,
+ * mtime 0), written to the cache. Used where a raw layer cannot be: a ModelKit may not list
+ * the same raw blob twice (two identical files), since a reader that finds layers by digest
+ * would place both at the first file's path.
+ */
+export async function fileLayer(stateDir: string, cache: OciLayoutStore, path: string, mode: number, blob: { digest: string; size: number }): Promise<{ digest: string; size: number }> {
+  const sig = createHash('sha256').update(`file\0${path}\0${mode}\0${blob.digest}\n`).digest('hex');
+  const memoFile = join(stateDir, 'tree-layers.json');
+  let memo: Record<string, { digest: string; size: number }> = {};
+  try {
+    memo = JSON.parse(readFileSync(memoFile, 'utf8'));
+  } catch {
+    /* first time */
+  }
+  const hit = memo[sig];
+  if (hit && cache.existsSync({ mediaType: MediaType.octet, ...hit })) return hit;
+  if (!cache.existsSync({ mediaType: MediaType.octet, ...blob })) {
+    throw new MkError('ENOTCACHED', `the data of ${path} is not in the local cache`, { hint: "run 'mk fetch' for this revision first" });
+  }
+  const tmp = cache.ingestPath('file');
+  const pack = tar.pack();
+  const h = createHash('sha256');
+  let size = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      h.update(chunk);
+      size += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  const done = pipeline(pack, count, createWriteStream(tmp, { flags: 'wx', mode: 0o444 }));
+  try {
+    for (const d of missingParents(path, new Set())) pack.entry(tarHeader(d, 'directory', 0o755, 0));
+    const entry = pack.entry(tarHeader(path, 'file', mode, blob.size));
+    await pipeline(createReadStream(cache.blobPath(blob)), entry);
+    pack.finalize();
+    await done;
+    const desc = { mediaType: MediaType.octet, digest: 'sha256:' + h.digest('hex'), size };
+    if (cache.existsSync(desc)) await rm(tmp, { force: true });
+    else await cache.adopt(desc, tmp);
     memo[sig] = { digest: desc.digest, size };
     writeFileAtomicSync(memoFile, JSON.stringify(memo));
     return { digest: desc.digest, size };

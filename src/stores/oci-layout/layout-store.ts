@@ -68,6 +68,14 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
     }
   }
 
+  statBlobSync(digest: string): number | undefined {
+    try {
+      return statSync(this.blobPath({ digest })).size;
+    } catch {
+      return undefined;
+    }
+  }
+
   existsSync(desc: Descriptor): boolean {
     try {
       return statSync(this.blobPath(desc)).size === desc.size;
