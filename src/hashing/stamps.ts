@@ -22,8 +22,8 @@ export function statSignature(files: Array<{ path: string; stat: Stats }>): { si
  * process, no JavaScript objects per file): for 20,000 files it is several times cheaper
  * than a scan from Node. Undefined where `find` lacks -printf (not GNU find): callers then
  * scan from Node. Signatures carry their method, so the two kinds never compare equal.
+ * It runs without blocking, so several folders (and git) are scanned at once.
  */
-/** Runs without blocking, so several folders (and git) are scanned at once. */
 export function findSignatureAsync(absDir: string): Promise<{ sig: string; newest: number } | undefined> {
   return new Promise((resolve) => {
     execFile('find', findArgs(absDir), { maxBuffer: 1 << 30, encoding: 'buffer' }, (err, out) => resolve(err ? undefined : reduceFind(out)));
