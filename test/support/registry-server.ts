@@ -4,7 +4,7 @@
  * htpasswd (bcrypt) or token auth, or TLS. `stop()` kills it and removes the directory.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -118,10 +118,19 @@ async function startOnce(o: StartRegistryOptions): Promise<RunningRegistry> {
   const port = await freePort();
   const cfg = join(dir, 'config.yml');
   writeFileSync(cfg, config(dir, port, o));
-  let output = '';
-  const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  // The registry writes to a file, not a pipe: a test blocked in a synchronous spawn (mkRun)
+  // would stop draining a pipe, and the registry would hang once its buffer filled.
+  const logFile = join(dir, 'registry.log');
+  const logFd = openSync(logFile, 'a');
+  const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', cfg], { stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  const readLog = () => {
+    try {
+      return readFileSync(logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  };
   let exited = false;
   child.on('exit', () => (exited = true));
   const scheme = o.tls ? 'https' : 'http';
@@ -139,18 +148,20 @@ async function startOnce(o: StartRegistryOptions): Promise<RunningRegistry> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (exited) {
+      const log = readLog();
       await stop();
-      throw new Error(`docker-registry exited before answering:\n${output}`);
+      throw new Error(`docker-registry exited before answering:\n${log}`);
     }
     const status = await probe(url);
     if (status === 200 || status === 401) break;
     if (Date.now() > deadline) {
+      const log = readLog();
       await stop();
-      throw new Error(`docker-registry did not answer on ${url} within 15s:\n${output}`);
+      throw new Error(`docker-registry did not answer on ${url} within 15s:\n${log}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { url, host: `127.0.0.1:${port}`, port, rootDir: dir, log: () => output, stop };
+  return { url, host: `127.0.0.1:${port}`, port, rootDir: dir, log: readLog, stop };
 }
 
 /** Starts a registry; retries on another port if the first one was taken meanwhile. */

@@ -1,0 +1,454 @@
+/**
+ * A data scientist pushes a commit with `mk push`; an operator who has only `kit` pulls the
+ * ModelKit of that commit from the team registry and gets exactly the model, the data and
+ * the code, byte for byte. The other way round, a ModelKit made with `kit pack` and
+ * `kit push` is unpacked by `mk modelkit unpack` exactly as kit itself unpacks it.
+ * Everything real: the CNCF registry on a loopback port, kit v1.15, the mk CLI.
+ */
+import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asRecord, put, randomBytesFrom, rng, snapshotTree, type FileState } from '../support/files.js';
+import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
+import { expectMkError, git, makeRepo, mk, tempDir } from '../support/repo.js';
+import { DATASET, DATASET_BIG, LABELS, makeProject, MODEL, under, withoutKitfile, workTreeFiles, type Project } from './project.js';
+import { kit, kitRun, mkAsync, mkJsonAsync, mkOk } from './tools.js';
+
+let reg: RunningRegistry;
+const tmp = tempDir('mk-kit-interop-');
+const kitHome = join(tmp.dir, 'kitops-home');
+/** The cache `mk modelkit unpack` uses outside a repository. */
+const mkCache = join(tmp.dir, 'mk-cache');
+const outside = { MK_CACHE_DIR: mkCache };
+
+beforeAll(async () => {
+  reg = await startRegistry();
+});
+afterAll(async () => {
+  await reg?.stop();
+  tmp.cleanup();
+});
+
+let n = 0;
+function freshDir(name: string): string {
+  const d = join(tmp.dir, `${name}-${n++}`);
+  mkdirSync(d, { recursive: true });
+  return d;
+}
+
+/** kit with a KITOPS_HOME of its own, for reading remote ModelKits while other clients run. */
+function kitAlone(...args: string[]): Promise<string> {
+  return kit(freshDir('kitops-home'), ...args);
+}
+
+/** mk outside any repository, with a cache of its own (as an operator without the project would run it). */
+async function mkOutside(...args: string[]): Promise<string> {
+  const r = await mkAsync(tmp.dir, args, outside);
+  if (r.status !== 0) throw new Error(`mk ${args.join(' ')} failed (${r.status}):\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/**
+ * kit before the digest-keyed unpack plan (e.g. v1.7) pairs the i-th layer of each media
+ * type with the i-th config entry of that section, and checks their digests match. Every
+ * ModelKit must pass that pairing, whoever reads it.
+ */
+function expectKitPairing(manifest: { layers: Array<{ mediaType: string; digest: string }> }, config: any): void {
+  const sections: Record<string, Array<{ digest?: string }>> = {
+    model: config.model?.digest ? [config.model] : [],
+    modelpart: config.model?.parts ?? [],
+    code: config.code ?? [],
+    dataset: config.datasets ?? [],
+    docs: config.docs ?? [],
+  };
+  const seen: Record<string, number> = {};
+  for (const l of manifest.layers) {
+    const base = /^application\/vnd\.kitops\.modelkit\.(\w+)\.v1\./.exec(l.mediaType)![1]!;
+    const i = seen[base] ?? 0;
+    seen[base] = i + 1;
+    expect(sections[base]?.[i]?.digest, `${base} layer ${i}`).toBe(l.digest);
+  }
+  for (const [k, list] of Object.entries(sections)) expect(seen[k] ?? 0, `${k} entries`).toBe(list.length);
+}
+
+function kitfileOf(dir: string): any {
+  return parseYaml(readFileSync(join(dir, 'Kitfile'), 'utf8'));
+}
+
+describe('kit gets what mk push published', () => {
+  let proj: Project;
+  let ref: string;
+  let pushed: { commit: string; digest: string; tags: string[] };
+  let work: Map<string, FileState>;
+
+  beforeAll(async () => {
+    proj = makeProject();
+    mk(proj.dir, 'remote', 'add', 'origin', `oci://${reg.host}/team/proj`);
+    git(proj.dir, 'commit', '-q', '-m', 'publish to the team registry');
+    const r = await mkJsonAsync(proj.dir, ['push']);
+    expect(r.modelkits).toHaveLength(1);
+    pushed = r.modelkits[0];
+    ref = `${reg.host}/team/proj:${pushed.commit}`;
+    work = workTreeFiles(proj.dir);
+  });
+  afterAll(() => proj?.cleanup());
+
+  it('mk push tags the ModelKit with the commit id and the branch', async () => {
+    expect(pushed.commit).toBe(git(proj.dir, 'rev-parse', 'HEAD').trim());
+    expect(pushed.tags).toEqual([pushed.commit, 'main']);
+    expect(await kit(kitHome, 'inspect', '--remote', '--plain-http', `${reg.host}/team/proj:main`)).toContain(pushed.digest);
+  });
+
+  it('is laid out as the design says: a raw model layer, several dataset packs, raw layers for big and single files, one code layer', async () => {
+    const info = await mkJsonAsync(proj.dir, ['modelkit', 'inspect', ref]);
+    expect(info.digest).toBe(pushed.digest);
+    const layers = info.manifest.layers as Array<{ mediaType: string; annotations?: Record<string, string> }>;
+    const kinds = layers.map((l) => `${l.mediaType.replace('application/vnd.kitops.modelkit.', '')} ${l.annotations?.['org.cncf.model.filepath'] ?? ''}`.trim());
+    expect(kinds[0]).toBe(`model.v1.raw ${MODEL}`);
+    expect(kinds[1]).toBe('code.v1.tar');
+    expect(kinds.filter((k) => k === 'dataset.v1.tar').length).toBeGreaterThanOrEqual(3);
+    expect(kinds).toContain(`dataset.v1.raw ${DATASET_BIG}`);
+    expect(kinds).toContain(`dataset.v1.raw ${LABELS}`);
+    expect(info.manifest.annotations['org.opencontainers.image.revision']).toBe(pushed.commit);
+    expectKitPairing(info.manifest, info.config);
+    // Every layer of the dataset directory carries the Kitfile entry's name and path.
+    expect(new Set(info.config.datasets.filter((d: { name: string }) => d.name === 'ds').map((d: { path: string }) => d.path))).toEqual(new Set([DATASET]));
+    console.log(`mk ModelKit ${pushed.digest}: ${layers.length} layers\n  ${kinds.join('\n  ')}`);
+  });
+
+  it('kit unpack gives every file of the commit, code and data, byte for byte, plus a Kitfile', async () => {
+    const out = freshDir('kit-all');
+    await kit(kitHome, 'unpack', ref, '--plain-http', '-d', out);
+    const got = snapshotTree(out);
+    expect(asRecord(withoutKitfile(got))).toEqual(asRecord(work));
+    // The model is a 12 MiB raw layer, the dataset several hundred files from several packs.
+    expect(got.get(MODEL)!.size).toBe(12 * 1024 * 1024 + 3);
+    expect(under(got, DATASET).size).toBeGreaterThan(600);
+    expect(got.get('scripts/run.sh')!.mode).toBe(0o755);
+    expect(got.get('data/ds/bin/prepare.sh')!.mode).toBe(0o755);
+    const kf = kitfileOf(out);
+    expect(kf.model.path).toBe(MODEL);
+    expect(new Set(kf.datasets.map((d: { name: string }) => d.name))).toEqual(new Set(['ds', 'labels.csv']));
+    expect(kf.code.map((c: { path: string }) => c.path)).toEqual(['.']);
+  });
+
+  it('mk modelkit unpack of the revision itself (built in the clone, no registry) gives the same files', async () => {
+    const out = freshDir('mk-head');
+    await mkOk(proj.dir, ['modelkit', 'unpack', 'HEAD', '-d', out]);
+    expect(asRecord(withoutKitfile(snapshotTree(out)))).toEqual(asRecord(work));
+  });
+
+  it('kit unpack --filter model gets the model and nothing else', async () => {
+    const out = freshDir('kit-model');
+    await kit(kitHome, 'unpack', ref, '--plain-http', '--filter', 'model', '-d', out);
+    expect(asRecord(snapshotTree(out))).toEqual(asRecord(under(work, MODEL)));
+  });
+
+  it.each([['its name', 'datasets:ds'], ['its path', `datasets:${DATASET}`]])(
+    'kit unpack --filter by %s gets the whole dataset directory, from all its layers; mk selects the same',
+    async (_by, filter) => {
+      const byKit = freshDir('kit-ds');
+      const byMk = freshDir('mk-ds');
+      await Promise.all([
+        kitAlone('unpack', ref, '--plain-http', '--filter', filter, '-d', byKit),
+        mkOutside('modelkit', 'unpack', ref, '--filter', filter, '-d', byMk),
+      ]);
+      expect(asRecord(snapshotTree(byKit))).toEqual(asRecord(under(work, DATASET)));
+      expect(asRecord(snapshotTree(byMk))).toEqual(asRecord(under(work, DATASET)));
+    },
+  );
+
+  it('kit info shows the Kitfile and kit inspect the manifest mk built', async () => {
+    const info = await kit(kitHome, 'info', '--remote', '--plain-http', ref);
+    expect(info).toContain(`path: ${MODEL}`);
+    expect((await kit(kitHome, 'info', '--remote', '--plain-http', '-f', '.model.path', ref)).trim()).toBe(MODEL);
+    const inspected = JSON.parse(await kit(kitHome, 'inspect', '--remote', '--plain-http', ref));
+    expect(inspected.digest).toBe(pushed.digest);
+    const ours = await mkJsonAsync(proj.dir, ['modelkit', 'inspect', ref]);
+    expect(inspected.manifest).toEqual(ours.manifest);
+    expect(inspected.kitfile.model.path).toBe(MODEL);
+  });
+
+  it('kit pull verifies and stores every layer; kit list shows the ModelKit under its tags', async () => {
+    await kit(kitHome, 'pull', '--plain-http', `${reg.host}/team/proj:main`);
+    const list = JSON.parse(await kit(kitHome, 'list', '--format', 'json')) as Array<{ repo: string; digest: string; tags: string[] }>;
+    const mine = list.find((m) => m.repo === `${reg.host}/team/proj`);
+    expect(mine?.digest).toBe(pushed.digest);
+    expect(mine?.tags).toContain('main');
+    // From kit's local storage now, without the registry.
+    const out = freshDir('kit-local');
+    await kit(kitHome, 'unpack', `${reg.host}/team/proj:main`, '--filter', 'model', '-d', out);
+    expect(asRecord(snapshotTree(out))).toEqual(asRecord(under(work, MODEL)));
+  });
+  it('a later commit adds a sharded checkpoint directory (a model part of several layers): kit gets all of it, and --filter by its path exactly it', async () => {
+    const ckpt = 'models/adapter';
+    const rand = rng(99);
+    put(join(proj.dir, ckpt, 'adapter-00001-of-00002.safetensors'), randomBytesFrom(rand, 300 * 1024 + 1));
+    put(join(proj.dir, ckpt, 'adapter-00002-of-00002.safetensors'), randomBytesFrom(rand, 280 * 1024));
+    for (let i = 0; i < 80; i++) put(join(proj.dir, ckpt, `layers/layer${i}.json`), JSON.stringify({ layer: i, w: randomBytesFrom(rand, 1500).toString('base64') }));
+    mk(proj.dir, 'add', '--kind', 'model', ckpt);
+    git(proj.dir, 'add', '-A');
+    git(proj.dir, 'commit', '-q', '-m', 'fine-tuned adapter');
+    const second = (await mkJsonAsync(proj.dir, ['push'])).modelkits[0] as typeof pushed;
+    const ref2 = `${reg.host}/team/proj:${second.commit}`;
+    const work2 = workTreeFiles(proj.dir);
+    const info2 = await mkJsonAsync(proj.dir, ['modelkit', 'inspect', ref2]);
+    expectKitPairing(info2.manifest, info2.config);
+    const layers = info2.manifest.layers as Array<{ mediaType: string }>;
+    expect(layers.filter((l) => l.mediaType.includes('.modelpart.v1.raw')).length).toBe(2);
+    expect(layers.filter((l) => l.mediaType.includes('.modelpart.v1.tar')).length).toBeGreaterThanOrEqual(2);
+
+    const [all, models, byKit, byMk] = [freshDir('kit-all-2'), freshDir('kit-models-2'), freshDir('kit-part-2'), freshDir('mk-part-2')];
+    await Promise.all([
+      kitAlone('unpack', ref2, '--plain-http', '-d', all),
+      kitAlone('unpack', ref2, '--plain-http', '--filter', 'model', '-d', models),
+      kitAlone('unpack', ref2, '--plain-http', '--filter', `model:${ckpt}`, '-d', byKit),
+      mkOutside('modelkit', 'unpack', ref2, '--filter', `model:${ckpt}`, '-d', byMk),
+    ]);
+    expect(asRecord(withoutKitfile(snapshotTree(all)))).toEqual(asRecord(work2));
+    expect(asRecord(snapshotTree(models))).toEqual(asRecord(under(work2, MODEL, ckpt)));
+    expect(asRecord(snapshotTree(byKit))).toEqual(asRecord(under(work2, ckpt)));
+    expect(asRecord(snapshotTree(byMk))).toEqual(asRecord(under(work2, ckpt)));
+  });
+});
+
+describe('a model that is a directory (shards and small files)', () => {
+  let repo: { dir: string; cleanup: () => void };
+  let ref: string;
+  let work: Map<string, FileState>;
+
+  beforeAll(async () => {
+    repo = makeRepo();
+    appendFileSync(join(repo.dir, '.mk/config.yaml'), 'storage:\n  pack_target: 64KiB\n  raw_threshold: 256KiB\n');
+    const rand = rng(5);
+    put(join(repo.dir, 'models/llm/model-00001-of-00002.safetensors'), randomBytesFrom(rand, 400 * 1024));
+    put(join(repo.dir, 'models/llm/model-00002-of-00002.safetensors'), randomBytesFrom(rand, 300 * 1024 + 5));
+    for (let i = 0; i < 60; i++) put(join(repo.dir, `models/llm/extra/cfg${i}.json`), randomBytesFrom(rand, 3000));
+    put(join(repo.dir, 'models/llm/tokenizer.json'), '{"vocab":{}}\n');
+    put(join(repo.dir, 'models/vocab.txt'), 'a\nb\n');
+    mk(repo.dir, 'add', '--kind', 'model', 'models/llm', 'models/vocab.txt');
+    mk(repo.dir, 'remote', 'add', 'origin', `oci://${reg.host}/team/llm`);
+    git(repo.dir, 'add', '-A');
+    git(repo.dir, 'commit', '-q', '-m', 'sharded model');
+    const pushedLlm = (await mkJsonAsync(repo.dir, ['push'])).modelkits[0];
+    ref = `${reg.host}/team/llm:${pushedLlm.commit}`;
+    work = workTreeFiles(repo.dir);
+  });
+  afterAll(() => repo?.cleanup());
+
+  it('its first layer is the model, the others model parts, in the config as in the manifest', async () => {
+    const info = await mkJsonAsync(repo.dir, ['modelkit', 'inspect', ref]);
+    const types = (info.manifest.layers as Array<{ mediaType: string }>).map((l) => l.mediaType.replace(/^application\/vnd\.kitops\.modelkit\./, ''));
+    expect(types.filter((t) => t.startsWith('model.'))).toHaveLength(1);
+    expect(types.filter((t) => t.startsWith('modelpart.')).length).toBeGreaterThanOrEqual(4);
+    expect(info.config.model).toMatchObject({ name: 'llm', path: 'models/llm' });
+    expectKitPairing(info.manifest, info.config);
+  });
+
+  it('kit unpack --filter model gets the whole model directory and the part, byte for byte', async () => {
+    const [out, byPath, byMk] = [freshDir('kit-llm'), freshDir('kit-llm-path'), freshDir('mk-llm-path')];
+    await Promise.all([
+      kitAlone('unpack', ref, '--plain-http', '--filter', 'model', '-d', out),
+      kitAlone('unpack', ref, '--plain-http', '--filter', 'model:models/llm', '-d', byPath),
+      mkOutside('modelkit', 'unpack', ref, '--filter', 'model:models/llm', '-d', byMk),
+    ]);
+    expect(asRecord(snapshotTree(out))).toEqual(asRecord(under(work, 'models/llm', 'models/vocab.txt')));
+    expect(asRecord(snapshotTree(byPath))).toEqual(asRecord(under(work, 'models/llm')));
+    expect(asRecord(snapshotTree(byMk))).toEqual(asRecord(under(work, 'models/llm')));
+  });
+});
+
+describe('identical files: two copies in one directory, and two tracked files with the same bytes', () => {
+  let repo: { dir: string; cleanup: () => void };
+  let ref: string;
+  let work: Map<string, FileState>;
+
+  beforeAll(async () => {
+    repo = makeRepo();
+    appendFileSync(join(repo.dir, '.mk/config.yaml'), 'storage:\n  pack_target: 64KiB\n  raw_threshold: 256KiB\n');
+    const clip = randomBytesFrom(rng(11), 300 * 1024);
+    put(join(repo.dir, 'data/clips/a.mp4'), clip);
+    put(join(repo.dir, 'data/clips/copy of a.mp4'), clip);
+    put(join(repo.dir, 'data/clips/nested/again a.mp4'), clip, 0o755);
+    put(join(repo.dir, 'data/clips/notes.txt'), 'three copies\n');
+    put(join(repo.dir, 'data/train/labels.csv'), 'id,label\n1,a\n');
+    put(join(repo.dir, 'data/test/labels.csv'), 'id,label\n1,a\n');
+    mk(repo.dir, 'add', '--kind', 'dataset', 'data/clips', 'data/train/labels.csv', 'data/test/labels.csv');
+    mk(repo.dir, 'remote', 'add', 'origin', `oci://${reg.host}/team/dups`);
+    git(repo.dir, 'add', '-A');
+    git(repo.dir, 'commit', '-q', '-m', 'duplicates');
+    ref = `${reg.host}/team/dups:${(await mkJsonAsync(repo.dir, ['push'])).modelkits[0].commit}`;
+    work = workTreeFiles(repo.dir);
+  });
+  afterAll(() => repo?.cleanup());
+
+  it('publishes every copy (the first as a raw layer, the others as one-file tars), and kit and mk unpack them all', async () => {
+    const info = await mkJsonAsync(repo.dir, ['modelkit', 'inspect', ref]);
+    const digests = (info.manifest.layers as Array<{ digest: string }>).map((l) => l.digest);
+    expect(new Set(digests).size).toBe(digests.length);
+    expect(digests).toContain(`sha256:${work.get('data/clips/a.mp4')!.sha}`); // the first copy, raw: its digest is the file's
+    expect(digests).toContain(`sha256:${work.get('data/train/labels.csv')!.sha}`);
+    const types = (info.manifest.layers as Array<{ mediaType: string }>).map((l) => l.mediaType.replace(/^.*\.v1\./, ''));
+    expect(types.filter((t) => t === 'raw')).toHaveLength(2);
+    expectKitPairing(info.manifest, info.config);
+    const [byKit, byMk] = [freshDir('kit-dups'), freshDir('mk-dups')];
+    await Promise.all([kitAlone('unpack', ref, '--plain-http', '-d', byKit), mkOutside('modelkit', 'unpack', ref, '-d', byMk)]);
+    expect(asRecord(withoutKitfile(snapshotTree(byKit)))).toEqual(asRecord(work));
+    expect(asRecord(withoutKitfile(snapshotTree(byMk)))).toEqual(asRecord(work));
+    expect(work.get('data/clips/nested/again a.mp4')).toMatchObject({ sha: work.get('data/clips/a.mp4')!.sha, mode: 0o755 });
+  });
+});
+
+/** A project laid out for `kit pack`: model with a part, code dir, dataset dir (nested) and file, docs. */
+function writeKitProject(dir: string): void {
+  const rand = rng(42);
+  put(join(dir, 'models/weights.safetensors'), randomBytesFrom(rand, 3 * 1024 * 1024 + 11));
+  put(join(dir, 'models/tokenizer.json'), '{"vocab": ["a", "b"]}\n');
+  put(join(dir, 'src/serve.py'), 'print("serve")\n');
+  put(join(dir, 'src/bin/start.sh'), '#!/bin/sh\nexec python src/serve.py\n', 0o755);
+  for (let i = 0; i < 120; i++) put(join(dir, `data/train/shard${i % 4}/part${i % 3}/x${i}.bin`), randomBytesFrom(rand, 30 + i * 11));
+  put(join(dir, 'data/eval.csv'), 'x,y\n1,2\n');
+  put(join(dir, 'docs/README.md'), '# weights\n');
+  put(
+    join(dir, 'Kitfile'),
+    [
+      'manifestVersion: 1.0.0',
+      'package:',
+      '  name: kitmade',
+      '  version: 1.2.3',
+      '  authors: [alice, bob]',
+      'model:',
+      '  name: weights',
+      '  path: models/weights.safetensors',
+      '  framework: pytorch',
+      '  parameters: {lr: 0.001, layers: [1, 2]}',
+      '  parts:',
+      '    - name: tokenizer',
+      '      path: models/tokenizer.json',
+      '      type: tokenizer',
+      'code:',
+      '  - path: src',
+      'datasets:',
+      '  - name: train',
+      '    path: data/train',
+      '  - name: eval',
+      '    path: data/eval.csv',
+      'docs:',
+      '  - path: docs/README.md',
+      '',
+    ].join('\n'),
+  );
+}
+
+/** Every Kitfile entry a single regular file: what `kit pack --layer-format raw` requires. */
+function writeKitRawProject(dir: string): void {
+  const rand = rng(43);
+  put(join(dir, 'models/model.gguf'), randomBytesFrom(rand, 2 * 1024 * 1024 + 1));
+  put(join(dir, 'models/config.json'), '{"n": 1}\n');
+  put(join(dir, 'src/app.py'), 'print("app")\n', 0o755);
+  put(join(dir, 'data/eval.bin'), randomBytesFrom(rand, 5000));
+  put(join(dir, 'README.md'), '# raw\n');
+  put(
+    join(dir, 'Kitfile'),
+    [
+      'manifestVersion: 1.0.0',
+      'package: {name: rawmade}',
+      'model:',
+      '  name: gguf',
+      '  path: models/model.gguf',
+      '  parts: [{name: cfg, path: models/config.json}]',
+      'code: [{path: src/app.py}]',
+      'datasets: [{name: eval, path: data/eval.bin}]',
+      'docs: [{path: README.md}]',
+      '',
+    ].join('\n'),
+  );
+}
+
+describe('mk unpacks what kit pack and kit push published', () => {
+  let tarProject: string;
+  let rawProject: string;
+  const tarRef = () => `${reg.host}/kit/made:tar`;
+  const rawRef = () => `${reg.host}/kit/made:raw`;
+
+  beforeAll(async () => {
+    tarProject = freshDir('kit-project');
+    writeKitProject(tarProject);
+    await kit(kitHome, 'pack', tarProject, '-t', tarRef(), '--compression', 'none');
+    await kit(kitHome, 'push', '--plain-http', tarRef());
+    rawProject = freshDir('kit-raw-project');
+    writeKitRawProject(rawProject);
+    await kit(kitHome, 'pack', rawProject, '-t', rawRef(), '--layer-format', 'raw');
+    await kit(kitHome, 'push', '--plain-http', rawRef());
+  });
+
+  it('kit made tar layers (compression none): mk modelkit unpack gives the packed files byte for byte', async () => {
+    const inspected = JSON.parse(await kit(kitHome, 'inspect', '--remote', '--plain-http', tarRef()));
+    expect(inspected.manifest.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual(
+      ['model', 'modelpart', 'code', 'dataset', 'dataset', 'docs'].map((k) => `application/vnd.kitops.modelkit.${k}.v1.tar`),
+    );
+    expectKitPairing(inspected.manifest, inspected.kitfile);
+    const out = freshDir('mk-from-kit-tar');
+    const r = JSON.parse(await mkOutside('modelkit', 'unpack', tarRef(), '-d', out, '--json')) as { layers: number; files: number };
+    expect(r.layers).toBe(6);
+    expect(asRecord(withoutKitfile(snapshotTree(out)))).toEqual(asRecord(withoutKitfile(snapshotTree(tarProject))));
+    // The Kitfile mk writes says what kit's says.
+    const byKit = freshDir('kit-from-kit-tar');
+    await kit(kitHome, 'unpack', '--plain-http', tarRef(), '--filter', 'kitfile', '-d', byKit);
+    expect(kitfileOf(out)).toEqual(kitfileOf(byKit));
+    expect(kitfileOf(out).model.parameters).toEqual({ layers: [1, 2], lr: 0.001 });
+  });
+
+  it('kit made raw layers (--layer-format raw): mk modelkit unpack gives the files byte for byte, modes included', async () => {
+    const manifest = JSON.parse(await kit(kitHome, 'inspect', '--remote', '--plain-http', rawRef())).manifest;
+    expect(manifest.layers.map((l: { mediaType: string }) => l.mediaType.replace(/^.*\.v1\./, ''))).toEqual(['raw', 'raw', 'raw', 'raw', 'raw']);
+    const out = freshDir('mk-from-kit-raw');
+    await mkOutside('modelkit', 'unpack', rawRef(), '-d', out);
+    const got = snapshotTree(out);
+    expect(asRecord(withoutKitfile(got))).toEqual(asRecord(withoutKitfile(snapshotTree(rawProject))));
+    expect(got.get('src/app.py')!.mode).toBe(0o755);
+  });
+
+  const FILTERS: string[][] = [
+    ['model'],
+    ['datasets'],
+    ['datasets:train'],
+    ['datasets:data/eval.csv'],
+    ['code'],
+    ['code:src'],
+    ['docs'],
+    ['kitfile'],
+    ['model,docs'],
+    ['model:tokenizer'],
+    ['kitfile', 'datasets:eval'],
+    ['datasets:nosuch'],
+  ];
+
+  it.each(FILTERS.map((f) => [f.join(' + '), f]))('--filter %s selects what kit selects', async (_label, filters) => {
+    const flags = (filters as string[]).flatMap((f) => ['--filter', f]);
+    const byKit = freshDir('kit-filter');
+    const byMk = freshDir('mk-filter');
+    await Promise.all([kitAlone('unpack', '--plain-http', tarRef(), ...flags, '-d', byKit), mkOutside('modelkit', 'unpack', tarRef(), ...flags, '-d', byMk)]);
+    const k = snapshotTree(byKit);
+    const m = snapshotTree(byMk);
+    expect(asRecord(withoutKitfile(m))).toEqual(asRecord(withoutKitfile(k)));
+    expect(m.has('Kitfile')).toBe(k.has('Kitfile'));
+    if (k.has('Kitfile')) expect(kitfileOf(byMk)).toEqual(kitfileOf(byKit));
+  });
+
+  it('a filter kit rejects, mk rejects too, with one line', async () => {
+    const bad = await kitRun(kitHome, 'unpack', '--plain-http', tarRef(), '--filter', 'model:a:b', '-d', freshDir('kit-bad-filter'));
+    expect(bad.status).not.toBe(0);
+    expectMkError(await mkAsync(tmp.dir, ['modelkit', 'unpack', tarRef(), '--filter', 'model:a:b', '-d', freshDir('mk-bad-filter')], outside), /invalid filter/);
+  });
+
+  it('a gzip-compressed kit ModelKit is refused with one clear line (mk reads uncompressed layers only)', async () => {
+    const gzRef = `${reg.host}/kit/made:gzip`;
+    await kit(kitHome, 'pack', tarProject, '-t', gzRef, '--compression', 'gzip');
+    await kit(kitHome, 'push', '--plain-http', gzRef);
+    const out = freshDir('mk-gzip');
+    expectMkError(await mkAsync(tmp.dir, ['modelkit', 'unpack', gzRef, '-d', out], outside), /compressed layers \(gzip\)/);
+    rmSync(out, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * An mk ModelKit is a plain OCI artifact: generic tools read it with no knowledge of mk or
+ * kit. `oras` fetches the exact manifest bytes mk built and every blob (each one hashing to
+ * its digest), copies the whole graph into an OCI layout that mk unpacks byte for byte;
+ * `skopeo` reads the same manifest and agrees on its digest.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asRecord, sha256File, snapshotTree, type FileState } from '../support/files.js';
+import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
+import { git, mk, tempDir } from '../support/repo.js';
+import { makeProject, MODEL, withoutKitfile, workTreeFiles, type Project } from './project.js';
+import { mkJsonAsync, mkOk, oras, skopeo } from './tools.js';
+
+const sha = (b: Uint8Array) => 'sha256:' + createHash('sha256').update(b).digest('hex');
+
+interface Desc {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+}
+
+describe('oras and skopeo read an mk ModelKit', () => {
+  let reg: RunningRegistry;
+  let proj: Project;
+  const tmp = tempDir('mk-oras-skopeo-');
+  const orasHome = join(tmp.dir, 'oras-home');
+  let repoRef: string;
+  let built: { digest: string; size: number; config: Desc; layers: Desc[] };
+  let work: Map<string, FileState>;
+
+  beforeAll(async () => {
+    mkdirSync(orasHome);
+    reg = await startRegistry();
+    proj = makeProject();
+    mk(proj.dir, 'remote', 'add', 'origin', `oci://${reg.host}/team/proj`);
+    git(proj.dir, 'commit', '-q', '-m', 'publish');
+    await mkOk(proj.dir, ['push']);
+    built = await mkJsonAsync(proj.dir, ['modelkit', 'build']);
+    repoRef = `${reg.host}/team/proj`;
+    work = workTreeFiles(proj.dir);
+  });
+  afterAll(async () => {
+    await reg?.stop();
+    proj?.cleanup();
+    tmp.cleanup();
+  });
+
+  const commit = () => git(proj.dir, 'rev-parse', 'HEAD').trim();
+  /** mk outside any repository, with a cache of its own. */
+  const mkOutside = (...args: string[]) => mkOk(tmp.dir, args, { MK_CACHE_DIR: join(tmp.dir, 'mk-cache') });
+
+  it('oras lists the tags mk pushed: the commit id and the branch', async () => {
+    expect((await oras(orasHome, 'repo', 'tags', '--plain-http', repoRef)).stdout.split('\n').filter(Boolean).sort()).toEqual([commit(), 'main'].sort());
+  });
+
+  it('oras manifest fetch returns exactly the manifest mk built, by tag and by digest', async () => {
+    const byTag = (await oras(orasHome, 'manifest', 'fetch', '--plain-http', `${repoRef}:${commit()}`)).bytes;
+    expect(sha(byTag)).toBe(built.digest);
+    expect(byTag.length).toBe(built.size);
+    const byDigest = (await oras(orasHome, 'manifest', 'fetch', '--plain-http', `${repoRef}@${built.digest}`)).bytes;
+    expect(byDigest.equals(byTag)).toBe(true);
+    const desc = JSON.parse((await oras(orasHome, 'manifest', 'fetch', '--plain-http', '--descriptor', `${repoRef}:main`)).stdout);
+    expect(desc).toMatchObject({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: built.digest, size: built.size });
+    const m = JSON.parse(byTag.toString('utf8'));
+    expect(m.artifactType).toBe('application/vnd.kitops.modelkit.manifest.v1+json');
+    expect(m.config).toMatchObject({ mediaType: built.config.mediaType, digest: built.config.digest, size: built.config.size });
+    expect(m.layers).toEqual(built.layers);
+  });
+
+  it('oras blob fetch gets every layer and the config, each hashing to its digest', async () => {
+    const dir = join(tmp.dir, 'blobs');
+    mkdirSync(dir);
+    for (const d of [built.config, ...built.layers]) {
+      const file = join(dir, d.digest.slice(7));
+      await oras(orasHome, 'blob', 'fetch', '--plain-http', '--output', file, `${repoRef}@${d.digest}`);
+      expect('sha256:' + sha256File(file)).toBe(d.digest);
+      expect(readFileSync(file).length).toBe(d.size);
+    }
+    // The raw model layer is the model file itself.
+    const model = built.layers.find((l) => l.annotations?.['org.cncf.model.filepath'] === MODEL)!;
+    expect(sha256File(join(dir, model.digest.slice(7)))).toBe(work.get(MODEL)!.sha);
+    const config = JSON.parse((await oras(orasHome, 'manifest', 'fetch-config', '--plain-http', `${repoRef}:main`)).stdout);
+    expect(config.model).toMatchObject({ path: MODEL, digest: model.digest, diffId: model.digest });
+  });
+
+  it('oras copies the whole ModelKit to an OCI layout, and mk unpacks that copy byte for byte', async () => {
+    const layout = join(tmp.dir, 'oras-layout');
+    await oras(orasHome, 'cp', '--from-plain-http', `${repoRef}:main`, '--to-oci-layout', `${layout}:copied`);
+    const out = join(tmp.dir, 'from-oras-layout');
+    await mkOutside('modelkit', 'unpack', `oci:${layout}:copied`, '-d', out);
+    expect(asRecord(withoutKitfile(snapshotTree(out)))).toEqual(asRecord(work));
+  });
+
+  it('skopeo inspect --raw reads the manifest and its digest is the one mk computed', async () => {
+    const raw = (await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${repoRef}:${commit()}`)).bytes;
+    expect(sha(raw)).toBe(built.digest);
+    // skopeo's own digest of those bytes (plain `skopeo inspect` refuses non-image configs: it is not an image).
+    const file = join(tmp.dir, 'skopeo-manifest.json');
+    writeFileSync(file, raw);
+    expect((await skopeo('manifest-digest', file)).stdout.trim()).toBe(built.digest);
+    const byDigest = (await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${repoRef}@${built.digest}`)).bytes;
+    expect(byDigest.equals(raw)).toBe(true);
+  });
+
+  it('skopeo copies it to an OCI layout with the same digest, and mk unpacks that copy byte for byte', async () => {
+    const layout = join(tmp.dir, 'skopeo-layout');
+    await skopeo('copy', '--quiet', '--src-tls-verify=false', '--preserve-digests', `docker://${repoRef}:main`, `oci:${layout}:copied`);
+    const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+    expect(index.manifests[0].digest).toBe(built.digest);
+    const out = join(tmp.dir, 'from-skopeo-layout');
+    await mkOutside('modelkit', 'unpack', `oci:${layout}:copied`, '-d', out);
+    expect(asRecord(withoutKitfile(snapshotTree(out)))).toEqual(asRecord(work));
+  });
+});
