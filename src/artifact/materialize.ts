@@ -60,6 +60,13 @@ export async function placeBlob(cache: OciLayoutStore, digest: string, size: num
         // Large blobs: an in-kernel copy on one core while this thread hashes the blob
         // (both read the same page cache). Small ones: one streamed pass does both.
         const bothAtOnce = size >= 8 << 20;
+        if (cache.verifiedRecently(desc) && bothAtOnce) {
+          // Written and verified by this very process (a pull): an in-kernel copy suffices.
+          await copyFile(blob, tmp);
+          await chmod(tmp, mode);
+          await rename(tmp, dest);
+          return { abs: dest, stat: lstatSync(dest), digest };
+        }
         const got = await (bothAtOnce ? Promise.all([hashFile(blob), copyFile(blob, tmp)]).then(([h]) => h) : hashFile(blob, tmp, 0o644)).catch((e) => {
           if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !lstatExists(blob)) throw new MkError('ENOTCACHED', `blob ${digest} is not in the cache`, { hint: "run 'mk fetch' to download it from a remote" });
           throw e;

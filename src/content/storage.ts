@@ -19,6 +19,11 @@ export interface BlobSource {
   open(offset?: number): AsyncIterable<Uint8Array>;
   /** A local file holding exactly the bytes, when there is one (lets stores copy in-kernel). */
   path?: string;
+  /**
+   * `open(0)` yields the whole blob and itself throws at the end unless the bytes match the
+   * descriptor (a verifying fetch): the receiving store need not hash them a second time.
+   */
+  selfVerifying?: boolean;
 }
 
 export interface PushOptions {

