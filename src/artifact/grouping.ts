@@ -25,6 +25,10 @@ const MAX_PACKS = 2048;
  *   hash of the file's path, read as a number in [0,1), is below size/target: each file
  *   ends its pack with a probability proportional to its size, so packs average `target`
  *   bytes, and where a boundary falls depends only on that file, never on its neighbours.
+ * A pack also ends once it holds 3× the target: the pack that contains a given file is
+ * size-biased (about twice the target on average), and the cap bounds what one change can
+ * cost. A cut forced by the cap depends on the neighbours, but the next path boundary
+ * re-synchronises, so an edit still changes one or two packs.
  * For very large directories the target grows in powers of two so the pack count stays
  * below about MAX_PACKS (the manifest of a ModelKit must stay under 4 MiB).
  */
@@ -34,17 +38,21 @@ export function planGroups<T extends Sized>(files: T[], opts: GroupingOptions): 
   let target = opts.packTarget;
   while (small / target > MAX_PACKS) target *= 2;
   const rawAt = Math.max(opts.rawThreshold, target);
+  const cap = 3 * target;
   const groups: Group<T>[] = [];
   let cur: T[] = [];
+  let curBytes = 0;
   for (const f of files) {
     if (f.size >= rawAt) {
       groups.push({ format: 'raw', files: [f] });
       continue;
     }
     cur.push(f);
-    if (pathFraction(f.path) < Math.max(f.size, 1) / target) {
+    curBytes += f.size;
+    if (curBytes >= cap || pathFraction(f.path) < Math.max(f.size, 1) / target) {
       groups.push({ format: 'tar', files: cur });
       cur = [];
+      curBytes = 0;
     }
   }
   if (cur.length) groups.push({ format: 'tar', files: cur });
