@@ -21,49 +21,14 @@ import { readGitBlob, type TreeFile } from './tree.js';
 export async function treeLayer(gitdir: string, stateDir: string, cache: OciLayoutStore, files: TreeFile[]): Promise<{ digest: string; size: number }> {
   const sigHash = createHash('sha256');
   for (const f of files) sigHash.update(`${f.path}\0${f.mode}\0${f.oid}\n`);
-  const sig = sigHash.digest('hex');
-  const memoFile = join(stateDir, 'tree-layers.json');
-  let memo: Record<string, { digest: string; size: number }> = {};
-  try {
-    memo = JSON.parse(readFileSync(memoFile, 'utf8'));
-  } catch {
-    /* first time */
-  }
-  const hit = memo[sig];
-  if (hit && cache.existsSync({ mediaType: MediaType.octet, ...hit })) return hit;
-
-  const tmp = cache.ingestPath('tree');
-  const pack = tar.pack();
-  const h = createHash('sha256');
-  let size = 0;
-  const count = new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      h.update(chunk);
-      size += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  const done = pipeline(pack, count, createWriteStream(tmp, { flags: 'wx', mode: 0o444 }));
-  try {
+  return memoizedTar(stateDir, cache, sigHash.digest('hex'), 'tree', async (pack) => {
     const seen = new Set<string>();
     for (const f of files) {
       const data = Buffer.from(await readGitBlob(gitdir, f.oid));
       for (const d of missingParents(f.path, seen)) pack.entry(tarHeader(d, 'directory', 0o755, 0));
       pack.entry(tarHeader(f.path, 'file', f.mode, data.length), data);
     }
-    pack.finalize();
-    await done;
-    const desc = { mediaType: MediaType.octet, digest: 'sha256:' + h.digest('hex'), size };
-    await cache.adopt(desc, tmp);
-    memo[sig] = { digest: desc.digest, size };
-    writeFileAtomicSync(memoFile, JSON.stringify(memo));
-    return { digest: desc.digest, size };
-  } catch (e) {
-    pack.destroy();
-    await done.catch(() => undefined);
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  });
 }
 
 /**
@@ -74,6 +39,22 @@ export async function treeLayer(gitdir: string, stateDir: string, cache: OciLayo
  */
 export async function fileLayer(stateDir: string, cache: OciLayoutStore, path: string, mode: number, blob: { digest: string; size: number }): Promise<{ digest: string; size: number }> {
   const sig = createHash('sha256').update(`file\0${path}\0${mode}\0${blob.digest}\n`).digest('hex');
+  return memoizedTar(stateDir, cache, sig, 'file', async (pack) => {
+    if (!cache.existsSync({ mediaType: MediaType.octet, ...blob })) {
+      throw new MkError('ENOTCACHED', `the data of ${path} is not in the local cache`, { hint: "run 'mk fetch' for this revision first" });
+    }
+    for (const d of missingParents(path, new Set())) pack.entry(tarHeader(d, 'directory', 0o755, 0));
+    const entry = pack.entry(tarHeader(path, 'file', mode, blob.size));
+    await pipeline(createReadStream(cache.blobPath(blob)), entry);
+  });
+}
+
+/**
+ * Writes the deterministic tar that `fill` produces into the cache, hashing it on the way,
+ * unless a tar with the same signature was made before and is still cached (remembered in
+ * .git/mk/tree-layers.json).
+ */
+async function memoizedTar(stateDir: string, cache: OciLayoutStore, sig: string, label: string, fill: (pack: tar.Pack) => Promise<void>): Promise<{ digest: string; size: number }> {
   const memoFile = join(stateDir, 'tree-layers.json');
   let memo: Record<string, { digest: string; size: number }> = {};
   try {
@@ -83,10 +64,7 @@ export async function fileLayer(stateDir: string, cache: OciLayoutStore, path: s
   }
   const hit = memo[sig];
   if (hit && cache.existsSync({ mediaType: MediaType.octet, ...hit })) return hit;
-  if (!cache.existsSync({ mediaType: MediaType.octet, ...blob })) {
-    throw new MkError('ENOTCACHED', `the data of ${path} is not in the local cache`, { hint: "run 'mk fetch' for this revision first" });
-  }
-  const tmp = cache.ingestPath('file');
+  const tmp = cache.ingestPath(label);
   const pack = tar.pack();
   const h = createHash('sha256');
   let size = 0;
@@ -99,14 +77,11 @@ export async function fileLayer(stateDir: string, cache: OciLayoutStore, path: s
   });
   const done = pipeline(pack, count, createWriteStream(tmp, { flags: 'wx', mode: 0o444 }));
   try {
-    for (const d of missingParents(path, new Set())) pack.entry(tarHeader(d, 'directory', 0o755, 0));
-    const entry = pack.entry(tarHeader(path, 'file', mode, blob.size));
-    await pipeline(createReadStream(cache.blobPath(blob)), entry);
+    await fill(pack);
     pack.finalize();
     await done;
     const desc = { mediaType: MediaType.octet, digest: 'sha256:' + h.digest('hex'), size };
-    if (cache.existsSync(desc)) await rm(tmp, { force: true });
-    else await cache.adopt(desc, tmp);
+    await cache.adopt(desc, tmp);
     memo[sig] = { digest: desc.digest, size };
     writeFileAtomicSync(memoFile, JSON.stringify(memo));
     return { digest: desc.digest, size };
