@@ -1,9 +1,8 @@
 import { homedir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Descriptor } from '../content/descriptor.js';
-import { isDigest } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
-import { bufferSource, readAll, type Target } from '../content/storage.js';
+import { readAll, type Target } from '../content/storage.js';
 import { MkError } from '../errors/index.js';
 import { sha256, verifying } from '../hashing/digest.js';
 import { git, resolveCommit } from '../git/run.js';

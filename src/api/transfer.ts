@@ -2,7 +2,6 @@ import type { Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
 import { bufferSource, type Target } from '../content/storage.js';
 import { decodeDirManifest } from '../artifact/dir-manifest.js';
-import { isCached } from '../artifact/compare.js';
 import { MkError } from '../errors/index.js';
 import { pointersAtCommit, workspacePointers, type TrackedPointer } from '../git/pointers.js';
 import { headCommit, resolveCommit } from '../git/run.js';

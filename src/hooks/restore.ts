@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { checkout, type CheckoutResult } from '../api/checkout.js';
 import { fetchData } from '../api/transfer.js';

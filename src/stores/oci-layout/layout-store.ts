@@ -1,5 +1,5 @@
 import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { copyFile, mkdir, open, rename, rm, stat, unlink, readdir } from 'node:fs/promises';
+import { copyFile, open, rename, rm, stat, unlink, readdir } from 'node:fs/promises';
 import { constants as fsc } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
