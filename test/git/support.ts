@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
-import { freePort, REGISTRY_BIN } from '../support/registry-server.js';
+import { freePort, REGISTRY_BIN, registryConfig } from '../support/registry-server.js';
 import { gitEnv, MK_BIN } from '../support/repo.js';
 
 export interface Run {
@@ -160,28 +160,7 @@ export async function registry(root: string): Promise<Registry> {
   const port = await freePort();
   mkdirSync(join(root, 'data'), { recursive: true });
   const cfg = join(root, 'config.yml');
-  writeFileSync(
-    cfg,
-    [
-      'version: 0.1',
-      'log:',
-      '  level: warn',
-      '  accesslog:',
-      '    disabled: true',
-      'storage:',
-      '  filesystem:',
-      `    rootdirectory: ${JSON.stringify(join(root, 'data'))}`,
-      '  delete:',
-      '    enabled: true',
-      '  maintenance:',
-      '    uploadpurging:',
-      '      enabled: false',
-      'http:',
-      `  addr: 127.0.0.1:${port}`,
-      '  secret: mk-git-test',
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(cfg, registryConfig(root, port));
   let child: ChildProcess | undefined;
   let output = '';
   const url = `http://127.0.0.1:${port}`;

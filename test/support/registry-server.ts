@@ -58,7 +58,8 @@ function yamlString(s: string): string {
   return JSON.stringify(s);
 }
 
-function config(dir: string, port: number, o: StartRegistryOptions): string {
+/** The registry's config.yml for storage under `dir`, listening on 127.0.0.1:`port`. */
+export function registryConfig(dir: string, port: number, o: StartRegistryOptions = {}): string {
   const lines = [
     'version: 0.1',
     'log:',
@@ -117,7 +118,7 @@ async function startOnce(o: StartRegistryOptions): Promise<RunningRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'mk-registry-'));
   const port = await freePort();
   const cfg = join(dir, 'config.yml');
-  writeFileSync(cfg, config(dir, port, o));
+  writeFileSync(cfg, registryConfig(dir, port, o));
   // The registry writes to a file, not a pipe: a test blocked in a synchronous spawn (mkRun)
   // would stop draining a pipe, and the registry would hang once its buffer filled.
   const logFile = join(dir, 'registry.log');
