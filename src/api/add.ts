@@ -3,6 +3,8 @@ import { basename, dirname } from 'node:path';
 import { MkError, PointerError, UsageError } from '../errors/index.js';
 import { snapshot } from '../artifact/snapshot.js';
 import { StatCache } from '../hashing/stat-cache.js';
+import { findSignatureAsync, Stamps } from '../hashing/stamps.js';
+import { digestLookup, neededBlobs } from '../artifact/compare.js';
 import { git } from '../git/run.js';
 import { readWorkspacePointer, underPrefix, workspacePointerPaths } from '../git/pointers.js';
 import { dataPathFor, guessKind, isPointerPath, KINDS, pointerPathFor, serializePointer, type Kind, type Pointer, samePointerData } from '../pointer/pointer.js';
@@ -53,6 +55,7 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
   }
   const lock = await ctx.lock();
   const stat = new StatCache(ctx.stateDir);
+  const stamps = new Stamps(ctx.stateDir);
   const results: AddedArtifact[] = [];
   try {
     for (const rel of rels) {
@@ -67,8 +70,13 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
       }
       const kind = opts.kind ?? previous?.kind ?? guessKind(rel + (lstatSync(abs(ctx.root, rel)).isDirectory() ? '/' : ''));
       const description = opts.description ?? previous?.description;
+      // The folder's stat signature, taken before any file is read: recorded as a stamp with
+      // the new pointer, so status and the pre-commit hook need not read the folder again.
+      const early = lstatSync(abs(ctx.root, rel)).isDirectory() ? findSignatureAsync(abs(ctx.root, rel)) : undefined;
       const snap = await snapshot(ctx, stat, rel, { kind, description, previous });
       stat.save();
+      const sig = await early;
+      if (sig && snap.manifest) stamps.record(rel, snap.pointer.digest, sig, neededBlobs(snap.pointer, snap.manifest), digestLookup(snap.manifest));
       const changed = !previous || !samePointerData(previous, snap.pointer) || previous.kind !== kind || previous.description !== description;
       if (changed) await writeFileAtomic(abs(ctx.root, pointerPath), serializePointer(snap.pointer, rel.split('/').pop()!));
       const ignoreFile = await ensureIgnored(ctx.root, rel);
@@ -83,6 +91,7 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
     if (kf && opts.stage !== false) await git(ctx.root, ['add', '--', kf]);
   } finally {
     stat.save();
+    stamps.save();
     lock.release();
   }
   return results;

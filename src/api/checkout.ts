@@ -2,11 +2,13 @@ import { lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { MediaType } from '../content/media-types.js';
 import type { DirManifest, FileEntry } from '../artifact/dir-manifest.js';
-import { loadDirManifest, savedFileDigests } from '../artifact/load.js';
+import { loadDirChange, loadDirManifest, savedFileDigests } from '../artifact/load.js';
 import { extractPack, placeBlob, type PackWant } from '../artifact/materialize.js';
 import { workState } from '../artifact/workspace.js';
 import { MkError, UnsavedChangesError } from '../errors/index.js';
 import { StatCache } from '../hashing/stat-cache.js';
+import { findSignatureAsync, Stamps, type Signature } from '../hashing/stamps.js';
+import { digestLookup, neededBlobs } from '../artifact/compare.js';
 import { pointersAtCommit, workspacePointers, readWorkspacePointer, type TrackedPointer } from '../git/pointers.js';
 import { git, resolveCommit } from '../git/run.js';
 import type { Pointer } from '../pointer/pointer.js';
@@ -54,6 +56,8 @@ interface Plan {
   remove: string[];
   /** The whole path must be cleared first (type changed, e.g. file → dir). */
   clear: boolean;
+  /** Planned from a stamp (no scan): the folder is re-stamped after it is written. */
+  stamped?: boolean;
 }
 
 /** Brings the work tree's data in line with the pointers (of the work tree, or of `rev`). */
@@ -64,6 +68,7 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
   const commit = opts.rev ? await resolveCommit(ctx.root, opts.rev) : undefined;
   const lock = await ctx.lock();
   const stat = new StatCache(ctx.stateDir);
+  const stamps = new Stamps(ctx.stateDir);
   try {
     const targets = commit ? await pointersAtCommit(ctx.commonDir, commit, filters) : await workspacePointers(ctx.root, filters);
     if (filters?.length && targets.length === 0) throw new MkError('ENOTTRACKED', `no tracked artifact matches ${filters.join(', ')}${commit ? ` at ${opts.rev}` : ''}`);
@@ -74,11 +79,22 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
     let savedInPacks: Promise<Set<string>> | undefined;
     const inCache = async (digest: string, size: number) =>
       ctx.cache.existsSync({ mediaType: MediaType.octet, digest, size }) || (await (savedInPacks ??= savedFileDigests(ctx.cache))).has(digest);
+    // Folders stamped clean (status, add, an earlier checkout) for the version the work tree
+    // should hold: their scans start now, and if the stamp holds, only the files that differ
+    // between the two versions are touched, without reading the folder.
+    const bases = new Map<string, Pointer | undefined>();
+    const early = new Map<string, Promise<Signature | undefined>>();
+    for (const t of targets) {
+      const base = opts.baseline ? opts.baseline.get(t.path) : readWorkspacePointer(ctx.root, t.pointerPath);
+      bases.set(t.path, base);
+      const stamped = stamps.digestOf(t.path);
+      if (t.pointer.type === 'dir' && stamped && (stamped === base?.digest || stamped === t.pointer.digest)) early.set(t.path, findSignatureAsync(abs(ctx.root, t.path)));
+    }
     for (const t of targets) {
       checkStoredPath(t.path);
       assertNoSymlinkedParents(ctx.root, t.path);
-      const base = opts.baseline ? opts.baseline.get(t.path) : readWorkspacePointer(ctx.root, t.pointerPath);
-      const plan = await planArtifact(ctx, stat, t, base, unsaved, inCache);
+      const base = bases.get(t.path);
+      const plan = (await planFromStamp(ctx, stamps, t, early.get(t.path))) ?? (await planArtifact(ctx, stat, t, base, unsaved, inCache));
       if (plan === 'not-cached') notCached.push({ path: t.path, action: 'not-cached', written: 0, removed: 0 });
       else plans.push(plan);
     }
@@ -105,7 +121,10 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
     }
     const link = opts.link ?? ctx.config.link;
     const artifacts: CheckoutArtifact[] = [];
-    for (const plan of plans) artifacts.push(await execute(ctx, stat, plan, link));
+    for (const plan of plans) {
+      artifacts.push(await execute(ctx, stat, plan, link));
+      if (plan.stamped) await restamp(ctx, stamps, plan);
+    }
     artifacts.push(...notCached);
     if (notCached.length) {
       stat.save();
@@ -117,8 +136,65 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
     return { rev: commit, artifacts };
   } finally {
     stat.save();
+    stamps.save();
     lock.release();
   }
+}
+
+/**
+ * The plan for a folder whose stamp proves it holds exactly one known version (the one it
+ * should hold before this checkout, or the target itself): write what differs, remove what
+ * the target lacks. Undefined when the stamp does not hold (then the folder is scanned).
+ */
+async function planFromStamp(ctx: RepoContext, stamps: Stamps, t: TrackedPointer, early: Promise<Signature | undefined> | undefined): Promise<Plan | undefined> {
+  if (!early) return undefined;
+  const sig = await early;
+  const stamped = stamps.digestOf(t.path);
+  if (!sig?.plain || !stamped || !stamps.isClean(t.path, stamped, sig.sig, abs(ctx.root, t.path))) return undefined;
+  if (stamped === t.pointer.digest) {
+    const manifest = await loadDirManifest(ctx.cache, t.pointer).catch(() => undefined);
+    if (!manifest) return undefined;
+    return { t, manifest, write: [], remove: [], clear: false, stamped: true };
+  }
+  // Only the file lists that differ between the two versions are read.
+  let change;
+  try {
+    change = loadDirChange(ctx.cache, stamped, t.pointer.digest);
+  } catch {
+    return undefined;
+  }
+  const { from: have, to: manifest } = change;
+  if (!manifest.layers.every((l) => ctx.cache.existsSync({ mediaType: MediaType.octet, ...l }))) return undefined;
+  const old = new Map(have.files.map((f) => [f.path, f]));
+  const write = manifest.files.filter((f) => {
+    const o = old.get(f.path);
+    return !o || o.digest !== f.digest || o.mode !== f.mode;
+  });
+  const want = new Set(manifest.files.map((f) => f.path));
+  const remove = have.files.filter((f) => !want.has(f.path)).map((f) => f.path);
+  // A file of one version where the other has a folder (or the reverse): left to the full scan.
+  if (write.some((f) => !old.has(f.path) && hasUnder(have.files, f.path)) || remove.some((p) => hasUnder(manifest.files, p))) return undefined;
+  return { t, manifest, write, remove, clear: false, stamped: true };
+}
+
+/** Whether `files` (sorted by path) holds a file under folder `dir`. */
+function hasUnder(files: FileEntry[], dir: string): boolean {
+  const pre = dir + '/';
+  let lo = 0;
+  let hi = files.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (files[mid]!.path < pre) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < files.length && files[lo]!.path.startsWith(pre);
+}
+
+/** After a stamped plan ran: the folder now holds the target version; stamp it so (files just written are re-hashed by the next check). */
+async function restamp(ctx: RepoContext, stamps: Stamps, plan: Plan): Promise<void> {
+  const sig = await findSignatureAsync(abs(ctx.root, plan.t.path));
+  if (sig && plan.manifest) stamps.record(plan.t.path, plan.t.pointer.digest, sig, neededBlobs(plan.t.pointer, plan.manifest), digestLookup(plan.manifest));
+  else stamps.forget(plan.t.path);
 }
 
 async function planArtifact(ctx: RepoContext, stat: StatCache, t: TrackedPointer, base: Pointer | undefined, unsaved: string[], inCache: (digest: string, size: number) => Promise<boolean>): Promise<Plan | 'not-cached'> {
@@ -211,12 +287,15 @@ async function safeIn(b: Map<string, { digest: string }>, f: { path: string; dig
   return (e && e.digest === f.digest) || inCache(f.digest, f.size);
 }
 
-async function execute(ctx: RepoContext, stat: StatCache, plan: Plan, link: LinkType): Promise<CheckoutArtifact> {
+async function execute(ctx: RepoContext, statCache: StatCache, plan: Plan, link: LinkType): Promise<CheckoutArtifact> {
+  // A stamped plan leaves the stat cache alone (loading and saving it would cost more than
+  // the write): the new stamp vouches for the folder, and stale entries only cost a re-hash.
+  const stat = plan.stamped ? undefined : statCache;
   const { t } = plan;
   const root = abs(ctx.root, t.path);
   if (plan.clear) {
     rmSync(root, { recursive: true, force: true });
-    stat.forgetUnder(t.path);
+    stat?.forgetUnder(t.path);
   }
   if (plan.write.length === 0 && plan.remove.length === 0) {
     // A tracked folder with no files at all still exists as a folder.
@@ -228,13 +307,13 @@ async function execute(ctx: RepoContext, stat: StatCache, plan: Plan, link: Link
   }
   for (const r of plan.remove) {
     rmSync(abs(root, r), { force: true });
-    stat.forget(`${t.path}/${r}`);
+    stat?.forget(`${t.path}/${r}`);
     pruneEmptyParents(root, dirname(abs(root, r)));
   }
   if (t.pointer.type === 'file') {
     const f = plan.write[0]!;
     const placed = await placeBlob(ctx.cache, f.digest, f.size, root, f.mode, link);
-    stat.record(t.path, placed.stat, f.digest);
+    stat?.record(t.path, placed.stat, f.digest);
     return { path: t.path, action: 'restored', written: 1, removed: 0 };
   }
   const m = plan.manifest!;
@@ -245,12 +324,12 @@ async function execute(ctx: RepoContext, stat: StatCache, plan: Plan, link: Link
     if (layer.format === 'raw') {
       const f = files[0]!;
       const placed = await placeBlob(ctx.cache, f.digest, f.size, abs(root, f.path), f.mode, link);
-      stat.record(`${t.path}/${f.path}`, placed.stat, f.digest);
+      stat?.record(`${t.path}/${f.path}`, placed.stat, f.digest);
       continue;
     }
     const wants = new Map<string, PackWant>();
     for (const f of files) wants.set(`${t.path}/${f.path}`, { dest: abs(root, f.path), mode: f.mode, digest: f.digest, size: f.size });
-    await extractPack(ctx.cache, layer, wants, (name, placed) => stat.record(name, placed.stat, placed.digest));
+    await extractPack(ctx.cache, layer, wants, (name, placed) => stat?.record(name, placed.stat, placed.digest));
   }
   return { path: t.path, action: 'restored', written: plan.write.length, removed: plan.remove.length };
 }

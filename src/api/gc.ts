@@ -48,7 +48,10 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
         keep.add(t.pointer.digest);
         if (t.pointer.type === 'dir') {
           const m = await loadDirManifest(ctx.cache, t.pointer).catch(() => undefined);
-          for (const l of m?.layers ?? []) keep.add(l.digest);
+          for (const l of m?.layers ?? []) {
+            keep.add(l.digest);
+            if (l.list) keep.add(l.list.digest);
+          }
         }
       }
     };

@@ -1,14 +1,13 @@
 import type { Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
-import { bufferSource, type Target } from '../content/storage.js';
-import { decodeDirManifest } from '../artifact/dir-manifest.js';
+import type { Target } from '../content/storage.js';
 import { MkError } from '../errors/index.js';
 import { pointersAtCommit, workspacePointers, type TrackedPointer } from '../git/pointers.js';
 import { headCommit, resolveCommit } from '../git/run.js';
 import { openRemote, remoteConfig } from '../remote/remotes.js';
 import { RepoContext } from '../repo/context.js';
 import { repoRelative } from '../repo/paths.js';
-import { artifactBlobs, remoteDirManifest } from '../transfer/graph.js';
+import { artifactBlobs, ensureDirManifest } from '../transfer/graph.js';
 import { copyBlobs, type CopyProgress } from '../transfer/copy.js';
 import { checkout, type CheckoutResult } from './checkout.js';
 import { buildModelKit } from '../modelkit/builder.js';
@@ -158,15 +157,7 @@ export async function fetchData(opts: TransferOptions = {}): Promise<TransferRes
         want.push({ mediaType: MediaType.octet, digest: t.pointer.digest, size: t.pointer.size });
         continue;
       }
-      let bytes: Buffer;
-      const local = await ctx.cache.statBlob(t.pointer.digest);
-      if (local !== undefined) bytes = await import('node:fs').then((fs) => fs.readFileSync(ctx.cache.blobPath(t.pointer)));
-      else {
-        const r = await remoteDirManifest(target, t);
-        await ctx.cache.push(r.desc, bufferSource(r.bytes));
-        bytes = r.bytes;
-      }
-      const m = decodeDirManifest(bytes, `${t.path} directory manifest`);
+      const m = await ensureDirManifest(ctx.cache, target, t, { concurrency: concurrencyOf(ctx, rc.name, opts.concurrency), signal: opts.signal });
       for (const l of m.layers) want.push({ mediaType: MediaType.octet, digest: l.digest, size: l.size });
     }
     const r = await copyBlobs(target, ctx.cache, want, { concurrency: concurrencyOf(ctx, rc.name, opts.concurrency), onProgress: opts.onProgress, signal: opts.signal });

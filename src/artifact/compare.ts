@@ -86,7 +86,7 @@ export async function compareWorkspace(
       scanned = scanPath(ctx.root, path);
       sig = signatureOf(scanned);
     }
-    if (sig && stamps.isClean(path, p.digest, sig.sig)) {
+    if (sig && stamps.isClean(path, p.digest, sig.sig, p.type === 'dir' ? abs(ctx.root, path) : undefined)) {
       // 'cached' means every blob needed to restore it, packs included, not just the file list.
       const blobs = stamps.blobs(path);
       const cached = blobs ? blobs.every((b) => blobPresent(ctx, b)) : await isCached(ctx, p);
@@ -94,13 +94,25 @@ export async function compareWorkspace(
     }
   }
   const result = await compareFull(ctx, stat, path, p, scanned ?? scanPath(ctx.root, path));
-  if (stamps && sig && result.workspace === 'clean') stamps.record(path, p.digest, sig, result.cached ? neededBlobs(p, result.manifest) : undefined);
+  if (stamps && sig && result.workspace === 'clean') stamps.record(path, p.digest, sig, result.cached ? neededBlobs(p, result.manifest) : undefined, digestLookup(result.manifest));
   return result;
 }
 
-function neededBlobs(p: Pointer, m: DirManifest | undefined): string[] {
+/** path → digest over a manifest's files, built on first use. */
+export function digestLookup(m: DirManifest | undefined): ((rel: string) => string | undefined) | undefined {
+  if (!m) return undefined;
+  let map: Map<string, string> | undefined;
+  return (rel) => (map ??= new Map(m.files.map((f) => [f.path, f.digest]))).get(rel);
+}
+
+export function neededBlobs(p: Pointer, m: DirManifest | undefined): string[] {
   if (p.type === 'file') return [`${p.digest}@${p.size}`];
-  return [`${p.digest}@-1`, ...(m?.layers ?? []).map((l) => `${l.digest}@${l.size}`)];
+  const out = [`${p.digest}@-1`];
+  for (const l of m?.layers ?? []) {
+    out.push(`${l.digest}@${l.size}`);
+    if (l.list) out.push(`${l.list.digest}@${l.list.size}`);
+  }
+  return out;
 }
 
 function blobPresent(ctx: RepoContext, b: string): boolean {

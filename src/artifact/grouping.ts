@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 export interface Sized {
   path: string;
   size: number;
@@ -25,9 +23,8 @@ const MAX_PACKS = 2048;
  *   hash of the file's path, read as a number in [0,1), is below size/target: each file
  *   ends its pack with a probability proportional to its size, so packs average `target`
  *   bytes, and where a boundary falls depends only on that file, never on its neighbours.
- * A pack also ends once it holds 3× the target: the pack that contains a given file is
- * size-biased (about twice the target on average), and the cap bounds what one change can
- * cost. A cut forced by the cap depends on the neighbours, but the next path boundary
+ * A pack also ends once it holds 2× the target: the pack that contains a given file is
+ * size-biased (larger than the average pack), and the cap bounds what one change can cost. A cut forced by the cap depends on the neighbours, but the next path boundary
  * re-synchronises, so an edit still changes one or two packs.
  * For very large directories the target grows in powers of two so the pack count stays
  * below about MAX_PACKS (the manifest of a ModelKit must stay under 4 MiB).
@@ -38,7 +35,7 @@ export function planGroups<T extends Sized>(files: T[], opts: GroupingOptions): 
   let target = opts.packTarget;
   while (small / target > MAX_PACKS) target *= 2;
   const rawAt = Math.max(opts.rawThreshold, target);
-  const cap = 3 * target;
+  const cap = 2 * target;
   const groups: Group<T>[] = [];
   let cur: T[] = [];
   let curBytes = 0;
@@ -59,6 +56,18 @@ export function planGroups<T extends Sized>(files: T[], opts: GroupingOptions): 
   return groups;
 }
 
-function pathFraction(path: string): number {
-  return createHash('sha256').update(path).digest().readUInt32BE(0) / 0x1_0000_0000;
+/**
+ * A path read as a fraction in [0, 1): FNV-1a over its UTF-16 code units, then the
+ * murmur3 finaliser so every bit depends on every character. Part of the storage format:
+ * it decides pack boundaries (cheap enough for millions of paths, unlike a sha256 each).
+ */
+export function pathFraction(path: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 0x1_0000_0000;
 }

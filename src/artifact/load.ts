@@ -1,21 +1,59 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { MediaType } from '../content/media-types.js';
-import { readAll } from '../content/storage.js';
+import { DigestMismatchError, NotFoundError } from '../errors/index.js';
 import type { Pointer } from '../pointer/pointer.js';
 import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
-import { decodeDirManifest, type DirManifest } from './dir-manifest.js';
+import { assembleDirManifest, decodeDirRoot, type DirManifest } from './dir-manifest.js';
 
 const memo = new Map<string, DirManifest>();
 
-/** Reads (and verifies) the directory manifest named by a dir pointer from the cache. */
-export async function loadDirManifest(cache: OciLayoutStore, p: Pointer): Promise<DirManifest> {
+/** Reads (and verifies) the directory manifest named by a dir pointer, and its file lists, from the cache. */
+export async function loadDirManifest(cache: OciLayoutStore, p: Pick<Pointer, 'digest'>): Promise<DirManifest> {
   const hit = memo.get(p.digest);
   if (hit) return hit;
-  const desc = manifestDescriptor(cache, p);
-  const bytes = await readAll(await cache.fetch(desc));
-  const m = decodeDirManifest(bytes, `directory manifest ${p.digest}`);
+  const what = `directory manifest ${p.digest.slice(7, 19)}`;
+  const root = decodeDirRoot(readCachedSmall(cache, p.digest, what), what);
+  const m = assembleDirManifest(root, (d) => readCachedSmall(cache, d, `file list ${d.slice(7, 19)}`), what);
   memo.set(p.digest, m);
   return m;
+}
+
+/**
+ * The files that differ between two versions of a directory, reading only the file lists
+ * that differ (a version's lists that the other lacks; raw layers are always compared):
+ * `from` and `to` hold every such file, sorted by path, with `to.layers` complete.
+ */
+export function loadDirChange(cache: OciLayoutStore, from: string, to: string): { from: DirManifest; to: DirManifest } {
+  const a = decodeDirRoot(readCachedSmall(cache, from, `directory manifest ${from.slice(7, 19)}`), `directory manifest ${from.slice(7, 19)}`);
+  const b = decodeDirRoot(readCachedSmall(cache, to, `directory manifest ${to.slice(7, 19)}`), `directory manifest ${to.slice(7, 19)}`);
+  const inA = new Set(a.lists.map((l) => l.digest));
+  const inB = new Set(b.lists.map((l) => l.digest));
+  const onlyA = new Set([...inA].filter((d) => !inB.has(d)));
+  const onlyB = new Set([...inB].filter((d) => !inA.has(d)));
+  const read = (d: string) => readCachedSmall(cache, d, `file list ${d.slice(7, 19)}`);
+  return { from: assembleDirManifest(a, read, `directory manifest ${from.slice(7, 19)}`, onlyA), to: assembleDirManifest(b, read, `directory manifest ${to.slice(7, 19)}`, onlyB) };
+}
+
+/**
+ * Reads a small metadata blob (manifest, file list) from the cache in one call and checks
+ * its digest; a blob that does not match is removed.
+ */
+export function readCachedSmall(cache: OciLayoutStore, digest: string, what: string): Buffer {
+  const path = cache.blobPath({ digest });
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    throw new NotFoundError(`${what} is not in ${cache.location}`, "run 'mk fetch' to download it from a remote");
+  }
+  const got = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+  if (got !== digest) {
+    rmSync(path, { force: true });
+    throw new DigestMismatchError(`${what} in ${cache.location}`, digest, got);
+  }
+  return bytes;
 }
 
 /** The descriptor of a dir pointer's manifest blob (its size is read from the cache). */
@@ -29,8 +67,8 @@ export function manifestDescriptor(cache: OciLayoutStore, p: Pointer) {
   return { mediaType: MediaType.mkDirectory, digest: p.digest, size };
 }
 
-/** How every encoded directory manifest begins (see encodeDirManifest). */
-const MANIFEST_PREFIX = Buffer.from(`{"mediaType":"${MediaType.mkDirectory}","version":1,`);
+/** How every encoded directory manifest begins (see encodeDirManifest), v2 and v1. */
+const MANIFEST_PREFIXES = [Buffer.from(`{"mediaType":"${MediaType.mkDirectory}","version":2,`), Buffer.from(`{"mediaType":"${MediaType.mkDirectoryV1}","version":1,`)];
 
 /**
  * Digests of the files that some directory manifest in the cache lists and whose layer (pack
@@ -40,19 +78,19 @@ const MANIFEST_PREFIX = Buffer.from(`{"mediaType":"${MediaType.mkDirectory}","ve
  */
 export async function savedFileDigests(cache: OciLayoutStore): Promise<Set<string>> {
   const out = new Set<string>();
-  const head = Buffer.alloc(MANIFEST_PREFIX.length);
+  const head = Buffer.alloc(MANIFEST_PREFIXES[0]!.length);
   for (const b of await cache.listBlobs()) {
     if (b.size < head.length) continue;
     let fd: number | undefined;
     try {
       fd = openSync(cache.blobPath(b), 'r');
-      if (readSync(fd, head, 0, head.length, 0) !== head.length || !head.equals(MANIFEST_PREFIX)) continue;
+      if (readSync(fd, head, 0, head.length, 0) !== head.length || !MANIFEST_PREFIXES.some((x) => head.equals(x))) continue;
     } catch {
       continue;
     } finally {
       if (fd !== undefined) closeSync(fd);
     }
-    const m = await loadDirManifest(cache, { version: 1, kind: 'dataset', type: 'dir', digest: b.digest, size: 0 }).catch(() => undefined);
+    const m = await loadDirManifest(cache, b).catch(() => undefined);
     if (!m) continue;
     const present = m.layers.map((l) => cache.existsSync({ mediaType: MediaType.octet, ...l }));
     for (const f of m.files) if (present[f.layer]) out.add(f.digest);

@@ -6,7 +6,7 @@ import type { Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
 import { bufferSource } from '../content/storage.js';
 import { MkError, UnsafePathError } from '../errors/index.js';
-import { hashFile, sha256 } from '../hashing/digest.js';
+import { hashFile } from '../hashing/digest.js';
 import type { StatCache } from '../hashing/stat-cache.js';
 import type { Kind, Pointer } from '../pointer/pointer.js';
 import type { RepoContext } from '../repo/context.js';
@@ -110,10 +110,7 @@ async function snapshotFile(ctx: RepoContext, stat: StatCache, rel: string, opts
 }
 
 function packSignature(dirRel: string, files: Array<{ path: string; mode: number; digest: string }>): string {
-  const h = createHash('sha256');
-  h.update(dirRel + '\0');
-  for (const f of files) h.update(`${f.path}\0${f.mode}\0${f.digest}\n`);
-  return h.digest('hex');
+  return createHash('sha256').update(dirRel + '\0' + files.map((f) => `${f.path}\0${f.mode}\0${f.digest}`).join('\n')).digest('hex');
 }
 
 async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts: SnapshotOptions): Promise<SnapshotResult> {
@@ -139,7 +136,19 @@ async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts:
   let hashed = 0;
   let newBlobs = 0;
   let newBytes = 0;
-  const toBuild = groups.filter((g) => g.format === 'tar');
+  // Packs whose files are unchanged are reused from the previous manifest; only the others are built.
+  const reused = new Set<number>();
+  groups.forEach((g, gi) => {
+    if (g.format !== 'tar') return;
+    const ds = g.files.map((f) => known[index.get(f)!]);
+    if (!ds.every((d) => d !== undefined)) return;
+    const prev = reusable.get(packSignature(rel, g.files.map((f, k) => ({ path: f.path, mode: f.mode, digest: ds[k]! }))));
+    if (!prev || !cache.existsSync({ mediaType: MediaType.octet, ...prev })) return;
+    g.files.forEach((f, k) => (digests[index.get(f)!] = ds[k]!));
+    layers[gi] = prev;
+    reused.add(gi);
+  });
+  const toBuild = groups.filter((g, gi) => g.format === 'tar' && !reused.has(gi));
   const pool = new PackPool(toBuild.reduce((n, g) => n + g.files.reduce((m, f) => m + f.size, 0), 0), toBuild.length);
   const limit = pLimit(Math.max(4, pool.size * 2));
   try {
@@ -155,16 +164,7 @@ async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts:
           layers[gi] = { format: 'raw', digest: r.digest, size: f.size };
           return;
         }
-        const ds = g.files.map((f) => known[index.get(f)!]);
-        if (ds.every((d) => d !== undefined)) {
-          const sig = packSignature(rel, g.files.map((f, k) => ({ path: f.path, mode: f.mode, digest: ds[k]! })));
-          const prev = reusable.get(sig);
-          if (prev && cache.existsSync({ mediaType: MediaType.octet, ...prev })) {
-            g.files.forEach((f, k) => (digests[index.get(f)!] = ds[k]!));
-            layers[gi] = prev;
-            return;
-          }
-        }
+        if (reused.has(gi)) return;
         const tmp = cache.ingestPath('pack');
         try {
           const res = await pool.build(g.files.map((f) => ({ abs: f.abs, name: `${rel}/${f.path}`, mode: f.mode, size: f.size })), tmp);
@@ -196,12 +196,21 @@ async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts:
     layers,
     files: files.map((f, i) => ({ path: f.path, mode: f.mode, size: f.size, digest: digests[i]!, layer: groupOf.get(f)! })),
   };
-  const bytes = encodeDirManifest(manifest);
-  const desc: Descriptor = { mediaType: MediaType.mkDirectory, digest: sha256(bytes), size: bytes.length };
-  if (!cache.existsSync(desc)) {
-    await cache.push(desc, bufferSource(bytes));
+  const enc = encodeDirManifest(manifest);
+  manifest.layers = enc.layers;
+  // File lists before the root that names them: a cache never holds a root without its lists.
+  for (const l of enc.lists) {
+    const d: Descriptor = { mediaType: MediaType.mkFileList, digest: l.digest, size: l.bytes.length };
+    if (cache.existsSync(d)) continue;
+    await cache.push(d, bufferSource(l.bytes));
     newBlobs++;
-    newBytes += bytes.length;
+    newBytes += l.bytes.length;
+  }
+  const desc: Descriptor = { mediaType: MediaType.mkDirectory, digest: enc.rootDigest, size: enc.root.length };
+  if (!cache.existsSync(desc)) {
+    await cache.push(desc, bufferSource(enc.root));
+    newBlobs++;
+    newBytes += enc.root.length;
   }
   const size = files.reduce((s, f) => s + f.size, 0);
   const pointer: Pointer = { version: 1, kind: opts.kind, type: 'dir', digest: desc.digest, size, files: files.length };

@@ -9,10 +9,13 @@ export interface Descriptor {
   urls?: string[];
 }
 
-const SHA256 = /^sha256:[a-f0-9]{64}$/;
-
 export function isDigest(s: unknown): s is string {
-  return typeof s === 'string' && SHA256.test(s);
+  if (typeof s !== 'string' || s.length !== 71 || !s.startsWith('sha256:')) return false;
+  for (let i = 7; i < 71; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
 }
 
 /** The hex part of a sha256 digest, checked. */

@@ -4,8 +4,11 @@ export const MediaType = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
   ociEmpty: 'application/vnd.oci.empty.v1+json',
   octet: 'application/octet-stream',
-  /** mk's directory manifest: the file list of a tracked directory. */
-  mkDirectory: 'application/vnd.mk.directory.v1+json',
+  /** mk's directory manifest (root): the layers of a tracked directory. v2 is written; v1 (one flat file list) is still read. */
+  mkDirectory: 'application/vnd.mk.directory.v2+json',
+  mkDirectoryV1: 'application/vnd.mk.directory.v1+json',
+  /** The files of one pack of a directory (v2 manifests keep one list per pack). */
+  mkFileList: 'application/vnd.mk.filelist.v1+json',
   kitManifestArtifact: 'application/vnd.kitops.modelkit.manifest.v1+json',
   kitConfig: 'application/vnd.kitops.modelkit.config.v1+json',
 } as const;

@@ -17,6 +17,11 @@ export interface HashResult {
 
 const CHUNK = 4 << 20;
 
+/** Reused buffer triples: allocating 12 MiB per call made GC the main cost of copying many small blobs. */
+const spare: Buffer[][] = [];
+const takeBuffers = () => spare.pop() ?? [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+const giveBuffers = (b: Buffer[]) => void (spare.length < 8 && spare.push(b));
+
 /**
  * Streams a file through sha256 and, when `dst` is given, copies it there in the same
  * pass: reads, hashes and writes overlap (the reads and writes run on libuv's thread pool
@@ -34,24 +39,31 @@ export async function hashFile(src: string, dst?: string, mode = 0o444): Promise
   }
   try {
     const h = createHash('sha256');
-    const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+    const bufs = takeBuffers();
     let pos = 0;
     let i = 0;
     let reading = input.read(bufs[0]!, 0, CHUNK, 0);
     let writing: Promise<unknown> = Promise.resolve();
-    for (;;) {
-      const { bytesRead } = await reading;
-      if (bytesRead === 0) break;
-      const buf = bufs[i % 3]!;
-      const at = pos;
-      pos += bytesRead;
-      reading = input.read(bufs[(i + 1) % 3]!, 0, CHUNK, pos);
+    try {
+      for (;;) {
+        const { bytesRead } = await reading;
+        if (bytesRead === 0) break;
+        const buf = bufs[i % 3]!;
+        const at = pos;
+        pos += bytesRead;
+        reading = input.read(bufs[(i + 1) % 3]!, 0, CHUNK, pos);
+        await writing;
+        if (output) writing = writeFully(output, buf, bytesRead, at);
+        h.update(buf.subarray(0, bytesRead));
+        i++;
+      }
       await writing;
-      if (output) writing = writeFully(output, buf, bytesRead, at);
-      h.update(buf.subarray(0, bytesRead));
-      i++;
+    } catch (e) {
+      // Let reads and writes still in flight finish before the buffers are reused.
+      await Promise.allSettled([reading, writing]);
+      throw e;
     }
-    await writing;
+    giveBuffers(bufs);
     return { digest: 'sha256:' + h.digest('hex'), size: pos };
   } finally {
     await input.close();

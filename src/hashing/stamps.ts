@@ -24,23 +24,34 @@ export function statSignature(files: Array<{ path: string; stat: Stats }>): { si
  * scan from Node. Signatures carry their method, so the two kinds never compare equal.
  * It runs without blocking, so several folders (and git) are scanned at once.
  */
-export function findSignatureAsync(absDir: string): Promise<{ sig: string; newest: number } | undefined> {
+export function findSignatureAsync(absDir: string): Promise<Signature | undefined> {
   return new Promise((resolve) => {
-    execFile('find', findArgs(absDir), { maxBuffer: 1 << 30, encoding: 'buffer' }, (err, out) => resolve(err ? undefined : reduceFind(out)));
+    execFile('find', findArgs(absDir), { maxBuffer: 1 << 30, encoding: 'buffer' }, (err, out) => resolve(err ? undefined : reduceFind(out, Date.now() - RACY_MS)));
   });
+}
+
+/** A folder's stat signature; `recent`: its files changed too recently for stat data alone to vouch for them. */
+export interface Signature {
+  sig: string;
+  newest: number;
+  recent?: string[];
+  /** Only regular files and folders (no links, sockets...): checked before a stamp stands in for a scan that would refuse to write through a link. */
+  plain?: boolean;
 }
 
 function findArgs(absDir: string): string[] {
   return [absDir, '-mindepth', '1', '-printf', '%y %i %s %T@ %C@ %m %P\\0'];
 }
 
-function reduceFind(out: Buffer): { sig: string; newest: number } {
+function reduceFind(out: Buffer, racyAfter: number): Signature {
   const records = out.toString('utf8').split('\0');
   records.pop();
   records.sort();
   const h = createHash('sha256');
   h.update('find:');
   let newest = 0;
+  const recent: string[] = [];
+  let plain = true;
   for (const r of records) {
     h.update(r);
     h.update('\n');
@@ -49,12 +60,31 @@ function reduceFind(out: Buffer): { sig: string; newest: number } {
     const c = Number(parts[4]) * 1000;
     if (m > newest) newest = m;
     if (c > newest) newest = c;
+    // Only regular files can hide a same-tick change: every name in a folder is listed (so a
+    // folder's own times add nothing), and links are not part of an artifact.
+    if (parts[0] === 'f' && Math.max(m, c) >= racyAfter) recent.push(r.slice(nthSpace(r, 6) + 1));
+    if (parts[0] !== 'f' && parts[0] !== 'd') plain = false;
   }
-  return { sig: h.digest('hex'), newest };
+  return { sig: h.digest('hex'), newest, recent, plain };
 }
 
 /** How long after its last change a file's stat data is trusted (same rule as the stat cache). */
 const RACY_MS = 1000;
+/** At most this many recently changed files are re-hashed on each check instead of refusing a stamp. */
+const MAX_RACY = 64;
+
+function nthSpace(s: string, n: number): number {
+  let i = -1;
+  while (n-- > 0) i = s.indexOf(' ', i + 1);
+  return i;
+}
+
+/** [pointer digest, signature, blobs needed (digest@size), files re-hashed on each check ([path, digest])]. */
+type Entry = [string, string, (string[] | null)?, Array<[string, string]>?];
+
+function sha256File(p: string): string {
+  return 'sha256:' + createHash('sha256').update(readFileSync(p)).digest('hex');
+}
 
 /**
  * Per tracked artifact: "when its files had exactly this stat data, they were what pointer
@@ -63,17 +93,17 @@ const RACY_MS = 1000;
  */
 export class Stamps {
   private readonly file: string;
-  private map?: Record<string, [string, string, string[]?]>;
+  private map?: Record<string, Entry>;
   private dirty = false;
 
   constructor(stateDir: string) {
     this.file = join(stateDir, 'stamps.json');
   }
 
-  private get entries(): Record<string, [string, string, string[]?]> {
+  private get entries(): Record<string, Entry> {
     if (!this.map) {
       try {
-        this.map = JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, [string, string, string[]?]>;
+        this.map = JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, Entry>;
       } catch {
         this.map = {};
       }
@@ -81,31 +111,62 @@ export class Stamps {
     return this.map;
   }
 
-  isClean(path: string, digest: string, sig: string): boolean {
+  /**
+   * True when the folder at `path` (absolute: `absDir`) still has the stat data it had when
+   * stamped clean for `digest`. Files that had changed just before the stamp are re-hashed.
+   */
+  isClean(path: string, digest: string, sig: string, absDir?: string): boolean {
     const e = this.entries[path];
-    return !!e && e[0] === digest && e[1] === sig;
+    if (!e || e[0] !== digest || e[1] !== sig) return false;
+    for (const [rel, d] of e[3] ?? []) {
+      if (absDir === undefined) return false;
+      try {
+        if (sha256File(join(absDir, ...rel.split('/'))) !== d) return false;
+      } catch {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Starts a `find` signature for every stamped folder now, so the scans overlap other work. */
-  prefetch(root: string): Map<string, Promise<{ sig: string; newest: number } | undefined>> {
-    const out = new Map<string, Promise<{ sig: string; newest: number } | undefined>>();
+  prefetch(root: string): Map<string, Promise<Signature | undefined>> {
+    const out = new Map<string, Promise<Signature | undefined>>();
     for (const [path, e] of Object.entries(this.entries)) {
       if (e[2]?.[0]?.endsWith('@-1')) out.set(path, findSignatureAsync(join(root, ...path.split('/'))));
     }
     return out;
   }
 
-  /** The blobs (digest@size) the artifact needed when it was stamped. */
-  blobs(path: string): string[] | undefined {
-    return this.entries[path]?.[2];
+  /** The pointer digest the artifact had when last stamped clean. */
+  digestOf(path: string): string | undefined {
+    return this.entries[path]?.[0];
   }
 
-  /** Records a clean state, unless a file changed too recently to trust its stat data. */
-  record(path: string, digest: string, s: { sig: string; newest: number }, blobs?: string[], now = Date.now()): void {
-    if (now - s.newest < RACY_MS) return;
-    const e = this.entries[path];
-    if (e && e[0] === digest && e[1] === s.sig && JSON.stringify(e[2]) === JSON.stringify(blobs)) return;
-    this.entries[path] = blobs ? [digest, s.sig, blobs] : [digest, s.sig];
+  /** The blobs (digest@size) the artifact needed when it was stamped. */
+  blobs(path: string): string[] | undefined {
+    return this.entries[path]?.[2] ?? undefined;
+  }
+
+  /**
+   * Records a clean state. Files changed too recently to trust their stat data (a write in
+   * the same timestamp tick would not show) are kept with their digest (from `digestOf`)
+   * and re-hashed by every check; with more of them, or none known, nothing is recorded.
+   */
+  record(path: string, digest: string, s: Signature, blobs?: string[], digestOf?: (rel: string) => string | undefined, now = Date.now()): void {
+    let racy: Array<[string, string]> | undefined;
+    if (now - s.newest < RACY_MS) {
+      if (!s.recent || !digestOf || s.recent.length > MAX_RACY) return;
+      racy = [];
+      for (const rel of s.recent) {
+        const d = digestOf(rel);
+        if (!d) return;
+        racy.push([rel, d]);
+      }
+    }
+    const entry: Entry = racy ? [digest, s.sig, blobs ?? null, racy] : blobs ? [digest, s.sig, blobs] : [digest, s.sig];
+    if (JSON.stringify(this.entries[path]) === JSON.stringify(entry)) return;
+    this.entries[path] = entry;
     this.dirty = true;
   }
 

@@ -1,7 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { checkout, type CheckoutResult } from '../api/checkout.js';
-import { fetchData } from '../api/transfer.js';
 import { compareWorkspace } from '../artifact/compare.js';
 import { isMkError } from '../errors/index.js';
 import { pointersAtCommit, underPrefix, workspacePointers } from '../git/pointers.js';
@@ -44,6 +43,7 @@ export async function restoreAfterGit(ctx: RepoContext, previous: string | undef
   } catch (e) {
     if (!isMkError(e, 'ENOTCACHED') || !ctx.config.autoFetch || (ctx.config.remotes.length === 0)) throw e;
   }
+  const { fetchData } = await import('../api/transfer.js');
   await fetchData({ cwd: ctx.root });
   return run();
 }

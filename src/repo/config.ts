@@ -45,7 +45,7 @@ export const DEFAULT_CONFIG: MkConfig = {
   sizeThreshold: 10 * 1024 * 1024,
   link: 'copy',
   rawThreshold: 8 * 1024 * 1024,
-  packTarget: 2 * 1024 * 1024,
+  packTarget: 1024 * 1024,
   remotes: [],
   autoFetch: true,
   publishModelKits: true,

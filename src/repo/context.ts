@@ -123,7 +123,8 @@ function loadConfig(found: Found): MkConfig {
   const teamFile = join(found.root, TEAM_CONFIG);
   const localFile = join(found.commonDir, 'mk', 'config.yaml');
   const cacheFile = join(found.commonDir, 'mk', 'config-cache.json');
-  const key = `1|${statKey(teamFile)}|${statKey(localFile)}`;
+  // The defaults are part of the key: a new mk version with other defaults re-reads the files.
+  const key = `${JSON.stringify(DEFAULT_CONFIG)}|${statKey(teamFile)}|${statKey(localFile)}`;
   try {
     const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { key: string; config: MkConfig };
     if (cached.key === key) return cached.config;

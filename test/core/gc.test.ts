@@ -45,7 +45,12 @@ async function buildHistory(): Promise<History> {
       }
       const pt = parsePointer(text, ptr);
       out.add(pt.digest.slice(7));
-      if (pt.type === 'dir') for (const l of (await loadDirManifest(store, pt)).layers) out.add(l.digest.slice(7));
+      if (pt.type === 'dir') {
+        for (const l of (await loadDirManifest(store, pt)).layers) {
+          out.add(l.digest.slice(7));
+          if (l.list) out.add(l.list.digest.slice(7)); // the file list that names the pack's files
+        }
+      }
     }
     return out;
   };
@@ -119,7 +124,7 @@ describe('mk gc', () => {
     expect(h.needs.orphan.size).toBe(1);
     const shared = [...h.needs.c1].filter((d) => h.needs.c2.has(d));
     expect(shared.length).toBeGreaterThanOrEqual(3); // unchanged packs
-    expect(minus(h.needs.c2, h.needs.c1).size).toBe(3); // model m2, new manifest, one changed pack
+    expect(minus(h.needs.c2, h.needs.c1).size).toBe(4); // model m2, new manifest root, one changed pack and its file list
     expect(sorted(union(...Object.values(h.needs)))).toEqual(blobNames());
   });
 

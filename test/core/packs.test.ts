@@ -156,6 +156,12 @@ describe('packs are plain, deterministic tars', () => {
   });
 });
 
+/** File lists of `after` that `before` does not have. */
+function listsChanged(before: DirManifest, after: DirManifest): number {
+  const b = new Set(before.layers.map((l) => l.list?.digest));
+  return new Set(after.layers.map((l) => l.list?.digest).filter((d) => d && !b.has(d))).size;
+}
+
 describe('one changed file in a 3,000-file folder changes one pack', () => {
   let repo: { dir: string; cleanup: () => void };
   let rand: () => number;
@@ -204,7 +210,8 @@ describe('one changed file in a 3,000-file folder changes one pack', () => {
     // The new pack is the one that holds the edited file.
     const f = r.after.files.find((x) => `ds/${x.path}` === target)!;
     expect(r.after.layers[f.layer]!.digest).toBe(r.added[0]);
-    expect(r.newBlobs).toBe(2); // that pack and the new directory manifest
+    expect(r.newBlobs).toBe(3); // that pack, the file list that names its files, the new root
+    expect(listsChanged(r.before, r.after)).toBe(1);
     expect(r.hashed).toBeLessThan(N / 10); // only the files of that pack were read
   });
 
@@ -220,7 +227,8 @@ describe('one changed file in a 3,000-file folder changes one pack', () => {
     expect(r.gone.length).toBeLessThanOrEqual(2);
     expect(r.added.length).toBeGreaterThanOrEqual(1);
     expect(r.added.length).toBeLessThanOrEqual(2);
-    expect(r.newBlobs).toBe(r.added.length + 1);
+    expect(r.newBlobs).toBe(r.added.length + listsChanged(r.before, r.after) + 1);
+    expect(listsChanged(r.before, r.after)).toBeLessThanOrEqual(2);
     // All other packs are the very same blobs, in the same order.
     const keptBefore = r.before.layers.filter((l) => !r.gone.includes(l.digest)).map((l) => l.digest);
     const keptAfter = r.after.layers.filter((l) => !r.added.includes(l.digest)).map((l) => l.digest);

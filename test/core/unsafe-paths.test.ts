@@ -6,7 +6,7 @@ import { readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeDirManifest } from '../../src/artifact/dir-manifest.js';
+import { encodeDirManifest, type EncodedDirManifest } from '../../src/artifact/dir-manifest.js';
 import { bufferSource } from '../../src/content/storage.js';
 import { MediaType } from '../../src/content/media-types.js';
 import { serializePointer } from '../../src/pointer/pointer.js';
@@ -134,8 +134,7 @@ describe('paths that leave the repository', () => {
           { path: bad, mode: 0o644, size: 4, digest: 'sha256:' + sha256('fine'), layer: 0 },
         ],
       });
-      const mdesc = { mediaType: MediaType.mkDirectory, digest: 'sha256:' + sha256(manifest), size: manifest.length };
-      await store.push(mdesc, bufferSource(manifest));
+      const mdesc = await pushManifest(store, manifest);
       writeFileSync(p('ds.mk.yaml'), serializePointer({ version: 1, kind: 'dataset', type: 'dir', digest: mdesc.digest, size: 8, files: 2 }, 'ds'));
       const r = mkRun(repo.dir, ['checkout']);
       expect(r.status, bad).not.toBe(0);
@@ -159,14 +158,21 @@ describe('paths that leave the repository', () => {
     const packDesc = { mediaType: MediaType.octet, digest: 'sha256:' + sha256(pack), size: pack.length };
     await store.push(packDesc, bufferSource(pack));
     const manifest = encodeDirManifest({ layers: [{ format: 'tar', digest: packDesc.digest, size: packDesc.size }], files: [{ path: 'ok.txt', mode: 0o644, size: 4, digest: 'sha256:' + sha256('fine'), layer: 0 }] });
-    const mdesc = { mediaType: MediaType.mkDirectory, digest: 'sha256:' + sha256(manifest), size: manifest.length };
-    await store.push(mdesc, bufferSource(manifest));
+    const mdesc = await pushManifest(store, manifest);
     writeFileSync(p('ds.mk.yaml'), serializePointer({ version: 1, kind: 'dataset', type: 'dir', digest: mdesc.digest, size: 4, files: 1 }, 'ds'));
     mk(repo.dir, 'checkout');
     expect(asRecord(snapshotTree(p('ds')))).toEqual({ 'ok.txt': { sha: sha256('fine'), size: 4, mode: 0o644 } });
     expectOutsideUntouched();
   });
 });
+
+/** Stores an encoded directory manifest (its file lists, then its root) in a cache. */
+async function pushManifest(store: OciLayoutStore, m: EncodedDirManifest) {
+  for (const l of m.lists) await store.push({ mediaType: MediaType.mkFileList, digest: l.digest, size: l.bytes.length }, bufferSource(l.bytes));
+  const mdesc = { mediaType: MediaType.mkDirectory, digest: m.rootDigest, size: m.root.length };
+  await store.push(mdesc, bufferSource(m.root));
+  return mdesc;
+}
 
 /** A tar (as mk would build it, but with any entry names) in memory. */
 async function tarOf(entries: Array<[string, string]>): Promise<Buffer> {
