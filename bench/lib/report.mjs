@@ -159,7 +159,7 @@ export function targets(results, dsets, ctx) {
     const up = ctx.mkUpload[ds.id] ?? [];
     const ch = ctx.mkChange[ds.id] ?? [];
     const worst = (xs) => xs.reduce((a, x) => (x.dataBlobs.length > (a?.dataBlobs.length ?? -1) ? x : a), undefined);
-    const show = (x) => `${x.dataBlobs.length} data blob(s) (${x.dataBlobs.map(fmtBytes).join(', ') || '-'})${x.manifestBytes !== undefined ? ` + the ${fmtBytes(x.manifestBytes)} directory manifest` : ''}`;
+    const show = (x) => `${x.dataBlobs.length} data blob(s) (${x.dataBlobs.map(fmtBytes).join(', ') || '-'})${x.manifestBytes !== undefined ? ` + ${fmtBytes(x.manifestBytes)} of directory manifest (root + changed file list)` : ''}`;
     const bytes = v(ds.id, 'upload', 'mk', 'bytes');
     if (up.length) {
       const w = worst(up);

@@ -1,6 +1,6 @@
 // mk: `mk add` + `git commit`; push/pull through `mk remote add` / `mk push` / `mk pull` once
 // they exist (each probed with --help; missing ones make their rows "n/a (not implemented yet)").
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { runOnce, sh } from '../lib/proc.mjs';
 import { collectBlobs, startRegistry } from '../lib/registry.mjs';
@@ -81,6 +81,19 @@ function safeList(dir) {
   }
 }
 
+/** Whether a cache blob is mk metadata: a directory manifest root or one of its file lists. */
+function isDirMeta(S, hex) {
+  try {
+    const fd = openSync(join(S.repo, '.git', 'mk', 'cache', 'blobs', 'sha256', hex), 'r');
+    const head = Buffer.alloc(64);
+    readSync(fd, head, 0, 64, 0);
+    closeSync(fd);
+    return /^\{"mediaType":"application\/vnd\.mk\.(directory|filelist)\./.test(head.toString('latin1'));
+  } catch {
+    return false;
+  }
+}
+
 /** The directory manifest's digest (a file artifact's pointer names the data blob itself). */
 function pointerDigest(S) {
   if (!S.ds.isDir) return undefined;
@@ -93,7 +106,7 @@ function pointerDigest(S) {
 
 function describe(data, manifestBytes) {
   const parts = [`${data.length} new data blob(s)${data.length ? ` (${data.map(fmtBytes).join(', ')})` : ''}`];
-  if (manifestBytes !== undefined) parts.push(`the directory manifest (${fmtBytes(manifestBytes)})`);
+  if (manifestBytes !== undefined) parts.push(`the directory manifest: root + changed file lists (${fmtBytes(manifestBytes)})`);
   return parts.join(' + ');
 }
 
@@ -175,9 +188,12 @@ export function mkTool(ctx, caps) {
       const now = cacheBlobs(S);
       const manifest = pointerDigest(S);
       const added = [...now.keys()].filter((d) => !S.cacheBefore?.has(d));
-      const data = added.filter((d) => d !== manifest).map((d) => now.get(d));
-      const manifestBytes = manifest && added.includes(manifest) ? now.get(manifest) : undefined;
-      S.changeData = new Set(added.filter((d) => d !== manifest));
+      // The directory manifest: its root (named by the pointer) and the file lists it names.
+      const meta = new Set(added.filter((d) => d === manifest || isDirMeta(S, d)));
+      const data = added.filter((d) => !meta.has(d)).map((d) => now.get(d));
+      const manifestBytes = meta.size ? [...meta].reduce((a, d) => a + now.get(d), 0) : undefined;
+      S.changeData = new Set(added.filter((d) => !meta.has(d)));
+      S.changeMeta = meta;
       (ctx.mkChange[S.ds.id] ??= []).push({ dataBlobs: data, manifestBytes });
       return describe(data, manifestBytes);
     },
@@ -191,8 +207,9 @@ export function mkTool(ctx, caps) {
       const manifest = pointerDigest(S);
       const added = [...now.keys()].filter((d) => !S.remoteBefore?.has(d));
       const data = added.filter((d) => S.changeData?.has(d)).map((d) => now.get(d));
-      const other = added.filter((d) => d !== manifest && !S.changeData?.has(d)).map((d) => now.get(d));
-      const manifestBytes = manifest && added.includes(manifest) ? now.get(manifest) : undefined;
+      const meta = added.filter((d) => d === manifest || S.changeMeta?.has(d) || isDirMeta(S, d));
+      const other = added.filter((d) => !meta.includes(d) && !S.changeData?.has(d)).map((d) => now.get(d));
+      const manifestBytes = meta.length ? meta.reduce((a, d) => a + now.get(d), 0) : undefined;
       (ctx.mkUpload[S.ds.id] ??= []).push({ dataBlobs: data, manifestBytes, other });
       return `${describe(data, manifestBytes)}${other.length ? `, + ${other.length} other blob(s) (${fmtBytes(other.reduce((a, b) => a + b, 0))}: ModelKit/config)` : ''}`;
     },
