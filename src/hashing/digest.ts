@@ -71,6 +71,65 @@ export async function hashFile(src: string, dst?: string, mode = 0o444): Promise
   }
 }
 
+/**
+ * Writes a stream of chunks to `fh` and hashes them (unless `hash` is false), overlapping
+ * the two: chunks are gathered into 4 MiB buffers, and a full buffer is written on the
+ * thread pool while the next one fills and this thread hashes. Network chunks are small
+ * (64 KiB): awaiting a write per chunk left the hash, the socket and the disk taking turns.
+ * Stops (without writing them) at bytes beyond `limit`. Returns the digest and byte count.
+ */
+export async function writeStreamHashed(
+  it: AsyncIterable<Uint8Array>,
+  fh: import('node:fs/promises').FileHandle,
+  opts: { hash?: boolean; limit?: number; onChunk?: (n: number) => void } = {},
+): Promise<{ digest?: string; size: number; truncated: boolean }> {
+  const h = opts.hash === false ? undefined : createHash('sha256');
+  const limit = opts.limit ?? Infinity;
+  const bufs = takeBuffers();
+  let cur = 0; // buffer being filled
+  let fill = 0;
+  let pos = 0; // file position of the start of the current buffer
+  let n = 0;
+  let truncated = false;
+  const inFlight: Array<Promise<void> | undefined> = [undefined, undefined, undefined];
+  const flush = async () => {
+    if (fill === 0) return;
+    const i = cur;
+    inFlight[i] = writeFully(fh, bufs[i]!, fill, pos);
+    pos += fill;
+    cur = (cur + 1) % 3;
+    fill = 0;
+    await inFlight[cur]; // the buffer about to be filled must be written out first
+    inFlight[cur] = undefined;
+  };
+  try {
+    for await (const chunk of it) {
+      if (n + chunk.length > limit) {
+        truncated = true;
+        break;
+      }
+      n += chunk.length;
+      h?.update(chunk);
+      let off = 0;
+      while (off < chunk.length) {
+        const take = Math.min(CHUNK - fill, chunk.length - off);
+        bufs[cur]!.set(chunk.subarray(off, off + take), fill);
+        fill += take;
+        off += take;
+        if (fill === CHUNK) await flush();
+      }
+      opts.onChunk?.(chunk.length);
+    }
+    await flush();
+    await Promise.all(inFlight);
+  } catch (e) {
+    await Promise.allSettled(inFlight);
+    throw e;
+  }
+  giveBuffers(bufs);
+  return { digest: h ? 'sha256:' + h.digest('hex') : undefined, size: n, truncated };
+}
+
 async function writeFully(fh: import('node:fs/promises').FileHandle, buf: Buffer, len: number, at: number): Promise<void> {
   let off = 0;
   while (off < len) {

@@ -43,29 +43,47 @@ function findArgs(absDir: string): string[] {
   return [absDir, '-mindepth', '1', '-printf', '%y %i %s %T@ %C@ %m %P\\0'];
 }
 
+/**
+ * The signature is the hash of find's output as it comes (readdir order, which is stable
+ * while a folder is unchanged; a reordering only costs a full scan): one call, so checking
+ * a stamp costs next to nothing. The times, recent files and entry types are parsed only
+ * when asked for (recording a stamp, a checkout deciding whether to trust one).
+ */
 function reduceFind(out: Buffer, racyAfter: number): Signature {
-  const records = out.toString('utf8').split('\0');
-  records.pop();
-  records.sort();
-  const h = createHash('sha256');
-  h.update('find:');
-  let newest = 0;
-  const recent: string[] = [];
-  let plain = true;
-  for (const r of records) {
-    h.update(r);
-    h.update('\n');
-    const parts = r.split(' ', 5);
-    const m = Number(parts[3]) * 1000;
-    const c = Number(parts[4]) * 1000;
-    if (m > newest) newest = m;
-    if (c > newest) newest = c;
-    // Only regular files can hide a same-tick change: every name in a folder is listed (so a
-    // folder's own times add nothing), and links are not part of an artifact.
-    if (parts[0] === 'f' && Math.max(m, c) >= racyAfter) recent.push(r.slice(nthSpace(r, 6) + 1));
-    if (parts[0] !== 'f' && parts[0] !== 'd') plain = false;
-  }
-  return { sig: h.digest('hex'), newest, recent, plain };
+  const sig = createHash('sha256').update('find2:').update(out).digest('hex');
+  let parsed: { newest: number; recent: string[]; plain: boolean } | undefined;
+  const parse = () => {
+    if (parsed) return parsed;
+    const records = out.toString('utf8').split('\0');
+    records.pop();
+    let newest = 0;
+    const recent: string[] = [];
+    let plain = true;
+    for (const r of records) {
+      const parts = r.split(' ', 5);
+      const m = Number(parts[3]) * 1000;
+      const c = Number(parts[4]) * 1000;
+      if (m > newest) newest = m;
+      if (c > newest) newest = c;
+      // Only regular files can hide a same-tick change: every name in a folder is listed (so a
+      // folder's own times add nothing), and links are not part of an artifact.
+      if (parts[0] === 'f' && Math.max(m, c) >= racyAfter) recent.push(r.slice(nthSpace(r, 6) + 1));
+      if (parts[0] !== 'f' && parts[0] !== 'd') plain = false;
+    }
+    return (parsed = { newest, recent, plain });
+  };
+  return {
+    sig,
+    get newest() {
+      return parse().newest;
+    },
+    get recent() {
+      return parse().recent;
+    },
+    get plain() {
+      return parse().plain;
+    },
+  };
 }
 
 /** How long after its last change a file's stat data is trusted (same rule as the stat cache). */

@@ -8,7 +8,7 @@ import { digestHex, isDigest } from '../../content/descriptor.js';
 import type { BlobFiles, BlobSource, BlobStat, FetchOptions, PushOptions, Target } from '../../content/storage.js';
 import { MediaType } from '../../content/media-types.js';
 import { DigestMismatchError, NotFoundError, MkError } from '../../errors/index.js';
-import { hashFile, newHasher, verifying } from '../../hashing/digest.js';
+import { hashFile, verifying, writeStreamHashed } from '../../hashing/digest.js';
 import { acquireLock } from '../../util/lockfile.js';
 import { writeFileAtomicSync } from '../../util/fs.js';
 
@@ -150,22 +150,14 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
         opts.onProgress?.(got.size);
       } else {
         const fh = await open(tmp, 'wx', 0o444);
-        const h = source.selfVerifying ? undefined : newHasher();
-        let n = 0;
+        let got;
         try {
-          for await (const chunk of source.open(0)) {
-            h?.update(chunk);
-            n += chunk.length;
-            if (n > expected.size) break;
-            let off = 0;
-            while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
-            opts.onProgress?.(chunk.length);
-          }
+          got = await writeStreamHashed(source.open(0), fh, { hash: !source.selfVerifying, limit: expected.size, onChunk: opts.onProgress });
         } finally {
           await fh.close();
         }
         // A self-verifying source has already thrown if the bytes were wrong.
-        check(expected, h ? 'sha256:' + h.digest('hex') : expected.digest, n);
+        check(expected, got.digest ?? expected.digest, got.truncated ? expected.size + 1 : got.size);
       }
       await rename(tmp, this.blobPath(expected));
       verifiedInThisProcess.add(this.blobPath(expected));
