@@ -313,7 +313,7 @@ async function execute(ctx: RepoContext, statCache: StatCache, plan: Plan, link:
   if (t.pointer.type === 'file') {
     const f = plan.write[0]!;
     const placed = await placeBlob(ctx.cache, f.digest, f.size, root, f.mode, link);
-    stat?.record(t.path, placed.stat, f.digest);
+    stat?.record(t.path, placed.stat, f.digest, undefined, true);
     return { path: t.path, action: 'restored', written: 1, removed: 0 };
   }
   const m = plan.manifest!;
@@ -324,12 +324,12 @@ async function execute(ctx: RepoContext, statCache: StatCache, plan: Plan, link:
     if (layer.format === 'raw') {
       const f = files[0]!;
       const placed = await placeBlob(ctx.cache, f.digest, f.size, abs(root, f.path), f.mode, link);
-      stat?.record(`${t.path}/${f.path}`, placed.stat, f.digest);
+      stat?.record(`${t.path}/${f.path}`, placed.stat, f.digest, undefined, true);
       continue;
     }
     const wants = new Map<string, PackWant>();
     for (const f of files) wants.set(`${t.path}/${f.path}`, { dest: abs(root, f.path), mode: f.mode, digest: f.digest, size: f.size });
-    await extractPack(ctx.cache, layer, wants, (name, placed) => stat?.record(name, placed.stat, placed.digest));
+    await extractPack(ctx.cache, layer, wants, (name, placed) => stat?.record(name, placed.stat, placed.digest, undefined, true));
   }
   return { path: t.path, action: 'restored', written: plan.write.length, removed: plan.remove.length };
 }

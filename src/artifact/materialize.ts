@@ -60,8 +60,9 @@ export async function placeBlob(cache: OciLayoutStore, digest: string, size: num
         // Large blobs: an in-kernel copy on one core while this thread hashes the blob
         // (both read the same page cache). Small ones: one streamed pass does both.
         const bothAtOnce = size >= 8 << 20;
-        if (cache.verifiedRecently(desc) && bothAtOnce) {
-          // Written and verified by this very process (a pull): an in-kernel copy suffices.
+        if (bothAtOnce && (cache.verifiedRecently(desc) || cache.trustedSync(desc))) {
+          // Written and verified by this very process (a pull), or verified before and not
+          // touched since (its stat data says so): an in-kernel copy suffices.
           await copyFile(blob, tmp);
           await chmod(tmp, mode);
           await rename(tmp, dest);
@@ -75,6 +76,7 @@ export async function placeBlob(cache: OciLayoutStore, digest: string, size: num
           await cache.quarantine(desc);
           throw new DigestMismatchError(`cache blob ${digest}`, digest, got.digest);
         }
+        if (bothAtOnce) cache.noteVerified(desc);
       }
       await chmod(tmp, mode);
     }

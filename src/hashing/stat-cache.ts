@@ -54,7 +54,16 @@ export class StatCache {
     return this.entries.get(rel)?.[4];
   }
 
-  record(rel: string, st: Stats, digest: string, at = Date.now()): void {
+  /**
+   * Records a file's digest with its stat data. `written`: mk itself just wrote the file
+   * (temp file, verified, renamed into place) and took this stat data right after: it is
+   * trusted at once, so restoring a 2 GiB file is not followed by hashing it again. The one
+   * case this cannot see is another program rewriting the file to the same size within the
+   * same timestamp tick (a few ms) as mk's rename; Linux 6.13+ gives a later write a finer
+   * ctime, which closes even that.
+   */
+  record(rel: string, st: Stats, digest: string, at = Date.now(), written = false): void {
+    if (written) at = Math.max(at, st.mtimeMs + RACY_MS);
     this.entries.set(rel, [st.ino, st.size, st.mtimeMs, st.ctimeMs, digest, at]);
     this.dirty = true;
   }

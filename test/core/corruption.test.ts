@@ -140,3 +140,33 @@ describe('a cache blob whose bytes changed is caught at checkout and never place
     expect(corruptBlobs(store.root)).toEqual([]);
   });
 });
+
+describe('a large blob trusted by its stat data is re-hashed once anything touched it', () => {
+  let repo: { dir: string; cleanup: () => void };
+  const p = (rel: string) => join(repo.dir, rel);
+  beforeAll(() => (repo = makeRepo()));
+  afterAll(() => repo.cleanup());
+
+  it('restores by a plain copy while untouched, and catches bit rot written in place', () => {
+    const rand = rng(5);
+    put(p('weights.bin'), randomBytesFrom(rand, 9 * 1024 * 1024)); // above the 8 MiB raw threshold
+    const want = sha256File(p('weights.bin'));
+    mk(repo.dir, 'add', 'weights.bin');
+    git(repo.dir, 'commit', '-qm', 'w');
+    const store = new OciLayoutStore(p('.git/mk/cache'));
+    const ptr = parsePointer(readFileSync(p('weights.bin.mk.yaml'), 'utf8'), 'weights.bin');
+    // The blob mk wrote is remembered as verified, with its stat data.
+    const trusted = JSON.parse(readFileSync(p('.git/mk/cache/verified.json'), 'utf8'));
+    expect(Object.keys(trusted)).toEqual([ptr.digest.slice(7)]);
+    rmSync(p('weights.bin'));
+    mk(repo.dir, 'checkout');
+    expect(sha256File(p('weights.bin'))).toBe(want);
+    // Same size, same inode, other bytes: the stat data changes, so the blob is hashed and refused.
+    rot(store.blobPath(ptr), 4096, Buffer.from('rotten'));
+    rmSync(p('weights.bin'));
+    expectMkError(mkRun(repo.dir, ['checkout']), /content does not match its digest/);
+    expect(exists(p('weights.bin'))).toBe(false);
+    expect(exists(store.blobPath(ptr))).toBe(false);
+    expect(tempLeftovers(repo.dir)).toEqual([]);
+  });
+});

@@ -20,6 +20,15 @@ const REF_NAME = 'org.opencontainers.image.ref.name';
  */
 const verifiedInThisProcess = new Set<string>();
 
+/** Blobs at least this large are trusted by their stat data once verified (smaller ones are cheap to re-hash). */
+const TRUST_BYTES = 8 << 20;
+/** Stat data taken within this long of a blob's last change is not trusted (a same-tick write would not show). */
+const RACY_MS = 1000;
+
+function statKey(st: { ino: number; size: number; mtimeMs: number; ctimeMs: number }): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}
+
 interface Index {
   schemaVersion: 2;
   mediaType?: string;
@@ -37,9 +46,13 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
   readonly root: string;
   readonly location: string;
 
-  constructor(root: string) {
+  /** Keep verified.json (stat data of large blobs once verified): for mk's own cache, not for a layout others read. */
+  private readonly trackVerified: boolean;
+
+  constructor(root: string, opts: { trackVerified?: boolean } = {}) {
     this.root = root;
     this.location = root;
+    this.trackVerified = opts.trackVerified ?? false;
   }
 
   /** Creates the layout files when missing. */
@@ -122,11 +135,65 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
     })();
   }
 
+  private trust?: Record<string, [string, number]>;
+
+  private get trustMap(): Record<string, [string, number]> {
+    if (!this.trust) {
+      try {
+        this.trust = JSON.parse(readFileSync(join(this.root, 'verified.json'), 'utf8')) as Record<string, [string, number]>;
+      } catch {
+        this.trust = {};
+      }
+    }
+    return this.trust;
+  }
+
+  /**
+   * Remembers that a large blob's bytes matched its digest, with the stat data it had then
+   * (like the work tree's stat cache): a later restore copies it without re-hashing 2 GiB as
+   * long as nothing touched it. `written`: this process just wrote and renamed it into place
+   * (no one else could have changed it within the same timestamp tick).
+   */
+  noteVerified(desc: Pick<Descriptor, 'digest' | 'size'>, written = false): void {
+    if (desc.size < TRUST_BYTES || !this.trackVerified) return;
+    try {
+      const path = this.blobPath(desc);
+      const st = statSync(path);
+      const at = written ? Math.max(st.mtimeMs, st.ctimeMs) + RACY_MS : Date.now();
+      const map = this.trustMap;
+      map[digestHex(desc.digest)] = [statKey(st), at];
+      for (const hex of Object.keys(map)) if (!existsSync(join(this.root, 'blobs', 'sha256', hex))) delete map[hex];
+      writeFileAtomicSync(join(this.root, 'verified.json'), JSON.stringify(map));
+    } catch {
+      /* read-only or gone: only speed is lost */
+    }
+  }
+
+  /**
+   * True when a large blob was verified before and its stat data has not changed since (an
+   * edit through a hard link changes it). Silent corruption that leaves stat data alone is
+   * not seen here; 'mk verify' re-hashes everything.
+   */
+  trustedSync(desc: Pick<Descriptor, 'digest' | 'size'>): boolean {
+    if (desc.size < TRUST_BYTES || !this.trackVerified) return false;
+    const e = this.trustMap[digestHex(desc.digest)];
+    if (!e) return false;
+    try {
+      const st = statSync(this.blobPath(desc));
+      return st.size === desc.size && e[0] === statKey(st) && e[1] - Math.max(st.mtimeMs, st.ctimeMs) >= RACY_MS;
+    } catch {
+      return false;
+    }
+  }
+
   /** Re-hashes a stored blob; removes it when it no longer matches its name. */
   async verify(desc: Descriptor): Promise<boolean> {
     try {
       const { digest, size } = await hashFile(this.blobPath(desc));
-      if (digest === desc.digest && size === desc.size) return true;
+      if (digest === desc.digest && size === desc.size) {
+        this.noteVerified(desc);
+        return true;
+      }
     } catch {
       return false;
     }
@@ -161,6 +228,7 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
       }
       await rename(tmp, this.blobPath(expected));
       verifiedInThisProcess.add(this.blobPath(expected));
+      this.noteVerified(expected, true);
     } catch (e) {
       await rm(tmp, { force: true });
       throw e;
@@ -175,6 +243,7 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
     const dst = this.blobPath(desc);
     await rename(file, dst);
     verifiedInThisProcess.add(dst);
+    this.noteVerified(desc, true);
   }
 
   /** True when this process wrote (and verified) the blob itself, moments ago. */
