@@ -24,6 +24,12 @@ export interface BlobSource {
    * descriptor (a verifying fetch): the receiving store need not hash them a second time.
    */
   selfVerifying?: boolean;
+  /**
+   * `path` holds bytes already known to match the descriptor: a blob of mk's cache that was
+   * verified and whose stat data has not changed since. Receivers may copy it without
+   * hashing it again.
+   */
+  trusted?: boolean;
 }
 
 export interface PushOptions {

@@ -29,7 +29,8 @@ export interface CopyResult {
 export function sourceOf(src: Target, desc: Descriptor): BlobSource {
   if (hasBlobFiles(src)) {
     const path = src.blobPath(desc);
-    return { path, open: (offset = 0) => createReadStream(path, { start: offset, highWaterMark: 1 << 20 }) };
+    const trusted = typeof (src as { trustedSync?: unknown }).trustedSync === 'function' && (src as unknown as { trustedSync(d: Descriptor): boolean }).trustedSync(desc);
+    return { path, trusted, open: (offset = 0) => createReadStream(path, { start: offset, highWaterMark: 1 << 20 }) };
   }
   return {
     // Whole reads from every store are verified as they stream (OciLayoutStore, RegistryStore).

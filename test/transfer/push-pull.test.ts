@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { put, randomBytesFrom, rng, snapshotTree } from '../support/files.js';
@@ -84,5 +84,37 @@ describe.each(['registry', 'layout'] as const)('push and pull through a %s remot
     const r = mkRun(a.dir, ['pull']);
     expect(r.status).not.toBe(0);
     expect(r.stderr.split('\n')[0]).toMatch(/^mk: .*d/);
+  });
+
+  it('a large cache blob is sent as is while untouched, and never once its bytes changed in place', () => {
+    const a = makeRepo();
+    dirs.push(a.cleanup);
+    const rand = rng(11);
+    put(join(a.dir, 'w.bin'), randomBytesFrom(rand, 9 * 1024 * 1024));
+    mk(a.dir, 'add', 'w.bin');
+    const url = remoteUrl('trusted');
+    mk(a.dir, 'remote', 'add', 'origin', url);
+    git(a.dir, 'commit', '-qm', 'w');
+    mk(a.dir, 'push', '--no-modelkit');
+    // A fresh clone pulls exactly those bytes back.
+    const b = tempDir();
+    dirs.push(b.cleanup);
+    git(b.dir, 'clone', '-q', a.dir, 'work');
+    const work = join(b.dir, 'work');
+    if (!mk(work, 'remote', 'list').includes(url)) mk(work, 'remote', 'add', 'origin', url);
+    mk(work, 'pull');
+    expect(readFileSync(join(work, 'w.bin')).equals(readFileSync(join(a.dir, 'w.bin')))).toBe(true);
+    // Bit rot in the cache of a third version: the push refuses to send it.
+    put(join(a.dir, 'w.bin'), randomBytesFrom(rand, 9 * 1024 * 1024));
+    mk(a.dir, 'add', 'w.bin');
+    git(a.dir, 'commit', '-qm', 'w2');
+    const blob = join(a.dir, '.git/mk/cache/blobs/sha256', readFileSync(join(a.dir, 'w.bin.mk.yaml'), 'utf8').match(/sha256:([0-9a-f]{64})/)![1]!);
+    const bytes = readFileSync(blob);
+    bytes[12345] ^= 0xff;
+    chmodSync(blob, 0o644);
+    writeFileSync(blob, bytes);
+    const r = mkRun(a.dir, ['push', '--no-modelkit']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/does not match|digest/i);
   });
 });
