@@ -8,6 +8,7 @@ import { openRemote, remoteConfig } from '../remote/remotes.js';
 import { RepoContext } from '../repo/context.js';
 import { repoRelative } from '../repo/paths.js';
 import { artifactBlobs, ensureDirManifest } from '../transfer/graph.js';
+import { KnownBlobs } from '../transfer/known.js';
 import { copyBlobs, type CopyProgress } from '../transfer/copy.js';
 import { checkout, type CheckoutResult } from './checkout.js';
 import { buildModelKit } from '../modelkit/builder.js';
@@ -29,6 +30,8 @@ export interface TransferOptions {
   modelkitRevs?: string[];
   /** More tag names for the published ModelKits (e.g. the pushed branch). */
   extraTags?: string[];
+  /** Ask the remote for every blob, ignoring what this repository knows it holds (push). */
+  checkRemote?: boolean;
 }
 
 export interface TransferResult {
@@ -77,6 +80,16 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
   const data: Descriptor[] = [];
   const manifests: Descriptor[] = [];
   const missing: string[] = [];
+  // What this repository knows the remote holds (see KnownBlobs): checked first where it is
+  // most fragile, the directory roots, which nothing else on a registry references.
+  const known = new KnownBlobs(ctx.mkDir, target.location);
+  if (opts.checkRemote) known.clear();
+  for (const t of tracked) {
+    if (t.pointer.type === 'dir' && known.has(t.pointer.digest) && (await statRemote(target, t.pointer.digest)) === undefined) {
+      known.clear();
+      break;
+    }
+  }
   for (const t of tracked) {
     let blobs: Descriptor[];
     try {
@@ -88,7 +101,7 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
       continue;
     }
     for (const d of blobs) {
-      if (!ctx.cache.existsSync(d) && !(await target.exists(d))) {
+      if (!ctx.cache.existsSync(d) && !known.has(d.digest) && !(await target.exists(d))) {
         missing.push(t.path);
         break;
       }
@@ -101,8 +114,8 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
       hint: "fetch it first ('mk fetch'), or push from the clone that created it",
     });
   }
-  const a = await copyBlobs(ctx.cache, target, data, { concurrency, onProgress: opts.onProgress, signal: opts.signal });
-  const b = await copyBlobs(ctx.cache, target, manifests, { concurrency, signal: opts.signal });
+  const a = await copyBlobs(ctx.cache, target, data, { concurrency, onProgress: opts.onProgress, signal: opts.signal, known });
+  const b = await copyBlobs(ctx.cache, target, manifests, { concurrency, signal: opts.signal, known });
   const modelkits: PublishedModelKit[] = [];
   if (opts.modelkits ?? ctx.config.publishModelKits) {
     const revs = opts.modelkitRevs ?? (opts.revs?.length ? opts.revs : (await headCommit(ctx.root)) ? ['HEAD'] : []);
@@ -111,7 +124,7 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
       const built = await buildModelKit(ctx, commit);
       const named = rev !== 'HEAD' && !/^[0-9a-f]{7,40}$/.test(rev) ? [rev] : [];
       const tags = await tagsFor(ctx.root, commit, [...named, ...(opts.extraTags ?? [])]);
-      const p = await publishModelKit(ctx.cache, target, built, tags, { concurrency, signal: opts.signal });
+      const p = await publishModelKit(ctx.cache, target, built, tags, { concurrency, signal: opts.signal, known });
       modelkits.push({ commit, digest: built.manifest.digest, tags, uploaded: p.uploaded, bytes: p.bytes });
     }
   }
@@ -161,6 +174,7 @@ export async function fetchData(opts: TransferOptions = {}): Promise<TransferRes
       for (const l of m.layers) want.push({ mediaType: MediaType.octet, digest: l.digest, size: l.size });
     }
     const r = await copyBlobs(target, ctx.cache, want, { concurrency: concurrencyOf(ctx, rc.name, opts.concurrency), onProgress: opts.onProgress, signal: opts.signal });
+    new KnownBlobs(ctx.mkDir, target.location).add(r.copied.map((d) => d.digest)); // read from there: it holds them
     return { remote: rc.name, artifacts: tracked.length, blobs: want.length, copied: r.copied.length, skipped: r.skipped.length, bytes: r.bytes };
   } finally {
     lock.release();

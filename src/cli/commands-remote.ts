@@ -103,14 +103,15 @@ export function registerRemote(program: Command): void {
       .command('push')
       .description('upload the data of revisions (default: HEAD and the work tree) that the remote lacks, then publish their ModelKits')
       .argument('[rev...]', "revisions; paths after '--'")
-      .option('--no-modelkit', 'upload data only; publish no ModelKit'),
+      .option('--no-modelkit', 'upload data only; publish no ModelKit')
+      .option('--check-remote', 'ask the remote for every blob, not trusting what this repository knows it holds'),
   ).action(
-    async (args: string[], o: TOpts & { modelkit: boolean }) => {
+    async (args: string[], o: TOpts & { modelkit: boolean; checkRemote?: boolean }) => {
       const { revs, paths } = splitDashDash(args);
       const bar = await progressBar('push', wantProgress(o));
       try {
         const { push } = await import('../api/transfer.js');
-        const r = await push({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update, modelkits: o.modelkit === false ? false : undefined });
+        const r = await push({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update, modelkits: o.modelkit === false ? false : undefined, checkRemote: o.checkRemote });
         bar.stop();
         const { target: _t, ...rest } = r;
         if (o.json) return out.json(rest);

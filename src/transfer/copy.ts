@@ -17,6 +17,8 @@ export interface CopyOptions {
   concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (p: CopyProgress) => void;
+  /** Blobs known to be in `dst` already (not asked for), and where to record those found or sent. */
+  known?: { has(digest: string): boolean; add(digests: string[]): void };
 }
 
 export interface CopyResult {
@@ -57,7 +59,8 @@ export async function copyBlobs(src: Target, dst: Target, blobs: Descriptor[], o
     uniq.map((d) =>
       limit(async () => {
         opts.signal?.throwIfAborted();
-        if (await dst.exists(d)) {
+        if (opts.known?.has(d.digest) || (await dst.exists(d))) {
+          opts.known?.add([d.digest]);
           skipped.push(d);
           progress.skippedBlobs++;
           progress.doneBytes += d.size;
@@ -72,6 +75,7 @@ export async function copyBlobs(src: Target, dst: Target, blobs: Descriptor[], o
           },
         });
         copied.push(d);
+        opts.known?.add([d.digest]);
         progress.copiedBlobs++;
         opts.onProgress?.(progress);
       }),

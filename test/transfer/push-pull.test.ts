@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { put, randomBytesFrom, rng, snapshotTree } from '../support/files.js';
@@ -116,5 +116,41 @@ describe.each(['registry', 'layout'] as const)('push and pull through a %s remot
     const r = mkRun(a.dir, ['push', '--no-modelkit']);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/does not match|digest/i);
+  });
+
+  it('a push trusts what it knows the remote holds, until the remote lost some of it', async () => {
+    const a = makeRepo();
+    dirs.push(a.cleanup);
+    const rand = rng(12);
+    for (let i = 0; i < 40; i++) put(join(a.dir, `ds/f${i}.bin`), randomBytesFrom(rand, 3000));
+    mk(a.dir, 'add', 'ds');
+    const url = remoteUrl('known');
+    mk(a.dir, 'remote', 'add', 'origin', url);
+    git(a.dir, 'commit', '-qm', 'ds');
+    mk(a.dir, 'push', '--no-modelkit');
+    expect(JSON.parse(mk(a.dir, 'push', '--no-modelkit', '--json'))).toMatchObject({ copied: 0 });
+    // The remote loses everything of that version (a garbage collection, a deleted repository).
+    const root = readFileSync(join(a.dir, 'ds.mk.yaml'), 'utf8').match(/sha256:([0-9a-f]{64})/)![1]!;
+    const store = registry ? undefined : join(url, 'blobs', 'sha256');
+    const names = store ? readdirSync(store) : [];
+    if (store) for (const n of names) rmSync(join(store, n), { force: true });
+    else {
+      // Registry: delete the blobs through the API (the test registry allows deletes).
+      const cache = join(a.dir, '.git/mk/cache/blobs/sha256');
+      for (const n of readdirSync(cache)) await fetch(`${registry!.url}/v2/team/known/blobs/sha256:${n}`, { method: 'DELETE' });
+      expect((await fetch(`${registry!.url}/v2/team/known/blobs/sha256:${root}`, { method: 'HEAD' })).status).toBe(404);
+    }
+    // The next push finds the directory root gone, stops trusting its record, and sends it all again.
+    const r = JSON.parse(mk(a.dir, 'push', '--no-modelkit', '--json'));
+    expect(r.copied).toBeGreaterThan(1);
+    expect(r.skipped).toBe(0);
+    // ...so a fresh clone gets every byte.
+    const b = tempDir();
+    dirs.push(b.cleanup);
+    git(b.dir, 'clone', '-q', a.dir, 'work');
+    const work = join(b.dir, 'work');
+    if (!mk(work, 'remote', 'list').includes(url)) mk(work, 'remote', 'add', 'origin', url);
+    mk(work, 'pull');
+    expect(snapshotTree(join(work, 'ds'))).toEqual(snapshotTree(join(a.dir, 'ds')));
   });
 });
