@@ -12,6 +12,9 @@ export const ROWS = [
   { id: 'push2', label: 'push after changing 1 file', unit: 'time', floors: ['cp-1'] },
   { id: 'upload', label: 'bytes uploaded by that push', unit: 'bytes', floors: ['changed-bytes'] },
   { id: 'clone', label: 'fresh clone + restore', unit: 'time', floors: ['skopeo-pull', 'cp'] },
+  // Like for like: mk with a local folder remote; the peers' cells are their push / clone rows (their remotes are local folders).
+  { id: 'pushLocal', label: 'push, mk to a local folder remote (peers: their push row)', unit: 'time', floors: ['cp'], peerRow: 'push' },
+  { id: 'cloneLocal', label: 'fresh clone + restore, mk from a local folder remote (peers: their clone row)', unit: 'time', floors: ['cp'], peerRow: 'clone' },
   { id: 'switch', label: 'switch revisions (1 file differs)', unit: 'time', floors: ['cp-1'] },
 ];
 
@@ -79,11 +82,14 @@ export function datasetTable(results, ds, tools) {
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
   const notes = [];
   for (const row of ROWS) {
-    const r = d[row.id] ?? {};
+    const own = d[row.id] ?? {};
+    // Rows measured for mk only take the peers' cells (and floors) from the row they repeat.
+    const r = row.peerRow ? { ...(d[row.peerRow] ?? {}), mk: own.mk } : own;
+    if (row.peerRow && !own.mk) continue;
     const cells = [row.label];
     for (const t of tools) {
       cells.push(renderCell(r[t.id], row.unit));
-      for (const n of r[t.id]?.notes ?? []) notes.push(`${t.label}, ${row.label}: ${n}`);
+      if (!row.peerRow || t.id === 'mk') for (const n of r[t.id]?.notes ?? []) notes.push(`${t.label}, ${row.label}: ${n}`);
     }
     const floorParts = row.floors.map((f) => {
       const c = r[`floor:${f}`];
@@ -211,7 +217,8 @@ export function findings(results, dsets, tools, ctx) {
   const out = [];
   for (const ds of Object.values(dsets)) {
     for (const row of ROWS) {
-      const r = results.data[ds.id]?.[row.id] ?? {};
+      const own = results.data[ds.id]?.[row.id] ?? {};
+      const r = row.peerRow ? { ...(results.data[ds.id]?.[row.peerRow] ?? {}), mk: own.mk } : own;
       const mk = value(r.mk, row.unit);
       if (mk === undefined) continue;
       for (const t of tools.filter((x) => x.id !== 'mk')) {
@@ -262,7 +269,7 @@ export function renderReport({ results, dsets, tools, machine, meta, ctx }) {
   L.push('## Legend');
   L.push('');
   L.push('- Each cell: **median wall time** over the repetitions (status and no-op commit: 3 runs per repetition; switch: 2 per repetition, there and back), **±spread** when the runs differ by 5% or more (half the min–max range, relative to the median: a noise gauge), **· peak RSS** (the largest single process of the step, GNU `time -f %M`, max over runs). Byte rows: median bytes.');
-  L.push('- Ratios: mk median ÷ peer (or floor) median: **below 1× mk is faster / smaller**. mk/floor uses the first floor of the row. Push and clone rows are like for like between Git LFS and DVC (both copy into a local directory remote), but mk goes over HTTP to a registry (unless run with `--mk-remote layout`): for mk, the skopeo floor (same registry, same blobs) is the fair yardstick.');
+  L.push('- Ratios: mk median ÷ peer (or floor) median: **below 1× mk is faster / smaller**. mk/floor uses the first floor of the row. Push and clone rows are like for like between Git LFS and DVC (both copy into a local directory remote), but mk goes over HTTP to a registry (unless run with `--mk-remote layout`): for mk, the skopeo floor (same registry, same blobs) is the fair yardstick. The two rows "mk to / from a local folder remote" are the like-for-like comparison: the same mk repository also pushes to a local OCI layout folder (`mk push --remote folder` + `git push`, ModelKit included) and a fresh clone pulls from it (`git clone` + `mk pull --remote folder`); their peer cells repeat the peers\' push and clone rows.');
   L.push('- Every repetition runs in fresh temporary repositories and remotes; repetitions are interleaved across tools (mk, LFS, DVC, floors, then again). Data is generated once (AES-CTR keystream: deterministic, incompressible), copied into each repository untimed, and is **warm in the page cache**: the page cache is not dropped (not possible here, and not needed for relative numbers). `sync` runs before each timed step so a step does not pay for the previous one\'s writeback; no tool fsyncs on its own path unless it does so by default.');
   L.push('- Steps: **add + commit** = mk: `mk add <path>` + `git commit` (with mk\'s hooks when `mk install` exists, see the machine table); Git LFS: `git add -A` (clean filter) + `git commit` (after an untimed `git lfs track`); DVC: `dvc add` + `git add <path>.dvc .gitignore` + `git commit`. **status** = `mk status`, `git status --porcelain` (what an LFS user runs), `dvc status`. **no-op commit** = `git commit --allow-empty` with whatever hooks the tool installed. **push** = publish data and commit: mk: `git push`, whose pre-push hook uploads the data (without the hook: `mk push` + `git push`); `git push` (LFS pre-push uploads to `remote.git/lfs`, file:// standalone transfer); `dvc push` to a local directory remote + `git push`. **fresh clone + restore** = `git clone` (+ `mk pull` / `dvc pull`; LFS restores in the smudge filter), verified: file count and the changed file\'s hash. **switch** = `git checkout <rev>` (mk: its post-checkout hook restores the data; without the hook + `mk checkout`; DVC: + `dvc checkout`), to the first revision and back, verified.');
   L.push(`- The one-file change: big = the first MiB of the file rewritten in place; small = one 16 KiB file rewritten; medium = one 10 MiB file rewritten. **local store growth** = bytes added to \`.git/mk/cache\`, \`.git/lfs/objects\`, \`.dvc/cache\`; **bytes uploaded** = growth of the data remote (registry storage / remote layout, \`remote.git\` incl. \`lfs/\`, DVC remote dir) plus the bare git remote.`);

@@ -24,6 +24,8 @@ export const STEP_NEEDS = {
   push2: ['push', 'readd'],
   upload: ['push2'],
   clone: ['push2'],
+  pushLocal: ['add'],
+  cloneLocal: ['pushLocal', 'readd'],
   switch: ['readd'],
 };
 
@@ -117,6 +119,12 @@ export async function runScenario({ tool, ds, rep, ctx, results }) {
       const t = timed('push', cmds);
       log(`  ${tool.id}/${ds.id} r${rep}: push ${fmtSeconds(t.wall)}`);
     });
+    if (tool.pushLocal) {
+      await step('pushLocal', async () => {
+        const t = timed('pushLocal', tool.pushLocal(S));
+        log(`  ${tool.id}/${ds.id} r${rep}: push to a local folder ${fmtSeconds(t.wall)}`);
+      });
+    }
     let storeBefore = 0;
     await step('readd', async () => {
       await applyChange(ds, S.repo);
@@ -153,6 +161,20 @@ export async function runScenario({ tool, ds, rep, ctx, results }) {
       }
       rmrf(S.clone);
     });
+    if (tool.cloneLocal) {
+      await step('cloneLocal', async () => {
+        await tool.beforeCloneLocal?.(S);
+        rmrf(S.clone);
+        const t = timed('cloneLocal', tool.cloneLocal(S));
+        log(`  ${tool.id}/${ds.id} r${rep}: fresh clone + restore from a local folder ${fmtSeconds(t.wall)}`);
+        const bad = await verifyData(ds, S.clone, true);
+        if (bad) {
+          results.cell(ds.id, 'cloneLocal', tool.id).times.pop();
+          throw new StepError(`wrong data after clone + restore from the folder: ${bad}`);
+        }
+        rmrf(S.clone);
+      });
+    }
     await step('switch', async () => {
       for (const [rev, changed] of [
         [S.revA, false],

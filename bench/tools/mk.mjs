@@ -132,6 +132,16 @@ export function mkTool(ctx, caps) {
           S.remoteDirs.push(S.registry.root);
         }
         sh(mk('remote', 'add', 'origin', url), { cwd: S.repo, env: S.env });
+        // A second mk remote, a local folder (OCI layout), for the like-for-like rows against
+        // Git LFS and DVC, whose remotes are local folders too. Not the default.
+        if (ctx.mkRemote === 'registry') {
+          S.folder = join(S.remoteBase, 'folder-layout');
+          S.folderGit = join(S.remoteBase, 'folder.git');
+          sh(mk('remote', 'add', 'folder', S.folder), { cwd: S.repo, env: S.env });
+          sh(['git', 'init', '-q', '--bare', S.folderGit], { env: S.env });
+          sh(['git', 'remote', 'add', 'folder', `file://${S.folderGit}`], { cwd: S.repo, env: S.env });
+          sh(mk('remote', 'default', 'origin'), { cwd: S.repo, env: S.env });
+        }
         sh(['git', 'add', '-A', '.mk'], { cwd: S.repo, env: S.env });
       }
       S.preCommitHook = hookMentionsMk(S.repo, 'pre-commit');
@@ -163,6 +173,26 @@ export function mkTool(ctx, caps) {
       // With mk's pre-push hook, `git push` uploads the data first (the designed flow).
       if (S.prePushHook) return [{ argv: ['git', 'push', '-q', 'origin', 'main'] }];
       return [{ argv: mk('push', '-q') }, { argv: ['git', 'push', '-q', 'origin', 'main'] }];
+    },
+
+    // Like for like with Git LFS and DVC: data to a local folder remote, then git.
+    pushLocal(S) {
+      if (!S.folder) throw new NotApplicable(ctx.mkRemote === 'layout' ? 'n/a: the push row already uses a local folder (--mk-remote layout)' : NOT_YET);
+      return [{ argv: mk('push', '-q', '--remote', 'folder') }, { argv: ['git', 'push', '-q', '--no-verify', 'folder', 'main'] }];
+    },
+
+    /** Untimed: the folder remote gets the second revision too, as the registry did. */
+    beforeCloneLocal(S) {
+      sh(mk('push', '-q', '--remote', 'folder'), { cwd: S.repo, env: S.env });
+      sh(['git', 'push', '-q', '--no-verify', 'folder', 'main'], { cwd: S.repo, env: S.env });
+    },
+
+    cloneLocal(S) {
+      if (!S.folder) throw new NotApplicable('n/a: the clone row already uses a local folder (--mk-remote layout)');
+      return [
+        { argv: ['git', 'clone', '-q', `file://${S.folderGit}`, S.clone], cwd: S.dir },
+        { argv: mk('pull', '-q', '--remote', 'folder'), cwd: S.clone },
+      ];
     },
 
     clone(S) {
