@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { lstatSync, rmSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { constants as fsc, lstatSync, rmSync } from 'node:fs';
+import { chmod, copyFile, rm } from 'node:fs/promises';
 import pLimit from 'p-limit';
 import type { Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
@@ -75,14 +75,31 @@ function checkLinkedEdit(cache: OciLayoutStore, rel: string, st: import('node:fs
   warnings.push(`${rel} was a hardlink into the cache and was edited in place: the cache copy of its previous version (${old.slice(7, 19)}) changed with it and was removed; that version is lost unless a remote has it (use checkout.link: copy to avoid this)`);
 }
 
+/** Files at least this large are copied in-kernel while they are hashed (see storeRawFile). */
+const PARALLEL_COPY_BYTES = 8 << 20;
+
+async function hashWhileCopying(src: string, tmp: string): Promise<{ digest: string; size: number }> {
+  const [got] = await Promise.all([hashFile(src), copyFile(src, tmp, fsc.COPYFILE_EXCL)]);
+  await chmod(tmp, 0o444);
+  const st = lstatSync(tmp);
+  if (st.size !== got.size) throw new MkError('ECHANGED', `${src} changed while mk was reading it`, { hint: 'run the command again once the file is no longer being written' });
+  return got;
+}
+
 async function storeRawFile(cache: OciLayoutStore, stat: StatCache, rel: string, absPath: string, before: import('node:fs').Stats, warnings: string[] = [], previousDigest?: string): Promise<{ digest: string; written: boolean; hashed: boolean }> {
   const known = stat.lookup(rel, before);
   if (known && cache.existsSync({ mediaType: MediaType.octet, digest: known, size: before.size })) return { digest: known, written: false, hashed: false };
   const tmp = cache.ingestPath(rel);
   try {
-    const got = await hashFile(absPath, tmp);
+    // A large file whose last change is more than a second old: an in-kernel copy on one core
+    // while this thread hashes the file on another. Both read the same bytes unless the file
+    // changes meanwhile, and a change would give it a newer mtime/ctime than `before` (its
+    // last change was not in the current timestamp tick): checked after, as below. A file
+    // changed just now takes the single pass that hashes exactly the bytes it writes.
+    const settled = Date.now() - Math.max(before.mtimeMs, before.ctimeMs) > 1000;
+    const got = before.size >= PARALLEL_COPY_BYTES && settled ? await hashWhileCopying(absPath, tmp) : await hashFile(absPath, tmp);
     const after = lstatSync(absPath);
-    if (got.size !== before.size || after.mtimeMs !== before.mtimeMs || after.size !== before.size) {
+    if (got.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ctimeMs !== before.ctimeMs || after.ino !== before.ino || after.size !== before.size) {
       throw new MkError('ECHANGED', `${rel} changed while mk was reading it`, { hint: 'run the command again once the file is no longer being written' });
     }
     checkLinkedEdit(cache, rel, before, previousDigest, got.digest, warnings);

@@ -3,7 +3,7 @@
  * size. `mk checkout` notices before anything is placed: the work tree keeps what it had,
  * the bad copy leaves the cache, and the user is told in one line.
  */
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadDirManifest } from '../../src/artifact/load.js';
@@ -168,5 +168,27 @@ describe('a large blob trusted by its stat data is re-hashed once anything touch
     expect(exists(p('weights.bin'))).toBe(false);
     expect(exists(store.blobPath(ptr))).toBe(false);
     expect(tempLeftovers(repo.dir)).toEqual([]);
+  });
+});
+
+describe('a large settled file is copied in-kernel while it is hashed', () => {
+  it('the cache blob is exactly the file, and the stat data that vouches for it is checked', async () => {
+    const repo = makeRepo();
+    try {
+      const p = (rel: string) => join(repo.dir, rel);
+      put(p('big.bin'), randomBytesFrom(rng(8), 12 * 1024 * 1024 + 5));
+      const old = Date.now() / 1000 - 60;
+      utimesSync(p('big.bin'), old, old);
+      await new Promise((r) => setTimeout(r, 1100)); // its ctime (set by utimes) settles too
+      const want = sha256File(p('big.bin'));
+      mk(repo.dir, 'add', 'big.bin');
+      const ptr = parsePointer(readFileSync(p('big.bin.mk.yaml'), 'utf8'), 'big.bin');
+      expect(ptr.digest).toBe('sha256:' + want);
+      expect(corruptBlobs(p('.git/mk/cache'))).toEqual([]);
+      expect(sha256File(new OciLayoutStore(p('.git/mk/cache')).blobPath(ptr))).toBe(want);
+      expect(tempLeftovers(p('.git/mk/cache'))).toEqual([]);
+    } finally {
+      repo.cleanup();
+    }
   });
 });
