@@ -7,7 +7,8 @@ import { headCommit, resolveCommit } from '../git/run.js';
 import { openRemote, remoteConfig } from '../remote/remotes.js';
 import { RepoContext } from '../repo/context.js';
 import { repoRelative } from '../repo/paths.js';
-import { artifactBlobs, ensureDirManifest } from '../transfer/graph.js';
+import { artifactBlobs, ensureDirManifest, listBlobs } from '../transfer/graph.js';
+import { loadDirManifest } from '../artifact/load.js';
 import { KnownBlobs } from '../transfer/known.js';
 import { copyBlobs, type CopyProgress } from '../transfer/copy.js';
 import { checkout, type CheckoutResult } from './checkout.js';
@@ -125,6 +126,11 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
       const named = rev !== 'HEAD' && !/^[0-9a-f]{7,40}$/.test(rev) ? [rev] : [];
       const tags = await tagsFor(ctx.root, commit, [...named, ...(opts.extraTags ?? [])]);
       const p = await publishModelKit(ctx.cache, target, built, tags, { concurrency, signal: opts.signal, known });
+      if (typeof (target as { pushManifest?: unknown }).pushManifest === 'function') {
+        // A registry: keep this commit's directory manifests reachable from its ModelKit (GC).
+        const { attachDirManifests } = await import('../modelkit/referrers.js');
+        await attachDirManifests(target as import('../stores/registry/registry-store.js').RegistryStore, built.manifest, await dirManifestBlobs(ctx, commit), commit, opts.signal);
+      }
       modelkits.push({ commit, digest: built.manifest.digest, tags, uploaded: p.uploaded, bytes: p.bytes });
     }
   }
@@ -138,6 +144,17 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
     bytes: a.bytes + b.bytes + modelkits.reduce((s, m) => s + m.bytes, 0),
     modelkits,
   };
+}
+
+/** The directory manifests (roots and file lists) of a commit's tracked folders. */
+async function dirManifestBlobs(ctx: RepoContext, commit: string): Promise<Descriptor[]> {
+  const out: Descriptor[] = [];
+  for (const t of await pointersAtCommit(ctx.commonDir, commit)) {
+    if (t.pointer.type !== 'dir') continue;
+    const m = await loadDirManifest(ctx.cache, t.pointer);
+    out.push(...listBlobs(m), { mediaType: MediaType.mkDirectory, digest: t.pointer.digest, size: (await ctx.cache.statBlob(t.pointer.digest))! });
+  }
+  return out;
 }
 
 function hasRemoteManifest(t: Target): boolean {
