@@ -53,8 +53,10 @@ describe('oras and skopeo read an mk ModelKit', () => {
   /** mk outside any repository, with a cache of its own. */
   const mkOutside = (...args: string[]) => mkOk(tmp.dir, args, { MK_CACHE_DIR: join(tmp.dir, 'mk-cache') });
 
-  it('oras lists the tags mk pushed: the commit id and the branch', async () => {
-    expect((await oras(orasHome, 'repo', 'tags', '--plain-http', repoRef)).stdout.split('\n').filter(Boolean).sort()).toEqual([commit(), 'main'].sort());
+  it('oras lists the tags mk pushed: the commit id, the branch, and the referrers tag of the ModelKit', async () => {
+    const list = async (...extra: string[]) => (await oras(orasHome, 'repo', 'tags', '--plain-http', ...extra, repoRef)).stdout.split('\n').filter(Boolean).sort();
+    expect(await list()).toEqual([commit(), 'main', `sha256-${built.digest.slice(7)}`].sort());
+    expect(await list('--exclude-digest-tags')).toEqual([commit(), 'main'].sort());
   });
 
   it('oras manifest fetch returns exactly the manifest mk built, by tag and by digest', async () => {
