@@ -148,9 +148,10 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
  */
 async function planFromStamp(ctx: RepoContext, stamps: Stamps, t: TrackedPointer, early: Promise<Signature | undefined> | undefined): Promise<Plan | undefined> {
   if (!early) return undefined;
+  removeStaleTemps(dirname(abs(ctx.root, t.path)), basename(t.path)); // as planArtifact does
   const sig = await early;
   const stamped = stamps.digestOf(t.path);
-  if (!sig?.plain || !stamped || !stamps.isClean(t.path, stamped, sig.sig, abs(ctx.root, t.path))) return undefined;
+  if (!sig?.plain || sig.temps || !stamped || !stamps.isClean(t.path, stamped, sig.sig, abs(ctx.root, t.path))) return undefined;
   if (stamped === t.pointer.digest) {
     const manifest = await loadDirManifest(ctx.cache, t.pointer).catch(() => undefined);
     if (!manifest) return undefined;

@@ -7,6 +7,7 @@ import { MediaType } from '../content/media-types.js';
 import { bufferSource } from '../content/storage.js';
 import { MkError, UnsafePathError } from '../errors/index.js';
 import { hashFile } from '../hashing/digest.js';
+import { isRacy } from '../hashing/racy.js';
 import type { StatCache } from '../hashing/stat-cache.js';
 import type { Kind, Pointer } from '../pointer/pointer.js';
 import type { RepoContext } from '../repo/context.js';
@@ -91,12 +92,12 @@ async function storeRawFile(cache: OciLayoutStore, stat: StatCache, rel: string,
   if (known && cache.existsSync({ mediaType: MediaType.octet, digest: known, size: before.size })) return { digest: known, written: false, hashed: false };
   const tmp = cache.ingestPath(rel);
   try {
-    // A large file whose last change is more than a second old: an in-kernel copy on one core
-    // while this thread hashes the file on another. Both read the same bytes unless the file
-    // changes meanwhile, and a change would give it a newer mtime/ctime than `before` (its
-    // last change was not in the current timestamp tick): checked after, as below. A file
-    // changed just now takes the single pass that hashes exactly the bytes it writes.
-    const settled = Date.now() - Math.max(before.mtimeMs, before.ctimeMs) > 1000;
+    // A large settled file: an in-kernel copy on one core while this thread hashes the file
+    // on another. Both read the same bytes unless the file changes meanwhile, and a change
+    // would give it a newer mtime/ctime than `before` (its last change is older than the
+    // current timestamp tick): checked after, as below. A file changed within the tick takes
+    // the single pass that hashes exactly the bytes it writes.
+    const settled = !isRacy(before, Date.now());
     const got = before.size >= PARALLEL_COPY_BYTES && settled ? await hashWhileCopying(absPath, tmp) : await hashFile(absPath, tmp);
     const after = lstatSync(absPath);
     if (got.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ctimeMs !== before.ctimeMs || after.ino !== before.ino || after.size !== before.size) {

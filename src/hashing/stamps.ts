@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../util/fs.js';
+import { isRacy } from './racy.js';
 
 /** Stat data of the files of an artifact, reduced to one hash and the newest change time. */
 export function statSignature(files: Array<{ path: string; stat: Stats }>): { sig: string; newest: number } {
@@ -26,7 +27,7 @@ export function statSignature(files: Array<{ path: string; stat: Stats }>): { si
  */
 export function findSignatureAsync(absDir: string): Promise<Signature | undefined> {
   return new Promise((resolve) => {
-    execFile('find', findArgs(absDir), { maxBuffer: 1 << 30, encoding: 'buffer' }, (err, out) => resolve(err ? undefined : reduceFind(out, Date.now() - RACY_MS)));
+    execFile('find', findArgs(absDir), { maxBuffer: 1 << 30, encoding: 'buffer' }, (err, out) => resolve(err ? undefined : reduceFind(out, Date.now())));
   });
 }
 
@@ -37,6 +38,8 @@ export interface Signature {
   recent?: string[];
   /** Only regular files and folders (no links, sockets...): checked before a stamp stands in for a scan that would refuse to write through a link. */
   plain?: boolean;
+  /** Temporary files of mk (`.<name>.mk-tmp-<pid>-<hex>`) inside: a checkout scans, and sweeps those of dead processes. */
+  temps?: number;
 }
 
 function findArgs(absDir: string): string[] {
@@ -49,9 +52,9 @@ function findArgs(absDir: string): string[] {
  * a stamp costs next to nothing. The times, recent files and entry types are parsed only
  * when asked for (recording a stamp, a checkout deciding whether to trust one).
  */
-function reduceFind(out: Buffer, racyAfter: number): Signature {
+function reduceFind(out: Buffer, at: number): Signature {
   const sig = createHash('sha256').update('find2:').update(out).digest('hex');
-  let parsed: { newest: number; recent: string[]; plain: boolean } | undefined;
+  let parsed: { newest: number; recent: string[]; plain: boolean; temps: number } | undefined;
   const parse = () => {
     if (parsed) return parsed;
     const records = out.toString('utf8').split('\0');
@@ -59,7 +62,9 @@ function reduceFind(out: Buffer, racyAfter: number): Signature {
     let newest = 0;
     const recent: string[] = [];
     let plain = true;
+    let temps = 0;
     for (const r of records) {
+      if (/\.mk-tmp-\d+-[0-9a-f]{8}$/.test(r)) temps++;
       const parts = r.split(' ', 5);
       const m = Number(parts[3]) * 1000;
       const c = Number(parts[4]) * 1000;
@@ -67,10 +72,10 @@ function reduceFind(out: Buffer, racyAfter: number): Signature {
       if (c > newest) newest = c;
       // Only regular files can hide a same-tick change: every name in a folder is listed (so a
       // folder's own times add nothing), and links are not part of an artifact.
-      if (parts[0] === 'f' && Math.max(m, c) >= racyAfter) recent.push(r.slice(nthSpace(r, 6) + 1));
+      if (parts[0] === 'f' && isRacy({ mtimeMs: m, ctimeMs: c }, at)) recent.push(r.slice(nthSpace(r, 6) + 1));
       if (parts[0] !== 'f' && parts[0] !== 'd') plain = false;
     }
-    return (parsed = { newest, recent, plain });
+    return (parsed = { newest, recent, plain, temps });
   };
   return {
     sig,
@@ -83,11 +88,12 @@ function reduceFind(out: Buffer, racyAfter: number): Signature {
     get plain() {
       return parse().plain;
     },
+    get temps() {
+      return parse().temps;
+    },
   };
 }
 
-/** How long after its last change a file's stat data is trusted (same rule as the stat cache). */
-const RACY_MS = 1000;
 /** At most this many recently changed files are re-hashed on each check instead of refusing a stamp. */
 const MAX_RACY = 64;
 
@@ -173,10 +179,14 @@ export class Stamps {
    */
   record(path: string, digest: string, s: Signature, blobs?: string[], digestOf?: (rel: string) => string | undefined, now = Date.now()): void {
     let racy: Array<[string, string]> | undefined;
-    if (now - s.newest < RACY_MS) {
-      if (!s.recent || !digestOf || s.recent.length > MAX_RACY) return;
+    // A find signature lists its racy files (see racy.ts); a scan from Node only knows the
+    // newest change, and then the whole folder waits out the longest window.
+    const recent = s.recent ?? (now - s.newest < 2000 ? undefined : []);
+    if (!recent) return;
+    if (recent.length) {
+      if (!digestOf || recent.length > MAX_RACY) return;
       racy = [];
-      for (const rel of s.recent) {
+      for (const rel of recent) {
         const d = digestOf(rel);
         if (!d) return;
         racy.push([rel, d]);

@@ -1,16 +1,12 @@
 import { readFileSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../util/fs.js';
+import { isRacy, racyWindowMs } from './racy.js';
 
 /** [ino, size, mtimeMs, ctimeMs, digest, recordedAtMs] */
 type Entry = [number, number, number, number, string, number];
 
 const VERSION = 1;
-/**
- * A file changed less than this long before it was hashed may change again within the
- * same timestamp tick ("racy git"): such an entry is not trusted until it is re-hashed later.
- */
-const RACY_MS = 1000;
 
 /**
  * Remembers, per repository-relative path, the digest of a file together with the stat
@@ -45,7 +41,8 @@ export class StatCache {
     const e = this.entries.get(rel);
     if (!e) return undefined;
     if (e[0] !== st.ino || e[1] !== st.size || e[2] !== st.mtimeMs || e[3] !== st.ctimeMs) return undefined;
-    if (e[5] - st.mtimeMs < RACY_MS) return undefined;
+    // Hashed within the file's last timestamp tick ("racy git"): not trusted until re-hashed later.
+    if (isRacy(st, e[5])) return undefined;
     return e[4];
   }
 
@@ -63,7 +60,7 @@ export class StatCache {
    * ctime, which closes even that.
    */
   record(rel: string, st: Stats, digest: string, at = Date.now(), written = false): void {
-    if (written) at = Math.max(at, st.mtimeMs + RACY_MS);
+    if (written) at = Math.max(at, Math.max(st.mtimeMs, st.ctimeMs) + racyWindowMs(st));
     this.entries.set(rel, [st.ino, st.size, st.mtimeMs, st.ctimeMs, digest, at]);
     this.dirty = true;
   }

@@ -11,6 +11,7 @@ import { DigestMismatchError, NotFoundError, MkError } from '../../errors/index.
 import { hashFile, verifying, writeStreamHashed } from '../../hashing/digest.js';
 import { acquireLock } from '../../util/lockfile.js';
 import { writeFileAtomicSync } from '../../util/fs.js';
+import { isRacy, racyWindowMs } from '../../hashing/racy.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
@@ -22,8 +23,6 @@ const verifiedInThisProcess = new Set<string>();
 
 /** Blobs at least this large are trusted by their stat data once verified (smaller ones are cheap to re-hash). */
 const TRUST_BYTES = 8 << 20;
-/** Stat data taken within this long of a blob's last change is not trusted (a same-tick write would not show). */
-const RACY_MS = 1000;
 
 function statKey(st: { ino: number; size: number; mtimeMs: number; ctimeMs: number }): string {
   return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
@@ -159,7 +158,7 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
     try {
       const path = this.blobPath(desc);
       const st = statSync(path);
-      const at = written ? Math.max(st.mtimeMs, st.ctimeMs) + RACY_MS : Date.now();
+      const at = written ? Math.max(st.mtimeMs, st.ctimeMs) + racyWindowMs(st) : Date.now();
       const map = this.trustMap;
       map[digestHex(desc.digest)] = [statKey(st), at];
       for (const hex of Object.keys(map)) if (!existsSync(join(this.root, 'blobs', 'sha256', hex))) delete map[hex];
@@ -180,7 +179,7 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
     if (!e) return false;
     try {
       const st = statSync(this.blobPath(desc));
-      return st.size === desc.size && e[0] === statKey(st) && e[1] - Math.max(st.mtimeMs, st.ctimeMs) >= RACY_MS;
+      return st.size === desc.size && e[0] === statKey(st) && !isRacy(st, e[1]);
     } catch {
       return false;
     }
