@@ -7,7 +7,7 @@ import { MediaType } from '../content/media-types.js';
 import { bufferSource } from '../content/storage.js';
 import { MkError, UnsafePathError } from '../errors/index.js';
 import { hashFile } from '../hashing/digest.js';
-import { isRacy } from '../hashing/racy.js';
+import { isRacy, racyWindowMs } from '../hashing/racy.js';
 import type { StatCache } from '../hashing/stat-cache.js';
 import type { Kind, Pointer } from '../pointer/pointer.js';
 import type { RepoContext } from '../repo/context.js';
@@ -79,6 +79,15 @@ function checkLinkedEdit(cache: OciLayoutStore, rel: string, st: import('node:fs
 /** Files at least this large are copied in-kernel while they are hashed (see storeRawFile). */
 const PARALLEL_COPY_BYTES = 8 << 20;
 
+/** Whether the file's stat data can vouch for it, after waiting out a short racy window. */
+async function settles(before: import('node:fs').Stats): Promise<boolean> {
+  const left = racyWindowMs(before) - (Date.now() - Math.max(before.mtimeMs, before.ctimeMs));
+  if (left <= 0) return true;
+  if (left > 150) return false;
+  await new Promise((r) => setTimeout(r, left + 5));
+  return !isRacy(before, Date.now());
+}
+
 async function hashWhileCopying(src: string, tmp: string): Promise<{ digest: string; size: number }> {
   const [got] = await Promise.all([hashFile(src), copyFile(src, tmp, fsc.COPYFILE_EXCL)]);
   await chmod(tmp, 0o444);
@@ -95,10 +104,12 @@ async function storeRawFile(cache: OciLayoutStore, stat: StatCache, rel: string,
     // A large settled file: an in-kernel copy on one core while this thread hashes the file
     // on another. Both read the same bytes unless the file changes meanwhile, and a change
     // would give it a newer mtime/ctime than `before` (its last change is older than the
-    // current timestamp tick): checked after, as below. A file changed within the tick takes
-    // the single pass that hashes exactly the bytes it writes.
-    const settled = !isRacy(before, Date.now());
-    const got = before.size >= PARALLEL_COPY_BYTES && settled ? await hashWhileCopying(absPath, tmp) : await hashFile(absPath, tmp);
+    // current timestamp tick): checked after, as below. A file changed within the tick
+    // waits the tick out when that is short (a fine-grained clock: at most ~100 ms, far less
+    // than the second pass it saves), else takes the single pass that hashes exactly the
+    // bytes it writes.
+    const settled = before.size >= PARALLEL_COPY_BYTES && (await settles(before));
+    const got = settled ? await hashWhileCopying(absPath, tmp) : await hashFile(absPath, tmp);
     const after = lstatSync(absPath);
     if (got.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ctimeMs !== before.ctimeMs || after.ino !== before.ino || after.size !== before.size) {
       throw new MkError('ECHANGED', `${rel} changed while mk was reading it`, { hint: 'run the command again once the file is no longer being written' });
