@@ -22,6 +22,17 @@ describe.each(['registry', 'layout'] as const)('push and pull through a %s remot
     for (const c of dirs) c();
   });
 
+  /** A fresh clone of `src` (its remote added if the clone lacks it) that has pulled its data. */
+  function cloneAndPull(src: string, url: string): string {
+    const b = tempDir();
+    dirs.push(b.cleanup);
+    git(b.dir, 'clone', '-q', src, 'work');
+    const work = join(b.dir, 'work');
+    if (!mk(work, 'remote', 'list').includes(url)) mk(work, 'remote', 'add', 'origin', url);
+    mk(work, 'pull');
+    return work;
+  }
+
   function remoteUrl(name: string): string {
     if (registry) return `oci://${registry.host}/team/${name}`;
     const t = tempDir('mk-layout-');
@@ -97,12 +108,7 @@ describe.each(['registry', 'layout'] as const)('push and pull through a %s remot
     git(a.dir, 'commit', '-qm', 'w');
     mk(a.dir, 'push', '--no-modelkit');
     // A fresh clone pulls exactly those bytes back.
-    const b = tempDir();
-    dirs.push(b.cleanup);
-    git(b.dir, 'clone', '-q', a.dir, 'work');
-    const work = join(b.dir, 'work');
-    if (!mk(work, 'remote', 'list').includes(url)) mk(work, 'remote', 'add', 'origin', url);
-    mk(work, 'pull');
+    const work = cloneAndPull(a.dir, url);
     expect(readFileSync(join(work, 'w.bin')).equals(readFileSync(join(a.dir, 'w.bin')))).toBe(true);
     // Bit rot in the cache of a third version: the push refuses to send it.
     put(join(a.dir, 'w.bin'), randomBytesFrom(rand, 9 * 1024 * 1024));
@@ -145,12 +151,7 @@ describe.each(['registry', 'layout'] as const)('push and pull through a %s remot
     expect(r.copied).toBeGreaterThan(1);
     expect(r.skipped).toBe(0);
     // ...so a fresh clone gets every byte.
-    const b = tempDir();
-    dirs.push(b.cleanup);
-    git(b.dir, 'clone', '-q', a.dir, 'work');
-    const work = join(b.dir, 'work');
-    if (!mk(work, 'remote', 'list').includes(url)) mk(work, 'remote', 'add', 'origin', url);
-    mk(work, 'pull');
+    const work = cloneAndPull(a.dir, url);
     expect(snapshotTree(join(work, 'ds'))).toEqual(snapshotTree(join(a.dir, 'ds')));
   });
 });
