@@ -94,6 +94,16 @@ function isDirMeta(S, hex) {
   }
 }
 
+/**
+ * Blobs in `now` that were not in `before`, and which of them are the directory manifest:
+ * its root (named by the pointer) and its file lists (recognised in the local cache).
+ */
+function newBlobs(S, now, before) {
+  const manifest = pointerDigest(S);
+  const added = [...now.keys()].filter((d) => !before?.has(d));
+  return { added, meta: new Set(added.filter((d) => d === manifest || isDirMeta(S, d))) };
+}
+
 /** The directory manifest's digest (a file artifact's pointer names the data blob itself). */
 function pointerDigest(S) {
   if (!S.ds.isDir) return undefined;
@@ -216,14 +226,10 @@ export function mkTool(ctx, caps) {
       // Which blobs the one-file change added: ideally one data blob (the file's group) plus
       // the directory manifest (for a directory), whatever the dataset's size.
       const now = cacheBlobs(S);
-      const manifest = pointerDigest(S);
-      const added = [...now.keys()].filter((d) => !S.cacheBefore?.has(d));
-      // The directory manifest: its root (named by the pointer) and the file lists it names.
-      const meta = new Set(added.filter((d) => d === manifest || isDirMeta(S, d)));
+      const { added, meta } = newBlobs(S, now, S.cacheBefore);
       const data = added.filter((d) => !meta.has(d)).map((d) => now.get(d));
       const manifestBytes = meta.size ? [...meta].reduce((a, d) => a + now.get(d), 0) : undefined;
       S.changeData = new Set(added.filter((d) => !meta.has(d)));
-      S.changeMeta = meta;
       (ctx.mkChange[S.ds.id] ??= []).push({ dataBlobs: data, manifestBytes });
       return describe(data, manifestBytes);
     },
@@ -234,12 +240,10 @@ export function mkTool(ctx, caps) {
 
     uploadNote(S) {
       const now = remoteBlobs(S);
-      const manifest = pointerDigest(S);
-      const added = [...now.keys()].filter((d) => !S.remoteBefore?.has(d));
+      const { added, meta } = newBlobs(S, now, S.remoteBefore);
       const data = added.filter((d) => S.changeData?.has(d)).map((d) => now.get(d));
-      const meta = added.filter((d) => d === manifest || S.changeMeta?.has(d) || isDirMeta(S, d));
-      const other = added.filter((d) => !meta.includes(d) && !S.changeData?.has(d)).map((d) => now.get(d));
-      const manifestBytes = meta.length ? meta.reduce((a, d) => a + now.get(d), 0) : undefined;
+      const other = added.filter((d) => !meta.has(d) && !S.changeData?.has(d)).map((d) => now.get(d));
+      const manifestBytes = meta.size ? [...meta].reduce((a, d) => a + now.get(d), 0) : undefined;
       (ctx.mkUpload[S.ds.id] ??= []).push({ dataBlobs: data, manifestBytes, other });
       return `${describe(data, manifestBytes)}${other.length ? `, + ${other.length} other blob(s) (${fmtBytes(other.reduce((a, b) => a + b, 0))}: ModelKit/config)` : ''}`;
     },
