@@ -9,7 +9,7 @@ import { git, resolveCommit } from '../git/run.js';
 import { buildModelKit, type BuiltModelKit } from '../modelkit/builder.js';
 import { readManifest } from '../modelkit/publish.js';
 import { ociTag } from '../modelkit/tags.js';
-import { configEntries, extractLayer, matches, parseFilter, writeKitfile, type Filter } from '../modelkit/unpack.js';
+import { configEntries, matches, parseFilter, Unpacker, type Filter } from '../modelkit/unpack.js';
 import { openRemote, remoteConfig } from '../remote/remotes.js';
 import { RepoContext } from '../repo/context.js';
 import { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
@@ -176,10 +176,17 @@ export async function modelkitUnpack(ref: string, opts: UnpackOptions = {}): Pro
     for (const l of layersByDigest.values()) if (filters.length === 0) selected.push(l);
   }
   const cache = localStore(opts.cwd);
+  const unpacker = new Unpacker(cache, t);
   await copyBlobs(r.target, cache, selected, {});
-  if (filters.length === 0 || filters.some((f) => f.types.includes('kitfile'))) await writeKitfile(info.config, t);
   let files = 0;
-  for (const l of selected) files += await extractLayer(cache, l, t);
+  try {
+    if (filters.length === 0 || filters.some((f) => f.types.includes('kitfile'))) await unpacker.kitfile(info.config);
+    for (const l of selected) files += await unpacker.layer(l);
+    await unpacker.commit();
+  } catch (e) {
+    await unpacker.abort();
+    throw e;
+  }
   return { digest: info.digest, layers: selected.length, files, dir };
 }
 

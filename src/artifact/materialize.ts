@@ -26,48 +26,63 @@ function prepareParent(path: string): void {
  * bytes that do not match the digest (the blob is hashed on the way; a bad blob is removed
  * from the cache and nothing is written).
  *
- * - copy: the default. A reflink when the filesystem can (then the blob is verified by a
- *   read), else a streamed copy hashed as it goes.
+ * - copy: the default (see copyVerified).
  * - hardlink / symlink: the blob is verified, then linked. A linked file shares its bytes
  *   with the cache: mk treats an edited link as a modified file and re-verifies cache blobs
  *   before serving them. Executable files are always copied.
  */
 export async function placeBlob(cache: OciLayoutStore, digest: string, size: number, dest: string, mode: number, how: LinkType): Promise<Placed> {
   const desc = { mediaType: MediaType.octet, digest, size };
-  const blob = cache.blobPath(desc);
   prepareParent(dest);
   const tmp = tmpName(dest);
   try {
     if ((how === 'hardlink' || how === 'symlink') && mode !== 0o755) {
+      const blob = cache.blobPath(desc);
       if (!(await cache.verify(desc))) throw new DigestMismatchError(`cache blob ${digest}`, digest, 'different bytes');
       if (how === 'hardlink') await link(blob, tmp);
       else await symlink(blob, tmp);
-    } else {
-      let cloned = false;
-      try {
-        await copyFile(blob, tmp, fsc.COPYFILE_FICLONE_FORCE);
-        cloned = true;
-      } catch {
-        /* no reflinks here: stream instead */
+    } else await copyVerified(cache, desc, tmp, mode);
+    await rename(tmp, dest);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  return { abs: dest, stat: lstatSync(dest), digest };
+}
+
+/**
+ * Copies a cache blob to the new file `tmp` (which the caller renames into place), with
+ * `mode`, and only bytes that match the digest: a reflink where the filesystem has them
+ * (then verified by a read), else a streamed copy hashed as it goes, or for a large blob an
+ * in-kernel copy on one core while this thread hashes the blob. The one exception to
+ * hashing is the cache's trust rule (a large blob verified before and untouched since, or
+ * written and verified by this very process). A blob that does not match is removed from
+ * the cache and `tmp` is not left behind.
+ */
+export async function copyVerified(cache: OciLayoutStore, desc: { mediaType: string; digest: string; size: number }, tmp: string, mode: number): Promise<void> {
+  const { digest, size } = desc;
+  const blob = cache.blobPath(desc);
+  try {
+    let cloned = false;
+    try {
+      await copyFile(blob, tmp, fsc.COPYFILE_FICLONE_FORCE);
+      cloned = true;
+    } catch {
+      /* no reflinks here: stream instead */
+    }
+    if (cloned) {
+      const got = await hashFile(tmp);
+      if (got.digest !== digest || got.size !== size) {
+        await cache.quarantine(desc);
+        throw new DigestMismatchError(`cache blob ${digest}`, digest, got.digest);
       }
-      if (cloned) {
-        const got = await hashFile(tmp);
-        if (got.digest !== digest || got.size !== size) {
-          await cache.quarantine(desc);
-          throw new DigestMismatchError(`cache blob ${digest}`, digest, got.digest);
-        }
+    } else {
+      const bothAtOnce = size >= 8 << 20;
+      if (bothAtOnce && (cache.verifiedRecently(desc) || cache.trustedSync(desc))) {
+        await copyFile(blob, tmp);
+        const st = lstatSync(tmp);
+        if (st.size !== size) throw new DigestMismatchError(`cache blob ${digest}`, `${size} bytes`, `${st.size} bytes`);
       } else {
-        // Large blobs: an in-kernel copy on one core while this thread hashes the blob
-        // (both read the same page cache). Small ones: one streamed pass does both.
-        const bothAtOnce = size >= 8 << 20;
-        if (bothAtOnce && (cache.verifiedRecently(desc) || cache.trustedSync(desc))) {
-          // Written and verified by this very process (a pull), or verified before and not
-          // touched since (its stat data says so): an in-kernel copy suffices.
-          await copyFile(blob, tmp);
-          await chmod(tmp, mode);
-          await rename(tmp, dest);
-          return { abs: dest, stat: lstatSync(dest), digest };
-        }
         const got = await (bothAtOnce ? Promise.all([hashFile(blob), copyFile(blob, tmp)]).then(([h]) => h) : hashFile(blob, tmp, 0o644)).catch((e) => {
           if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !lstatExists(blob)) throw new MkError('ENOTCACHED', `blob ${digest} is not in the cache`, { hint: "run 'mk fetch' to download it from a remote" });
           throw e;
@@ -78,14 +93,12 @@ export async function placeBlob(cache: OciLayoutStore, digest: string, size: num
         }
         if (bothAtOnce) cache.noteVerified(desc);
       }
-      await chmod(tmp, mode);
     }
-    await rename(tmp, dest);
+    await chmod(tmp, mode);
   } catch (e) {
     await rm(tmp, { force: true });
     throw e;
   }
-  return { abs: dest, stat: lstatSync(dest), digest };
 }
 
 function lstatExists(p: string): boolean {

@@ -1,10 +1,12 @@
-import { createReadStream, lstatSync, mkdirSync, readFileSync } from 'node:fs';
-import { chmod, copyFile, open, rename, rm } from 'node:fs/promises';
+import { lstatSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { chmod, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import tar from 'tar-stream';
 import { stringify } from 'yaml';
 import type { Descriptor } from '../content/descriptor.js';
-import { parseKitLayerType } from '../content/media-types.js';
+import { MediaType, parseKitLayerType } from '../content/media-types.js';
+import { copyVerified } from '../artifact/materialize.js';
+import { assertNotGitDir, isGitSegment } from '../repo/paths.js';
 import { MkError, UnsafePathError } from '../errors/index.js';
 import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
 import { tmpName } from '../util/fs.js';
@@ -64,13 +66,14 @@ export interface UnpackTarget {
   ignoreExisting: boolean;
 }
 
-/** Resolves `rel` under `dir`, refusing escapes and symlinked parents. */
+/** Resolves `rel` under `dir`, refusing escapes, `.git` in any form and symlinked parents. */
 export function safeJoin(dir: string, rel: string): string {
   if (rel.startsWith('/') || rel.includes('\0') || rel.includes('\\')) throw new UnsafePathError(rel, 'absolute or malformed path in the ModelKit');
   const c = cleanPath(rel);
   if (c === '..' || c.startsWith('../')) throw new UnsafePathError(rel, 'it escapes the target directory');
   if (c === '.') return dir;
   const parts = c.split('/');
+  if (parts.some(isGitSegment)) throw new UnsafePathError(rel, "it writes into a '.git' folder");
   let cur = dir;
   for (let i = 0; i < parts.length; i++) {
     cur = join(cur, parts[i]!);
@@ -93,8 +96,8 @@ function exists(p: string): import('node:fs').Stats | undefined {
   }
 }
 
-/** Writes the Kitfile (YAML, without digests) as kit unpack does. */
-export async function writeKitfile(cfg: unknown, t: UnpackTarget): Promise<void> {
+/** The Kitfile (YAML, without digests) as kit unpack writes it. */
+export function kitfileText(cfg: unknown): string {
   const strip = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(strip);
     if (v && typeof v === 'object') {
@@ -104,92 +107,185 @@ export async function writeKitfile(cfg: unknown, t: UnpackTarget): Promise<void>
     }
     return v;
   };
-  const text = stringify(strip(cfg));
-  const dest = join(t.dir, 'Kitfile');
-  const st = exists(dest);
-  if (st && !t.overwrite) {
-    if (readFileSync(dest, 'utf8') === text) return;
-    if (t.ignoreExisting) return;
-    throw new MkError('EEXIST', `${dest} already exists and differs from the ModelKit's Kitfile`, { hint: 'use -o to overwrite' });
-  }
-  mkdirSync(t.dir, { recursive: true });
-  const tmp = tmpName(dest);
-  await (await open(tmp, 'wx', 0o644)).writeFile(text).then(() => undefined);
-  await rename(tmp, dest);
+  return stringify(strip(cfg));
 }
 
 /**
- * Extracts a verified layer blob from the local store into the target: tar layers entry by
- * entry (regular files and directories only, every path checked), raw layers to their
- * `org.cncf.model.filepath`. Each file is written to a temporary name and renamed.
+ * Unpacks ModelKit layers into a target directory, all or nothing: every file is written to
+ * a temporary name next to its destination, layers are read through the cache's verified
+ * path (a blob that does not match its digest fails the whole unpack), and only when every
+ * selected layer has been read and checked are the files renamed into place. A refusal
+ * (a hostile path, an existing file, a bad blob) leaves the target as it was.
  */
-export async function extractLayer(store: OciLayoutStore, desc: Descriptor, t: UnpackTarget): Promise<number> {
-  const mt = parseKitLayerType(desc.mediaType);
-  const format = mt?.format ?? (desc.mediaType.endsWith('.tar') || desc.mediaType.includes('.tar+') ? 'tar' : 'raw');
-  if (mt?.compression) throw new MkError('EUNSUPPORTED', `compressed layers (${mt.compression}) are not supported yet: ${desc.digest}`);
-  const blob = store.blobPath(desc);
-  if (format === 'raw') {
-    const rel = desc.annotations?.['org.cncf.model.filepath'];
-    if (!rel) throw new MkError('EMODELKIT', `raw layer ${desc.digest} has no org.cncf.model.filepath annotation`);
-    const dest = safeJoin(t.dir, rel);
-    let mode = 0o644;
-    try {
-      const meta = JSON.parse(desc.annotations?.['org.cncf.model.file.metadata+json'] ?? '{}');
-      if (typeof meta.mode === 'number') mode = meta.mode & 0o777;
-    } catch {
-      /* defaults */
-    }
-    if (!(await place(dest, t, async (tmp) => copyFile(blob, tmp)))) return 0;
-    await chmod(dest, mode);
-    return 1;
+export class Unpacker {
+  private readonly staged = new Map<string, { tmp: string; mode: number }>();
+  private readonly createdDirs: string[] = [];
+  /** Folders the layers declare or imply (a file may not take their place). */
+  private readonly dirs = new Set<string>();
+
+  constructor(
+    private readonly cache: OciLayoutStore,
+    private readonly t: UnpackTarget,
+  ) {
+    assertNotGitDir(t.dir);
   }
-  const ex = tar.extract();
-  const input = createReadStream(blob);
-  input.pipe(ex as unknown as NodeJS.WritableStream);
-  let n = 0;
-  for await (const entry of ex) {
-    const h = entry.header;
-    const dest = safeJoin(t.dir, h.name);
-    if (h.type === 'directory') {
-      const st = exists(dest);
-      if (st && !st.isDirectory()) throw new MkError('EEXIST', `${dest} exists and is not a directory`);
-      mkdirSync(dest, { recursive: true });
-      entry.resume();
-      continue;
+
+  /** Stages the Kitfile. */
+  async kitfile(cfg: unknown): Promise<void> {
+    const text = kitfileText(cfg);
+    const dest = join(this.t.dir, 'Kitfile');
+    const st = exists(dest);
+    if (st && !this.t.overwrite) {
+      if (st.isFile() && readFileSync(dest, 'utf8') === text) return;
+      if (this.t.ignoreExisting) return;
+      throw new MkError('EEXIST', `${dest} already exists and differs from the ModelKit's Kitfile`, { hint: 'use -o to overwrite' });
     }
-    if (h.type !== 'file') throw new UnsafePathError(h.name, `unsupported entry type '${h.type}' in layer ${desc.digest.slice(7, 19)}`);
-    const wrote = await place(dest, t, async (tmp) => {
+    await this.stage('Kitfile', dest, 0o644, async (tmp) => {
       const fh = await open(tmp, 'wx', 0o600);
       try {
-        for await (const c of entry as AsyncIterable<Buffer>) await fh.write(c);
+        await fh.writeFile(text);
       } finally {
         await fh.close();
       }
     });
-    if (!wrote) entry.resume();
-    else {
-      await chmod(dest, (h.mode ?? 0o644) & 0o777);
-      n++;
+  }
+
+  /** Stages the files of one layer; returns how many. */
+  async layer(desc: Descriptor): Promise<number> {
+    const mt = parseKitLayerType(desc.mediaType);
+    const format = mt?.format ?? (desc.mediaType.endsWith('.tar') || desc.mediaType.includes('.tar+') ? 'tar' : 'raw');
+    if (mt?.compression) throw new MkError('EUNSUPPORTED', `compressed layers (${mt.compression}) are not supported yet: ${desc.digest}`);
+    if (format === 'raw') {
+      const rel = desc.annotations?.['org.cncf.model.filepath'];
+      if (!rel) throw new MkError('EMODELKIT', `raw layer ${desc.digest} has no org.cncf.model.filepath annotation`);
+      let mode = 0o644;
+      try {
+        const meta = JSON.parse(desc.annotations?.['org.cncf.model.file.metadata+json'] ?? '{}');
+        if (typeof meta.mode === 'number') mode = meta.mode & 0o777;
+      } catch {
+        /* defaults */
+      }
+      return this.stage(rel, safeJoin(this.t.dir, rel), mode, (tmp) => copyVerified(this.cache, { ...desc, mediaType: MediaType.octet }, tmp, mode));
+    }
+    const ex = tar.extract();
+    const src = await this.cache.fetch(desc); // verified as it streams: a mismatch fails at the end
+    const feeding = pipeInto(src, ex);
+    let n = 0;
+    try {
+      for await (const entry of ex) {
+        const h = entry.header;
+        const dest = safeJoin(this.t.dir, h.name);
+        const rel = cleanPath(h.name);
+        if (h.type === 'directory') {
+          this.claimDir(rel, h.name);
+          const st = exists(dest);
+          if (st && !st.isDirectory()) throw new MkError('EEXIST', `${dest} exists and is not a directory`);
+          this.mkdirs(dest);
+          entry.resume();
+          continue;
+        }
+        if (h.type !== 'file') throw new UnsafePathError(h.name, `unsupported entry type '${h.type}' in layer ${desc.digest.slice(7, 19)}`);
+        n += await this.stage(rel, dest, (h.mode ?? 0o644) & 0o777, async (tmp) => {
+          const fh = await open(tmp, 'wx', 0o600);
+          try {
+            for await (const c of entry as AsyncIterable<Buffer>) await fh.write(c);
+          } finally {
+            await fh.close();
+          }
+        }, () => entry.resume());
+      }
+      await feeding;
+    } catch (e) {
+      ex.destroy();
+      await feeding.catch(() => undefined);
+      if (e instanceof MkError || (e as NodeJS.ErrnoException).code) throw e;
+      throw new MkError('EMODELKIT', `layer ${desc.digest.slice(7, 19)} is not a readable tar (${(e as Error).message})`, { hint: 'the ModelKit is damaged or was not made by a tool that writes OCI tar layers' });
+    }
+    return n;
+  }
+
+  /** Moves every staged file into place. */
+  async commit(): Promise<void> {
+    for (const [dest, s] of this.staged) await rename(s.tmp, dest);
+    this.staged.clear();
+  }
+
+  /** Removes every staged file, and the folders this unpack created (when empty). */
+  async abort(): Promise<void> {
+    for (const s of this.staged.values()) await rm(s.tmp, { force: true });
+    this.staged.clear();
+    for (const d of this.createdDirs.reverse()) {
+      try {
+        rmdirSync(d);
+      } catch {
+        /* not empty, or gone */
+      }
     }
   }
-  return n;
+
+  private claimDir(rel: string, name: string): void {
+    if (rel === '.') return;
+    if (this.staged.has(join(this.t.dir, ...rel.split('/')))) throw new UnsafePathError(name, 'the ModelKit has both a file and a folder at this path');
+    this.dirs.add(rel);
+  }
+
+  private mkdirs(dir: string): void {
+    const first = mkdirSync(dir, { recursive: true });
+    if (first) {
+      // mkdirSync returns the first folder it created; every folder from there down is new.
+      let d = dir;
+      const made: string[] = [];
+      while (d.length >= first.length) {
+        made.push(d);
+        d = dirname(d);
+      }
+      this.createdDirs.push(...made.reverse());
+    }
+  }
+
+  private async stage(rel: string, dest: string, mode: number, write: (tmp: string) => Promise<void>, skip?: () => void): Promise<number> {
+    const c = cleanPath(rel);
+    if (this.dirs.has(c)) throw new UnsafePathError(rel, 'the ModelKit has both a file and a folder at this path');
+    const parts = c.split('/');
+    for (let i = 1; i < parts.length; i++) this.claimDir(parts.slice(0, i).join('/'), rel);
+    const st = exists(dest);
+    if (st) {
+      if (this.t.ignoreExisting) {
+        skip?.();
+        return 0;
+      }
+      if (!this.t.overwrite) throw new MkError('EEXIST', `path '${dest}' already exists`, { hint: 'use -o to overwrite or -i to keep existing files' });
+      if (!st.isFile()) throw new MkError('EEXIST', `path '${dest}' already exists and is not a regular file`);
+    }
+    const prev = this.staged.get(dest);
+    if (prev) await rm(prev.tmp, { force: true }); // the same path twice: the last one wins, as in kit
+    this.mkdirs(dirname(dest));
+    const tmp = tmpName(dest);
+    this.staged.set(dest, { tmp, mode });
+    await write(tmp);
+    await chmod(tmp, mode);
+    return 1;
+  }
 }
 
-async function place(dest: string, t: UnpackTarget, write: (tmp: string) => Promise<void>): Promise<boolean> {
-  const st = exists(dest);
-  if (st) {
-    if (t.ignoreExisting) return false;
-    if (!t.overwrite) throw new MkError('EEXIST', `path '${dest}' already exists`, { hint: 'use -o to overwrite or -i to keep existing files' });
-    if (!st.isFile()) throw new MkError('EEXIST', `path '${dest}' already exists and is not a regular file`);
-  }
-  mkdirSync(dirname(dest), { recursive: true });
-  const tmp = tmpName(dest);
+/** Feeds a verified blob stream into the tar extractor; a bad digest destroys the extractor with the error. */
+async function pipeInto(src: AsyncIterable<Uint8Array>, ex: ReturnType<typeof tar.extract>): Promise<void> {
   try {
-    await write(tmp);
-    await rename(tmp, dest);
+    for await (const chunk of src) {
+      if (ex.destroyed) return;
+      if (!ex.write(chunk as Buffer)) await new Promise<void>((r) => {
+        const done = (): void => {
+          ex.off('drain', done);
+          ex.off('close', done);
+          r();
+        };
+        ex.on('drain', done);
+        ex.on('close', done);
+      });
+    }
+    if (!ex.destroyed) (ex as unknown as { end(): void }).end();
   } catch (e) {
-    await rm(tmp, { force: true });
+    ex.destroy(e as Error);
     throw e;
   }
-  return true;
 }

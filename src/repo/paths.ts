@@ -1,5 +1,5 @@
-import { lstatSync, realpathSync } from 'node:fs';
-import { isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { existsSync, lstatSync, realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { UnsafePathError } from '../errors/index.js';
 
 /**
@@ -7,6 +7,16 @@ import { UnsafePathError } from '../errors/index.js';
  * path with forward slashes, refusing anything that leaves the work tree: absolute paths,
  * `..` escapes, paths into `.git`, and paths whose existing parent folders are symlinks.
  */
+/**
+ * True for a path segment that Git (or a case-insensitive, NTFS or HFS+ filesystem) would
+ * take for `.git`: any case, trailing dots and spaces (NTFS), the 8.3 name `git~1`, and the
+ * zero-width characters HFS+ ignores. Nothing from outside may create or write through one.
+ */
+export function isGitSegment(seg: string): boolean {
+  const s = seg.replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '').replace(/[. ]+$/, '').toLowerCase();
+  return s === '.git' || s === 'git~1';
+}
+
 export function repoRelative(root: string, input: string, cwd = root): string {
   if (input.includes('\0')) throw new UnsafePathError(input, 'it contains a NUL byte');
   const abs = isAbsolute(input) ? normalize(input) : join(cwd, input);
@@ -14,7 +24,7 @@ export function repoRelative(root: string, input: string, cwd = root): string {
   if (rel === '') return '.';
   if (rel === '..' || rel.startsWith('..' + sep) || isAbsolute(rel)) throw new UnsafePathError(input, 'it is outside the repository');
   const posix = rel.split(sep).join('/');
-  if (posix.split('/').some((s) => s === '.git')) throw new UnsafePathError(input, "it is inside '.git'");
+  if (posix.split('/').some(isGitSegment)) throw new UnsafePathError(input, "it is inside '.git'");
   return posix;
 }
 
@@ -24,7 +34,7 @@ export function checkStoredPath(rel: string): string {
   if (rel.startsWith('/') || /^[A-Za-z]:/.test(rel)) throw new UnsafePathError(rel, 'it is absolute');
   const parts = rel.split('/');
   if (parts.some((p) => p === '..' || p === '.' || p === '')) throw new UnsafePathError(rel, "it has '..', '.' or empty segments");
-  if (parts.some((p) => p === '.git')) throw new UnsafePathError(rel, "it is inside '.git'");
+  if (parts.some(isGitSegment)) throw new UnsafePathError(rel, "it is inside '.git'");
   return rel;
 }
 
@@ -54,6 +64,42 @@ export function assertNoSymlinkedParents(root: string, rel: string): void {
     }
     if (!st.isDirectory()) return;
   }
+}
+
+/**
+ * Refuses a target folder for outside data (an unpacked ModelKit) that is, or lies inside,
+ * a Git directory: a `.git` folder in any form, or a folder holding Git's own files (a bare
+ * repository, a worktree's git dir). Symlinks on the way are resolved first.
+ */
+export function assertNotGitDir(dir: string): void {
+  let probe = resolve(dir);
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      probe = realpathSync(probe);
+      break;
+    } catch {
+      const up = dirname(probe);
+      if (up === probe) break;
+      rest.unshift(basename(probe));
+      probe = up;
+    }
+  }
+  const full = join(probe, ...rest);
+  if (full.split(sep).some(isGitSegment)) throw new UnsafePathError(dir, "it is inside a '.git' folder");
+  for (let d = probe; ; d = dirname(d)) {
+    if (looksLikeGitDir(d)) throw new UnsafePathError(dir, `it is inside the Git directory ${d}`);
+    if (dirname(d) === d) break;
+  }
+}
+
+function looksLikeGitDir(d: string): boolean {
+  try {
+    if (!lstatSync(join(d, 'HEAD')).isFile()) return false;
+  } catch {
+    return false;
+  }
+  return existsSync(join(d, 'objects')) || existsSync(join(d, 'commondir')) || existsSync(join(d, 'gitdir'));
 }
 
 export function abs(root: string, rel: string): string {

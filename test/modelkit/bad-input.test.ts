@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { put, snapshotTree } from '../support/files.js';
@@ -279,7 +279,84 @@ describe('hostile or foreign references', () => {
     const box = sandbox();
     expectMkError(await unpack(ref, box.target, '--filter', 'datasets:d'), 'escapes the target directory');
     expectContained(box, ['data/ok.txt']);
-    expect(readFileSync(join(box.target, 'data/ok.txt'), 'utf8')).toBe('ok');
+    expect(existsSync(join(box.target, 'data/ok.txt'))).toBe(false); // all or nothing: the good file of the refused layer is not left behind
     expect(existsSync(join(tmp.dir, 'evil.txt'))).toBe(false);
+  });
+
+  /** A git repository as the unpack target (what a user gets with `mk modelkit unpack ref -d .` inside their project). */
+  function repoTarget(): { root: string; target: string; hooks: () => string[] } {
+    const box = sandbox();
+    mkdirSync(box.target);
+    git(box.target, 'init', '-q');
+    const hooksDir = join(box.target, '.git', 'hooks');
+    return { ...box, hooks: () => readdirSync(hooksDir).filter((f) => !f.endsWith('.sample')) };
+  }
+
+  it('no entry may write into .git, in any case or disguise, inside a repository; nothing else of the layer is written either', async () => {
+    const names = ['.git/hooks/pre-commit', '.GIT/hooks/pre-commit', '.Git./hooks/pre-commit', 'data/../.git/hooks/pre-commit', 'sub/.git/config', 'git~1/config', '.g\u200cit/hooks/pre-commit'];
+    for (const [i, name] of names.entries()) {
+      const ref = await hostileModelKit(`dotgit-${i}`, pythonTar([{ type: 'file', name: 'data/ok.txt', data: 'ok' }, { type: 'file', name, data: '#!/bin/sh\necho pwned > /tmp/mk-pwned\n' }]), { path: '.' });
+      const box = repoTarget();
+      const configBefore = readFileSync(join(box.target, '.git', 'config'), 'utf8');
+      for (const flags of [[], ['-o']]) {
+        expectMkError(await unpack(ref, box.target, ...flags), /refusing path .*'\.git' folder/);
+        expect(box.hooks(), name).toEqual([]);
+        expect(readFileSync(join(box.target, '.git', 'config'), 'utf8')).toBe(configBefore);
+        expect(existsSync(join(box.target, 'data', 'ok.txt')), `${name}: all or nothing`).toBe(false);
+        expect(existsSync(join(box.target, 'sub')), name).toBe(false);
+        expect(readdirSync(box.target).sort(), name).toEqual(['.git']);
+      }
+    }
+  });
+
+  it('a raw layer whose file path is .git/config is refused, even with -o', async () => {
+    const box = repoTarget();
+    const before = readFileSync(join(box.target, '.git', 'config'), 'utf8');
+    const ref = await hostileModelKit('raw-dotgit', Buffer.from('[core]\n\tfsmonitor = "echo pwned"\n'), {
+      mediaType: 'application/vnd.kitops.modelkit.dataset.v1.raw',
+      annotations: { 'org.cncf.model.filepath': '.git/config' },
+      path: '.git/config',
+    });
+    expectMkError(await unpack(ref, box.target, '-o'), /refusing path '\.git\/config'/);
+    expect(readFileSync(join(box.target, '.git', 'config'), 'utf8')).toBe(before);
+  });
+
+  it('a target folder inside .git, or a bare repository, is refused before anything is downloaded', async () => {
+    const ref = await hostileModelKit('benign', pythonTar([{ type: 'file', name: 'data/ok.txt', data: 'ok' }]));
+    const box = repoTarget();
+    expectMkError(await unpack(ref, join(box.target, '.git', 'hooks')), /inside a '\.git' folder/);
+    expect(box.hooks()).toEqual([]);
+    const bare = join(box.root, 'bare.git');
+    git(box.root, 'init', '-q', '--bare', bare);
+    expectMkError(await unpack(ref, join(bare, 'hooks')), /inside the Git directory/);
+    expect(readdirSync(join(bare, 'hooks')).filter((f) => !f.endsWith('.sample'))).toEqual([]);
+    // Through a symlink to the git directory: the same.
+    symlinkSync(join(box.target, '.git'), join(box.root, 'innocent'));
+    expectMkError(await unpack(ref, join(box.root, 'innocent')), /inside a '\.git' folder/);
+  });
+
+  it('a cache blob changed behind mk\'s back is never unpacked: one line, the bad blob leaves the cache, nothing is written', async () => {
+    const ref = await hostileModelKit('corrupt-later', pythonTar([{ type: 'file', name: 'data/ok.txt', data: 'the good bytes' }]));
+    const first = sandbox();
+    const r = await unpack(ref, first.target);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(first.target, 'data/ok.txt'), 'utf8')).toBe('the good bytes');
+    // Flip bytes of every cached layer blob in place (same size: no size check can see it).
+    const blobs = join(cache.MK_CACHE_DIR, 'blobs', 'sha256');
+    const m = JSON.parse((await oras(orasHome, 'manifest', 'fetch', '--plain-http', ref)).stdout);
+    const layer = join(blobs, m.layers[0].digest.slice(7));
+    const bytes = readFileSync(layer);
+    const at = bytes.indexOf('the good bytes');
+    bytes.write('the evil bytes', at);
+    chmodSync(layer, 0o644);
+    writeFileSync(layer, bytes);
+    const second = sandbox();
+    expectMkError(await unpack(ref, second.target), /does not match its digest/);
+    expect(existsSync(join(second.target, 'data', 'ok.txt'))).toBe(false);
+    expect(existsSync(layer)).toBe(false);
+    // The next unpack downloads a good copy.
+    const third = sandbox();
+    expect((await unpack(ref, third.target)).status).toBe(0);
+    expect(readFileSync(join(third.target, 'data/ok.txt'), 'utf8')).toBe('the good bytes');
   });
 });
