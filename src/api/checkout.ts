@@ -5,6 +5,7 @@ import type { DirManifest, FileEntry } from '../artifact/dir-manifest.js';
 import { loadDirChange, loadDirManifest, savedFileDigests } from '../artifact/load.js';
 import { extractPack, placeBlob, type PackWant } from '../artifact/materialize.js';
 import { workState } from '../artifact/workspace.js';
+import { checkPointerSize } from '../artifact/pointer-size.js';
 import { MkError, UnsavedChangesError } from '../errors/index.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { findSignatureAsync, Stamps, type Signature } from '../hashing/stamps.js';
@@ -200,6 +201,7 @@ async function restamp(ctx: RepoContext, stamps: Stamps, plan: Plan): Promise<vo
 
 async function planArtifact(ctx: RepoContext, stat: StatCache, t: TrackedPointer, base: Pointer | undefined, unsaved: string[], inCache: (digest: string, size: number) => Promise<boolean>): Promise<Plan | 'not-cached'> {
   const p = t.pointer;
+  await checkPointerSize(ctx.cache, t);
   // Temporary files of a checkout or add that was killed (next to the artifact, or inside it):
   // not data; we hold the lock, so their writers are gone.
   removeStaleTemps(dirname(abs(ctx.root, t.path)), basename(t.path));

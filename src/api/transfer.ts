@@ -1,7 +1,7 @@
 import type { Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
 import type { Target } from '../content/storage.js';
-import { MkError } from '../errors/index.js';
+import { MkError, WrongSizeError } from '../errors/index.js';
 import { pointersAtCommit, workspacePointers, type TrackedPointer } from '../git/pointers.js';
 import { headCommit, resolveCommit } from '../git/run.js';
 import { openRemote, remoteConfig } from '../remote/remotes.js';
@@ -9,6 +9,7 @@ import { RepoContext } from '../repo/context.js';
 import { repoRelative } from '../repo/paths.js';
 import { artifactBlobs, ensureDirManifest, listBlobs } from '../transfer/graph.js';
 import { loadDirManifest } from '../artifact/load.js';
+import { pointerSizeError } from '../artifact/pointer-size.js';
 import { KnownBlobs } from '../transfer/known.js';
 import { copyBlobs, type CopyProgress } from '../transfer/copy.js';
 import { checkout, type CheckoutResult } from './checkout.js';
@@ -86,7 +87,8 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
   const known = new KnownBlobs(ctx.mkDir, target.location);
   if (opts.checkRemote) known.clear();
   for (const t of tracked) {
-    if (t.pointer.type === 'dir' && known.has(t.pointer.digest) && (await statRemote(target, t.pointer.digest)) === undefined) {
+    const rootSize = t.pointer.type === 'dir' ? ctx.cache.statBlobSync(t.pointer.digest) : undefined;
+    if (rootSize !== undefined && known.has({ digest: t.pointer.digest, size: rootSize }) && (await statRemote(target, t.pointer.digest)) === undefined) {
       known.clear();
       break;
     }
@@ -95,14 +97,18 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
     let blobs: Descriptor[];
     try {
       blobs = await artifactBlobs(ctx.cache, t);
-    } catch {
+    } catch (e) {
+      if (e instanceof WrongSizeError) throw e;
       // The file list itself is not cached: fine if the remote already has it all.
       if (hasRemoteManifest(target) && (await statRemote(target, t.pointer.digest)) !== undefined) continue;
       missing.push(t.path);
       continue;
     }
     for (const d of blobs) {
-      if (!ctx.cache.existsSync(d) && !known.has(d.digest) && !(await target.exists(d))) {
+      if (!ctx.cache.existsSync(d) && !known.has(d) && !(await target.exists(d))) {
+        // The remote may hold the digest at its true size: then the pointer is what is wrong.
+        const there = t.pointer.type === 'file' && hasRemoteManifest(target) ? await statRemote(target, d.digest) : undefined;
+        if (there !== undefined && there !== d.size) throw pointerSizeError(t, there);
         missing.push(t.path);
         break;
       }
@@ -191,7 +197,7 @@ export async function fetchData(opts: TransferOptions = {}): Promise<TransferRes
       for (const l of m.layers) want.push({ mediaType: MediaType.octet, digest: l.digest, size: l.size });
     }
     const r = await copyBlobs(target, ctx.cache, want, { concurrency: concurrencyOf(ctx, rc.name, opts.concurrency), onProgress: opts.onProgress, signal: opts.signal });
-    new KnownBlobs(ctx.mkDir, target.location).add(r.copied.map((d) => d.digest)); // read from there: it holds them
+    new KnownBlobs(ctx.mkDir, target.location).add(r.copied); // read from there: it holds them
     return { remote: rc.name, artifacts: tracked.length, blobs: want.length, copied: r.copied.length, skipped: r.skipped.length, bytes: r.bytes };
   } finally {
     lock.release();

@@ -4,7 +4,7 @@ import { copyFile, link, rename, rm, symlink, chmod } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import tar from 'tar-stream';
 import { MediaType } from '../content/media-types.js';
-import { DigestMismatchError, MkError } from '../errors/index.js';
+import { DigestMismatchError, MkError, WrongSizeError } from '../errors/index.js';
 import { hashFile, verifying } from '../hashing/digest.js';
 import type { LinkType } from '../repo/config.js';
 import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
@@ -71,26 +71,19 @@ export async function copyVerified(cache: OciLayoutStore, desc: { mediaType: str
       /* no reflinks here: stream instead */
     }
     if (cloned) {
-      const got = await hashFile(tmp);
-      if (got.digest !== digest || got.size !== size) {
-        await cache.quarantine(desc);
-        throw new DigestMismatchError(`cache blob ${digest}`, digest, got.digest);
-      }
+      await checkCopy(cache, desc, await hashFile(tmp));
     } else {
       const bothAtOnce = size >= 8 << 20;
       if (bothAtOnce && (cache.verifiedRecently(desc) || cache.trustedSync(desc))) {
         await copyFile(blob, tmp);
         const st = lstatSync(tmp);
-        if (st.size !== size) throw new DigestMismatchError(`cache blob ${digest}`, `${size} bytes`, `${st.size} bytes`);
+        if (st.size !== size) await cache.wrongSize(desc, st.size);
       } else {
         const got = await (bothAtOnce ? Promise.all([hashFile(blob), copyFile(blob, tmp)]).then(([h]) => h) : hashFile(blob, tmp, 0o644)).catch((e) => {
           if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !lstatExists(blob)) throw new MkError('ENOTCACHED', `blob ${digest} is not in the cache`, { hint: "run 'mk fetch' to download it from a remote" });
           throw e;
         });
-        if (got.digest !== digest || got.size !== size) {
-          await cache.quarantine(desc);
-          throw new DigestMismatchError(`cache blob ${digest}`, digest, got.digest);
-        }
+        await checkCopy(cache, desc, got);
         if (bothAtOnce) cache.noteVerified(desc);
       }
     }
@@ -99,6 +92,15 @@ export async function copyVerified(cache: OciLayoutStore, desc: { mediaType: str
     await rm(tmp, { force: true });
     throw e;
   }
+}
+
+/** Bytes copied out of the cache against what was asked for: a bad blob leaves the cache; a wrong size is the asker's error. */
+async function checkCopy(cache: OciLayoutStore, desc: { digest: string; size: number }, got: { digest: string; size: number }): Promise<void> {
+  if (got.digest !== desc.digest) {
+    await cache.quarantine(desc);
+    throw new DigestMismatchError(`cache blob ${desc.digest}`, desc.digest, got.digest);
+  }
+  if (got.size !== desc.size) throw new WrongSizeError(`blob ${desc.digest}`, desc.size, got.size);
 }
 
 function lstatExists(p: string): boolean {
@@ -175,7 +177,9 @@ export async function extractPack(cache: OciLayoutStore, pack: { digest: string;
       const got = 'sha256:' + h.digest('hex');
       if (got !== want.digest || n !== want.size) {
         rmSync(tmp, { force: true });
-        await cache.quarantine(desc);
+        // The pack is damaged, or the file list that named this file is wrong: only a pack
+        // that no longer hashes to its name leaves the cache.
+        await cache.verify(desc);
         throw new DigestMismatchError(`${entry.header.name} in pack ${pack.digest}`, want.digest, got);
       }
       chmodSync(tmp, want.mode);
@@ -186,10 +190,7 @@ export async function extractPack(cache: OciLayoutStore, pack: { digest: string;
     await feeding;
   } catch (e) {
     await feeding.catch(() => undefined);
-    if (e instanceof DigestMismatchError) {
-      await cache.quarantine(desc);
-      throw e;
-    }
+    if (e instanceof DigestMismatchError) throw e; // the verifying read removed a damaged pack
     if (e instanceof MkError) throw e;
     // The tar parser gave up: damaged bytes (then the blob no longer matches its digest and
     // leaves the cache) or a pack that is not a tar at all.

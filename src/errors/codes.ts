@@ -34,6 +34,19 @@ export class DigestMismatchError extends MkError {
   }
 }
 
+/**
+ * A descriptor (a pointer, a manifest, a file list) whose size contradicts the content its
+ * digest names: the content is good, whatever recorded the size is wrong.
+ */
+export class WrongSizeError extends MkError {
+  constructor(what: string, recorded: number, actual: number, hint?: string) {
+    super('ESIZE', `${what}: recorded as ${recorded} bytes, but the content with this digest is ${actual} bytes`, {
+      hint: hint ?? "the pointer or manifest that names it is damaged: take a good one from another revision ('git checkout <rev> -- <pointer>') or re-create it with 'mk add'",
+      data: { recorded, actual },
+    });
+  }
+}
+
 /** Content that the store does not hold. */
 export class NotFoundError extends MkError {
   constructor(what: string, hint?: string) {

@@ -1,3 +1,4 @@
+import { checkPointerSize } from '../artifact/pointer-size.js';
 import type { Descriptor } from '../content/descriptor.js';
 import { kitLayerType, MediaType, type KitLayerKind } from '../content/media-types.js';
 import { bufferSource } from '../content/storage.js';
@@ -218,6 +219,7 @@ async function artifactLayers(ctx: RepoContext, t: TrackedPointer, kind: KitLaye
       },
     },
   });
+  await checkPointerSize(ctx.cache, t);
   if (p.type === 'file') return [rawLayer(p.digest, p.size, t.path, p.exec ? 0o755 : 0o644)];
   let m: DirManifest;
   try {

@@ -55,7 +55,7 @@ export class RepoContext {
   }
 
   get cache(): OciLayoutStore {
-    if (!this.cacheStore) this.cacheStore = new OciLayoutStore(this.cacheDir, { trackVerified: true }).init();
+    if (!this.cacheStore) this.cacheStore = new OciLayoutStore(this.cacheDir, { ownCache: true }).init();
     return this.cacheStore;
   }
 

@@ -18,7 +18,7 @@ export interface CopyOptions {
   signal?: AbortSignal;
   onProgress?: (p: CopyProgress) => void;
   /** Blobs known to be in `dst` already (not asked for), and where to record those found or sent. */
-  known?: { has(digest: string): boolean; add(digests: string[]): void };
+  known?: { has(d: Descriptor): boolean; add(ds: Descriptor[]): void };
 }
 
 export interface CopyResult {
@@ -59,8 +59,8 @@ export async function copyBlobs(src: Target, dst: Target, blobs: Descriptor[], o
     uniq.map((d) =>
       limit(async () => {
         opts.signal?.throwIfAborted();
-        if (opts.known?.has(d.digest) || (await dst.exists(d))) {
-          opts.known?.add([d.digest]);
+        if (opts.known?.has(d) || (await dst.exists(d))) {
+          opts.known?.add([d]);
           skipped.push(d);
           progress.skippedBlobs++;
           progress.doneBytes += d.size;
@@ -75,7 +75,7 @@ export async function copyBlobs(src: Target, dst: Target, blobs: Descriptor[], o
           },
         });
         copied.push(d);
-        opts.known?.add([d.digest]);
+        opts.known?.add([d]);
         progress.copiedBlobs++;
         opts.onProgress?.(progress);
       }),

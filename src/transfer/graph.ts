@@ -7,6 +7,7 @@ import type { TrackedPointer } from '../git/pointers.js';
 import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
 import { NotFoundError } from '../errors/index.js';
 import { copyBlobs } from './copy.js';
+import { checkPointerSize } from '../artifact/pointer-size.js';
 
 /**
  * The blobs an artifact needs, in upload order: data blobs (raw files, packs) and the pack
@@ -15,6 +16,7 @@ import { copyBlobs } from './copy.js';
  */
 export async function artifactBlobs(cache: OciLayoutStore, t: TrackedPointer): Promise<Descriptor[]> {
   const p = t.pointer;
+  await checkPointerSize(cache, t);
   if (p.type === 'file') return [{ mediaType: MediaType.octet, digest: p.digest, size: p.size }];
   const m = await loadDirManifest(cache, p);
   const size = await cache.statBlob(p.digest);

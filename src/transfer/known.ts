@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -15,36 +15,31 @@ import { join } from 'node:path';
  */
 export class KnownBlobs {
   private readonly file: string;
-  private set?: Set<string>;
+  /** hex digest -> size */
+  private map?: Map<string, number>;
 
   constructor(mkDir: string, location: string) {
     this.file = join(mkDir, 'known', createHash('sha256').update(location).digest('hex').slice(0, 24));
   }
 
-  private get entries(): Set<string> {
-    if (!this.set) {
-      this.set = new Set();
-      try {
-        for (const line of readFileSync(this.file, 'utf8').split('\n')) if (line.length === 64) this.set.add(line);
-      } catch {
-        /* none yet */
-      }
-    }
-    return this.set;
+  private get entries(): Map<string, number> {
+    if (!this.map) this.map = readKnown(this.file);
+    return this.map;
   }
 
-  has(digest: string): boolean {
-    return this.entries.has(digest.slice(7));
+  /** True when the remote is known to hold exactly this blob (digest and size). */
+  has(d: { digest: string; size: number }): boolean {
+    return this.entries.get(d.digest.slice(7)) === d.size;
   }
 
   /** Records blobs now known to be on the remote (appended at once: a later failure keeps them). */
-  add(digests: string[]): void {
-    const fresh = digests.map((d) => d.slice(7)).filter((h) => h.length === 64 && !this.entries.has(h));
+  add(ds: Array<{ digest: string; size: number }>): void {
+    const fresh = ds.filter((d) => d.digest.length === 71 && Number.isSafeInteger(d.size) && d.size >= 0 && this.entries.get(d.digest.slice(7)) !== d.size);
     if (!fresh.length) return;
-    for (const h of fresh) this.entries.add(h);
+    for (const d of fresh) this.entries.set(d.digest.slice(7), d.size);
     try {
       mkdirSync(join(this.file, '..'), { recursive: true });
-      appendFileSync(this.file, fresh.join('\n') + '\n');
+      appendFileSync(this.file, fresh.map((d) => `${d.digest.slice(7)} ${d.size}`).join('\n') + '\n');
     } catch {
       /* read-only: only requests are lost */
     }
@@ -52,7 +47,36 @@ export class KnownBlobs {
 
   /** Forgets everything (the remote lost something this record claimed). */
   clear(): void {
-    this.set = new Set();
+    this.map = new Map();
     rmSync(this.file, { force: true });
+  }
+}
+
+/**
+ * Reads one record: lines of `<hex digest> <size>`. Lines without a size (written by mk
+ * before sizes were recorded) are ignored: a size is what lets a push tell a blob from a
+ * pointer that names its digest with the wrong size.
+ */
+export function readKnown(file: string): Map<string, number> {
+  const out = new Map<string, number>();
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return out;
+  }
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]{64}) (\d{1,15})$/.exec(line);
+    if (m) out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}
+
+/** Every record of this repository (one per remote it ever pushed to or fetched from). */
+export function knownRecords(mkDir: string): string[] {
+  try {
+    return readdirSync(join(mkDir, 'known')).map((f) => join(mkDir, 'known', f));
+  } catch {
+    return [];
   }
 }

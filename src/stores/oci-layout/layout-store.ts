@@ -7,7 +7,7 @@ import type { Descriptor } from '../../content/descriptor.js';
 import { digestHex, isDigest } from '../../content/descriptor.js';
 import type { BlobFiles, BlobSource, BlobStat, FetchOptions, PushOptions, Target } from '../../content/storage.js';
 import { MediaType } from '../../content/media-types.js';
-import { DigestMismatchError, NotFoundError, MkError } from '../../errors/index.js';
+import { DigestMismatchError, NotFoundError, MkError, WrongSizeError } from '../../errors/index.js';
 import { hashFile, verifying, writeStreamHashed } from '../../hashing/digest.js';
 import { acquireLock } from '../../util/lockfile.js';
 import { writeFileAtomicSync } from '../../util/fs.js';
@@ -45,13 +45,17 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
   readonly root: string;
   readonly location: string;
 
-  /** Keep verified.json (stat data of large blobs once verified): for mk's own cache, not for a layout others read. */
-  private readonly trackVerified: boolean;
+  /**
+   * mk's own cache: keeps verified.json (stat data of large blobs once verified) and removes
+   * a blob whose bytes no longer match its name. A layout used as a remote (shared with a
+   * team, read by other tools) is never changed by reading it: a bad blob there is reported.
+   */
+  private readonly ownCache: boolean;
 
-  constructor(root: string, opts: { trackVerified?: boolean } = {}) {
+  constructor(root: string, opts: { ownCache?: boolean } = {}) {
     this.root = root;
     this.location = root;
-    this.trackVerified = opts.trackVerified ?? false;
+    this.ownCache = opts.ownCache ?? false;
   }
 
   /** Creates the layout files when missing. */
@@ -119,10 +123,7 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
       if (end <= opts.range.start) return (async function* () {})();
       return createReadStream(path, { start: opts.range.start, end: end - 1, highWaterMark: 1 << 20 });
     }
-    if (st.size !== desc.size) {
-      await this.quarantine(desc);
-      throw new DigestMismatchError(`blob ${desc.digest} in ${this.location}`, `${desc.size} bytes`, `${st.size} bytes`);
-    }
+    if (st.size !== desc.size) await this.wrongSize(desc, st.size);
     const self = this;
     return (async function* () {
       try {
@@ -154,7 +155,7 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
    * (no one else could have changed it within the same timestamp tick).
    */
   noteVerified(desc: Pick<Descriptor, 'digest' | 'size'>, written = false): void {
-    if (desc.size < TRUST_BYTES || !this.trackVerified) return;
+    if (desc.size < TRUST_BYTES || !this.ownCache) return;
     try {
       const path = this.blobPath(desc);
       const st = statSync(path);
@@ -174,7 +175,7 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
    * not seen here; 'mk verify' re-hashes everything.
    */
   trustedSync(desc: Pick<Descriptor, 'digest' | 'size'>): boolean {
-    if (desc.size < TRUST_BYTES || !this.trackVerified) return false;
+    if (desc.size < TRUST_BYTES || !this.ownCache) return false;
     const e = this.trustMap[digestHex(desc.digest)];
     if (!e) return false;
     try {
@@ -189,20 +190,38 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
   async verify(desc: Descriptor): Promise<boolean> {
     try {
       const { digest, size } = await hashFile(this.blobPath(desc));
-      if (digest === desc.digest && size === desc.size) {
+      if (digest === desc.digest) {
+        if (size !== desc.size) throw new WrongSizeError(`blob ${desc.digest} in ${this.location}`, desc.size, size);
         this.noteVerified(desc);
         return true;
       }
-    } catch {
+    } catch (e) {
+      if (e instanceof WrongSizeError) throw e;
       return false;
     }
     await this.quarantine(desc);
     return false;
   }
 
-  /** Removes a blob whose bytes no longer match its name. */
+  /**
+   * Removes a blob whose bytes no longer match its name, from mk's own cache only (a remote
+   * layout is never changed by a read: verify and fetch report, they do not delete).
+   */
   async quarantine(desc: Pick<Descriptor, 'digest'>): Promise<void> {
-    await rm(this.blobPath(desc), { force: true });
+    if (this.ownCache) await rm(this.blobPath(desc), { force: true });
+  }
+
+  /**
+   * A blob asked for with a size other than the one on disk: either the blob is damaged
+   * (it no longer hashes to its name: quarantined) or whoever described it (a pointer, a
+   * manifest) got the size wrong, and the blob is good and stays. Always throws.
+   */
+  async wrongSize(desc: Pick<Descriptor, 'digest' | 'size'>, actual: number): Promise<never> {
+    const what = `blob ${desc.digest} in ${this.location}`;
+    const got = await hashFile(this.blobPath(desc)).catch(() => undefined);
+    if (got?.digest === desc.digest) throw new WrongSizeError(what, desc.size, got.size);
+    await this.quarantine(desc);
+    throw new DigestMismatchError(what, `${desc.size} bytes`, `${actual} bytes`);
   }
 
   async push(expected: Descriptor, source: BlobSource, opts: PushOptions = {}): Promise<void> {
