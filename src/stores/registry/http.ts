@@ -18,6 +18,8 @@ export interface HttpRequest {
   signal?: AbortSignal;
   /** Redirects to follow (GET and HEAD only). Default 5. */
   maxRedirects?: number;
+  /** Called with each redirect target before it is followed; throws to refuse it. */
+  checkRedirect?: (to: URL) => void;
 }
 
 export interface HttpResponse {
@@ -92,6 +94,7 @@ export class HttpTransport {
       if (!loc) throw new RegistryProtocolError(`${what}: redirect ${res.status} without a Location`, { status: res.status });
       const next = new URL(loc, url);
       this.checkRedirect(url, next, what);
+      req.checkRedirect?.(next);
       if (next.origin !== url.origin) {
         for (const k of Object.keys(headers)) if (k.toLowerCase() === 'authorization') delete headers[k];
       }

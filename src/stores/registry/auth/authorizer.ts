@@ -1,6 +1,6 @@
 import type { HttpTransport } from '../http.js';
 import { RegistryAuthError } from '../errors.js';
-import { hostName, isPrivateAddress } from '../reference.js';
+import { privateAddressKind, sameHostName } from '../reference.js';
 import { parseWwwAuthenticate, type Challenge } from './challenge.js';
 import { isEmptyCredential, type Credential, type CredentialsProvider } from './credentials.js';
 import { mergeScopes } from './scope.js';
@@ -109,6 +109,7 @@ export class Authorizer {
       registry: this.o.host,
       userAgent: this.o.userAgent,
       signal,
+      checkRedirect: (to) => void this.checkRealm(to, 'redirect of the token request', 'to'),
     });
     this.cache.tokens.set(key, p);
     p.catch(() => this.cache.tokens.get(key) === p && this.cache.tokens.delete(key));
@@ -117,7 +118,9 @@ export class Authorizer {
 
   /**
    * The challenge's realm, checked: http(s) only; no plain-http realm for an https
-   * registry; no loopback or private realm unless it is on the registry's own host.
+   * registry; no realm on a loopback, private, link-local or otherwise non-public address
+   * unless it is on the registry's own host (any port: a token server next to the registry
+   * on the same machine is common, and that machine already gets the credentials).
    */
   private realm(ch: Challenge): URL {
     const raw = ch.params.realm;
@@ -125,18 +128,28 @@ export class Authorizer {
     try {
       url = new URL(raw ?? '');
     } catch {
-      throw new RegistryAuthError(`${this.o.host} asked for a bearer token without a usable realm`);
+      throw new RegistryAuthError(`${this.o.host} asked for a bearer token without a usable realm`, { hint: REALM_HINT });
     }
+    return this.checkRealm(url, 'token realm', 'on');
+  }
+
+  /** Where a token request may go (the realm, and each redirect of the token request). */
+  private checkRealm(url: URL, what: string, at: 'on' | 'to'): URL {
     if (this.o.insecure) return url;
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      throw new RegistryAuthError(`${this.o.host} sent a token realm with unsupported scheme ${url.protocol}`);
+      throw new RegistryAuthError(`${this.o.host} sent a ${what} with unsupported scheme ${url.protocol}`, { hint: REALM_HINT });
     }
     if (this.o.base.protocol === 'https:' && url.protocol === 'http:') {
-      throw new RegistryAuthError(`${this.o.host} sent a plain-http token realm (${url.host}); refusing to send credentials there`);
+      throw new RegistryAuthError(`${this.o.host} sent a plain-http ${what} (${url.host}); refusing to send credentials there`, { hint: REALM_HINT });
     }
-    if (isPrivateAddress(url.host) && hostName(url.host) !== hostName(this.o.host)) {
-      throw new RegistryAuthError(`${this.o.host} sent a token realm on a private address (${url.host}); refusing to send credentials there`);
+    const kind = privateAddressKind(url.host);
+    if (kind !== undefined && !sameHostName(url.host, this.o.host) && !sameHostName(url.host, this.o.base.host)) {
+      throw new RegistryAuthError(`${this.o.host} sent a ${what} ${at} ${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} address (${url.host}); refusing to send credentials there`, {
+        hint: `a token server on a non-public address is used only when it is on the registry's own host; if ${this.o.host} is yours, fix its auth.token.realm`,
+      });
     }
     return url;
   }
 }
+
+const REALM_HINT = "the registry's token settings (auth.token.realm) are wrong, or something between mk and the registry changed its answer";

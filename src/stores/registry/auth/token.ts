@@ -19,6 +19,8 @@ export interface TokenRequest {
   registry: string;
   userAgent: string;
   signal?: AbortSignal;
+  /** Checks each redirect of the token request before it is followed (throws to refuse it). */
+  checkRedirect?: (to: URL) => void;
 }
 
 /**
@@ -51,7 +53,7 @@ export async function fetchToken(http: HttpTransport, req: TokenRequest): Promis
   if (c?.username && c.password !== undefined) {
     headers.authorization = 'Basic ' + Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64');
   }
-  const res = await http.send({ method: 'GET', url, headers, signal: req.signal }, what);
+  const res = await http.send({ method: 'GET', url, headers, signal: req.signal, checkRedirect: req.checkRedirect }, what);
   return readToken(res, what, req);
 }
 
