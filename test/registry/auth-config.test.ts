@@ -53,7 +53,7 @@ describe('references', () => {
       expect.unreachable();
     } catch (e) {
       expect(inspect(e, { depth: 5 })).not.toContain('url-secret-1d2e');
-      expect((e as Error).message).toBe('credentials in a registry URL are not supported');
+      expect((e as Error).message).toBe("'oci://carol:***@registry.example.com/a' holds credentials; mk does not take credentials in a URL");
     }
   });
 

@@ -38,8 +38,14 @@ export function checkTag(tag: string): void {
   }
 }
 
+/** host or host:port that a URL can be made of (a port up to 65535, a real IPv6 address). */
+export function isValidHost(host: string): boolean {
+  return HOST.test(host) && canonicalHostName(host) !== undefined;
+}
+
 export function checkHost(host: string): void {
-  if (!HOST.test(host)) throw new RegistryReferenceError(`invalid registry host '${host}'`, 'write it as host or host:port');
+  if (findUserinfo(host)) throw credentialsInUrl(host);
+  if (!isValidHost(host)) throw new RegistryReferenceError(`invalid registry host '${host}'`, 'write it as host or host:port');
 }
 
 /**
@@ -48,16 +54,14 @@ export function checkHost(host: string): void {
  */
 export function parseRegistryReference(input: string): RegistryReference {
   let s = input.trim();
+  if (findUserinfo(s)) throw credentialsInUrl(s);
   if (s.startsWith('oci://')) s = s.slice(6);
   else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) {
-    throw new RegistryReferenceError(`unsupported scheme in '${s.replace(/\/\/[^/]*@/, '//…@')}'`, 'registry remotes are written oci://host[:port]/repository');
+    throw new RegistryReferenceError(`unsupported scheme in '${s}'`, 'registry remotes are written oci://host[:port]/repository');
   }
   const slash = s.indexOf('/');
-  if (slash <= 0) throw new RegistryReferenceError(`'${input.replace(/\/\/[^/]*@/, '//…@')}' has no repository`, 'write oci://host[:port]/repository');
+  if (slash <= 0) throw new RegistryReferenceError(`'${input.trim()}' has no repository`, 'write oci://host[:port]/repository');
   const host = s.slice(0, slash);
-  if (host.includes('@')) {
-    throw new RegistryReferenceError('credentials in a registry URL are not supported', "log in with 'mk login <host>' or set MK_REGISTRY_USERNAME and MK_REGISTRY_PASSWORD");
-  }
   checkHost(host);
   let rest = s.slice(slash + 1);
   const out: RegistryReference = { host, repository: '' };
@@ -85,6 +89,50 @@ export function hostName(host: string): string {
   if (host.startsWith('[')) return host.slice(1, host.indexOf(']'));
   const i = host.lastIndexOf(':');
   return i >= 0 && host.indexOf(':') === i ? host.slice(0, i) : host;
+}
+
+// --- credentials written into a URL ------------------------------------------------------
+
+/** An `@` that starts a digest (`repo@sha256:…`) rather than ending user information. */
+const DIGEST_AT = /^sha(256|384|512):[0-9a-fA-F]/;
+
+/**
+ * The user information (`user:password@`) in a URL or reference as a user may type it,
+ * with or without a scheme: what comes before the last `@` that does not start a digest,
+ * when that `@` is in the authority (before the first `/`) or is followed by `host/…` (a
+ * password with a `/` in it). Undefined when there is none.
+ */
+export function findUserinfo(input: string): { start: number; end: number; userinfo: string } | undefined {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(input);
+  const start = scheme ? scheme[0].length : 0;
+  for (let at = input.lastIndexOf('@'); at >= start; at = input.lastIndexOf('@', at - 1)) {
+    const after = input.slice(at + 1);
+    if (DIGEST_AT.test(after)) continue;
+    const slash = input.indexOf('/', start);
+    if (slash < 0 || at < slash || after.includes('/')) return { start, end: at, userinfo: input.slice(start, at) };
+  }
+  return undefined;
+}
+
+/** The input with its user information hidden: `user:***@`, or `***@` when there is no `:` (a token). */
+export function redactUserinfo(input: string): string {
+  const u = findUserinfo(input);
+  if (!u) return input;
+  const colon = u.userinfo.indexOf(':');
+  const shown = colon > 0 ? `${u.userinfo.slice(0, colon)}:***` : '***';
+  return input.slice(0, u.start) + shown + input.slice(u.end);
+}
+
+/** The refusal of a URL or reference that holds credentials; it shows the URL with them hidden. */
+export function credentialsInUrl(input: string): RegistryReferenceError {
+  const u = findUserinfo(input);
+  const rest = u ? input.slice(u.end + 1) : input;
+  const host = rest.split('/')[0] ?? '';
+  const login = HOST.test(host) ? host : '<host>';
+  return new RegistryReferenceError(
+    `'${redactUserinfo(input)}' holds credentials; mk does not take credentials in a URL`,
+    `remove them from the URL, then run 'mk login ${login}' or set MK_REGISTRY_USERNAME and MK_REGISTRY_PASSWORD`,
+  );
 }
 
 // --- address classes ---------------------------------------------------------------------
