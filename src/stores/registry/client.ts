@@ -1,6 +1,7 @@
+import type { MkError } from '../../errors/index.js';
 import { Authorizer } from './auth/authorizer.js';
 import { errorFromResponse, parseErrorBody, RegistryError, RegistryProtocolError } from './errors.js';
-import { header, headerValues, readText, type HttpBody, type HttpMethod, type HttpResponse, type HttpTransport } from './http.js';
+import { header, headerValues, parseLocation, readBody, readText, type HttpBody, type HttpMethod, type HttpResponse, type HttpTransport } from './http.js';
 import { parseRetryAfter, withRetry, type RetryPolicy } from './retry.js';
 
 export interface ClientOptions {
@@ -76,7 +77,22 @@ export class RegistryClient {
   }
 
   async request(req: ClientRequest): Promise<HttpResponse> {
-    const once = (): Promise<HttpResponse> => this.attempt(req);
+    return this.retrying(req, () => this.attempt(req));
+  }
+
+  /**
+   * Sends a request and reads its whole body (at most `limit` bytes) and hands both to
+   * `use`, retrying all of it: a body that breaks off, or that `use` finds cut short (a
+   * retriable error), is asked for again within the same retry budget as the request.
+   */
+  async requestBody<T>(req: ClientRequest, limit: number, tooLarge: () => MkError, use: (res: HttpResponse, body: Buffer) => T): Promise<T> {
+    return this.retrying(req, async () => {
+      const res = await this.attempt(req);
+      return use(res, await readBody(res, req.what, limit, tooLarge));
+    });
+  }
+
+  private retrying<T>(req: ClientRequest, once: () => Promise<T>): Promise<T> {
     if (req.retry === false) return once();
     return withRetry(this.retry, once, {
       signal: req.signal,
@@ -136,7 +152,7 @@ export class RegistryClient {
   location(res: HttpResponse, what: string): URL {
     const loc = header(res.headers, 'location');
     if (!loc) throw new RegistryProtocolError(`${what}: the registry answered ${res.status} without a Location`, { status: res.status, retriable: true });
-    const url = new URL(loc, res.url);
+    const url = parseLocation(loc, res.url, what);
     if (url.host !== this.base.host || (this.base.protocol === 'https:' && url.protocol !== 'https:')) {
       throw new RegistryProtocolError(`${what}: the registry sent an upload Location on another host or scheme (${url.protocol}//${url.host}); refusing it`);
     }

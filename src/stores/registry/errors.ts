@@ -74,9 +74,11 @@ export class RegistryNetworkError extends RegistryError {
 /** The registry answered something a conforming registry must not (bad Content-Range, no Location, unsafe redirect, ...). */
 export class RegistryProtocolError extends RegistryError {
   constructor(message: string, info: RegistryErrorInfo = {}) {
-    super(message, { ...info, retriable: info.retriable ?? false }, 'EPROTOCOL');
+    super(message, { ...info, retriable: info.retriable ?? false, hint: info.hint ?? PROTOCOL_HINT }, 'EPROTOCOL');
   }
 }
+
+const PROTOCOL_HINT = 'the registry, or a proxy in front of it, does not follow the OCI distribution API here; check its configuration and version, or tell its operator';
 
 /** Plain HTTP (or an unverified TLS peer) to a host that is not loopback, without `insecure`. */
 export class InsecureRegistryError extends RegistryError {
@@ -142,7 +144,7 @@ export function parseErrorBody(text: string): RegistryErrorBody {
     const first = Array.isArray(j.errors) ? j.errors[0] : undefined;
     if (first) {
       return {
-        code: typeof first.code === 'string' ? first.code : undefined,
+        code: typeof first.code === 'string' ? oneLine(first.code, 64) : undefined,
         message: typeof first.message === 'string' ? oneLine(first.message) : undefined,
       };
     }

@@ -69,7 +69,7 @@ export class HttpTransport {
     this.insecure = opts.insecure ?? false;
     this.headersTimeout = opts.headersTimeoutMs ?? 60_000;
     this.bodyTimeout = opts.bodyTimeoutMs ?? 60_000;
-    const ca = opts.caFile ? [...rootCertificates, readFileSync(opts.caFile, 'utf8')] : undefined;
+    const ca = opts.caFile ? [...rootCertificates, readCa(opts.caFile)] : undefined;
     this.dispatcher = new Agent({
       connections: opts.connections ?? 8,
       keepAliveTimeout: 10_000,
@@ -85,21 +85,27 @@ export class HttpTransport {
   async send(req: HttpRequest, what: string): Promise<HttpResponse> {
     let url = req.url;
     const headers = { ...(req.headers ?? {}) };
-    let redirects = req.method === 'GET' || req.method === 'HEAD' ? (req.maxRedirects ?? 5) : 0;
-    for (;;) {
+    const follows = req.method === 'GET' || req.method === 'HEAD';
+    const max = follows ? (req.maxRedirects ?? 5) : 0;
+    for (let redirects = max; ; redirects--) {
       const res = await this.once(req.method, url, headers, req.body ?? null, req.signal, what);
-      if (!REDIRECTS.has(res.status) || redirects <= 0) return res;
+      if (!REDIRECTS.has(res.status) || !follows) return res;
       const loc = header(res.headers, 'location');
       await res.body.dump().catch(() => undefined);
+      if (redirects <= 0) {
+        throw new RegistryProtocolError(`${what}: more than ${max} redirects (the last one from ${url.host})`, {
+          status: res.status,
+          hint: 'the registry, or a proxy in front of it, redirects in a loop; check its configuration',
+        });
+      }
       if (!loc) throw new RegistryProtocolError(`${what}: redirect ${res.status} without a Location`, { status: res.status });
-      const next = new URL(loc, url);
+      const next = parseLocation(loc, url, what);
       this.checkRedirect(url, next, what);
       req.checkRedirect?.(next);
       if (next.origin !== url.origin) {
         for (const k of Object.keys(headers)) if (k.toLowerCase() === 'authorization') delete headers[k];
       }
       url = next;
-      redirects--;
     }
   }
 
@@ -193,19 +199,97 @@ export function headerValues(h: IncomingHttpHeaders, name: string): string[] {
   return Array.isArray(v) ? v : [v];
 }
 
-/** Reads a (small) body as text, at most `limit` bytes; never throws. */
+/** Reads the start of a (small, error) body as text, at most `limit` bytes, dropping the rest; never throws. */
 export async function readText(body: Dispatcher.ResponseData['body'], limit = 64 * 1024): Promise<string> {
   const parts: Buffer[] = [];
   let n = 0;
   try {
     for await (const c of body as AsyncIterable<Buffer>) {
-      if (n < limit) parts.push(c.subarray(0, limit - n));
+      parts.push(c.subarray(0, limit - n));
       n += c.length;
+      if (n >= limit) break;
     }
   } catch {
     /* a broken error body is no reason to hide the status */
   }
+  discard(body);
   return Buffer.concat(parts).toString('utf8');
+}
+
+/**
+ * Reads a whole answer body that mk needs intact (a manifest, a tag list, a token), at
+ * most `limit` bytes. A body that breaks off (the connection drops, or fewer bytes come
+ * than Content-Length said) is a retriable RegistryNetworkError, like a dropped download;
+ * a larger one fails at once with `tooLarge()` (before reading, when Content-Length says so).
+ */
+export async function readBody(res: HttpResponse, what: string, limit: number, tooLarge: () => MkError): Promise<Buffer> {
+  const declared = header(res.headers, 'content-length');
+  const expected = declared !== undefined && /^\s*\d+\s*$/.test(declared) ? Number(declared) : undefined;
+  if (expected !== undefined && expected > limit) {
+    discard(res.body);
+    throw tooLarge();
+  }
+  const parts: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const c of res.body as AsyncIterable<Buffer>) {
+      n += c.length;
+      if (n > limit) throw tooLarge();
+      parts.push(c);
+    }
+  } catch (e) {
+    discard(res.body);
+    if (e instanceof MkError) throw e;
+    const err = networkError(e, what, res.url);
+    if (!(err instanceof RegistryNetworkError)) throw err;
+    throw cutOff(what, n, expected, e);
+  }
+  if (expected !== undefined && n < expected) throw cutOff(what, n, expected);
+  return Buffer.concat(parts, n);
+}
+
+function cutOff(what: string, got: number, expected: number | undefined, cause?: unknown): RegistryNetworkError {
+  const why = cause === undefined ? '' : ` (${(cause as Error)?.message ?? String(cause)})`;
+  return new RegistryNetworkError(`${what}: the answer broke off after ${got}${expected === undefined ? '' : ` of ${expected}`} bytes${why}`, {
+    retriable: true,
+    cause,
+    hint: 'the connection to the registry (or a proxy in front of it) dropped; it was retried. Check the network and try again',
+  });
+}
+
+/**
+ * Parses an answer body that must be a JSON object. Anything else (not JSON, cut short, an
+ * HTML page from a proxy, `null`, an array) is a RegistryProtocolError, retriable when
+ * asked: a body whose digest nobody checked may just have been cut short.
+ */
+export function jsonObject(body: Buffer | string, what: string, opts: { retriable?: boolean; hint?: string } = {}): Record<string, unknown> {
+  let j: unknown;
+  try {
+    j = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+  } catch {
+    throw new RegistryProtocolError(`${what}: the answer is not valid JSON${body.length === 0 ? ' (it is empty)' : ''}`, { retriable: opts.retriable, hint: opts.hint });
+  }
+  if (!j || typeof j !== 'object' || Array.isArray(j)) {
+    throw new RegistryProtocolError(`${what}: the answer is JSON but not an object`, { retriable: false, hint: opts.hint });
+  }
+  return j as Record<string, unknown>;
+}
+
+/** A Location (or Link) header resolved against the request URL; one that is not a URL is a RegistryProtocolError. */
+export function parseLocation(loc: string, base: URL, what: string, name = 'Location'): URL {
+  try {
+    return new URL(loc, base);
+  } catch {
+    throw new RegistryProtocolError(`${what}: the registry sent a ${name} that is not a URL`);
+  }
+}
+
+function readCa(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new RegistryError(`cannot read the CA bundle ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { hint: "check the remote's ca: setting (a PEM file of CA certificates)" });
+  }
 }
 
 export function isLoopbackUrl(url: URL): boolean {

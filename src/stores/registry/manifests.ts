@@ -2,9 +2,9 @@ import type { Descriptor } from '../../content/descriptor.js';
 import { isDigest } from '../../content/descriptor.js';
 import { MediaType } from '../../content/media-types.js';
 import { sha256 } from '../../hashing/digest.js';
-import type { RegistryClient } from './client.js';
-import { RegistryDigestError, RegistryError, RegistryNotFoundError, RegistryProtocolError } from './errors.js';
-import { discard, header, type HttpResponse } from './http.js';
+import type { ClientRequest, RegistryClient } from './client.js';
+import { RegistryDigestError, RegistryError, RegistryNetworkError, RegistryNotFoundError, RegistryProtocolError } from './errors.js';
+import { header, jsonObject, type HttpResponse } from './http.js';
 
 export const DockerMediaType = {
   manifest: 'application/vnd.docker.distribution.manifest.v2+json',
@@ -62,7 +62,7 @@ export async function headManifest(client: RegistryClient, reference: string, sc
   const digest = header(res.headers, 'docker-content-digest');
   const len = header(res.headers, 'content-length');
   const mediaType = mediaTypeOf(res);
-  if (digest && isDigest(digest) && len !== undefined && mediaType) {
+  if (digest && isDigest(digest) && len !== undefined && /^\d+$/.test(len) && mediaType) {
     if (isDigest(reference) && digest !== reference) {
       throw new RegistryProtocolError(`resolve ${reference} in ${client.name}: the registry answered with digest ${digest}`);
     }
@@ -84,56 +84,40 @@ export async function getManifest(
   signal?: AbortSignal,
 ): Promise<{ desc: Descriptor; bytes: Buffer }> {
   const what = `fetch manifest ${refName(reference)} from ${client.name}`;
-  const res = await client.request({
-    method: 'GET',
-    path: `manifests/${reference}`,
-    headers: { accept: acceptHeader(expected?.mediaType) },
-    scopes,
-    what,
-    ok: [200],
-    signal,
-  });
-  const limit = expected ? expected.size : MAX_MANIFEST_BYTES;
-  const parts: Buffer[] = [];
-  let n = 0;
-  try {
-    for await (const c of res.body as AsyncIterable<Buffer>) {
-      n += c.length;
-      if (n > limit) {
-        if (expected) throw RegistryDigestError.fromRegistry(`manifest ${expected.digest} from ${client.name}`, `${expected.size} bytes`, `more than ${expected.size} bytes`);
-        throw new RegistryError(`${what}: the manifest is larger than ${limit} bytes`, { hint: 'manifests over 4 MiB are not supported' });
-      }
-      parts.push(c);
-    }
-  } finally {
-    discard(res.body);
-  }
-  const bytes = Buffer.concat(parts, n);
-  const digest = sha256(bytes);
   const want = expected?.digest ?? (isDigest(reference) ? reference : undefined);
-  if (want && digest !== want) throw RegistryDigestError.fromRegistry(`manifest ${want} from ${client.name}`, want, digest);
-  if (expected && bytes.length !== expected.size) throw RegistryDigestError.fromRegistry(`manifest ${expected.digest} from ${client.name}`, `${expected.size} bytes`, `${bytes.length} bytes`);
-  const headerDigest = header(res.headers, 'docker-content-digest');
-  if (!want && headerDigest?.startsWith('sha256:') && headerDigest !== digest) {
-    throw RegistryDigestError.fromRegistry(`manifest ${refName(reference)} from ${client.name}`, headerDigest, digest);
-  }
-  const contentType = mediaTypeOf(res);
-  const inside = bodyMediaType(bytes);
-  if (inside && contentType && inside !== contentType) {
-    throw new RegistryProtocolError(`${what}: Content-Type ${contentType} does not match the manifest's mediaType ${inside}`);
-  }
-  const mediaType = inside ?? contentType ?? expected?.mediaType ?? MediaType.ociManifest;
-  return { desc: { mediaType, digest, size: bytes.length }, bytes };
+  const limit = expected ? expected.size : MAX_MANIFEST_BYTES;
+  const tooLarge = () => expected
+    ? RegistryDigestError.fromRegistry(`manifest ${expected.digest} from ${client.name}`, `${expected.size} bytes`, `more than ${expected.size} bytes`)
+    : new RegistryError(`${what}: the manifest is larger than ${limit} bytes`, { hint: 'manifests over 4 MiB are not supported' });
+  const req = { method: 'GET', path: `manifests/${reference}`, headers: { accept: acceptHeader(expected?.mediaType) }, scopes, what, ok: [200], signal } satisfies ClientRequest;
+  return client.requestBody(req, limit, tooLarge, (res, bytes) => {
+    const digest = sha256(bytes);
+    if (want && digest !== want) {
+      // Fewer bytes than the descriptor says and no Content-Length to hold them to: cut short on the way (retried).
+      if (expected && bytes.length < expected.size && header(res.headers, 'content-length') === undefined) {
+        throw new RegistryNetworkError(`${what}: the answer broke off after ${bytes.length} of ${expected.size} bytes`, { retriable: true, hint: CUT_HINT });
+      }
+      throw RegistryDigestError.fromRegistry(`manifest ${want} from ${client.name}`, want, digest);
+    }
+    if (expected && bytes.length !== expected.size) throw RegistryDigestError.fromRegistry(`manifest ${expected.digest} from ${client.name}`, `${expected.size} bytes`, `${bytes.length} bytes`);
+    // Bytes nobody could verify (a tag) that are not JSON may have been cut short: retried.
+    const body = jsonObject(bytes, what, { retriable: !want, hint: want ? BROKEN_HINT : CUT_HINT });
+    const headerDigest = header(res.headers, 'docker-content-digest');
+    if (!want && headerDigest?.startsWith('sha256:') && headerDigest !== digest) {
+      throw RegistryDigestError.fromRegistry(`manifest ${refName(reference)} from ${client.name}`, headerDigest, digest);
+    }
+    const contentType = mediaTypeOf(res);
+    const inside = typeof body.mediaType === 'string' ? body.mediaType : undefined;
+    if (inside && contentType && inside !== contentType) {
+      throw new RegistryProtocolError(`${what}: Content-Type ${contentType} does not match the manifest's mediaType ${inside}`);
+    }
+    const mediaType = inside ?? contentType ?? expected?.mediaType ?? MediaType.ociManifest;
+    return { desc: { mediaType, digest, size: bytes.length }, bytes };
+  });
 }
 
-function bodyMediaType(bytes: Buffer): string | undefined {
-  try {
-    const j = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown };
-    return typeof j.mediaType === 'string' ? j.mediaType : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const CUT_HINT = 'the answer was cut short on the way (the registry or a proxy in front of it); it was retried. Check the network and try again';
+const BROKEN_HINT = 'the manifest stored in the registry is not valid JSON; push it again from a good copy';
 
 /**
  * PUT a manifest under `reference` (a tag, or its digest) with Content-Type = its media type

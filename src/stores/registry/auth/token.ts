@@ -1,5 +1,5 @@
 import type { HttpTransport } from '../http.js';
-import { header, readText } from '../http.js';
+import { header, jsonObject, readBody, readText } from '../http.js';
 import { errorFromResponse, loginHint, parseErrorBody, RegistryAuthError, RegistryProtocolError } from '../errors.js';
 import { parseRetryAfter } from '../retry.js';
 import type { Credential } from './credentials.js';
@@ -22,6 +22,9 @@ export interface TokenRequest {
   /** Checks each redirect of the token request before it is followed (throws to refuse it). */
   checkRedirect?: (to: URL) => void;
 }
+
+/** Token answers larger than this are refused. */
+const MAX_TOKEN_ANSWER = 1 << 20;
 
 /**
  * Gets a bearer token from the registry's token server (distribution token.md, oauth.md):
@@ -58,8 +61,8 @@ export async function fetchToken(http: HttpTransport, req: TokenRequest): Promis
 }
 
 async function readToken(res: Awaited<ReturnType<HttpTransport['send']>>, what: string, req: TokenRequest): Promise<Token> {
-  const text = await readText(res.body, 1 << 20);
   if (res.status === 401 || res.status === 403) {
+    await readText(res.body);
     const anon = !req.credential;
     throw new RegistryAuthError(`${what}: the token server ${anon ? 'requires credentials' : 'rejected the credentials'} (${res.status})`, {
       status: res.status,
@@ -67,18 +70,20 @@ async function readToken(res: Awaited<ReturnType<HttpTransport['send']>>, what: 
     });
   }
   if (res.status !== 200) {
+    const text = await readText(res.body);
     // Token servers may echo the request in their errors: report the status only.
     throw errorFromResponse({ what, host: req.registry, status: res.status, body: { code: parseErrorBody(text).code }, retryAfterMs: parseRetryAfter(header(res.headers, 'retry-after')) });
   }
-  let j: { access_token?: unknown; token?: unknown; expires_in?: unknown; issued_at?: unknown };
-  try {
-    j = JSON.parse(text) as typeof j;
-  } catch {
-    throw new RegistryProtocolError(`${what}: the token server answered with something that is not JSON`);
-  }
+  const body = await readBody(res, what, MAX_TOKEN_ANSWER, () => new RegistryProtocolError(`${what}: the token server's answer is larger than ${MAX_TOKEN_ANSWER} bytes`, { hint: TOKEN_HINT }));
+  // Not JSON may be an answer cut short: retried with the request that needed the token.
+  const j = jsonObject(body, what, { retriable: true, hint: TOKEN_HINT });
   const token = typeof j.access_token === 'string' && j.access_token ? j.access_token : typeof j.token === 'string' ? j.token : '';
-  if (!token) throw new RegistryProtocolError(`${what}: the token server's answer holds no token`);
+  if (!token) throw new RegistryProtocolError(`${what}: the token server's answer holds no token`, { hint: TOKEN_HINT });
+  // It goes into an Authorization header: printable ASCII only.
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new RegistryProtocolError(`${what}: the token server's answer holds a token that cannot be sent in a header`, { hint: TOKEN_HINT });
   const ttl = typeof j.expires_in === 'number' && j.expires_in > 0 ? j.expires_in : 60;
   // Keep a margin so a token never expires in flight.
   return { token, expiresAt: Date.now() + Math.max(ttl * 0.9, ttl - 30) * 1000 };
 }
+
+const TOKEN_HINT = 'the token server, or a proxy in front of it, answered something that is not a token; check the registry\'s auth.token.realm';
