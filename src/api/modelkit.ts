@@ -140,7 +140,7 @@ function localStore(cwd?: string): OciLayoutStore {
   const ctx = tryRepo(cwd);
   if (ctx) return ctx.cache;
   const dir = process.env.MK_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'mk', 'cache');
-  return new OciLayoutStore(dir).init();
+  return new OciLayoutStore(dir, { ownCache: true }).init();
 }
 
 export interface UnpackOptions {

@@ -154,17 +154,43 @@ export function registerCore(program: Command): void {
 
   program
     .command('gc')
-    .description('remove cache blobs that no pointer of the kept revisions needs (HEAD and the work tree by default)')
-    .option('--all-branches', 'keep what every local branch needs')
-    .option('--all-tags', 'keep what every tag needs')
-    .option('--all-commits', 'keep what any commit reachable from any ref needs')
+    .description('remove cache blobs nothing needs; never data that exists nowhere else (unpushed commits, the reflog, other worktrees, clones sharing the cache)')
+    .option('--all-branches', 'also keep what every branch tip needs, even where a remote holds it')
+    .option('--all-tags', 'also keep what every tagged commit needs, even where a remote holds it')
+    .option('--all-commits', 'also keep what any commit reachable from any ref needs, even where a remote holds it')
+    .option('--verify-remote', 'ask the remotes whether they hold each blob that goes because a remote is believed to hold it')
     .option('-n, --dry-run', 'only print what would be removed')
+    .option('-y, --yes', 'do not ask for confirmation on a terminal')
     .option('--json', 'print the result as JSON')
-    .action(async (o: { allBranches?: boolean; allTags?: boolean; allCommits?: boolean; dryRun?: boolean; json?: boolean }) => {
+    .action(async (o: { allBranches?: boolean; allTags?: boolean; allCommits?: boolean; verifyRemote?: boolean; dryRun?: boolean; yes?: boolean; json?: boolean }) => {
       const { gc } = await import('../api/gc.js');
-      const r = await gc(o);
+      const opts = { allBranches: o.allBranches, allTags: o.allTags, allCommits: o.allCommits, verifyRemote: o.verifyRemote };
+      let only: Set<string> | undefined;
+      if (!o.dryRun && !o.yes && !o.json && process.stdin.isTTY && process.stdout.isTTY) {
+        const plan = await gc({ ...opts, dryRun: true });
+        printGc(plan);
+        if (plan.removed.length === 0) return;
+        if (!(await confirm(`remove these ${plan.removed.length} blob(s) from the cache? [y/N] `))) return out.line('nothing removed');
+        only = new Set(plan.removed.map((b) => b.digest));
+      }
+      const r = await gc({ ...opts, dryRun: o.dryRun, only });
       if (o.json) return out.json(r);
-      if (r.dryRun) for (const b of r.removed) out.line(`would remove ${short(b.digest)} (${bytes(b.size)})`);
-      out.line(`${r.dryRun ? 'would free' : 'freed'} ${bytes(r.freedBytes)} in ${r.removed.length} blob(s); kept ${r.kept} needed by ${r.commits} commit(s) and the work tree`);
+      printGc(r);
     });
+}
+
+function printGc(r: import('../api/gc.js').GcResult): void {
+  if (r.dryRun) for (const b of r.removed) out.line(`would remove ${short(b.digest)} (${bytes(b.size)})`);
+  out.line(`${r.dryRun ? 'would free' : 'freed'} ${bytes(r.freedBytes)} in ${r.removed.length} blob(s); kept ${r.kept} needed by ${r.commits} commit(s) and ${r.worktrees} work tree(s)${r.clones ? ` (with ${r.clones} other clone(s) sharing the cache)` : ''}`);
+  if (r.unpushed.blobs) out.line(`kept ${r.unpushed.blobs} blob(s), ${bytes(r.unpushed.bytes)}, that older or unpushed commits need and no remote is known to hold (push them, then gc again)`);
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
 }

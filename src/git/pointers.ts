@@ -39,6 +39,8 @@ export async function pointersAtCommit(
   commit: string,
   filters?: string[],
   memo: Map<string, Array<{ path: string; oid: string }>> = new Map(),
+  /** Called for a pointer that cannot be read (which is then left out) instead of throwing. */
+  onBad?: (path: string, oid: string, e: MkError) => void | Promise<void>,
 ): Promise<TrackedPointer[]> {
   const git = await iso();
   const { commit: c } = await git.readCommit({ fs, gitdir, oid: commit });
@@ -47,21 +49,31 @@ export async function pointersAtCommit(
   for (const { path, oid } of found) {
     const dataPath = dataPathFor(path);
     if (!wanted(dataPath, filters)) continue;
-    checkStoredPath(path);
-    const { blob } = await git.readBlob({ fs, gitdir, oid });
-    if (blob.length > MAX_POINTER_BYTES) throw new MkError('EPOINTER', `${path} at ${commit.slice(0, 12)}: larger than ${MAX_POINTER_BYTES} bytes, not an mk pointer`);
-    const text = Buffer.from(blob).toString('utf8');
-    let pointer: Pointer;
     try {
-      pointer = parsePointer(text, `${path} at ${commit.slice(0, 12)}`);
+      out.push(await readCommittedPointer(gitdir, commit, path, oid));
     } catch (e) {
-      // PointerError's hint ('git checkout -- <file>') names a work-tree file: not what to do about a commit.
-      if (e instanceof PointerError) throw new MkError('EPOINTER', e.message, { hint: `name another revision, or re-create it with 'mk add ${dataPath}' and commit`, data: e.data });
-      throw e;
+      if (!onBad || !(e instanceof MkError)) throw e;
+      await onBad(path, oid, e);
     }
-    out.push({ path: dataPath, pointerPath: path, text, pointer });
   }
   return out;
+}
+
+async function readCommittedPointer(gitdir: string, commit: string, path: string, oid: string): Promise<TrackedPointer> {
+  const dataPath = dataPathFor(path);
+  checkStoredPath(path);
+  const { blob } = await (await iso()).readBlob({ fs, gitdir, oid });
+  if (blob.length > MAX_POINTER_BYTES) throw new MkError('EPOINTER', `${path} at ${commit.slice(0, 12)}: larger than ${MAX_POINTER_BYTES} bytes, not an mk pointer`);
+  const text = Buffer.from(blob).toString('utf8');
+  let pointer: Pointer;
+  try {
+    pointer = parsePointer(text, `${path} at ${commit.slice(0, 12)}`);
+  } catch (e) {
+    // PointerError's hint ('git checkout -- <file>') names a work-tree file: not what to do about a commit.
+    if (e instanceof PointerError) throw new MkError('EPOINTER', e.message, { hint: `name another revision, or re-create it with 'mk add ${dataPath}' and commit`, data: e.data });
+    throw e;
+  }
+  return { path: dataPath, pointerPath: path, text, pointer };
 }
 
 async function pointerBlobs(gitdir: string, treeOid: string, prefix: string, memo: Map<string, Array<{ path: string; oid: string }>>): Promise<Array<{ path: string; oid: string }>> {

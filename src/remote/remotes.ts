@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { Target } from '../content/storage.js';
@@ -24,12 +24,47 @@ export function remoteConfig(ctx: RepoContext, name?: string): RemoteConfig {
   throw new UsageError('several remotes and no default', "name one with -r, or set one with 'mk remote default <name>'");
 }
 
-/** Opens the store behind a remote. */
-export async function openRemote(ctx: RepoContext, rc: RemoteConfig): Promise<Target> {
+/**
+ * Opens the store behind a remote. `readOnly`: the caller only reads (gc, status): a layout
+ * folder that does not exist yet is not created.
+ */
+export async function openRemote(ctx: RepoContext, rc: RemoteConfig, opts: { readOnly?: boolean } = {}): Promise<Target> {
   const u = parseRemoteUrl(rc.url, ctx.root);
-  if (u.type === 'layout') return new OciLayoutStore(u.path).init();
+  if (u.type === 'layout') return openLayout(u.path, rc.name, opts.readOnly);
   const { RegistryStore } = await import('../stores/registry/registry-store.js');
   return new RegistryStore({ host: u.host, repository: u.repository, insecure: rc.insecure, caFile: rc.ca, concurrency: rc.concurrency, upload: rc.upload });
+}
+
+/**
+ * A local OCI image layout used as a remote. A folder that holds something else is refused
+ * before anything is written into it (a typo must not fill someone's home folder with blobs).
+ */
+export function openLayout(path: string, name: string, readOnly = false): OciLayoutStore {
+  let entries: string[] | undefined;
+  try {
+    if (!statSync(path).isDirectory()) throw new MkError('ENOTLAYOUT', `remote '${name}' (${path}) is not a folder`, { hint: 'point the remote at an OCI image layout folder, or at a new or empty one' });
+    entries = readdirSync(path);
+  } catch (e) {
+    if (e instanceof MkError) throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const store = new OciLayoutStore(path);
+  if (entries?.includes('oci-layout')) {
+    let version: unknown;
+    try {
+      version = (JSON.parse(readFileSync(join(path, 'oci-layout'), 'utf8')) as { imageLayoutVersion?: unknown }).imageLayoutVersion;
+    } catch {
+      /* reported below */
+    }
+    if (typeof version !== 'string' || !version.startsWith('1.')) throw new MkError('ENOTLAYOUT', `remote '${name}' (${path}): its oci-layout file is not an OCI image layout version 1`, { hint: 'point the remote at an OCI image layout folder, or at a new or empty one' });
+    return readOnly ? store : store.init();
+  }
+  if (entries && entries.length > 0) {
+    throw new MkError('ENOTLAYOUT', `remote '${name}' (${path}) is a folder that is not an OCI image layout (no oci-layout file) and is not empty; nothing was written to it`, {
+      hint: 'point the remote at an existing OCI image layout, or at a new or empty folder',
+    });
+  }
+  return readOnly ? store : store.init();
 }
 
 /** Edits the team config (or the local one), keeping the user's comments and layout. */

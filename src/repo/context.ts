@@ -4,6 +4,7 @@ import { NotARepositoryError } from '../errors/index.js';
 import { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
 import { acquireLock, type Lock } from '../util/lockfile.js';
 import { writeFileAtomicSync } from '../util/fs.js';
+import { registerClone } from './shared-cache.js';
 import { applyConfig, DEFAULT_CONFIG, readYamlFile, type MkConfig } from './config.js';
 
 export const TEAM_CONFIG = '.mk/config.yaml';
@@ -55,8 +56,16 @@ export class RepoContext {
   }
 
   get cache(): OciLayoutStore {
-    if (!this.cacheStore) this.cacheStore = new OciLayoutStore(this.cacheDir, { ownCache: true }).init();
+    if (!this.cacheStore) {
+      this.cacheStore = new OciLayoutStore(this.cacheDir, { ownCache: true }).init();
+      if (this.sharedCache) registerClone(this.cacheDir, this.commonDir, this.root);
+    }
     return this.cacheStore;
+  }
+
+  /** The cache is a folder other clones may use too (MK_CACHE_DIR or cache.dir), not this clone's own. */
+  get sharedCache(): boolean {
+    return resolve(this.cacheDir) !== resolve(join(this.mkDir, 'cache'));
   }
 
   get initialized(): boolean {

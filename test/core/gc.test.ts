@@ -3,14 +3,15 @@
  * needs: HEAD and the work tree by default, more with --all-branches / --all-tags /
  * --all-commits. A dry run removes nothing; kept revisions still check out byte for byte.
  */
-import { appendFileSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadDirManifest } from '../../src/artifact/load.js';
 import { parsePointer } from '../../src/pointer/pointer.js';
 import { OciLayoutStore } from '../../src/stores/oci-layout/layout-store.js';
 import { asRecord, cacheBlobs, corruptBlobs, put, randomBytesFrom, rng, sha256File, snapshotTree, type FileState } from '../support/files.js';
-import { copyRepo, expectMkError, git, makeRepo, mk, mkJson, mkRun } from '../support/repo.js';
+import { spawnSync } from 'node:child_process';
+import { copyRepo, expectMkError, git, gitEnv, makeRepo, mk, MK_BIN, mkJson, mkRun, tempDir } from '../support/repo.js';
 
 interface History {
   dir: string;
@@ -118,6 +119,14 @@ describe('mk gc', () => {
   afterEach(() => h.cleanup());
   const cache = () => join(h.dir, '.git/mk/cache');
   const blobNames = () => sorted(cacheBlobs(cache()).keys());
+  /** A layout remote for this copy, holding what `mk push <revs>` sends (recorded as held). */
+  const pushTo = (...revs: string[]) => {
+    const store = join(h.dir, '..', `${h.dir.split('/').pop()}-store`);
+    if (!mk(h.dir, 'remote', 'list').includes(store)) mk(h.dir, 'remote', 'add', 'origin', store, '--local');
+    mk(h.dir, 'push', '--no-modelkit', ...revs);
+    return store;
+  };
+  const everything = () => union(h.needs.c0, h.needs.c1, h.needs.c2, h.needs.c3, h.needs.work);
 
   it('the history is what the story says: versions share the unchanged packs of ds', async () => {
     h = await fresh();
@@ -128,81 +137,23 @@ describe('mk gc', () => {
     expect(sorted(union(...Object.values(h.needs)))).toEqual(blobNames());
   });
 
-  it('--dry-run lists what would go and removes nothing', async () => {
+  it('with no remote, nothing committed goes: only the version replaced before any commit; --dry-run lists it and removes nothing', async () => {
     h = await fresh();
     const before = blobNames();
     const r = mkJson(h.dir, 'gc', '--dry-run');
-    const keep = union(h.needs.c2, h.needs.work);
     expect(r.dryRun).toBe(true);
-    expect(removedOf(r)).toEqual(sorted(minus(new Set(before), keep)));
-    expect(r.freedBytes).toBe(r.removed.reduce((s: number, b: any) => s + b.size, 0));
+    expect(removedOf(r)).toEqual(sorted(h.needs.orphan));
+    expect(r.unpushed.blobs).toBe(minus(everything(), union(h.needs.c2, h.needs.work)).size);
     expect(blobNames()).toEqual(before);
     const text = mk(h.dir, 'gc', '-n');
-    expect(text.split('\n').filter((l) => l.startsWith('would remove ')).length).toBe(r.removed.length);
-    expect(text).toMatch(new RegExp(`^would free .* in ${r.removed.length} blob\\(s\\)`, 'm'));
+    expect(text.split('\n').filter((l) => l.startsWith('would remove ')).length).toBe(1);
+    expect(text).toMatch(/^kept \d+ blob\(s\), .* that older or unpushed commits need and no remote is known to hold/m);
     expect(blobNames()).toEqual(before);
-  });
 
-  it('by default keeps HEAD and the work tree, frees the rest, and HEAD still checks out byte for byte', async () => {
-    h = await fresh();
-    const before = new Set(blobNames());
-    const keep = union(h.needs.c2, h.needs.work);
-    const r = mkJson(h.dir, 'gc');
-    expect(r.dryRun).toBe(false);
-    expect(removedOf(r)).toEqual(sorted(minus(before, keep)));
-    expect(blobNames()).toEqual(sorted(keep));
+    expect(removedOf(mkJson(h.dir, 'gc'))).toEqual(sorted(h.needs.orphan));
+    expect(blobNames()).toEqual(sorted(everything()));
     expect(corruptBlobs(cache())).toEqual([]);
-    expect(mkJson(h.dir, 'gc').removed).toEqual([]); // nothing left to do
-    // Freed: older commits, the other branch, the orphan.
-    for (const d of minus(union(h.needs.c0, h.needs.c1, h.needs.c3, h.needs.orphan), keep)) expect(blobNames()).not.toContain(d);
-    expect(minus(union(h.needs.c0, h.needs.c1, h.needs.c3, h.needs.orphan), keep).size).toBeGreaterThanOrEqual(5);
-
-    // The work tree's data comes back after deleting it...
-    rmSync(join(h.dir, 'model.bin'));
-    rmSync(join(h.dir, 'ds'), { recursive: true });
-    mk(h.dir, 'checkout');
-    expect(sha256File(join(h.dir, 'model.bin'))).toBe(h.model.work);
-    expect(asRecord(snapshotTree(join(h.dir, 'ds')))).toEqual(asRecord(h.ds.c2));
-    // ...and so does HEAD's.
-    mk(h.dir, 'checkout', 'HEAD');
-    expect(sha256File(join(h.dir, 'model.bin'))).toBe(h.model.c2);
-    expect(asRecord(snapshotTree(join(h.dir, 'ds')))).toEqual(asRecord(h.ds.c2));
-    // An older revision was freed: a clear error, and the work tree keeps what it had.
-    expectMkError(mkRun(h.dir, ['checkout', 'HEAD~1', '--', 'ds']), /the data of ds at HEAD~1 is not in the local cache; nothing was changed/);
-    expect(asRecord(snapshotTree(join(h.dir, 'ds')))).toEqual(asRecord(h.ds.c2));
-    expect(sha256File(join(h.dir, 'model.bin'))).toBe(h.model.c2);
-    // The work tree went back to HEAD: its former data (m5) is needed by no pointer now.
-    expect(removedOf(mkJson(h.dir, 'gc'))).toEqual(sorted(minus(h.needs.work, h.needs.c2)));
-  });
-
-  it('--all-branches also keeps the tip of every branch', async () => {
-    h = await fresh();
-    const before = new Set(blobNames());
-    const keep = union(h.needs.c2, h.needs.work, h.needs.c3);
-    const r = mkJson(h.dir, 'gc', '--all-branches');
-    expect(removedOf(r)).toEqual(sorted(minus(before, keep)));
-    expect(blobNames()).toEqual(sorted(keep));
-    mk(h.dir, 'checkout', 'exp', '--', 'model.bin');
-    expect(sha256File(join(h.dir, 'model.bin'))).toBe(h.model.c3);
-  });
-
-  it('--all-tags also keeps every tagged commit', async () => {
-    h = await fresh();
-    const before = new Set(blobNames());
-    const keep = union(h.needs.c2, h.needs.work, h.needs.c0);
-    const r = mkJson(h.dir, 'gc', '--all-tags');
-    expect(removedOf(r)).toEqual(sorted(minus(before, keep)));
-    mk(h.dir, 'checkout', 'v0');
-    expect(sha256File(join(h.dir, 'model.bin'))).toBe(h.model.c0);
-  });
-
-  it('--all-commits keeps every commit of every ref: only the never-committed orphan goes', async () => {
-    h = await fresh();
-    const before = new Set(blobNames());
-    const r = mkJson(h.dir, 'gc', '--all-commits');
-    expect(removedOf(r)).toEqual(sorted(h.needs.orphan));
-    expect(blobNames()).toEqual(sorted(minus(before, h.needs.orphan)));
-    // Every version still restores exactly.
+    // Every committed version still restores exactly.
     for (const [rev, m, ds] of [
       ['v0', h.model.c0, undefined],
       ['main~1', h.model.c1, h.ds.c1],
@@ -212,6 +163,174 @@ describe('mk gc', () => {
       mk(h.dir, 'checkout', rev);
       expect(sha256File(join(h.dir, 'model.bin')), rev).toBe(m);
       if (ds) expect(asRecord(snapshotTree(join(h.dir, 'ds'))), rev).toEqual(asRecord(ds));
+    }
+  });
+
+  it('what a remote holds goes; HEAD, the work tree and the unpushed branch stay; older versions come back with a pull', async () => {
+    h = await fresh();
+    pushTo('v0', 'main~1', 'main');
+    const held = union(h.needs.c0, h.needs.c1, h.needs.c2);
+    const keep = union(h.needs.c2, h.needs.work, minus(h.needs.c3, held));
+    const r = mkJson(h.dir, 'gc');
+    expect(removedOf(r)).toEqual(sorted(minus(new Set(everything()).add([...h.needs.orphan][0]!), keep)));
+    expect(blobNames()).toEqual(sorted(keep));
+    expect(minus(h.needs.c3, held).size).toBe(1); // exp's model: on no remote, so it stays
+    expect(mkJson(h.dir, 'gc').removed).toEqual([]); // nothing left to do
+
+    // The work tree's data comes back after deleting it, and so does HEAD's...
+    rmSync(join(h.dir, 'model.bin'));
+    rmSync(join(h.dir, 'ds'), { recursive: true });
+    mk(h.dir, 'checkout');
+    expect(sha256File(join(h.dir, 'model.bin'))).toBe(h.model.work);
+    expect(asRecord(snapshotTree(join(h.dir, 'ds')))).toEqual(asRecord(h.ds.c2));
+    mk(h.dir, 'checkout', 'exp', '--', 'model.bin');
+    expect(sha256File(join(h.dir, 'model.bin'))).toBe(h.model.c3);
+    mk(h.dir, 'checkout', 'HEAD');
+    expect(sha256File(join(h.dir, 'model.bin'))).toBe(h.model.c2);
+    // ...an older revision is on the remote only: a clear error, then a pull.
+    expectMkError(mkRun(h.dir, ['checkout', 'HEAD~1', '--', 'ds']), /the data of ds at HEAD~1 is not in the local cache; nothing was changed/);
+    expect(asRecord(snapshotTree(join(h.dir, 'ds')))).toEqual(asRecord(h.ds.c2));
+    mk(h.dir, 'pull', 'HEAD~1', '--', 'ds');
+    expect(asRecord(snapshotTree(join(h.dir, 'ds')))).toEqual(asRecord(h.ds.c1));
+
+    // Once exp is pushed too, its model may go as well.
+    pushTo('exp');
+    mk(h.dir, 'checkout', 'HEAD', '--', 'ds');
+    expect(removedOf(mkJson(h.dir, 'gc'))).toContain([...minus(h.needs.c3, held)][0]);
+  });
+
+  it('--verify-remote asks the remote: a blob it lost stays in the cache', async () => {
+    h = await fresh();
+    const store = pushTo('v0', 'main~1', 'main', 'exp');
+    const m0 = [...minus(h.needs.c0, union(h.needs.c1, h.needs.c2, h.needs.c3, h.needs.work))];
+    expect(m0.length).toBe(1);
+    rmSync(join(store, 'blobs', 'sha256', m0[0]!)); // the remote lost it; our record does not know
+    const careful = mkJson(h.dir, 'gc', '--verify-remote', '--dry-run');
+    expect(removedOf(careful)).not.toContain(m0[0]);
+    expect(careful.unpushed.blobs).toBe(1);
+    expect(removedOf(mkJson(h.dir, 'gc', '--dry-run'))).toContain(m0[0]); // the record alone believes it held
+    mkJson(h.dir, 'gc', '--verify-remote');
+    expect(blobNames()).toContain(m0[0]);
+  });
+
+  it('--all-branches, --all-tags and --all-commits keep those versions even where a remote holds them', async () => {
+    h = await fresh();
+    pushTo('v0', 'main~1', 'main', 'exp');
+    const base = union(h.needs.c2, h.needs.work);
+    const check = (flag: string, keep: Set<string>, rev: string, model: string) => {
+      const c = copyRepo(h.dir);
+      try {
+        mkJson(c.dir, 'gc', flag);
+        expect(sorted(cacheBlobs(join(c.dir, '.git/mk/cache')).keys()), flag).toEqual(sorted(keep));
+        mk(c.dir, 'checkout', rev, '--', 'model.bin');
+        expect(sha256File(join(c.dir, 'model.bin')), flag).toBe(model);
+      } finally {
+        c.cleanup();
+      }
+    };
+    check('--all-branches', union(base, h.needs.c3), 'exp', h.model.c3);
+    check('--all-tags', union(base, h.needs.c0), 'v0', h.model.c0);
+    check('--all-commits', everything(), 'main~1', h.model.c1);
+  });
+
+  it('a reset does not make committed data garbage: the reflog still reaches it', async () => {
+    h = await fresh();
+    git(h.dir, 'reset', '-q', '--hard', 'HEAD~1');
+    mk(h.dir, 'checkout', '--force');
+    const r = mkJson(h.dir, 'gc');
+    for (const d of h.needs.c2) expect(removedOf(r)).not.toContain(d);
+    mk(h.dir, 'checkout', 'HEAD@{1}');
+    expect(sha256File(join(h.dir, 'model.bin'))).toBe(h.model.c2);
+    expect(asRecord(snapshotTree(join(h.dir, 'ds')))).toEqual(asRecord(h.ds.c2));
+  });
+
+  it('a damaged pointer in history still keeps every blob it mentions', async () => {
+    h = await fresh();
+    put(join(h.dir, 'model.bin'), randomBytesFrom(rng(77), 77_000));
+    const future = sha256File(join(h.dir, 'model.bin'));
+    mk(h.dir, 'add', 'model.bin');
+    const ptr = join(h.dir, 'model.bin.mk.yaml');
+    writeFileSync(ptr, readFileSync(ptr, 'utf8').replace(/^mk: 1$/m, 'mk: 99'));
+    git(h.dir, 'commit', '-qam', 'written by a future mk');
+    git(h.dir, 'reset', '-q', '--hard', 'HEAD~1');
+    mk(h.dir, 'checkout', '--force');
+    mkJson(h.dir, 'gc');
+    expect(blobNames()).toContain(future);
+  });
+
+  it('another worktree\'s staged data and its branch are kept', async () => {
+    h = await fresh();
+    pushTo('v0', 'main~1', 'main', 'exp');
+    const wt = join(h.dir, '..', `${h.dir.split('/').pop()}-wt`);
+    git(h.dir, 'worktree', 'add', '-q', '-b', 'wt-work', wt, 'exp');
+    try {
+      mk(wt, 'checkout');
+      put(join(wt, 'model.bin'), randomBytesFrom(rng(99), 76_000));
+      const staged = sha256File(join(wt, 'model.bin'));
+      mk(wt, 'add', 'model.bin');
+      const r = mkJson(h.dir, 'gc');
+      expect(r.worktrees).toBe(2);
+      expect(blobNames()).toContain(staged);
+      for (const d of h.needs.c3) expect(blobNames()).toContain(d); // the other worktree's HEAD
+      rmSync(join(wt, 'model.bin'));
+      mk(wt, 'checkout');
+      expect(sha256File(join(wt, 'model.bin'))).toBe(staged);
+    } finally {
+      git(h.dir, 'worktree', 'remove', '--force', wt);
+    }
+  });
+
+  it('on a terminal it says what it will free and asks; no answer removes nothing', async () => {
+    h = await fresh();
+    const before = blobNames();
+    const tty = (answer: string) =>
+      spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(MK_BIN)} gc`, '/dev/null'], { cwd: h.dir, input: answer, encoding: 'utf8', env: gitEnv() });
+    const no = tty('n\n');
+    expect(no.stdout).toMatch(/would remove [\s\S]*would free .* in 1 blob\(s\)[\s\S]*remove these 1 blob\(s\) from the cache\? \[y\/N\]/);
+    expect(no.stdout).toContain('nothing removed');
+    expect(blobNames()).toEqual(before);
+    const yes = tty('y\n');
+    expect(yes.stdout).toMatch(/freed .* in 1 blob\(s\)/);
+    expect(blobNames()).toEqual(sorted(minus(new Set(before), h.needs.orphan)));
+  });
+});
+
+describe('mk gc with a cache shared by several clones (MK_CACHE_DIR)', () => {
+  it("keeps another clone's unpushed data; forgets a clone that is gone", () => {
+    const shared = tempDir('mk-shared-cache-');
+    const env = { MK_CACHE_DIR: join(shared.dir, 'cache') };
+    const a = makeRepo();
+    const b = tempDir('mk-clone-b-');
+    try {
+      put(join(a.dir, 'model.bin'), randomBytesFrom(rng(1), 60_000));
+      expect(mkRun(a.dir, ['add', 'model.bin'], env).status).toBe(0);
+      git(a.dir, 'commit', '-qm', 'a');
+      git(b.dir, 'clone', '-q', a.dir, 'work');
+      const bw = join(b.dir, 'work');
+      expect(mkRun(bw, ['checkout'], env).status).toBe(0);
+      git(bw, 'switch', '-q', '-c', 'only-in-b');
+      put(join(bw, 'model.bin'), randomBytesFrom(rng(2), 61_000));
+      const bModel = sha256File(join(bw, 'model.bin'));
+      expect(mkRun(bw, ['add', 'model.bin'], env).status).toBe(0);
+      git(bw, 'commit', '-qm', 'b');
+      put(join(bw, 'model.bin'), randomBytesFrom(rng(3), 62_000)); // and a staged version on top
+      const bStaged = sha256File(join(bw, 'model.bin'));
+      expect(mkRun(bw, ['add', 'model.bin'], env).status).toBe(0);
+
+      const blobs = () => [...cacheBlobs(env.MK_CACHE_DIR).keys()];
+      const r = JSON.parse(mkRun(a.dir, ['gc', '--json'], env).stdout);
+      expect(r.clones).toBe(1);
+      expect(blobs()).toContain(bModel);
+      expect(blobs()).toContain(bStaged);
+      // The clone is deleted: what only it needed may go now.
+      b.cleanup();
+      const r2 = JSON.parse(mkRun(a.dir, ['gc', '--json'], env).stdout);
+      expect(r2.clones).toBe(0);
+      expect(sorted(r2.removed.map((x: { digest: string }) => x.digest.slice(7)))).toEqual(sorted([bModel, bStaged]));
+    } finally {
+      a.cleanup();
+      b.cleanup();
+      shared.cleanup();
     }
   });
 });

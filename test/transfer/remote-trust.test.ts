@@ -5,7 +5,7 @@
  * naming the pointer, and nothing is published; reading a remote (verify, pull) reports a bad
  * blob there and never deletes anything from it.
  */
-import { readFileSync, writeFileSync, chmodSync, existsSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { corruptBlobs, put, randomBytesFrom, rng, sha256File } from '../support/files.js';
@@ -114,5 +114,31 @@ describe('reading a remote never changes it', () => {
     expect(sha256File(blob)).toBe(digest.slice(7));
     mk(work, 'pull');
     expect(sha256File(join(work, 'model.bin'))).toBe(digest.slice(7));
+  });
+});
+
+describe('a layout remote that points at the wrong folder', () => {
+  it('a non-empty folder that is not an OCI layout is refused before anything is written to it', () => {
+    const repo = makeRepo();
+    dirs.push(repo.cleanup);
+    put(join(repo.dir, 'model.bin'), randomBytesFrom(rng(8), 10_000));
+    mk(repo.dir, 'add', 'model.bin');
+    git(repo.dir, 'commit', '-qm', 'one');
+    const t = tempDir('mk-not-a-layout-');
+    dirs.push(t.cleanup);
+    put(join(t.dir, 'home', 'notes.txt'), 'my notes\n');
+    mk(repo.dir, 'remote', 'add', 'origin', join(t.dir, 'home'));
+    for (const args of [['push'], ['fetch'], ['status', '--remote'], ['pull']]) {
+      expectMkError(mkRun(repo.dir, args), /is a folder that is not an OCI image layout \(no oci-layout file\) and is not empty; nothing was written to it/);
+      expect(readdirSync(join(t.dir, 'home')), args.join(' ')).toEqual(['notes.txt']);
+    }
+    put(join(t.dir, 'fake', 'oci-layout'), 'not json');
+    mk(repo.dir, 'remote', 'add', 'fake', join(t.dir, 'fake'));
+    expectMkError(mkRun(repo.dir, ['push', '-r', 'fake']), /its oci-layout file is not an OCI image layout version 1/);
+    expect(readdirSync(join(t.dir, 'fake'))).toEqual(['oci-layout']);
+    // An empty folder, or one that does not exist yet, becomes a layout.
+    mk(repo.dir, 'remote', 'add', 'fresh', join(t.dir, 'fresh'));
+    mk(repo.dir, 'push', '-r', 'fresh');
+    expect(readdirSync(join(t.dir, 'fresh')).sort()).toEqual(['blobs', 'index.json', 'ingest', 'oci-layout']);
   });
 });
