@@ -1,11 +1,14 @@
-import { readFileSync, rmSync } from 'node:fs';
-import { MkError, UsageError } from '../errors/index.js';
+import { lstatSync, readFileSync, rmSync } from 'node:fs';
+import { compareWorkspace } from '../artifact/compare.js';
+import { MkError, UnsafePathError, UsageError } from '../errors/index.js';
+import { StatCache } from '../hashing/stat-cache.js';
+import type { Pointer } from '../pointer/pointer.js';
 import { git } from '../git/run.js';
 import { readWorkspacePointer } from '../git/pointers.js';
 import { planKitfileSync } from '../modelkit/kitfile-file.js';
 import { dataPathFor, isPointerPath, pointerPathFor } from '../pointer/pointer.js';
 import { RepoContext } from '../repo/context.js';
-import { abs, repoRelative } from '../repo/paths.js';
+import { abs, assertNoSymlinkedParents, repoRelative } from '../repo/paths.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { ignoreLine } from '../util/gitignore.js';
 
@@ -21,26 +24,39 @@ export interface RemoveResult {
  * Kitfile entry. The data stays in the work tree (as an untracked file) unless `data` is set;
  * its bytes stay in the cache until `mk gc`.
  */
-export async function remove(paths: string[], opts: { cwd?: string; data?: boolean; stage?: boolean } = {}): Promise<RemoveResult[]> {
+export async function remove(paths: string[], opts: { cwd?: string; data?: boolean; force?: boolean; stage?: boolean } = {}): Promise<RemoveResult[]> {
   if (paths.length === 0) throw new UsageError('nothing to remove', 'name tracked artifacts, e.g. mk rm data/old');
   const ctx = RepoContext.open(opts.cwd);
   const cwd = opts.cwd ?? process.cwd();
-  const rels = paths.map((p) => {
-    const r = repoRelative(ctx.root, p.replace(/\/+$/, '') || p, cwd);
-    return isPointerPath(r) ? dataPathFor(r) : r;
-  });
-  for (const rel of rels) if (!readWorkspacePointer(ctx.root, pointerPathFor(rel))) throw new MkError('ENOTTRACKED', `${rel} is not tracked by mk (no ${pointerPathFor(rel)})`);
+  const rels = [
+    ...new Set(
+      paths.map((p) => {
+        const r = repoRelative(ctx.root, p.replace(/\/+$/, '') || p, cwd);
+        return isPointerPath(r) ? dataPathFor(r) : r;
+      }),
+    ),
+  ];
+  const pointers = new Map<string, Pointer>();
+  for (const rel of rels) {
+    const p = readWorkspacePointer(ctx.root, pointerPathFor(rel));
+    if (!p) throw new MkError('ENOTTRACKED', `${rel} is not tracked by mk (no ${pointerPathFor(rel)})`);
+    // Nothing is removed through a symlinked folder: it could be someone else's disk.
+    assertNoSymlinkedParents(ctx.root, rel);
+    pointers.set(rel, p);
+  }
   // The Kitfile change is worked out (and validated) before anything is touched.
   const kitfile = planKitfileSync(ctx.root, [], rels);
   const lock = await ctx.lock();
   const out: RemoveResult[] = [];
   try {
+    if (opts.data) await checkDataMayGo(ctx, pointers, !!opts.force);
+    const staged: string[] = [];
     for (const rel of rels) {
       const pointerPath = pointerPathFor(rel);
       rmSync(abs(ctx.root, pointerPath), { force: true });
+      staged.push(pointerPath);
       const slash = rel.lastIndexOf('/');
       const ignoreFile = slash < 0 ? '.gitignore' : `${rel.slice(0, slash)}/.gitignore`;
-      const staged = [pointerPath];
       try {
         const text = readFileSync(abs(ctx.root, ignoreFile), 'utf8');
         const line = ignoreLine(rel.slice(slash + 1));
@@ -52,16 +68,51 @@ export async function remove(paths: string[], opts: { cwd?: string; data?: boole
       } catch {
         /* no .gitignore there */
       }
-      if (opts.data) rmSync(abs(ctx.root, rel), { recursive: true, force: true });
-      if (opts.stage !== false) await git(ctx.root, ['add', '-A', '--', ...staged]);
       out.push({ path: rel, pointerPath, dataRemoved: !!opts.data });
     }
     if (kitfile) {
       await writeFileAtomic(abs(ctx.root, kitfile.name), kitfile.text);
-      if (opts.stage !== false) await git(ctx.root, ['add', '--', kitfile.name]);
+      staged.push(kitfile.name);
     }
+    if (opts.stage !== false) await git(ctx.root, ['add', '-A', '--', ...staged]);
+    // The data goes last, once the pointers are out of the way: its bytes stay in the cache.
+    if (opts.data) for (const rel of rels) rmSync(abs(ctx.root, rel), { recursive: true, force: true });
   } finally {
     lock.release();
   }
   return out;
+}
+
+/**
+ * `--data` deletes only what can be had again: data that is exactly what its pointer
+ * records and whose bytes are in the cache. An edit not saved with `mk add`, or data the
+ * cache does not hold, stops the command before anything changes (unless `force`).
+ */
+async function checkDataMayGo(ctx: RepoContext, pointers: Map<string, Pointer>, force: boolean): Promise<void> {
+  const stat = new StatCache(ctx.stateDir);
+  const unsaved: string[] = [];
+  try {
+    for (const [rel, p] of pointers) {
+      let st;
+      try {
+        st = lstatSync(abs(ctx.root, rel));
+      } catch {
+        continue; // nothing there to delete
+      }
+      if (st.isSymbolicLink()) throw new UnsafePathError(rel, 'it is a symlink: mk rm --data deletes only data mk placed (remove the link yourself)');
+      if (force) continue;
+      const c = await compareWorkspace(ctx, stat, rel, p);
+      if (c.workspace === 'modified') unsaved.push(...(c.changes.length && p.type === 'dir' ? c.changes.map((f) => `${rel}/${f.path}`) : [rel]));
+      else if (!c.cached) unsaved.push(rel);
+    }
+  } finally {
+    stat.save();
+  }
+  if (unsaved.length) {
+    const shown = unsaved.slice(0, 5).join(', ') + (unsaved.length > 5 ? ` and ${unsaved.length - 5} more` : '');
+    throw new MkError('EUNSAVED', `mk rm --data would delete data that exists nowhere else: ${shown}`, {
+      hint: "save it first ('mk add <path>', or 'mk fetch' for data the cache lacks), keep it with 'mk rm' without --data, or delete it anyway with --force",
+      data: { paths: unsaved },
+    });
+  }
 }

@@ -70,12 +70,13 @@ export function registerCore(program: Command): void {
     .command('rm')
     .description('stop tracking artifacts: remove their pointers, .gitignore and Kitfile entries (the data stays unless --data)')
     .argument('<path...>', 'tracked artifacts')
-    .option('--data', 'delete the data from the work tree too (its bytes stay in the cache until mk gc)')
+    .option('--data', 'delete the data from the work tree too, if its bytes are saved in the cache (they stay there until mk gc)')
+    .option('-f, --force', 'with --data: delete it even when it holds unsaved changes')
     .option('--no-stage', 'do not stage the changes')
     .option('--json', 'print the result as JSON')
-    .action(async (paths: string[], o: { data?: boolean; stage: boolean; json?: boolean }) => {
+    .action(async (paths: string[], o: { data?: boolean; force?: boolean; stage: boolean; json?: boolean }) => {
       const { remove } = await import('../api/remove.js');
-      const r = await remove(paths, { data: o.data, stage: o.stage });
+      const r = await remove(paths, { data: o.data, force: o.force, stage: o.stage });
       if (o.json) return out.json(r);
       for (const a of r) out.line(`untracked ${a.path}${a.dataRemoved ? ' (data deleted)' : ' (data kept in the work tree)'}`);
     });
