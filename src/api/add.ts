@@ -11,7 +11,7 @@ import { dataPathFor, guessKind, isPointerPath, KINDS, pointerPathFor, serialize
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, repoRelative } from '../repo/paths.js';
 import { removeStaleTemps, writeFileAtomic } from '../util/fs.js';
-import { ensureIgnored } from '../util/gitignore.js';
+import { checkIgnorable, ensureIgnored } from '../util/gitignore.js';
 import { syncProjectKitfile } from '../modelkit/kitfile-file.js';
 
 export interface AddOptions {
@@ -47,6 +47,7 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
     if (isPointerPath(rel)) throw new UsageError(`${rel} is an mk pointer; name the data path '${dataPathFor(rel)}' instead`);
     if (rel === '.mk' || rel.startsWith('.mk/') || rel === '.gitignore' || rel.endsWith('/.gitignore')) throw new UsageError(`${rel} belongs to the repository's own settings and cannot be tracked by mk`);
     assertNoSymlinkedParents(ctx.root, rel);
+    checkIgnorable(ctx.root, rel);
     if (!existsSync(abs(ctx.root, rel))) throw new MkError('ENOENT', `${rel}: no such file or directory`);
     const inside = existing.find((e) => e !== rel && underPrefix(rel, e));
     if (inside) throw new UsageError(`${rel} is inside the tracked directory ${inside}`, `run 'mk add ${inside}' to record changes to it`);

@@ -17,7 +17,7 @@ import type { LinkType } from '../repo/config.js';
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, checkStoredPath, repoRelative } from '../repo/paths.js';
 import { pruneEmptyParents, removeStaleTemps, writeFileAtomic } from '../util/fs.js';
-import { ensureIgnored } from '../util/gitignore.js';
+import { checkIgnorable, ensureIgnored } from '../util/gitignore.js';
 
 export interface CheckoutOptions {
   cwd?: string;
@@ -94,6 +94,7 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
     for (const t of targets) {
       checkStoredPath(t.path);
       assertNoSymlinkedParents(ctx.root, t.path);
+      if (commit) checkIgnorable(ctx.root, t.path);
       const base = bases.get(t.path);
       const plan = (await planFromStamp(ctx, stamps, t, early.get(t.path))) ?? (await planArtifact(ctx, stat, t, base, unsaved, inCache));
       if (plan === 'not-cached') notCached.push({ path: t.path, action: 'not-cached', written: 0, removed: 0 });

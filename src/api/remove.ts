@@ -1,4 +1,4 @@
-import { lstatSync, readFileSync, rmSync } from 'node:fs';
+import { lstatSync, rmSync } from 'node:fs';
 import { compareWorkspace } from '../artifact/compare.js';
 import { MkError, UnsafePathError, UsageError } from '../errors/index.js';
 import { StatCache } from '../hashing/stat-cache.js';
@@ -10,7 +10,7 @@ import { dataPathFor, isPointerPath, pointerPathFor } from '../pointer/pointer.j
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, repoRelative } from '../repo/paths.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { ignoreLine } from '../util/gitignore.js';
+import { checkIgnorable, ignoreFileOf, ignoreLine, readIgnoreFile } from '../util/gitignore.js';
 
 export interface RemoveResult {
   path: string;
@@ -42,6 +42,7 @@ export async function remove(paths: string[], opts: { cwd?: string; data?: boole
     if (!p) throw new MkError('ENOTTRACKED', `${rel} is not tracked by mk (no ${pointerPathFor(rel)})`);
     // Nothing is removed through a symlinked folder: it could be someone else's disk.
     assertNoSymlinkedParents(ctx.root, rel);
+    checkIgnorable(ctx.root, rel);
     pointers.set(rel, p);
   }
   // The Kitfile change is worked out (and validated) before anything is touched.
@@ -55,18 +56,15 @@ export async function remove(paths: string[], opts: { cwd?: string; data?: boole
       const pointerPath = pointerPathFor(rel);
       rmSync(abs(ctx.root, pointerPath), { force: true });
       staged.push(pointerPath);
-      const slash = rel.lastIndexOf('/');
-      const ignoreFile = slash < 0 ? '.gitignore' : `${rel.slice(0, slash)}/.gitignore`;
-      try {
-        const text = readFileSync(abs(ctx.root, ignoreFile), 'utf8');
-        const line = ignoreLine(rel.slice(slash + 1));
+      const { file: ignoreFile, name } = ignoreFileOf(rel);
+      const text = readIgnoreFile(ctx.root, ignoreFile);
+      if (text !== undefined) {
+        const line = ignoreLine(name);
         const next = text.split('\n').filter((l) => l !== line).join('\n');
         if (next !== text) {
           await writeFileAtomic(abs(ctx.root, ignoreFile), next);
           staged.push(ignoreFile);
         }
-      } catch {
-        /* no .gitignore there */
       }
       out.push({ path: rel, pointerPath, dataRemoved: !!opts.data });
     }

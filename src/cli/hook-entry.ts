@@ -1,5 +1,6 @@
 import { MkError } from '../errors/index.js';
 import { runHook } from '../hooks/run.js';
+import { guardPipes, printable } from './output.js';
 
 /**
  * `mk hook <name> ...` without the command-line parser: hooks run on every commit and
@@ -7,16 +8,17 @@ import { runHook } from '../hooks/run.js';
  */
 export async function hookMain(argv: string[]): Promise<void> {
   const [name, ...args] = argv;
+  guardPipes();
   try {
     const r = await runHook(name ?? '', args);
-    for (const m of r.messages) process.stderr.write(m + '\n');
+    for (const m of r.messages) process.stderr.write(printable(m) + '\n');
     process.exitCode = r.exitCode;
   } catch (e) {
     if (e instanceof MkError) {
-      process.stderr.write(`mk: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
+      process.stderr.write(`mk: ${printable(e.message)}\n${e.hint ? `hint: ${printable(e.hint)}\n` : ''}`);
       process.exitCode = e.exitCode;
     } else {
-      process.stderr.write(`mk: internal error in the ${name} hook: ${(e as Error)?.message ?? e}\n`);
+      process.stderr.write(`mk: internal error in the ${name} hook: ${printable(String((e as Error)?.message ?? e))}\n`);
       process.exitCode = 70;
     }
   }

@@ -5,7 +5,7 @@ import { registerRemote } from './commands-remote.js';
 import { registerModelKit } from './commands-modelkit.js';
 import { registerGit } from './commands-git.js';
 import { registerAuth } from './commands-auth.js';
-import { out } from './output.js';
+import { guardPipes, out, printable } from './output.js';
 
 export const VERSION = '0.1.0';
 
@@ -26,6 +26,7 @@ export function buildProgram(): Command {
 
 /** The CLI entry point: the only place that exits the process. */
 export async function main(argv: string[]): Promise<void> {
+  guardPipes();
   const program = buildProgram();
   try {
     // A command that never settles (a bug) must not look like success when Node exits.
@@ -43,12 +44,12 @@ function report(e: unknown): number {
     return e.exitCode || 2; // commander already printed its one line
   }
   if (e instanceof MkError) {
-    out.err(`mk: ${e.message}`);
-    if (e.hint) out.err(`hint: ${e.hint}`);
+    out.err(`mk: ${printable(e.message)}`);
+    if (e.hint) out.err(`hint: ${printable(e.hint)}`);
     return e.exitCode;
   }
   const err = e as Error;
-  out.err(`mk: internal error: ${err?.message ?? String(e)}`);
+  out.err(`mk: internal error: ${printable(err?.message ?? String(e))}`);
   if (process.env.MK_DEBUG) out.err(err?.stack ?? '');
   else out.err('hint: this is a bug in mk; rerun with MK_DEBUG=1 and report the output');
   return 70;

@@ -1,9 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
+import { UnsafePathError } from '../errors/index.js';
 import { writeFileAtomic } from './fs.js';
 import { abs } from '../repo/paths.js';
 
 /** Escapes a file name for a .gitignore line that matches exactly that name. */
 export function ignoreLine(name: string): string {
+  // A line break would end the pattern and start another, chosen by whoever named the file.
+  if (/[\n\r]/.test(name)) throw new UnsafePathError(name, 'its name has a line break, which a .gitignore line cannot hold; rename it');
   let s = name.replace(/[\\*?[\]!#]/g, (c) => '\\' + c);
   s = s.replace(/ +$/, (m) => m.split('').map(() => '\\ ').join(''));
   return '/' + s;
@@ -14,19 +17,39 @@ export function ignoreLine(name: string): string {
  * .gitignore of its own folder, as DVC does). Returns the .gitignore path if it changed.
  */
 export async function ensureIgnored(root: string, rel: string): Promise<string | undefined> {
-  const slash = rel.lastIndexOf('/');
-  const dir = slash < 0 ? '' : rel.slice(0, slash);
-  const name = rel.slice(slash + 1);
-  const file = dir ? `${dir}/.gitignore` : '.gitignore';
-  let text = '';
-  try {
-    text = readFileSync(abs(root, file), 'utf8');
-  } catch {
-    /* new file */
-  }
+  const { file, name } = ignoreFileOf(rel);
+  const text = readIgnoreFile(root, file) ?? '';
   const line = ignoreLine(name);
   if (text.split(/\r?\n/).includes(line)) return undefined;
   const sep = text === '' || text.endsWith('\n') ? '' : '\n';
   await writeFileAtomic(abs(root, file), `${text}${sep}${line}\n`);
   return file;
+}
+
+/**
+ * The text of a .gitignore mk is about to edit (undefined when there is none). Only a regular
+ * file: a committed symlink would make mk copy whatever it points at into the repository.
+ */
+export function readIgnoreFile(root: string, file: string): string | undefined {
+  let st;
+  try {
+    st = lstatSync(abs(root, file));
+  } catch {
+    return undefined;
+  }
+  if (!st.isFile()) throw new UnsafePathError(file, `it is ${st.isSymbolicLink() ? 'a symlink' : 'not a regular file'}; mk edits only regular .gitignore files (replace it with one)`);
+  return readFileSync(abs(root, file), 'utf8');
+}
+
+/** The .gitignore that holds the line for artifact `rel`, and the name the line matches. */
+export function ignoreFileOf(rel: string): { file: string; name: string } {
+  const slash = rel.lastIndexOf('/');
+  return { file: slash < 0 ? '.gitignore' : `${rel.slice(0, slash)}/.gitignore`, name: rel.slice(slash + 1) };
+}
+
+/** Throws, before anything is written, when mk could not keep `rel` out of Git with a .gitignore line. */
+export function checkIgnorable(root: string, rel: string): void {
+  const { file, name } = ignoreFileOf(rel);
+  ignoreLine(name);
+  readIgnoreFile(root, file);
 }

@@ -2,7 +2,8 @@
  * Paths that lead out of the repository — `../`, absolute paths, symlinked folders, crafted
  * manifests and tar entries — are refused in one line, and nothing is ever written outside.
  */
-import { readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,7 +13,7 @@ import { MediaType } from '../../src/content/media-types.js';
 import { serializePointer } from '../../src/pointer/pointer.js';
 import { OciLayoutStore } from '../../src/stores/oci-layout/layout-store.js';
 import { asRecord, cacheBlobs, exists, put, sha256, snapshotTree } from '../support/files.js';
-import { expectMkError, git, makeRepo, mk, mkJson, mkRun, tempDir } from '../support/repo.js';
+import { expectMkError, git, gitEnv, makeRepo, mk, mkJson, mkRun, tempDir } from '../support/repo.js';
 
 describe('paths that leave the repository', () => {
   let repo: { dir: string; cleanup: () => void };
@@ -57,6 +58,45 @@ describe('paths that leave the repository', () => {
     expect(git(repo.dir, 'status', '--porcelain', '--untracked-files=no')).toBe(gitStatus);
     expect(exists(p('.gitignore'))).toBe(false);
     expect(readdirSync(outside.dir).sort()).toEqual(['secret.bin', 'target.txt']);
+  });
+
+  it('a committed .gitignore that is a symlink is never read or written through: add, checkout and rm refuse in one line', () => {
+    put(p('model.bin'), 'weights v1');
+    mk(repo.dir, 'add', 'model.bin');
+    git(repo.dir, 'commit', '-qm', 'model');
+    const good = git(repo.dir, 'rev-parse', 'HEAD').trim();
+    // A teammate (or an attacker) commits .gitignore as a symlink to a file outside.
+    rmSync(p('.gitignore'));
+    symlinkSync(join(outside.dir, 'secret.bin'), p('.gitignore'));
+    git(repo.dir, 'add', '.gitignore');
+    git(repo.dir, 'commit', '-qm', 'gitignore is a link now');
+    const status = git(repo.dir, 'status', '--porcelain');
+    put(p('other.bin'), 'more weights');
+    expectMkError(mkRun(repo.dir, ['add', 'other.bin']), "refusing path '.gitignore': it is a symlink");
+    expect(exists(p('other.bin.mk.yaml'))).toBe(false);
+    expectMkError(mkRun(repo.dir, ['checkout', good, '--', 'model.bin']), "refusing path '.gitignore': it is a symlink");
+    expectMkError(mkRun(repo.dir, ['rm', 'model.bin']), "refusing path '.gitignore': it is a symlink");
+    expect(exists(p('model.bin.mk.yaml'))).toBe(true);
+    expect(git(repo.dir, 'status', '--porcelain').split('\n').filter((l) => !l.includes('other.bin')).join('\n')).toBe(status.split('\n').filter((l) => !l.includes('other.bin')).join('\n'));
+    expect(git(repo.dir, 'diff', '--cached', '--name-only')).toBe('');
+    expectOutsideUntouched();
+  });
+
+  it('a file name with a line break cannot add .gitignore patterns', () => {
+    const name = 'evil\n*.py\n!keep';
+    put(p(name), 'data');
+    put(p('.gitignore'), '# mine\n');
+    expectMkError(mkRun(repo.dir, ['add', name]), /its name has a line break/);
+    expect(readFileSync(p('.gitignore'), 'utf8')).toBe('# mine\n');
+    expect(readdirSync(repo.dir).filter((f) => f.endsWith('.mk.yaml'))).toEqual([]);
+    // The pre-commit hook's automatic tracking refuses it too, and the commit stops.
+    mk(repo.dir, 'install');
+    writeFileSync(p('.mk/config.yaml'), 'version: 1\ntrack: ["evil*"]\n');
+    git(repo.dir, 'add', '-A');
+    const r = spawnSync('git', ['commit', '-qm', 'x'], { cwd: repo.dir, encoding: 'utf8', env: gitEnv() });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/its name has a line break/);
+    expect(readFileSync(p('.gitignore'), 'utf8')).toBe('# mine\n');
   });
 
   it('a committed pointer that now sits under a symlinked folder is never followed', () => {

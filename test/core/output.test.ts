@@ -1,0 +1,63 @@
+/**
+ * File names come from anyone (a dataset downloaded from the internet, a teammate's commit):
+ * what mk prints about them can never drive the user's terminal (escape sequences, 8-bit C1
+ * controls) or forge lines (an error is one line, whatever the name). And a reader that goes
+ * away early (`mk diff | head -1`) ends nothing in a stack trace.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { put } from '../support/files.js';
+import { expectMkError, git, gitEnv, makeRepo, mk, MK_BIN, mkRun } from '../support/repo.js';
+
+const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+describe('hostile file names in output', () => {
+  let repo: { dir: string; cleanup: () => void };
+  const esc = '\u001b]0;pwned\u0007\u001b[2J';
+  const c1 = '\u009b31m';
+  beforeAll(() => {
+    repo = makeRepo();
+    put(join(repo.dir, 'ds', 'plain.txt'), 'a');
+    put(join(repo.dir, 'ds', `${esc}title.txt`), 'b');
+    mk(repo.dir, 'add', 'ds');
+    git(repo.dir, 'commit', '-qm', 'ds');
+    put(join(repo.dir, 'ds', `${c1}red.txt`), 'c');
+    put(join(repo.dir, 'ds', `${esc}title.txt`), 'b2');
+  });
+  afterAll(() => repo.cleanup());
+
+  it('status, diff and ls print escapes, never the raw control characters', () => {
+    for (const args of [['status', '-v'], ['diff'], ['ls'], ['status', '-v', '--json'], ['diff', '--json']]) {
+      const r = mkRun(repo.dir, args);
+      expect(r.status, r.stderr).toBe(0);
+      expect(RAW_CONTROL.test(r.stdout), `${args.join(' ')}: ${JSON.stringify(r.stdout)}`).toBe(false);
+    }
+    expect(mkRun(repo.dir, ['diff']).stdout).toContain('\\x1b]0;pwned\\x07\\x1b[2Jtitle.txt');
+    expect(JSON.parse(mkRun(repo.dir, ['diff', '--json']).stdout).artifacts[0].files.map((f: { path: string }) => f.path)).toContain(`ds/${c1}red.txt`);
+  });
+
+  it('an error about such a name is still one line, escaped', () => {
+    const r = mkRun(repo.dir, ['rm', `not-tracked-${esc}\nmk: forged line`]);
+    const line = expectMkError(r, 'is not tracked by mk');
+    expect(RAW_CONTROL.test(r.stderr)).toBe(false);
+    expect(line).toContain('\\nmk: forged line');
+  });
+});
+
+describe('a reader that goes away', () => {
+  it('mk diff | head -1: no EPIPE stack trace, mk finishes with its own status', () => {
+    const repo = makeRepo();
+    try {
+      for (let i = 0; i < 3000; i++) put(join(repo.dir, 'ds', `f${i}.txt`), `v1 ${i}`);
+      mk(repo.dir, 'add', 'ds');
+      git(repo.dir, 'commit', '-qm', 'ds');
+      for (let i = 0; i < 3000; i++) put(join(repo.dir, 'ds', `f${i}.txt`), `v2 ${i}`);
+      const r = spawnSync('bash', ['-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(MK_BIN)} diff | head -1; echo "mk=\${PIPESTATUS[0]}" >&2`], { cwd: repo.dir, encoding: 'utf8', env: gitEnv() });
+      expect(r.stdout.split('\n').filter(Boolean)).toHaveLength(1);
+      expect(r.stderr.trim()).toBe('mk=0');
+    } finally {
+      repo.cleanup();
+    }
+  });
+});
