@@ -13,6 +13,7 @@ import { sha256 } from '../../src/hashing/digest.js';
 import { anonymous, parseRegistryReference, RegistryStore, staticCredentials, type RegistryStoreOptions } from '../../src/stores/registry/index.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
+import { expectMkError, mkSpawn, tempDir } from '../support/repo.js';
 import { startTokenIssuer, type TokenIssuer } from '../support/token-issuer.js';
 import { blob, EMPTY, manifestFor } from './target-contract.js';
 
@@ -77,6 +78,20 @@ describe('answers from the registry', () => {
       expect(err.code).toBe('ENETWORK');
       expect(err.message).toMatch(new RegExp(`^fetch manifest tag 'v1' from 127\\.0\\.0\\.1:\\d+/answers/repo: the answer broke off after 20 of ${m.bytes.length} bytes`));
       expect(gets(MANIFEST)).toBe(TRIES);
+    });
+
+    it('cut short on every try, through the CLI: one mk: line and a hint, not an internal error', async () => {
+      proxy.fault({ method: 'GET', path: /\/manifests\// }, { kind: 'drop-response', afterBytes: 20 }, 100);
+      const t = tempDir();
+      try {
+        // Not spawnSync: the fault proxy runs in this process and must keep answering.
+        const r = await mkSpawn(t.dir, ['modelkit', 'inspect', `${proxy.host}/answers/repo:v1`]).done;
+        expectMkError(r, /^mk: fetch manifest sha256:[0-9a-f]{64} from 127\.0\.0\.1:\d+\/answers\/repo: the answer broke off after 20 of \d+ bytes/);
+        expect(r.stderr).toContain('hint: ');
+        expect(gets(/\/manifests\//)).toBe(5);
+      } finally {
+        t.cleanup();
+      }
     });
 
     it('by digest, cut short, is asked for again', async () => {
