@@ -4,13 +4,13 @@
  * could not get it), and both results are intact.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parsePointer } from '../../src/pointer/pointer.js';
 import { asRecord, cacheBlobs, corruptBlobs, exists, put, randomBytesFrom, rng, snapshotTree, tempLeftovers } from '../support/files.js';
-import { expectMkError, git, makeRepo, mk, mkJson, mkRun, mkSpawn } from '../support/repo.js';
+import { expectMkError, git, gitEnv, makeRepo, mk, mkJson, mkRun, mkSpawn } from '../support/repo.js';
 
 describe('two mk processes at once', () => {
   let repo: { dir: string; cleanup: () => void };
@@ -63,6 +63,36 @@ describe('two mk processes at once', () => {
     put(p('a.bin'), 'aaa');
     mk(repo.dir, 'add', 'a.bin');
     expect(exists(p('a.bin.mk.yaml'))).toBe(true);
+    expect(exists(lockPath())).toBe(false);
+  });
+
+  it('an empty lock file (a process killed while taking the lock) does not block anyone', () => {
+    writeFileSync(lockPath(), '');
+    const old = (Date.now() - 10_000) / 1000;
+    utimesSync(lockPath(), old, old);
+    put(p('b.bin'), 'bbb');
+    const t0 = Date.now();
+    const r = mkRun(repo.dir, ['add', 'b.bin'], { MK_LOCK_TIMEOUT: '30' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(exists(lockPath())).toBe(false);
+    // Nor do the hooks: a commit runs pre-commit, which takes the lock.
+    mk(repo.dir, 'install');
+    writeFileSync(lockPath(), '');
+    utimesSync(lockPath(), old, old);
+    put(p('b.bin'), 'bbb2');
+    const c = spawnSync('git', ['commit', '-qam', 'b'], { cwd: repo.dir, encoding: 'utf8', env: gitEnv({ MK_LOCK_TIMEOUT: '30' }) });
+    expect(c.status, c.stderr).toBe(0);
+    expect(git(repo.dir, 'show', 'HEAD:b.bin.mk.yaml')).toContain('size: 4');
+    mk(repo.dir, 'uninstall');
+  });
+
+  it('a lock whose pid now belongs to another process (pid reuse) is taken over', () => {
+    // This test process is alive, but it did not start at the time the lock names.
+    writeFileSync(lockPath(), `${process.pid} ${hostname()} 1`);
+    put(p('c.bin'), 'ccc');
+    const r = mkRun(repo.dir, ['add', 'c.bin'], { MK_LOCK_TIMEOUT: '30' });
+    expect(r.status, r.stderr).toBe(0);
     expect(exists(lockPath())).toBe(false);
   });
 
