@@ -4,6 +4,9 @@
  * request body (upload) or a response body (download), corrupt a response body, or
  * redirect a request to a second "storage" origin (127.0.0.2), which serves it without
  * needing the client's Authorization (like a pre-signed URL) and records what it got.
+ * Also: end a response body early with a clean, complete-looking close ('truncate': the
+ * length header is dropped and the chunked body simply ends), and flip a byte of a request
+ * body on its way to the registry ('corrupt-request').
  * Requests are forwarded with their Host header, so the registry's Location URLs point
  * back at the proxy.
  */
@@ -21,6 +24,10 @@ export type Fault =
   | { kind: 'drop-request'; afterBytes: number }
   | { kind: 'drop-response'; afterBytes: number }
   | { kind: 'corrupt'; at?: number }
+  /** Forwards the response without its content-length, cut after `afterBytes`, ending cleanly (chunked). */
+  | { kind: 'truncate'; afterBytes: number }
+  /** Flips the byte at `at` of the request body on its way upstream. */
+  | { kind: 'corrupt-request'; at?: number }
   | { kind: 'redirect'; status?: number };
 
 export interface FaultRule {
@@ -31,6 +38,12 @@ export interface FaultRule {
   /** Matching requests still to let through before it starts firing. */
   skip: number;
   hits: number;
+  /**
+   * How many times the fault really changed the traffic: a status answered, a connection
+   * dropped, a byte flipped, a body cut (a body shorter than the cut point or the flip offset
+   * goes through unchanged and does not count).
+   */
+  applied: number;
 }
 
 export interface RecordedRequest {
@@ -108,6 +121,7 @@ export async function startFaultProxy(upstream: string, opts: { storageHost?: st
     if (!f) return forward(req, res, req.url ?? '/', req.headers);
     switch (f.kind) {
       case 'status': {
+        rule!.applied++;
         req.resume();
         const body = f.body ?? JSON.stringify({ errors: [{ code: f.status === 429 ? 'TOOMANYREQUESTS' : 'UNKNOWN', message: `injected ${f.status}` }] });
         res.writeHead(f.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(f.headers ?? {}) });
@@ -116,11 +130,17 @@ export async function startFaultProxy(upstream: string, opts: { storageHost?: st
       }
       case 'drop-request': {
         let n = 0;
+        let dropped = false;
+        const drop = () => {
+          if (!dropped) rule!.applied++;
+          dropped = true;
+          req.socket.destroy();
+        };
         req.on('data', (c: Buffer) => {
           n += c.length;
-          if (n >= f.afterBytes) req.socket.destroy();
+          if (n >= f.afterBytes) drop();
         });
-        req.on('end', () => req.socket.destroy());
+        req.on('end', drop);
         return;
       }
       case 'drop-response':
@@ -137,6 +157,7 @@ export async function startFaultProxy(upstream: string, opts: { storageHost?: st
               return;
             }
             cut = true;
+            rule!.applied++;
             ures.destroy();
             // Close only once the bytes before the cut have left, so the client gets exactly afterBytes.
             res.write(c.subarray(0, room), () => res.socket?.destroy());
@@ -152,12 +173,56 @@ export async function startFaultProxy(upstream: string, opts: { storageHost?: st
             if (at >= n && at < n + c.length) {
               c = Buffer.from(c);
               c[at - n] = c[at - n]! ^ 0xff;
+              rule!.applied++;
             }
             n += c.length;
             res.write(c);
           });
           ures.on('end', () => res.end());
         });
+      case 'truncate':
+        return forward(req, res, req.url ?? '/', req.headers, (ures) => {
+          const headers = { ...ures.headers };
+          delete headers['content-length'];
+          delete headers['transfer-encoding'];
+          res.writeHead(ures.statusCode ?? 502, headers);
+          let n = 0;
+          let cut = false;
+          ures.on('data', (c: Buffer) => {
+            if (cut) return;
+            const room = f.afterBytes - n;
+            n += c.length;
+            if (n < f.afterBytes) {
+              res.write(c);
+              return;
+            }
+            cut = true;
+            rule!.applied++;
+            ures.destroy();
+            res.end(c.subarray(0, room));
+          });
+          ures.on('end', () => cut || res.end());
+        });
+      case 'corrupt-request': {
+        const out = httpRequest({ host: up.hostname, port: up.port, method: req.method, path: req.url ?? '/', headers: req.headers }, (ures) => {
+          res.writeHead(ures.statusCode ?? 502, ures.headers);
+          ures.pipe(res);
+        });
+        out.on('error', () => res.destroy());
+        let n = 0;
+        const at = f.at ?? 0;
+        req.on('data', (c: Buffer) => {
+          if (at >= n && at < n + c.length) {
+            c = Buffer.from(c);
+            c[at - n] = c[at - n]! ^ 0xff;
+            rule!.applied++;
+          }
+          n += c.length;
+          out.write(c);
+        });
+        req.on('end', () => out.end());
+        return;
+      }
       case 'redirect': {
         req.resume();
         const id = randomUUID();
@@ -200,7 +265,7 @@ export async function startFaultProxy(upstream: string, opts: { storageHost?: st
       return maxInFlight;
     },
     fault(match, fault, times = 1, skip = 0) {
-      const r: FaultRule = { match, fault, remaining: times, skip, hits: 0 };
+      const r: FaultRule = { match, fault, remaining: times, skip, hits: 0, applied: 0 };
       rules.push(r);
       return r;
     },
