@@ -5,7 +5,7 @@ import { snapshot } from '../artifact/snapshot.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { findSignatureAsync, Stamps } from '../hashing/stamps.js';
 import { digestLookup, neededBlobs } from '../artifact/compare.js';
-import { git } from '../git/run.js';
+import { updateIndex } from '../git/index-update.js';
 import { readWorkspacePointer, underPrefix, workspacePointerPaths } from '../git/pointers.js';
 import { dataPathFor, guessKind, isPointerPath, KINDS, pointerPathFor, serializePointer, type Kind, type Pointer, samePointerData } from '../pointer/pointer.js';
 import { RepoContext } from '../repo/context.js';
@@ -20,6 +20,8 @@ export interface AddOptions {
   description?: string;
   /** Stage the pointer and .gitignore with git (default true). */
   stage?: boolean;
+  /** More paths to take out of the index in the same step that stages the pointers. */
+  unstage?: string[];
 }
 
 export interface AddedArtifact {
@@ -58,6 +60,8 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
   const stat = new StatCache(ctx.stateDir);
   const stamps = new Stamps(ctx.stateDir);
   const results: AddedArtifact[] = [];
+  const unstage: string[] = [];
+  const stage: string[] = [];
   try {
     for (const rel of rels) {
       const pointerPath = pointerPathFor(rel);
@@ -81,15 +85,15 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
       const changed = !previous || !samePointerData(previous, snap.pointer) || previous.kind !== kind || previous.description !== description;
       if (changed) await writeFileAtomic(abs(ctx.root, pointerPath), serializePointer(snap.pointer, rel.split('/').pop()!));
       const ignoreFile = await ensureIgnored(ctx.root, rel);
-      if (opts.stage !== false) {
-        // A file git tracked so far leaves the index: from now on its pointer stands for it.
-        await git(ctx.root, ['rm', '-r', '-q', '--cached', '--ignore-unmatch', '--', rel]);
-        await git(ctx.root, ['add', '-f', '--', pointerPath, ...(ignoreFile ? [ignoreFile] : [])]);
-      }
+      // A file git tracked so far leaves the index: from now on its pointer stands for it.
+      unstage.push(rel);
+      stage.push(pointerPath, ...(ignoreFile ? [ignoreFile] : []));
       results.push({ path: rel, pointerPath, pointer: snap.pointer, changed, hashedFiles: snap.hashed, newBlobs: snap.newBlobs, newBytes: snap.newBytes, skipped: snap.skipped, warnings: snap.warnings });
     }
     const kf = await syncProjectKitfile(ctx.root, results.map((r) => ({ path: r.path, kind: r.pointer.kind, description: r.pointer.description })));
-    if (kf && opts.stage !== false) await git(ctx.root, ['add', '--', kf]);
+    if (kf) stage.push(kf);
+    // One step for the whole index change: killed before it, the index is as it was.
+    if (opts.stage !== false) await updateIndex(ctx.root, [...unstage, ...(opts.unstage ?? [])], [...new Set(stage)]);
   } finally {
     stat.save();
     stamps.save();

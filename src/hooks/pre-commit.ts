@@ -84,17 +84,16 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
   });
   const dirOf = dirMatcher(ctx.config.track);
   const newOnes = [...new Set(candidates.filter((p) => !inTracked(p)).map((p) => dirOf(p) ?? p))];
-  const dirArtifacts = newOnes.filter((p) => !candidates.includes(p));
-  if (dirArtifacts.length) {
-    // Whole folders named by 'dir/' patterns: unstage every file under them.
-    await git(ctx.root, ['rm', '-r', '-q', '--cached', '--ignore-unmatch', '--', ...dirArtifacts]);
-  }
+  // A tracked artifact's file staged by accident leaves the index, and its pointer (which may
+  // exist only in the work tree: an earlier hook killed before it staged it) enters it.
   const stray = candidates.filter((p) => inTracked(p));
-  if (stray.length) await git(ctx.root, ['rm', '-q', '--cached', '--', ...stray]);
-  if (newOnes.length) {
+  const strayArtifacts = [...new Set(stray.map((p) => trackedPaths.find((t) => p === t || p.startsWith(t + '/'))!))].filter((a) => !newOnes.includes(a));
+  if (newOnes.length || strayArtifacts.length) {
+    // Data leaves the index in the same step that stages its pointer (new artifacts, whole
+    // folders named by 'dir/' patterns included): a kill before that step changes nothing.
     const { add } = await import('../api/add.js');
-    const r = await add(newOnes, { cwd: ctx.root });
-    result.autoTracked.push(...r.map((a) => a.path));
+    const r = await add([...newOnes, ...strayArtifacts], { cwd: ctx.root, unstage: stray });
+    result.autoTracked.push(...r.filter((a) => newOnes.includes(a.path)).map((a) => a.path));
   }
   const stat = new StatCache(ctx.stateDir);
   const stamps = new Stamps(ctx.stateDir);
