@@ -1,4 +1,4 @@
-import { utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git } from '../git/run.js';
 import type { RepoContext } from '../repo/context.js';
@@ -30,8 +30,11 @@ export function trackPathspecs(patterns: string[]): string[] {
  * near git's own speed, however many files are tracked.
  */
 export async function writeFastPath(ctx: RepoContext, dataPaths: string[], startedAt: number): Promise<void> {
-  const mkDir = ctx.mkDir;
-  const stamp = join(mkDir, 'clean.stamp');
+  // Per worktree (the shim looks in `git rev-parse --git-dir`): another worktree's clean
+  // commit says nothing about this one's data.
+  const dir = ctx.stateDir;
+  mkdirSync(dir, { recursive: true });
+  const stamp = join(dir, 'clean.stamp');
   const pointers = await git(ctx.root, ['ls-files', '-s', '--', '*.mk.yaml']);
   const sum = await cksum(ctx.root, pointers);
   const specs = trackPathspecs(ctx.config.track);
@@ -51,7 +54,7 @@ export async function writeFastPath(ctx: RepoContext, dataPaths: string[], start
     );
   }
   lines.push('exit 0', '');
-  writeFileSync(join(mkDir, 'pre-commit-fast.sh'), lines.join('\n'));
+  writeFileSync(join(dir, 'pre-commit-fast.sh'), lines.join('\n'));
   writeFileSync(stamp, '');
   // Anything whose status changed in the two seconds before the scan is "newer" than the
   // stamp: coarse timestamps can never hide a change made just before or during the scan.

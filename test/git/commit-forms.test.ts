@@ -162,6 +162,25 @@ describe('git commit forms', () => {
     expect(status()).toBe('');
   });
 
+  it("a clean commit in a linked worktree does not make the main work tree's next commit skip mk", () => {
+    const wt = join(root, 'wt2');
+    const add = gitRun(R, ['worktree', 'add', '-b', 'wt2', wt]);
+    expect(add.status, add.stderr).toBe(0);
+    // A retrain in the main work tree, not committed yet...
+    const retrained = writeRandom(join(R, 'data', 'big.bin'), 100_000);
+    writeRandom(join(R, 'code.py'), 107);
+    // ...while, a few seconds later, a clean, code-only commit happens in the linked worktree.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2500);
+    writeRandom(join(wt, 'code.py'), 106);
+    const w = gitRun(wt, ['commit', '-am', 'code in the worktree']);
+    expect(w.status, w.stderr).toBe(0);
+    const c = gitRun(R, ['commit', '-am', 'retrain']);
+    expect(c.status, c.stderr).toBe(0);
+    expect(pointerDigest(R, 'HEAD', 'data/big.bin')).toBe(retrained);
+    expect(status()).toBe('');
+    g(R, 'worktree', 'remove', '--force', wt);
+  });
+
   it('a commit that changes no tracked data does not touch the pointers', () => {
     const pointers = g(R, 'ls-files', '--', '*.mk.yaml').split('\n').filter(Boolean);
     expect(pointers.length).toBeGreaterThanOrEqual(3);
