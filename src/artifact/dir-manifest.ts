@@ -147,15 +147,21 @@ export function decodeDirRoot(buf: Uint8Array, what: string): DirRoot {
 function decodeV1(raw: { layers?: unknown; files?: unknown }, what: string): DirRoot {
   if (!Array.isArray(raw.layers) || !Array.isArray(raw.files)) throw new MkError('EMANIFEST', `${what}: missing layers or files`);
   const layers: LayerRef[] = raw.layers.map((l: any) => {
-    if (!l || (l.format !== 'raw' && l.format !== 'tar') || !isDigest(l.digest) || !Number.isSafeInteger(l.size)) throw new MkError('EMANIFEST', `${what}: bad layer entry`);
+    if (!l || (l.format !== 'raw' && l.format !== 'tar') || !isDigest(l.digest) || !Number.isSafeInteger(l.size) || l.size < 0) throw new MkError('EMANIFEST', `${what}: bad layer entry`);
     return { format: l.format, digest: l.digest, size: l.size };
   });
   const files: FileEntry[] = raw.files.map((f: any) => {
     if (!Array.isArray(f) || f.length !== 5) throw new MkError('EMANIFEST', `${what}: bad file entry`);
     const [path, mode, size, digest, layer] = f as [string, string, number, string, number];
-    return checkEntry({ path, mode: mode === '755' ? 0o755 : 0o644, size, digest, layer }, layers.length, what);
+    return checkEntry({ path, mode: modeOf(mode, what), size, digest, layer }, layers.length, what);
   });
   return { version: 1, layers, files, lists: [], counts: [], listIndex: [] };
+}
+
+function modeOf(mode: unknown, what: string): number {
+  if (mode === '644') return 0o644;
+  if (mode === '755') return 0o755;
+  throw new MkError('EMANIFEST', `${what}: bad file mode ${JSON.stringify(mode)} (644 or 755)`);
 }
 
 function checkEntry(e: FileEntry, layerCount: number, what: string): FileEntry {
@@ -174,7 +180,7 @@ export function decodeFileList(buf: Uint8Array, what: string): Array<Omit<FileEn
   return raw.files.map((f: any) => {
     if (!Array.isArray(f) || f.length !== 4) throw new MkError('EMANIFEST', `${what}: bad file entry`);
     const [path, mode, size, digest] = f as [string, string, number, string];
-    return checkEntry({ path, mode: mode === '755' ? 0o755 : 0o644, size, digest, layer: 0 }, 1, what);
+    return checkEntry({ path, mode: modeOf(mode, what), size, digest, layer: 0 }, 1, what);
   });
 }
 
@@ -183,7 +189,7 @@ export function decodeFileList(buf: Uint8Array, what: string): Array<Omit<FileEn
  * verified bytes); with `onlyLists`, only the files of those lists (and of raw layers). Checks what the format promises: files sorted by path, no duplicates.
  */
 export function assembleDirManifest(root: DirRoot, listBytes: (digest: string) => Uint8Array, what: string, onlyLists?: Set<string>): DirManifest {
-  if (root.version === 1) return { layers: root.layers, files: root.files };
+  if (root.version === 1) return checkFiles({ layers: root.layers, files: [...root.files] }, what, true);
   const skip = (j: number) => onlyLists !== undefined && !onlyLists.has(root.lists[j]!.digest);
   const decoded = root.lists.map((l, j) => (skip(j) ? [] : decodeFileList(listBytes(l.digest), `${what} (file list ${l.digest.slice(7, 19)})`)));
   const next = root.lists.map(() => 0);
@@ -203,14 +209,42 @@ export function assembleDirManifest(root: DirRoot, listBytes: (digest: string) =
     next[j]! += n;
   });
   if (next.some((n, j) => !skip(j) && n !== decoded[j]!.length)) throw new MkError('EMANIFEST', `${what}: a file list holds files no pack claims`);
-  // Packs are in path order; a raw layer may sit before the pack whose files precede it.
+  return checkFiles({ layers: root.layers, files }, what, onlyLists === undefined);
+}
+
+/**
+ * What every directory manifest (v1 and v2) promises, checked before anything uses it: files
+ * sorted by path (sorted here when a raw layer sits before the pack whose files precede it),
+ * no path twice, no path that is both a file and a folder, a raw layer holding exactly one
+ * file with the layer's own digest and size, and (for a whole manifest) no empty pack.
+ */
+function checkFiles(m: DirManifest, what: string, whole: boolean): DirManifest {
+  const { files, layers } = m;
   let sorted = true;
   for (let i = 1; i < files.length && sorted; i++) sorted = cmp(files[i - 1]!.path, files[i]!.path) < 0;
   if (!sorted) files.sort((a, b) => cmp(a.path, b.path));
-  for (let i = 1; i < files.length; i++) {
-    if (files[i - 1]!.path === files[i]!.path) throw new MkError('EMANIFEST', `${what}: ${files[i]!.path} is listed twice`);
+  const paths = new Set<string>();
+  for (let i = 0; i < files.length; i++) {
+    const p = files[i]!.path;
+    if (i > 0 && files[i - 1]!.path === p) throw new MkError('EMANIFEST', `${what}: ${p} is listed twice`);
+    paths.add(p);
   }
-  return { layers: root.layers, files };
+  for (const p of paths) {
+    for (let k = p.indexOf('/'); k > 0; k = p.indexOf('/', k + 1)) {
+      if (paths.has(p.slice(0, k))) throw new MkError('EMANIFEST', `${what}: ${p.slice(0, k)} is both a file and a folder`);
+    }
+  }
+  const held = layers.map(() => 0);
+  for (const f of files) {
+    const l = layers[f.layer]!;
+    held[f.layer]!++;
+    if (l.format === 'raw' && (f.digest !== l.digest || f.size !== l.size)) throw new MkError('EMANIFEST', `${what}: ${f.path} does not match the raw layer that holds it`);
+  }
+  layers.forEach((l, i) => {
+    if (l.format === 'raw' && held[i]! > 1) throw new MkError('EMANIFEST', `${what}: a raw layer holds ${held[i]} files`);
+    if (whole && held[i] === 0) throw new MkError('EMANIFEST', `${what}: layer ${l.digest.slice(7, 19)} holds no file`);
+  });
+  return m;
 }
 
 function parseJson(buf: Uint8Array, what: string): any {

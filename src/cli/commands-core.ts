@@ -3,6 +3,7 @@ import { UsageError } from '../errors/index.js';
 import { KINDS, LINK_TYPES, type Kind, type LinkType } from '../pointer/kinds.js';
 import { bytes, short, table } from './format.js';
 import { out } from './output.js';
+import { splitAtDashDash } from './args.js';
 import { printRemoteStatus } from './commands-remote.js';
 
 function kindOpt(v: string | undefined): Kind | undefined {
@@ -17,20 +18,14 @@ function linkOpt(v: string | undefined): LinkType | undefined {
   return v as LinkType;
 }
 
-/** Splits `[rev] [-- paths...]` as git does: what follows `--` is always a path. */
-function revAndPaths(cmd: Command, args: string[]): { rev?: string; paths: string[] } {
-  const dash = (cmd.parent?.args ?? process.argv).indexOf('--');
-  const raw = process.argv;
-  const di = raw.indexOf('--');
-  if (di >= 0) {
-    const after = raw.slice(di + 1);
-    const before = args.filter((a) => !after.includes(a));
-    if (before.length > 1) throw new UsageError(`expected at most one revision before '--', got ${before.join(' ')}`);
-    return { rev: before[0], paths: after };
+/** `[rev] [-- paths...]`: at most one revision. */
+function revAndPaths(args: string[]): { rev?: string; paths: string[] } {
+  const { before, after } = splitAtDashDash(args);
+  if (before.length > 1) {
+    if (after.length) throw new UsageError(`expected at most one revision before '--', got ${before.join(' ')}`);
+    throw new UsageError(`expected at most one revision, got ${before.join(' ')}`, "put paths after '--': mk checkout <rev> -- <path>...");
   }
-  void dash;
-  if (args.length > 1) throw new UsageError(`expected at most one revision, got ${args.join(' ')}`, "put paths after '--': mk checkout <rev> -- <path>...");
-  return { rev: args[0], paths: [] };
+  return { rev: before[0], paths: after };
 }
 
 export function registerCore(program: Command): void {
@@ -112,7 +107,7 @@ export function registerCore(program: Command): void {
     .option('--link <type>', `how to place files: ${LINK_TYPES.join(', ')} (default from config: copy)`)
     .option('--json', 'print the result as JSON')
     .action(async function (this: Command, a1: string | undefined, rest: string[], o: { force?: boolean; link?: string; json?: boolean }) {
-      const { rev, paths } = revAndPaths(this, [a1, ...rest].filter((x): x is string => x !== undefined));
+      const { rev, paths } = revAndPaths([a1, ...rest].filter((x): x is string => x !== undefined));
       const { checkout } = await import('../api/checkout.js');
       const r = await checkout({ rev, paths, force: o.force, link: linkOpt(o.link) });
       if (o.json) return out.json(r);

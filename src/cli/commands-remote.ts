@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors/index.js';
 import { bytes, table } from './format.js';
 import { out } from './output.js';
+import { splitAtDashDash } from './args.js';
 import type { progressBar as ProgressBar } from './progress.js';
 
 async function progressBar(label: string, enabled: boolean): Promise<ReturnType<typeof ProgressBar>> {
@@ -15,11 +16,8 @@ function wantProgress(o: { json?: boolean; progress?: boolean; quiet?: boolean }
 }
 
 function splitDashDash(args: string[]): { revs: string[]; paths: string[] } {
-  const raw = process.argv;
-  const di = raw.indexOf('--');
-  if (di < 0) return { revs: args, paths: [] };
-  const after = raw.slice(di + 1);
-  return { revs: args.filter((a) => !after.includes(a)), paths: after };
+  const { before, after } = splitAtDashDash(args);
+  return { revs: before, paths: after };
 }
 
 interface TOpts {

@@ -101,4 +101,21 @@ describe('directory manifest v2', () => {
     // Not a manifest at all / unknown version.
     expect(() => decodeDirRoot(Buffer.from('{"mediaType":"x","version":3}'), 't')).toThrow(/not an mk directory manifest/);
   });
+
+  it('version 1 roots get the same checks as version 2: order, duplicates, file-and-folder, raw layers, modes, sizes', () => {
+    const layers = [{ format: 'tar', digest: sha('p'), size: 10 }, { format: 'raw', digest: sha('c'), size: 2 }];
+    const v1 = (files: unknown[], ls: unknown[] = layers) => () =>
+      assembleDirManifest(decodeDirRoot(Buffer.from(JSON.stringify({ mediaType: MediaType.mkDirectoryV1, version: 1, layers: ls, files })), 'v1'), () => Buffer.alloc(0), 'v1');
+    const ok = [['a.txt', '644', 1, sha('a'), 0], ['b/c.bin', '755', 2, sha('c'), 1]];
+    expect(v1(ok)().files).toHaveLength(2);
+    expect(v1([ok[1], ok[0]])().files.map((f) => f.path)).toEqual(['a.txt', 'b/c.bin']); // sorted, as v2
+    expect(v1([...ok, ['a.txt', '644', 3, sha('a2'), 0]])).toThrow(/a\.txt is listed twice/);
+    expect(v1([...ok, ['a.txt/inner', '644', 3, sha('i'), 0]])).toThrow(/a\.txt is both a file and a folder/);
+    expect(v1([ok[0], ['b/c.bin', '755', 2, sha('other'), 1]])).toThrow(/does not match the raw layer/);
+    expect(v1([ok[0], ok[1], ['b/d.bin', '644', 2, sha('c'), 1]])).toThrow(/does not match the raw layer|raw layer holds 2 files/);
+    expect(v1([['a.txt', '4755', 1, sha('a'), 0], ok[1]])).toThrow(/bad file mode "4755"/);
+    expect(v1(ok, [{ format: 'tar', digest: sha('p'), size: -1 }, layers[1]])).toThrow(/bad layer entry/);
+    expect(v1([ok[1]])).toThrow(/holds no file/);
+    expect(v1([['.GIT/hooks/pre-commit', '755', 1, sha('a'), 0], ok[1]])).toThrow(/inside '\.git'/);
+  });
 });
