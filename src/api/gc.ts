@@ -1,11 +1,11 @@
-import * as fs from 'node:fs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { loadDirManifest } from '../artifact/load.js';
 import { MediaType } from '../content/media-types.js';
 import { indexPointers, reachableCommits, refCommits, worktrees } from '../git/history.js';
-import { iso, pointersAtCommit, workspacePointers, type TrackedPointer } from '../git/pointers.js';
+import { pointersAtCommit, workspacePointers, type TrackedPointer } from '../git/pointers.js';
+import { readBlob } from '../git/objects.js';
 import { MkError } from '../errors/index.js';
 import type { Pointer } from '../pointer/pointer.js';
 import { openRemote } from '../remote/remotes.js';
@@ -99,7 +99,7 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
       // History is read leniently: a damaged pointer there (which nobody can fix) still keeps
       // every blob whose digest it mentions.
       const mentioned = async (_path: string, oid: string) => {
-        const { blob } = await (await iso()).readBlob({ fs, gitdir: repo.gitDir, oid });
+        const blob = await readBlob(repo.gitDir, oid);
         for (const m of Buffer.from(blob.subarray(0, 1 << 16)).toString('latin1').matchAll(/sha256:[0-9a-f]{64}/g)) {
           await need(history, [{ path: '', pointerPath: '', text: '', pointer: { digest: m[0], type: 'dir' } as Pointer }]);
         }

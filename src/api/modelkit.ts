@@ -8,6 +8,7 @@ import { sha256, verifying } from '../hashing/digest.js';
 import { git, resolveCommit } from '../git/run.js';
 import { buildModelKit, type BuiltModelKit } from '../modelkit/builder.js';
 import { readManifest } from '../modelkit/publish.js';
+import { parseImageManifest, parseKitConfig, type ImageManifest, type KitConfig } from '../modelkit/read.js';
 import { ociTag } from '../modelkit/tags.js';
 import { configEntries, matches, parseFilter, Unpacker, type Filter } from '../modelkit/unpack.js';
 import { openRemote, remoteConfig } from '../remote/remotes.js';
@@ -100,12 +101,12 @@ export async function resolveModelKit(ref: string, opts: { cwd?: string } = {}):
       }
     }
   }
-  const { parseRegistryReference } = await import('../stores/registry/index.js');
-  const { RegistryStore } = await import('../stores/registry/index.js');
+  const { findUserinfo, parseRegistryReference, RegistryStore } = await import('../stores/registry/index.js');
   let r;
   try {
     r = parseRegistryReference(ref.replace(/^oci:\/\//, ''));
   } catch (e) {
+    if (findUserinfo(ref)) throw e; // it says so, with the credentials masked
     throw new MkError('EREF', `'${ref}' is not a revision of this repository, a remote:tag, oci:<path>[:tag] or a registry reference (host/repository:tag)`, { cause: e });
   }
   const insecure = ctx?.config.remotes.find((x) => x.url.startsWith(`oci://${r.host}/`))?.insecure;
@@ -117,22 +118,18 @@ export async function resolveModelKit(ref: string, opts: { cwd?: string } = {}):
 export interface ModelKitInfo {
   reference: string;
   digest: string;
-  manifest: any;
-  config: any;
-}
-
-async function readJsonBlob(target: Target, desc: Descriptor): Promise<any> {
-  return JSON.parse((await readAll(await target.fetch(desc), 64 << 20)).toString('utf8'));
+  manifest: ImageManifest;
+  config: KitConfig;
 }
 
 export async function modelkitInspect(ref: string, opts: { cwd?: string } = {}): Promise<ModelKitInfo> {
   const r = await resolveModelKit(ref, opts);
   const bytes = await readManifest(r.target, r.desc);
-  const manifest = JSON.parse(bytes.toString('utf8'));
-  if (manifest?.config?.mediaType !== MediaType.kitConfig) {
-    throw new MkError('ENOTMODELKIT', `${ref} is not a ModelKit (config media type ${manifest?.config?.mediaType ?? manifest?.mediaType ?? 'unknown'})`, { hint: 'a ModelKit has config type application/vnd.kitops.modelkit.config.v1+json' });
+  const manifest = parseImageManifest(bytes, `the manifest of ${ref}`);
+  if (manifest.config.mediaType !== MediaType.kitConfig) {
+    throw new MkError('ENOTMODELKIT', `${ref} is not a ModelKit (config media type ${manifest.config.mediaType})`, { hint: 'a ModelKit has config type application/vnd.kitops.modelkit.config.v1+json' });
   }
-  const config = await readJsonBlob(r.target, manifest.config);
+  const config = parseKitConfig(await readAll(await r.target.fetch(manifest.config), 64 << 20), `the config of ${ref}`);
   return { reference: ref, digest: r.desc.digest, manifest, config };
 }
 
@@ -220,8 +217,8 @@ export async function verify(ref: string, opts: { cwd?: string; remote?: string 
     const r = await resolveModelKit(ref, opts);
     target = r.target;
     remoteDesc = r.desc;
-    const m = JSON.parse((await readManifest(r.target, r.desc)).toString('utf8'));
-    commit = m?.annotations?.['org.opencontainers.image.revision'];
+    const m = parseImageManifest(await readManifest(r.target, r.desc), `the manifest of ${ref}`);
+    commit = m.annotations['org.opencontainers.image.revision'];
     if (!commit || !/^[0-9a-f]{40}$/.test(commit)) throw new MkError('EVERIFY', `${ref} names no commit (no org.opencontainers.image.revision annotation)`);
     commit = await resolveCommit(ctx.root, commit).catch(() => {
       throw new MkError('EVERIFY', `${ref} was built from commit ${commit}, which this repository does not have`, { hint: "run 'git fetch' first" });

@@ -66,8 +66,8 @@ export function registerRemote(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (o: { json?: boolean }) => {
       const { RepoContext } = await import('../repo/context.js');
-      const ctx = RepoContext.open();
-      const rows = ctx.config.remotes.map((r) => ({ ...r, default: (ctx.config.defaultRemote ?? (ctx.config.remotes.length === 1 ? r.name : undefined)) === r.name }));
+      const { listRemotes } = await import('../remote/remotes.js');
+      const rows = listRemotes(RepoContext.open());
       if (o.json) return out.json(rows);
       if (rows.length === 0) return out.line("no remotes (add one with 'mk remote add <name> <url>')");
       out.line(table(rows.map((r) => [r.default ? '*' : ' ', r.name, r.url])));

@@ -1,4 +1,4 @@
-import { MkError } from '../errors/index.js';
+import { fromSystemError, MkError } from '../errors/index.js';
 import { runHook } from '../hooks/run.js';
 import { guardPipes, printable } from './output.js';
 
@@ -13,7 +13,8 @@ export async function hookMain(argv: string[]): Promise<void> {
     const r = await runHook(name ?? '', args);
     for (const m of r.messages) process.stderr.write(printable(m) + '\n');
     process.exitCode = r.exitCode;
-  } catch (e) {
+  } catch (caught) {
+    const e = fromSystemError(caught) ?? caught;
     if (e instanceof MkError) {
       process.stderr.write(`mk: ${printable(e.message)}\n${e.hint ? `hint: ${printable(e.hint)}\n` : ''}`);
       process.exitCode = e.exitCode;

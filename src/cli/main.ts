@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { MkError } from '../errors/index.js';
+import { fromSystemError, MkError } from '../errors/index.js';
 import { registerCore } from './commands-core.js';
 import { registerRemote } from './commands-remote.js';
 import { registerModelKit } from './commands-modelkit.js';
@@ -43,6 +43,8 @@ function report(e: unknown): number {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
     return e.exitCode || 2; // commander already printed its one line
   }
+  const system = fromSystemError(e);
+  if (system) e = system;
   if (e instanceof MkError) {
     out.err(`mk: ${printable(e.message)}`);
     if (e.hint) out.err(`hint: ${printable(e.hint)}`);

@@ -1,2 +1,3 @@
 export * from './mk-error.js';
 export * from './codes.js';
+export * from './system.js';

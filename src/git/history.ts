@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { dataPathFor, isPointerPath, MAX_POINTER_BYTES, parsePointer } from '../pointer/pointer.js';
-import { iso, type TrackedPointer } from './pointers.js';
+import { readBlob } from './objects.js';
+import type { TrackedPointer } from './pointers.js';
 import { git } from './run.js';
 
 /**
@@ -51,14 +52,13 @@ export async function worktrees(gitDir: string): Promise<Worktree[]> {
 export async function indexPointers(root: string, gitDir: string): Promise<TrackedPointer[]> {
   const out = await git(root, ['ls-files', '-s', '-z', '--', '*.mk.yaml']);
   const found: TrackedPointer[] = [];
-  const g = await iso();
   for (const entry of out.split('\0').filter(Boolean)) {
     const tab = entry.indexOf('\t');
     const path = entry.slice(tab + 1);
     const oid = entry.slice(0, tab).split(' ')[1]!;
     if (!isPointerPath(path)) continue;
     try {
-      const { blob } = await g.readBlob({ fs, gitdir: gitDir, oid });
+      const blob = await readBlob(gitDir, oid);
       if (blob.length > MAX_POINTER_BYTES) continue;
       const text = Buffer.from(blob).toString('utf8');
       found.push({ path: dataPathFor(path), pointerPath: path, text, pointer: parsePointer(text, `${path} (staged)`) });

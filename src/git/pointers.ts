@@ -4,6 +4,7 @@ import { MkError, PointerError } from '../errors/index.js';
 import { isPointerPath, dataPathFor, parsePointer, MAX_POINTER_BYTES, type Pointer } from '../pointer/pointer.js';
 import { abs, checkStoredPath } from '../repo/paths.js';
 import { git as runGit } from './run.js';
+import { readBlob, readCommit, readTree } from './objects.js';
 
 export interface TrackedPointer {
   /** Repository-relative path of the data. */
@@ -13,11 +14,6 @@ export interface TrackedPointer {
   pointer: Pointer;
   /** The pointer file's exact text. */
   text: string;
-}
-
-/** isomorphic-git, loaded on first use (status and the hooks do not need it). */
-export async function iso(): Promise<typeof import('isomorphic-git').default> {
-  return (await import('isomorphic-git')).default;
 }
 
 /** True if `path` is `prefix` or lies under it (prefix '.' matches everything). */
@@ -42,8 +38,7 @@ export async function pointersAtCommit(
   /** Called for a pointer that cannot be read (which is then left out) instead of throwing. */
   onBad?: (path: string, oid: string, e: MkError) => void | Promise<void>,
 ): Promise<TrackedPointer[]> {
-  const git = await iso();
-  const { commit: c } = await git.readCommit({ fs, gitdir, oid: commit });
+  const c = await readCommit(gitdir, commit);
   const found = await pointerBlobs(gitdir, c.tree, '', memo);
   const out: TrackedPointer[] = [];
   for (const { path, oid } of found) {
@@ -62,7 +57,7 @@ export async function pointersAtCommit(
 async function readCommittedPointer(gitdir: string, commit: string, path: string, oid: string): Promise<TrackedPointer> {
   const dataPath = dataPathFor(path);
   checkStoredPath(path);
-  const { blob } = await (await iso()).readBlob({ fs, gitdir, oid });
+  const blob = await readBlob(gitdir, oid);
   if (blob.length > MAX_POINTER_BYTES) throw new MkError('EPOINTER', `${path} at ${commit.slice(0, 12)}: larger than ${MAX_POINTER_BYTES} bytes, not an mk pointer`);
   const text = Buffer.from(blob).toString('utf8');
   let pointer: Pointer;
@@ -81,7 +76,7 @@ async function pointerBlobs(gitdir: string, treeOid: string, prefix: string, mem
   let rel = memo.get(key);
   if (!rel) {
     rel = [];
-    const { tree } = await (await iso()).readTree({ fs, gitdir, oid: treeOid });
+    const tree = await readTree(gitdir, treeOid);
     for (const e of tree) {
       if (e.type === 'tree') {
         for (const sub of await pointerBlobs(gitdir, e.oid, '', memo)) rel.push({ path: `${e.path}/${sub.path}`, oid: sub.oid });

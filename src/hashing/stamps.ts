@@ -127,7 +127,8 @@ export class Stamps {
   private get entries(): Record<string, Entry> {
     if (!this.map) {
       try {
-        this.map = JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, Entry>;
+        const m = JSON.parse(readFileSync(this.file, 'utf8')) as unknown;
+        this.map = m && typeof m === 'object' && !Array.isArray(m) ? (m as Record<string, Entry>) : {};
       } catch {
         this.map = {};
       }

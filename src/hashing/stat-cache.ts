@@ -28,7 +28,7 @@ export class StatCache {
       this.loaded = new Map();
       try {
         const raw = JSON.parse(readFileSync(this.file, 'utf8')) as { v: number; e: Record<string, Entry> };
-        if (raw.v === VERSION) this.loaded = new Map(Object.entries(raw.e));
+        if (raw?.v === VERSION && raw.e && typeof raw.e === 'object') this.loaded = new Map(Object.entries(raw.e));
       } catch {
         /* missing or unreadable: start empty */
       }

@@ -58,7 +58,8 @@ async function memoizedTar(stateDir: string, cache: OciLayoutStore, sig: string,
   const memoFile = join(stateDir, 'tree-layers.json');
   let memo: Record<string, { digest: string; size: number }> = {};
   try {
-    memo = JSON.parse(readFileSync(memoFile, 'utf8'));
+    const m = JSON.parse(readFileSync(memoFile, 'utf8')) as unknown;
+    if (m && typeof m === 'object' && !Array.isArray(m)) memo = m as typeof memo;
   } catch {
     /* first time */
   }

@@ -1,5 +1,4 @@
-import * as fs from 'node:fs';
-import { iso } from '../git/pointers.js';
+import { readBlob, readCommit, readTree } from '../git/objects.js';
 
 export interface TreeFile {
   path: string;
@@ -15,12 +14,11 @@ export interface TreeListing {
 
 /** Every regular file of a commit's tree, in git's tree order, read in process. */
 export async function listTree(gitdir: string, commit: string): Promise<TreeListing> {
-  const git = await iso();
-  const { commit: c } = await git.readCommit({ fs, gitdir, oid: commit });
+  const c = await readCommit(gitdir, commit);
   const files: TreeFile[] = [];
   const skipped: string[] = [];
   const walk = async (oid: string, prefix: string) => {
-    const { tree } = await git.readTree({ fs, gitdir, oid });
+    const tree = await readTree(gitdir, oid);
     for (const e of tree) {
       const p = prefix ? `${prefix}/${e.path}` : e.path;
       if (e.type === 'tree') await walk(e.oid, p);
@@ -34,10 +32,10 @@ export async function listTree(gitdir: string, commit: string): Promise<TreeList
 }
 
 export async function readGitBlob(gitdir: string, oid: string): Promise<Uint8Array> {
-  return (await (await iso()).readBlob({ fs, gitdir, oid })).blob;
+  return readBlob(gitdir, oid);
 }
 
 export async function commitInfo(gitdir: string, commit: string): Promise<{ committerTime: number; tz: number; tree: string }> {
-  const { commit: c } = await (await iso()).readCommit({ fs, gitdir, oid: commit });
+  const c = await readCommit(gitdir, commit);
   return { committerTime: c.committer.timestamp, tz: c.committer.timezoneOffset, tree: c.tree };
 }

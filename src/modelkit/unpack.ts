@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import type { Descriptor } from '../content/descriptor.js';
 import { MediaType, parseKitLayerType } from '../content/media-types.js';
 import { copyVerified } from '../artifact/materialize.js';
+import type { KitConfig } from './read.js';
 import { assertNotGitDir, isGitSegment } from '../repo/paths.js';
 import { MkError, UnsafePathError } from '../errors/index.js';
 import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
@@ -37,7 +38,7 @@ export interface ConfigEntry {
 }
 
 /** The config entries of a ModelKit (kit config JSON), each with its base type. */
-export function configEntries(cfg: any): ConfigEntry[] {
+export function configEntries(cfg: KitConfig): ConfigEntry[] {
   const out: ConfigEntry[] = [];
   if (cfg?.model) {
     out.push({ type: 'model', name: cfg.model.name, path: cfg.model.path, digest: cfg.model.digest });

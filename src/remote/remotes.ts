@@ -8,6 +8,7 @@ import { RepoContext, TEAM_CONFIG } from '../repo/context.js';
 import { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { parseRemoteUrl } from './url.js';
+import { redactUserinfo } from '../stores/registry/reference.js';
 import { git } from '../git/run.js';
 
 /** The remote called `name`, or the default remote. */
@@ -22,6 +23,20 @@ export function remoteConfig(ctx: RepoContext, name?: string): RemoteConfig {
   if (remotes.length === 1) return remotes[0]!;
   if (remotes.length === 0) throw new MkError('ENOREMOTE', 'no mk remote is configured', { hint: "add one with 'mk remote add origin <oci://host/repo | path>'" });
   throw new UsageError('several remotes and no default', "name one with -r, or set one with 'mk remote default <name>'");
+}
+
+export interface RemoteListing {
+  name: string;
+  /** The URL, with any credentials someone typed into the config replaced by *** (they are never printed). */
+  url: string;
+  insecure?: boolean;
+  default: boolean;
+}
+
+/** The configured remotes, for display. */
+export function listRemotes(ctx: RepoContext): RemoteListing[] {
+  const def = ctx.config.defaultRemote ?? (ctx.config.remotes.length === 1 ? ctx.config.remotes[0]!.name : undefined);
+  return ctx.config.remotes.map((r) => ({ name: r.name, url: redactUserinfo(r.url), ...(r.insecure ? { insecure: true } : {}), default: r.name === def }));
 }
 
 /**

@@ -85,6 +85,23 @@ export function readYamlFile(file: string): Raw | undefined {
 
 const KNOWN = new Set(['version', 'track', 'size_threshold', 'checkout', 'storage', 'remotes', 'default_remote', 'auto_fetch', 'repository', 'source', 'modelkits', 'cache']);
 
+/** A section of the config that must be a mapping with only the given keys. */
+function section(raw: unknown, file: string, key: string, known: string[]): Raw {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, `${key}: expected a mapping (${known.join(', ')})`);
+  for (const k of Object.keys(raw)) if (!known.includes(k)) throw new ConfigError(file, `unknown setting '${key}.${k}' (known: ${known.join(', ')})`);
+  return raw as Raw;
+}
+
+function bool(v: unknown, file: string, key: string): boolean {
+  if (typeof v !== 'boolean') throw new ConfigError(file, `${key}: expected true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function text(v: unknown, file: string, key: string): string {
+  if (typeof v !== 'string' || v === '') throw new ConfigError(file, `${key}: expected text, got ${JSON.stringify(v)}`);
+  return v;
+}
+
 /** Applies one config file (team or local) over `base`. */
 export function applyConfig(base: MkConfig, raw: Raw, file: string): MkConfig {
   const c: MkConfig = { ...base, remotes: [...base.remotes] };
@@ -96,43 +113,50 @@ export function applyConfig(base: MkConfig, raw: Raw, file: string): MkConfig {
   }
   if (raw.size_threshold !== undefined) c.sizeThreshold = parseSize(raw.size_threshold, file, 'size_threshold');
   if (raw.checkout !== undefined) {
-    const co = raw.checkout as Raw;
+    const co = section(raw.checkout, file, 'checkout', ['link']);
     if (co.link !== undefined) {
       if (!LINK_TYPES.includes(co.link as LinkType)) throw new ConfigError(file, `checkout.link: expected one of ${LINK_TYPES.join(', ')}, got ${JSON.stringify(co.link)}`);
       c.link = co.link as LinkType;
     }
   }
   if (raw.storage !== undefined) {
-    const st = raw.storage as Raw;
+    const st = section(raw.storage, file, 'storage', ['raw_threshold', 'pack_target']);
     if (st.raw_threshold !== undefined) c.rawThreshold = parseSize(st.raw_threshold, file, 'storage.raw_threshold');
     if (st.pack_target !== undefined) c.packTarget = Math.max(64 * 1024, parseSize(st.pack_target, file, 'storage.pack_target'));
   }
   if (raw.remotes !== undefined) {
     if (typeof raw.remotes !== 'object' || raw.remotes === null || Array.isArray(raw.remotes)) throw new ConfigError(file, 'remotes: expected a mapping of name to settings');
     for (const [name, v] of Object.entries(raw.remotes as Raw)) {
-      const r = (typeof v === 'string' ? { url: v } : v) as Raw;
-      if (typeof r?.url !== 'string') throw new ConfigError(file, `remotes.${name}.url: expected a URL or path`);
+      const key = `remotes.${name}`;
+      const r = typeof v === 'string' ? { url: v } : section(v, file, key, ['url', 'insecure', 'ca', 'upload', 'concurrency']);
+      if (typeof r.url !== 'string') throw new ConfigError(file, `${key}.url: expected a URL or path`);
       const rc: RemoteConfig = { name, url: r.url };
-      if (r.insecure !== undefined) rc.insecure = r.insecure === true;
-      if (typeof r.ca === 'string') rc.ca = r.ca;
-      if (r.upload === 'monolithic' || r.upload === 'chunked' || r.upload === 'auto') rc.upload = r.upload;
-      if (typeof r.concurrency === 'number') rc.concurrency = r.concurrency;
+      if (r.insecure !== undefined) rc.insecure = bool(r.insecure, file, `${key}.insecure`);
+      if (r.ca !== undefined) rc.ca = text(r.ca, file, `${key}.ca`);
+      if (r.upload !== undefined) {
+        if (r.upload !== 'monolithic' && r.upload !== 'chunked' && r.upload !== 'auto') throw new ConfigError(file, `${key}.upload: expected monolithic, chunked or auto, got ${JSON.stringify(r.upload)}`);
+        rc.upload = r.upload;
+      }
+      if (r.concurrency !== undefined) {
+        if (!Number.isInteger(r.concurrency) || (r.concurrency as number) < 1 || (r.concurrency as number) > 256) throw new ConfigError(file, `${key}.concurrency: expected a whole number from 1 to 256, got ${JSON.stringify(r.concurrency)}`);
+        rc.concurrency = r.concurrency as number;
+      }
       c.remotes = c.remotes.filter((x) => x.name !== name);
       c.remotes.push(rc);
     }
   }
-  if (raw.default_remote !== undefined) c.defaultRemote = String(raw.default_remote);
-  if (raw.auto_fetch !== undefined) c.autoFetch = raw.auto_fetch === true;
-  if (raw.repository !== undefined) c.repository = String(raw.repository);
-  if (raw.source !== undefined) c.source = String(raw.source);
+  if (raw.default_remote !== undefined) c.defaultRemote = text(raw.default_remote, file, 'default_remote');
+  if (raw.auto_fetch !== undefined) c.autoFetch = bool(raw.auto_fetch, file, 'auto_fetch');
+  if (raw.repository !== undefined) c.repository = text(raw.repository, file, 'repository');
+  if (raw.source !== undefined) c.source = text(raw.source, file, 'source');
   if (raw.cache !== undefined) {
-    const cc = raw.cache as Raw;
-    if (typeof cc?.dir !== 'string') throw new ConfigError(file, 'cache.dir: expected a folder path');
+    const cc = raw.cache === null || typeof raw.cache !== 'object' ? ({ dir: undefined } as Raw) : section(raw.cache, file, 'cache', ['dir']);
+    if (typeof cc.dir !== 'string') throw new ConfigError(file, 'cache.dir: expected a folder path');
     c.cacheDir = cc.dir;
   }
   if (raw.modelkits !== undefined) {
-    const mk = raw.modelkits as Raw;
-    if (mk?.publish !== undefined) c.publishModelKits = mk.publish === true;
+    const mk = section(raw.modelkits, file, 'modelkits', ['publish']);
+    if (mk.publish !== undefined) c.publishModelKits = bool(mk.publish, file, 'modelkits.publish');
   }
   return c;
 }

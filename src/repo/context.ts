@@ -128,12 +128,15 @@ function statKey(p: string): string {
  * The effective configuration. Parsing YAML costs more than the rest of a quick command, so
  * the result is remembered in .git/mk/config-cache.json, keyed by the stat data of both files.
  */
+/** Bumped when the rules that check a config change: a config cached by an older mk is read again. */
+const CONFIG_RULES = 2;
+
 function loadConfig(found: Found): MkConfig {
   const teamFile = join(found.root, TEAM_CONFIG);
   const localFile = join(found.commonDir, 'mk', 'config.yaml');
   const cacheFile = join(found.commonDir, 'mk', 'config-cache.json');
   // The defaults are part of the key: a new mk version with other defaults re-reads the files.
-  const key = `${JSON.stringify(DEFAULT_CONFIG)}|${statKey(teamFile)}|${statKey(localFile)}`;
+  const key = `${JSON.stringify(DEFAULT_CONFIG)}|${CONFIG_RULES}|${statKey(teamFile)}|${statKey(localFile)}`;
   try {
     const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { key: string; config: MkConfig };
     if (cached.key === key) return cached.config;

@@ -140,7 +140,8 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
   private get trustMap(): Record<string, [string, number]> {
     if (!this.trust) {
       try {
-        this.trust = JSON.parse(readFileSync(join(this.root, 'verified.json'), 'utf8')) as Record<string, [string, number]>;
+        const t = JSON.parse(readFileSync(join(this.root, 'verified.json'), 'utf8')) as unknown;
+        this.trust = t && typeof t === 'object' && !Array.isArray(t) ? (t as Record<string, [string, number]>) : {};
       } catch {
         this.trust = {};
       }
@@ -292,7 +293,8 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
   readIndex(): Index {
     try {
       const idx = JSON.parse(readFileSync(join(this.root, 'index.json'), 'utf8')) as Index;
-      if (!Array.isArray(idx.manifests)) throw new Error('no manifests array');
+      if (!idx || !Array.isArray(idx.manifests)) throw new Error('no manifests array');
+      idx.manifests = idx.manifests.filter((d) => d && typeof d === 'object' && isDigest(d.digest) && Number.isSafeInteger(d.size) && typeof d.mediaType === 'string');
       return idx;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
@@ -306,8 +308,13 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
       if (hit) return stripRef(hit);
       const path = this.blobPath({ digest: reference });
       if (existsSync(path)) {
-        const body = JSON.parse(readFileSync(path, 'utf8')) as { mediaType?: string };
-        return { mediaType: body.mediaType ?? MediaType.ociManifest, digest: reference, size: statSync(path).size };
+        let mediaType: unknown;
+        try {
+          mediaType = (JSON.parse(readFileSync(path, 'utf8')) as { mediaType?: unknown } | null)?.mediaType;
+        } catch {
+          throw new MkError('EMANIFEST', `${reference} in ${this.location} is not a manifest (not JSON)`);
+        }
+        return { mediaType: typeof mediaType === 'string' ? mediaType : MediaType.ociManifest, digest: reference, size: statSync(path).size };
       }
       throw new NotFoundError(`${reference} is not in ${this.location}`);
     }

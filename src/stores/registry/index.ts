@@ -4,7 +4,7 @@ export type { UploadMode } from './blob-push.js';
 export type { RetryInfo } from './client.js';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 export * from './errors.js';
-export { parseRegistryReference, isLoopbackHost, isValidRepository, isValidTag, type RegistryReference } from './reference.js';
+export { parseRegistryReference, isLoopbackHost, isValidRepository, isValidTag, findUserinfo, redactUserinfo, type RegistryReference } from './reference.js';
 export { MANIFEST_MEDIA_TYPES, isManifestType } from './manifests.js';
 export { AuthCache } from './auth/authorizer.js';
 export { parseWwwAuthenticate, type Challenge } from './auth/challenge.js';
