@@ -189,3 +189,19 @@ describe('a full disk', () => {
     expect(mkRun(repo.dir, ['add', 'big.bin'], env).status).toBe(0);
   });
 });
+
+describe('a file where a folder must go', () => {
+  it('unpack into a file, or under one, is one line (exit 73), not a crash', () => {
+    const repo = makeRepo();
+    dirs.push(repo.cleanup);
+    put(join(repo.dir, 'm.bin'), randomBytesFrom(rng(4), 1000));
+    mk(repo.dir, 'add', 'm.bin');
+    git(repo.dir, 'commit', '-qm', 'one');
+    put(join(repo.dir, 'afile'), 'x');
+    for (const d of ['afile', 'afile/sub']) {
+      const r = mkRun(repo.dir, ['modelkit', 'unpack', 'HEAD', '-d', d]);
+      expectMkError(r, /^mk: a file is where a folder must be \(mkdir .*afile/);
+      expect(r.status).toBe(73);
+    }
+  });
+});
