@@ -44,7 +44,8 @@ export function isTmpName(name: string): boolean {
   return TMP_NAME.test(name);
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid runs on this machine (EPERM: it does, as another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -3,18 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { LockedError } from '../errors/index.js';
+import { processAlive } from './fs.js';
 
 export interface Lock {
   release(): void;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** When a process started (clock ticks since boot, Linux /proc): tells a live owner from a reused pid. */
@@ -49,7 +41,7 @@ function holderGone(holder: string, path: string): boolean {
     }
   }
   if (host !== hostname()) return false;
-  if (!alive(pid)) return true;
+  if (!processAlive(pid)) return true;
   return !!start && !!startTime(pid) && startTime(pid) !== start;
 }
 
@@ -65,7 +57,7 @@ function sweepTemps(path: string): void {
   for (const n of names) {
     if (!n.startsWith(prefix)) continue;
     const pid = Number(n.slice(prefix.length).split('-')[0]);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) {
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid)) {
       try {
         unlinkSync(join(dirname(path), n));
       } catch {
