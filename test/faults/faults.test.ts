@@ -86,9 +86,10 @@ function pointersWhole(dir: string, paths: string[], what: string): void {
 /** The work tree's pointers (and the index's) are exactly `rev`'s. */
 async function pointersAre(dir: string, rev: string, paths: string[], what: string): Promise<void> {
   const ptrs = paths.map((p) => `${p}.mk.yaml`);
-  const wt = await gitOk(dir, ['diff', '--name-only', rev, '--', ...ptrs]);
-  const idx = await gitOk(dir, ['diff', '--cached', '--name-only', rev, '--', ...ptrs]);
-  if (wt.trim() || idx.trim()) throw new Error(`${what}: pointers differ from ${rev.slice(0, 12)} (work tree: ${wt.trim() || '-'}; index: ${idx.trim() || '-'})`);
+  const names = async (args: string[]) => (await gitOk(dir, ['diff', '--name-only', ...args, rev, '--', ...ptrs])).split('\n').filter(Boolean).join(', ');
+  const wt = await names([]);
+  const idx = await names(['--cached']);
+  if (wt || idx) throw new Error(`${what}: pointers differ from ${rev.slice(0, 12)} (work tree: ${wt || '-'}; index: ${idx || '-'})`);
 }
 
 /** `mk status --json`: every artifact clean and cached. */

@@ -7,26 +7,32 @@
  *   npm run faults                          # ×10
  *   MK_FAULTS_SCALE=3 npm run faults        # shorter
  *   MK_FAULTS_SEED=123 npm run faults       # replay a run
+ *   MK_FAULTS_OUT=r.json npm run faults     # keep the raw results
+ *   node test/faults/run.mjs --from r.json  # rewrite the document from them
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const scale = process.env.MK_FAULTS_SCALE ?? '10';
-const out = join(tmpdir(), `mk-faults-${process.pid}.json`);
-const t0 = Date.now();
-const vitest = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/faults'], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, MK_FAULTS_SCALE: scale, MK_FAULTS_OUT: out },
-});
+const from = process.argv[2] === '--from' ? process.argv[3] : undefined;
+// MK_FAULTS_OUT=<file> keeps the raw results (for --from); by default they go to a temporary file.
+const keep = from ?? process.env.MK_FAULTS_OUT;
+const out = keep ?? join(tmpdir(), `mk-faults-${process.pid}.json`);
+const vitest = from
+  ? { status: 0 }
+  : spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/faults'], {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, MK_FAULTS_SCALE: scale, MK_FAULTS_OUT: out },
+    });
 let res;
 try {
   res = JSON.parse(readFileSync(out, 'utf8'));
-  rmSync(out, { force: true });
+  if (!keep) rmSync(out, { force: true });
 } catch {
   console.error('faults: the suite wrote no results (did it start?)');
   process.exit(vitest.status || 1);
@@ -39,11 +45,12 @@ const sh = (cmd, args) => {
     return '?';
   }
 };
-const commit = sh('git', ['rev-parse', 'HEAD']);
-const dirty = sh('git', ['status', '--porcelain', '--', 'src', 'bin', 'hooks']);
+// The run records its commit; a document rewritten --from older results keeps it.
+const commit = res.commit ?? process.env.MK_FAULTS_COMMIT ?? sh('git', ['rev-parse', 'HEAD']);
+const dirty = res.dirty ?? sh('git', ['status', '--porcelain', '--', 'src', 'bin', 'hooks']) !== '';
 const cpu = (readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m) ?? [])[1] ?? cpus()[0]?.model ?? '?';
 const machine = `${sh('nproc', [])} CPUs (nproc), ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux ${sh('uname', ['-r'])}, Node ${process.version}, ${sh('git', ['--version'])}`;
-const minutes = ((Date.now() - t0) / 60000).toFixed(1);
+const minutes = (res.ms / 60000).toFixed(1);
 
 const stats = res.stats;
 const tot = stats.reduce((a, s) => ({ injected: a.injected + s.injected, recovered: a.recovered + s.recovered, failures: a.failures + s.failures, trials: a.trials + s.trials }), { injected: 0, recovered: 0, failures: 0, trials: 0 });
@@ -58,8 +65,15 @@ const kinds = stats.map((s) => `- **${s.category}**: ${Object.entries(s.kinds).m
 /** Failures grouped by what went wrong (paths, digests, pids and commit ids blurred). */
 const groups = new Map();
 for (const f of res.failures) {
-  const first = f.message.split('\n').find((l) => l.trim()) ?? '';
-  const sig = `${f.category} — ${first.replace(/\/tmp\/[^\s,:]+/g, '<path>').replace(/[0-9a-f]{12,64}/g, '<hex>').replace(/\d+/g, 'N')}`;
+  const lines = f.message.split('\n').filter((l) => l.trim());
+  // "...: git status is not clean:" and the like: the next line says what.
+  const first = (lines[0] ?? '') + (lines[0]?.endsWith(':') && lines[1] ? ` ${lines[1].trim()}` : '');
+  const what = first
+    .replace(/(left behind|left in [^:]*): .*$/, '$1: <files>')
+    .replace(/\/tmp\/[^\s,:]+/g, '<path>')
+    .replace(/[0-9a-f]{12,64}/g, '<hex>')
+    .replace(/\d+/g, 'N');
+  const sig = `${f.category} — ${what}`;
   const g = groups.get(sig) ?? { n: 0, example: f };
   g.n++;
   groups.set(sig, g);
@@ -70,6 +84,7 @@ const failures = groups.size === 0
       .map(([sig, g]) => `- ${g.n}× ${sig}\n  - e.g. trial ${g.example.trial}: ${g.example.what}\n\n    \`\`\`\n    ${g.example.message.split('\n').slice(0, 12).join('\n    ')}\n    \`\`\``)
       .join('\n');
 
+const date = res.date ?? statSync(out).mtime.toISOString();
 const doc = `# Reliability: fault injection
 
 \`test/faults/\` injects faults into real runs of mk and checks that nothing is lost or
@@ -101,9 +116,9 @@ never an internal error.
 
 ## Latest long run
 
-- date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}
+- date: ${date.replace(/\.\d+Z$/, 'Z')}
 - machine: ${machine}
-- commit: ${commit}${dirty && dirty !== '?' ? ' (with uncommitted changes in src/ at the time of the run)' : ''}
+- commit: ${commit}${dirty ? ' (the work tree had uncommitted changes in src/, being edited at the time of the run)' : ''}
 - seed ${res.seed}, scale ×${res.scale}, ${minutes} min
 
 ${table}

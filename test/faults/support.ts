@@ -6,9 +6,10 @@
  * Everything here is asynchronous on purpose: the fault proxy runs in this process, and a
  * synchronous spawn would stop it from answering the mk it is waiting for.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { env } from '../git/support.js';
 import { corruptBlobs, rng, sha256File, snapshotTree, tempLeftovers } from '../support/files.js';
 import { expectMkError, MK_BIN } from '../support/repo.js';
@@ -388,6 +389,15 @@ export class Tally {
   order: string[] = [];
   readonly failures: Failure[] = [];
   readonly t0 = Date.now();
+  /** The commit under test, taken when the run starts (others may commit during a long run), and whether src/ had edits. */
+  readonly source = (() => {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: fileURLToPath(new URL('../..', import.meta.url)), encoding: 'utf8' }).trim();
+    try {
+      return { commit: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--', 'src', 'bin', 'hooks') !== '' };
+    } catch {
+      return { commit: '?', dirty: false };
+    }
+  })();
 
   /**
    * Runs trials of one category until `target` faults landed (at most 3×target trials). A
@@ -468,11 +478,13 @@ export class Tally {
       .join('\n');
   }
 
-  /** Writes the results as JSON where `npm run faults` asked for them. */
+  /** Writes the results as JSON where `npm run faults` asked for them (with the commit and whether src/ had edits). */
   save(): void {
     const out = process.env.MK_FAULTS_OUT;
     if (!out) return;
-    writeFileSync(out, JSON.stringify({ seed: SEED, scale: SCALE, ms: Date.now() - this.t0, stats: this.sorted(), failures: this.failures }, null, 1));
+    const date = new Date(this.t0).toISOString();
+    const { commit, dirty } = this.source;
+    writeFileSync(out, JSON.stringify({ seed: SEED, scale: SCALE, date, commit, dirty, ms: Date.now() - this.t0, stats: this.sorted(), failures: this.failures }, null, 1));
   }
 }
 
