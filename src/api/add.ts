@@ -5,14 +5,15 @@ import { snapshot } from '../artifact/snapshot.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { findSignatureAsync, Stamps } from '../hashing/stamps.js';
 import { digestLookup, neededBlobs } from '../artifact/compare.js';
-import { updateIndex } from '../git/index-update.js';
+import { indexTexts, updateIndex } from '../git/index-update.js';
 import { readWorkspacePointer, underPrefix, workspacePointerPaths } from '../git/pointers.js';
 import { dataPathFor, guessKind, isPointerPath, KINDS, pointerPathFor, serializePointer, type Kind, type Pointer, samePointerData } from '../pointer/pointer.js';
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, repoRelative } from '../repo/paths.js';
 import { removeStaleTemps, writeFileAtomic } from '../util/fs.js';
-import { checkIgnorable, ensureIgnored } from '../util/gitignore.js';
-import { syncProjectKitfile } from '../modelkit/kitfile-file.js';
+import { checkIgnorable, ensureIgnored, ignoreFileOf, ignores } from '../util/gitignore.js';
+import { kitfileName, kitfileNeedsStaging, syncProjectKitfile } from '../modelkit/kitfile-file.js';
+import { KITFILE_NAMES } from '../modelkit/names.js';
 
 export interface AddOptions {
   cwd?: string;
@@ -57,15 +58,18 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
     if (holds) throw new UsageError(`${rel} contains the tracked artifact ${holds}`, 'track the folders inside it one by one, or remove that pointer first');
   }
   const lock = await ctx.lock();
+  for (const k of KITFILE_NAMES) removeStaleTemps(ctx.root, k); // a killed mk's Kitfile temp file
   const stat = new StatCache(ctx.stateDir);
   const stamps = new Stamps(ctx.stateDir);
   const results: AddedArtifact[] = [];
   const unstage: string[] = [];
   const stage: string[] = [];
+  const ignoreChecks: string[] = [];
   try {
     for (const rel of rels) {
       const pointerPath = pointerPathFor(rel);
       removeStaleTemps(dirname(abs(ctx.root, rel)), basename(rel)); // left by a killed mk (pointer or data temp files)
+      removeStaleTemps(dirname(abs(ctx.root, rel)), '.gitignore');
       // A broken (or conflicted) pointer is replaced: its error message tells users to re-create it with 'mk add'.
       let previous: Pointer | undefined;
       try {
@@ -84,14 +88,28 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
       if (sig && snap.manifest) stamps.record(rel, snap.pointer.digest, sig, neededBlobs(snap.pointer, snap.manifest), digestLookup(snap.manifest));
       const changed = !previous || !samePointerData(previous, snap.pointer) || previous.kind !== kind || previous.description !== description;
       if (changed) await writeFileAtomic(abs(ctx.root, pointerPath), serializePointer(snap.pointer, rel.split('/').pop()!));
-      const ignoreFile = await ensureIgnored(ctx.root, rel);
+      const changedIgnore = await ensureIgnored(ctx.root, rel);
       // A file git tracked so far leaves the index: from now on its pointer stands for it.
       unstage.push(rel);
-      stage.push(pointerPath, ...(ignoreFile ? [ignoreFile] : []));
+      stage.push(pointerPath);
+      // The .gitignore line goes in with the pointer, also when an earlier run (killed before
+      // it staged anything) already wrote it to the work tree (checked below, in one go).
+      if (changedIgnore) stage.push(changedIgnore);
+      else ignoreChecks.push(rel);
       results.push({ path: rel, pointerPath, pointer: snap.pointer, changed, hashedFiles: snap.hashed, newBlobs: snap.newBlobs, newBytes: snap.newBytes, skipped: snap.skipped, warnings: snap.warnings });
     }
-    const kf = await syncProjectKitfile(ctx.root, results.map((r) => ({ path: r.path, kind: r.pointer.kind, description: r.pointer.description })));
+    const synced = results.map((r) => ({ path: r.path, kind: r.pointer.kind, description: r.pointer.description }));
+    const kf = await syncProjectKitfile(ctx.root, synced);
     if (kf) stage.push(kf);
+    if (opts.stage !== false) {
+      const name = kf ? undefined : kitfileName(ctx.root);
+      const staged = await indexTexts(ctx.root, [...(name ? [name] : []), ...ignoreChecks.map((r) => ignoreFileOf(r).file)]);
+      for (const r of ignoreChecks) {
+        const { file, name: n } = ignoreFileOf(r);
+        if (!ignores(staged.get(file), n)) stage.push(file);
+      }
+      if (name && kitfileNeedsStaging(name, staged.get(name), synced)) stage.push(name);
+    }
     // One step for the whole index change: killed before it, the index is as it was.
     if (opts.stage !== false) await updateIndex(ctx.root, [...unstage, ...(opts.unstage ?? [])], [...new Set(stage)]);
   } finally {

@@ -17,7 +17,8 @@ import type { LinkType } from '../repo/config.js';
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, checkStoredPath, repoRelative } from '../repo/paths.js';
 import { pruneEmptyParents, removeStaleTemps, writeFileAtomic } from '../util/fs.js';
-import { checkIgnorable, ensureIgnored } from '../util/gitignore.js';
+import { checkIgnorable, ensureIgnored, ignoreFileOf, ignores } from '../util/gitignore.js';
+import { indexTexts } from '../git/index-update.js';
 
 export interface CheckoutOptions {
   cwd?: string;
@@ -109,17 +110,24 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
       });
     }
     if (commit) {
+      // The revision's pointers (and .gitignore lines) are staged, also when an earlier run,
+      // killed before it staged them, already wrote them to the work tree.
       const staged: string[] = [];
+      const check: string[] = [];
       for (const t of targets) {
         const cur = readWorkspacePointer(ctx.root, t.pointerPath);
-        if (cur === undefined || cur.digest !== t.pointer.digest || cur.kind !== t.pointer.kind || cur.description !== t.pointer.description) {
-          await writeFileAtomic(abs(ctx.root, t.pointerPath), t.text);
-          staged.push(t.pointerPath);
-        }
-        const ig = await ensureIgnored(ctx.root, t.path);
-        if (ig) staged.push(ig);
+        if (cur === undefined || cur.digest !== t.pointer.digest || cur.kind !== t.pointer.kind || cur.description !== t.pointer.description) await writeFileAtomic(abs(ctx.root, t.pointerPath), t.text);
+        staged.push(t.pointerPath);
+        removeStaleTemps(dirname(abs(ctx.root, t.path)), '.gitignore');
+        const changed = await ensureIgnored(ctx.root, t.path);
+        if (changed) staged.push(changed);
+        else check.push(t.path);
       }
-      if (staged.length && opts.stage !== false) await git(ctx.root, ['add', '-f', '--', ...staged]);
+      if (opts.stage !== false) {
+        const inIndex = await indexTexts(ctx.root, check.map((p) => ignoreFileOf(p).file));
+        for (const p of check) if (!ignores(inIndex.get(ignoreFileOf(p).file), ignoreFileOf(p).name)) staged.push(ignoreFileOf(p).file);
+        if (staged.length) await git(ctx.root, ['add', '-f', '--', ...new Set(staged)]);
+      }
     }
     const link = opts.link ?? ctx.config.link;
     const artifacts: CheckoutArtifact[] = [];

@@ -25,3 +25,34 @@ export async function updateIndex(root: string, remove: string[], add: string[])
   }
   if (lines.length) await git(root, ['update-index', '-z', '--index-info'], { input: lines.join('\0') + '\0' });
 }
+
+/**
+ * Files' contents as the index holds them (what the next commit records); a path not in the
+ * index is absent from the map. Two git calls, however many paths.
+ */
+export async function indexTexts(root: string, paths: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (paths.length === 0) return out;
+  const want = new Set(paths);
+  const oids = new Map<string, string>();
+  for (const l of (await git(root, ['--literal-pathspecs', 'ls-files', '-s', '-z', '--', ...want])).split('\0')) {
+    const tab = l.indexOf('\t');
+    if (tab < 0) continue;
+    const [, oid, stage] = l.slice(0, tab).split(' ');
+    const path = l.slice(tab + 1);
+    if (stage === '0' && want.has(path)) oids.set(path, oid!);
+  }
+  if (oids.size === 0) return out;
+  const list = [...oids];
+  const batch = await git(root, ['cat-file', '--batch'], { input: list.map(([, oid]) => oid).join('\n') + '\n' });
+  // "<oid> blob <size>\n<content>\n" per object, in order.
+  let at = 0;
+  const buf = Buffer.from(batch, 'utf8');
+  for (const [path] of list) {
+    const nl = buf.indexOf(10, at);
+    const size = Number(buf.subarray(at, nl).toString('utf8').split(' ')[2]);
+    out.set(path, buf.subarray(nl + 1, nl + 1 + size).toString('utf8'));
+    at = nl + 1 + size + 1;
+  }
+  return out;
+}

@@ -26,3 +26,13 @@ export async function syncProjectKitfile(root: string, artifacts: SyncArtifact[]
   await writeFileAtomic(join(root, plan.name), plan.text);
   return plan.name;
 }
+
+/**
+ * Whether the Kitfile as the index holds it lacks what syncing these artifacts adds (an
+ * earlier run wrote the work-tree Kitfile and was killed before staging it).
+ */
+export function kitfileNeedsStaging(name: string, staged: string | undefined, artifacts: SyncArtifact[]): boolean {
+  if (staged === undefined) return true;
+  const next = syncKitfile(staged, artifacts, [], name);
+  return next !== undefined && next !== staged;
+}

@@ -53,3 +53,8 @@ export function checkIgnorable(root: string, rel: string): void {
   ignoreLine(name);
   readIgnoreFile(root, file);
 }
+
+/** Whether a .gitignore text already holds the line that ignores `name`. */
+export function ignores(text: string | undefined, name: string): boolean {
+  return text !== undefined && text.split(/\r?\n/).includes(ignoreLine(name));
+}

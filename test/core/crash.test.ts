@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTmpName } from '../../src/util/fs.js';
@@ -197,6 +197,58 @@ describe('what a killed mk leaves behind is swept, never taken for data', () => 
 
       mk(repo.dir, 'checkout');
       expect(tempLeftovers(repo.dir)).toEqual([live]);
+      expect(git(repo.dir, 'status', '--porcelain')).toBe('');
+    } finally {
+      repo.cleanup();
+    }
+  });
+
+  it("a killed writer's partial blob in the cache's ingest folder and temporary index files go as soon as mk opens the cache", () => {
+    const repo = makeRepo();
+    try {
+      const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+      const cache = join(repo.dir, '.git/mk/cache');
+      const partial = join(cache, 'ingest', `0123456789abcdef-${dead}-0badc0de0001`);
+      const liveOne = join(cache, 'ingest', `0123456789abcdef-${process.pid}-0badc0de0002`);
+      const tmpIndex = join(cache, `.index.json.mk-tmp-${dead}-0badc0de`);
+      for (const f of [partial, liveOne, tmpIndex]) put(f, 'half-written');
+      put(join(repo.dir, 'model.bin'), 'model');
+      mk(repo.dir, 'add', 'model.bin');
+      expect(existsSync(partial)).toBe(false);
+      expect(existsSync(tmpIndex)).toBe(false);
+      expect(existsSync(liveOne)).toBe(true); // a writer still at work keeps its file
+    } finally {
+      repo.cleanup();
+    }
+  });
+
+  it('work already written by a killed run is staged by the rerun: checkout <rev> pointers, add .gitignore lines and Kitfile entries', () => {
+    const repo = makeRepo();
+    const p = (rel: string) => join(repo.dir, rel);
+    try {
+      put(p('ds/f'), 'a');
+      mk(repo.dir, 'add', 'ds');
+      git(repo.dir, 'commit', '-qm', 'A');
+      put(p('ds/f'), 'b');
+      mk(repo.dir, 'add', 'ds');
+      git(repo.dir, 'commit', '-qm', 'B');
+      mk(repo.dir, 'checkout', 'HEAD~1');
+      git(repo.dir, 'commit', '-qm', 'back to A');
+      // What a checkout of main killed before staging leaves: main's pointer in the work tree.
+      writeFileSync(p('ds.mk.yaml'), git(repo.dir, 'show', 'main~1:ds.mk.yaml'));
+      mk(repo.dir, 'checkout', 'main~1');
+      expect(git(repo.dir, 'status', '--porcelain', '--', 'ds.mk.yaml')).toBe('M  ds.mk.yaml\n');
+
+      // What mk add (or the pre-commit hook) killed before staging leaves: pointer, .gitignore
+      // line and Kitfile entry written, the data file still staged.
+      put(p('models/m.pt'), 'weights');
+      git(repo.dir, 'add', '-f', 'models/m.pt');
+      mk(repo.dir, 'add', '--no-stage', 'models/m.pt');
+      git(repo.dir, 'add', '-f', 'models/m.pt'); // (--no-stage left the data staged, as the kill would)
+      mk(repo.dir, 'add', 'models/m.pt');
+      const staged = git(repo.dir, 'diff', '--cached', '--name-only').split('\n').filter(Boolean).sort();
+      expect(staged).toEqual(['Kitfile', 'ds.mk.yaml', 'models/.gitignore', 'models/m.pt.mk.yaml']);
+      git(repo.dir, 'commit', '-qm', 'model');
       expect(git(repo.dir, 'status', '--porcelain')).toBe('');
     } finally {
       repo.cleanup();

@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { copyFile, open, rename, rm, stat, unlink, readdir } from 'node:fs/promises';
 import { constants as fsc } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { MediaType } from '../../content/media-types.js';
 import { DigestMismatchError, NotFoundError, MkError, WrongSizeError } from '../../errors/index.js';
 import { hashFile, verifying, writeStreamHashed } from '../../hashing/digest.js';
 import { acquireLock } from '../../util/lockfile.js';
-import { writeFileAtomicSync } from '../../util/fs.js';
+import { processAlive, removeStaleTemps, writeFileAtomicSync } from '../../util/fs.js';
 import { isRacy, racyWindowMs } from '../../hashing/racy.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -66,7 +66,28 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
     if (!existsSync(marker)) writeFileAtomicSync(marker, '{"imageLayoutVersion":"1.0.0"}');
     const index = join(this.root, 'index.json');
     if (!existsSync(index)) writeFileAtomicSync(index, JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
+    this.sweepDead();
     return this;
+  }
+
+  /**
+   * Removes what writers that died (killed mid-write) left: partial blobs in ingest/ (named
+   * `<hint>-<pid>-<hex>`) and temporary index or verified.json files, whenever their process
+   * is gone. Those of live writers stay.
+   */
+  private sweepDead(): void {
+    const dir = join(this.root, 'ingest');
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      /* none */
+    }
+    for (const n of names) {
+      const m = /-(\d+)-[0-9a-f]{12}$/.exec(n);
+      if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) rmSync(join(dir, n), { force: true, recursive: true });
+    }
+    removeStaleTemps(this.root);
   }
 
   blobPath(desc: Pick<Descriptor, 'digest'>): string {
