@@ -171,6 +171,7 @@ export class Unpacker {
     const ex = tar.extract();
     const src = await this.cache.fetch(desc); // verified as it streams: a mismatch fails at the end
     const feeding = pipeInto(src, ex);
+    feeding.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     let n = 0;
     try {
       for await (const entry of ex) {
