@@ -3,7 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { NotARepositoryError } from '../errors/index.js';
 import { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
 import { acquireLock, type Lock } from '../util/lockfile.js';
-import { writeFileAtomicSync } from '../util/fs.js';
+import { removeStaleTemps, writeFileAtomicSync } from '../util/fs.js';
 import { registerClone } from './shared-cache.js';
 import { applyConfig, DEFAULT_CONFIG, readYamlFile, type MkConfig } from './config.js';
 
@@ -31,6 +31,10 @@ export class RepoContext {
   static open(cwd = process.cwd()): RepoContext {
     const found = findGit(resolve(cwd));
     if (!found) throw new NotARepositoryError(`not a git repository (or any parent up to /): ${cwd}`, "run 'git init' then 'mk init'");
+    // State files (stat cache, stamps, config cache) half-written by a killed mk: their
+    // temporary files go as soon as any mk runs here (those of live processes stay).
+    removeStaleTemps(join(found.gitDir, 'mk'));
+    if (found.commonDir !== found.gitDir) removeStaleTemps(join(found.commonDir, 'mk'));
     return new RepoContext(found.root, found.gitDir, found.commonDir, loadConfig(found));
   }
 

@@ -203,7 +203,7 @@ describe('what a killed mk leaves behind is swept, never taken for data', () => 
     }
   });
 
-  it("a killed writer's partial blob in the cache's ingest folder and temporary index files go as soon as mk opens the cache", () => {
+  it("a killed writer's partial blob in the cache's ingest folder and temporary index and state files go as soon as mk runs", () => {
     const repo = makeRepo();
     try {
       const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
@@ -211,11 +211,13 @@ describe('what a killed mk leaves behind is swept, never taken for data', () => 
       const partial = join(cache, 'ingest', `0123456789abcdef-${dead}-0badc0de0001`);
       const liveOne = join(cache, 'ingest', `0123456789abcdef-${process.pid}-0badc0de0002`);
       const tmpIndex = join(cache, `.index.json.mk-tmp-${dead}-0badc0de`);
-      for (const f of [partial, liveOne, tmpIndex]) put(f, 'half-written');
+      const tmpState = join(repo.dir, '.git/mk', `.stat-cache.json.mk-tmp-${dead}-0badc0de`);
+      for (const f of [partial, liveOne, tmpIndex, tmpState]) put(f, 'half-written');
       put(join(repo.dir, 'model.bin'), 'model');
       mk(repo.dir, 'add', 'model.bin');
       expect(existsSync(partial)).toBe(false);
       expect(existsSync(tmpIndex)).toBe(false);
+      expect(existsSync(tmpState)).toBe(false);
       expect(existsSync(liveOne)).toBe(true); // a writer still at work keeps its file
     } finally {
       repo.cleanup();
