@@ -11,7 +11,7 @@ import { dataPathFor, guessKind, isPointerPath, KINDS, pointerPathFor, serialize
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, repoRelative } from '../repo/paths.js';
 import { removeStaleTemps, writeFileAtomic } from '../util/fs.js';
-import { checkIgnorable, ensureIgnored, ignoreFileOf, ignores } from '../util/gitignore.js';
+import { checkIgnorable, ensureIgnored, ignoreFileOf, ignores } from '../repo/gitignore.js';
 import { kitfileName, kitfileNeedsStaging, syncProjectKitfile } from '../modelkit/kitfile-file.js';
 import { KITFILE_NAMES } from '../modelkit/names.js';
 

@@ -17,7 +17,7 @@ import type { LinkType } from '../repo/config.js';
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, checkStoredPath, repoRelative } from '../repo/paths.js';
 import { pruneEmptyParents, removeStaleTemps, writeFileAtomic } from '../util/fs.js';
-import { checkIgnorable, ensureIgnored, ignoreFileOf, ignores } from '../util/gitignore.js';
+import { checkIgnorable, ensureIgnored, ignoreFileOf, ignores } from '../repo/gitignore.js';
 import { indexTexts } from '../git/index-update.js';
 
 export interface CheckoutOptions {

@@ -1,6 +1,6 @@
 import { basename, resolve } from 'node:path';
 import { git } from '../git/run.js';
-import { installHooks } from '../hooks/install.js';
+import { installHooks } from './hooks/install.js';
 import { RepoContext } from '../repo/context.js';
 import { pull } from './transfer.js';
 

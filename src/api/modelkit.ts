@@ -11,9 +11,10 @@ import { readManifest } from '../modelkit/publish.js';
 import { parseImageManifest, parseKitConfig, type ImageManifest, type KitConfig } from '../modelkit/read.js';
 import { ociTag } from '../modelkit/tags.js';
 import { configEntries, matches, parseFilter, Unpacker, type Filter } from '../modelkit/unpack.js';
-import { openRemote, remoteConfig } from '../remote/remotes.js';
+import { openRemote, registrySettings, remoteConfig, remoteOnHost } from '../remote/remotes.js';
+import { openCacheStore, openLayoutStore, openRegistryStore } from '../stores/open.js';
 import { RepoContext } from '../repo/context.js';
-import { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
+import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
 import { copyBlobs } from '../transfer/copy.js';
 
 export interface ResolvedModelKit {
@@ -69,7 +70,7 @@ export async function resolveModelKit(ref: string, opts: { cwd?: string } = {}):
   const ctx = tryRepo(opts.cwd);
   if (ref.startsWith('oci:') && !ref.startsWith('oci://')) {
     const m = /^oci:(.*?)(?::([A-Za-z0-9_][A-Za-z0-9._-]{0,127})|@(sha256:[a-f0-9]{64}))?$/.exec(ref);
-    const store = new OciLayoutStore(resolvePath(opts.cwd ?? process.cwd(), m![1]!));
+    const store = openLayoutStore(resolvePath(opts.cwd ?? process.cwd(), m![1]!));
     const tag = m![2] ?? m![3];
     if (!tag) {
       const tags = await store.tags();
@@ -101,7 +102,7 @@ export async function resolveModelKit(ref: string, opts: { cwd?: string } = {}):
       }
     }
   }
-  const { findUserinfo, parseRegistryReference, RegistryStore } = await import('../stores/registry/index.js');
+  const { findUserinfo, parseRegistryReference } = await import('../stores/registry/index.js');
   let r;
   try {
     r = parseRegistryReference(ref.replace(/^oci:\/\//, ''));
@@ -109,8 +110,7 @@ export async function resolveModelKit(ref: string, opts: { cwd?: string } = {}):
     if (findUserinfo(ref)) throw e; // it says so, with the credentials masked
     throw new MkError('EREF', `'${ref}' is not a revision of this repository, a remote:tag, oci:<path>[:tag] or a registry reference (host/repository:tag)`, { cause: e });
   }
-  const insecure = ctx?.config.remotes.find((x) => x.url.startsWith(`oci://${r.host}/`))?.insecure;
-  const target = new RegistryStore({ host: r.host, repository: r.repository, insecure });
+  const target = await openRegistryStore(registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository));
   const reference = (r as { digest?: string; tag?: string }).digest ?? (r as { tag?: string }).tag ?? 'latest';
   return { reference: ref, target, desc: await target.resolve(reference) };
 }
@@ -137,7 +137,7 @@ function localStore(cwd?: string): OciLayoutStore {
   const ctx = tryRepo(cwd);
   if (ctx) return ctx.cache;
   const dir = process.env.MK_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'mk', 'cache');
-  return new OciLayoutStore(dir, { ownCache: true }).init();
+  return openCacheStore(dir);
 }
 
 export interface UnpackOptions {

@@ -10,7 +10,7 @@ import { dataPathFor, isPointerPath, pointerPathFor } from '../pointer/pointer.j
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, repoRelative } from '../repo/paths.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { checkIgnorable, ignoreFileOf, ignoreLine, readIgnoreFile } from '../util/gitignore.js';
+import { checkIgnorable, ignoreFileOf, ignoreLine, readIgnoreFile } from '../repo/gitignore.js';
 
 export interface RemoveResult {
   path: string;

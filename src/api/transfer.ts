@@ -12,6 +12,8 @@ import { loadDirManifest } from '../artifact/load.js';
 import { pointerSizeError } from '../artifact/pointer-size.js';
 import { KnownBlobs } from '../transfer/known.js';
 import { copyBlobs, type CopyProgress } from '../transfer/copy.js';
+
+export type { CopyProgress };
 import { checkout, type CheckoutResult } from './checkout.js';
 import { buildModelKit } from '../modelkit/builder.js';
 import { publishModelKit } from '../modelkit/publish.js';

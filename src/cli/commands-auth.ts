@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { UsageError } from '../errors/index.js';
+import { UsageError } from '../api/common.js';
 import { out } from './output.js';
 
 export function registerAuth(program: Command): void {
@@ -16,10 +16,8 @@ export function registerAuth(program: Command): void {
       let password = o.password;
       if (o.passwordStdin) password = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
       if (!password) throw new UsageError('no password given', 'use --password-stdin (or -p)');
-      const { RegistryStore, staticCredentials, login } = await import('../stores/registry/index.js');
-      const store = new RegistryStore({ host, repository: 'mk-login-check', insecure: o.insecure, credentials: staticCredentials({ username: o.username, password }) });
-      await store.ping();
-      const r = await login(host, o.username, password);
+      const { login } = await import('../api/login.js');
+      const r = await login(host, o.username, password, { insecure: o.insecure });
       out.line(`Login succeeded; credentials stored in ${r.storedIn}`);
     });
   program
@@ -27,7 +25,7 @@ export function registerAuth(program: Command): void {
     .description('remove stored credentials for a registry')
     .argument('<registry>', 'host[:port]')
     .action(async (host: string) => {
-      const { logout } = await import('../stores/registry/index.js');
+      const { logout } = await import('../api/login.js');
       const had = await logout(host);
       out.line(had ? `Removed credentials for ${host}` : `No credentials stored for ${host}`);
     });

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { UsageError } from '../errors/index.js';
-import { KINDS, LINK_TYPES, type Kind, type LinkType } from '../pointer/kinds.js';
+import { KINDS, LINK_TYPES, UsageError, type Kind, type LinkType } from '../api/common.js';
 import { bytes, short, table } from './format.js';
 import { out } from './output.js';
 import { splitAtDashDash } from './args.js';

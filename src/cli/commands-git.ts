@@ -6,9 +6,8 @@ export function registerGit(program: Command): void {
     .command('install')
     .description('install the Git hooks (pre-commit, post-commit, post-checkout, post-merge, post-rewrite, pre-push); keeps hooks already there')
     .action(async () => {
-      const { installHooks } = await import('../hooks/install.js');
-      const { RepoContext } = await import('../repo/context.js');
-      const r = await installHooks(RepoContext.open());
+      const { install } = await import('../api/install.js');
+      const r = await install();
       out.line(`installed mk hooks in ${r.dir}: ${r.installed.join(', ')}`);
       if (r.kept.length) out.line(`kept your own ${r.kept.join(', ')} (moved to <hook>.pre-mk; still runs first)`);
     });
@@ -16,9 +15,8 @@ export function registerGit(program: Command): void {
     .command('uninstall')
     .description('remove the Git hooks and restore the ones that were there before')
     .action(async () => {
-      const { uninstallHooks } = await import('../hooks/install.js');
-      const { RepoContext } = await import('../repo/context.js');
-      const r = await uninstallHooks(RepoContext.open());
+      const { uninstall } = await import('../api/install.js');
+      const r = await uninstall();
       out.line(`removed mk hooks from ${r.dir}${r.restored.length ? `; restored ${r.restored.join(', ')}` : ''}`);
     });
   program
@@ -28,7 +26,7 @@ export function registerGit(program: Command): void {
     .argument('[args...]', 'the arguments git gave the hook')
     .allowUnknownOption()
     .action(async (name: string, args: string[]) => {
-      const { runHook } = await import('../hooks/run.js');
+      const { runHook } = await import('../api/hooks/run.js');
       const r = await runHook(name, args);
       for (const m of r.messages) out.err(m);
       process.exitCode = r.exitCode;
@@ -38,7 +36,7 @@ export function registerGit(program: Command): void {
     .description('git merge driver for pointer files (registered by mk install)')
     .arguments('<base> <ours> <theirs> <path>')
     .action(async (base: string, ours: string, theirs: string, path: string) => {
-      const { mergePointers } = await import('../hooks/merge-driver.js');
+      const { mergePointers } = await import('../api/hooks/merge-driver.js');
       const messages: string[] = [];
       process.exitCode = mergePointers(base, ours, theirs, path, messages);
       for (const m of messages) out.err(m);

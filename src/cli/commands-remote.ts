@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { UsageError } from '../errors/index.js';
+import { UsageError } from '../api/common.js';
 import { bytes, table } from './format.js';
 import { out } from './output.js';
 import { splitAtDashDash } from './args.js';
@@ -54,9 +54,8 @@ export function registerRemote(program: Command): void {
     .option('--insecure', 'allow plain HTTP to a non-loopback registry')
     .option('--default', 'make it the default remote')
     .action(async (name: string, url: string, o: { local?: boolean; insecure?: boolean; default?: boolean }) => {
-      const { addRemote } = await import('../remote/remotes.js');
-      const { RepoContext } = await import('../repo/context.js');
-      const file = await addRemote(RepoContext.open(), name, url, { local: o.local, insecure: o.insecure, makeDefault: o.default });
+      const { remoteAdd } = await import('../api/remote.js');
+      const { file } = await remoteAdd(name, url, { local: o.local, insecure: o.insecure, makeDefault: o.default });
       out.line(`added remote '${name}' (${url}) to ${file}`);
     });
   remote
@@ -65,9 +64,8 @@ export function registerRemote(program: Command): void {
     .description('list remotes')
     .option('--json', 'print the result as JSON')
     .action(async (o: { json?: boolean }) => {
-      const { RepoContext } = await import('../repo/context.js');
-      const { listRemotes } = await import('../remote/remotes.js');
-      const rows = listRemotes(RepoContext.open());
+      const { remoteList } = await import('../api/remote.js');
+      const rows = remoteList();
       if (o.json) return out.json(rows);
       if (rows.length === 0) return out.line("no remotes (add one with 'mk remote add <name> <url>')");
       out.line(table(rows.map((r) => [r.default ? '*' : ' ', r.name, r.url])));
@@ -79,9 +77,8 @@ export function registerRemote(program: Command): void {
     .argument('<name>')
     .option('--local', 'remove it from .git/mk/config.yaml')
     .action(async (name: string, o: { local?: boolean }) => {
-      const { removeRemote } = await import('../remote/remotes.js');
-      const { RepoContext } = await import('../repo/context.js');
-      await removeRemote(RepoContext.open(), name, o);
+      const { remoteRemove } = await import('../api/remote.js');
+      await remoteRemove(name, o);
       out.line(`removed remote '${name}'`);
     });
   remote
@@ -90,9 +87,8 @@ export function registerRemote(program: Command): void {
     .argument('<name>')
     .option('--local', 'set it in .git/mk/config.yaml only')
     .action(async (name: string, o: { local?: boolean }) => {
-      const { setDefaultRemote } = await import('../remote/remotes.js');
-      const { RepoContext } = await import('../repo/context.js');
-      await setDefaultRemote(RepoContext.open(), name, o);
+      const { remoteDefault } = await import('../api/remote.js');
+      await remoteDefault(name, o);
       out.line(`default remote is now '${name}'`);
     });
 

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { fromSystemError, MkError } from '../errors/index.js';
+import { fromSystemError, MkError } from '../api/common.js';
 import { registerCore } from './commands-core.js';
 import { registerRemote } from './commands-remote.js';
 import { registerModelKit } from './commands-modelkit.js';

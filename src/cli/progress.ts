@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { CopyProgress } from '../transfer/copy.js';
+import type { CopyProgress } from '../api/transfer.js';
 import { bytes } from './format.js';
 
 /**

@@ -5,7 +5,7 @@ import type { Target } from '../content/storage.js';
 import { ConfigError, MkError, UsageError } from '../errors/index.js';
 import type { RemoteConfig } from '../repo/config.js';
 import { RepoContext, TEAM_CONFIG } from '../repo/context.js';
-import { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
+import { openLayoutStore, openRegistryStore, type RegistrySettings } from '../stores/open.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { parseRemoteUrl } from './url.js';
 import { redactUserinfo } from '../stores/registry/reference.js';
@@ -46,15 +46,24 @@ export function listRemotes(ctx: RepoContext): RemoteListing[] {
 export async function openRemote(ctx: RepoContext, rc: RemoteConfig, opts: { readOnly?: boolean } = {}): Promise<Target> {
   const u = parseRemoteUrl(rc.url, ctx.root);
   if (u.type === 'layout') return openLayout(u.path, rc.name, opts.readOnly);
-  const { RegistryStore } = await import('../stores/registry/registry-store.js');
-  return new RegistryStore({ host: u.host, repository: u.repository, insecure: rc.insecure, caFile: rc.ca, concurrency: rc.concurrency, upload: rc.upload });
+  return openRegistryStore(registrySettings(rc, u.host, u.repository));
+}
+
+/** The store settings a remote's config gives a registry (its own repository, or another one on the same host). */
+export function registrySettings(rc: RemoteConfig | undefined, host: string, repository: string): RegistrySettings {
+  return { host, repository, insecure: rc?.insecure, caFile: rc?.ca, concurrency: rc?.concurrency, upload: rc?.upload };
+}
+
+/** The configured remote on a registry host, if any (its TLS and transfer settings apply to any repository there). */
+export function remoteOnHost(ctx: RepoContext, host: string): RemoteConfig | undefined {
+  return ctx.config.remotes.find((r) => r.url.startsWith(`oci://${host}/`));
 }
 
 /**
  * A local OCI image layout used as a remote. A folder that holds something else is refused
  * before anything is written into it (a typo must not fill someone's home folder with blobs).
  */
-export function openLayout(path: string, name: string, readOnly = false): OciLayoutStore {
+export function openLayout(path: string, name: string, readOnly = false): Target {
   let entries: string[] | undefined;
   try {
     if (!statSync(path).isDirectory()) throw new MkError('ENOTLAYOUT', `remote '${name}' (${path}) is not a folder`, { hint: 'point the remote at an OCI image layout folder, or at a new or empty one' });
@@ -63,7 +72,7 @@ export function openLayout(path: string, name: string, readOnly = false): OciLay
     if (e instanceof MkError) throw e;
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  const store = new OciLayoutStore(path);
+  const store = openLayoutStore(path);
   if (entries?.includes('oci-layout')) {
     let version: unknown;
     try {
@@ -72,14 +81,14 @@ export function openLayout(path: string, name: string, readOnly = false): OciLay
       /* reported below */
     }
     if (typeof version !== 'string' || !version.startsWith('1.')) throw new MkError('ENOTLAYOUT', `remote '${name}' (${path}): its oci-layout file is not an OCI image layout version 1`, { hint: 'point the remote at an OCI image layout folder, or at a new or empty one' });
-    return readOnly ? store : store.init();
+    return readOnly ? store : openLayoutStore(path, { create: true });
   }
   if (entries && entries.length > 0) {
     throw new MkError('ENOTLAYOUT', `remote '${name}' (${path}) is a folder that is not an OCI image layout (no oci-layout file) and is not empty; nothing was written to it`, {
       hint: 'point the remote at an existing OCI image layout, or at a new or empty folder',
     });
   }
-  return readOnly ? store : store.init();
+  return readOnly ? store : openLayoutStore(path, { create: true });
 }
 
 /** Edits the team config (or the local one), keeping the user's comments and layout. */

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { NotARepositoryError } from '../errors/index.js';
-import { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
+import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
+import { openCacheStore } from '../stores/open.js';
 import { acquireLock, type Lock } from '../util/lockfile.js';
 import { removeStaleTemps, writeFileAtomicSync } from '../util/fs.js';
 import { registerClone } from './shared-cache.js';
@@ -61,7 +62,7 @@ export class RepoContext {
 
   get cache(): OciLayoutStore {
     if (!this.cacheStore) {
-      this.cacheStore = new OciLayoutStore(this.cacheDir, { ownCache: true }).init();
+      this.cacheStore = openCacheStore(this.cacheDir);
       if (this.sharedCache) registerClone(this.cacheDir, this.commonDir, this.root);
     }
     return this.cacheStore;

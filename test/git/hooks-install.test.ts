@@ -6,7 +6,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOOKS } from '../../src/hooks/install.js';
+import { HOOKS } from '../../src/api/hooks/install.js';
 import { tempDir } from '../support/repo.js';
 import { fileSha, g, gitRun, mk, mkLines, mkRun, newRepo, pointerDigest, snapshot, treeFiles, writeRandom } from './support.js';
 

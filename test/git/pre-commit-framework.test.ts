@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOOKS } from '../../src/hooks/install.js';
-import { fromPreCommitFramework } from '../../src/hooks/run.js';
+import { HOOKS } from '../../src/api/hooks/install.js';
+import { fromPreCommitFramework } from '../../src/api/hooks/run.js';
 import { tempDir } from '../support/repo.js';
 import { bareRemote, expectModelKit, fileSha, g, gitRun, head, mk, mkLines, mkRun, newRepo, published, writeRandom } from './support.js';
 

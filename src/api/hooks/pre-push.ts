@@ -1,7 +1,7 @@
-import { push, type TransferResult } from '../api/transfer.js';
-import { MkError } from '../errors/index.js';
-import { git } from '../git/run.js';
-import type { RepoContext } from '../repo/context.js';
+import { push, type TransferResult } from '../transfer.js';
+import { MkError } from '../../errors/index.js';
+import { git } from '../../git/run.js';
+import type { RepoContext } from '../../repo/context.js';
 
 export interface PushLine {
   localRef: string;
@@ -39,7 +39,7 @@ export async function prePush(ctx: RepoContext, gitRemote: string, stdin: string
     const revs = fresh.length ? fresh : [commit];
     const name = l.remoteRef.replace(/^refs\/(heads|tags)\//, '');
     if (ctx.config.remotes.length === 0) {
-      const { collectArtifacts } = await import('../api/transfer.js');
+      const { collectArtifacts } = await import('../transfer.js');
       const arts = await collectArtifacts(ctx, revs, undefined, ctx.root);
       if (arts.length === 0) continue;
       throw new MkError('ENOREMOTE', `refusing to push ${name}: its commits track data and no mk remote is configured`, {

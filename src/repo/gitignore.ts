@@ -1,7 +1,7 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import { UnsafePathError } from '../errors/index.js';
-import { writeFileAtomic } from './fs.js';
-import { abs } from '../repo/paths.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { abs } from './paths.js';
 
 /** Escapes a file name for a .gitignore line that matches exactly that name. */
 export function ignoreLine(name: string): string {

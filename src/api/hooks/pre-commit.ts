@@ -1,15 +1,15 @@
 import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compareWorkspace } from '../artifact/compare.js';
-import { StatCache } from '../hashing/stat-cache.js';
-import { Stamps } from '../hashing/stamps.js';
-import { git } from '../git/run.js';
-import { workspacePointers, type TrackedPointer } from '../git/pointers.js';
-import { isPointerPath } from '../pointer/pointer.js';
-import { RepoContext, TEAM_CONFIG } from '../repo/context.js';
-import { abs } from '../repo/paths.js';
-import { dirMatcher, matcher } from '../util/glob.js';
-import { KITFILE_NAMES } from '../modelkit/names.js';
+import { compareWorkspace } from '../../artifact/compare.js';
+import { StatCache } from '../../hashing/stat-cache.js';
+import { Stamps } from '../../hashing/stamps.js';
+import { git } from '../../git/run.js';
+import { workspacePointers, type TrackedPointer } from '../../git/pointers.js';
+import { isPointerPath } from '../../pointer/pointer.js';
+import { RepoContext, TEAM_CONFIG } from '../../repo/context.js';
+import { abs } from '../../repo/paths.js';
+import { dirMatcher, matcher } from '../../util/glob.js';
+import { KITFILE_NAMES } from '../../modelkit/names.js';
 
 export interface PreCommitResult {
   autoTracked: string[];
@@ -91,7 +91,7 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
   if (newOnes.length || strayArtifacts.length) {
     // Data leaves the index in the same step that stages its pointer (new artifacts, whole
     // folders named by 'dir/' patterns included): a kill before that step changes nothing.
-    const { add } = await import('../api/add.js');
+    const { add } = await import('../add.js');
     const r = await add([...newOnes, ...strayArtifacts], { cwd: ctx.root, unstage: stray });
     result.autoTracked.push(...r.filter((a) => newOnes.includes(a.path)).map((a) => a.path));
   }
@@ -108,7 +108,7 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
   stamps.save();
   if (result.staleSide.length) return result;
   if (changed.length) {
-    const { add } = await import('../api/add.js');
+    const { add } = await import('../add.js');
     const r = await add(changed, { cwd: ctx.root });
     result.updated.push(...r.filter((a) => a.changed).map((a) => a.path));
   }
@@ -123,7 +123,7 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
 /** Changed artifacts whose work-tree data is exactly what HEAD or MERGE_HEAD records (and not the staged pointer). */
 async function staleSides(ctx: RepoContext, stat: StatCache, changed: string[], tracked: TrackedPointer[]): Promise<PreCommitResult['staleSide']> {
   const out: PreCommitResult['staleSide'] = [];
-  const { pointersAtCommit } = await import('../git/pointers.js');
+  const { pointersAtCommit } = await import('../../git/pointers.js');
   for (const side of ['HEAD', 'MERGE_HEAD'] as const) {
     const commit = (await git(ctx.root, ['rev-parse', '--verify', '--quiet', `${side}^{commit}`], { okCodes: [1, 128] })).trim();
     if (!commit) continue;

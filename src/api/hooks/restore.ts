@@ -1,15 +1,15 @@
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { checkout, type CheckoutResult } from '../api/checkout.js';
-import { compareWorkspace } from '../artifact/compare.js';
-import { isMkError } from '../errors/index.js';
-import { pointersAtCommit, underPrefix, workspacePointers } from '../git/pointers.js';
-import { git } from '../git/run.js';
-import { StatCache } from '../hashing/stat-cache.js';
-import type { Pointer } from '../pointer/pointer.js';
-import type { RepoContext } from '../repo/context.js';
-import { pruneEmptyParents } from '../util/fs.js';
-import { abs, assertNoSymlinkedParents, checkStoredPath } from '../repo/paths.js';
+import { checkout, type CheckoutResult } from '../checkout.js';
+import { compareWorkspace } from '../../artifact/compare.js';
+import { isMkError } from '../../errors/index.js';
+import { pointersAtCommit, underPrefix, workspacePointers } from '../../git/pointers.js';
+import { git } from '../../git/run.js';
+import { StatCache } from '../../hashing/stat-cache.js';
+import type { Pointer } from '../../pointer/pointer.js';
+import type { RepoContext } from '../../repo/context.js';
+import { pruneEmptyParents } from '../../util/fs.js';
+import { abs, assertNoSymlinkedParents, checkStoredPath } from '../../repo/paths.js';
 
 const ZERO = /^0+$/;
 
@@ -43,7 +43,7 @@ export async function restoreAfterGit(ctx: RepoContext, previous: string | undef
   } catch (e) {
     if (!isMkError(e, 'ENOTCACHED') || !ctx.config.autoFetch || (ctx.config.remotes.length === 0)) throw e;
   }
-  const { fetchData } = await import('../api/transfer.js');
+  const { fetchData } = await import('../transfer.js');
   await fetchData({ cwd: ctx.root });
   return run();
 }

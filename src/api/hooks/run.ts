@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MkError } from '../errors/index.js';
-import { git } from '../git/run.js';
-import { RepoContext } from '../repo/context.js';
+import { MkError } from '../../errors/index.js';
+import { git } from '../../git/run.js';
+import { RepoContext } from '../../repo/context.js';
 import { HOOKS, hooksDir, PREVIOUS_SUFFIX, type HookName } from './install.js';
 
 export interface HookOutcome {
@@ -98,8 +98,8 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
     case 'post-commit': {
       // `git commit <paths>` stages the paths into the real index after the hook ran on a
       // temporary one: take tracked data files back out of the real index.
-      const { workspacePointerPaths } = await import('../git/pointers.js');
-      const { dataPathFor } = await import('../pointer/pointer.js');
+      const { workspacePointerPaths } = await import('../../git/pointers.js');
+      const { dataPathFor } = await import('../../pointer/pointer.js');
       const paths = (await workspacePointerPaths(ctx.root)).map(dataPathFor);
       if (paths.length) {
         const inIndex = (await git(ctx.root, ['ls-files', '-z', '--cached', '--', ...paths])).split('\0').filter(Boolean);
@@ -180,8 +180,8 @@ function hookManaged(p: string, kitfiles: readonly string[], isPointer: (p: stri
 async function syncIndexAfterPartialCommit(root: string): Promise<void> {
   const staged = (await git(root, ['diff', '--cached', '--name-only', '-z', '--no-renames', 'HEAD'], { okCodes: [128] })).split('\0').filter(Boolean);
   if (staged.length === 0) return;
-  const { isPointerPath } = await import('../pointer/pointer.js');
-  const { KITFILE_NAMES } = await import('../modelkit/kitfile.js');
+  const { isPointerPath } = await import('../../pointer/pointer.js');
+  const { KITFILE_NAMES } = await import('../../modelkit/kitfile.js');
   const mine = staged.filter((p) => hookManaged(p, KITFILE_NAMES, isPointerPath));
   if (mine.length === 0) return;
   const inCommit = new Set((await git(root, ['diff-tree', '-r', '--root', '--no-commit-id', '--name-only', '-z', '--no-renames', 'HEAD', '--', ...mine])).split('\0').filter(Boolean));

@@ -1,8 +1,8 @@
 import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { git } from '../git/run.js';
-import type { RepoContext } from '../repo/context.js';
-import { TEAM_CONFIG } from '../repo/context.js';
+import { git } from '../../git/run.js';
+import type { RepoContext } from '../../repo/context.js';
+import { TEAM_CONFIG } from '../../repo/context.js';
 
 const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 

@@ -1,8 +1,8 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { git } from '../git/run.js';
-import type { RepoContext } from '../repo/context.js';
+import { git } from '../../git/run.js';
+import type { RepoContext } from '../../repo/context.js';
 
 export const HOOKS = ['pre-commit', 'post-commit', 'post-checkout', 'post-merge', 'post-rewrite', 'pre-push'] as const;
 export type HookName = (typeof HOOKS)[number];
@@ -11,7 +11,7 @@ const MARKER = 'mk-hook-shim';
 export const PREVIOUS_SUFFIX = '.pre-mk';
 
 function projectDir(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 }
 
 /** The folder git runs hooks from: core.hooksPath (relative to the work tree) or <common git dir>/hooks. */
