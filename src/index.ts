@@ -7,7 +7,7 @@ export { diff, type DiffResult } from './api/diff.js';
 export { ls, type ListedArtifact } from './api/ls.js';
 export { gc, type GcOptions, type GcResult } from './api/gc.js';
 export { RepoContext } from './repo/context.js';
-export { OciLayoutStore } from './stores/oci-layout/layout-store.js';
+export { openCacheStore, openLayoutStore } from './stores/open.js';
 export * from './content/descriptor.js';
 export * from './content/storage.js';
 export * from './content/media-types.js';

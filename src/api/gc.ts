@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { loadDirManifest } from '../artifact/load.js';
@@ -130,10 +129,10 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
       for (const rec of knownRecords(join(repo.gitDir, 'mk'))) for (const [hex, size] of readKnown(rec)) held.set(hex, size);
     }
     // Tagged manifests (ModelKits) and everything they reference stay.
-    for (const d of cache.readIndex().manifests) {
+    for (const d of cache.taggedManifests()) {
       keep.add(d.digest);
       try {
-        const body = JSON.parse(readFileSync(cache.blobPath(d), 'utf8')) as { config?: { digest: string }; layers?: Array<{ digest: string }>; manifests?: Array<{ digest: string }> };
+        const body = JSON.parse(cache.readSmall(d.digest, `manifest ${d.digest.slice(7, 19)}`, 4 << 20).toString('utf8')) as { config?: { digest: string }; layers?: Array<{ digest: string }>; manifests?: Array<{ digest: string }> };
         if (body.config) keep.add(body.config.digest);
         for (const l of body.layers ?? []) keep.add(l.digest);
         for (const l of body.manifests ?? []) keep.add(l.digest);

@@ -14,7 +14,7 @@ import { configEntries, matches, parseFilter, Unpacker, type Filter } from '../m
 import { openRemote, registrySettings, remoteConfig, remoteOnHost } from '../remote/remotes.js';
 import { openCacheStore, openLayoutStore, openRegistryStore } from '../stores/open.js';
 import { RepoContext } from '../repo/context.js';
-import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
+import type { CacheStore } from '../content/storage.js';
 import { copyBlobs } from '../transfer/copy.js';
 
 export interface ResolvedModelKit {
@@ -133,7 +133,7 @@ export async function modelkitInspect(ref: string, opts: { cwd?: string } = {}):
   return { reference: ref, digest: r.desc.digest, manifest, config };
 }
 
-function localStore(cwd?: string): OciLayoutStore {
+function localStore(cwd?: string): CacheStore {
   const ctx = tryRepo(cwd);
   if (ctx) return ctx.cache;
   const dir = process.env.MK_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'mk', 'cache');

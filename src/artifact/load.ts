@@ -1,16 +1,12 @@
-import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { rmSync } from 'node:fs';
 import { MediaType } from '../content/media-types.js';
-import { DigestMismatchError, NotFoundError } from '../errors/index.js';
 import type { Pointer } from '../pointer/pointer.js';
-import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
+import type { CacheStore } from '../content/storage.js';
 import { assembleDirManifest, decodeDirRoot, type DirManifest } from './dir-manifest.js';
 
 const memo = new Map<string, DirManifest>();
 
 /** Reads (and verifies) the directory manifest named by a dir pointer, and its file lists, from the cache. */
-export async function loadDirManifest(cache: OciLayoutStore, p: Pick<Pointer, 'digest'>): Promise<DirManifest> {
+export async function loadDirManifest(cache: CacheStore, p: Pick<Pointer, 'digest'>): Promise<DirManifest> {
   const hit = memo.get(p.digest);
   if (hit) return hit;
   const what = `directory manifest ${p.digest.slice(7, 19)}`;
@@ -25,7 +21,7 @@ export async function loadDirManifest(cache: OciLayoutStore, p: Pick<Pointer, 'd
  * that differ (a version's lists that the other lacks; raw layers are always compared):
  * `from` and `to` hold every such file, sorted by path, with `to.layers` complete.
  */
-export function loadDirChange(cache: OciLayoutStore, from: string, to: string): { from: DirManifest; to: DirManifest } {
+export function loadDirChange(cache: CacheStore, from: string, to: string): { from: DirManifest; to: DirManifest } {
   const a = decodeDirRoot(readCachedSmall(cache, from, `directory manifest ${from.slice(7, 19)}`), `directory manifest ${from.slice(7, 19)}`);
   const b = decodeDirRoot(readCachedSmall(cache, to, `directory manifest ${to.slice(7, 19)}`), `directory manifest ${to.slice(7, 19)}`);
   const inA = new Set(a.lists.map((l) => l.digest));
@@ -36,35 +32,14 @@ export function loadDirChange(cache: OciLayoutStore, from: string, to: string): 
   return { from: assembleDirManifest(a, read, `directory manifest ${from.slice(7, 19)}`, onlyA), to: assembleDirManifest(b, read, `directory manifest ${to.slice(7, 19)}`, onlyB) };
 }
 
-/**
- * Reads a small metadata blob (manifest, file list) from the cache in one call and checks
- * its digest; a blob that does not match is removed.
- */
-export function readCachedSmall(cache: OciLayoutStore, digest: string, what: string): Buffer {
-  const path = cache.blobPath({ digest });
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch {
-    throw new NotFoundError(`${what} is not in ${cache.location}`, "run 'mk fetch' to download it from a remote");
-  }
-  const got = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
-  if (got !== digest) {
-    rmSync(path, { force: true });
-    throw new DigestMismatchError(`${what} in ${cache.location}`, digest, got);
-  }
-  return bytes;
+/** Reads a small metadata blob (manifest, file list) from the cache, verified; a blob that does not match is dropped. */
+export function readCachedSmall(cache: CacheStore, digest: string, what: string): Buffer {
+  return cache.readSmall(digest, what);
 }
 
 /** The descriptor of a dir pointer's manifest blob (its size is read from the cache). */
-export function manifestDescriptor(cache: OciLayoutStore, p: Pointer) {
-  let size = -1;
-  try {
-    size = statSync(cache.blobPath(p)).size;
-  } catch {
-    /* not cached */
-  }
-  return { mediaType: MediaType.mkDirectory, digest: p.digest, size };
+export function manifestDescriptor(cache: CacheStore, p: Pointer) {
+  return { mediaType: MediaType.mkDirectory, digest: p.digest, size: cache.statBlobSync(p.digest) ?? -1 };
 }
 
 /** How every encoded directory manifest begins (see encodeDirManifest), v2 and v1. */
@@ -76,20 +51,13 @@ const MANIFEST_PREFIXES = [Buffer.from(`{"mediaType":"${MediaType.mkDirectory}",
  * own digest (small files live inside packs). Reads the first bytes of every blob, so it is
  * meant for rare paths only (deciding whether a work-tree file may be replaced).
  */
-export async function savedFileDigests(cache: OciLayoutStore): Promise<Set<string>> {
+export async function savedFileDigests(cache: CacheStore): Promise<Set<string>> {
   const out = new Set<string>();
-  const head = Buffer.alloc(MANIFEST_PREFIXES[0]!.length);
+  const n = MANIFEST_PREFIXES[0]!.length;
   for (const b of await cache.listBlobs()) {
-    if (b.size < head.length) continue;
-    let fd: number | undefined;
-    try {
-      fd = openSync(cache.blobPath(b), 'r');
-      if (readSync(fd, head, 0, head.length, 0) !== head.length || !MANIFEST_PREFIXES.some((x) => head.equals(x))) continue;
-    } catch {
-      continue;
-    } finally {
-      if (fd !== undefined) closeSync(fd);
-    }
+    if (b.size < n) continue;
+    const head = cache.readHead(b.digest, n);
+    if (!head || !MANIFEST_PREFIXES.some((x) => head.equals(x))) continue;
     const m = await loadDirManifest(cache, b).catch(() => undefined);
     if (!m) continue;
     const present = m.layers.map((l) => cache.existsSync({ mediaType: MediaType.octet, ...l }));

@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, constants as fsc, lstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
-import { copyFile, link, rename, rm, symlink, chmod } from 'node:fs/promises';
+import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import tar from 'tar-stream';
 import { MediaType } from '../content/media-types.js';
-import { DigestMismatchError, MkError, WrongSizeError } from '../errors/index.js';
-import { hashFile, verifying } from '../hashing/digest.js';
+import { DigestMismatchError, MkError } from '../errors/index.js';
 import type { LinkType } from '../repo/config.js';
-import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
+import type { CacheStore } from '../content/storage.js';
 import { tmpName } from '../util/fs.js';
 
 export interface Placed {
@@ -23,93 +22,26 @@ function prepareParent(path: string): void {
 
 /**
  * Places one blob of the cache at `dest`: never a half-written file (temp + rename), never
- * bytes that do not match the digest (the blob is hashed on the way; a bad blob is removed
- * from the cache and nothing is written).
+ * bytes that do not match the digest (the cache copies out only verified or trusted bytes;
+ * a bad blob is dropped and nothing is written).
  *
- * - copy: the default (see copyVerified).
+ * - copy: the default (a reflink where the filesystem can).
  * - hardlink / symlink: the blob is verified, then linked. A linked file shares its bytes
  *   with the cache: mk treats an edited link as a modified file and re-verifies cache blobs
  *   before serving them. Executable files are always copied.
  */
-export async function placeBlob(cache: OciLayoutStore, digest: string, size: number, dest: string, mode: number, how: LinkType): Promise<Placed> {
-  const desc = { mediaType: MediaType.octet, digest, size };
-  prepareParent(dest);
+export async function placeBlob(cache: CacheStore, digest: string, size: number, dest: string, mode: number, how: LinkType): Promise<Placed> {
+  mkdirSync(dirname(dest), { recursive: true });
   const tmp = tmpName(dest);
   try {
-    if ((how === 'hardlink' || how === 'symlink') && mode !== 0o755) {
-      const blob = cache.blobPath(desc);
-      if (!(await cache.verify(desc))) throw new DigestMismatchError(`cache blob ${digest}`, digest, 'different bytes');
-      if (how === 'hardlink') await link(blob, tmp);
-      else await symlink(blob, tmp);
-    } else await copyVerified(cache, desc, tmp, mode);
+    const link = (how === 'hardlink' || how === 'symlink') && mode !== 0o755 ? how : undefined;
+    await cache.copyOut({ mediaType: MediaType.octet, digest, size }, tmp, { mode, link });
     await rename(tmp, dest);
   } catch (e) {
     await rm(tmp, { force: true });
     throw e;
   }
   return { abs: dest, stat: lstatSync(dest), digest };
-}
-
-/**
- * Copies a cache blob to the new file `tmp` (which the caller renames into place), with
- * `mode`, and only bytes that match the digest: a reflink where the filesystem has them
- * (then verified by a read), else a streamed copy hashed as it goes, or for a large blob an
- * in-kernel copy on one core while this thread hashes the blob. The one exception to
- * hashing is the cache's trust rule (a large blob verified before and untouched since, or
- * written and verified by this very process). A blob that does not match is removed from
- * the cache and `tmp` is not left behind.
- */
-export async function copyVerified(cache: OciLayoutStore, desc: { mediaType: string; digest: string; size: number }, tmp: string, mode: number): Promise<void> {
-  const { digest, size } = desc;
-  const blob = cache.blobPath(desc);
-  try {
-    let cloned = false;
-    try {
-      await copyFile(blob, tmp, fsc.COPYFILE_FICLONE_FORCE);
-      cloned = true;
-    } catch {
-      /* no reflinks here: stream instead */
-    }
-    if (cloned) {
-      await checkCopy(cache, desc, await hashFile(tmp));
-    } else {
-      const bothAtOnce = size >= 8 << 20;
-      if (bothAtOnce && (cache.verifiedRecently(desc) || cache.trustedSync(desc))) {
-        await copyFile(blob, tmp);
-        const st = lstatSync(tmp);
-        if (st.size !== size) await cache.wrongSize(desc, st.size);
-      } else {
-        const got = await (bothAtOnce ? Promise.all([hashFile(blob), copyFile(blob, tmp)]).then(([h]) => h) : hashFile(blob, tmp, 0o644)).catch((e) => {
-          if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !lstatExists(blob)) throw new MkError('ENOTCACHED', `blob ${digest} is not in the cache`, { hint: "run 'mk fetch' to download it from a remote" });
-          throw e;
-        });
-        await checkCopy(cache, desc, got);
-        if (bothAtOnce) cache.noteVerified(desc);
-      }
-    }
-    await chmod(tmp, mode);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
-
-/** Bytes copied out of the cache against what was asked for: a bad blob leaves the cache; a wrong size is the asker's error. */
-async function checkCopy(cache: OciLayoutStore, desc: { digest: string; size: number }, got: { digest: string; size: number }): Promise<void> {
-  if (got.digest !== desc.digest) {
-    await cache.quarantine(desc);
-    throw new DigestMismatchError(`cache blob ${desc.digest}`, desc.digest, got.digest);
-  }
-  if (got.size !== desc.size) throw new WrongSizeError(`blob ${desc.digest}`, desc.size, got.size);
-}
-
-function lstatExists(p: string): boolean {
-  try {
-    lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export interface PackWant {
@@ -126,14 +58,14 @@ export interface PackWant {
  * else; every file is hashed as it is written and renamed into place only if it matches.
  * The pack itself is verified as it streams.
  */
-export async function extractPack(cache: OciLayoutStore, pack: { digest: string; size: number }, wants: Map<string, PackWant>, onPlaced: (name: string, p: Placed) => void): Promise<void> {
+export async function extractPack(cache: CacheStore, pack: { digest: string; size: number }, wants: Map<string, PackWant>, onPlaced: (name: string, p: Placed) => void): Promise<void> {
   const desc = { mediaType: MediaType.octet, digest: pack.digest, size: pack.size };
   const src = await cache.fetch(desc);
   const ex = tar.extract();
   const remaining = new Set(wants.keys());
   const feeding = (async () => {
     try {
-      for await (const chunk of verifying(src, desc, `pack ${pack.digest}`)) {
+      for await (const chunk of src) {
         // Stop feeding once the reader gave up (a bad entry destroys the extractor): waiting
         // for a 'drain' that never comes would leave nothing for the event loop to do, and
         // Node would exit mid-checkout with status 0.

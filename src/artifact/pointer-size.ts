@@ -1,6 +1,6 @@
 import { DigestMismatchError, WrongSizeError } from '../errors/index.js';
 import type { TrackedPointer } from '../git/pointers.js';
-import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
+import type { CacheStore } from '../content/storage.js';
 
 /**
  * A file pointer whose size contradicts the blob its digest names in the cache: the pointer
@@ -8,7 +8,7 @@ import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
  * the good blob stays. A cache blob that no longer matches its digest leaves the cache (then
  * the data is simply not cached). Directory pointers name a root whose size is its own.
  */
-export async function checkPointerSize(cache: OciLayoutStore, t: TrackedPointer, at?: string): Promise<void> {
+export async function checkPointerSize(cache: CacheStore, t: TrackedPointer, at?: string): Promise<void> {
   if (t.pointer.type !== 'file') return;
   const size = cache.statBlobSync(t.pointer.digest);
   if (size === undefined || size === t.pointer.size) return;

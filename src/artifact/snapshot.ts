@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { constants as fsc, lstatSync, rmSync } from 'node:fs';
+import { constants as fsc, lstatSync } from 'node:fs';
 import { chmod, copyFile, rm } from 'node:fs/promises';
 import pLimit from 'p-limit';
 import type { Descriptor } from '../content/descriptor.js';
@@ -12,7 +12,7 @@ import type { StatCache } from '../hashing/stat-cache.js';
 import type { Kind, Pointer } from '../pointer/pointer.js';
 import type { RepoContext } from '../repo/context.js';
 import { abs } from '../repo/paths.js';
-import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
+import type { CacheStore } from '../content/storage.js';
 import { encodeDirManifest, type DirManifest, type FileEntry, type LayerRef } from './dir-manifest.js';
 import { planGroups } from './grouping.js';
 import { loadDirManifest } from './load.js';
@@ -64,15 +64,9 @@ export async function snapshot(ctx: RepoContext, stat: StatCache, rel: string, o
  * changed the blob too. Such a blob no longer matches its name; it is removed from the cache
  * (never served again) and the user is told that version is gone unless a remote has it.
  */
-function checkLinkedEdit(cache: OciLayoutStore, rel: string, st: import('node:fs').Stats, old: string | undefined, newDigest: string, warnings: string[]): void {
-  if (st.nlink < 2) return;
+function checkLinkedEdit(cache: CacheStore, rel: string, st: import('node:fs').Stats, old: string | undefined, newDigest: string, warnings: string[]): void {
   if (!old || old === newDigest) return;
-  try {
-    if (lstatSync(cache.blobPath({ digest: old })).ino !== st.ino) return;
-  } catch {
-    return;
-  }
-  rmSync(cache.blobPath({ digest: old }), { force: true });
+  if (!cache.dropIfLinked(old, st)) return;
   warnings.push(`${rel} was a hardlink into the cache and was edited in place: the cache copy of its previous version (${old.slice(7, 19)}) changed with it and was removed; that version is lost unless a remote has it (use checkout.link: copy to avoid this)`);
 }
 
@@ -96,7 +90,7 @@ async function hashWhileCopying(src: string, tmp: string): Promise<{ digest: str
   return got;
 }
 
-async function storeRawFile(cache: OciLayoutStore, stat: StatCache, rel: string, absPath: string, before: import('node:fs').Stats, warnings: string[] = [], previousDigest?: string): Promise<{ digest: string; written: boolean; hashed: boolean }> {
+async function storeRawFile(cache: CacheStore, stat: StatCache, rel: string, absPath: string, before: import('node:fs').Stats, warnings: string[] = [], previousDigest?: string): Promise<{ digest: string; written: boolean; hashed: boolean }> {
   const known = stat.lookup(rel, before);
   if (known && cache.existsSync({ mediaType: MediaType.octet, digest: known, size: before.size })) return { digest: known, written: false, hashed: false };
   const tmp = cache.ingestPath(rel);

@@ -1,3 +1,4 @@
+import { MkError } from '../errors/index.js';
 import type { Descriptor } from './descriptor.js';
 
 /** A byte range [start, end) of a blob. */
@@ -65,11 +66,6 @@ export interface Target extends Storage, TagResolver {
   readonly location: string;
 }
 
-/** Optional: a store whose blobs are files on this machine (lets copies link or copy in-kernel). */
-export interface BlobFiles {
-  blobPath(desc: Descriptor): string;
-}
-
 /** Optional: learn a blob's size from its digest alone (HEAD on a registry, stat on a layout). */
 export interface BlobStat {
   statBlob(digest: string): Promise<number | undefined>;
@@ -79,9 +75,84 @@ export function hasBlobStat(t: unknown): t is BlobStat {
   return typeof (t as BlobStat).statBlob === 'function';
 }
 
-export function hasBlobFiles(t: unknown): t is BlobFiles {
-  return typeof (t as BlobFiles).blobPath === 'function';
+/**
+ * Optional: a store on this machine answers existence and size from stat data, without a
+ * request and without waiting (status and the hooks ask for thousands of blobs).
+ */
+export interface LocalStat {
+  existsSync(desc: Pick<Descriptor, 'digest' | 'size'> & { mediaType?: string }): boolean;
+  statBlobSync(digest: string): number | undefined;
 }
+
+export function hasLocalStat(t: unknown): t is LocalStat {
+  return typeof (t as LocalStat).existsSync === 'function' && typeof (t as LocalStat).statBlobSync === 'function';
+}
+
+/**
+ * Optional: a reopenable source for sending a blob elsewhere, which may be a local file (so
+ * the receiver can copy it in-kernel) and may be vouched for by the store's trust rule (so
+ * the receiver need not hash it again).
+ */
+export interface Sourcing {
+  source(desc: Descriptor): BlobSource;
+}
+
+export function hasSourcing(t: unknown): t is Sourcing {
+  return typeof (t as Sourcing).source === 'function';
+}
+
+/**
+ * Optional: blobs copied out to new files, only with bytes that match their digest (the
+ * store's one trust rule decides when a blob need not be hashed again). `dest` must not
+ * exist; the caller renames it into place. `link` shares the blob's bytes instead of copying
+ * them (after verifying them).
+ */
+export interface CopyOut {
+  copyOut(desc: Descriptor, dest: string, opts: { mode: number; link?: 'hardlink' | 'symlink' }): Promise<void>;
+}
+
+/**
+ * Optional: writers that produce a blob while hashing it (the pack builder, a raw file being
+ * added): they write to an ingest file, then hand it over with the descriptor they computed.
+ */
+export interface Ingest {
+  ingestPath(hint: string): string;
+  adopt(desc: Descriptor, file: string): Promise<void>;
+}
+
+/** Optional: small metadata blobs (directory manifests, file lists) read whole and verified, at once. */
+export interface SmallReads {
+  /** The verified bytes (a blob that does not match is dropped from mk's cache); NotFoundError if absent. */
+  readSmall(digest: string, what: string, limit?: number): Buffer;
+  /** The first `n` bytes of a blob, unverified (to recognise a kind of blob), or undefined. */
+  readHead(digest: string, n: number): Buffer | undefined;
+}
+
+/** Optional: re-checks and repairs. */
+export interface Verify {
+  /** Re-hashes a blob; a blob that no longer matches its name is dropped from mk's cache. A wrong size in `desc` is a WrongSizeError. */
+  verify(desc: Descriptor): Promise<boolean>;
+  /** Explains a size mismatch found by stat: always throws (WrongSizeError when the blob is good, DigestMismatchError when not). */
+  wrongSize(desc: Pick<Descriptor, 'digest' | 'size'>, actual: number): Promise<never>;
+  /**
+   * A work-tree file that is a hard link to a blob (checkout.link: hardlink) and was edited
+   * in place changed the blob too: drop that blob (never serve it again). True if it did.
+   */
+  dropIfLinked(digest: string, st: { ino: number; nlink: number }): boolean;
+}
+
+/** Optional: maintenance (gc). */
+export interface Maintenance {
+  listBlobs(): Promise<Array<{ digest: string; size: number }>>;
+  deleteBlob(digest: string): Promise<void>;
+  /** Removes what killed writers left in the ingest folder. */
+  cleanIngest(ageMs?: number): Promise<number>;
+  /** The tagged manifests, with their tags in annotations. */
+  taggedManifests(): Descriptor[];
+}
+
+/** mk's local cache: a store with every local ability. Callers name this interface, never the class behind it. */
+export interface CacheStore extends Target, BlobStat, LocalStat, Sourcing, CopyOut, Ingest, SmallReads, Verify, Maintenance {}
 
 export function bufferSource(buf: Uint8Array): BlobSource {
   return {
@@ -96,7 +167,7 @@ export async function readAll(it: AsyncIterable<Uint8Array>, limit = Infinity): 
   let n = 0;
   for await (const c of it) {
     n += c.length;
-    if (n > limit) throw new RangeError(`content larger than ${limit} bytes`);
+    if (n > limit) throw new MkError('ETOOLARGE', `content larger than the ${limit} bytes allowed here`, { hint: 'it is not what mk expected (a manifest or a list is at most a few MiB): check the reference' });
     parts.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
   }
   return Buffer.concat(parts, n);

@@ -1,5 +1,6 @@
+import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -8,7 +9,7 @@ import tar from 'tar-stream';
 import { MediaType } from '../content/media-types.js';
 import { MkError } from '../errors/index.js';
 import { missingParents, tarHeader } from '../artifact/pack.js';
-import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
+import type { CacheStore } from '../content/storage.js';
 import { writeFileAtomicSync } from '../util/fs.js';
 import { readGitBlob, type TreeFile } from './tree.js';
 
@@ -18,7 +19,7 @@ import { readGitBlob, type TreeFile } from './tree.js';
  * Results are remembered by the list of (path, mode, blob id), so the same files are
  * never tarred twice.
  */
-export async function treeLayer(gitdir: string, stateDir: string, cache: OciLayoutStore, files: TreeFile[]): Promise<{ digest: string; size: number }> {
+export async function treeLayer(gitdir: string, stateDir: string, cache: CacheStore, files: TreeFile[]): Promise<{ digest: string; size: number }> {
   const sigHash = createHash('sha256');
   for (const f of files) sigHash.update(`${f.path}\0${f.mode}\0${f.oid}\n`);
   return memoizedTar(stateDir, cache, sigHash.digest('hex'), 'tree', async (pack) => {
@@ -37,7 +38,7 @@ export async function treeLayer(gitdir: string, stateDir: string, cache: OciLayo
  * the same raw blob twice (two identical files), since a reader that finds layers by digest
  * would place both at the first file's path.
  */
-export async function fileLayer(stateDir: string, cache: OciLayoutStore, path: string, mode: number, blob: { digest: string; size: number }): Promise<{ digest: string; size: number }> {
+export async function fileLayer(stateDir: string, cache: CacheStore, path: string, mode: number, blob: { digest: string; size: number }): Promise<{ digest: string; size: number }> {
   const sig = createHash('sha256').update(`file\0${path}\0${mode}\0${blob.digest}\n`).digest('hex');
   return memoizedTar(stateDir, cache, sig, 'file', async (pack) => {
     if (!cache.existsSync({ mediaType: MediaType.octet, ...blob })) {
@@ -45,7 +46,7 @@ export async function fileLayer(stateDir: string, cache: OciLayoutStore, path: s
     }
     for (const d of missingParents(path, new Set())) pack.entry(tarHeader(d, 'directory', 0o755, 0));
     const entry = pack.entry(tarHeader(path, 'file', mode, blob.size));
-    await pipeline(createReadStream(cache.blobPath(blob)), entry);
+    await pipeline(Readable.from(await cache.fetch({ mediaType: MediaType.octet, ...blob })), entry); // verified (or trusted) on the way
   });
 }
 
@@ -54,7 +55,7 @@ export async function fileLayer(stateDir: string, cache: OciLayoutStore, path: s
  * unless a tar with the same signature was made before and is still cached (remembered in
  * .git/mk/tree-layers.json).
  */
-async function memoizedTar(stateDir: string, cache: OciLayoutStore, sig: string, label: string, fill: (pack: tar.Pack) => Promise<void>): Promise<{ digest: string; size: number }> {
+async function memoizedTar(stateDir: string, cache: CacheStore, sig: string, label: string, fill: (pack: tar.Pack) => Promise<void>): Promise<{ digest: string; size: number }> {
   const memoFile = join(stateDir, 'tree-layers.json');
   let memo: Record<string, { digest: string; size: number }> = {};
   try {

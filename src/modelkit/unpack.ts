@@ -5,11 +5,10 @@ import tar from 'tar-stream';
 import { stringify } from 'yaml';
 import type { Descriptor } from '../content/descriptor.js';
 import { MediaType, parseKitLayerType } from '../content/media-types.js';
-import { copyVerified } from '../artifact/materialize.js';
 import type { KitConfig } from './read.js';
 import { assertNotGitDir, isGitSegment } from '../repo/paths.js';
 import { MkError, UnsafePathError } from '../errors/index.js';
-import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
+import type { CacheStore } from '../content/storage.js';
 import { tmpName } from '../util/fs.js';
 import { cleanPath } from './kitfile.js';
 
@@ -125,7 +124,7 @@ export class Unpacker {
   private readonly dirs = new Set<string>();
 
   constructor(
-    private readonly cache: OciLayoutStore,
+    private readonly cache: CacheStore,
     private readonly t: UnpackTarget,
   ) {
     assertNotGitDir(t.dir);
@@ -166,7 +165,7 @@ export class Unpacker {
       } catch {
         /* defaults */
       }
-      return this.stage(rel, safeJoin(this.t.dir, rel), mode, (tmp) => copyVerified(this.cache, { ...desc, mediaType: MediaType.octet }, tmp, mode));
+      return this.stage(rel, safeJoin(this.t.dir, rel), mode, (tmp) => this.cache.copyOut({ ...desc, mediaType: MediaType.octet }, tmp, { mode }));
     }
     const ex = tar.extract();
     const src = await this.cache.fetch(desc); // verified as it streams: a mismatch fails at the end

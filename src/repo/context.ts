@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { NotARepositoryError } from '../errors/index.js';
-import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
+import type { CacheStore } from '../content/storage.js';
 import { openCacheStore } from '../stores/open.js';
 import { acquireLock, type Lock } from '../util/lockfile.js';
 import { removeStaleTemps, writeFileAtomicSync } from '../util/fs.js';
@@ -19,7 +19,7 @@ export class RepoContext {
   /** The git dir shared by all worktrees. */
   readonly commonDir: string;
   readonly config: MkConfig;
-  private cacheStore?: OciLayoutStore;
+  private cacheStore?: CacheStore;
 
   private constructor(root: string, gitDir: string, commonDir: string, config: MkConfig) {
     this.root = root;
@@ -60,7 +60,7 @@ export class RepoContext {
     return join(this.mkDir, 'cache');
   }
 
-  get cache(): OciLayoutStore {
+  get cache(): CacheStore {
     if (!this.cacheStore) {
       this.cacheStore = openCacheStore(this.cacheDir);
       if (this.sharedCache) registerClone(this.cacheDir, this.commonDir, this.root);

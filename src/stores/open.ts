@@ -1,4 +1,4 @@
-import type { Target } from '../content/storage.js';
+import type { CacheStore, Target } from '../content/storage.js';
 import { OciLayoutStore } from './oci-layout/layout-store.js';
 import type { RegistryStore, RegistryStoreOptions } from './registry/registry-store.js';
 
@@ -9,12 +9,12 @@ import type { RegistryStore, RegistryStoreOptions } from './registry/registry-st
  */
 
 /** mk's own cache: an OCI layout that keeps verified.json and drops blobs that no longer match their names. */
-export function openCacheStore(dir: string): OciLayoutStore {
+export function openCacheStore(dir: string): CacheStore {
   return new OciLayoutStore(dir, { ownCache: true }).init();
 }
 
 /** A layout someone else may read too (a remote, a layout named on the command line): never changed by reading it. */
-export function openLayoutStore(dir: string, opts: { create?: boolean } = {}): OciLayoutStore {
+export function openLayoutStore(dir: string, opts: { create?: boolean } = {}): CacheStore {
   const s = new OciLayoutStore(dir);
   return opts.create ? s.init() : s;
 }

@@ -1,7 +1,6 @@
-import { createReadStream } from 'node:fs';
 import pLimit from 'p-limit';
 import type { Descriptor } from '../content/descriptor.js';
-import { hasBlobFiles, type BlobSource, type Target } from '../content/storage.js';
+import { hasSourcing, type BlobSource, type Fetcher, type Target } from '../content/storage.js';
 
 export interface CopyProgress {
   /** Total blobs and bytes to consider. */
@@ -27,13 +26,9 @@ export interface CopyResult {
   bytes: number;
 }
 
-/** A reopenable source for a blob of `src`: the file itself when src is local, else a (ranged) fetch. */
-export function sourceOf(src: Target, desc: Descriptor): BlobSource {
-  if (hasBlobFiles(src)) {
-    const path = src.blobPath(desc);
-    const trusted = typeof (src as { trustedSync?: unknown }).trustedSync === 'function' && (src as unknown as { trustedSync(d: Descriptor): boolean }).trustedSync(desc);
-    return { path, trusted, open: (offset = 0) => createReadStream(path, { start: offset, highWaterMark: 1 << 20 }) };
-  }
+/** A reopenable source for a blob of `src`: the store's own (a local file, maybe trusted) when it has one, else a (ranged) fetch. */
+export function sourceOf(src: Fetcher, desc: Descriptor): BlobSource {
+  if (hasSourcing(src)) return src.source(desc);
   return {
     // Whole reads from every store are verified as they stream (OciLayoutStore, RegistryStore).
     selfVerifying: true,

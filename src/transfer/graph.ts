@@ -4,7 +4,7 @@ import { bufferSource, hasBlobStat, readAll, type Target } from '../content/stor
 import { decodeDirRoot, type DirManifest } from '../artifact/dir-manifest.js';
 import { loadDirManifest } from '../artifact/load.js';
 import type { TrackedPointer } from '../git/pointers.js';
-import type { OciLayoutStore } from '../stores/oci-layout/layout-store.js';
+import type { CacheStore } from '../content/storage.js';
 import { NotFoundError } from '../errors/index.js';
 import { copyBlobs } from './copy.js';
 import { checkPointerSize } from '../artifact/pointer-size.js';
@@ -14,7 +14,7 @@ import { checkPointerSize } from '../artifact/pointer-size.js';
  * file lists first, then the directory manifest that names them, so a store never holds a
  * manifest whose blobs are missing.
  */
-export async function artifactBlobs(cache: OciLayoutStore, t: TrackedPointer): Promise<Descriptor[]> {
+export async function artifactBlobs(cache: CacheStore, t: TrackedPointer): Promise<Descriptor[]> {
   const p = t.pointer;
   await checkPointerSize(cache, t);
   if (p.type === 'file') return [{ mediaType: MediaType.octet, digest: p.digest, size: p.size }];
@@ -41,7 +41,7 @@ export function listBlobs(m: DirManifest): Descriptor[] {
  * downloading from `remote` what the cache lacks (every byte verified; lists before the
  * root), and returns it.
  */
-export async function ensureDirManifest(cache: OciLayoutStore, remote: Target, t: TrackedPointer, opts: { concurrency?: number; signal?: AbortSignal } = {}): Promise<DirManifest> {
+export async function ensureDirManifest(cache: CacheStore, remote: Target, t: TrackedPointer, opts: { concurrency?: number; signal?: AbortSignal } = {}): Promise<DirManifest> {
   const cached = await loadDirManifest(cache, t.pointer).catch(() => undefined);
   if (cached) return cached;
   let rootBytes: Buffer;

@@ -1,32 +1,19 @@
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { copyFile, open, rename, rm, stat, unlink, readdir } from 'node:fs/promises';
-import { constants as fsc } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { Descriptor } from '../../content/descriptor.js';
 import { digestHex, isDigest } from '../../content/descriptor.js';
-import type { BlobFiles, BlobSource, BlobStat, FetchOptions, PushOptions, Target } from '../../content/storage.js';
+import type { BlobSource, CacheStore, FetchOptions, PushOptions } from '../../content/storage.js';
 import { MediaType } from '../../content/media-types.js';
 import { DigestMismatchError, NotFoundError, MkError, WrongSizeError } from '../../errors/index.js';
 import { hashFile, verifying, writeStreamHashed } from '../../hashing/digest.js';
 import { acquireLock } from '../../util/lockfile.js';
 import { processAlive, removeStaleTemps, writeFileAtomicSync } from '../../util/fs.js';
-import { isRacy, racyWindowMs } from '../../hashing/racy.js';
+import { copyOut } from './copy-out.js';
+import { TrustRecord } from './trust.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
-
-/**
- * Blob files this process has just written after checking their digest: copying one out
- * again (a pull's checkout) need not re-read it to verify. Anything else is re-verified.
- */
-const verifiedInThisProcess = new Set<string>();
-
-/** Blobs at least this large are trusted by their stat data once verified (smaller ones are cheap to re-hash). */
-const TRUST_BYTES = 8 << 20;
-
-function statKey(st: { ino: number; size: number; mtimeMs: number; ctimeMs: number }): string {
-  return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
-}
 
 interface Index {
   schemaVersion: 2;
@@ -35,27 +22,27 @@ interface Index {
 }
 
 /**
- * An OCI image layout (image-spec image-layout.md) on the local disk: the local cache and
- * the embedded "local layout" remote. Blobs are written to `ingest/`, verified against the
+ * An OCI image layout (image-spec image-layout.md) on the local disk: mk's cache, and the
+ * embedded "local layout" remote. Blobs are written to `ingest/`, verified against the
  * expected digest and size, and only then renamed into `blobs/sha256/`: a killed process
  * never leaves bad bytes under a valid name. Tags are `ref.name` annotations in index.json,
  * so any OCI tool (skopeo, oras) sees them.
+ *
+ * As mk's own cache (`ownCache`) it also keeps the one trust rule (TrustRecord) and drops a
+ * blob whose bytes no longer match its name. A layout used as a remote (shared with a team,
+ * read by other tools) is never changed by reading it: a bad blob there is reported.
  */
-export class OciLayoutStore implements Target, BlobFiles, BlobStat {
+export class OciLayoutStore implements CacheStore {
   readonly root: string;
   readonly location: string;
-
-  /**
-   * mk's own cache: keeps verified.json (stat data of large blobs once verified) and removes
-   * a blob whose bytes no longer match its name. A layout used as a remote (shared with a
-   * team, read by other tools) is never changed by reading it: a bad blob there is reported.
-   */
   private readonly ownCache: boolean;
+  private readonly trust?: TrustRecord;
 
   constructor(root: string, opts: { ownCache?: boolean } = {}) {
     this.root = root;
     this.location = root;
     this.ownCache = opts.ownCache ?? false;
+    if (this.ownCache) this.trust = new TrustRecord(root, (hex) => join(root, 'blobs', 'sha256', hex));
   }
 
   /** Creates the layout files when missing. */
@@ -90,14 +77,24 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
     removeStaleTemps(this.root);
   }
 
-  blobPath(desc: Pick<Descriptor, 'digest'>): string {
+  /** The file of a blob: for this store's own modules only (nothing outside src/stores builds one). */
+  private file(desc: Pick<Descriptor, 'digest'>): string {
     return join(this.root, 'blobs', 'sha256', digestHex(desc.digest));
   }
 
+  /**
+   * Where the OCI layout keeps a blob (`blobs/sha256/<hex>`), for tests and tools that work on
+   * the layout as files. mk's own code holds stores by their interfaces, which have no paths.
+   */
+  blobPath(desc: Pick<Descriptor, 'digest'>): string {
+    return this.file(desc);
+  }
+
+  // --- existence and size --------------------------------------------------------------
+
   async exists(desc: Descriptor): Promise<boolean> {
     try {
-      const st = await stat(this.blobPath(desc));
-      return st.size === desc.size;
+      return (await stat(this.file(desc))).size === desc.size;
     } catch {
       return false;
     }
@@ -105,7 +102,7 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
 
   async statBlob(digest: string): Promise<number | undefined> {
     try {
-      return (await stat(this.blobPath({ digest }))).size;
+      return (await stat(this.file({ digest }))).size;
     } catch {
       return undefined;
     }
@@ -113,26 +110,30 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
 
   statBlobSync(digest: string): number | undefined {
     try {
-      return statSync(this.blobPath({ digest })).size;
+      return statSync(this.file({ digest })).size;
     } catch {
       return undefined;
     }
   }
 
-  existsSync(desc: Descriptor): boolean {
-    try {
-      return statSync(this.blobPath(desc)).size === desc.size;
-    } catch {
-      return false;
-    }
+  existsSync(desc: Pick<Descriptor, 'digest' | 'size'> & { mediaType?: string }): boolean {
+    return this.statBlobSync(desc.digest) === desc.size;
+  }
+
+  // --- reading: the one verified path ----------------------------------------------------
+
+  /** The trust rule (mk's cache only): the blob may leave without being hashed again. */
+  private trusted(desc: Pick<Descriptor, 'digest' | 'size'>): boolean {
+    return !!this.trust?.trusted(digestHex(desc.digest), desc.size);
   }
 
   /**
-   * Streams a blob. A whole-blob read is verified as it streams: a mismatch throws at the
-   * end and the bad blob is removed, so it is never served twice.
+   * Streams a blob. A whole-blob read is verified as it streams (unless the trust rule vouches
+   * for the blob): a mismatch throws at the end, and in mk's cache the bad blob is dropped, so
+   * it is never served twice. A ranged read is not verified (the caller checks the whole).
    */
   async fetch(desc: Descriptor, opts: FetchOptions = {}): Promise<AsyncIterable<Uint8Array>> {
-    const path = this.blobPath(desc);
+    const path = this.file(desc);
     let st;
     try {
       st = await stat(path);
@@ -145,6 +146,7 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
       return createReadStream(path, { start: opts.range.start, end: end - 1, highWaterMark: 1 << 20 });
     }
     if (st.size !== desc.size) await this.wrongSize(desc, st.size);
+    if (this.trusted(desc)) return createReadStream(path, { highWaterMark: 1 << 20 });
     const self = this;
     return (async function* () {
       try {
@@ -156,62 +158,65 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
     })();
   }
 
-  private trust?: Record<string, [string, number]>;
-
-  private get trustMap(): Record<string, [string, number]> {
-    if (!this.trust) {
-      try {
-        const t = JSON.parse(readFileSync(join(this.root, 'verified.json'), 'utf8')) as unknown;
-        this.trust = t && typeof t === 'object' && !Array.isArray(t) ? (t as Record<string, [string, number]>) : {};
-      } catch {
-        this.trust = {};
-      }
-    }
-    return this.trust;
+  /** A source for sending the blob elsewhere: its file (in-kernel copies), trusted when the rule vouches for it. */
+  source(desc: Descriptor): BlobSource {
+    const path = this.file(desc);
+    return { path, trusted: this.trusted(desc), open: (offset = 0) => createReadStream(path, { start: offset, highWaterMark: 1 << 20 }) };
   }
 
-  /**
-   * Remembers that a large blob's bytes matched its digest, with the stat data it had then
-   * (like the work tree's stat cache): a later restore copies it without re-hashing 2 GiB as
-   * long as nothing touched it. `written`: this process just wrote and renamed it into place
-   * (no one else could have changed it within the same timestamp tick).
-   */
-  noteVerified(desc: Pick<Descriptor, 'digest' | 'size'>, written = false): void {
-    if (desc.size < TRUST_BYTES || !this.ownCache) return;
+  /** Copies (or links) a blob out to a new file, verified or trusted (see copy-out.ts). */
+  async copyOut(desc: Descriptor, dest: string, opts: { mode: number; link?: 'hardlink' | 'symlink' }): Promise<void> {
+    await copyOut(
+      { file: (d) => this.file(d), trusted: (d) => this.trusted(d), noteVerified: (d) => this.noteVerified(d), quarantine: (d) => this.quarantine(d), verify: (d) => this.verify(d), wrongSize: (d, n) => this.wrongSize(d, n) },
+      desc,
+      dest,
+      opts,
+    );
+  }
+
+  /** A small metadata blob read whole and verified; a bad one is dropped from mk's cache. */
+  readSmall(digest: string, what: string, limit = 512 << 20): Buffer {
+    const path = this.file({ digest });
+    let bytes: Buffer;
     try {
-      const path = this.blobPath(desc);
-      const st = statSync(path);
-      const at = written ? Math.max(st.mtimeMs, st.ctimeMs) + racyWindowMs(st) : Date.now();
-      const map = this.trustMap;
-      map[digestHex(desc.digest)] = [statKey(st), at];
-      for (const hex of Object.keys(map)) if (!existsSync(join(this.root, 'blobs', 'sha256', hex))) delete map[hex];
-      writeFileAtomicSync(join(this.root, 'verified.json'), JSON.stringify(map));
-    } catch {
-      /* read-only or gone: only speed is lost */
+      if (statSync(path).size > limit) throw new MkError('ETOOLARGE', `${what} in ${this.location} is larger than the ${limit} bytes allowed`);
+      bytes = readFileSync(path);
+    } catch (e) {
+      if (e instanceof MkError) throw e;
+      throw new NotFoundError(`${what} is not in ${this.location}`, "run 'mk fetch' to download it from a remote");
     }
+    const got = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+    if (got !== digest) {
+      if (this.ownCache) this.dropSync(digest);
+      throw new DigestMismatchError(`${what} in ${this.location}`, digest, got);
+    }
+    return bytes;
   }
 
-  /**
-   * True when a large blob was verified before and its stat data has not changed since (an
-   * edit through a hard link changes it). Silent corruption that leaves stat data alone is
-   * not seen here; 'mk verify' re-hashes everything.
-   */
-  trustedSync(desc: Pick<Descriptor, 'digest' | 'size'>): boolean {
-    if (desc.size < TRUST_BYTES || !this.ownCache) return false;
-    const e = this.trustMap[digestHex(desc.digest)];
-    if (!e) return false;
+  readHead(digest: string, n: number): Buffer | undefined {
+    let fd: number | undefined;
     try {
-      const st = statSync(this.blobPath(desc));
-      return st.size === desc.size && e[0] === statKey(st) && !isRacy(st, e[1]);
+      fd = openSync(this.file({ digest }), 'r');
+      const buf = Buffer.alloc(n);
+      const got = readSync(fd, buf, 0, n, 0);
+      return buf.subarray(0, got);
     } catch {
-      return false;
+      return undefined;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   }
 
-  /** Re-hashes a stored blob; removes it when it no longer matches its name. */
+  // --- checks and repairs -------------------------------------------------------------------
+
+  private noteVerified(desc: Pick<Descriptor, 'digest' | 'size'>, written = false): void {
+    this.trust?.note(digestHex(desc.digest), desc.size, written);
+  }
+
+  /** Re-hashes a stored blob; in mk's cache, drops it when it no longer matches its name. */
   async verify(desc: Descriptor): Promise<boolean> {
     try {
-      const { digest, size } = await hashFile(this.blobPath(desc));
+      const { digest, size } = await hashFile(this.file(desc));
       if (digest === desc.digest) {
         if (size !== desc.size) throw new WrongSizeError(`blob ${desc.digest} in ${this.location}`, desc.size, size);
         this.noteVerified(desc);
@@ -225,12 +230,14 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
     return false;
   }
 
-  /**
-   * Removes a blob whose bytes no longer match its name, from mk's own cache only (a remote
-   * layout is never changed by a read: verify and fetch report, they do not delete).
-   */
-  async quarantine(desc: Pick<Descriptor, 'digest'>): Promise<void> {
-    if (this.ownCache) await rm(this.blobPath(desc), { force: true });
+  /** Removes a blob whose bytes no longer match its name, from mk's own cache only. */
+  private async quarantine(desc: Pick<Descriptor, 'digest'>): Promise<void> {
+    if (this.ownCache) this.dropSync(desc.digest);
+  }
+
+  private dropSync(digest: string): void {
+    rmSync(this.file({ digest }), { force: true });
+    this.trust?.forget(digestHex(digest));
   }
 
   /**
@@ -240,11 +247,24 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
    */
   async wrongSize(desc: Pick<Descriptor, 'digest' | 'size'>, actual: number): Promise<never> {
     const what = `blob ${desc.digest} in ${this.location}`;
-    const got = await hashFile(this.blobPath(desc)).catch(() => undefined);
+    const got = await hashFile(this.file(desc)).catch(() => undefined);
     if (got?.digest === desc.digest) throw new WrongSizeError(what, desc.size, got.size);
     await this.quarantine(desc);
     throw new DigestMismatchError(what, `${desc.size} bytes`, `${actual} bytes`);
   }
+
+  dropIfLinked(digest: string, st: { ino: number; nlink: number }): boolean {
+    if (st.nlink < 2 || !this.ownCache) return false;
+    try {
+      if (statSync(this.file({ digest })).ino !== st.ino) return false;
+    } catch {
+      return false;
+    }
+    this.dropSync(digest);
+    return true;
+  }
+
+  // --- writing -------------------------------------------------------------------------------
 
   async push(expected: Descriptor, source: BlobSource, opts: PushOptions = {}): Promise<void> {
     if (!isDigest(expected.digest)) throw new MkError('EDIGEST', `not a sha256 digest: ${expected.digest}`);
@@ -272,8 +292,7 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
         // A self-verifying source has already thrown if the bytes were wrong.
         check(expected, got.digest ?? expected.digest, got.truncated ? expected.size + 1 : got.size);
       }
-      await rename(tmp, this.blobPath(expected));
-      verifiedInThisProcess.add(this.blobPath(expected));
+      await rename(tmp, this.file(expected));
       this.noteVerified(expected, true);
     } catch (e) {
       await rm(tmp, { force: true });
@@ -283,35 +302,23 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
 
   /**
    * Moves a file already verified to hold `desc` into the store (no copy). Used by writers
-   * that hash while they produce a blob (pack builder, downloads).
+   * that hash while they produce a blob (pack builder, downloads, mk add).
    */
   async adopt(desc: Descriptor, file: string): Promise<void> {
-    const dst = this.blobPath(desc);
-    await rename(file, dst);
-    verifiedInThisProcess.add(dst);
+    await rename(file, this.file(desc));
     this.noteVerified(desc, true);
   }
 
-  /** True when this process wrote (and verified) the blob itself, moments ago. */
-  verifiedRecently(desc: Pick<Descriptor, 'digest'>): boolean {
-    return verifiedInThisProcess.has(this.blobPath(desc));
-  }
-
   /** A fresh temporary path in ingest/ for a blob being written. */
-  ingestPath(digestOrName: string): string {
+  ingestPath(hint: string): string {
     // Only a hint for humans: never a path (callers pass repository paths such as 'data/x.bin').
-    const name = digestOrName.replace(/^sha256:/, '').slice(0, 16).replace(/[^A-Za-z0-9._-]/g, '_');
+    const name = hint.replace(/^sha256:/, '').slice(0, 16).replace(/[^A-Za-z0-9._-]/g, '_');
     return join(this.root, 'ingest', `${name}-${process.pid}-${randomBytes(6).toString('hex')}`);
-  }
-
-  /** Copies a blob to `dst` in-kernel (reflink when the filesystem can), without verification. */
-  async copyOut(desc: Descriptor, dst: string): Promise<void> {
-    await copyFile(this.blobPath(desc), dst, fsc.COPYFILE_FICLONE);
   }
 
   // --- tags -------------------------------------------------------------------------
 
-  readIndex(): Index {
+  private readIndex(): Index {
     try {
       const idx = JSON.parse(readFileSync(join(this.root, 'index.json'), 'utf8')) as Index;
       if (!idx || !Array.isArray(idx.manifests)) throw new Error('no manifests array');
@@ -323,11 +330,15 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
     }
   }
 
+  taggedManifests(): Descriptor[] {
+    return this.readIndex().manifests;
+  }
+
   async resolve(reference: string): Promise<Descriptor> {
     if (isDigest(reference)) {
       const hit = this.readIndex().manifests.find((d) => d.digest === reference);
       if (hit) return stripRef(hit);
-      const path = this.blobPath({ digest: reference });
+      const path = this.file({ digest: reference });
       if (existsSync(path)) {
         let mediaType: unknown;
         try {
@@ -400,7 +411,8 @@ export class OciLayoutStore implements Target, BlobFiles, BlobStat {
   }
 
   async deleteBlob(digest: string): Promise<void> {
-    await unlink(this.blobPath({ digest })).catch(() => undefined);
+    await unlink(this.file({ digest })).catch(() => undefined);
+    this.trust?.forget(digestHex(digest));
   }
 
   /** Removes leftovers of killed writers from ingest/ (older than `ageMs`). */
@@ -432,4 +444,3 @@ function stripRef(d: Descriptor): Descriptor {
   if (Object.keys(ann).length) out.annotations = ann;
   return out;
 }
-
