@@ -1,7 +1,7 @@
 import { lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { MediaType } from '../content/media-types.js';
-import type { DirManifest, FileEntry } from '../artifact/dir-manifest.js';
+import type { DirManifest, FileEntry } from '../pointer/dir-manifest.js';
 import { loadDirChange, loadDirManifest, savedFileDigests } from '../artifact/load.js';
 import { extractPack, placeBlob, type PackWant } from '../artifact/materialize.js';
 import { workState } from '../artifact/workspace.js';

@@ -15,7 +15,7 @@ import { openRemote, registrySettings, remoteConfig, remoteOnHost } from '../rem
 import { openCacheStore, openLayoutStore, openRegistryStore } from '../stores/open.js';
 import { RepoContext } from '../repo/context.js';
 import type { CacheStore } from '../content/storage.js';
-import { copyBlobs } from '../transfer/copy.js';
+import { copyGraph } from '../transfer/graph-copy.js';
 
 export interface ResolvedModelKit {
   reference: string;
@@ -174,7 +174,7 @@ export async function modelkitUnpack(ref: string, opts: UnpackOptions = {}): Pro
   }
   const cache = localStore(opts.cwd);
   const unpacker = new Unpacker(cache, t);
-  await copyBlobs(r.target, cache, selected, {});
+  await copyGraph(r.target, cache, selected);
   let files = 0;
   try {
     if (filters.length === 0 || filters.some((f) => f.types.includes('kitfile'))) await unpacker.kitfile(info.config);

@@ -1,17 +1,18 @@
 import type { Descriptor } from '../content/descriptor.js';
-import { MediaType } from '../content/media-types.js';
-import type { Target } from '../content/storage.js';
-import { MkError, WrongSizeError } from '../errors/index.js';
+import { hasBlobStat, type Target } from '../content/storage.js';
+import { MkError } from '../errors/index.js';
 import { pointersAtCommit, workspacePointers, type TrackedPointer } from '../git/pointers.js';
 import { headCommit, resolveCommit } from '../git/run.js';
 import { openRemote, remoteConfig } from '../remote/remotes.js';
 import { RepoContext } from '../repo/context.js';
 import { repoRelative } from '../repo/paths.js';
-import { artifactBlobs, ensureDirManifest, listBlobs } from '../transfer/graph.js';
-import { loadDirManifest } from '../artifact/load.js';
+import { artifactBlobs, artifactRoot, dirManifestBlobs, requireRoot } from '../artifact/roots.js';
+import { copyGraph, GraphIncompleteError } from '../transfer/graph-copy.js';
+import { attachDirManifests } from '../modelkit/referrers.js';
+import { checkPointerSize } from '../artifact/pointer-size.js';
 import { pointerSizeError } from '../artifact/pointer-size.js';
 import { KnownBlobs } from '../transfer/known.js';
-import { copyBlobs, type CopyProgress } from '../transfer/copy.js';
+import type { CopyProgress } from '../transfer/copy.js';
 
 export type { CopyProgress };
 import { checkout, type CheckoutResult } from './checkout.js';
@@ -70,9 +71,10 @@ function concurrencyOf(ctx: RepoContext, name: string | undefined, given?: numbe
 }
 
 /**
- * Uploads what the remote lacks of the artifacts' data: every data blob first, then the
- * directory manifests that list them. Data missing from the local cache stops the push
- * before anything is uploaded.
+ * Uploads what the remote lacks of the artifacts' data, then publishes the ModelKits, all
+ * through the one graph copy (packs and file lists before the directory roots that name
+ * them; config and layers before a manifest; a manifest before its tags and referrer). Data
+ * missing from the local cache (and from the remote) stops the push before anything is sent.
  */
 export async function push(opts: TransferOptions = {}): Promise<TransferResult & { target: Target; modelkits: PublishedModelKit[] }> {
   const ctx = RepoContext.open(opts.cwd);
@@ -80,10 +82,6 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
   const tracked = await collectArtifacts(ctx, opts.revs, opts.paths, opts.cwd ?? process.cwd());
   const target = await openRemote(ctx, rc);
   const concurrency = concurrencyOf(ctx, rc.name, opts.concurrency);
-  // Which blobs the remote lacks; each of those must be in the local cache, or nothing is sent.
-  const data: Descriptor[] = [];
-  const manifests: Descriptor[] = [];
-  const missing: string[] = [];
   // What this repository knows the remote holds (see KnownBlobs): checked first where it is
   // most fragile, the directory roots, which nothing else on a registry references.
   const known = new KnownBlobs(ctx.mkDir, target.location);
@@ -95,36 +93,32 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
       break;
     }
   }
+  const roots = new Map<string, { root: Descriptor; t: TrackedPointer }>();
+  const missing: string[] = [];
   for (const t of tracked) {
-    let blobs: Descriptor[];
-    try {
-      blobs = await artifactBlobs(ctx.cache, t);
-    } catch (e) {
-      if (e instanceof WrongSizeError) throw e;
-      // The file list itself is not cached: fine if the remote already has it all.
-      if (hasRemoteManifest(target) && (await statRemote(target, t.pointer.digest)) !== undefined) continue;
-      missing.push(t.path);
-      continue;
-    }
-    for (const d of blobs) {
-      if (!ctx.cache.existsSync(d) && !known.has(d) && !(await target.exists(d))) {
-        // The remote may hold the digest at its true size: then the pointer is what is wrong.
-        const there = t.pointer.type === 'file' && hasRemoteManifest(target) ? await statRemote(target, d.digest) : undefined;
-        if (there !== undefined && there !== d.size) throw pointerSizeError(t, there);
-        missing.push(t.path);
-        break;
-      }
-      (d.mediaType === MediaType.mkDirectory ? manifests : data).push(d);
-    }
+    await checkPointerSize(ctx.cache, t);
+    const root = await artifactRoot(ctx.cache, t, target);
+    if (!root) missing.push(t.path);
+    else roots.set(root.digest, { root, t });
   }
-  if (missing.length) {
-    const uniq = [...new Set(missing)];
-    throw new MkError('ENOTCACHED', `cannot push: the data of ${uniq.slice(0, 3).join(', ')}${uniq.length > 3 ? ` and ${uniq.length - 3} more` : ''} is neither in the local cache nor on '${rc.name}'`, {
+  const refuse = (paths: string[]) =>
+    new MkError('ENOTCACHED', `cannot push: the data of ${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ` and ${paths.length - 3} more` : ''} is neither in the local cache nor on '${rc.name}'`, {
       hint: "fetch it first ('mk fetch'), or push from the clone that created it",
     });
+  if (missing.length) throw refuse([...new Set(missing)]);
+  let r;
+  try {
+    r = await copyGraph(ctx.cache, target, [...roots.values()].map((x) => x.root), { concurrency, onProgress: opts.onProgress, signal: opts.signal, known });
+  } catch (e) {
+    if (!(e instanceof GraphIncompleteError)) throw e;
+    for (const m of e.missing) {
+      // The remote may hold the digest at its true size: then the pointer is what is wrong.
+      const x = roots.get(m.digest);
+      const there = x?.t.pointer.type === 'file' && hasBlobStat(target) ? await target.statBlob(m.digest) : undefined;
+      if (x && there !== undefined && there !== m.size) throw pointerSizeError(x.t, there);
+    }
+    throw refuse([...new Set(e.roots.map((d) => roots.get(d.digest)!.t.path))]);
   }
-  const a = await copyBlobs(ctx.cache, target, data, { concurrency, onProgress: opts.onProgress, signal: opts.signal, known });
-  const b = await copyBlobs(ctx.cache, target, manifests, { concurrency, signal: opts.signal, known });
   const modelkits: PublishedModelKit[] = [];
   if (opts.modelkits ?? ctx.config.publishModelKits) {
     const revs = opts.modelkitRevs ?? (opts.revs?.length ? opts.revs : (await headCommit(ctx.root)) ? ['HEAD'] : []);
@@ -134,11 +128,8 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
       const named = rev !== 'HEAD' && !/^[0-9a-f]{7,40}$/.test(rev) ? [rev] : [];
       const tags = await tagsFor(ctx.root, commit, [...named, ...(opts.extraTags ?? [])]);
       const p = await publishModelKit(ctx.cache, target, built, tags, { concurrency, signal: opts.signal, known });
-      if (typeof (target as { pushManifest?: unknown }).pushManifest === 'function') {
-        // A registry: keep this commit's directory manifests reachable from its ModelKit (GC).
-        const { attachDirManifests } = await import('../modelkit/referrers.js');
-        await attachDirManifests(target as import('../stores/registry/registry-store.js').RegistryStore, built.manifest, await dirManifestBlobs(ctx, commit), commit, opts.signal);
-      }
+      // Keep this commit's directory manifests reachable from its ModelKit (a registry's garbage collection, a mirror).
+      await attachDirManifests(ctx.cache, target, built.manifest, await dirManifestBlobs(ctx.cache, await pointersAtCommit(ctx.commonDir, commit)), commit, { concurrency, signal: opts.signal, known });
       modelkits.push({ commit, digest: built.manifest.digest, tags, uploaded: p.uploaded, bytes: p.bytes });
     }
   }
@@ -146,31 +137,16 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
     target,
     remote: rc.name,
     artifacts: tracked.length,
-    blobs: a.copied.length + a.skipped.length + b.copied.length + b.skipped.length,
-    copied: a.copied.length + b.copied.length,
-    skipped: a.skipped.length + b.skipped.length,
-    bytes: a.bytes + b.bytes + modelkits.reduce((s, m) => s + m.bytes, 0),
+    blobs: r.copied.length + r.skipped.length,
+    copied: r.copied.length,
+    skipped: r.skipped.length,
+    bytes: r.bytes + modelkits.reduce((s, m) => s + m.bytes, 0),
     modelkits,
   };
 }
 
-/** The directory manifests (roots and file lists) of a commit's tracked folders. */
-async function dirManifestBlobs(ctx: RepoContext, commit: string): Promise<Descriptor[]> {
-  const out: Descriptor[] = [];
-  for (const t of await pointersAtCommit(ctx.commonDir, commit)) {
-    if (t.pointer.type !== 'dir') continue;
-    const m = await loadDirManifest(ctx.cache, t.pointer);
-    out.push(...listBlobs(m), { mediaType: MediaType.mkDirectory, digest: t.pointer.digest, size: (await ctx.cache.statBlob(t.pointer.digest))! });
-  }
-  return out;
-}
-
-function hasRemoteManifest(t: Target): boolean {
-  return typeof (t as { statBlob?: unknown }).statBlob === 'function';
-}
-
 async function statRemote(t: Target, digest: string): Promise<number | undefined> {
-  return (t as unknown as { statBlob: (d: string) => Promise<number | undefined> }).statBlob(digest);
+  return hasBlobStat(t) ? t.statBlob(digest) : undefined;
 }
 
 export interface PublishedModelKit {
@@ -189,18 +165,11 @@ export async function fetchData(opts: TransferOptions = {}): Promise<TransferRes
   const target = await openRemote(ctx, rc);
   const lock = await ctx.lock();
   try {
-    const want: Descriptor[] = [];
-    for (const t of tracked) {
-      if (t.pointer.type === 'file') {
-        want.push({ mediaType: MediaType.octet, digest: t.pointer.digest, size: t.pointer.size });
-        continue;
-      }
-      const m = await ensureDirManifest(ctx.cache, target, t, { concurrency: concurrencyOf(ctx, rc.name, opts.concurrency), signal: opts.signal });
-      for (const l of m.layers) want.push({ mediaType: MediaType.octet, digest: l.digest, size: l.size });
-    }
-    const r = await copyBlobs(target, ctx.cache, want, { concurrency: concurrencyOf(ctx, rc.name, opts.concurrency), onProgress: opts.onProgress, signal: opts.signal });
+    const roots: Descriptor[] = [];
+    for (const t of tracked) roots.push(await requireRoot(ctx.cache, t, target));
+    const r = await copyGraph(target, ctx.cache, roots, { concurrency: concurrencyOf(ctx, rc.name, opts.concurrency), onProgress: opts.onProgress, signal: opts.signal });
     new KnownBlobs(ctx.mkDir, target.location).add(r.copied); // read from there: it holds them
-    return { remote: rc.name, artifacts: tracked.length, blobs: want.length, copied: r.copied.length, skipped: r.skipped.length, bytes: r.bytes };
+    return { remote: rc.name, artifacts: tracked.length, blobs: r.copied.length + r.skipped.length, copied: r.copied.length, skipped: r.skipped.length, bytes: r.bytes };
   } finally {
     lock.release();
   }

@@ -2,7 +2,7 @@ import { MediaType } from '../content/media-types.js';
 import type { StatCache } from '../hashing/stat-cache.js';
 import type { Pointer } from '../pointer/pointer.js';
 import type { RepoContext } from '../repo/context.js';
-import type { DirManifest } from './dir-manifest.js';
+import type { DirManifest } from '../pointer/dir-manifest.js';
 import { loadDirManifest } from './load.js';
 import { scanPath, workState, type Scanned, type WorkFile, type WorkState } from './workspace.js';
 import { findSignatureAsync, statSignature, type Stamps } from '../hashing/stamps.js';

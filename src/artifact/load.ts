@@ -1,7 +1,7 @@
 import { MediaType } from '../content/media-types.js';
 import type { Pointer } from '../pointer/pointer.js';
 import type { CacheStore } from '../content/storage.js';
-import { assembleDirManifest, decodeDirRoot, type DirManifest } from './dir-manifest.js';
+import { assembleDirManifest, decodeDirRoot, type DirManifest } from '../pointer/dir-manifest.js';
 
 const memo = new Map<string, DirManifest>();
 

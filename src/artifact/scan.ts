@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { isTmpName } from '../util/fs.js';
-import { cmp } from './dir-manifest.js';
+import { cmp } from '../pointer/dir-manifest.js';
 
 export interface ScannedFile {
   /** Path relative to the scanned directory, forward slashes. */

@@ -4,7 +4,6 @@ import { chmod, copyFile, rm } from 'node:fs/promises';
 import pLimit from 'p-limit';
 import type { Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
-import { bufferSource } from '../content/storage.js';
 import { MkError, UnsafePathError } from '../errors/index.js';
 import { hashFile } from '../hashing/digest.js';
 import { isRacy, racyWindowMs } from '../hashing/racy.js';
@@ -13,10 +12,13 @@ import type { Kind, Pointer } from '../pointer/pointer.js';
 import type { RepoContext } from '../repo/context.js';
 import { abs } from '../repo/paths.js';
 import type { CacheStore } from '../content/storage.js';
-import { encodeDirManifest, type DirManifest, type FileEntry, type LayerRef } from './dir-manifest.js';
-import { planGroups } from './grouping.js';
+import { encodeDirManifest, type DirManifest, type FileEntry, type LayerRef } from '../pointer/dir-manifest.js';
+import { planGroups } from '../pointer/grouping.js';
 import { loadDirManifest } from './load.js';
 import { PackPool } from './pack-pool.js';
+import { MemoryStore } from '../stores/memory/memory-store.js';
+import { overlay } from '../stores/overlay.js';
+import { copyGraph } from '../transfer/graph-copy.js';
 import { scanDir, type ScannedFile } from './scan.js';
 
 export interface SnapshotOptions {
@@ -221,19 +223,15 @@ async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts:
   };
   const enc = encodeDirManifest(manifest);
   manifest.layers = enc.layers;
-  // File lists before the root that names them: a cache never holds a root without its lists.
-  for (const l of enc.lists) {
-    const d: Descriptor = { mediaType: MediaType.mkFileList, digest: l.digest, size: l.bytes.length };
-    if (cache.existsSync(d)) continue;
-    await cache.push(d, bufferSource(l.bytes));
+  // The new file lists and root go to the cache through the one graph copy: lists before the
+  // root that names them (the packs and raw blobs are there already).
+  const mem = new MemoryStore();
+  for (const l of enc.lists) mem.put(MediaType.mkFileList, l.bytes);
+  const desc = mem.put(MediaType.mkDirectory, enc.root);
+  const written = await copyGraph(overlay(mem, cache), cache, [desc]);
+  for (const d of written.copied) {
     newBlobs++;
-    newBytes += l.bytes.length;
-  }
-  const desc: Descriptor = { mediaType: MediaType.mkDirectory, digest: enc.rootDigest, size: enc.root.length };
-  if (!cache.existsSync(desc)) {
-    await cache.push(desc, bufferSource(enc.root));
-    newBlobs++;
-    newBytes += enc.root.length;
+    newBytes += d.size;
   }
   const size = files.reduce((s, f) => s + f.size, 0);
   const pointer: Pointer = { version: 1, kind: opts.kind, type: 'dir', digest: desc.digest, size, files: files.length };

@@ -2,7 +2,7 @@ import { checkPointerSize } from '../artifact/pointer-size.js';
 import type { Descriptor } from '../content/descriptor.js';
 import { kitLayerType, MediaType, type KitLayerKind } from '../content/media-types.js';
 import { bufferSource } from '../content/storage.js';
-import type { DirManifest } from '../artifact/dir-manifest.js';
+import type { DirManifest } from '../pointer/dir-manifest.js';
 import { loadDirManifest } from '../artifact/load.js';
 import { MkError } from '../errors/index.js';
 import { sha256 } from '../hashing/digest.js';

@@ -1,17 +1,14 @@
 import type { Descriptor } from '../content/descriptor.js';
-import { bufferSource, readAll, type Target } from '../content/storage.js';
-import { copyBlobs, type CopyOptions } from '../transfer/copy.js';
-import type { CacheStore } from '../content/storage.js';
+import { readAll, type CacheStore, type Target } from '../content/storage.js';
+import { copyGraph, type GraphCopyOptions } from '../transfer/graph-copy.js';
 import type { BuiltModelKit } from './builder.js';
 
 /**
- * Publishes a built ModelKit to `target`: config and layers the target lacks first, then the
- * manifest, then each tag. Never a manifest before its blobs.
+ * Publishes a built ModelKit (manifest, config and layers in the cache) to `target`, through
+ * the one graph copy: the blobs the target lacks, then the manifest, then each tag.
  */
-export async function publishModelKit(cache: CacheStore, target: Target, mk: BuiltModelKit, tags: string[], opts: CopyOptions = {}): Promise<{ uploaded: number; bytes: number }> {
-  const r = await copyBlobs(cache, target, [mk.config, ...mk.layers], opts);
-  await target.push(mk.manifest, bufferSource(mk.manifestBytes), { signal: opts.signal });
-  for (const t of tags) await target.tag(mk.manifest, t);
+export async function publishModelKit(cache: CacheStore, target: Target, mk: BuiltModelKit, tags: string[], opts: GraphCopyOptions = {}): Promise<{ uploaded: number; bytes: number }> {
+  const r = await copyGraph(cache, target, [mk.manifest], { ...opts, tags: tags.map((name) => ({ desc: mk.manifest, name })) });
   return { uploaded: r.copied.length, bytes: r.bytes };
 }
 

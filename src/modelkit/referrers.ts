@@ -1,53 +1,66 @@
 import type { Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
-import { bufferSource } from '../content/storage.js';
+import { parseImageIndex } from '../content/oci-manifest.js';
+import type { CacheStore, Target } from '../content/storage.js';
 import { isMkError } from '../errors/index.js';
-import { sha256 } from '../hashing/digest.js';
-import type { RegistryStore } from '../stores/registry/registry-store.js';
+import { MemoryStore } from '../stores/memory/memory-store.js';
+import { overlay } from '../stores/overlay.js';
+import { copyGraph, type GraphCopyOptions } from '../transfer/graph-copy.js';
+import { readManifest } from './publish.js';
 
 /** The artifact type of the manifest that keeps a commit's directory manifests reachable. */
 export const DIR_MANIFESTS_ARTIFACT = 'application/vnd.mk.directory-manifests.v1';
 
-const EMPTY = Buffer.from('{}');
-const EMPTY_DESC: Descriptor = { mediaType: MediaType.ociEmpty, digest: sha256(EMPTY), size: EMPTY.length };
+/** The OCI 1.1 referrers fallback tag of a manifest. */
+export function referrersTag(subject: Pick<Descriptor, 'digest'>): string {
+  return `sha256-${subject.digest.slice(7)}`;
+}
 
 /**
- * Keeps a commit's directory manifests (roots and file lists) reachable on a registry.
- * Packs and raw files are layers of the tagged ModelKit, so a garbage collection keeps them;
- * the directory manifests are nobody's layers. This pushes an OCI artifact listing them as
- * layers, with the ModelKit as its `subject`, and records it in the OCI 1.1 referrers
+ * Keeps a commit's directory manifests (roots and file lists) reachable on a remote. Packs
+ * and raw files are layers of the tagged ModelKit, so a registry's garbage collection keeps
+ * them; the directory manifests are nobody's layers. This sends an OCI artifact listing them
+ * as layers, with the ModelKit as its `subject`, and records it in the OCI 1.1 referrers
  * fallback tag `sha256-<ModelKit digest>` (an index), which works on registries with and
- * without the referrers API: `oras discover` shows it, kit ignores it.
+ * without the referrers API and on layouts: `oras discover` shows it, kit ignores it. Both
+ * go through the one graph copy (the referrer after what it names, the index after the
+ * referrer). Returns false when the referrer was attached already.
  */
-export async function attachDirManifests(store: RegistryStore, subject: Descriptor, blobs: Descriptor[], commit: string, signal?: AbortSignal): Promise<boolean> {
+export async function attachDirManifests(cache: CacheStore, dst: Target, subject: Descriptor, blobs: Descriptor[], commit: string, opts: GraphCopyOptions = {}): Promise<boolean> {
   if (blobs.length === 0) return false;
-  if (!(await store.exists(EMPTY_DESC))) await store.push(EMPTY_DESC, bufferSource(EMPTY), { signal });
+  const mem = new MemoryStore();
+  const config = mem.put(MediaType.ociEmpty, Buffer.from('{}'));
   const layers = [...new Map(blobs.map((b) => [b.digest, { mediaType: b.mediaType, digest: b.digest, size: b.size }])).values()].sort((x, y) => (x.digest < y.digest ? -1 : 1));
   const manifest = {
     schemaVersion: 2,
     mediaType: MediaType.ociManifest,
     artifactType: DIR_MANIFESTS_ARTIFACT,
-    config: EMPTY_DESC,
+    config,
     layers,
     subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
     annotations: { 'org.opencontainers.image.revision': commit },
   };
-  const bytes = Buffer.from(JSON.stringify(manifest));
-  const desc: Descriptor = { mediaType: MediaType.ociManifest, digest: sha256(bytes), size: bytes.length };
-  await store.pushManifest(desc, bytes, undefined, { signal });
-  // The fallback tag: an index of the subject's referrers, this one added once.
-  const tag = `sha256-${subject.digest.slice(7)}`;
-  let index: { schemaVersion: number; mediaType: string; manifests: Array<Descriptor & { artifactType?: string }> } = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
-  try {
-    const got = await store.fetchManifest(tag, signal);
-    const parsed = JSON.parse(got.bytes.toString('utf8'));
-    if (parsed && Array.isArray(parsed.manifests)) index = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: parsed.manifests };
-  } catch (e) {
-    if (!isMkError(e, 'ENOTFOUND')) throw e;
-  }
-  if (index.manifests.some((m) => m.digest === desc.digest)) return false;
-  index.manifests.push({ mediaType: MediaType.ociManifest, digest: desc.digest, size: desc.size, artifactType: DIR_MANIFESTS_ARTIFACT });
-  const indexBytes = Buffer.from(JSON.stringify(index));
-  await store.pushManifest({ mediaType: MediaType.ociIndex, digest: sha256(indexBytes), size: indexBytes.length }, indexBytes, tag, { signal });
+  const referrer = mem.put(MediaType.ociManifest, Buffer.from(JSON.stringify(manifest)));
+  const src = overlay(mem, cache);
+  await copyGraph(src, dst, [referrer], opts);
+  const tag = referrersTag(subject);
+  const manifests = await referrers(dst, subject);
+  if (manifests.some((m) => m.digest === referrer.digest)) return false;
+  manifests.push({ ...referrer, artifactType: DIR_MANIFESTS_ARTIFACT });
+  const index = mem.put(MediaType.ociIndex, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests })));
+  await copyGraph(src, dst, [index], { ...opts, tags: [{ desc: index, name: tag }] });
   return true;
+}
+
+/** The referrers a store lists for `subject` under its fallback tag (none when there is no such tag). */
+export async function referrers(store: Target, subject: Pick<Descriptor, 'digest'>): Promise<Descriptor[]> {
+  const tag = referrersTag(subject);
+  let desc: Descriptor;
+  try {
+    desc = await store.resolve(tag);
+  } catch (e) {
+    if (isMkError(e, 'ENOTFOUND')) return [];
+    throw e;
+  }
+  return parseImageIndex(await readManifest(store, { ...desc, mediaType: desc.mediaType || MediaType.ociIndex }), `the referrers index ${tag} in ${store.location}`).manifests;
 }

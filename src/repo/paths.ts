@@ -1,22 +1,15 @@
 import { existsSync, lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { UnsafePathError } from '../errors/index.js';
+import { checkStoredPath, isGitSegment } from '../pointer/stored-path.js';
+
+export { checkStoredPath, isGitSegment };
 
 /**
  * Turns a path given by a user or read from a pointer into a normalised repository-relative
  * path with forward slashes, refusing anything that leaves the work tree: absolute paths,
  * `..` escapes, paths into `.git`, and paths whose existing parent folders are symlinks.
  */
-/**
- * True for a path segment that Git (or a case-insensitive, NTFS or HFS+ filesystem) would
- * take for `.git`: any case, trailing dots and spaces (NTFS), the 8.3 name `git~1`, and the
- * zero-width characters HFS+ ignores. Nothing from outside may create or write through one.
- */
-export function isGitSegment(seg: string): boolean {
-  const s = seg.replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '').replace(/[. ]+$/, '').toLowerCase();
-  return s === '.git' || s === 'git~1';
-}
-
 export function repoRelative(root: string, input: string, cwd = root): string {
   if (input.includes('\0')) throw new UnsafePathError(input, 'it contains a NUL byte');
   const abs = isAbsolute(input) ? normalize(input) : join(cwd, input);
@@ -26,16 +19,6 @@ export function repoRelative(root: string, input: string, cwd = root): string {
   const posix = rel.split(sep).join('/');
   if (posix.split('/').some(isGitSegment)) throw new UnsafePathError(input, "it is inside '.git'");
   return posix;
-}
-
-/** Validates a repository-relative path found inside repository data (pointers, trees, manifests). */
-export function checkStoredPath(rel: string): string {
-  if (rel === '' || rel.includes('\0') || rel.includes('\\')) throw new UnsafePathError(rel, 'it is empty or has a NUL or backslash');
-  if (rel.startsWith('/') || /^[A-Za-z]:/.test(rel)) throw new UnsafePathError(rel, 'it is absolute');
-  const parts = rel.split('/');
-  if (parts.some((p) => p === '..' || p === '.' || p === '')) throw new UnsafePathError(rel, "it has '..', '.' or empty segments");
-  if (parts.some(isGitSegment)) throw new UnsafePathError(rel, "it is inside '.git'");
-  return rel;
 }
 
 /**

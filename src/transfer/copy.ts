@@ -39,14 +39,14 @@ export function sourceOf(src: Fetcher, desc: Descriptor): BlobSource {
 }
 
 /**
- * Copies blobs from `src` to `dst`, skipping those `dst` already has, largest first, a
- * bounded number at a time. Every store verifies what it receives against the descriptor,
- * so a corrupt source is never copied under a valid name. Callers pass blobs in dependency
- * order per artifact and push manifests only after this resolves.
+ * Copies one level of a graph (blobs none of which names another, and that `dst` lacks:
+ * copyGraph has checked) from `src` to `dst`, largest first, a bounded number at a time. Every store
+ * verifies what it receives against the descriptor, so a corrupt source is never copied
+ * under a valid name. Only copyGraph calls this: it alone orders the levels.
  */
-export async function copyBlobs(src: Target, dst: Target, blobs: Descriptor[], opts: CopyOptions = {}): Promise<CopyResult> {
+export async function copyLevel(src: Fetcher, dst: Target, blobs: Descriptor[], opts: CopyOptions & { progress: CopyProgress; sourceFor?: (d: Descriptor) => BlobSource | undefined }): Promise<CopyResult> {
   const uniq = [...new Map(blobs.map((b) => [b.digest, b])).values()].sort((a, b) => b.size - a.size);
-  const progress: CopyProgress = { totalBlobs: uniq.length, totalBytes: uniq.reduce((s, b) => s + b.size, 0), doneBytes: 0, skippedBlobs: 0, copiedBlobs: 0 };
+  const progress = opts.progress;
   const limit = pLimit(Math.max(1, opts.concurrency ?? 4));
   const copied: Descriptor[] = [];
   const skipped: Descriptor[] = [];
@@ -54,15 +54,7 @@ export async function copyBlobs(src: Target, dst: Target, blobs: Descriptor[], o
     uniq.map((d) =>
       limit(async () => {
         opts.signal?.throwIfAborted();
-        if (opts.known?.has(d) || (await dst.exists(d))) {
-          opts.known?.add([d]);
-          skipped.push(d);
-          progress.skippedBlobs++;
-          progress.doneBytes += d.size;
-          opts.onProgress?.(progress);
-          return;
-        }
-        await dst.push(d, sourceOf(src, d), {
+        await dst.push(d, opts.sourceFor?.(d) ?? sourceOf(src, d), {
           signal: opts.signal,
           onProgress: (n) => {
             progress.doneBytes += n;

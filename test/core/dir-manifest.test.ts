@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { assembleDirManifest, decodeDirRoot, encodeDirManifest, type DirManifest, type FileEntry } from '../../src/artifact/dir-manifest.js';
+import { assembleDirManifest, decodeDirRoot, encodeDirManifest, type DirManifest, type FileEntry } from '../../src/pointer/dir-manifest.js';
 import { MediaType } from '../../src/content/media-types.js';
 
 const sha = (s: string) => 'sha256:' + createHash('sha256').update(s).digest('hex');

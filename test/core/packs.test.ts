@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, chmodSync, readFileSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DirManifest } from '../../src/artifact/dir-manifest.js';
+import type { DirManifest } from '../../src/pointer/dir-manifest.js';
 import { loadDirManifest } from '../../src/artifact/load.js';
 import { parsePointer } from '../../src/pointer/pointer.js';
 import { OciLayoutStore } from '../../src/stores/oci-layout/layout-store.js';

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeDirManifest, type EncodedDirManifest } from '../../src/artifact/dir-manifest.js';
+import { encodeDirManifest, type EncodedDirManifest } from '../../src/pointer/dir-manifest.js';
 import { bufferSource } from '../../src/content/storage.js';
 import { MediaType } from '../../src/content/media-types.js';
 import { serializePointer } from '../../src/pointer/pointer.js';

@@ -6,7 +6,7 @@
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planGroups } from '../../src/artifact/grouping.js';
+import { planGroups } from '../../src/pointer/grouping.js';
 import { DEFAULT_CONFIG } from '../../src/repo/config.js';
 import { kitLayerType, MediaType } from '../../src/content/media-types.js';
 import type { Descriptor } from '../../src/content/descriptor.js';

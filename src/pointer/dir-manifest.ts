@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isDigest, type Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
-import { checkStoredPath } from '../repo/paths.js';
+import { checkStoredPath } from './stored-path.js';
 import { MkError } from '../errors/index.js';
 import { pathFraction } from './grouping.js';
 

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import type { Descriptor } from '../../content/descriptor.js';
+import { isDigest } from '../../content/descriptor.js';
+import { bufferSource, readAll, type BlobSource, type FetchOptions, type LocalStat, type SmallReads, type Sourcing, type Target } from '../../content/storage.js';
+import { DigestMismatchError, MkError, NotFoundError } from '../../errors/index.js';
+
+/**
+ * Blobs and tags held in memory: what a writer has just encoded (file lists and a directory
+ * root, a referrer manifest and its index) before one graph copy sends them, children first,
+ * to the cache or a remote. Also a store for tests and dry runs. Every push is verified.
+ */
+export class MemoryStore implements Target, LocalStat, Sourcing, SmallReads {
+  readonly location: string;
+  private readonly blobs = new Map<string, Buffer>();
+  private readonly refs = new Map<string, Descriptor>();
+
+  constructor(location = 'memory') {
+    this.location = location;
+  }
+
+  /** Adds bytes (their descriptor is computed) and returns the descriptor. */
+  put(mediaType: string, bytes: Uint8Array): Descriptor {
+    const buf = Buffer.from(bytes);
+    const digest = 'sha256:' + createHash('sha256').update(buf).digest('hex');
+    this.blobs.set(digest, buf);
+    return { mediaType, digest, size: buf.length };
+  }
+
+  async exists(desc: Descriptor): Promise<boolean> {
+    return this.existsSync(desc);
+  }
+
+  existsSync(desc: Pick<Descriptor, 'digest' | 'size'>): boolean {
+    return this.blobs.get(desc.digest)?.length === desc.size;
+  }
+
+  statBlobSync(digest: string): number | undefined {
+    return this.blobs.get(digest)?.length;
+  }
+
+  async fetch(desc: Descriptor, opts: FetchOptions = {}): Promise<AsyncIterable<Uint8Array>> {
+    const b = this.blobs.get(desc.digest);
+    if (!b) throw new NotFoundError(`blob ${desc.digest} is not in ${this.location}`);
+    const start = opts.range?.start ?? 0;
+    const end = opts.range?.end ?? b.length;
+    return bufferSource(b.subarray(start, end)).open(0);
+  }
+
+  source(desc: Descriptor): BlobSource {
+    const b = this.blobs.get(desc.digest);
+    if (!b) throw new NotFoundError(`blob ${desc.digest} is not in ${this.location}`);
+    return bufferSource(b);
+  }
+
+  readSmall(digest: string, what: string): Buffer {
+    const b = this.blobs.get(digest);
+    if (!b) throw new NotFoundError(`${what} is not in ${this.location}`);
+    return b;
+  }
+
+  readHead(digest: string, n: number): Buffer | undefined {
+    return this.blobs.get(digest)?.subarray(0, n);
+  }
+
+  async push(expected: Descriptor, source: BlobSource): Promise<void> {
+    if (!isDigest(expected.digest)) throw new MkError('EDIGEST', `not a sha256 digest: ${expected.digest}`);
+    const bytes = await readAll(source.open(0), expected.size);
+    const got = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+    if (got !== expected.digest || bytes.length !== expected.size) throw new DigestMismatchError(`blob ${expected.digest}`, expected.digest, got);
+    this.blobs.set(expected.digest, bytes);
+  }
+
+  async resolve(reference: string): Promise<Descriptor> {
+    const d = this.refs.get(reference);
+    if (!d) throw new NotFoundError(`tag '${reference}' is not in ${this.location}`);
+    return d;
+  }
+
+  async tag(desc: Descriptor, reference: string): Promise<void> {
+    this.refs.set(reference, desc);
+  }
+
+  async tags(): Promise<string[]> {
+    return [...this.refs.keys()].sort();
+  }
+}
