@@ -2,7 +2,8 @@ import { homedir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
-import { readAll, type Target } from '../content/storage.js';
+import { readAll, type Fetcher } from '../content/storage.js';
+import { overlay } from '../stores/overlay.js';
 import { MkError } from '../errors/index.js';
 import { sha256, verifying } from '../hashing/digest.js';
 import { git, resolveCommit } from '../git/run.js';
@@ -19,7 +20,8 @@ import { copyGraph } from '../transfer/graph-copy.js';
 
 export interface ResolvedModelKit {
   reference: string;
-  target: Target;
+  /** Where to read it from (for a revision: the built manifest in front of the cache). */
+  target: Fetcher & { location: string };
   desc: Descriptor;
   /** Set when the reference named a commit of the current repository. */
   commit?: string;
@@ -35,12 +37,15 @@ function tryRepo(cwd?: string): RepoContext | undefined {
 }
 
 /** Builds (into the cache) the ModelKit of a revision; tags it in the cache with the commit id. */
-export async function modelkitBuild(opts: { cwd?: string; rev?: string } = {}): Promise<BuiltModelKit & { reference: string }> {
+export async function modelkitBuild(opts: { cwd?: string; rev?: string } = {}): Promise<BuiltModelKit & { reference?: string }> {
   const ctx = RepoContext.open(opts.cwd);
   const commit = await resolveCommit(ctx.root, opts.rev ?? 'HEAD');
   const lock = await ctx.lock();
   try {
     const built = await buildModelKit(ctx, commit);
+    // Tagged in the cache only when it is complete there: a clone without the data still
+    // learns the digest (the same on any machine), but holds no ModelKit it cannot serve.
+    if (!ctx.cache.existsSync(built.manifest)) return built;
     await ctx.cache.tag(built.manifest, commit);
     return { ...built, reference: `${ctx.cacheDir}:${commit}` };
   } finally {
@@ -98,7 +103,7 @@ export async function resolveModelKit(ref: string, opts: { cwd?: string } = {}):
       }
       if (commit) {
         const built = await buildModelKit(ctx, commit);
-        return { reference: ref, target: ctx.cache, desc: built.manifest, commit, built };
+        return { reference: ref, target: { ...overlay(built.store, ctx.cache), location: ctx.cacheDir }, desc: built.manifest, commit, built };
       }
     }
   }
@@ -203,7 +208,7 @@ export interface VerifyResult {
 export async function verify(ref: string, opts: { cwd?: string; remote?: string } = {}): Promise<VerifyResult> {
   const ctx = RepoContext.open(opts.cwd);
   let commit: string | undefined;
-  let target: Target;
+  let target: Fetcher;
   let remoteDesc: Descriptor | undefined;
   try {
     commit = await resolveCommit(ctx.root, ref);
@@ -211,8 +216,9 @@ export async function verify(ref: string, opts: { cwd?: string; remote?: string 
     /* a ModelKit reference, not a revision */
   }
   if (commit) {
-    target = await openRemote(ctx, remoteConfig(ctx, opts.remote));
-    remoteDesc = await target.resolve(commit).catch(() => undefined);
+    const remote = await openRemote(ctx, remoteConfig(ctx, opts.remote));
+    target = remote;
+    remoteDesc = await remote.resolve(commit).catch(() => undefined);
   } else {
     const r = await resolveModelKit(ref, opts);
     target = r.target;

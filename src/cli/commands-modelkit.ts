@@ -12,7 +12,8 @@ export function registerModelKit(program: Command): void {
       const { modelkitBuild } = await import('../api/modelkit.js');
       const r = await modelkitBuild({ rev });
       if (o.json) return out.json({ reference: r.reference, commit: r.commit, digest: r.manifest.digest, size: r.manifest.size, config: r.config, layers: r.layers, skipped: r.skipped });
-      out.line(`${r.reference}`);
+      if (r.reference) out.line(`${r.reference}`);
+      else out.err(`warning: not stored in the local cache: the data of ${r.commit.slice(0, 12)} is not all there (run 'mk fetch ${r.commit.slice(0, 12)}' to get it)`);
       out.line(`digest: ${r.manifest.digest}`);
       out.line(`layers: ${r.layers.length}, ${bytes(r.layers.reduce((s, l) => s + l.size, 0))}`);
       if (r.skipped.length) out.err(`warning: ${r.skipped.length} symlink(s)/submodule(s) left out of the code layer (kit cannot unpack them), e.g. ${r.skipped[0]}`);

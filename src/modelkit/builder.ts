@@ -1,7 +1,9 @@
 import { checkPointerSize } from '../artifact/pointer-size.js';
+import { MemoryStore } from '../stores/memory/memory-store.js';
+import { overlay } from '../stores/overlay.js';
+import { copyGraph, GraphIncompleteError } from '../transfer/graph-copy.js';
 import type { Descriptor } from '../content/descriptor.js';
 import { kitLayerType, MediaType, type KitLayerKind } from '../content/media-types.js';
-import { bufferSource } from '../content/storage.js';
 import type { DirManifest } from '../pointer/dir-manifest.js';
 import { loadDirManifest } from '../artifact/load.js';
 import { MkError } from '../errors/index.js';
@@ -37,6 +39,8 @@ export interface BuiltModelKit {
   layers: Descriptor[];
   /** Files of the tree left out (symlinks, submodules), which kit cannot represent. */
   skipped: string[];
+  /** The config and manifest (read it in front of the cache: the layers are there, when cached). */
+  store: MemoryStore;
 }
 
 interface PlannedLayer {
@@ -199,9 +203,18 @@ export async function buildModelKit(ctx: RepoContext, commit: string): Promise<B
     throw new MkError('EMODELKIT', `the ModelKit manifest of ${commit.slice(0, 12)} would be ${manifestBytes.length} bytes, over the 4 MiB registries accept`, { hint: 'raise storage.pack_target in .mk/config.yaml so directories use fewer, larger packs' });
   }
   const manifest: Descriptor = { mediaType: MediaType.ociManifest, digest: sha256(manifestBytes), size: manifestBytes.length, artifactType: MediaType.kitManifestArtifact };
-  await ctx.cache.push(configDesc, bufferSource(configBytes));
-  await ctx.cache.push(manifest, bufferSource(manifestBytes));
-  return { commit, manifest, manifestBytes, config: configDesc, layers, skipped };
+  // Config and manifest are held in memory (`store`, read in front of the cache), and go to
+  // the cache through the one graph copy when the layers are all there (the manifest after
+  // what it names). A clone without the data can still build, compare and verify digests.
+  const store = new MemoryStore('the built ModelKit');
+  store.put(MediaType.kitConfig, configBytes);
+  store.put(MediaType.ociManifest, manifestBytes);
+  try {
+    await copyGraph(overlay(store, ctx.cache), ctx.cache, [manifest]);
+  } catch (e) {
+    if (!(e instanceof GraphIncompleteError)) throw e;
+  }
+  return { commit, manifest, manifestBytes, config: configDesc, layers, skipped, store };
 }
 
 async function artifactLayers(ctx: RepoContext, t: TrackedPointer, kind: KitLayerKind, e: KitEntryRef): Promise<PlannedLayer[]> {
