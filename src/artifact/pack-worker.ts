@@ -1,14 +1,12 @@
-import { parentPort } from 'node:worker_threads';
 import { MkError } from '../errors/index.js';
-import { buildPack, type PackInput } from './pack.js';
+import { buildPack, type PackInput, type PackResult } from './pack.js';
 
-/** Worker side of PackPool: builds one pack per message. */
-parentPort?.on('message', async (m: { id: number; files: PackInput[]; outPath: string }) => {
+/** Worker side of PackPool (a tinypool task): builds one pack; an MkError comes back as data (errors lose their class between threads). */
+export default async function build(task: { files: PackInput[]; outPath: string }): Promise<{ result?: PackResult; error?: { message: string; code?: string; hint?: string } }> {
   try {
-    const result = await buildPack(m.files, m.outPath);
-    parentPort!.postMessage({ id: m.id, result });
+    return { result: await buildPack(task.files, task.outPath) };
   } catch (e) {
     const err = e as Error;
-    parentPort!.postMessage({ id: m.id, error: { message: err.message, code: e instanceof MkError ? e.code : undefined, hint: e instanceof MkError ? e.hint : undefined } });
+    return { error: { message: err.message, code: e instanceof MkError ? e.code : undefined, hint: e instanceof MkError ? e.hint : undefined } };
   }
-});
+}
