@@ -1,12 +1,13 @@
 import { lstatSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { chmod, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import tar from 'tar-stream';
+import { readTar } from '../pointer/tar.js';
 import { stringify } from 'yaml';
 import type { Descriptor } from '../content/descriptor.js';
 import { MediaType, parseKitLayerType } from '../content/media-types.js';
 import type { KitConfig } from './read.js';
-import { assertNotGitDir, isGitSegment } from '../repo/paths.js';
+import { assertNotGitDir } from '../repo/paths.js';
+import { cleanEntryName } from '../pointer/stored-path.js';
 import { MkError, UnsafePathError } from '../errors/index.js';
 import type { CacheStore } from '../content/storage.js';
 import { tmpName } from '../util/fs.js';
@@ -68,12 +69,9 @@ export interface UnpackTarget {
 
 /** Resolves `rel` under `dir`, refusing escapes, `.git` in any form and symlinked parents. */
 export function safeJoin(dir: string, rel: string): string {
-  if (rel.startsWith('/') || rel.includes('\0') || rel.includes('\\')) throw new UnsafePathError(rel, 'absolute or malformed path in the ModelKit');
-  const c = cleanPath(rel);
-  if (c === '..' || c.startsWith('../')) throw new UnsafePathError(rel, 'it escapes the target directory');
+  const c = cleanEntryName(rel); // the one path rule for outside paths (tar entries, raw layers' file paths)
   if (c === '.') return dir;
   const parts = c.split('/');
-  if (parts.some(isGitSegment)) throw new UnsafePathError(rel, "it writes into a '.git' folder");
   let cur = dir;
   for (let i = 0; i < parts.length; i++) {
     cur = join(cur, parts[i]!);
@@ -167,41 +165,26 @@ export class Unpacker {
       }
       return this.stage(rel, safeJoin(this.t.dir, rel), mode, (tmp) => this.cache.copyOut({ ...desc, mediaType: MediaType.octet }, tmp, { mode }));
     }
-    const ex = tar.extract();
-    const src = await this.cache.fetch(desc); // verified as it streams: a mismatch fails at the end
-    const feeding = pipeInto(src, ex);
-    feeding.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     let n = 0;
-    try {
-      for await (const entry of ex) {
-        const h = entry.header;
-        const dest = safeJoin(this.t.dir, h.name);
-        const rel = cleanPath(h.name);
-        if (h.type === 'directory') {
-          this.claimDir(rel, h.name);
-          const st = exists(dest);
-          if (st && !st.isDirectory()) throw new MkError('EEXIST', `${dest} exists and is not a directory`);
-          this.mkdirs(dest);
-          entry.resume();
-          continue;
-        }
-        if (h.type !== 'file') throw new UnsafePathError(h.name, `unsupported entry type '${h.type}' in layer ${desc.digest.slice(7, 19)}`);
-        n += await this.stage(rel, dest, (h.mode ?? 0o644) & 0o777, async (tmp) => {
-          const fh = await open(tmp, 'wx', 0o600);
-          try {
-            for await (const c of entry as AsyncIterable<Buffer>) await fh.write(c);
-          } finally {
-            await fh.close();
-          }
-        }, () => entry.resume());
+    await readTar(await this.cache.fetch(desc), `layer ${desc.digest.slice(7, 19)}`, async (entry) => {
+      if (entry.name === '.') return;
+      const dest = safeJoin(this.t.dir, entry.name);
+      if (entry.type === 'directory') {
+        this.claimDir(entry.name, entry.name);
+        const st = exists(dest);
+        if (st && !st.isDirectory()) throw new MkError('EEXIST', `${dest} exists and is not a directory`);
+        this.mkdirs(dest);
+        return;
       }
-      await feeding;
-    } catch (e) {
-      ex.destroy();
-      await feeding.catch(() => undefined);
-      if (e instanceof MkError || (e as NodeJS.ErrnoException).code) throw e;
-      throw new MkError('EMODELKIT', `layer ${desc.digest.slice(7, 19)} is not a readable tar (${(e as Error).message})`, { hint: 'the ModelKit is damaged or was not made by a tool that writes OCI tar layers' });
-    }
+      n += await this.stage(entry.name, dest, entry.mode, async (tmp) => {
+        const fh = await open(tmp, 'wx', 0o600);
+        try {
+          for await (const c of entry.body) await fh.write(c);
+        } finally {
+          await fh.close();
+        }
+      });
+    });
     return n;
   }
 
@@ -244,17 +227,14 @@ export class Unpacker {
     }
   }
 
-  private async stage(rel: string, dest: string, mode: number, write: (tmp: string) => Promise<void>, skip?: () => void): Promise<number> {
+  private async stage(rel: string, dest: string, mode: number, write: (tmp: string) => Promise<void>): Promise<number> {
     const c = cleanPath(rel);
     if (this.dirs.has(c)) throw new UnsafePathError(rel, 'the ModelKit has both a file and a folder at this path');
     const parts = c.split('/');
     for (let i = 1; i < parts.length; i++) this.claimDir(parts.slice(0, i).join('/'), rel);
     const st = exists(dest);
     if (st) {
-      if (this.t.ignoreExisting) {
-        skip?.();
-        return 0;
-      }
+      if (this.t.ignoreExisting) return 0;
       if (!this.t.overwrite) throw new MkError('EEXIST', `path '${dest}' already exists`, { hint: 'use -o to overwrite or -i to keep existing files' });
       if (!st.isFile()) throw new MkError('EEXIST', `path '${dest}' already exists and is not a regular file`);
     }
@@ -266,27 +246,5 @@ export class Unpacker {
     await write(tmp);
     await chmod(tmp, mode);
     return 1;
-  }
-}
-
-/** Feeds a verified blob stream into the tar extractor; a bad digest destroys the extractor with the error. */
-async function pipeInto(src: AsyncIterable<Uint8Array>, ex: ReturnType<typeof tar.extract>): Promise<void> {
-  try {
-    for await (const chunk of src) {
-      if (ex.destroyed) return;
-      if (!ex.write(chunk as Buffer)) await new Promise<void>((r) => {
-        const done = (): void => {
-          ex.off('drain', done);
-          ex.off('close', done);
-          r();
-        };
-        ex.on('drain', done);
-        ex.on('close', done);
-      });
-    }
-    if (!ex.destroyed) (ex as unknown as { end(): void }).end();
-  } catch (e) {
-    ex.destroy(e as Error);
-    throw e;
   }
 }

@@ -19,3 +19,24 @@ export function checkStoredPath(rel: string): string {
   if (parts.some(isGitSegment)) throw new UnsafePathError(rel, "it is inside '.git'");
   return rel;
 }
+
+/**
+ * The path rule for entries of a tar from outside (a ModelKit layer, a pack): `.` and `..`
+ * segments are resolved as a shell would, and the result must stay inside, be relative, have
+ * no NUL or backslash and no `.git` segment in any form. Returns the clean path ('.' for the
+ * root itself).
+ */
+export function cleanEntryName(name: string): string {
+  if (name.includes('\0') || name.includes('\\')) throw new UnsafePathError(name, 'it has a NUL or backslash');
+  if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) throw new UnsafePathError(name, 'absolute path in the ModelKit or pack');
+  const parts: string[] = [];
+  for (const s of name.split('/')) {
+    if (s === '' || s === '.') continue;
+    if (s === '..') {
+      if (parts.length === 0) throw new UnsafePathError(name, 'it escapes the target directory');
+      parts.pop();
+    } else parts.push(s);
+  }
+  if (parts.some(isGitSegment)) throw new UnsafePathError(name, "it writes into a '.git' folder");
+  return parts.join('/') || '.';
+}
