@@ -2,26 +2,33 @@ import { homedir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
-import { readAll, type Fetcher } from '../content/storage.js';
+import { readAll, type Fetcher, type Target } from '../content/storage.js';
 import { overlay } from '../stores/overlay.js';
 import { MkError } from '../errors/index.js';
 import { sha256, verifying } from '../hashing/digest.js';
 import { git, resolveCommit } from '../git/run.js';
 import { buildModelKit, type BuiltModelKit } from '../modelkit/builder.js';
-import { readManifest } from '../modelkit/publish.js';
+import { publishModelKit, readManifest } from '../modelkit/publish.js';
+import { attachDirManifests, copyReferrers } from '../modelkit/referrers.js';
+import { dirManifestBlobs } from '../artifact/roots.js';
+import { pointersAtCommit } from '../git/pointers.js';
 import { parseImageManifest, parseKitConfig, type ImageManifest, type KitConfig } from '../modelkit/read.js';
 import { ociTag } from '../modelkit/tags.js';
 import { configEntries, matches, parseFilter, Unpacker, type Filter } from '../modelkit/unpack.js';
-import { openRemote, registrySettings, remoteConfig, remoteOnHost } from '../remote/remotes.js';
+import { openLayout, openRemote, registrySettings, remoteConfig, remoteOnHost } from '../remote/remotes.js';
 import { openCacheStore, openLayoutStore, openRegistryStore } from '../stores/open.js';
 import { RepoContext } from '../repo/context.js';
 import type { CacheStore } from '../content/storage.js';
-import { copyGraph } from '../transfer/graph-copy.js';
+import { copyGraph, type GraphCopyOptions } from '../transfer/graph-copy.js';
 
 export interface ResolvedModelKit {
   reference: string;
   /** Where to read it from (for a revision: the built manifest in front of the cache). */
   target: Fetcher & { location: string };
+  /** The store that holds it under a tag (not for a revision, which is built on the spot). */
+  store?: Target;
+  /** The tag it was named by, if any. */
+  tag?: string;
   desc: Descriptor;
   /** Set when the reference named a commit of the current repository. */
   commit?: string;
@@ -80,9 +87,9 @@ export async function resolveModelKit(ref: string, opts: { cwd?: string } = {}):
     if (!tag) {
       const tags = await store.tags();
       if (tags.length !== 1) throw new MkError('EREF', `${ref}: name a tag (${tags.length} in the layout: ${tags.slice(0, 5).join(', ')})`);
-      return { reference: ref, target: store, desc: await store.resolve(tags[0]!) };
+      return { reference: ref, target: store, store, tag: tags[0], desc: await store.resolve(tags[0]!) };
     }
-    return { reference: ref, target: store, desc: await store.resolve(tag) };
+    return { reference: ref, target: store, store, tag: m![2], desc: await store.resolve(tag) };
   }
   if (ctx) {
     const colon = ref.indexOf(':');
@@ -91,7 +98,7 @@ export async function resolveModelKit(ref: string, opts: { cwd?: string } = {}):
       const rc = ctx.config.remotes.find((r) => r.name === name);
       if (rc) {
         const target = await openRemote(ctx, rc);
-        return { reference: ref, target, desc: await target.resolve(ref.slice(colon + 1)) };
+        return { reference: ref, target, store: target, tag: ref.slice(colon + 1), desc: await target.resolve(ref.slice(colon + 1)) };
       }
     }
     if (!ref.includes('/') || !/[.:]/.test(ref.split('/')[0]!)) {
@@ -116,8 +123,9 @@ export async function resolveModelKit(ref: string, opts: { cwd?: string } = {}):
     throw new MkError('EREF', `'${ref}' is not a revision of this repository, a remote:tag, oci:<path>[:tag] or a registry reference (host/repository:tag)`, { cause: e });
   }
   const target = await openRegistryStore(registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository));
-  const reference = (r as { digest?: string; tag?: string }).digest ?? (r as { tag?: string }).tag ?? 'latest';
-  return { reference: ref, target, desc: await target.resolve(reference) };
+  const tag = (r as { tag?: string }).tag ?? ((r as { digest?: string }).digest ? undefined : 'latest');
+  const reference = (r as { digest?: string }).digest ?? tag!;
+  return { reference: ref, target, store: target, tag, desc: await target.resolve(reference) };
 }
 
 export interface ModelKitInfo {
@@ -253,3 +261,58 @@ export async function verify(ref: string, opts: { cwd?: string; remote?: string 
   return { reference: ref, commit: commit!, expected: built.manifest.digest, actual: remoteDesc?.digest, blobs, ok };
 }
 
+
+/**
+ * Where `mk modelkit copy` writes: `<remote>:<tag>`, `oci:<path>[:tag]` (a layout, created
+ * when the folder is new or empty) or `[oci://]host[:port]/repository[:tag]`.
+ */
+async function openDestination(ref: string, cwd?: string): Promise<{ store: Target; tag?: string }> {
+  const ctx = tryRepo(cwd);
+  if (ref.startsWith('oci:') && !ref.startsWith('oci://')) {
+    const m = /^oci:(.*?)(?::([A-Za-z0-9_][A-Za-z0-9._-]{0,127}))?$/.exec(ref)!;
+    return { store: openLayout(resolvePath(cwd ?? process.cwd(), m[1]!), ref, false), tag: m[2] };
+  }
+  const colon = ref.indexOf(':');
+  if (ctx && colon > 0 && !ref.includes('/')) {
+    const rc = ctx.config.remotes.find((r) => r.name === ref.slice(0, colon));
+    if (rc) return { store: await openRemote(ctx, rc), tag: ref.slice(colon + 1) || undefined };
+  }
+  const { parseRegistryReference } = await import('../stores/registry/index.js');
+  const r = parseRegistryReference(ref.replace(/^oci:\/\//, ''));
+  if ((r as { digest?: string }).digest) throw new MkError('EREF', `${ref}: a destination is named by a tag, not a digest`, { hint: 'write it as host/repository:tag' });
+  return { store: await openRegistryStore(registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository)), tag: (r as { tag?: string }).tag };
+}
+
+export interface CopyModelKitResult {
+  digest: string;
+  destination: string;
+  tag: string;
+  copied: number;
+  bytes: number;
+  /** Referrers (the directory manifests, signatures...) copied along. */
+  referrers: number;
+}
+
+/**
+ * Copies a ModelKit with its referrers (mk's directory manifests among them, so the copy
+ * serves `mk pull` as the original did) from any store to any other: a revision of this
+ * repository, a remote, a layout, a registry; children before parents through the one graph
+ * copy, the destination's other referrers kept. A mirror, as `oras copy -r` makes one.
+ */
+export async function modelkitCopy(srcRef: string, dstRef: string, opts: { cwd?: string; concurrency?: number; onProgress?: GraphCopyOptions['onProgress'] } = {}): Promise<CopyModelKitResult> {
+  const src = await resolveModelKit(srcRef, opts);
+  const dst = await openDestination(dstRef, opts.cwd);
+  const tag = dst.tag ?? src.tag ?? src.commit;
+  if (!tag) throw new MkError('EREF', `name a tag for the copy (${dstRef}:<tag>)`);
+  const copts: GraphCopyOptions = { concurrency: opts.concurrency, onProgress: opts.onProgress };
+  if (src.commit && src.built) {
+    const ctx = RepoContext.open(opts.cwd);
+    const p = await publishModelKit(ctx.cache, dst.store, src.built, [tag], copts);
+    const dirs = await dirManifestBlobs(ctx.cache, await pointersAtCommit(ctx.commonDir, src.commit));
+    const attached = await attachDirManifests(ctx.cache, dst.store, src.built.manifest, dirs, src.commit, copts);
+    return { digest: src.desc.digest, destination: dst.store.location, tag, copied: p.uploaded, bytes: p.bytes, referrers: attached ? 1 : 0 };
+  }
+  const r = await copyGraph(src.target, dst.store, [src.desc], { ...copts, tags: [{ desc: src.desc, name: tag }] });
+  const n = src.store ? await copyReferrers(src.store, dst.store, src.desc, copts) : 0;
+  return { digest: src.desc.digest, destination: dst.store.location, tag, copied: r.copied.length, bytes: r.bytes, referrers: n };
+}

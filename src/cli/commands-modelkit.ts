@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { bytes, short } from './format.js';
 import { out } from './output.js';
+import { UsageError } from '../api/common.js';
 
 export function registerModelKit(program: Command): void {
   const mk = program.command('modelkit').description('ModelKits: the KitOps package (Kitfile, model, datasets, code, docs) of a commit');
@@ -47,6 +48,20 @@ export function registerModelKit(program: Command): void {
       const r = await modelkitUnpack(ref, { dir: o.dir, filters: o.filter, overwrite: o.overwrite, ignoreExisting: o.ignoreExisting });
       if (o.json) return out.json(r);
       out.line(`unpacked ${r.layers} layer(s), ${r.files} file(s) of ${short(r.digest)} into ${r.dir}`);
+    });
+  mk.command('copy')
+    .description('copy a ModelKit with its referrers (mk directory manifests, signatures) to another store: a mirror, as oras copy -r makes')
+    .argument('<src>', 'a revision, remote:tag, oci:<path>[:tag] or host/repo:tag')
+    .argument('<dst>', 'remote:tag, oci:<path>[:tag] or host/repo[:tag] (the tag defaults to the source\'s)')
+    .option('-j, --jobs <n>', 'transfers at once (default 6)')
+    .option('--json', 'print the result as JSON')
+    .action(async (src: string, dst: string, o: { jobs?: string; json?: boolean }) => {
+      const { modelkitCopy } = await import('../api/modelkit.js');
+      const jobs = o.jobs === undefined ? 6 : Number(o.jobs);
+      if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a positive whole number, not '${o.jobs}'`);
+      const r = await modelkitCopy(src, dst, { concurrency: jobs });
+      if (o.json) return out.json(r);
+      out.line(`copied ${short(r.digest)} to ${r.destination}:${r.tag} (${r.copied} blob(s), ${bytes(r.bytes)}; ${r.referrers} referrer(s))`);
     });
   program
     .command('verify')

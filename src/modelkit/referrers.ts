@@ -64,3 +64,21 @@ export async function referrers(store: Target, subject: Pick<Descriptor, 'digest
   }
   return parseImageIndex(await readManifest(store, { ...desc, mediaType: desc.mediaType || MediaType.ociIndex }), `the referrers index ${tag} in ${store.location}`).manifests;
 }
+
+/**
+ * Copies every referrer of `subject` that `src` lists (under the fallback tag) to `dst`, each
+ * graph children first, then records them in `dst`'s own index for that subject, keeping the
+ * referrers it had. Returns how many were listed.
+ */
+export async function copyReferrers(src: Target, dst: Target, subject: Descriptor, opts: GraphCopyOptions = {}): Promise<number> {
+  const list = await referrers(src, subject);
+  if (list.length === 0) return 0;
+  for (const r of list) await copyGraph(src, dst, [r], opts);
+  const had = await referrers(dst, subject);
+  const merged = [...new Map([...had, ...list].map((d) => [d.digest, d])).values()];
+  if (merged.length === had.length && had.length > 0) return list.length;
+  const mem = new MemoryStore();
+  const index = mem.put(MediaType.ociIndex, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: merged })));
+  await copyGraph(overlay(mem, dst), dst, [index], { ...opts, tags: [{ desc: index, name: referrersTag(subject) }] });
+  return list.length;
+}
