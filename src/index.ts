@@ -1,15 +1,30 @@
-/** mk's public library API: what the CLI calls, for scripts and tests. */
+/**
+ * mk's public library API: every verb the CLI offers (the CLI calls nothing else), the errors
+ * to tell failures apart by code, the content types, and the stores. The list of exports is
+ * pinned by test/api/surface.test.ts: a change to it is a change to the API.
+ */
 export { init } from './api/init.js';
 export { add, type AddOptions, type AddedArtifact } from './api/add.js';
+export { remove, type RemoveResult } from './api/remove.js';
 export { status, type ArtifactStatus } from './api/status.js';
 export { checkout, type CheckoutOptions, type CheckoutResult } from './api/checkout.js';
 export { diff, type DiffResult } from './api/diff.js';
 export { ls, type ListedArtifact } from './api/ls.js';
 export { gc, type GcOptions, type GcResult } from './api/gc.js';
+export { push, fetchData, pull, remoteStatus, type TransferOptions, type TransferResult, type RemoteStatus, type PublishedModelKit, type CopyProgress } from './api/transfer.js';
+export { remoteAdd, remoteList, remoteRemove, remoteDefault, type RemoteListing } from './api/remote.js';
+export { modelkitBuild, modelkitInspect, modelkitUnpack, modelkitCopy, verify, resolveModelKit, type ModelKitInfo, type UnpackOptions, type VerifyResult, type CopyModelKitResult } from './api/modelkit.js';
+export { install, uninstall, type InstallResult } from './api/install.js';
+export { runHook, type HookOutcome } from './api/hooks/run.js';
+export { mergePointers } from './api/hooks/merge-driver.js';
+export { clone } from './api/clone.js';
+export { login, logout } from './api/login.js';
+export * from './api/common.js';
 export { RepoContext } from './repo/context.js';
-export { openCacheStore, openLayoutStore } from './stores/open.js';
+export { openCacheStore, openLayoutStore, openRegistryStore, type RegistrySettings } from './stores/open.js';
+export { MemoryStore } from './stores/memory/memory-store.js';
+export { copyGraph, GraphIncompleteError, type GraphCopyOptions } from './transfer/graph-copy.js';
 export * from './content/descriptor.js';
 export * from './content/storage.js';
 export * from './content/media-types.js';
-export * from './errors/index.js';
-export { parsePointer, serializePointer, POINTER_SUFFIX, type Pointer, type Kind } from './pointer/pointer.js';
+export { parsePointer, serializePointer, POINTER_SUFFIX, type Pointer } from './pointer/pointer.js';
