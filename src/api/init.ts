@@ -33,6 +33,6 @@ export async function init(opts: { cwd?: string; stage?: boolean } = {}): Promis
     if (opts.stage !== false) await git(ctx.root, ['add', '--', 'Kitfile']);
   }
   const fresh = RepoContext.open(ctx.root);
-  fresh.cache; // creates the layout
+  void fresh.cache; // creates the layout
   return { root: ctx.root, created, cache: fresh.cacheDir };
 }

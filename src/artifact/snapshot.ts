@@ -185,7 +185,10 @@ async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts:
           const r = await storeRawFile(cache, stat, `${rel}/${f.path}`, f.abs, f.stat, warnings, previousDigests.get(f.path));
           digests[index.get(f)!] = r.digest;
           if (r.hashed) hashed++;
-          if (r.written) (newBlobs++, (newBytes += f.size));
+          if (r.written) {
+            newBlobs++;
+            newBytes += f.size;
+          }
           layers[gi] = { format: 'raw', digest: r.digest, size: f.size };
           return;
         }

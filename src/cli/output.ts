@@ -5,6 +5,7 @@
  * the text is one line (errors and hints are always one line).
  */
 export function printable(s: string, keepLines = false): string {
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
     if (keepLines && (c === '\n' || c === '\t')) return c;
     if (c === '\n') return '\\n';

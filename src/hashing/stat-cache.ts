@@ -71,7 +71,11 @@ export class StatCache {
 
   /** Drops every entry under a directory prefix (`a/b` drops `a/b` and `a/b/...`). */
   forgetUnder(prefix: string): void {
-    for (const k of this.entries.keys()) if (k === prefix || k.startsWith(prefix + '/')) this.entries.delete(k), (this.dirty = true);
+    for (const k of this.entries.keys()) {
+      if (k !== prefix && !k.startsWith(prefix + '/')) continue;
+      this.entries.delete(k);
+      this.dirty = true;
+    }
   }
 
   save(): void {

@@ -69,14 +69,20 @@ export function syncKitfile(text: string, artifacts: SyncArtifact[], untracked: 
       const seq = doc.get(section);
       if (!isSeq(seq)) continue;
       const keep = seq.items.filter((it) => !(isMap(it) && gone.has(cleanPath(String(it.get('path'))))));
-      if (keep.length !== seq.items.length) (seq.items = keep), (changed = true);
+      if (keep.length !== seq.items.length) {
+        seq.items = keep;
+        changed = true;
+      }
     }
     const model = doc.get('model');
     if (isMap(model)) {
       const parts = model.get('parts');
       if (isSeq(parts)) {
         const keep = parts.items.filter((it) => !(isMap(it) && gone.has(cleanPath(String(it.get('path'))))));
-        if (keep.length !== parts.items.length) (parts.items = keep), (changed = true);
+        if (keep.length !== parts.items.length) {
+          parts.items = keep;
+          changed = true;
+        }
       }
       if (model.has('path') && gone.has(cleanPath(String(model.get('path'))))) {
         const partsNow = model.get('parts');

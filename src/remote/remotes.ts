@@ -94,7 +94,7 @@ export function openLayout(path: string, name: string, readOnly = false): Target
 /** Edits the team config (or the local one), keeping the user's comments and layout. */
 async function editConfig(ctx: RepoContext, local: boolean, edit: (doc: ReturnType<typeof parseDocument>) => void): Promise<string> {
   const file = local ? ctx.localConfigPath : join(ctx.root, TEAM_CONFIG);
-  let text = '';
+  let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {

@@ -27,7 +27,7 @@ export interface SharingClone {
 /** The clones registered in a shared cache, except `self` (stale notes removed). */
 export function sharingClones(cacheDir: string, self: string): SharingClone[] {
   const dir = join(cacheDir, 'clones');
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(dir).filter((n) => n.endsWith('.json'));
   } catch {

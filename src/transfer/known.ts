@@ -59,7 +59,7 @@ export class KnownBlobs {
  */
 export function readKnown(file: string): Map<string, number> {
   const out = new Map<string, number>();
-  let text = '';
+  let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {

@@ -48,7 +48,7 @@ function holderGone(holder: string, path: string): boolean {
 /** Removes link sources (`.<lock>.<pid>-*`) that processes killed while taking the lock left. */
 function sweepTemps(path: string): void {
   const prefix = `.${basename(path)}.`;
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(dirname(path));
   } catch {

@@ -25,7 +25,6 @@ function rot(path: string, at: number, bytes: Buffer): void {
 describe('a cache blob whose bytes changed is caught at checkout and never placed', () => {
   let repo: { dir: string; cleanup: () => void };
   let store: OciLayoutStore;
-  let modelV1: string;
   let modelV2: string;
   let dsV1: Map<string, FileState>;
   let dsV2: Map<string, FileState>;
@@ -38,7 +37,6 @@ describe('a cache blob whose bytes changed is caught at checkout and never place
     const rand = rng(99);
     put(p('model.bin'), randomBytesFrom(rand, 200_000));
     for (let i = 0; i < 30; i++) put(p(`ds/r${String(i).padStart(2, '0')}.txt`), `version one of row ${i}\n`.repeat(20));
-    modelV1 = sha256File(p('model.bin'));
     dsV1 = snapshotTree(p('ds'));
     mk(repo.dir, 'add', 'model.bin', 'ds');
     git(repo.dir, 'commit', '-qm', 'v1');

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { put } from '../support/files.js';
 import { expectMkError, git, gitEnv, makeRepo, mk, MK_BIN, mkRun } from '../support/repo.js';
 
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
 describe('hostile file names in output', () => {

@@ -78,7 +78,7 @@ function pointersWhole(dir: string, paths: string[], what: string): void {
     try {
       parsePointer(readFileSync(f, 'utf8'), `${p}.mk.yaml`);
     } catch (e) {
-      throw new Error(`${what}: ${p}.mk.yaml is not a whole pointer: ${(e as Error).message}`);
+      throw new Error(`${what}: ${p}.mk.yaml is not a whole pointer: ${(e as Error).message}`, { cause: e });
     }
   }
 }

@@ -333,7 +333,7 @@ export function expectCleanError(r: Run, what: string): string {
     if (r.signal) throw new Error(`it died of ${r.signal}`);
     return expectMkError(r);
   } catch (e) {
-    throw new Error(`${what}: ${(e as Error).message}`);
+    throw new Error(`${what}: ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -29,7 +29,10 @@ describe('a 20,000-file dataset', () => {
     const made = new Set<string>();
     for (let i = 0; i < 20_000; i++) {
       const dir = join(root, `class_${String(i % 50).padStart(2, '0')}`, `batch_${(i >> 6) % 8}`);
-      if (!made.has(dir)) mkdirSync(dir, { recursive: true }), made.add(dir);
+      if (!made.has(dir)) {
+        mkdirSync(dir, { recursive: true });
+        made.add(dir);
+      }
       const b = Buffer.alloc(64 + Math.floor(rand() * 449), i & 0xff);
       b.writeUInt32LE(i, 0); // every file distinct
       writeFileSync(join(dir, `img_${String(i).padStart(5, '0')}.bin`), b);

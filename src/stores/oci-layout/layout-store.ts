@@ -147,12 +147,13 @@ export class OciLayoutStore implements CacheStore {
     }
     if (st.size !== desc.size) await this.wrongSize(desc, st.size);
     if (this.trusted(desc)) return createReadStream(path, { highWaterMark: 1 << 20 });
-    const self = this;
+    const drop = () => this.quarantine(desc);
+    const what = `blob ${desc.digest} in ${this.location}`;
     return (async function* () {
       try {
-        yield* verifying(createReadStream(path, { highWaterMark: 1 << 20 }), desc, `blob ${desc.digest} in ${self.location}`);
+        yield* verifying(createReadStream(path, { highWaterMark: 1 << 20 }), desc, what);
       } catch (e) {
-        if (e instanceof DigestMismatchError) await self.quarantine(desc);
+        if (e instanceof DigestMismatchError) await drop();
         throw e;
       }
     })();
@@ -392,7 +393,7 @@ export class OciLayoutStore implements CacheStore {
   /** Every blob digest in the store. */
   async listBlobs(): Promise<Array<{ digest: string; size: number }>> {
     const dir = join(this.root, 'blobs', 'sha256');
-    let names: string[] = [];
+    let names: string[];
     try {
       names = await readdir(dir);
     } catch {
