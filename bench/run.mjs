@@ -46,7 +46,21 @@ const HELP = `mk benchmark: mk vs Git LFS vs DVC vs floors (openssl sha256, cp -
 `;
 
 function parseArgs(argv) {
-  const o = { quick: false, only: undefined, tools: ['mk', 'lfs', 'dvc', 'floor'], reps: 3, dir: process.env.MK_BENCH_DIR || '/tmp/mk-bench', out: undefined, mkRemote: 'registry', timeout: 1800, keep: false, install: true, remoteDir: undefined, hooks: true, reportOnly: undefined };
+  const o = {
+    quick: false,
+    only: undefined,
+    tools: ['mk', 'lfs', 'dvc', 'floor'],
+    reps: 3,
+    dir: process.env.MK_BENCH_DIR || '/tmp/mk-bench',
+    out: undefined,
+    mkRemote: 'registry',
+    timeout: 1800,
+    keep: false,
+    install: true,
+    remoteDir: undefined,
+    hooks: true,
+    reportOnly: undefined,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -57,21 +71,57 @@ function parseArgs(argv) {
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     const val = () => inline ?? next();
     switch (flag) {
-      case '--quick': o.quick = true; break;
-      case '--only': o.only = val().split(',').map((s) => s.trim()).filter(Boolean); break;
-      case '--tools': o.tools = val().split(',').map((s) => s.trim()).filter(Boolean); break;
-      case '--reps': o.reps = Math.max(1, Number(val()) | 0); break;
-      case '--dir': o.dir = val(); break;
-      case '--out': o.out = val(); break;
-      case '--mk-remote': o.mkRemote = val(); break;
-      case '--timeout': o.timeout = Number(val()); break;
-      case '--keep': o.keep = true; break;
-      case '--remote-dir': o.remoteDir = val(); break;
-      case '--no-hooks': o.hooks = false; break;
-      case '--report-only': o.reportOnly = val(); break;
-      case '--no-install': o.install = false; break;
-      case '-h': case '--help': process.stdout.write(HELP); process.exit(0);
-      default: throw new Error(`unknown option ${a} (see --help)`);
+      case '--quick':
+        o.quick = true;
+        break;
+      case '--only':
+        o.only = val()
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        break;
+      case '--tools':
+        o.tools = val()
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        break;
+      case '--reps':
+        o.reps = Math.max(1, Number(val()) | 0);
+        break;
+      case '--dir':
+        o.dir = val();
+        break;
+      case '--out':
+        o.out = val();
+        break;
+      case '--mk-remote':
+        o.mkRemote = val();
+        break;
+      case '--timeout':
+        o.timeout = Number(val());
+        break;
+      case '--keep':
+        o.keep = true;
+        break;
+      case '--remote-dir':
+        o.remoteDir = val();
+        break;
+      case '--no-hooks':
+        o.hooks = false;
+        break;
+      case '--report-only':
+        o.reportOnly = val();
+        break;
+      case '--no-install':
+        o.install = false;
+        break;
+      case '-h':
+      case '--help':
+        process.stdout.write(HELP);
+        process.exit(0);
+      default:
+        throw new Error(`unknown option ${a} (see --help)`);
     }
   }
   const known = ['big', 'small', 'medium'];
@@ -103,7 +153,10 @@ function findPeers(env, opts) {
     for (const k of missing) which.add(k === 'dvc' ? 'dvc' : 'apt');
     if (missing.includes('time') || missing.includes('openssl')) {
       const pk = [missing.includes('time') ? 'time' : '', missing.includes('openssl') ? 'openssl' : ''].filter(Boolean);
-      spawnSync('bash', ['-c', `apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${pk.join(' ')} >/dev/null 2>&1`], { stdio: 'inherit', env });
+      spawnSync('bash', ['-c', `apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${pk.join(' ')} >/dev/null 2>&1`], {
+        stdio: 'inherit',
+        env,
+      });
     }
     const apt = [...which].filter((w) => w !== 'time');
     if (apt.length) {
@@ -113,7 +166,9 @@ function findPeers(env, opts) {
     have = check();
   }
   const names = { lfs: 'git-lfs', dvc: 'dvc', skopeo: 'skopeo', registry: 'docker-registry', openssl: 'openssl', time: 'GNU time (peak RSS)' };
-  const unavailable = Object.keys(have).filter((k) => !have[k] && want(k)).map((k) => `${names[k]}: could not be installed${opts.install ? '' : ' (--no-install)'}`);
+  const unavailable = Object.keys(have)
+    .filter((k) => !have[k] && want(k))
+    .map((k) => `${names[k]}: could not be installed${opts.install ? '' : ' (--no-install)'}`);
   for (const u of unavailable) log(`NOT AVAILABLE: ${u}; continuing without it`);
   const bins = { dvc: existsSync(join(peersBin, 'dvc')) ? join(peersBin, 'dvc') : have.dvc ? 'dvc' : undefined };
   return { have, bins, unavailable, peersBin };
@@ -187,7 +242,11 @@ async function main() {
   log(`work dir ${work} on ${fs.type}, ${fs.avail} free; mode ${mode}, ${opts.reps} repetitions`);
 
   const dsAll = datasets(opts.quick);
-  const largest = Math.max(...Object.values(dsAll).filter((d) => !opts.only || opts.only.includes(d.id)).map((d) => d.totalBytes));
+  const largest = Math.max(
+    ...Object.values(dsAll)
+      .filter((d) => !opts.only || opts.only.includes(d.id))
+      .map((d) => d.totalBytes),
+  );
   const remote = chooseRemoteRoot(opts, work, fs, 2 * largest + 1024 ** 3);
   log(`remotes in ${remote.root}: ${remote.note}`);
 
@@ -276,7 +335,8 @@ async function main() {
       }
     }
   }
-  if (!opts.tools.includes('floor')) for (const ds of Object.values(dsets)) for (const row of ROWS) for (const f of row.floors) results.na(ds.id, row.id, `floor:${f}`, 'n/a: floors not run (--tools)');
+  if (!opts.tools.includes('floor'))
+    for (const ds of Object.values(dsets)) for (const row of ROWS) for (const f of row.floors) results.na(ds.id, row.id, `floor:${f}`, 'n/a: floors not run (--tools)');
   stopAllRegistries();
   if (!opts.keep && remote.own) rmrf(remote.root);
 
@@ -293,7 +353,11 @@ async function main() {
     mkVersion: mkCaps.ok ? `${mkCaps.version} (${gitDescribe()})` : 'not available',
     mkStartup: mkCaps.startup,
     remoteNote: remote.note,
-    mkRemoteDesc: !mkCaps.push ? 'none (`mk push` not implemented yet)' : ctx.mkRemote === 'registry' ? 'loopback docker-registry (oci://127.0.0.1:PORT/bench/<dataset>), fresh per repetition' : 'local OCI layout directory',
+    mkRemoteDesc: !mkCaps.push
+      ? 'none (`mk push` not implemented yet)'
+      : ctx.mkRemote === 'registry'
+        ? 'loopback docker-registry (oci://127.0.0.1:PORT/bench/<dataset>), fresh per repetition'
+        : 'local OCI layout directory',
   };
   meta.datasets = Object.keys(dsets);
   meta.columns = columns.map((c) => ({ id: c.id, label: c.label }));
@@ -334,7 +398,11 @@ function chooseRemoteRoot(opts, work, workFs, need) {
     mkdirSync(root, { recursive: true });
     const f = filesystemOf(root);
     const same = f.device === workFs.device;
-    return { root, own: false, note: `${root} (${f.type}${same ? ', the same filesystem as the work dir: git-lfs hardlinks its objects into the file:// remote, so its push moves no bytes' : ', another filesystem than the work dir'})` };
+    return {
+      root,
+      own: false,
+      note: `${root} (${f.type}${same ? ', the same filesystem as the work dir: git-lfs hardlinks its objects into the file:// remote, so its push moves no bytes' : ', another filesystem than the work dir'})`,
+    };
   }
   const shm = '/dev/shm';
   const f = existsSync(shm) ? filesystemOf(shm) : undefined;
@@ -343,12 +411,20 @@ function chooseRemoteRoot(opts, work, workFs, need) {
     const root = join(shm, 'mk-bench-remotes');
     rmrf(root);
     mkdirSync(root, { recursive: true });
-    return { root, own: true, note: `${root} (tmpfs): every remote (bare git, LFS objects, DVC remote, registry storage) is on another filesystem than the work dir, so git-lfs cannot hardlink objects into its file:// remote and every tool really copies its bytes (tmpfs writes are memory-speed, the same for all tools)` };
+    return {
+      root,
+      own: true,
+      note: `${root} (tmpfs): every remote (bare git, LFS objects, DVC remote, registry storage) is on another filesystem than the work dir, so git-lfs cannot hardlink objects into its file:// remote and every tool really copies its bytes (tmpfs writes are memory-speed, the same for all tools)`,
+    };
   }
   const root = join(work, 'remotes');
   rmrf(root);
   mkdirSync(root, { recursive: true });
-  return { root, own: true, note: `${root} (same filesystem as the work dir; no tmpfs with ${fmtBytes(need)} free): git-lfs hardlinks its objects into the file:// remote here, so its push moves no bytes` };
+  return {
+    root,
+    own: true,
+    note: `${root} (same filesystem as the work dir; no tmpfs with ${fmtBytes(need)} free): git-lfs hardlinks its objects into the file:// remote here, so its push moves no bytes`,
+  };
 }
 
 function gitDescribe() {

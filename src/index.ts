@@ -13,7 +13,18 @@ export { ls, type ListedArtifact } from './api/ls.js';
 export { gc, type GcOptions, type GcResult } from './api/gc.js';
 export { push, fetchData, pull, remoteStatus, type TransferOptions, type TransferResult, type RemoteStatus, type PublishedModelKit, type CopyProgress } from './api/transfer.js';
 export { remoteAdd, remoteList, remoteRemove, remoteDefault, type RemoteListing } from './api/remote.js';
-export { modelkitBuild, modelkitInspect, modelkitUnpack, modelkitCopy, verify, resolveModelKit, type ModelKitInfo, type UnpackOptions, type VerifyResult, type CopyModelKitResult } from './api/modelkit.js';
+export {
+  modelkitBuild,
+  modelkitInspect,
+  modelkitUnpack,
+  modelkitCopy,
+  verify,
+  resolveModelKit,
+  type ModelKitInfo,
+  type UnpackOptions,
+  type VerifyResult,
+  type CopyModelKitResult,
+} from './api/modelkit.js';
 export { install, uninstall, type InstallResult } from './api/install.js';
 export { runHook, type HookOutcome } from './api/hooks/run.js';
 export { mergePointers } from './api/hooks/merge-driver.js';

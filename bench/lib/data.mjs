@@ -59,13 +59,34 @@ export function datasets(quick) {
     lfsPattern,
   });
   return {
-    big: mk('big', `1 file of ${fmtBytes(big)}`, 'big.bin', false, [{ rel: 'big.bin', size: big }],
+    big: mk(
+      'big',
+      `1 file of ${fmtBytes(big)}`,
+      'big.bin',
+      false,
+      [{ rel: 'big.bin', size: big }],
       // Overwrite the first MiB in place: the file's digest changes, as after a partial rewrite.
-      { rel: 'big.bin', offset: 0, length: 1 * MiB, what: 'first 1 MiB of big.bin rewritten in place' }, 'big.bin'),
-    small: mk('small', `${smallCount.toLocaleString('en-US')} files of 16 KiB in ${folders} folders`, 'small', true, small,
-      { rel: small[Math.floor(smallCount / 2) + 7].rel, offset: 0, length: 16 * KiB, what: `one 16 KiB file rewritten (${small[Math.floor(smallCount / 2) + 7].rel})` }, 'small/**'),
-    medium: mk('medium', `${mediumCount} files of 10 MiB`, 'medium', true, medium,
-      { rel: medium[Math.floor(mediumCount / 2)].rel, offset: 0, length: 10 * MiB, what: `one 10 MiB file rewritten (${medium[Math.floor(mediumCount / 2)].rel})` }, 'medium/**'),
+      { rel: 'big.bin', offset: 0, length: 1 * MiB, what: 'first 1 MiB of big.bin rewritten in place' },
+      'big.bin',
+    ),
+    small: mk(
+      'small',
+      `${smallCount.toLocaleString('en-US')} files of 16 KiB in ${folders} folders`,
+      'small',
+      true,
+      small,
+      { rel: small[Math.floor(smallCount / 2) + 7].rel, offset: 0, length: 16 * KiB, what: `one 16 KiB file rewritten (${small[Math.floor(smallCount / 2) + 7].rel})` },
+      'small/**',
+    ),
+    medium: mk(
+      'medium',
+      `${mediumCount} files of 10 MiB`,
+      'medium',
+      true,
+      medium,
+      { rel: medium[Math.floor(mediumCount / 2)].rel, offset: 0, length: 10 * MiB, what: `one 10 MiB file rewritten (${medium[Math.floor(mediumCount / 2)].rel})` },
+      'medium/**',
+    ),
   };
 }
 
@@ -87,13 +108,16 @@ export async function ensureDataset(ds, root) {
   } catch {
     have = undefined;
   }
-  const same = have && JSON.stringify(have.spec) === JSON.stringify(want) && ds.files.every((f) => {
-    try {
-      return statSync(join(dir, f.rel)).size === f.size;
-    } catch {
-      return false;
-    }
-  });
+  const same =
+    have &&
+    JSON.stringify(have.spec) === JSON.stringify(want) &&
+    ds.files.every((f) => {
+      try {
+        return statSync(join(dir, f.rel)).size === f.size;
+      } catch {
+        return false;
+      }
+    });
   if (!same) {
     log(`data: generating ${ds.id} (${ds.title}, ${fmtBytes(ds.totalBytes)}) in ${dir}`);
     const t0 = Date.now();

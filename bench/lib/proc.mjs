@@ -82,7 +82,10 @@ export function runStep(cmds, common = {}) {
     wall += r.wall;
     if (r.rss !== undefined) rss = Math.max(rss ?? 0, r.rss);
     if (r.code !== 0) {
-      const what = c.argv.slice(0, 3).map((a) => a.split('/').pop()).join(' ');
+      const what = c.argv
+        .slice(0, 3)
+        .map((a) => a.split('/').pop())
+        .join(' ');
       if (r.timedOut) throw new StepError(`${what}: timed out after ${common.timeoutSec ?? procDefaults.timeoutSec} s`);
       throw new StepError(`${what}: ${firstErrorLine(r.stderr || r.stdout)}`);
     }
@@ -94,7 +97,10 @@ export function runStep(cmds, common = {}) {
 export function sh(argv, opts = {}) {
   const r = runOnce(argv, opts);
   if (r.code !== 0) {
-    const what = argv.slice(0, 3).map((a) => a.split('/').pop()).join(' ');
+    const what = argv
+      .slice(0, 3)
+      .map((a) => a.split('/').pop())
+      .join(' ');
     throw new StepError(`${what}: ${firstErrorLine(r.stderr || r.stdout)}`);
   }
   return r.stdout;
@@ -105,7 +111,10 @@ export function firstLine(argv, opts = {}) {
   try {
     const r = spawnSync(argv[0], argv.slice(1), { env: procDefaults.env, timeout: 60000, ...opts });
     if (r.status !== 0) return undefined;
-    return (r.stdout.toString() + r.stderr.toString()).split('\n').map((l) => l.trim()).find(Boolean);
+    return (r.stdout.toString() + r.stderr.toString())
+      .split('\n')
+      .map((l) => l.trim())
+      .find(Boolean);
   } catch {
     return undefined;
   }

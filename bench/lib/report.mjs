@@ -119,7 +119,11 @@ export function targets(results, dsets, ctx) {
     const mk = v('big', 'add', 'mk');
     const fl = v('big', 'add', 'floor:sha256');
     const r = ratio(mk, fl);
-    out.push([`adding ${big.title}: within 1.2× of \`openssl dgst -sha256\``, r !== undefined ? `mk ${fmtSeconds(mk)} vs sha256 ${fmtSeconds(fl)} = ${fmtRatio(r)}` : renderCell(get('big', 'add', 'mk'), 'time'), verdict(r === undefined ? undefined : r <= 1.2)]);
+    out.push([
+      `adding ${big.title}: within 1.2× of \`openssl dgst -sha256\``,
+      r !== undefined ? `mk ${fmtSeconds(mk)} vs sha256 ${fmtSeconds(fl)} = ${fmtRatio(r)}` : renderCell(get('big', 'add', 'mk'), 'time'),
+      verdict(r === undefined ? undefined : r <= 1.2),
+    ]);
   }
   if (small) {
     const mk = v('small', 'add', 'mk');
@@ -127,10 +131,22 @@ export function targets(results, dsets, ctx) {
     const dvc = v('small', 'add', 'dvc');
     const rl = ratio(mk, lfs);
     const rd = ratio(mk, dvc);
-    out.push([`adding ${small.title}: at least 10× faster than Git LFS`, rl !== undefined ? `mk ${fmtSeconds(mk)} vs LFS ${fmtSeconds(lfs)} = ${fmtRatio(rl)}` : 'n/a: ' + (mk === undefined ? 'mk not measured' : 'Git LFS not measured'), verdict(rl === undefined ? undefined : rl <= 0.1)]);
-    out.push([`adding ${small.title}: faster than DVC`, rd !== undefined ? `mk ${fmtSeconds(mk)} vs DVC ${fmtSeconds(dvc)} = ${fmtRatio(rd)}` : 'n/a: ' + (mk === undefined ? 'mk not measured' : 'DVC not measured'), verdict(rd === undefined ? undefined : rd < 1)]);
+    out.push([
+      `adding ${small.title}: at least 10× faster than Git LFS`,
+      rl !== undefined ? `mk ${fmtSeconds(mk)} vs LFS ${fmtSeconds(lfs)} = ${fmtRatio(rl)}` : 'n/a: ' + (mk === undefined ? 'mk not measured' : 'Git LFS not measured'),
+      verdict(rl === undefined ? undefined : rl <= 0.1),
+    ]);
+    out.push([
+      `adding ${small.title}: faster than DVC`,
+      rd !== undefined ? `mk ${fmtSeconds(mk)} vs DVC ${fmtSeconds(dvc)} = ${fmtRatio(rd)}` : 'n/a: ' + (mk === undefined ? 'mk not measured' : 'DVC not measured'),
+      verdict(rd === undefined ? undefined : rd < 1),
+    ]);
     const st = v('small', 'status', 'mk');
-    out.push([`\`mk status\` with ${small.files.length.toLocaleString('en-US')} unchanged files: under 0.3 s`, st !== undefined ? fmtSeconds(st) : renderCell(get('small', 'status', 'mk'), 'time'), verdict(st === undefined ? undefined : st < 0.3)]);
+    out.push([
+      `\`mk status\` with ${small.files.length.toLocaleString('en-US')} unchanged files: under 0.3 s`,
+      st !== undefined ? fmtSeconds(st) : renderCell(get('small', 'status', 'mk'), 'time'),
+      verdict(st === undefined ? undefined : st < 0.3),
+    ]);
     const noop = v('small', 'noop', 'mk');
     const git = v('small', 'noop', 'floor:git');
     const hooked = !(get('small', 'noop', 'mk')?.notes ?? []).some((n) => n.startsWith('no mk pre-commit hook'));
@@ -138,7 +154,9 @@ export function targets(results, dsets, ctx) {
       const over = noop - git;
       out.push([
         `a commit that changes no tracked data (${small.files.length.toLocaleString('en-US')} tracked files): under 100 ms of hook overhead`,
-        hooked ? `no-op commit ${fmtSeconds(noop)} − plain git ${fmtSeconds(git)} = ${fmtSeconds(Math.max(0, over))}` : `no mk hook yet (commit ${fmtSeconds(noop)} = plain git); \`mk status\`, which a pre-commit hook would at least do, takes ${fmtSeconds(st)}`,
+        hooked
+          ? `no-op commit ${fmtSeconds(noop)} − plain git ${fmtSeconds(git)} = ${fmtSeconds(Math.max(0, over))}`
+          : `no mk hook yet (commit ${fmtSeconds(noop)} = plain git); \`mk status\`, which a pre-commit hook would at least do, takes ${fmtSeconds(st)}`,
         hooked ? verdict(over < 0.1) : `pending (proxy: ${st !== undefined && st < 0.1 ? 'under' : 'over'} 100 ms)`,
       ]);
     } else out.push(['a commit that changes no tracked data: under 100 ms of hook overhead', renderCell(get('small', 'noop', 'mk'), 'time'), 'not measured']);
@@ -155,7 +173,11 @@ export function targets(results, dsets, ctx) {
       const cp = row === 'clone' ? v(ds.id, row, 'floor:cp') : undefined;
       const nb = ctx.layoutInfo?.[ds.id]?.layers;
       const cpNote = cp !== undefined ? ` (skopeo writes ${nb ?? 'the'} blob${nb === 1 ? '' : 's'} only; restoring the files alone, \`cp -r\`, takes ${fmtSeconds(cp)})` : '';
-      out.push([`${what} of ${ds.title} to a ${reg}: at least as fast as \`skopeo copy\` of the same blobs`, r !== undefined ? `mk ${fmtSeconds(mk)} vs skopeo ${fmtSeconds(f)} = ${fmtRatio(r)}${cpNote}` : renderCell(get(ds.id, row, 'mk'), 'time'), r === undefined ? (get(ds.id, row, 'mk')?.na ? 'pending' : 'not measured') : verdict(r <= 1)]);
+      out.push([
+        `${what} of ${ds.title} to a ${reg}: at least as fast as \`skopeo copy\` of the same blobs`,
+        r !== undefined ? `mk ${fmtSeconds(mk)} vs skopeo ${fmtSeconds(f)} = ${fmtRatio(r)}${cpNote}` : renderCell(get(ds.id, row, 'mk'), 'time'),
+        r === undefined ? (get(ds.id, row, 'mk')?.na ? 'pending' : 'not measured') : verdict(r <= 1),
+      ]);
     }
   }
   for (const ds of Object.values(dsets).filter((d) => d.isDir)) {
@@ -165,14 +187,19 @@ export function targets(results, dsets, ctx) {
     const up = ctx.mkUpload[ds.id] ?? [];
     const ch = ctx.mkChange[ds.id] ?? [];
     const worst = (xs) => xs.reduce((a, x) => (x.dataBlobs.length > (a?.dataBlobs.length ?? -1) ? x : a), undefined);
-    const show = (x) => `${x.dataBlobs.length} data blob(s) (${x.dataBlobs.map(fmtBytes).join(', ') || '-'})${x.manifestBytes !== undefined ? ` + ${fmtBytes(x.manifestBytes)} of directory manifest (root + changed file list)` : ''}`;
+    const show = (x) =>
+      `${x.dataBlobs.length} data blob(s) (${x.dataBlobs.map(fmtBytes).join(', ') || '-'})${x.manifestBytes !== undefined ? ` + ${fmtBytes(x.manifestBytes)} of directory manifest (root + changed file list)` : ''}`;
     const bytes = v(ds.id, 'upload', 'mk', 'bytes');
     if (up.length) {
       const w = worst(up);
       out.push([title, `${fmtBytes(bytes)} uploaded: ${show(w)}${w.other?.length ? ` + ${w.other.length} other` : ''} (worst repetition)`, verdict(w.dataBlobs.length <= 1)]);
     } else if (ch.length) {
       const w = worst(ch);
-      out.push([title, `push: ${renderCell(get(ds.id, 'upload', 'mk'), 'bytes')}; the local store gained ${show(w)}`, `pending (local store: ${w.dataBlobs.length <= 1 ? 'one group' : `${w.dataBlobs.length} groups`})`]);
+      out.push([
+        title,
+        `push: ${renderCell(get(ds.id, 'upload', 'mk'), 'bytes')}; the local store gained ${show(w)}`,
+        `pending (local store: ${w.dataBlobs.length <= 1 ? 'one group' : `${w.dataBlobs.length} groups`})`,
+      ]);
     } else out.push([title, renderCell(get(ds.id, 'upload', 'mk'), 'bytes'), 'not measured']);
   }
   const peaks = Object.values(dsets).map((ds) => {
@@ -225,7 +252,10 @@ export function findings(results, dsets, tools, ctx) {
         const p = value(r[t.id], row.unit);
         if (p !== undefined && p > 0 && mk / p > 1.1 && (row.unit === 'bytes' || mk - p > 0.02)) {
           const f = (x) => (row.unit === 'time' ? fmtSeconds(x) : fmtBytes(x));
-          const caveat = TRANSPORT_ROWS.has(row.id) && row.unit === 'time' && ctx.mkRemote === 'registry' ? ' (not like for like: mk talks HTTP to a registry, the peer copies into a local directory; the skopeo floor is the fair yardstick)' : '';
+          const caveat =
+            TRANSPORT_ROWS.has(row.id) && row.unit === 'time' && ctx.mkRemote === 'registry'
+              ? ' (not like for like: mk talks HTTP to a registry, the peer copies into a local directory; the skopeo floor is the fair yardstick)'
+              : '';
           out.push(`${ds.id}, ${row.label}: mk ${f(mk)} is ${fmtRatio(mk / p)} ${t.label} (${f(p)})${caveat}.`);
         }
       }
@@ -252,8 +282,14 @@ export function renderReport({ results, dsets, tools, machine, meta, ctx }) {
   L.push(`| OS, kernel | ${esc(m.os)}, Linux ${m.kernel} |`);
   L.push(`| work dir | \`${m.workDir}\` on ${m.fs.type} (${m.fs.device} mounted at ${m.fs.mount}; ${m.fs.avail} free at start) |`);
   L.push(`| load average | at start ${meta.loadStart}; at end ${meta.loadEnd} (other work on the machine skews timings) |`);
-  L.push(`| versions | ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')} |`);
-  L.push(`| mk | ${esc(meta.mkVersion)}; Git hooks: ${meta.mkHooks ?? '?'}; startup (\`mk --version\`, best of 5): ${meta.mkStartup !== undefined ? fmtSeconds(meta.mkStartup) : '?'}; remote for push/pull: ${meta.mkRemoteDesc} |`);
+  L.push(
+    `| versions | ${Object.entries(m.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')} |`,
+  );
+  L.push(
+    `| mk | ${esc(meta.mkVersion)}; Git hooks: ${meta.mkHooks ?? '?'}; startup (\`mk --version\`, best of 5): ${meta.mkStartup !== undefined ? fmtSeconds(meta.mkStartup) : '?'}; remote for push/pull: ${meta.mkRemoteDesc} |`,
+  );
   L.push(`| remotes | ${esc(meta.remoteNote)} |`);
   L.push(`| wall time of this run | ${meta.elapsed} |`);
   if (meta.unavailable.length) L.push(`| not available | ${esc(meta.unavailable.join('; '))} |`);
@@ -268,13 +304,35 @@ export function renderReport({ results, dsets, tools, machine, meta, ctx }) {
   L.push('');
   L.push('## Legend');
   L.push('');
-  L.push('- Each cell: **median wall time** over the repetitions (status and no-op commit: 3 runs per repetition; switch: 2 per repetition, there and back), **±spread** when the runs differ by 5% or more (half the min–max range, relative to the median: a noise gauge), **· peak RSS** (the largest single process of the step, GNU `time -f %M`, max over runs). Byte rows: median bytes.');
-  L.push('- Ratios: mk median ÷ peer (or floor) median: **below 1× mk is faster / smaller**. mk/floor uses the first floor of the row. Push and clone rows are like for like between Git LFS and DVC (both copy into a local directory remote), but mk goes over HTTP to a registry (unless run with `--mk-remote layout`): for mk, the skopeo floor (same registry, same blobs) is the fair yardstick. The two rows "mk to / from a local folder remote" are the like-for-like comparison: the same mk repository also pushes to a local OCI layout folder (`mk push --remote folder` + `git push`, ModelKit included) and a fresh clone pulls from it (`git clone` + `mk pull --remote folder`); their peer cells repeat the peers\' push and clone rows.');
-  L.push('- Every repetition runs in fresh temporary repositories and remotes; repetitions are interleaved across tools (mk, LFS, DVC, floors, then again). Data is generated once (AES-CTR keystream: deterministic, incompressible), copied into each repository untimed, and is **warm in the page cache**: the page cache is not dropped (not possible here, and not needed for relative numbers). `sync` runs before each timed step so a step does not pay for the previous one\'s writeback; no tool fsyncs on its own path unless it does so by default.');
-  L.push('- Steps: **add + commit** = mk: `mk add <path>` + `git commit` (with mk\'s hooks when `mk install` exists, see the machine table); Git LFS: `git add -A` (clean filter) + `git commit` (after an untimed `git lfs track`); DVC: `dvc add` + `git add <path>.dvc .gitignore` + `git commit`. **status** = `mk status`, `git status --porcelain` (what an LFS user runs), `dvc status`. **no-op commit** = `git commit --allow-empty` with whatever hooks the tool installed. **push** = publish data and commit: mk: `git push`, whose pre-push hook uploads the data (without the hook: `mk push` + `git push`); `git push` (LFS pre-push uploads to `remote.git/lfs`, file:// standalone transfer); `dvc push` to a local directory remote + `git push`. **fresh clone + restore** = `git clone` (+ `mk pull` / `dvc pull`; LFS restores in the smudge filter), verified: file count and the changed file\'s hash. **switch** = `git checkout <rev>` (mk: its post-checkout hook restores the data; without the hook + `mk checkout`; DVC: + `dvc checkout`), to the first revision and back, verified.');
-  L.push(`- The one-file change: big = the first MiB of the file rewritten in place; small = one 16 KiB file rewritten; medium = one 10 MiB file rewritten. **local store growth** = bytes added to \`.git/mk/cache\`, \`.git/lfs/objects\`, \`.dvc/cache\`; **bytes uploaded** = growth of the data remote (registry storage / remote layout, \`remote.git\` incl. \`lfs/\`, DVC remote dir) plus the bare git remote.`);
-  L.push(`- Floors: ${Object.entries(FLOORS).map(([k, v]) => `*${FLOOR_SHORT[k]}* = ${v}`).join('; ')}. The skopeo floor copies an OCI artifact whose layers are ${Object.keys(ctx.skopeoBlobs).length ? Object.entries(ctx.skopeoBlobs).map(([d, s]) => `${d}: ${s}${ctx.layoutInfo[d] ? ` (${ctx.layoutInfo[d].layers} blobs, ${fmtBytes(ctx.layoutInfo[d].bytes)})` : ''}`).join('; ') : 'the dataset files'} — "the same blobs" mk pushes — to a fresh \`docker-registry\` on 127.0.0.1 (and back into an empty OCI layout for the pull floor).`);
-  L.push('- Git runs with an isolated global config (identity, `init.defaultBranch=main`, `gc.auto=0` so no background gc lands in another step, and the LFS filters). DVC gets a fresh site cache dir per repetition. Cells read "error: …" when a command failed (its first telling line; full logs in the work dir\'s `logs/`), and "n/a: …" with the reason when a step does not apply.');
+  L.push(
+    '- Each cell: **median wall time** over the repetitions (status and no-op commit: 3 runs per repetition; switch: 2 per repetition, there and back), **±spread** when the runs differ by 5% or more (half the min–max range, relative to the median: a noise gauge), **· peak RSS** (the largest single process of the step, GNU `time -f %M`, max over runs). Byte rows: median bytes.',
+  );
+  L.push(
+    '- Ratios: mk median ÷ peer (or floor) median: **below 1× mk is faster / smaller**. mk/floor uses the first floor of the row. Push and clone rows are like for like between Git LFS and DVC (both copy into a local directory remote), but mk goes over HTTP to a registry (unless run with `--mk-remote layout`): for mk, the skopeo floor (same registry, same blobs) is the fair yardstick. The two rows "mk to / from a local folder remote" are the like-for-like comparison: the same mk repository also pushes to a local OCI layout folder (`mk push --remote folder` + `git push`, ModelKit included) and a fresh clone pulls from it (`git clone` + `mk pull --remote folder`); their peer cells repeat the peers\' push and clone rows.',
+  );
+  L.push(
+    "- Every repetition runs in fresh temporary repositories and remotes; repetitions are interleaved across tools (mk, LFS, DVC, floors, then again). Data is generated once (AES-CTR keystream: deterministic, incompressible), copied into each repository untimed, and is **warm in the page cache**: the page cache is not dropped (not possible here, and not needed for relative numbers). `sync` runs before each timed step so a step does not pay for the previous one's writeback; no tool fsyncs on its own path unless it does so by default.",
+  );
+  L.push(
+    "- Steps: **add + commit** = mk: `mk add <path>` + `git commit` (with mk's hooks when `mk install` exists, see the machine table); Git LFS: `git add -A` (clean filter) + `git commit` (after an untimed `git lfs track`); DVC: `dvc add` + `git add <path>.dvc .gitignore` + `git commit`. **status** = `mk status`, `git status --porcelain` (what an LFS user runs), `dvc status`. **no-op commit** = `git commit --allow-empty` with whatever hooks the tool installed. **push** = publish data and commit: mk: `git push`, whose pre-push hook uploads the data (without the hook: `mk push` + `git push`); `git push` (LFS pre-push uploads to `remote.git/lfs`, file:// standalone transfer); `dvc push` to a local directory remote + `git push`. **fresh clone + restore** = `git clone` (+ `mk pull` / `dvc pull`; LFS restores in the smudge filter), verified: file count and the changed file's hash. **switch** = `git checkout <rev>` (mk: its post-checkout hook restores the data; without the hook + `mk checkout`; DVC: + `dvc checkout`), to the first revision and back, verified.",
+  );
+  L.push(
+    `- The one-file change: big = the first MiB of the file rewritten in place; small = one 16 KiB file rewritten; medium = one 10 MiB file rewritten. **local store growth** = bytes added to \`.git/mk/cache\`, \`.git/lfs/objects\`, \`.dvc/cache\`; **bytes uploaded** = growth of the data remote (registry storage / remote layout, \`remote.git\` incl. \`lfs/\`, DVC remote dir) plus the bare git remote.`,
+  );
+  L.push(
+    `- Floors: ${Object.entries(FLOORS)
+      .map(([k, v]) => `*${FLOOR_SHORT[k]}* = ${v}`)
+      .join('; ')}. The skopeo floor copies an OCI artifact whose layers are ${
+      Object.keys(ctx.skopeoBlobs).length
+        ? Object.entries(ctx.skopeoBlobs)
+            .map(([d, s]) => `${d}: ${s}${ctx.layoutInfo[d] ? ` (${ctx.layoutInfo[d].layers} blobs, ${fmtBytes(ctx.layoutInfo[d].bytes)})` : ''}`)
+            .join('; ')
+        : 'the dataset files'
+    } — "the same blobs" mk pushes — to a fresh \`docker-registry\` on 127.0.0.1 (and back into an empty OCI layout for the pull floor).`,
+  );
+  L.push(
+    '- Git runs with an isolated global config (identity, `init.defaultBranch=main`, `gc.auto=0` so no background gc lands in another step, and the LFS filters). DVC gets a fresh site cache dir per repetition. Cells read "error: …" when a command failed (its first telling line; full logs in the work dir\'s `logs/`), and "n/a: …" with the reason when a step does not apply.',
+  );
   L.push('');
   for (const ds of Object.values(dsets)) {
     L.push(`## ${ds.id}: ${ds.title} (${fmtBytes(ds.totalBytes)})`);
@@ -308,7 +366,9 @@ export function renderReport({ results, dsets, tools, machine, meta, ctx }) {
   L.push('node bench/run.mjs --help          # all options (work dir: $MK_BENCH_DIR, default /tmp/mk-bench)');
   L.push('```');
   L.push('');
-  L.push('Peers missing from the machine are installed by `bash test/support/install-peers.sh`; a peer that cannot be had is reported above and its column reads n/a. Partial runs (`--quick`, `--only`, `--tools`) write their report into the work dir instead of this file unless `--out` says otherwise.');
+  L.push(
+    'Peers missing from the machine are installed by `bash test/support/install-peers.sh`; a peer that cannot be had is reported above and its column reads n/a. Partial runs (`--quick`, `--only`, `--tools`) write their report into the work dir instead of this file unless `--out` says otherwise.',
+  );
   L.push('');
   return L.join('\n');
 }

@@ -80,7 +80,10 @@ export async function runScenario({ tool, ds, rep, ctx, results }) {
   };
   const timed = (row, cmds) => {
     syncDisks();
-    const t = runStep(cmds.map((c) => ({ ...common(), ...c })), { env: S.env });
+    const t = runStep(
+      cmds.map((c) => ({ ...common(), ...c })),
+      { env: S.env },
+    );
     results.time(ds.id, row, tool.id, t);
     return t;
   };

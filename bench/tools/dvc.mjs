@@ -23,11 +23,7 @@ export function dvcTool(ctx) {
       sh(['git', 'add', '-A', '.dvc', '.dvcignore'], o);
     },
 
-    addCommit: (S, msg) => [
-      { argv: dvc('add', '-q', S.ds.path) },
-      { argv: ['git', 'add', '--', `${S.ds.path}.dvc`, '.gitignore'] },
-      { argv: ['git', 'commit', '-q', '-m', msg] },
-    ],
+    addCommit: (S, msg) => [{ argv: dvc('add', '-q', S.ds.path) }, { argv: ['git', 'add', '--', `${S.ds.path}.dvc`, '.gitignore'] }, { argv: ['git', 'commit', '-q', '-m', msg] }],
     status: () => [{ argv: dvc('status', '-q') }],
     noop: () => [{ argv: ['git', 'commit', '-q', '--allow-empty', '-m', 'no-op'] }],
     noopNote: () => 'no DVC hooks (`dvc install` not run): plain git',

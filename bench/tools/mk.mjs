@@ -47,13 +47,14 @@ function remoteBlobs(S) {
   const out = new Map();
   if (S.registry) {
     const base = join(S.registry.root, 'docker', 'registry', 'v2', 'blobs', 'sha256');
-    for (const pre of safeList(base)) for (const d of safeList(join(base, pre))) {
-      try {
-        out.set(d, statSync(join(base, pre, d, 'data')).size);
-      } catch {
-        /* partial */
+    for (const pre of safeList(base))
+      for (const d of safeList(join(base, pre))) {
+        try {
+          out.set(d, statSync(join(base, pre, d, 'data')).size);
+        } catch {
+          /* partial */
+        }
       }
-    }
     return out;
   }
   for (const dir of S.remoteDirs) for (const [d, n] of blobsIn(join(dir, 'blobs', 'sha256'))) out.set(d, n);

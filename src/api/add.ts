@@ -48,7 +48,8 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
   for (const rel of rels) {
     if (rel === '.') throw new UsageError('cannot track the whole repository', 'name a data file or folder inside it');
     if (isPointerPath(rel)) throw new UsageError(`${rel} is an mk pointer; name the data path '${dataPathFor(rel)}' instead`);
-    if (rel === '.mk' || rel.startsWith('.mk/') || rel === '.gitignore' || rel.endsWith('/.gitignore')) throw new UsageError(`${rel} belongs to the repository's own settings and cannot be tracked by mk`);
+    if (rel === '.mk' || rel.startsWith('.mk/') || rel === '.gitignore' || rel.endsWith('/.gitignore'))
+      throw new UsageError(`${rel} belongs to the repository's own settings and cannot be tracked by mk`);
     assertNoSymlinkedParents(ctx.root, rel);
     checkIgnorable(ctx.root, rel);
     if (!existsSync(abs(ctx.root, rel))) throw new MkError('ENOENT', `${rel}: no such file or directory`);
@@ -96,7 +97,17 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
       // it staged anything) already wrote it to the work tree (checked below, in one go).
       if (changedIgnore) stage.push(changedIgnore);
       else ignoreChecks.push(rel);
-      results.push({ path: rel, pointerPath, pointer: snap.pointer, changed, hashedFiles: snap.hashed, newBlobs: snap.newBlobs, newBytes: snap.newBytes, skipped: snap.skipped, warnings: snap.warnings });
+      results.push({
+        path: rel,
+        pointerPath,
+        pointer: snap.pointer,
+        changed,
+        hashedFiles: snap.hashed,
+        newBlobs: snap.newBlobs,
+        newBytes: snap.newBytes,
+        skipped: snap.skipped,
+        warnings: snap.warnings,
+      });
     }
     const synced = results.map((r) => ({ path: r.path, kind: r.pointer.kind, description: r.pointer.description }));
     const kf = await syncProjectKitfile(ctx.root, synced);

@@ -79,8 +79,7 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
     const notCached: CheckoutArtifact[] = [];
     // Files kept inside packs have no blob of their own: found through the cache's manifests, once, if needed.
     let savedInPacks: Promise<Set<string>> | undefined;
-    const inCache = async (digest: string, size: number) =>
-      ctx.cache.existsSync({ mediaType: MediaType.octet, digest, size }) || (await (savedInPacks ??= savedFileDigests(ctx.cache))).has(digest);
+    const inCache = async (digest: string, size: number) => ctx.cache.existsSync({ mediaType: MediaType.octet, digest, size }) || (await (savedInPacks ??= savedFileDigests(ctx.cache))).has(digest);
     // Folders stamped clean (status, add, an earlier checkout) for the version the work tree
     // should hold: their scans start now, and if the stamp holds, only the files that differ
     // between the two versions are touched, without reading the folder.
@@ -116,7 +115,8 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
       const check: string[] = [];
       for (const t of targets) {
         const cur = readWorkspacePointer(ctx.root, t.pointerPath);
-        if (cur === undefined || cur.digest !== t.pointer.digest || cur.kind !== t.pointer.kind || cur.description !== t.pointer.description) await writeFileAtomic(abs(ctx.root, t.pointerPath), t.text);
+        if (cur === undefined || cur.digest !== t.pointer.digest || cur.kind !== t.pointer.kind || cur.description !== t.pointer.description)
+          await writeFileAtomic(abs(ctx.root, t.pointerPath), t.text);
         staged.push(t.pointerPath);
         removeStaleTemps(dirname(abs(ctx.root, t.path)), '.gitignore');
         const changed = await ensureIgnored(ctx.root, t.path);
@@ -124,7 +124,10 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
         else check.push(t.path);
       }
       if (opts.stage !== false) {
-        const inIndex = await indexTexts(ctx.root, check.map((p) => ignoreFileOf(p).file));
+        const inIndex = await indexTexts(
+          ctx.root,
+          check.map((p) => ignoreFileOf(p).file),
+        );
         for (const p of check) if (!ignores(inIndex.get(ignoreFileOf(p).file), ignoreFileOf(p).name)) staged.push(ignoreFileOf(p).file);
         if (staged.length) await git(ctx.root, ['add', '-f', '--', ...new Set(staged)]);
       }
@@ -208,7 +211,14 @@ async function restamp(ctx: RepoContext, stamps: Stamps, plan: Plan): Promise<vo
   else stamps.forget(plan.t.path);
 }
 
-async function planArtifact(ctx: RepoContext, stat: StatCache, t: TrackedPointer, base: Pointer | undefined, unsaved: string[], inCache: (digest: string, size: number) => Promise<boolean>): Promise<Plan | 'not-cached'> {
+async function planArtifact(
+  ctx: RepoContext,
+  stat: StatCache,
+  t: TrackedPointer,
+  base: Pointer | undefined,
+  unsaved: string[],
+  inCache: (digest: string, size: number) => Promise<boolean>,
+): Promise<Plan | 'not-cached'> {
   const p = t.pointer;
   await checkPointerSize(ctx.cache, t);
   // Temporary files of a checkout or add that was killed (next to the artifact, or inside it):
@@ -247,7 +257,11 @@ async function planArtifact(ctx: RepoContext, stat: StatCache, t: TrackedPointer
     }
     if (state.kind === 'dir') {
       const b = await baseline();
-      for (const f of state.files) if (!(await safeIn(b, f, inCache))) { unsaved.push(`${t.path}/${f.path}`); break; }
+      for (const f of state.files)
+        if (!(await safeIn(b, f, inCache))) {
+          unsaved.push(`${t.path}/${f.path}`);
+          break;
+        }
     } else unsaved.push(t.path);
     return { t, write: [entry], remove: [], clear: true };
   }
@@ -345,7 +359,6 @@ async function execute(ctx: RepoContext, statCache: StatCache, plan: Plan, link:
   }
   return { path: t.path, action: 'restored', written: plan.write.length, removed: plan.remove.length };
 }
-
 
 export function isDir(p: string): boolean {
   try {

@@ -99,7 +99,9 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
       // every blob whose digest it mentions.
       const mentioned = async (_path: string, oid: string) => {
         const blob = await readBlob(repo.gitDir, oid);
-        for (const m of Buffer.from(blob.subarray(0, 1 << 16)).toString('latin1').matchAll(/sha256:[0-9a-f]{64}/g)) {
+        for (const m of Buffer.from(blob.subarray(0, 1 << 16))
+          .toString('latin1')
+          .matchAll(/sha256:[0-9a-f]{64}/g)) {
           await need(history, [{ path: '', pointerPath: '', text: '', pointer: { digest: m[0], type: 'dir' } as Pointer }]);
         }
       };
@@ -132,7 +134,11 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
     for (const d of cache.taggedManifests()) {
       keep.add(d.digest);
       try {
-        const body = JSON.parse(cache.readSmall(d.digest, `manifest ${d.digest.slice(7, 19)}`, 4 << 20).toString('utf8')) as { config?: { digest: string }; layers?: Array<{ digest: string }>; manifests?: Array<{ digest: string }> };
+        const body = JSON.parse(cache.readSmall(d.digest, `manifest ${d.digest.slice(7, 19)}`, 4 << 20).toString('utf8')) as {
+          config?: { digest: string };
+          layers?: Array<{ digest: string }>;
+          manifests?: Array<{ digest: string }>;
+        };
         if (body.config) keep.add(body.config.digest);
         for (const l of body.layers ?? []) keep.add(l.digest);
         for (const l of body.manifests ?? []) keep.add(l.digest);

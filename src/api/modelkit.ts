@@ -140,7 +140,9 @@ export async function modelkitInspect(ref: string, opts: { cwd?: string } = {}):
   const bytes = await readManifest(r.target, r.desc);
   const manifest = parseImageManifest(bytes, `the manifest of ${ref}`);
   if (manifest.config.mediaType !== MediaType.kitConfig) {
-    throw new MkError('ENOTMODELKIT', `${ref} is not a ModelKit (config media type ${manifest.config.mediaType})`, { hint: 'a ModelKit has config type application/vnd.kitops.modelkit.config.v1+json' });
+    throw new MkError('ENOTMODELKIT', `${ref} is not a ModelKit (config media type ${manifest.config.mediaType})`, {
+      hint: 'a ModelKit has config type application/vnd.kitops.modelkit.config.v1+json',
+    });
   }
   const config = parseKitConfig(await readAll(await r.target.fetch(manifest.config), 64 << 20), `the config of ${ref}`);
   return { reference: ref, digest: r.desc.digest, manifest, config };
@@ -260,7 +262,6 @@ export async function verify(ref: string, opts: { cwd?: string; remote?: string 
   const ok = !!remoteDesc && remoteDesc.digest === built.manifest.digest && blobs.every((b) => b.ok);
   return { reference: ref, commit: commit!, expected: built.manifest.digest, actual: remoteDesc?.digest, blobs, ok };
 }
-
 
 /**
  * Where `mk modelkit copy` writes: `<remote>:<tag>`, `oci:<path>[:tag]` (a layout, created

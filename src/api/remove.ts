@@ -60,7 +60,10 @@ export async function remove(paths: string[], opts: { cwd?: string; data?: boole
       const text = readIgnoreFile(ctx.root, ignoreFile);
       if (text !== undefined) {
         const line = ignoreLine(name);
-        const next = text.split('\n').filter((l) => l !== line).join('\n');
+        const next = text
+          .split('\n')
+          .filter((l) => l !== line)
+          .join('\n');
         if (next !== text) {
           await writeFileAtomic(abs(ctx.root, ignoreFile), next);
           staged.push(ignoreFile);

@@ -108,7 +108,12 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
   if (missing.length) throw refuse([...new Set(missing)]);
   let r;
   try {
-    r = await copyGraph(ctx.cache, target, [...roots.values()].map((x) => x.root), { concurrency, onProgress: opts.onProgress, signal: opts.signal, known });
+    r = await copyGraph(
+      ctx.cache,
+      target,
+      [...roots.values()].map((x) => x.root),
+      { concurrency, onProgress: opts.onProgress, signal: opts.signal, known },
+    );
   } catch (e) {
     if (!(e instanceof GraphIncompleteError)) throw e;
     for (const m of e.missing) {
@@ -129,7 +134,11 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
       const tags = await tagsFor(ctx.root, commit, [...named, ...(opts.extraTags ?? [])]);
       const p = await publishModelKit(ctx.cache, target, built, tags, { concurrency, signal: opts.signal, known });
       // Keep this commit's directory manifests reachable from its ModelKit (a registry's garbage collection, a mirror).
-      await attachDirManifests(ctx.cache, target, built.manifest, await dirManifestBlobs(ctx.cache, await pointersAtCommit(ctx.commonDir, commit)), commit, { concurrency, signal: opts.signal, known });
+      await attachDirManifests(ctx.cache, target, built.manifest, await dirManifestBlobs(ctx.cache, await pointersAtCommit(ctx.commonDir, commit)), commit, {
+        concurrency,
+        signal: opts.signal,
+        known,
+      });
       modelkits.push({ commit, digest: built.manifest.digest, tags, uploaded: p.uploaded, bytes: p.bytes });
     }
   }

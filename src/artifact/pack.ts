@@ -88,7 +88,10 @@ export async function buildPack(files: PackInput[], outPath: string): Promise<Pa
     for (let i = 0; i < files.length; i++) {
       const f = files[i]!;
       const buf = readFileSync(f.abs);
-      if (buf.length !== f.size) throw new MkError('ECHANGED', `${f.name} changed while mk was reading it (${f.size} bytes listed, ${buf.length} read)`, { hint: 'run the command again once the file is no longer being written' });
+      if (buf.length !== f.size)
+        throw new MkError('ECHANGED', `${f.name} changed while mk was reading it (${f.size} bytes listed, ${buf.length} read)`, {
+          hint: 'run the command again once the file is no longer being written',
+        });
       fileDigests.push('sha256:' + createHash('sha256').update(buf).digest('hex'));
       for (const d of missingParents(f.name, seen)) pack.entry(tarHeader(d, 'directory', 0o755, 0));
       pack.entry(tarHeader(f.name, 'file', f.mode, buf.length), buf);

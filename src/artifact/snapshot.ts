@@ -69,7 +69,9 @@ export async function snapshot(ctx: RepoContext, stat: StatCache, rel: string, o
 function checkLinkedEdit(cache: CacheStore, rel: string, st: import('node:fs').Stats, old: string | undefined, newDigest: string, warnings: string[]): void {
   if (!old || old === newDigest) return;
   if (!cache.dropIfLinked(old, st)) return;
-  warnings.push(`${rel} was a hardlink into the cache and was edited in place: the cache copy of its previous version (${old.slice(7, 19)}) changed with it and was removed; that version is lost unless a remote has it (use checkout.link: copy to avoid this)`);
+  warnings.push(
+    `${rel} was a hardlink into the cache and was edited in place: the cache copy of its previous version (${old.slice(7, 19)}) changed with it and was removed; that version is lost unless a remote has it (use checkout.link: copy to avoid this)`,
+  );
 }
 
 /** Files at least this large are copied in-kernel while they are hashed (see storeRawFile). */
@@ -92,7 +94,15 @@ async function hashWhileCopying(src: string, tmp: string): Promise<{ digest: str
   return got;
 }
 
-async function storeRawFile(cache: CacheStore, stat: StatCache, rel: string, absPath: string, before: import('node:fs').Stats, warnings: string[] = [], previousDigest?: string): Promise<{ digest: string; written: boolean; hashed: boolean }> {
+async function storeRawFile(
+  cache: CacheStore,
+  stat: StatCache,
+  rel: string,
+  absPath: string,
+  before: import('node:fs').Stats,
+  warnings: string[] = [],
+  previousDigest?: string,
+): Promise<{ digest: string; written: boolean; hashed: boolean }> {
   const known = stat.lookup(rel, before);
   if (known && cache.existsSync({ mediaType: MediaType.octet, digest: known, size: before.size })) return { digest: known, written: false, hashed: false };
   const tmp = cache.ingestPath(rel);
@@ -135,7 +145,9 @@ async function snapshotFile(ctx: RepoContext, stat: StatCache, rel: string, opts
 }
 
 function packSignature(dirRel: string, files: Array<{ path: string; mode: number; digest: string }>): string {
-  return createHash('sha256').update(dirRel + '\0' + files.map((f) => `${f.path}\0${f.mode}\0${f.digest}`).join('\n')).digest('hex');
+  return createHash('sha256')
+    .update(dirRel + '\0' + files.map((f) => `${f.path}\0${f.mode}\0${f.digest}`).join('\n'))
+    .digest('hex');
 }
 
 async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts: SnapshotOptions): Promise<SnapshotResult> {
@@ -167,54 +179,65 @@ async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts:
     if (g.format !== 'tar') return;
     const ds = g.files.map((f) => known[index.get(f)!]);
     if (!ds.every((d) => d !== undefined)) return;
-    const prev = reusable.get(packSignature(rel, g.files.map((f, k) => ({ path: f.path, mode: f.mode, digest: ds[k]! }))));
+    const prev = reusable.get(
+      packSignature(
+        rel,
+        g.files.map((f, k) => ({ path: f.path, mode: f.mode, digest: ds[k]! })),
+      ),
+    );
     if (!prev || !cache.existsSync({ mediaType: MediaType.octet, ...prev })) return;
     g.files.forEach((f, k) => (digests[index.get(f)!] = ds[k]!));
     layers[gi] = prev;
     reused.add(gi);
   });
   const toBuild = groups.filter((g, gi) => g.format === 'tar' && !reused.has(gi));
-  const pool = new PackPool(toBuild.reduce((n, g) => n + g.files.reduce((m, f) => m + f.size, 0), 0), toBuild.length);
+  const pool = new PackPool(
+    toBuild.reduce((n, g) => n + g.files.reduce((m, f) => m + f.size, 0), 0),
+    toBuild.length,
+  );
   const limit = pLimit(Math.max(4, pool.size * 2));
   try {
-  await Promise.all(
-    groups.map((g, gi) =>
-      limit(async () => {
-        if (g.format === 'raw') {
-          const f = g.files[0];
-          const r = await storeRawFile(cache, stat, `${rel}/${f.path}`, f.abs, f.stat, warnings, previousDigests.get(f.path));
-          digests[index.get(f)!] = r.digest;
-          if (r.hashed) hashed++;
-          if (r.written) {
-            newBlobs++;
-            newBytes += f.size;
+    await Promise.all(
+      groups.map((g, gi) =>
+        limit(async () => {
+          if (g.format === 'raw') {
+            const f = g.files[0];
+            const r = await storeRawFile(cache, stat, `${rel}/${f.path}`, f.abs, f.stat, warnings, previousDigests.get(f.path));
+            digests[index.get(f)!] = r.digest;
+            if (r.hashed) hashed++;
+            if (r.written) {
+              newBlobs++;
+              newBytes += f.size;
+            }
+            layers[gi] = { format: 'raw', digest: r.digest, size: f.size };
+            return;
           }
-          layers[gi] = { format: 'raw', digest: r.digest, size: f.size };
-          return;
-        }
-        if (reused.has(gi)) return;
-        const tmp = cache.ingestPath('pack');
-        try {
-          const res = await pool.build(g.files.map((f) => ({ abs: f.abs, name: `${rel}/${f.path}`, mode: f.mode, size: f.size })), tmp);
-          hashed += g.files.length;
-          g.files.forEach((f, k) => {
-            digests[index.get(f)!] = res.fileDigests[k]!;
-            stat.record(`${rel}/${f.path}`, f.stat, res.fileDigests[k]!);
-          });
-          const desc: Descriptor = { mediaType: MediaType.octet, digest: res.digest, size: res.size };
-          if (!cache.existsSync(desc)) {
-            newBlobs++;
-            newBytes += res.size;
+          if (reused.has(gi)) return;
+          const tmp = cache.ingestPath('pack');
+          try {
+            const res = await pool.build(
+              g.files.map((f) => ({ abs: f.abs, name: `${rel}/${f.path}`, mode: f.mode, size: f.size })),
+              tmp,
+            );
+            hashed += g.files.length;
+            g.files.forEach((f, k) => {
+              digests[index.get(f)!] = res.fileDigests[k]!;
+              stat.record(`${rel}/${f.path}`, f.stat, res.fileDigests[k]!);
+            });
+            const desc: Descriptor = { mediaType: MediaType.octet, digest: res.digest, size: res.size };
+            if (!cache.existsSync(desc)) {
+              newBlobs++;
+              newBytes += res.size;
+            }
+            await cache.adopt(desc, tmp); // over an existing copy too: it heals a damaged one
+            layers[gi] = { format: 'tar', digest: res.digest, size: res.size };
+          } catch (e) {
+            await rm(tmp, { force: true });
+            throw e;
           }
-          await cache.adopt(desc, tmp); // over an existing copy too: it heals a damaged one
-          layers[gi] = { format: 'tar', digest: res.digest, size: res.size };
-        } catch (e) {
-          await rm(tmp, { force: true });
-          throw e;
-        }
-      }),
-    ),
-  );
+        }),
+      ),
+    );
   } finally {
     await pool.close();
   }

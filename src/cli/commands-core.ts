@@ -99,7 +99,7 @@ export function registerCore(program: Command): void {
 
   program
     .command('checkout')
-    .description("restore the data recorded by the pointers (of <rev>, whose pointers are restored too)")
+    .description('restore the data recorded by the pointers (of <rev>, whose pointers are restored too)')
     .argument('[rev]', 'a commit, branch or tag (default: the pointers of the work tree)')
     .argument('[paths...]', "after '--': only these paths")
     .option('-f, --force', 'overwrite unsaved changes to tracked data')
@@ -176,7 +176,9 @@ export function registerCore(program: Command): void {
 
 function printGc(r: import('../api/gc.js').GcResult): void {
   if (r.dryRun) for (const b of r.removed) out.line(`would remove ${short(b.digest)} (${bytes(b.size)})`);
-  out.line(`${r.dryRun ? 'would free' : 'freed'} ${bytes(r.freedBytes)} in ${r.removed.length} blob(s); kept ${r.kept} needed by ${r.commits} commit(s) and ${r.worktrees} work tree(s)${r.clones ? ` (with ${r.clones} other clone(s) sharing the cache)` : ''}`);
+  out.line(
+    `${r.dryRun ? 'would free' : 'freed'} ${bytes(r.freedBytes)} in ${r.removed.length} blob(s); kept ${r.kept} needed by ${r.commits} commit(s) and ${r.worktrees} work tree(s)${r.clones ? ` (with ${r.clones} other clone(s) sharing the cache)` : ''}`,
+  );
   if (r.unpushed.blobs) out.line(`kept ${r.unpushed.blobs} blob(s), ${bytes(r.unpushed.bytes)}, that older or unpushed commits need and no remote is known to hold (push them, then gc again)`);
 }
 

@@ -21,7 +21,7 @@ export function registerGit(program: Command): void {
     });
   program
     .command('hook')
-    .description('run mk\'s part of a Git hook (called by the installed hook shims)')
+    .description("run mk's part of a Git hook (called by the installed hook shims)")
     .argument('<name>', 'pre-commit, post-commit, post-checkout, post-merge, post-rewrite or pre-push')
     .argument('[args...]', 'the arguments git gave the hook')
     .allowUnknownOption()

@@ -32,7 +32,9 @@ export function registerModelKit(program: Command): void {
       for (const [k, v] of Object.entries((r.manifest.annotations ?? {}) as Record<string, string>)) out.line(`${k}: ${v}`);
       out.line('layers:');
       for (const l of r.manifest.layers as Array<{ mediaType: string; digest: string; size: number; annotations?: Record<string, string> }>) {
-        out.line(`  ${short(l.digest)}  ${bytes(l.size).padStart(9)}  ${l.mediaType.replace('application/vnd.kitops.modelkit.', '')}${l.annotations?.['org.cncf.model.filepath'] ? `  ${l.annotations['org.cncf.model.filepath']}` : ''}`);
+        out.line(
+          `  ${short(l.digest)}  ${bytes(l.size).padStart(9)}  ${l.mediaType.replace('application/vnd.kitops.modelkit.', '')}${l.annotations?.['org.cncf.model.filepath'] ? `  ${l.annotations['org.cncf.model.filepath']}` : ''}`,
+        );
       }
     });
   mk.command('unpack')
@@ -52,7 +54,7 @@ export function registerModelKit(program: Command): void {
   mk.command('copy')
     .description('copy a ModelKit with its referrers (mk directory manifests, signatures) to another store: a mirror, as oras copy -r makes')
     .argument('<src>', 'a revision, remote:tag, oci:<path>[:tag] or host/repo:tag')
-    .argument('<dst>', 'remote:tag, oci:<path>[:tag] or host/repo[:tag] (the tag defaults to the source\'s)')
+    .argument('<dst>', "remote:tag, oci:<path>[:tag] or host/repo[:tag] (the tag defaults to the source's)")
     .option('-j, --jobs <n>', 'transfers at once (default 6)')
     .option('--json', 'print the result as JSON')
     .action(async (src: string, dst: string, o: { jobs?: string; json?: boolean }) => {
@@ -80,7 +82,7 @@ export function registerModelKit(program: Command): void {
         const bad = r.blobs.filter((b) => !b.ok);
         out.line(`blobs    ${r.blobs.length - bad.length}/${r.blobs.length} verified`);
         for (const b of bad) out.line(`  BAD ${b.digest}: ${b.problem}`);
-        out.line(r.ok ? 'OK: the remote holds exactly this commit\'s ModelKit' : 'MISMATCH');
+        out.line(r.ok ? "OK: the remote holds exactly this commit's ModelKit" : 'MISMATCH');
       }
       if (!r.ok) process.exitCode = 1;
     });

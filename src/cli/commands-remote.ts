@@ -99,23 +99,21 @@ export function registerRemote(program: Command): void {
       .argument('[rev...]', "revisions; paths after '--'")
       .option('--no-modelkit', 'upload data only; publish no ModelKit')
       .option('--check-remote', 'ask the remote for every blob, not trusting what this repository knows it holds'),
-  ).action(
-    async (args: string[], o: TOpts & { modelkit: boolean; checkRemote?: boolean }) => {
-      const { revs, paths } = splitDashDash(args);
-      const bar = await progressBar('push', wantProgress(o));
-      try {
-        const { push } = await import('../api/transfer.js');
-        const r = await push({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update, modelkits: o.modelkit === false ? false : undefined, checkRemote: o.checkRemote });
-        bar.stop();
-        const { target: _t, ...rest } = r;
-        if (o.json) return out.json(rest);
-        out.line(`pushed ${r.copied} blob(s), ${bytes(r.bytes)} to '${r.remote}' (${r.skipped} already there) for ${r.artifacts} artifact(s)`);
-        for (const m of r.modelkits) out.line(`ModelKit ${m.digest} tagged ${m.tags.join(', ')}`);
-      } finally {
-        bar.stop();
-      }
-    },
-  );
+  ).action(async (args: string[], o: TOpts & { modelkit: boolean; checkRemote?: boolean }) => {
+    const { revs, paths } = splitDashDash(args);
+    const bar = await progressBar('push', wantProgress(o));
+    try {
+      const { push } = await import('../api/transfer.js');
+      const r = await push({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update, modelkits: o.modelkit === false ? false : undefined, checkRemote: o.checkRemote });
+      bar.stop();
+      const { target: _t, ...rest } = r;
+      if (o.json) return out.json(rest);
+      out.line(`pushed ${r.copied} blob(s), ${bytes(r.bytes)} to '${r.remote}' (${r.skipped} already there) for ${r.artifacts} artifact(s)`);
+      for (const m of r.modelkits) out.line(`ModelKit ${m.digest} tagged ${m.tags.join(', ')}`);
+    } finally {
+      bar.stop();
+    }
+  });
 
   transferOptions(program.command('fetch').description('download into the cache the data of revisions (default: HEAD and the work tree)').argument('[rev...]', "revisions; paths after '--'")).action(
     async (args: string[], o: TOpts) => {
@@ -159,7 +157,7 @@ export function registerRemote(program: Command): void {
 
 export async function printRemoteStatus(o: { remote?: string; json?: boolean }): Promise<void> {
   const { remoteStatus } = await import('../api/transfer.js');
-        const r = await remoteStatus({ remote: o.remote });
+  const r = await remoteStatus({ remote: o.remote });
   if (o.json) return out.json(r);
   out.line(`remote '${r.remote}':`);
   out.line(table(r.artifacts.map((a) => [a.missingRemote ? `${a.missingRemote} blob(s) not pushed` : 'pushed', a.missingLocal ? `${a.missingLocal} not cached` : 'cached', a.path])));

@@ -92,5 +92,10 @@ export function parseImageIndex(bytes: Uint8Array, what: string): ImageIndex {
   const j = parseJsonObject(bytes, what);
   if (j.schemaVersion !== 2) throw bad(what, 'not an OCI image index (schemaVersion is not 2)');
   if (!Array.isArray(j.manifests)) throw bad(what, 'manifests must be a list');
-  return { schemaVersion: 2, mediaType: j.mediaType as string | undefined, manifests: j.manifests.map((m, i) => checkDescriptor(m, what, `manifests[${i}]`)), annotations: stringMap(j.annotations, what, 'annotations') };
+  return {
+    schemaVersion: 2,
+    mediaType: j.mediaType as string | undefined,
+    manifests: j.manifests.map((m, i) => checkDescriptor(m, what, `manifests[${i}]`)),
+    annotations: stringMap(j.annotations, what, 'annotations'),
+  };
 }

@@ -167,7 +167,8 @@ export async function readAll(it: AsyncIterable<Uint8Array>, limit = Infinity): 
   let n = 0;
   for await (const c of it) {
     n += c.length;
-    if (n > limit) throw new MkError('ETOOLARGE', `content larger than the ${limit} bytes allowed here`, { hint: 'it is not what mk expected (a manifest or a list is at most a few MiB): check the reference' });
+    if (n > limit)
+      throw new MkError('ETOOLARGE', `content larger than the ${limit} bytes allowed here`, { hint: 'it is not what mk expected (a manifest or a list is at most a few MiB): check the reference' });
     parts.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
   }
   return Buffer.concat(parts, n);

@@ -24,7 +24,11 @@ export function fromSystemError(e: unknown): MkError | undefined {
   const err = e as NodeJS.ErrnoException | undefined;
   const code = err?.code;
   if ((code === 'ENOTDIR' || (code === 'EEXIST' && err!.syscall === 'mkdir')) && err!.path) {
-    return new MkError('EINTHEWAY', `a file is where a folder must be (${err!.syscall} ${err!.path})`, { hint: 'move or remove that file, or choose another place, then run the command again', exitCode: 73, cause: e });
+    return new MkError('EINTHEWAY', `a file is where a folder must be (${err!.syscall} ${err!.path})`, {
+      hint: 'move or remove that file, or choose another place, then run the command again',
+      exitCode: 73,
+      cause: e,
+    });
   }
   if (typeof code !== 'string' || !(code in KNOWN)) return undefined;
   const k = KNOWN[code]!;

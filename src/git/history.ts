@@ -18,7 +18,13 @@ export async function reachableCommits(gitDir: string): Promise<string[]> {
 /** Commits of the chosen kinds of ref (branch tips, tag targets), or every reachable commit. */
 export async function refCommits(gitDir: string, which: 'branches' | 'tags' | 'all'): Promise<string[]> {
   if (which === 'all') return (await git(gitDir, ['--git-dir', gitDir, 'rev-list', '--all'], { okCodes: [128] })).split('\n').filter(Boolean);
-  const out = await git(gitDir, ['--git-dir', gitDir, 'for-each-ref', which === 'branches' ? '--format=%(objectname)' : '--format=%(*objectname) %(objectname)', which === 'branches' ? 'refs/heads/' : 'refs/tags/']);
+  const out = await git(gitDir, [
+    '--git-dir',
+    gitDir,
+    'for-each-ref',
+    which === 'branches' ? '--format=%(objectname)' : '--format=%(*objectname) %(objectname)',
+    which === 'branches' ? 'refs/heads/' : 'refs/tags/',
+  ]);
   return out
     .split('\n')
     .map((l) => l.trim().split(' ')[0]!)

@@ -13,7 +13,7 @@ export function git(cwd: string, args: string[], opts: GitRunOptions = {}): Prom
   return new Promise((resolve, reject) => {
     const child = execFile('git', args, { cwd, env: opts.env ?? process.env, maxBuffer: 1 << 30, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err) {
-        const code = typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1;
+        const code = typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1;
         if (opts.okCodes?.includes(code)) return resolve(stdout);
         const msg = (stderr || err.message).trim().split('\n').filter(Boolean).pop() ?? 'failed';
         return reject(new GitError(`git ${args[0]}: ${msg.replace(/^(fatal|error): /, '')}`));

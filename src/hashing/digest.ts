@@ -143,11 +143,7 @@ async function writeFully(fh: import('node:fs/promises').FileHandle, buf: Buffer
  * do not match `expected` (or the size differs). Consumers must not commit what they
  * wrote until the iteration finishes without error.
  */
-export async function* verifying(
-  it: AsyncIterable<Uint8Array>,
-  expected: { digest: string; size: number },
-  what: string,
-): AsyncIterable<Uint8Array> {
+export async function* verifying(it: AsyncIterable<Uint8Array>, expected: { digest: string; size: number }, what: string): AsyncIterable<Uint8Array> {
   const h = createHash('sha256');
   let n = 0;
   for await (const c of it) {

@@ -182,7 +182,8 @@ export async function buildModelKit(ctx: RepoContext, commit: string): Promise<B
   for (const e of entries) for (const l of planned.get(e) ?? []) layers.push(l.desc);
   const seen = new Set<string>();
   for (const l of layers) {
-    if (seen.has(l.digest)) throw new MkError('EMODELKIT', `two Kitfile entries produce the same layer ${l.digest.slice(7, 19)} (identical content at two paths)`, { hint: 'list that content once in the Kitfile' });
+    if (seen.has(l.digest))
+      throw new MkError('EMODELKIT', `two Kitfile entries produce the same layer ${l.digest.slice(7, 19)} (identical content at two paths)`, { hint: 'list that content once in the Kitfile' });
     seen.add(l.digest);
   }
 
@@ -200,7 +201,9 @@ export async function buildModelKit(ctx: RepoContext, commit: string): Promise<B
   if (pkg.authors?.length) annotations[ANN.authors] = pkg.authors.join(', ');
   const manifestBytes = encodeManifest(configDesc, layers, annotations);
   if (manifestBytes.length > 4 * 1024 * 1024) {
-    throw new MkError('EMODELKIT', `the ModelKit manifest of ${commit.slice(0, 12)} would be ${manifestBytes.length} bytes, over the 4 MiB registries accept`, { hint: 'raise storage.pack_target in .mk/config.yaml so directories use fewer, larger packs' });
+    throw new MkError('EMODELKIT', `the ModelKit manifest of ${commit.slice(0, 12)} would be ${manifestBytes.length} bytes, over the 4 MiB registries accept`, {
+      hint: 'raise storage.pack_target in .mk/config.yaml so directories use fewer, larger packs',
+    });
   }
   const manifest: Descriptor = { mediaType: MediaType.ociManifest, digest: sha256(manifestBytes), size: manifestBytes.length, artifactType: MediaType.kitManifestArtifact };
   // Config and manifest are held in memory (`store`, read in front of the cache), and go to

@@ -10,7 +10,11 @@ export interface SyncArtifact {
 
 /** The Kitfile mk writes at `mk init` when the project has none. */
 export function defaultKitfile(projectName: string): string {
-  const name = projectName.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '') || 'project';
+  const name =
+    projectName
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[-.]+|[-.]+$/g, '') || 'project';
   return [
     '# KitOps Kitfile: what goes into the ModelKit mk publishes for each commit.',
     '# mk adds an entry for each artifact you track; edit freely, mk keeps what you write.',

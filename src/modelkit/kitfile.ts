@@ -8,17 +8,58 @@ export interface LayerInfo {
   digest?: string;
   diffId?: string;
 }
-export interface KitPackage { name?: string; version?: string; description?: string; license?: string; authors?: string[] }
-export interface KitModelPart extends LayerInfo { name?: string; path?: string; license?: string; type?: string }
-export interface KitModel extends LayerInfo {
-  name?: string; path?: string; license?: string; framework?: string; format?: string; version?: string; description?: string;
-  parts?: KitModelPart[]; parameters?: unknown;
+export interface KitPackage {
+  name?: string;
+  version?: string;
+  description?: string;
+  license?: string;
+  authors?: string[];
 }
-export interface KitCode extends LayerInfo { path?: string; description?: string; license?: string }
-export interface KitDataset extends LayerInfo { name?: string; path?: string; remotePath?: string; remoteHash?: string; description?: string; license?: string; parameters?: unknown }
-export interface KitDocs extends LayerInfo { path: string; description?: string }
-export interface KitPrompt extends LayerInfo { name?: string; path?: string; description?: string }
-export interface KitMcpServer extends LayerInfo { name?: string; path?: string; description?: string }
+export interface KitModelPart extends LayerInfo {
+  name?: string;
+  path?: string;
+  license?: string;
+  type?: string;
+}
+export interface KitModel extends LayerInfo {
+  name?: string;
+  path?: string;
+  license?: string;
+  framework?: string;
+  format?: string;
+  version?: string;
+  description?: string;
+  parts?: KitModelPart[];
+  parameters?: unknown;
+}
+export interface KitCode extends LayerInfo {
+  path?: string;
+  description?: string;
+  license?: string;
+}
+export interface KitDataset extends LayerInfo {
+  name?: string;
+  path?: string;
+  remotePath?: string;
+  remoteHash?: string;
+  description?: string;
+  license?: string;
+  parameters?: unknown;
+}
+export interface KitDocs extends LayerInfo {
+  path: string;
+  description?: string;
+}
+export interface KitPrompt extends LayerInfo {
+  name?: string;
+  path?: string;
+  description?: string;
+}
+export interface KitMcpServer extends LayerInfo {
+  name?: string;
+  path?: string;
+  description?: string;
+}
 
 export interface Kitfile {
   manifestVersion: string;
@@ -100,10 +141,11 @@ function findPathNode(doc: Document, path: string): Node | undefined {
   let found: Node | undefined;
   const visit = (n: unknown) => {
     if (found) return;
-    if (isMap(n)) for (const it of n.items) {
-      if (isScalar(it.key) && it.key.value === 'path' && isScalar(it.value) && it.value.value === path) found = it.value as Node;
-      else visit(it.value);
-    }
+    if (isMap(n))
+      for (const it of n.items) {
+        if (isScalar(it.key) && it.key.value === 'path' && isScalar(it.value) && it.value.value === path) found = it.value as Node;
+        else visit(it.value);
+      }
     else if (isSeq(n)) n.items.forEach(visit);
   };
   visit(doc.contents);

@@ -27,7 +27,15 @@ export function parseFilter(s: string): Filter {
   if (parts.length > 2) throw new MkError('EUSAGE', `invalid filter '${s}': should be in format <type1>,<type2>[:<filter1>,<filter2>]`, { exitCode: 2 });
   const types = parts[0] ? parts[0].split(',').map((t) => t.trim()) : [...TYPES];
   for (const t of types) if (!TYPES.includes(t as FilterType)) throw new MkError('EUSAGE', `invalid filter type '${t}' (one of ${TYPES.join(', ')})`, { exitCode: 2 });
-  return { types: types as FilterType[], names: parts[1] ? parts[1].split(',').map((x) => x.trim()).filter(Boolean) : [] };
+  return {
+    types: types as FilterType[],
+    names: parts[1]
+      ? parts[1]
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : [],
+  };
 }
 
 export interface ConfigEntry {

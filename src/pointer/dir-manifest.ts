@@ -95,7 +95,11 @@ export function encodeDirManifest(m: DirManifest): EncodedDirManifest {
   });
   const listRefs = lists.map((l) => `{"digest":"${l.digest}","size":${l.bytes.length}}`).join(',');
   const root = Buffer.from(`{"mediaType":"${MediaType.mkDirectory}","version":2,"lists":[${listRefs}],"layers":[\n` + entries.join(',\n') + ']}\n', 'utf8');
-  const layers = m.layers.map((l, i): LayerRef => (l.format === 'raw' ? { format: 'raw', digest: l.digest, size: l.size } : { format: 'tar', digest: l.digest, size: l.size, list: { digest: lists[listOf[i]!]!.digest, size: lists[listOf[i]!]!.bytes.length } }));
+  const layers = m.layers.map((l, i): LayerRef =>
+    l.format === 'raw'
+      ? { format: 'raw', digest: l.digest, size: l.size }
+      : { format: 'tar', digest: l.digest, size: l.size, list: { digest: lists[listOf[i]!]!.digest, size: lists[listOf[i]!]!.bytes.length } },
+  );
   return { root, rootDigest: sha256(root), lists, layers };
 }
 

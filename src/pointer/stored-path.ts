@@ -6,7 +6,10 @@ import { UnsafePathError } from '../errors/index.js';
  * zero-width characters HFS+ ignores. Nothing from outside may create or write through one.
  */
 export function isGitSegment(seg: string): boolean {
-  const s = seg.replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '').replace(/[. ]+$/, '').toLowerCase();
+  const s = seg
+    .replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '')
+    .replace(/[. ]+$/, '')
+    .toLowerCase();
   return s === '.git' || s === 'git~1';
 }
 

@@ -66,7 +66,8 @@ export function remoteOnHost(ctx: RepoContext, host: string): RemoteConfig | und
 export function openLayout(path: string, name: string, readOnly = false): Target {
   let entries: string[] | undefined;
   try {
-    if (!statSync(path).isDirectory()) throw new MkError('ENOTLAYOUT', `remote '${name}' (${path}) is not a folder`, { hint: 'point the remote at an OCI image layout folder, or at a new or empty one' });
+    if (!statSync(path).isDirectory())
+      throw new MkError('ENOTLAYOUT', `remote '${name}' (${path}) is not a folder`, { hint: 'point the remote at an OCI image layout folder, or at a new or empty one' });
     entries = readdirSync(path);
   } catch (e) {
     if (e instanceof MkError) throw e;
@@ -80,7 +81,10 @@ export function openLayout(path: string, name: string, readOnly = false): Target
     } catch {
       /* reported below */
     }
-    if (typeof version !== 'string' || !version.startsWith('1.')) throw new MkError('ENOTLAYOUT', `remote '${name}' (${path}): its oci-layout file is not an OCI image layout version 1`, { hint: 'point the remote at an OCI image layout folder, or at a new or empty one' });
+    if (typeof version !== 'string' || !version.startsWith('1.'))
+      throw new MkError('ENOTLAYOUT', `remote '${name}' (${path}): its oci-layout file is not an OCI image layout version 1`, {
+        hint: 'point the remote at an OCI image layout folder, or at a new or empty one',
+      });
     return readOnly ? store : openLayoutStore(path, { create: true });
   }
   if (entries && entries.length > 0) {
@@ -122,7 +126,8 @@ export async function addRemote(ctx: RepoContext, name: string, url: string, opt
 export async function removeRemote(ctx: RepoContext, name: string, opts: { local?: boolean } = {}): Promise<string> {
   remoteConfig(ctx, name);
   return editConfig(ctx, !!opts.local, (doc) => {
-    if (!doc.hasIn(['remotes', name])) throw new UsageError(`remote '${name}' is not defined in ${opts.local ? 'the local config' : TEAM_CONFIG}`, opts.local ? undefined : 'it may be a local remote: add --local');
+    if (!doc.hasIn(['remotes', name]))
+      throw new UsageError(`remote '${name}' is not defined in ${opts.local ? 'the local config' : TEAM_CONFIG}`, opts.local ? undefined : 'it may be a local remote: add --local');
     doc.deleteIn(['remotes', name]);
     if (doc.get('default_remote') === name) doc.delete('default_remote');
   });

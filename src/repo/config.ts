@@ -51,7 +51,22 @@ export const DEFAULT_CONFIG: MkConfig = {
   publishModelKits: true,
 };
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1000 ** 4, tib: 1024 ** 4 };
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1000 ** 4,
+  tib: 1024 ** 4,
+};
 
 export function parseSize(v: unknown, file: string, key: string): number {
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
@@ -134,11 +149,13 @@ export function applyConfig(base: MkConfig, raw: Raw, file: string): MkConfig {
       if (r.insecure !== undefined) rc.insecure = bool(r.insecure, file, `${key}.insecure`);
       if (r.ca !== undefined) rc.ca = text(r.ca, file, `${key}.ca`);
       if (r.upload !== undefined) {
-        if (r.upload !== 'monolithic' && r.upload !== 'chunked' && r.upload !== 'auto') throw new ConfigError(file, `${key}.upload: expected monolithic, chunked or auto, got ${JSON.stringify(r.upload)}`);
+        if (r.upload !== 'monolithic' && r.upload !== 'chunked' && r.upload !== 'auto')
+          throw new ConfigError(file, `${key}.upload: expected monolithic, chunked or auto, got ${JSON.stringify(r.upload)}`);
         rc.upload = r.upload;
       }
       if (r.concurrency !== undefined) {
-        if (!Number.isInteger(r.concurrency) || (r.concurrency as number) < 1 || (r.concurrency as number) > 256) throw new ConfigError(file, `${key}.concurrency: expected a whole number from 1 to 256, got ${JSON.stringify(r.concurrency)}`);
+        if (!Number.isInteger(r.concurrency) || (r.concurrency as number) < 1 || (r.concurrency as number) > 256)
+          throw new ConfigError(file, `${key}.concurrency: expected a whole number from 1 to 256, got ${JSON.stringify(r.concurrency)}`);
         rc.concurrency = r.concurrency as number;
       }
       c.remotes = c.remotes.filter((x) => x.name !== name);

@@ -8,7 +8,12 @@ export function ignoreLine(name: string): string {
   // A line break would end the pattern and start another, chosen by whoever named the file.
   if (/[\n\r]/.test(name)) throw new UnsafePathError(name, 'its name has a line break, which a .gitignore line cannot hold; rename it');
   let s = name.replace(/[\\*?[\]!#]/g, (c) => '\\' + c);
-  s = s.replace(/ +$/, (m) => m.split('').map(() => '\\ ').join(''));
+  s = s.replace(/ +$/, (m) =>
+    m
+      .split('')
+      .map(() => '\\ ')
+      .join(''),
+  );
   return '/' + s;
 }
 

@@ -29,14 +29,24 @@ export function overlay(first: Fetcher & LocalStat, second: Fetcher): Fetcher & 
     source(d: Descriptor): BlobSource {
       const from = inFirst(d) ? first : second;
       if (hasSourcing(from)) return from.source(d);
-      return { selfVerifying: true, open: (offset = 0) => (async function* () { yield* await from.fetch(d, offset ? { range: { start: offset } } : {}); })() };
+      return {
+        selfVerifying: true,
+        open: (offset = 0) =>
+          (async function* () {
+            yield* await from.fetch(d, offset ? { range: { start: offset } } : {});
+          })(),
+      };
     },
     readSmall(digest, what, limit) {
       for (const s of [first, second]) if (hasSmallReads(s) && (!hasLocalStat(s) || s.statBlobSync(digest) !== undefined)) return s.readSmall(digest, what, limit);
       throw new NotFoundError(`${what} is not in memory or in the cache`);
     },
     readHead(digest, n) {
-      for (const s of [first, second]) if (hasSmallReads(s)) { const h = s.readHead(digest, n); if (h) return h; }
+      for (const s of [first, second])
+        if (hasSmallReads(s)) {
+          const h = s.readHead(digest, n);
+          if (h) return h;
+        }
       return undefined;
     },
   };

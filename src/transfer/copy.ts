@@ -44,7 +44,12 @@ export function sourceOf(src: Fetcher, desc: Descriptor): BlobSource {
  * verifies what it receives against the descriptor, so a corrupt source is never copied
  * under a valid name. Only copyGraph calls this: it alone orders the levels.
  */
-export async function copyLevel(src: Fetcher, dst: Target, blobs: Descriptor[], opts: CopyOptions & { progress: CopyProgress; sourceFor?: (d: Descriptor) => BlobSource | undefined }): Promise<CopyResult> {
+export async function copyLevel(
+  src: Fetcher,
+  dst: Target,
+  blobs: Descriptor[],
+  opts: CopyOptions & { progress: CopyProgress; sourceFor?: (d: Descriptor) => BlobSource | undefined },
+): Promise<CopyResult> {
   const uniq = [...new Map(blobs.map((b) => [b.digest, b])).values()].sort((a, b) => b.size - a.size);
   const progress = opts.progress;
   const limit = pLimit(Math.max(1, opts.concurrency ?? 4));

@@ -140,18 +140,24 @@ export async function copyGraph(src: Fetcher, dst: Target, roots: Descriptor[], 
   // Leaves first, then each level of parents: children are always in place before a parent.
   const todo = order.filter((n) => !n.present);
   const progress: CopyProgress = { totalBlobs: order.length, totalBytes: order.reduce((s, n) => s + n.desc.size, 0), doneBytes: 0, skippedBlobs: 0, copiedBlobs: 0 };
-  for (const n of order) if (n.present) {
-    progress.skippedBlobs++;
-    progress.doneBytes += n.desc.size;
-    opts.known?.add([n.desc]);
-  }
+  for (const n of order)
+    if (n.present) {
+      progress.skippedBlobs++;
+      progress.doneBytes += n.desc.size;
+      opts.known?.add([n.desc]);
+    }
   opts.onProgress?.(progress);
   const result: CopyResult = { copied: [], skipped: order.filter((n) => n.present).map((n) => n.desc), bytes: 0 };
   const heights = [...new Set(todo.map((n) => n.height))].sort((a, b) => a - b);
   for (const h of heights) {
     const level = todo.filter((n) => n.height === h);
     const fromMemory = new Map<string, BlobSource>(level.filter((n) => n.bytes).map((n) => [n.desc.digest, bufferSource(n.bytes!)]));
-    const r = await copyLevel(src, dst, level.map((n) => n.desc), { ...opts, progress, sourceFor: (d) => fromMemory.get(d.digest) });
+    const r = await copyLevel(
+      src,
+      dst,
+      level.map((n) => n.desc),
+      { ...opts, progress, sourceFor: (d) => fromMemory.get(d.digest) },
+    );
     result.copied.push(...r.copied);
     result.skipped.push(...r.skipped);
     result.bytes += r.bytes;

@@ -82,7 +82,13 @@ describe('a malformed pointer gets a one-line error naming the file, and nothing
     const bad = git(repo.dir, 'rev-parse', 'HEAD').trim().slice(0, 12);
     git(repo.dir, 'checkout', '-q', 'HEAD~1', '--', 'ds.mk.yaml'); // the work tree is fine again
     const dsBefore = snapshotTree(p('ds'));
-    for (const args of [['checkout', 'HEAD'], ['checkout', 'HEAD', '--', 'ds'], ['diff', 'HEAD~1', 'HEAD'], ['ls', 'HEAD'], ['gc', '--all-commits']]) {
+    for (const args of [
+      ['checkout', 'HEAD'],
+      ['checkout', 'HEAD', '--', 'ds'],
+      ['diff', 'HEAD~1', 'HEAD'],
+      ['ls', 'HEAD'],
+      ['gc', '--all-commits'],
+    ]) {
       const r = mkRun(repo.dir, args);
       expectMkError(r, `ds.mk.yaml at ${bad}: invalid mk pointer: unsupported format version 99`);
       // The hint must be something a user can run or do (not 'git checkout -- ds.mk.yaml at <commit>').

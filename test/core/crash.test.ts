@@ -138,7 +138,10 @@ describe('mk killed at random moments (SIGKILL)', () => {
       if (tempLeftovers(repo.dir).length) leftBehind++;
       expect(corruptBlobs(p('.git/mk/cache')), label).toEqual([]);
       // Each pointer is whole: the one before, or a new one whose bytes are all in the cache.
-      for (const [ptr, before] of [['ds.mk.yaml', lastGood.ds], ['weights.bin.mk.yaml', lastGood.w]] as const) {
+      for (const [ptr, before] of [
+        ['ds.mk.yaml', lastGood.ds],
+        ['weights.bin.mk.yaml', lastGood.w],
+      ] as const) {
         const text = readFileSync(p(ptr), 'utf8');
         expect(() => parsePointer(text, ptr), label).not.toThrow();
         if (text !== before) expect(mkJson(repo.dir, 'status', ptr.replace(/\.mk\.yaml$/, ''))[0].cached, `${label}: ${ptr} names bytes not in the cache`).toBe(true);
@@ -165,7 +168,9 @@ describe('mk killed at random moments (SIGKILL)', () => {
     // The kills really landed mid-work most of the time.
     expect(trials).toBe(CHECKOUT_TRIALS + ADD_TRIALS);
     expect(killed, `only ${killed} of ${trials} runs were killed before they finished`).toBeGreaterThanOrEqual(Math.ceil(trials * 0.5));
-    console.log(`crash test: seed ${seed}, ${killed}/${trials} runs killed mid-way (${leftBehind} left temporary files behind), first runs ${full.ms} ms (checkout) and ${addB.ms} ms (add), ${Date.now() - t0} ms in all`);
+    console.log(
+      `crash test: seed ${seed}, ${killed}/${trials} runs killed mid-way (${leftBehind} left temporary files behind), first runs ${full.ms} ms (checkout) and ${addB.ms} ms (add), ${Date.now() - t0} ms in all`,
+    );
   });
 });
 

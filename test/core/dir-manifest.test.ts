@@ -64,19 +64,39 @@ describe('directory manifest v2', () => {
       ['a.txt', '644', 1, sha('a'), 0],
       ['b/c.bin', '755', 2, sha('c'), 1],
     ];
-    const v1 = Buffer.from(JSON.stringify({ mediaType: MediaType.mkDirectoryV1, version: 1, layers: [{ format: 'tar', digest: sha('p'), size: 10 }, { format: 'raw', digest: sha('c'), size: 2 }], files }));
+    const v1 = Buffer.from(
+      JSON.stringify({
+        mediaType: MediaType.mkDirectoryV1,
+        version: 1,
+        layers: [
+          { format: 'tar', digest: sha('p'), size: 10 },
+          { format: 'raw', digest: sha('c'), size: 2 },
+        ],
+        files,
+      }),
+    );
     const root = decodeDirRoot(v1, 'v1');
-    const m = assembleDirManifest(root, () => {
-      throw new Error('v1 has no lists');
-    }, 'v1');
-    expect(m.files.map((f) => [f.path, f.mode, f.layer])).toEqual([['a.txt', 0o644, 0], ['b/c.bin', 0o755, 1]]);
+    const m = assembleDirManifest(
+      root,
+      () => {
+        throw new Error('v1 has no lists');
+      },
+      'v1',
+    );
+    expect(m.files.map((f) => [f.path, f.mode, f.layer])).toEqual([
+      ['a.txt', 0o644, 0],
+      ['b/c.bin', 0o755, 1],
+    ]);
   });
 
   it('a tampered root or list is refused', () => {
     const { enc } = roundTrip(manifestOf(3000));
     const lists = new Map(enc.lists.map((l) => [l.digest, l.bytes]));
     const rootJson = JSON.parse(enc.root.toString());
-    const attempt = (root: unknown, listBytes = (d: string) => lists.get(d)!) => () => assembleDirManifest(decodeDirRoot(Buffer.from(JSON.stringify(root)), 't'), listBytes, 't');
+    const attempt =
+      (root: unknown, listBytes = (d: string) => lists.get(d)!) =>
+      () =>
+        assembleDirManifest(decodeDirRoot(Buffer.from(JSON.stringify(root)), 't'), listBytes, 't');
     // A pack claims one file more than its list holds / one fewer (the list then holds a file nobody claims).
     const more = structuredClone(rootJson);
     more.layers[0].files += 1;
@@ -103,10 +123,18 @@ describe('directory manifest v2', () => {
   });
 
   it('version 1 roots get the same checks as version 2: order, duplicates, file-and-folder, raw layers, modes, sizes', () => {
-    const layers = [{ format: 'tar', digest: sha('p'), size: 10 }, { format: 'raw', digest: sha('c'), size: 2 }];
-    const v1 = (files: unknown[], ls: unknown[] = layers) => () =>
-      assembleDirManifest(decodeDirRoot(Buffer.from(JSON.stringify({ mediaType: MediaType.mkDirectoryV1, version: 1, layers: ls, files })), 'v1'), () => Buffer.alloc(0), 'v1');
-    const ok = [['a.txt', '644', 1, sha('a'), 0], ['b/c.bin', '755', 2, sha('c'), 1]];
+    const layers = [
+      { format: 'tar', digest: sha('p'), size: 10 },
+      { format: 'raw', digest: sha('c'), size: 2 },
+    ];
+    const v1 =
+      (files: unknown[], ls: unknown[] = layers) =>
+      () =>
+        assembleDirManifest(decodeDirRoot(Buffer.from(JSON.stringify({ mediaType: MediaType.mkDirectoryV1, version: 1, layers: ls, files })), 'v1'), () => Buffer.alloc(0), 'v1');
+    const ok = [
+      ['a.txt', '644', 1, sha('a'), 0],
+      ['b/c.bin', '755', 2, sha('c'), 1],
+    ];
     expect(v1(ok)().files).toHaveLength(2);
     expect(v1([ok[1], ok[0]])().files.map((f) => f.path)).toEqual(['a.txt', 'b/c.bin']); // sorted, as v2
     expect(v1([...ok, ['a.txt', '644', 3, sha('a2'), 0]])).toThrow(/a\.txt is listed twice/);

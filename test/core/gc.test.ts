@@ -258,7 +258,7 @@ describe('mk gc', () => {
     expect(blobNames()).toContain(future);
   });
 
-  it('another worktree\'s staged data and its branch are kept', async () => {
+  it("another worktree's staged data and its branch are kept", async () => {
     h = await fresh();
     pushTo('v0', 'main~1', 'main', 'exp');
     const wt = join(h.dir, '..', `${h.dir.split('/').pop()}-wt`);

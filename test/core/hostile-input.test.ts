@@ -126,11 +126,14 @@ describe('a crafted or incomplete Git history', () => {
     const blobOid = git(repo.dir, 'hash-object', '-w', '--stdin').trim();
     void blobOid;
     const content = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: repo.dir, input: 'pwned\n', encoding: 'utf8' }).trim();
-    const entries = git(repo.dir, 'ls-tree', 'HEAD').split('\n').filter(Boolean).map((l) => {
-      const [meta, path] = l.split('\t') as [string, string];
-      const [mode, , oid] = meta.split(' ') as [string, string, string];
-      return { mode, oid, path };
-    });
+    const entries = git(repo.dir, 'ls-tree', 'HEAD')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [meta, path] = l.split('\t') as [string, string];
+        const [mode, , oid] = meta.split(' ') as [string, string, string];
+        return { mode, oid, path };
+      });
     entries.push({ mode: '100644', oid: content, path: name });
     entries.sort((a, b) => (a.path < b.path ? -1 : 1));
     const body = Buffer.concat(entries.map((e) => Buffer.concat([Buffer.from(`${e.mode} ${e.path}\0`), Buffer.from(e.oid, 'hex')])));
@@ -142,7 +145,12 @@ describe('a crafted or incomplete Git history', () => {
     for (const name of ['..', '.git', '.GIT']) {
       const c = commitWithEntry(name);
       // isomorphic-git refuses some such names itself, mk the rest: either way one line, naming the tree.
-      for (const args of [['modelkit', 'build', c], ['checkout', c], ['ls', c]]) expectMkError(mkRun(repo.dir, args), /has an entry no checkout may write|cannot read tree [0-9a-f]{12}: .*unsafe/);
+      for (const args of [
+        ['modelkit', 'build', c],
+        ['checkout', c],
+        ['ls', c],
+      ])
+        expectMkError(mkRun(repo.dir, args), /has an entry no checkout may write|cannot read tree [0-9a-f]{12}: .*unsafe/);
     }
   });
 
@@ -153,7 +161,12 @@ describe('a crafted or incomplete Git history', () => {
     dirs.push(copy.cleanup);
     execFileSync('cp', ['-a', `${repo.dir}/.`, copy.dir]);
     rmSync(join(copy.dir, '.git', 'objects', oid.slice(0, 2), oid.slice(2)));
-    for (const args of [['ls', c], ['modelkit', 'build', c], ['checkout', c]]) expectMkError(mkRun(copy.dir, args), new RegExp(`cannot read blob ${oid.slice(0, 12)}: it is not in this repository`));
+    for (const args of [
+      ['ls', c],
+      ['modelkit', 'build', c],
+      ['checkout', c],
+    ])
+      expectMkError(mkRun(copy.dir, args), new RegExp(`cannot read blob ${oid.slice(0, 12)}: it is not in this repository`));
   });
 });
 

@@ -54,7 +54,11 @@ describe('a reader that goes away', () => {
       mk(repo.dir, 'add', 'ds');
       git(repo.dir, 'commit', '-qm', 'ds');
       for (let i = 0; i < 3000; i++) put(join(repo.dir, 'ds', `f${i}.txt`), `v2 ${i}`);
-      const r = spawnSync('bash', ['-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(MK_BIN)} diff | head -1; echo "mk=\${PIPESTATUS[0]}" >&2`], { cwd: repo.dir, encoding: 'utf8', env: gitEnv() });
+      const r = spawnSync('bash', ['-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(MK_BIN)} diff | head -1; echo "mk=\${PIPESTATUS[0]}" >&2`], {
+        cwd: repo.dir,
+        encoding: 'utf8',
+        env: gitEnv(),
+      });
       expect(r.stdout.split('\n').filter(Boolean)).toHaveLength(1);
       expect(r.stderr.trim()).toBe('mk=0');
     } finally {

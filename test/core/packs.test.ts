@@ -123,7 +123,12 @@ describe('packs are plain, deterministic tars', () => {
         if (l.format !== 'tar') continue;
         const listing = execFileSync('tar', ['--numeric-owner', '-tvf', store.blobPath(l)], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
         for (const line of listing.trim().split('\n')) expect(line).toMatch(/^[-d]rw[-x]r-[-x]r-[-x] 0\/0 +\d+ 1970-01-01 00:00 ds(\/|$)/);
-        expect(listing.trim().split('\n').filter((x) => x.startsWith('-')).length).toBe(manifest.files.filter((f) => f.layer === i).length);
+        expect(
+          listing
+            .trim()
+            .split('\n')
+            .filter((x) => x.startsWith('-')).length,
+        ).toBe(manifest.files.filter((f) => f.layer === i).length);
         execFileSync('tar', ['-xpf', store.blobPath(l), '-C', out.dir]);
       }
       const got = snapshotTree(join(out.dir, 'ds'));

@@ -236,7 +236,12 @@ describe('single files with awkward names', () => {
       // The data is ignored, the pointers are staged, a neighbour file is not hidden.
       expect(git(repo.dir, 'ls-files', '-z', '--others', '--exclude-standard').split('\0').filter(Boolean)).toEqual(['odd/other.bin']);
       expect(git(repo.dir, 'ls-files', '-z', '--others', '--ignored', '--exclude-standard').split('\0').filter(Boolean).sort()).toEqual([...names].sort());
-      expect(git(repo.dir, 'ls-files', '-z').split('\0').filter((f) => f.endsWith('.mk.yaml')).sort()).toEqual(names.map((n) => `${n}.mk.yaml`).sort());
+      expect(
+        git(repo.dir, 'ls-files', '-z')
+          .split('\0')
+          .filter((f) => f.endsWith('.mk.yaml'))
+          .sort(),
+      ).toEqual(names.map((n) => `${n}.mk.yaml`).sort());
       git(repo.dir, 'commit', '-qm', 'files');
       for (const n of names) rmSync(join(repo.dir, n));
       mk(repo.dir, 'checkout');

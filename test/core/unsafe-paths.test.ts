@@ -77,7 +77,17 @@ describe('paths that leave the repository', () => {
     expectMkError(mkRun(repo.dir, ['checkout', good, '--', 'model.bin']), "refusing path '.gitignore': it is a symlink");
     expectMkError(mkRun(repo.dir, ['rm', 'model.bin']), "refusing path '.gitignore': it is a symlink");
     expect(exists(p('model.bin.mk.yaml'))).toBe(true);
-    expect(git(repo.dir, 'status', '--porcelain').split('\n').filter((l) => !l.includes('other.bin')).join('\n')).toBe(status.split('\n').filter((l) => !l.includes('other.bin')).join('\n'));
+    expect(
+      git(repo.dir, 'status', '--porcelain')
+        .split('\n')
+        .filter((l) => !l.includes('other.bin'))
+        .join('\n'),
+    ).toBe(
+      status
+        .split('\n')
+        .filter((l) => !l.includes('other.bin'))
+        .join('\n'),
+    );
     expect(git(repo.dir, 'diff', '--cached', '--name-only')).toBe('');
     expectOutsideUntouched();
   });
@@ -197,7 +207,10 @@ describe('paths that leave the repository', () => {
     ]);
     const packDesc = { mediaType: MediaType.octet, digest: 'sha256:' + sha256(pack), size: pack.length };
     await store.push(packDesc, bufferSource(pack));
-    const manifest = encodeDirManifest({ layers: [{ format: 'tar', digest: packDesc.digest, size: packDesc.size }], files: [{ path: 'ok.txt', mode: 0o644, size: 4, digest: 'sha256:' + sha256('fine'), layer: 0 }] });
+    const manifest = encodeDirManifest({
+      layers: [{ format: 'tar', digest: packDesc.digest, size: packDesc.size }],
+      files: [{ path: 'ok.txt', mode: 0o644, size: 4, digest: 'sha256:' + sha256('fine'), layer: 0 }],
+    });
     const mdesc = await pushManifest(store, manifest);
     writeFileSync(p('ds.mk.yaml'), serializePointer({ version: 1, kind: 'dataset', type: 'dir', digest: mdesc.digest, size: 4, files: 1 }, 'ds'));
     expectMkError(mkRun(repo.dir, ['checkout']), /refusing path '.*pwned\.txt': it escapes the target directory/);

@@ -22,9 +22,31 @@ import { startRegistry, type RunningRegistry } from '../support/registry-server.
 import { tempDir } from '../support/repo.js';
 import { buildBase, changeDs, copy, DATA, head, MOVING, show, versionB, writeBig } from './data.js';
 import {
-  corruptRegistryBlobs, dataState, expectCleanError, expectNoInternalError, expectNone, expectOldOrNew, expectSoundLayout,
-  expectState, gitAsync, gitOk, hashOnce, killAfter, killHookAfter, Leftovers, mkAsync, mkOk, pointerDigest, SCALE, SEED, Span,
-  start, startMk, Tally, type Run, type Trial,
+  corruptRegistryBlobs,
+  dataState,
+  expectCleanError,
+  expectNoInternalError,
+  expectNone,
+  expectOldOrNew,
+  expectSoundLayout,
+  expectState,
+  gitAsync,
+  gitOk,
+  hashOnce,
+  killAfter,
+  killHookAfter,
+  Leftovers,
+  mkAsync,
+  mkOk,
+  pointerDigest,
+  SCALE,
+  SEED,
+  Span,
+  start,
+  startMk,
+  Tally,
+  type Run,
+  type Trial,
 } from './support.js';
 
 const tally = new Tally();
@@ -137,35 +159,41 @@ async function killAdd(): Promise<void> {
   changeDs(dir, rng(1), 5);
   const first = await mkOk(dir, ['add', 'ds', 'weights.bin']);
   const span = new Span(first.ms + 150);
-  await tally.category('kill: mk add', 10, async (t) => {
-    const big = t.n % 2 === 0;
-    changeDs(dir, t.rand, 20);
-    if (big) writeBig(dir, t.rand);
-    const want = dataState(dir, DATA);
-    const left = new Leftovers([dir, join(dir, '.git', 'mk')]);
-    const delay = span.next(t.rand);
-    t.what = `mk add ds weights.bin (${big ? 'new 16 MiB weights.bin + ' : ''}20 changed files), SIGKILL after ${delay} ms`;
-    const { run, killed } = await killAfter(startMk(dir, ['add', 'ds', 'weights.bin']), delay);
-    landed(t, span, run, killed, big ? 'during an add with a large file' : 'during an add of small files');
-    await indexUnlocked(dir);
-    // While interrupted: a sound cache, whole pointers, the data untouched.
-    expectSoundLayout(cache(), 'after the kill');
-    pointersWhole(dir, MOVING, 'after the kill');
-    expectState(dataState(dir, DATA), want, 'after the kill (mk add must not touch data)');
-    // The same command again finishes the job.
-    await mkOk(dir, ['add', 'ds', 'weights.bin']);
-    await statusClean(dir, 'after the rerun');
-    if (pointerDigest(readFileSync(join(dir, 'weights.bin.mk.yaml'), 'utf8')) !== hashOnce(join(dir, 'weights.bin'))) throw new Error('after the rerun: weights.bin.mk.yaml does not record weights.bin');
-    expectSoundLayout(cache(), 'after the rerun');
-    await t.soft(() => left.check('after the rerun'));
-    // What it recorded restores exactly.
-    await gitOk(dir, ['commit', '-qm', `t${t.n}`]);
-    for (const p of MOVING) rmSync(join(dir, p), { recursive: true });
-    await mkOk(dir, ['checkout']);
-    expectState(dataState(dir, DATA), want, 'restored from what the rerun recorded');
-  }, () => {
-    dir = work(tmpl);
-  });
+  await tally.category(
+    'kill: mk add',
+    10,
+    async (t) => {
+      const big = t.n % 2 === 0;
+      changeDs(dir, t.rand, 20);
+      if (big) writeBig(dir, t.rand);
+      const want = dataState(dir, DATA);
+      const left = new Leftovers([dir, join(dir, '.git', 'mk')]);
+      const delay = span.next(t.rand);
+      t.what = `mk add ds weights.bin (${big ? 'new 16 MiB weights.bin + ' : ''}20 changed files), SIGKILL after ${delay} ms`;
+      const { run, killed } = await killAfter(startMk(dir, ['add', 'ds', 'weights.bin']), delay);
+      landed(t, span, run, killed, big ? 'during an add with a large file' : 'during an add of small files');
+      await indexUnlocked(dir);
+      // While interrupted: a sound cache, whole pointers, the data untouched.
+      expectSoundLayout(cache(), 'after the kill');
+      pointersWhole(dir, MOVING, 'after the kill');
+      expectState(dataState(dir, DATA), want, 'after the kill (mk add must not touch data)');
+      // The same command again finishes the job.
+      await mkOk(dir, ['add', 'ds', 'weights.bin']);
+      await statusClean(dir, 'after the rerun');
+      if (pointerDigest(readFileSync(join(dir, 'weights.bin.mk.yaml'), 'utf8')) !== hashOnce(join(dir, 'weights.bin')))
+        throw new Error('after the rerun: weights.bin.mk.yaml does not record weights.bin');
+      expectSoundLayout(cache(), 'after the rerun');
+      await t.soft(() => left.check('after the rerun'));
+      // What it recorded restores exactly.
+      await gitOk(dir, ['commit', '-qm', `t${t.n}`]);
+      for (const p of MOVING) rmSync(join(dir, p), { recursive: true });
+      await mkOk(dir, ['checkout']);
+      expectState(dataState(dir, DATA), want, 'restored from what the rerun recorded');
+    },
+    () => {
+      dir = work(tmpl);
+    },
+  );
 }
 
 async function killCheckout(): Promise<void> {
@@ -192,25 +220,30 @@ async function killCheckout(): Promise<void> {
   const userState = () => dataState(dir, ['other.bin', 'train.py']);
   const mine = userState();
   const span = new Span(full.ms + 100);
-  await tally.category('kill: mk checkout', 12, async (t) => {
-    const target = current === A ? B : A;
-    const left = new Leftovers([dir, join(dir, '.git', 'mk')]);
-    const delay = span.next(t.rand);
-    t.what = `mk checkout ${target.slice(0, 12)} -- ds weights.bin (from ${current.slice(0, 12)}), SIGKILL after ${delay} ms`;
-    const { run, killed } = await killAfter(startMk(dir, ['checkout', target, '--', ...MOVING]), delay);
-    landed(t, span, run, killed, 'during a checkout');
-    await indexUnlocked(dir);
-    expectOldOrNew(dataState(dir, MOVING), stateA, stateB, 'after the kill');
-    expectState(userState(), mine, 'after the kill: the unsaved edits');
-    expectSoundLayout(join(dir, '.git/mk/cache'), 'after the kill');
-    await mkOk(dir, ['checkout', target, '--', ...MOVING]);
-    current = target;
-    expectState(dataState(dir, MOVING), states[target]!, 'after the rerun');
-    expectState(userState(), mine, 'after the rerun: the unsaved edits');
-    await pointersAre(dir, target, MOVING, 'after the rerun');
-    expectSoundLayout(join(dir, '.git/mk/cache'), 'after the rerun');
-    await t.soft(() => left.check('after the rerun'));
-  }, fresh);
+  await tally.category(
+    'kill: mk checkout',
+    12,
+    async (t) => {
+      const target = current === A ? B : A;
+      const left = new Leftovers([dir, join(dir, '.git', 'mk')]);
+      const delay = span.next(t.rand);
+      t.what = `mk checkout ${target.slice(0, 12)} -- ds weights.bin (from ${current.slice(0, 12)}), SIGKILL after ${delay} ms`;
+      const { run, killed } = await killAfter(startMk(dir, ['checkout', target, '--', ...MOVING]), delay);
+      landed(t, span, run, killed, 'during a checkout');
+      await indexUnlocked(dir);
+      expectOldOrNew(dataState(dir, MOVING), stateA, stateB, 'after the kill');
+      expectState(userState(), mine, 'after the kill: the unsaved edits');
+      expectSoundLayout(join(dir, '.git/mk/cache'), 'after the kill');
+      await mkOk(dir, ['checkout', target, '--', ...MOVING]);
+      current = target;
+      expectState(dataState(dir, MOVING), states[target]!, 'after the rerun');
+      expectState(userState(), mine, 'after the rerun: the unsaved edits');
+      await pointersAre(dir, target, MOVING, 'after the rerun');
+      expectSoundLayout(join(dir, '.git/mk/cache'), 'after the rerun');
+      await t.soft(() => left.check('after the rerun'));
+    },
+    fresh,
+  );
 }
 
 type RemoteKind = 'layout' | 'registry';
@@ -254,31 +287,36 @@ async function killPush(kind: RemoteKind): Promise<void> {
   await gitOk(dir, ['commit', '-qm', 'warm-up']);
   const r0 = await mkOk(dir, ['push']);
   const span = new Span(r0.ms + 200);
-  await tally.category(`kill: mk push (${kind})`, 8, async (t) => {
-    const big = t.n % 2 === 0;
-    changeDs(dir, t.rand, 30);
-    if (big) writeBig(dir, t.rand);
-    await mkOk(dir, ['add', 'ds', 'weights.bin']);
-    await gitOk(dir, ['commit', '-qm', `t${t.n}`]);
-    const sha = await head(dir);
-    const want = dataState(dir, DATA);
-    const left = new Leftovers([dir, join(dir, '.git', 'mk'), ...remoteRoots()]);
-    const delay = span.next(t.rand);
-    t.what = `mk push of ${sha.slice(0, 12)} (${big ? 'new 16 MiB file + ' : ''}30 changed files) to the ${kind} remote, SIGKILL after ${delay} ms`;
-    const { run, killed } = await killAfter(startMk(dir, ['push']), delay);
-    landed(t, span, run, killed, big ? 'during a push with a large file' : 'during a push of small files');
-    remoteSound('after the kill');
-    expectSoundLayout(join(dir, '.git/mk/cache'), 'after the kill');
-    await mkOk(dir, ['push']);
-    remoteSound('after the rerun');
-    await verifyRemote(dir, 'HEAD', 'after the rerun');
-    await gitOk(verifier, ['remote', 'set-url', 'origin', dir]);
-    await freshPull(verifier, sha, want, 'after the rerun');
-    expectSoundLayout(join(dir, '.git/mk/cache'), 'after the rerun');
-    await t.soft(() => left.check('after the rerun'));
-  }, () => {
-    dir = work(tmpl);
-  });
+  await tally.category(
+    `kill: mk push (${kind})`,
+    8,
+    async (t) => {
+      const big = t.n % 2 === 0;
+      changeDs(dir, t.rand, 30);
+      if (big) writeBig(dir, t.rand);
+      await mkOk(dir, ['add', 'ds', 'weights.bin']);
+      await gitOk(dir, ['commit', '-qm', `t${t.n}`]);
+      const sha = await head(dir);
+      const want = dataState(dir, DATA);
+      const left = new Leftovers([dir, join(dir, '.git', 'mk'), ...remoteRoots()]);
+      const delay = span.next(t.rand);
+      t.what = `mk push of ${sha.slice(0, 12)} (${big ? 'new 16 MiB file + ' : ''}30 changed files) to the ${kind} remote, SIGKILL after ${delay} ms`;
+      const { run, killed } = await killAfter(startMk(dir, ['push']), delay);
+      landed(t, span, run, killed, big ? 'during a push with a large file' : 'during a push of small files');
+      remoteSound('after the kill');
+      expectSoundLayout(join(dir, '.git/mk/cache'), 'after the kill');
+      await mkOk(dir, ['push']);
+      remoteSound('after the rerun');
+      await verifyRemote(dir, 'HEAD', 'after the rerun');
+      await gitOk(verifier, ['remote', 'set-url', 'origin', dir]);
+      await freshPull(verifier, sha, want, 'after the rerun');
+      expectSoundLayout(join(dir, '.git/mk/cache'), 'after the rerun');
+      await t.soft(() => left.check('after the rerun'));
+    },
+    () => {
+      dir = work(tmpl);
+    },
+  );
 }
 
 async function killPull(kind: RemoteKind): Promise<void> {
@@ -302,31 +340,36 @@ async function killPull(kind: RemoteKind): Promise<void> {
   const states: Record<string, Map<string, string>> = { [X]: stateX, [Y]: stateY };
   let current = X;
   const span = new Span(first.ms + 100);
-  await tally.category(`kill: mk pull (${kind})`, 8, async (t) => {
-    const target = current === X ? Y : X;
-    const old = cacheDir;
-    cacheDir = scratch('mk-faults-cache-');
-    rmSync(old, { recursive: true, force: true });
-    await mkOk(clone, ['fetch', current], e());
-    const left = new Leftovers([clone, join(clone, '.git', 'mk'), cacheDir, ...remoteRoots()]);
-    const delay = span.next(t.rand);
-    t.what = `mk pull ${target.slice(0, 12)} from the ${kind} remote (work tree at ${current.slice(0, 12)}, a cache holding only that), SIGKILL after ${delay} ms`;
-    const { run, killed } = await killAfter(startMk(clone, ['pull', target], e()), delay);
-    landed(t, span, run, killed, 'during a pull');
-    await indexUnlocked(clone);
-    expectOldOrNew(dataState(clone, MOVING), stateX, stateY, 'after the kill');
-    expectSoundLayout(cacheDir, 'after the kill: the cache');
-    await mkOk(clone, ['pull', target], e());
-    current = target;
-    expectState(dataState(clone, MOVING), states[target]!, 'after the rerun');
-    await pointersAre(clone, target, MOVING, 'after the rerun');
-    expectSoundLayout(cacheDir, 'after the rerun: the cache');
-    await t.soft(() => left.check('after the rerun'));
-  }, async () => {
-    // Back to a known state: the current version, forced.
-    await mkAsync(clone, ['pull', current], e());
-    await mkAsync(clone, ['checkout', '--force', current], e());
-  });
+  await tally.category(
+    `kill: mk pull (${kind})`,
+    8,
+    async (t) => {
+      const target = current === X ? Y : X;
+      const old = cacheDir;
+      cacheDir = scratch('mk-faults-cache-');
+      rmSync(old, { recursive: true, force: true });
+      await mkOk(clone, ['fetch', current], e());
+      const left = new Leftovers([clone, join(clone, '.git', 'mk'), cacheDir, ...remoteRoots()]);
+      const delay = span.next(t.rand);
+      t.what = `mk pull ${target.slice(0, 12)} from the ${kind} remote (work tree at ${current.slice(0, 12)}, a cache holding only that), SIGKILL after ${delay} ms`;
+      const { run, killed } = await killAfter(startMk(clone, ['pull', target], e()), delay);
+      landed(t, span, run, killed, 'during a pull');
+      await indexUnlocked(clone);
+      expectOldOrNew(dataState(clone, MOVING), stateX, stateY, 'after the kill');
+      expectSoundLayout(cacheDir, 'after the kill: the cache');
+      await mkOk(clone, ['pull', target], e());
+      current = target;
+      expectState(dataState(clone, MOVING), states[target]!, 'after the rerun');
+      await pointersAre(clone, target, MOVING, 'after the rerun');
+      expectSoundLayout(cacheDir, 'after the rerun: the cache');
+      await t.soft(() => left.check('after the rerun'));
+    },
+    async () => {
+      // Back to a known state: the current version, forced.
+      await mkAsync(clone, ['pull', current], e());
+      await mkAsync(clone, ['checkout', '--force', current], e());
+    },
+  );
 }
 
 // =============================================================================================
@@ -348,71 +391,77 @@ async function killPreCommit(): Promise<void> {
   let dir = work(tmpl);
   const cache = () => join(dir, '.git', 'mk', 'cache');
   const span = new Span(700);
-  await tally.category('kill: pre-commit hook', 14, async (t) => {
-    const newModel = t.n % 2 === 1;
-    const before = await head(dir);
-    writeFileSync(join(dir, 'train.py'), `print(${t.n})\n`);
-    let args: string[];
-    const model = `models/m${t.n}.pt`;
-    if (newModel) {
-      put(join(dir, model), randomBytesFrom(t.rand, (1 + Math.floor(t.rand() * 4)) << 20));
-      await gitOk(dir, ['add', model, 'train.py']);
-      args = ['commit', '-q', '-m', `t${t.n}`];
-    } else {
-      changeDs(dir, t.rand, 20);
-      if (t.n % 4 === 0) writeBig(dir, t.rand);
-      args = ['commit', '-q', '-a', '-m', `t${t.n}`];
-    }
-    const want = dataState(dir, DATA);
-    const left = new Leftovers([dir, join(dir, '.git', 'mk')]);
-    const delay = span.next(t.rand);
-    t.what = `git ${args.join(' ')} (${newModel ? `${model} added, matched by *.pt` : 'ds/ and weights.bin changed'}), mk in the pre-commit hook SIGKILLed ${delay} ms after it started`;
-    const g = start('git', args, dir, {}, true);
-    const k = await killHookAfter(g, 'pre-commit', delay);
-    const r = await g.done;
-    if (!k.found) throw new Error(`the pre-commit hook never started mk: ${r.stderr}`);
-    // A kill that came as the hook was exiting did nothing: git committed.
-    t.injected = k.injected && r.status !== 0;
-    t.kind = newModel ? 'auto-tracking a new file' : 'updating changed data';
-    if (!t.injected) {
-      if (r.status !== 0) throw new Error(`the hook was not killed, yet git commit failed:\n${r.stderr}`);
-      span.finishedIn(k.afterMs);
-    } else if ((await head(dir)) !== before) throw new Error('git committed although its pre-commit hook was killed');
-    await indexUnlocked(dir);
-    // The index: pointers of tracked data staged, never the data; a staged new file is still staged, as itself or as its pointer.
-    const staged = (await gitOk(dir, ['ls-files'])).split('\n');
-    for (const p of MOVING) {
-      if (!staged.includes(`${p}.mk.yaml`)) throw new Error(`after the kill: ${p}.mk.yaml is not in the index`);
-      const raw = staged.filter((s) => s === p || s.startsWith(`${p}/`));
-      if (raw.length) throw new Error(`after the kill: data staged in git: ${raw.slice(0, 3).join(', ')}`);
-    }
-    if (newModel && !staged.includes(model) && !staged.includes(`${model}.mk.yaml`)) {
-      throw new Error(`after the kill: ${model} left the index without its pointer being staged (git ls-files has neither)`);
-    }
-    expectSoundLayout(cache(), 'after the kill');
-    pointersWhole(dir, MOVING, 'after the kill');
-    expectState(dataState(dir, DATA), want, 'after the kill (a commit must not change data)');
-    if (t.injected) {
-      const r2 = await gitAsync(dir, args);
-      expectNoInternalError(r2, 'the rerun');
-      if (r2.status !== 0) throw new Error(`the rerun of git ${args.join(' ')} failed:\n${r2.stderr}`);
-    }
-    // Committed: the pointers of HEAD record exactly the data in the work tree.
-    const tree = (await gitOk(dir, ['ls-tree', '-r', '--name-only', 'HEAD'])).split('\n');
-    if (newModel) {
-      if (!tree.includes(`${model}.mk.yaml`)) throw new Error(`after the rerun: HEAD has no ${model}.mk.yaml (the new model was committed without its pointer)`);
-      if (tree.includes(model)) throw new Error(`after the rerun: HEAD holds ${model} itself`);
-      if (pointerDigest(await show(dir, 'HEAD', `${model}.mk.yaml`)) !== hashOnce(join(dir, model))) throw new Error(`after the rerun: HEAD's ${model}.mk.yaml does not record ${model}`);
-    }
-    if (pointerDigest(await show(dir, 'HEAD', 'weights.bin.mk.yaml')) !== hashOnce(join(dir, 'weights.bin'))) throw new Error("after the rerun: HEAD's weights.bin.mk.yaml does not record weights.bin");
-    await statusClean(dir, 'after the rerun');
-    const porcelain = (await gitOk(dir, ['status', '--porcelain'])).trim();
-    if (porcelain) throw new Error(`after the rerun: git status is not clean:\n${porcelain}`);
-    expectSoundLayout(cache(), 'after the rerun');
-    await t.soft(() => left.check('after the rerun'));
-  }, () => {
-    dir = work(tmpl);
-  });
+  await tally.category(
+    'kill: pre-commit hook',
+    14,
+    async (t) => {
+      const newModel = t.n % 2 === 1;
+      const before = await head(dir);
+      writeFileSync(join(dir, 'train.py'), `print(${t.n})\n`);
+      let args: string[];
+      const model = `models/m${t.n}.pt`;
+      if (newModel) {
+        put(join(dir, model), randomBytesFrom(t.rand, (1 + Math.floor(t.rand() * 4)) << 20));
+        await gitOk(dir, ['add', model, 'train.py']);
+        args = ['commit', '-q', '-m', `t${t.n}`];
+      } else {
+        changeDs(dir, t.rand, 20);
+        if (t.n % 4 === 0) writeBig(dir, t.rand);
+        args = ['commit', '-q', '-a', '-m', `t${t.n}`];
+      }
+      const want = dataState(dir, DATA);
+      const left = new Leftovers([dir, join(dir, '.git', 'mk')]);
+      const delay = span.next(t.rand);
+      t.what = `git ${args.join(' ')} (${newModel ? `${model} added, matched by *.pt` : 'ds/ and weights.bin changed'}), mk in the pre-commit hook SIGKILLed ${delay} ms after it started`;
+      const g = start('git', args, dir, {}, true);
+      const k = await killHookAfter(g, 'pre-commit', delay);
+      const r = await g.done;
+      if (!k.found) throw new Error(`the pre-commit hook never started mk: ${r.stderr}`);
+      // A kill that came as the hook was exiting did nothing: git committed.
+      t.injected = k.injected && r.status !== 0;
+      t.kind = newModel ? 'auto-tracking a new file' : 'updating changed data';
+      if (!t.injected) {
+        if (r.status !== 0) throw new Error(`the hook was not killed, yet git commit failed:\n${r.stderr}`);
+        span.finishedIn(k.afterMs);
+      } else if ((await head(dir)) !== before) throw new Error('git committed although its pre-commit hook was killed');
+      await indexUnlocked(dir);
+      // The index: pointers of tracked data staged, never the data; a staged new file is still staged, as itself or as its pointer.
+      const staged = (await gitOk(dir, ['ls-files'])).split('\n');
+      for (const p of MOVING) {
+        if (!staged.includes(`${p}.mk.yaml`)) throw new Error(`after the kill: ${p}.mk.yaml is not in the index`);
+        const raw = staged.filter((s) => s === p || s.startsWith(`${p}/`));
+        if (raw.length) throw new Error(`after the kill: data staged in git: ${raw.slice(0, 3).join(', ')}`);
+      }
+      if (newModel && !staged.includes(model) && !staged.includes(`${model}.mk.yaml`)) {
+        throw new Error(`after the kill: ${model} left the index without its pointer being staged (git ls-files has neither)`);
+      }
+      expectSoundLayout(cache(), 'after the kill');
+      pointersWhole(dir, MOVING, 'after the kill');
+      expectState(dataState(dir, DATA), want, 'after the kill (a commit must not change data)');
+      if (t.injected) {
+        const r2 = await gitAsync(dir, args);
+        expectNoInternalError(r2, 'the rerun');
+        if (r2.status !== 0) throw new Error(`the rerun of git ${args.join(' ')} failed:\n${r2.stderr}`);
+      }
+      // Committed: the pointers of HEAD record exactly the data in the work tree.
+      const tree = (await gitOk(dir, ['ls-tree', '-r', '--name-only', 'HEAD'])).split('\n');
+      if (newModel) {
+        if (!tree.includes(`${model}.mk.yaml`)) throw new Error(`after the rerun: HEAD has no ${model}.mk.yaml (the new model was committed without its pointer)`);
+        if (tree.includes(model)) throw new Error(`after the rerun: HEAD holds ${model} itself`);
+        if (pointerDigest(await show(dir, 'HEAD', `${model}.mk.yaml`)) !== hashOnce(join(dir, model))) throw new Error(`after the rerun: HEAD's ${model}.mk.yaml does not record ${model}`);
+      }
+      if (pointerDigest(await show(dir, 'HEAD', 'weights.bin.mk.yaml')) !== hashOnce(join(dir, 'weights.bin')))
+        throw new Error("after the rerun: HEAD's weights.bin.mk.yaml does not record weights.bin");
+      await statusClean(dir, 'after the rerun');
+      const porcelain = (await gitOk(dir, ['status', '--porcelain'])).trim();
+      if (porcelain) throw new Error(`after the rerun: git status is not clean:\n${porcelain}`);
+      expectSoundLayout(cache(), 'after the rerun');
+      await t.soft(() => left.check('after the rerun'));
+    },
+    () => {
+      dir = work(tmpl);
+    },
+  );
 }
 
 async function killPostCheckout(): Promise<void> {
@@ -442,46 +491,51 @@ async function killPostCheckout(): Promise<void> {
   fresh();
   const span = new Span(s0.ms);
   let cacheDir: string | undefined;
-  await tally.category('kill: post-checkout hook', 8, async (t) => {
-    const to = branch === 'main' ? 'feat' : 'main';
-    const cold = t.n % 2 === 1;
-    if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
-    cacheDir = cold ? scratch('mk-faults-cache-') : undefined;
-    const e: NodeJS.ProcessEnv = cacheDir ? { MK_CACHE_DIR: cacheDir } : {};
-    if (cacheDir) await mkOk(dir, ['fetch', branch], e); // the cache holds only the current branch's data
-    const cache = cacheDir ?? join(dir, '.git', 'mk', 'cache');
-    const left = new Leftovers([dir, join(dir, '.git', 'mk'), store, ...(cacheDir ? [cacheDir] : [])]);
-    const delay = span.next(t.rand);
-    t.what = `git switch ${to} (from ${branch}; ${cold ? 'cold cache: the hook downloads from the layout remote' : 'warm cache'}), mk in the post-checkout hook SIGKILLed ${delay} ms after it started`;
-    const g = start('git', ['switch', '-q', to], dir, e, true);
-    const k = await killHookAfter(g, 'post-checkout', delay);
-    const r = await g.done;
-    if (!k.found) throw new Error(`the post-checkout hook never started mk: ${r.stderr}`);
-    // The hook exits 1 when it leaves an unsaved edit alone (with a message), so git's status
-    // does not tell a kill apart: killHookAfter saw it alive when the signal went.
-    t.injected = k.injected;
-    t.kind = cold ? 'restoring with a download' : 'restoring from the cache';
-    const now = (await gitOk(dir, ['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
-    if (now !== to) throw new Error(`git switch did not switch (HEAD is ${now}):\n${r.stderr}`);
-    branch = to;
-    expectNoInternalError(r, 'the hook');
-    if (!t.injected) {
-      if (r.status !== 0) expectCleanError(r, 'the hook, not killed');
-      span.finishedIn(k.afterMs);
-      expectState(dataState(dir, MOVING), states[to]!, 'the hook, not killed');
-    }
-    await indexUnlocked(dir);
-    expectOldOrNew(dataState(dir, MOVING), stateA, stateB, 'after the kill');
-    if (readFileSync(join(dir, 'other.bin'), 'utf8') !== edited) throw new Error('after the kill: the unsaved edit of other.bin is gone');
-    expectSoundLayout(cache, 'after the kill');
-    // "mk checkout if needed": the data of HEAD (pull: the cache may lack it), sparing the edit.
-    await mkOk(dir, ['pull', '--', ...MOVING], e);
-    expectState(dataState(dir, MOVING), states[to]!, 'after mk pull');
-    if (readFileSync(join(dir, 'other.bin'), 'utf8') !== edited) throw new Error('after mk pull: the unsaved edit of other.bin is gone');
-    await pointersAre(dir, 'HEAD', MOVING, 'after mk pull');
-    expectSoundLayout(cache, 'after mk pull');
-    await t.soft(() => left.check('after mk pull'));
-  }, fresh);
+  await tally.category(
+    'kill: post-checkout hook',
+    8,
+    async (t) => {
+      const to = branch === 'main' ? 'feat' : 'main';
+      const cold = t.n % 2 === 1;
+      if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
+      cacheDir = cold ? scratch('mk-faults-cache-') : undefined;
+      const e: NodeJS.ProcessEnv = cacheDir ? { MK_CACHE_DIR: cacheDir } : {};
+      if (cacheDir) await mkOk(dir, ['fetch', branch], e); // the cache holds only the current branch's data
+      const cache = cacheDir ?? join(dir, '.git', 'mk', 'cache');
+      const left = new Leftovers([dir, join(dir, '.git', 'mk'), store, ...(cacheDir ? [cacheDir] : [])]);
+      const delay = span.next(t.rand);
+      t.what = `git switch ${to} (from ${branch}; ${cold ? 'cold cache: the hook downloads from the layout remote' : 'warm cache'}), mk in the post-checkout hook SIGKILLed ${delay} ms after it started`;
+      const g = start('git', ['switch', '-q', to], dir, e, true);
+      const k = await killHookAfter(g, 'post-checkout', delay);
+      const r = await g.done;
+      if (!k.found) throw new Error(`the post-checkout hook never started mk: ${r.stderr}`);
+      // The hook exits 1 when it leaves an unsaved edit alone (with a message), so git's status
+      // does not tell a kill apart: killHookAfter saw it alive when the signal went.
+      t.injected = k.injected;
+      t.kind = cold ? 'restoring with a download' : 'restoring from the cache';
+      const now = (await gitOk(dir, ['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
+      if (now !== to) throw new Error(`git switch did not switch (HEAD is ${now}):\n${r.stderr}`);
+      branch = to;
+      expectNoInternalError(r, 'the hook');
+      if (!t.injected) {
+        if (r.status !== 0) expectCleanError(r, 'the hook, not killed');
+        span.finishedIn(k.afterMs);
+        expectState(dataState(dir, MOVING), states[to]!, 'the hook, not killed');
+      }
+      await indexUnlocked(dir);
+      expectOldOrNew(dataState(dir, MOVING), stateA, stateB, 'after the kill');
+      if (readFileSync(join(dir, 'other.bin'), 'utf8') !== edited) throw new Error('after the kill: the unsaved edit of other.bin is gone');
+      expectSoundLayout(cache, 'after the kill');
+      // "mk checkout if needed": the data of HEAD (pull: the cache may lack it), sparing the edit.
+      await mkOk(dir, ['pull', '--', ...MOVING], e);
+      expectState(dataState(dir, MOVING), states[to]!, 'after mk pull');
+      if (readFileSync(join(dir, 'other.bin'), 'utf8') !== edited) throw new Error('after mk pull: the unsaved edit of other.bin is gone');
+      await pointersAre(dir, 'HEAD', MOVING, 'after mk pull');
+      expectSoundLayout(cache, 'after mk pull');
+      await t.soft(() => left.check('after mk pull'));
+    },
+    fresh,
+  );
 }
 
 async function killPrePush(): Promise<void> {
@@ -499,52 +553,57 @@ async function killPrePush(): Promise<void> {
   let dir = work(tmpl);
   const span = new Span(p0.ms);
   const bareMain = async () => (await gitOk(bare, ['rev-parse', 'main'])).trim();
-  await tally.category('kill: pre-push hook', 8, async (t) => {
-    changeDs(dir, t.rand, 20);
-    if (t.n % 2 === 0) writeBig(dir, t.rand);
-    writeFileSync(join(dir, 'train.py'), `print(${t.n})\n`);
-    await gitOk(dir, ['commit', '-qam', `t${t.n}`]);
-    const sha = await head(dir);
-    const want = dataState(dir, DATA);
-    const before = await bareMain();
-    const left = new Leftovers([dir, join(dir, '.git', 'mk'), store]);
-    const delay = span.next(t.rand);
-    t.what = `git push origin main (${sha.slice(0, 12)}: ${t.n % 2 === 0 ? 'new 16 MiB weights.bin + ' : ''}20 changed files), mk in the pre-push hook SIGKILLed ${delay} ms after it started`;
-    const g = start('git', ['push', '-q', 'origin', 'main'], dir, {}, true);
-    const k = await killHookAfter(g, 'pre-push', delay);
-    const r = await g.done;
-    if (!k.found) throw new Error(`the pre-push hook never started mk: ${r.stderr}`);
-    t.injected = k.injected && r.status !== 0;
-    t.kind = 'uploading and publishing';
-    const after = await bareMain();
-    if (!t.injected) {
-      if (r.status !== 0) throw new Error(`the hook was not killed, yet git push failed:\n${r.stderr}`);
-      span.finishedIn(k.afterMs);
-    } else if (after !== before) throw new Error(`git pushed ${after.slice(0, 12)} although its pre-push hook was killed`);
-    expectNoInternalError(r, 'the hook');
-    // Whatever the git remote holds has its data on the mk remote.
-    expectSoundLayout(store, 'after the kill: the remote');
-    if (after !== before) {
-      await verifyRemote(dir, after, 'the commit the git remote got');
-      await freshPull(verifier, after, want, 'the commit the git remote got');
-    }
-    if (after !== sha) {
-      const r2 = await gitAsync(dir, ['push', '-q', 'origin', 'main']);
-      expectNoInternalError(r2, 'the rerun');
-      if (r2.status !== 0) throw new Error(`the rerun of git push failed:\n${r2.stderr}`);
-      if ((await bareMain()) !== sha) throw new Error('the rerun of git push did not push');
-      await verifyRemote(dir, sha, 'after the rerun');
-      await freshPull(verifier, sha, want, 'after the rerun');
-    }
-    expectSoundLayout(store, 'after the rerun: the remote');
-    expectSoundLayout(join(dir, '.git', 'mk', 'cache'), 'after the rerun');
-    await t.soft(() => left.check('after the rerun'));
-  }, async () => {
-    dir = work(tmpl);
-    await gitOk(dir, ['fetch', '-q', 'origin']);
-    await gitOk(dir, ['reset', '-q', '--hard', 'origin/main']);
-    await mkOk(dir, ['pull']);
-  });
+  await tally.category(
+    'kill: pre-push hook',
+    8,
+    async (t) => {
+      changeDs(dir, t.rand, 20);
+      if (t.n % 2 === 0) writeBig(dir, t.rand);
+      writeFileSync(join(dir, 'train.py'), `print(${t.n})\n`);
+      await gitOk(dir, ['commit', '-qam', `t${t.n}`]);
+      const sha = await head(dir);
+      const want = dataState(dir, DATA);
+      const before = await bareMain();
+      const left = new Leftovers([dir, join(dir, '.git', 'mk'), store]);
+      const delay = span.next(t.rand);
+      t.what = `git push origin main (${sha.slice(0, 12)}: ${t.n % 2 === 0 ? 'new 16 MiB weights.bin + ' : ''}20 changed files), mk in the pre-push hook SIGKILLed ${delay} ms after it started`;
+      const g = start('git', ['push', '-q', 'origin', 'main'], dir, {}, true);
+      const k = await killHookAfter(g, 'pre-push', delay);
+      const r = await g.done;
+      if (!k.found) throw new Error(`the pre-push hook never started mk: ${r.stderr}`);
+      t.injected = k.injected && r.status !== 0;
+      t.kind = 'uploading and publishing';
+      const after = await bareMain();
+      if (!t.injected) {
+        if (r.status !== 0) throw new Error(`the hook was not killed, yet git push failed:\n${r.stderr}`);
+        span.finishedIn(k.afterMs);
+      } else if (after !== before) throw new Error(`git pushed ${after.slice(0, 12)} although its pre-push hook was killed`);
+      expectNoInternalError(r, 'the hook');
+      // Whatever the git remote holds has its data on the mk remote.
+      expectSoundLayout(store, 'after the kill: the remote');
+      if (after !== before) {
+        await verifyRemote(dir, after, 'the commit the git remote got');
+        await freshPull(verifier, after, want, 'the commit the git remote got');
+      }
+      if (after !== sha) {
+        const r2 = await gitAsync(dir, ['push', '-q', 'origin', 'main']);
+        expectNoInternalError(r2, 'the rerun');
+        if (r2.status !== 0) throw new Error(`the rerun of git push failed:\n${r2.stderr}`);
+        if ((await bareMain()) !== sha) throw new Error('the rerun of git push did not push');
+        await verifyRemote(dir, sha, 'after the rerun');
+        await freshPull(verifier, sha, want, 'after the rerun');
+      }
+      expectSoundLayout(store, 'after the rerun: the remote');
+      expectSoundLayout(join(dir, '.git', 'mk', 'cache'), 'after the rerun');
+      await t.soft(() => left.check('after the rerun'));
+    },
+    async () => {
+      dir = work(tmpl);
+      await gitOk(dir, ['fetch', '-q', 'origin']);
+      await gitOk(dir, ['reset', '-q', '--hard', 'origin/main']);
+      await mkOk(dir, ['pull']);
+    },
+  );
 }
 
 // =============================================================================================
@@ -572,7 +631,13 @@ const always = () => 1000;
 const PUSH_FAULTS: Injection[] = [
   { name: '500 on an upload PUT', match: { method: 'PUT', path: UPLOAD }, fault: () => ({ kind: 'status', status: 500 }), times: upTo(3), transient: true },
   { name: '503 on a blob HEAD', match: { method: 'HEAD', path: BLOB }, fault: () => ({ kind: 'status', status: 503 }), times: upTo(3), transient: true },
-  { name: '429 + Retry-After: 1 on an upload POST', match: { method: 'POST', path: UPLOAD }, fault: () => ({ kind: 'status', status: 429, headers: { 'retry-after': '1' } }), times: once, transient: true },
+  {
+    name: '429 + Retry-After: 1 on an upload POST',
+    match: { method: 'POST', path: UPLOAD },
+    fault: () => ({ kind: 'status', status: 429, headers: { 'retry-after': '1' } }),
+    times: once,
+    transient: true,
+  },
   { name: 'connection reset mid-upload', match: { method: 'PUT', path: UPLOAD }, fault: (r) => ({ kind: 'drop-request', afterBytes: Math.floor(r() * 600_000) }), times: upTo(2), transient: true },
   { name: 'a flipped byte in an upload', match: { method: 'PUT', path: UPLOAD }, fault: (r) => ({ kind: 'corrupt-request', at: Math.floor(r() * 2000) }), times: once },
   { name: '500 on a manifest PUT', match: { method: 'PUT', path: MANIFEST }, fault: () => ({ kind: 'status', status: 500 }), times: upTo(2), transient: true },
@@ -633,30 +698,35 @@ async function registryPush(): Promise<void> {
   await mkOk(dir, ['push']);
   const verifier = scratch('mk-faults-verify-');
   await gitOk(verifier, ['clone', '-q', dir, '.']);
-  await tally.category('registry: mk push', 12, async (t) => {
-    changeDs(dir, t.rand, 30);
-    if (t.n % 3 === 0) writeBig(dir, t.rand, 'weights.bin', 4 << 20);
-    await mkOk(dir, ['add', 'ds', 'weights.bin']);
-    await gitOk(dir, ['commit', '-qm', `t${t.n}`]);
-    const sha = await head(dir);
-    const want = dataState(dir, DATA);
-    const left = new Leftovers([dir, join(dir, '.git', 'mk')]);
-    const { inj, rule, desc } = arm(proxy, t, PUSH_FAULTS);
-    t.what = `mk push of ${sha.slice(0, 12)} through the proxy: ${desc}`;
-    const r = await mkAsync(dir, ['push']);
-    proxy.clear();
-    t.injected = rule.applied > 0;
-    const outcome = judge(inj, r, 'the faulted mk push');
-    t.kind = `${inj.name}: ${outcome}`;
-    // mk was not killed: whatever it wrote for itself, it removed.
-    await t.soft(() => left.check('after the faulted push'));
-    expectNone(corruptRegistryBlobs(reg.rootDir), 'after the fault: registry blobs whose bytes do not match their digest');
-    expectSoundLayout(join(dir, '.git', 'mk', 'cache'), 'after the fault');
-    await mkOk(dir, ['push']);
-    await verifyRemote(dir, 'HEAD', 'after the rerun');
-    await freshPull(verifier, sha, want, 'after the rerun');
-    expectNone(corruptRegistryBlobs(reg.rootDir), 'after the rerun: registry blobs whose bytes do not match their digest');
-  }, () => proxy.clear());
+  await tally.category(
+    'registry: mk push',
+    12,
+    async (t) => {
+      changeDs(dir, t.rand, 30);
+      if (t.n % 3 === 0) writeBig(dir, t.rand, 'weights.bin', 4 << 20);
+      await mkOk(dir, ['add', 'ds', 'weights.bin']);
+      await gitOk(dir, ['commit', '-qm', `t${t.n}`]);
+      const sha = await head(dir);
+      const want = dataState(dir, DATA);
+      const left = new Leftovers([dir, join(dir, '.git', 'mk')]);
+      const { inj, rule, desc } = arm(proxy, t, PUSH_FAULTS);
+      t.what = `mk push of ${sha.slice(0, 12)} through the proxy: ${desc}`;
+      const r = await mkAsync(dir, ['push']);
+      proxy.clear();
+      t.injected = rule.applied > 0;
+      const outcome = judge(inj, r, 'the faulted mk push');
+      t.kind = `${inj.name}: ${outcome}`;
+      // mk was not killed: whatever it wrote for itself, it removed.
+      await t.soft(() => left.check('after the faulted push'));
+      expectNone(corruptRegistryBlobs(reg.rootDir), 'after the fault: registry blobs whose bytes do not match their digest');
+      expectSoundLayout(join(dir, '.git', 'mk', 'cache'), 'after the fault');
+      await mkOk(dir, ['push']);
+      await verifyRemote(dir, 'HEAD', 'after the rerun');
+      await freshPull(verifier, sha, want, 'after the rerun');
+      expectNone(corruptRegistryBlobs(reg.rootDir), 'after the rerun: registry blobs whose bytes do not match their digest');
+    },
+    () => proxy.clear(),
+  );
 }
 
 async function registryPull(): Promise<void> {
@@ -677,37 +747,42 @@ async function registryPull(): Promise<void> {
   const stateX = dataState(clone, MOVING);
   const states: Record<string, Map<string, string>> = { [X]: stateX, [Y]: stateY };
   let current = X;
-  await tally.category('registry: mk pull / fetch', 12, async (t) => {
-    const target = current === X ? Y : X;
-    const old = cacheDir;
-    cacheDir = scratch('mk-faults-cache-');
-    rmSync(old, { recursive: true, force: true });
-    await mkOk(clone, ['fetch', current], e());
-    const cmd = t.n % 2 === 0 ? 'pull' : 'fetch';
-    const left = new Leftovers([clone, join(clone, '.git', 'mk'), cacheDir]);
-    const { inj, rule, desc } = arm(proxy, t, PULL_FAULTS);
-    t.what = `mk ${cmd} ${target.slice(0, 12)} through the proxy (cache holding ${current.slice(0, 12)} only): ${desc}`;
-    const r = await mkAsync(clone, [cmd, target], e());
-    proxy.clear();
-    t.injected = rule.applied > 0;
-    const outcome = judge(inj, r, `the faulted mk ${cmd}`);
-    t.kind = `${inj.name}: ${outcome}`;
-    await t.soft(() => left.check(`after the faulted ${cmd}`));
-    await indexUnlocked(clone);
-    expectSoundLayout(cacheDir, 'after the fault: the cache');
-    expectOldOrNew(dataState(clone, MOVING), stateX, stateY, 'after the fault');
-    if (cmd === 'pull' && r.status === 0) expectState(dataState(clone, MOVING), states[target]!, 'after a pull that succeeded');
-    await mkOk(clone, ['pull', target], e());
-    current = target;
-    expectState(dataState(clone, MOVING), states[target]!, 'after the rerun');
-    await pointersAre(clone, target, MOVING, 'after the rerun');
-    expectSoundLayout(cacheDir, 'after the rerun: the cache');
-    expectNone(tempLeftovers(clone), 'after the rerun: temporary files in the work tree');
-  }, async () => {
-    proxy.clear();
-    await mkAsync(clone, ['pull', current], e());
-    await mkAsync(clone, ['checkout', '--force', current], e());
-  });
+  await tally.category(
+    'registry: mk pull / fetch',
+    12,
+    async (t) => {
+      const target = current === X ? Y : X;
+      const old = cacheDir;
+      cacheDir = scratch('mk-faults-cache-');
+      rmSync(old, { recursive: true, force: true });
+      await mkOk(clone, ['fetch', current], e());
+      const cmd = t.n % 2 === 0 ? 'pull' : 'fetch';
+      const left = new Leftovers([clone, join(clone, '.git', 'mk'), cacheDir]);
+      const { inj, rule, desc } = arm(proxy, t, PULL_FAULTS);
+      t.what = `mk ${cmd} ${target.slice(0, 12)} through the proxy (cache holding ${current.slice(0, 12)} only): ${desc}`;
+      const r = await mkAsync(clone, [cmd, target], e());
+      proxy.clear();
+      t.injected = rule.applied > 0;
+      const outcome = judge(inj, r, `the faulted mk ${cmd}`);
+      t.kind = `${inj.name}: ${outcome}`;
+      await t.soft(() => left.check(`after the faulted ${cmd}`));
+      await indexUnlocked(clone);
+      expectSoundLayout(cacheDir, 'after the fault: the cache');
+      expectOldOrNew(dataState(clone, MOVING), stateX, stateY, 'after the fault');
+      if (cmd === 'pull' && r.status === 0) expectState(dataState(clone, MOVING), states[target]!, 'after a pull that succeeded');
+      await mkOk(clone, ['pull', target], e());
+      current = target;
+      expectState(dataState(clone, MOVING), states[target]!, 'after the rerun');
+      await pointersAre(clone, target, MOVING, 'after the rerun');
+      expectSoundLayout(cacheDir, 'after the rerun: the cache');
+      expectNone(tempLeftovers(clone), 'after the rerun: temporary files in the work tree');
+    },
+    async () => {
+      proxy.clear();
+      await mkAsync(clone, ['pull', current], e());
+      await mkAsync(clone, ['checkout', '--force', current], e());
+    },
+  );
 }
 
 // =============================================================================================
@@ -716,8 +791,17 @@ async function registryPull(): Promise<void> {
 
 const ONLY = process.env.MK_FAULTS_ONLY;
 tally.order = [
-  'kill: mk add', 'kill: mk checkout', 'kill: mk push (layout)', 'kill: mk pull (layout)', 'kill: mk push (registry)', 'kill: mk pull (registry)',
-  'kill: pre-commit hook', 'kill: post-checkout hook', 'kill: pre-push hook', 'registry: mk push', 'registry: mk pull / fetch',
+  'kill: mk add',
+  'kill: mk checkout',
+  'kill: mk push (layout)',
+  'kill: mk pull (layout)',
+  'kill: mk push (registry)',
+  'kill: mk pull (registry)',
+  'kill: pre-commit hook',
+  'kill: post-checkout hook',
+  'kill: pre-push hook',
+  'registry: mk push',
+  'registry: mk pull / fetch',
 ];
 const run = async (name: string, category: () => Promise<void>) => {
   if (!ONLY || name.includes(ONLY)) await category();
@@ -743,7 +827,10 @@ describe.concurrent('fault injection', () => {
 
 it('injected at least 100 faults in all, and every one was recovered from', () => {
   const low = tally.stats.filter((s) => s.injected < Math.ceil(s.trials / 3));
-  expect(low.map((s) => `${s.category}: ${s.injected} of ${s.trials} trials`), 'categories where most faults did not land').toEqual([]);
+  expect(
+    low.map((s) => `${s.category}: ${s.injected} of ${s.trials} trials`),
+    'categories where most faults did not land',
+  ).toEqual([]);
   expect(tally.failures.map((f) => `[${f.category}] trial ${f.trial} (${f.what}): ${f.message.split('\n')[0]}`)).toEqual([]);
   if (!ONLY) expect(tally.total()).toBeGreaterThanOrEqual(Math.round(100 * Math.min(1, SCALE)));
 });

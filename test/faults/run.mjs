@@ -53,14 +53,26 @@ const machine = `${sh('nproc', [])} CPUs (nproc), ${cpu}, ${Math.round(totalmem(
 const minutes = (res.ms / 60000).toFixed(1);
 
 const stats = res.stats;
-const tot = stats.reduce((a, s) => ({ injected: a.injected + s.injected, recovered: a.recovered + s.recovered, failures: a.failures + s.failures, trials: a.trials + s.trials }), { injected: 0, recovered: 0, failures: 0, trials: 0 });
+const tot = stats.reduce((a, s) => ({ injected: a.injected + s.injected, recovered: a.recovered + s.recovered, failures: a.failures + s.failures, trials: a.trials + s.trials }), {
+  injected: 0,
+  recovered: 0,
+  failures: 0,
+  trials: 0,
+});
 const table = [
   '| category | faults injected | recovered cleanly | failures | trials |',
   '|---|---:|---:|---:|---:|',
   ...stats.map((s) => `| ${s.category} | ${s.injected} | ${s.recovered} | ${s.failures} | ${s.trials} |`),
   `| **total** | **${tot.injected}** | **${tot.recovered}** | **${tot.failures}** | **${tot.trials}** |`,
 ].join('\n');
-const kinds = stats.map((s) => `- **${s.category}**: ${Object.entries(s.kinds).map(([k, n]) => `${k} ×${n}`).join('; ')}`).join('\n');
+const kinds = stats
+  .map(
+    (s) =>
+      `- **${s.category}**: ${Object.entries(s.kinds)
+        .map(([k, n]) => `${k} ×${n}`)
+        .join('; ')}`,
+  )
+  .join('\n');
 
 /** Failures grouped by what went wrong (paths, digests, pids and commit ids blurred). */
 const groups = new Map();
@@ -78,11 +90,12 @@ for (const f of res.failures) {
   g.n++;
   groups.set(sig, g);
 }
-const failures = groups.size === 0
-  ? 'None.'
-  : [...groups.entries()]
-      .map(([sig, g]) => `- ${g.n}× ${sig}\n  - e.g. trial ${g.example.trial}: ${g.example.what}\n\n    \`\`\`\n    ${g.example.message.split('\n').slice(0, 12).join('\n    ')}\n    \`\`\``)
-      .join('\n');
+const failures =
+  groups.size === 0
+    ? 'None.'
+    : [...groups.entries()]
+        .map(([sig, g]) => `- ${g.n}× ${sig}\n  - e.g. trial ${g.example.trial}: ${g.example.what}\n\n    \`\`\`\n    ${g.example.message.split('\n').slice(0, 12).join('\n    ')}\n    \`\`\``)
+        .join('\n');
 
 const date = res.date ?? statSync(out).mtime.toISOString();
 const doc = `# Reliability: fault injection

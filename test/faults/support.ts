@@ -301,7 +301,6 @@ export function expectSoundLayout(root: string, what: string): void {
   expectNone(corruptBlobs(root), `${what}: blobs whose bytes do not match their digest in ${root}`);
 }
 
-
 /** Every blob a docker-registry holds on disk, checked against its digest. */
 export function corruptRegistryBlobs(registryRoot: string): string[] {
   const dir = join(registryRoot, 'data', 'docker', 'registry', 'v2', 'blobs', 'sha256');
@@ -404,12 +403,7 @@ export class Tally {
    * trial that throws is a failure: recorded with its seed and moment, then `reset` restores
    * a known state so the next trials still mean something.
    */
-  async category(
-    name: string,
-    target: number,
-    body: (t: Trial) => Promise<void>,
-    reset: (t: Trial) => Promise<void> | void,
-  ): Promise<CategoryStats> {
+  async category(name: string, target: number, body: (t: Trial) => Promise<void>, reset: (t: Trial) => Promise<void> | void): Promise<CategoryStats> {
     const seed = categorySeed(name);
     const rand = rng(seed);
     const s: CategoryStats = { category: name, seed, trials: 0, injected: 0, recovered: 0, failures: 0, kinds: {}, ms: 0 };
@@ -474,7 +468,12 @@ export class Tally {
   /** Faults by kind, per category. */
   kinds(): string {
     return this.sorted()
-      .map((s) => `${s.category}: ${Object.entries(s.kinds).map(([k, n]) => `${k} ×${n}`).join('; ')}`)
+      .map(
+        (s) =>
+          `${s.category}: ${Object.entries(s.kinds)
+            .map(([k, n]) => `${k} ×${n}`)
+            .join('; ')}`,
+      )
       .join('\n');
   }
 

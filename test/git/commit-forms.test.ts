@@ -213,7 +213,10 @@ describe('git commit forms', () => {
     expect(fileSha(join(R, 'data', 'big.bin'))).not.toBe(big);
     const r = gitRun(R, ['rebase', 'main']);
     expect(r.status, r.stderr).toBe(0);
-    expect(mkLines(r).some((l) => l.includes('restored the data')), r.stderr + r.stdout).toBe(true);
+    expect(
+      mkLines(r).some((l) => l.includes('restored the data')),
+      r.stderr + r.stdout,
+    ).toBe(true);
     expect(pointerDigest(R, 'HEAD', 'data/big.bin')).toBe(big);
     expect(fileSha(join(R, 'data', 'big.bin'))).toBe(big);
     expect(fileSha(join(R, 'models', 'a.pt'))).toBe(a);

@@ -44,8 +44,8 @@ describe('both branches changed the same artifact', () => {
     expect(m.stdout).toContain('CONFLICT (content): Merge conflict in model.pt.mk.yaml');
     expect(m.stderr).toContain('mk: both branches changed the tracked artifact model.pt.');
     const hint = m.stderr.split('\n').find((l) => l.startsWith('hint: '));
-    expect(hint).toContain("git checkout --ours -- model.pt.mk.yaml");
-    expect(hint).toContain("git checkout --theirs -- model.pt.mk.yaml");
+    expect(hint).toContain('git checkout --ours -- model.pt.mk.yaml');
+    expect(hint).toContain('git checkout --theirs -- model.pt.mk.yaml');
     expect(hint).toContain('mk checkout');
     expect(g(R, 'diff', '--name-only', '--diff-filter=U')).toBe('model.pt.mk.yaml\n');
     // Our data is still in place while the conflict is open.

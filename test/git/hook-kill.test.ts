@@ -100,7 +100,10 @@ describe('kill -9 inside the pre-commit hook', () => {
         const tree = git(r.dir, 'ls-tree', '-r', '--name-only', 'HEAD').split('\n');
         expect(tree, `trial ${trial}`).toContain('data/raw.mk.yaml');
         expect(tree, `trial ${trial}`).toContain('model.bin.mk.yaml');
-        expect(tree.filter((p) => p.startsWith('data/raw/') || p === 'model.bin'), `trial ${trial}`).toEqual([]);
+        expect(
+          tree.filter((p) => p.startsWith('data/raw/') || p === 'model.bin'),
+          `trial ${trial}`,
+        ).toEqual([]);
       } finally {
         r.cleanup();
       }

@@ -154,7 +154,10 @@ describe('a branch switch never destroys unsaved data changes', () => {
     writeFileSync(join(R, 'c.pt'), 'x');
     const back = gitRun(R, ['switch', 'main']);
     expect(g(R, 'branch', '--show-current').trim()).toBe('main');
-    expect(mkLines(back).find((l) => l.includes('unsaved')), back.stderr).toContain('c.pt');
+    expect(
+      mkLines(back).find((l) => l.includes('unsaved')),
+      back.stderr,
+    ).toContain('c.pt');
     expect(readFileSync(join(R, 'c.pt'), 'utf8')).toBe('x');
     expect(fileSha(join(R, 'a.pt'))).toBe(v.a1); // the edit was committed on exp: main's data is back
     expect(fileSha(join(R, 'b.pt'))).toBe(v.b1);

@@ -108,13 +108,18 @@ describe('mk hook called as the framework calls it', () => {
 
   it('pre-push with no arguments and an empty stdin uploads the data and publishes the ModelKit', () => {
     const commit = head(R);
-    const r = mkRun(R, ['hook', 'pre-push'], {
-      PRE_COMMIT: '1',
-      PRE_COMMIT_REMOTE_NAME: 'origin',
-      PRE_COMMIT_REMOTE_URL: origin,
-      PRE_COMMIT_LOCAL_BRANCH: 'refs/heads/main',
-      PRE_COMMIT_REMOTE_BRANCH: 'refs/heads/main',
-    }, '');
+    const r = mkRun(
+      R,
+      ['hook', 'pre-push'],
+      {
+        PRE_COMMIT: '1',
+        PRE_COMMIT_REMOTE_NAME: 'origin',
+        PRE_COMMIT_REMOTE_URL: origin,
+        PRE_COMMIT_LOCAL_BRANCH: 'refs/heads/main',
+        PRE_COMMIT_REMOTE_BRANCH: 'refs/heads/main',
+      },
+      '',
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(mkLines(r).some((l) => l.includes('published ModelKit'))).toBe(true);
     expectModelKit(R, store, commit, { 'model.pt': v.main });

@@ -8,10 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/repo.js';
-import {
-  bareRemote, env, expectModelKit, g, gitRun, head, mk, mkLines, newRepo, published, registry, setThreshold, writeRandom,
-  type Registry, type Run,
-} from './support.js';
+import { bareRemote, env, expectModelKit, g, gitRun, head, mk, mkLines, newRepo, published, registry, setThreshold, writeRandom, type Registry, type Run } from './support.js';
 
 let root: string;
 let cleanup: () => void;

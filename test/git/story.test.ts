@@ -10,8 +10,24 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/repo.js';
 import {
-  bareRemote, expectModelKit, fileSha, g, gitRun, head, identify, mk, mkLines, mkRun, newRepo,
-  pointerDigest, published, registry, setThreshold, treeFiles, writeRandom, type Registry,
+  bareRemote,
+  expectModelKit,
+  fileSha,
+  g,
+  gitRun,
+  head,
+  identify,
+  mk,
+  mkLines,
+  mkRun,
+  newRepo,
+  pointerDigest,
+  published,
+  registry,
+  setThreshold,
+  treeFiles,
+  writeRandom,
+  type Registry,
 } from './support.js';
 
 describe.each(['registry', 'layout'] as const)('team story with a %s remote', (kind) => {

@@ -126,11 +126,13 @@ export function pointerDigest(dir: string, rev: string, dataPath: string): strin
 /** `mk:` lines printed by the hooks. */
 export function mkLines(r: Run): string[] {
   // git's progress lines end with '\r' (and an erase-line sequence on a terminal).
-  return (r.stderr + r.stdout)
-    // eslint-disable-next-line no-control-regex -- removing terminal escapes is the point
-    .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
-    .split(/\r|\n/)
-    .filter((l) => l.startsWith('mk: '));
+  return (
+    (r.stderr + r.stdout)
+      // eslint-disable-next-line no-control-regex -- removing terminal escapes is the point
+      .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
+      .split(/\r|\n/)
+      .filter((l) => l.startsWith('mk: '))
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

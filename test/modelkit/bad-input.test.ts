@@ -139,7 +139,12 @@ describe('hostile or foreign references', () => {
   }
 
   /** Pushes blobs and a manifest with oras; returns the reference. */
-  async function pushWithOras(tag: string, config: { mediaType: string; bytes: Buffer }, layers: Array<{ mediaType: string; bytes: Buffer; annotations?: Record<string, string> }>, artifactType?: string): Promise<string> {
+  async function pushWithOras(
+    tag: string,
+    config: { mediaType: string; bytes: Buffer },
+    layers: Array<{ mediaType: string; bytes: Buffer; annotations?: Record<string, string> }>,
+    artifactType?: string,
+  ): Promise<string> {
     const repo = `${reg.host}/hostile/kit`;
     const dir = join(tmp.dir, `push-${tag}`);
     mkdirSync(dir);
@@ -197,7 +202,11 @@ describe('hostile or foreign references', () => {
   });
 
   it('an image index is not a ModelKit', async () => {
-    const child = await pushWithOras('child', { mediaType: 'application/vnd.oci.image.config.v1+json', bytes: Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}') }, []);
+    const child = await pushWithOras(
+      'child',
+      { mediaType: 'application/vnd.oci.image.config.v1+json', bytes: Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}') },
+      [],
+    );
     const m = JSON.parse((await oras(orasHome, 'manifest', 'fetch', '--plain-http', '--descriptor', child)).stdout);
     const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ ...m, platform: { architecture: 'amd64', os: 'linux' } }] };
     const file = join(tmp.dir, 'index.json');
@@ -213,7 +222,14 @@ describe('hostile or foreign references', () => {
   });
 
   it('a tar entry ../evil is refused, and nothing lands outside the target', async () => {
-    const ref = await hostileModelKit('dotdot', pythonTar([{ type: 'dir', name: 'data' }, { type: 'file', name: 'data/ok.txt', data: 'ok' }, { type: 'file', name: '../evil.txt', data: 'pwned' }]));
+    const ref = await hostileModelKit(
+      'dotdot',
+      pythonTar([
+        { type: 'dir', name: 'data' },
+        { type: 'file', name: 'data/ok.txt', data: 'ok' },
+        { type: 'file', name: '../evil.txt', data: 'pwned' },
+      ]),
+    );
     const box = sandbox();
     expectMkError(await unpack(ref, box.target), "refusing path '../evil.txt': it escapes the target directory");
     expectContained(box);
@@ -229,7 +245,13 @@ describe('hostile or foreign references', () => {
   it('an absolute tar entry is refused', async () => {
     const box = sandbox();
     const abs = join(box.root, 'absolute-evil.txt');
-    const ref = await hostileModelKit('absolute', pythonTar([{ type: 'file', name: 'data/ok.txt', data: 'ok' }, { type: 'file', name: abs, data: 'pwned' }]));
+    const ref = await hostileModelKit(
+      'absolute',
+      pythonTar([
+        { type: 'file', name: 'data/ok.txt', data: 'ok' },
+        { type: 'file', name: abs, data: 'pwned' },
+      ]),
+    );
     expectMkError(await unpack(ref, box.target), `refusing path '${abs}': absolute`);
     expect(existsSync(abs)).toBe(false);
     expectContained(box);
@@ -237,7 +259,14 @@ describe('hostile or foreign references', () => {
 
   it('a symlink entry is refused, so a file "inside" it cannot land outside', async () => {
     const box = sandbox();
-    const ref = await hostileModelKit('symlink', pythonTar([{ type: 'dir', name: 'data' }, { type: 'symlink', name: 'data/link', target: box.root }, { type: 'file', name: 'data/link/evil.txt', data: 'pwned' }]));
+    const ref = await hostileModelKit(
+      'symlink',
+      pythonTar([
+        { type: 'dir', name: 'data' },
+        { type: 'symlink', name: 'data/link', target: box.root },
+        { type: 'file', name: 'data/link/evil.txt', data: 'pwned' },
+      ]),
+    );
     expectMkError(await unpack(ref, box.target), "refusing path 'data/link': unsupported entry type 'symlink'");
     expect(existsSync(join(box.root, 'evil.txt'))).toBe(false);
     expectContained(box);
@@ -252,7 +281,10 @@ describe('hostile or foreign references', () => {
 
   it('a raw layer whose file path escapes is refused', async () => {
     const box = sandbox();
-    for (const [tag, p] of [['raw-dotdot', '../evil.bin'], ['raw-absolute', join(box.root, 'evil.bin')]] as const) {
+    for (const [tag, p] of [
+      ['raw-dotdot', '../evil.bin'],
+      ['raw-absolute', join(box.root, 'evil.bin')],
+    ] as const) {
       const ref = await hostileModelKit(tag, Buffer.from(`pwned by ${tag}`), {
         mediaType: 'application/vnd.kitops.modelkit.dataset.v1.raw',
         annotations: { 'org.cncf.model.filepath': p },
@@ -275,7 +307,13 @@ describe('hostile or foreign references', () => {
   });
 
   it('the same hostile layers, chosen by a filter or after good ones, are still refused', async () => {
-    const ref = await hostileModelKit('dotdot-filtered', pythonTar([{ type: 'file', name: 'data/ok.txt', data: 'ok' }, { type: 'file', name: '../../evil.txt', data: 'pwned' }]));
+    const ref = await hostileModelKit(
+      'dotdot-filtered',
+      pythonTar([
+        { type: 'file', name: 'data/ok.txt', data: 'ok' },
+        { type: 'file', name: '../../evil.txt', data: 'pwned' },
+      ]),
+    );
     const box = sandbox();
     expectMkError(await unpack(ref, box.target, '--filter', 'datasets:d'), 'escapes the target directory');
     expectContained(box, ['data/ok.txt']);
@@ -295,7 +333,14 @@ describe('hostile or foreign references', () => {
   it('no entry may write into .git, in any case or disguise, inside a repository; nothing else of the layer is written either', async () => {
     const names = ['.git/hooks/pre-commit', '.GIT/hooks/pre-commit', '.Git./hooks/pre-commit', 'data/../.git/hooks/pre-commit', 'sub/.git/config', 'git~1/config', '.g\u200cit/hooks/pre-commit'];
     for (const [i, name] of names.entries()) {
-      const ref = await hostileModelKit(`dotgit-${i}`, pythonTar([{ type: 'file', name: 'data/ok.txt', data: 'ok' }, { type: 'file', name, data: '#!/bin/sh\necho pwned > /tmp/mk-pwned\n' }]), { path: '.' });
+      const ref = await hostileModelKit(
+        `dotgit-${i}`,
+        pythonTar([
+          { type: 'file', name: 'data/ok.txt', data: 'ok' },
+          { type: 'file', name, data: '#!/bin/sh\necho pwned > /tmp/mk-pwned\n' },
+        ]),
+        { path: '.' },
+      );
       const box = repoTarget();
       const configBefore = readFileSync(join(box.target, '.git', 'config'), 'utf8');
       for (const flags of [[], ['-o']]) {
@@ -335,7 +380,7 @@ describe('hostile or foreign references', () => {
     expectMkError(await unpack(ref, join(box.root, 'innocent')), /inside a '\.git' folder/);
   });
 
-  it('a cache blob changed behind mk\'s back is never unpacked: one line, the bad blob leaves the cache, nothing is written', async () => {
+  it("a cache blob changed behind mk's back is never unpacked: one line, the bad blob leaves the cache, nothing is written", async () => {
     const ref = await hostileModelKit('corrupt-later', pythonTar([{ type: 'file', name: 'data/ok.txt', data: 'the good bytes' }]));
     const first = sandbox();
     const r = await unpack(ref, first.target);

@@ -145,19 +145,16 @@ describe('kit gets what mk push published', () => {
     expect(asRecord(snapshotTree(out))).toEqual(asRecord(under(work, MODEL)));
   });
 
-  it.each([['its name', 'datasets:ds'], ['its path', `datasets:${DATASET}`]])(
-    'kit unpack --filter by %s gets the whole dataset directory, from all its layers; mk selects the same',
-    async (_by, filter) => {
-      const byKit = freshDir('kit-ds');
-      const byMk = freshDir('mk-ds');
-      await Promise.all([
-        kitAlone('unpack', ref, '--plain-http', '--filter', filter, '-d', byKit),
-        mkOutside('modelkit', 'unpack', ref, '--filter', filter, '-d', byMk),
-      ]);
-      expect(asRecord(snapshotTree(byKit))).toEqual(asRecord(under(work, DATASET)));
-      expect(asRecord(snapshotTree(byMk))).toEqual(asRecord(under(work, DATASET)));
-    },
-  );
+  it.each([
+    ['its name', 'datasets:ds'],
+    ['its path', `datasets:${DATASET}`],
+  ])('kit unpack --filter by %s gets the whole dataset directory, from all its layers; mk selects the same', async (_by, filter) => {
+    const byKit = freshDir('kit-ds');
+    const byMk = freshDir('mk-ds');
+    await Promise.all([kitAlone('unpack', ref, '--plain-http', '--filter', filter, '-d', byKit), mkOutside('modelkit', 'unpack', ref, '--filter', filter, '-d', byMk)]);
+    expect(asRecord(snapshotTree(byKit))).toEqual(asRecord(under(work, DATASET)));
+    expect(asRecord(snapshotTree(byMk))).toEqual(asRecord(under(work, DATASET)));
+  });
 
   it('kit info shows the Kitfile and kit inspect the manifest mk built', async () => {
     const info = await kit(kitHome, 'info', '--remote', '--plain-http', ref);

@@ -31,7 +31,10 @@ function open(host: string, repository: string, o: Partial<RegistryStoreOptions>
 
 /** The error of a failed promise: an MkError of one line, with a hint. */
 async function failure(p: Promise<unknown>): Promise<MkError> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   expect(isMkError(e), `expected an MkError, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`).toBe(true);
   const err = e as MkError;
   expect(err.message).not.toMatch(/[\r\n]/);
@@ -208,7 +211,10 @@ describe('answers from the registry', () => {
 
   it('an error body over several lines still gives one line', async () => {
     proxy.fault({ method: 'GET', path: TAGS }, { kind: 'status', status: 400, body: JSON.stringify({ errors: [{ code: 'BAD\nCODE\r\nX', message: 'first\nsecond' }] }) });
-    const e = await s.tags().then(() => undefined, (x: unknown) => x);
+    const e = await s.tags().then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     expect(isMkError(e), String(e)).toBe(true);
     expect((e as MkError).message).not.toMatch(/[\r\n]/);
     expect((e as MkError).message).toContain('400 (BAD CODE X: first second)');

@@ -9,8 +9,17 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mergeScopes, parseScope } from '../../src/stores/registry/auth/scope.js';
 import {
-  chainCredentials, envCredentials, login, logout, lookupDockerCredential, parseRegistryReference, parseWwwAuthenticate,
-  dockerConfigCredentials, InsecureRegistryError, RegistryStore, type DockerConfig,
+  chainCredentials,
+  envCredentials,
+  login,
+  logout,
+  lookupDockerCredential,
+  parseRegistryReference,
+  parseWwwAuthenticate,
+  dockerConfigCredentials,
+  InsecureRegistryError,
+  RegistryStore,
+  type DockerConfig,
 } from '../../src/stores/registry/index.js';
 
 describe('WWW-Authenticate', () => {
@@ -184,7 +193,10 @@ if (action === 'get') {
     const cfgDir = join(dir, 'failing-helper');
     mkdirSync(cfgDir);
     writeFileSync(join(cfgDir, 'config.json'), JSON.stringify({ credsStore: 'mktest' }));
-    const err = await login('vault.example', 'vic', 'will-fail-secret-93', { configDir: cfgDir, env }).then(() => undefined, (e: unknown) => e);
+    const err = await login('vault.example', 'vic', 'will-fail-secret-93', { configDir: cfgDir, env }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: 'EAUTH' });
     expect((err as Error).message).toContain('docker-credential-mktest store failed (exit 3)');
     expect(inspect(err, { depth: 5 })).not.toContain('will-fail-secret-93');

@@ -11,9 +11,7 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bufferSource, readAll } from '../../src/content/storage.js';
 import { isMkError } from '../../src/errors/index.js';
-import {
-  anonymous, dockerConfigCredentials, staticCredentials, RegistryStore, type CredentialsProvider, type RegistryStoreOptions,
-} from '../../src/stores/registry/index.js';
+import { anonymous, dockerConfigCredentials, staticCredentials, RegistryStore, type CredentialsProvider, type RegistryStoreOptions } from '../../src/stores/registry/index.js';
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { startTokenIssuer, type TokenIssuer } from '../support/token-issuer.js';
 import { blob } from './target-contract.js';
@@ -34,7 +32,10 @@ function open(reg: RunningRegistry, repository: string, credentials: Credentials
 
 /** The error of a failed promise, checked to be one MkError line without any secret. */
 async function authFailure(p: Promise<unknown>): Promise<Error & { code: string; hint?: string }> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   expect(isMkError(e), `expected an MkError, got ${String(e)}`).toBe(true);
   const err = e as Error & { code: string; hint?: string };
   expect(err.message).not.toContain('\n');

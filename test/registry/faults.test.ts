@@ -290,24 +290,30 @@ describe('protocol details', () => {
     for (const t of ['b', 'a']) await s.tag(m.desc, t);
     const repo = s.repository;
     proxy.clear();
-    proxy.fault({ method: 'GET', path: /\/tags\/list\?n=1000$/ }, {
-      kind: 'status',
-      status: 200,
-      headers: { link: `</v2/${repo}/tags/list?n=1000&last=zz>; rel="next"` },
-      body: JSON.stringify({ name: repo, tags: ['zz', 'c'] }),
-    });
+    proxy.fault(
+      { method: 'GET', path: /\/tags\/list\?n=1000$/ },
+      {
+        kind: 'status',
+        status: 200,
+        headers: { link: `</v2/${repo}/tags/list?n=1000&last=zz>; rel="next"` },
+        body: JSON.stringify({ name: repo, tags: ['zz', 'c'] }),
+      },
+    );
     expect(await s.tags()).toEqual(['a', 'b', 'c', 'zz']);
     expect(proxy.requests.map((r) => r.url)).toEqual([`/v2/${repo}/tags/list?n=1000`, `/v2/${repo}/tags/list?n=1000&last=zz`]);
   });
 
   it('refuses a Link page on another origin', async () => {
     const s = store();
-    proxy.fault({ method: 'GET', path: /\/tags\/list/ }, {
-      kind: 'status',
-      status: 200,
-      headers: { link: '<http://127.0.0.3:9/v2/x/tags/list?last=a>; rel="next"' },
-      body: JSON.stringify({ tags: ['a'] }),
-    });
+    proxy.fault(
+      { method: 'GET', path: /\/tags\/list/ },
+      {
+        kind: 'status',
+        status: 200,
+        headers: { link: '<http://127.0.0.3:9/v2/x/tags/list?last=a>; rel="next"' },
+        body: JSON.stringify({ tags: ['a'] }),
+      },
+    );
     expect((await failure(s.tags())).code).toBe('EPROTOCOL');
   });
 

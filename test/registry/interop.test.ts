@@ -83,7 +83,11 @@ describe('TLS with a private CA', () => {
     execFileSync('openssl', ['req', '-x509', ...ec, '-keyout', join(dir, 'ca.key'), '-out', caFile, '-days', '2', '-subj', '/CN=mk-test-ca'], { stdio: 'ignore' });
     execFileSync('openssl', ['req', ...ec, '-keyout', join(dir, 'srv.key'), '-out', join(dir, 'srv.csr'), '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
     writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n');
-    execFileSync('openssl', ['x509', '-req', '-in', join(dir, 'srv.csr'), '-CA', caFile, '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-out', join(dir, 'srv.crt'), '-days', '2', '-extfile', join(dir, 'ext.cnf')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['x509', '-req', '-in', join(dir, 'srv.csr'), '-CA', caFile, '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-out', join(dir, 'srv.crt'), '-days', '2', '-extfile', join(dir, 'ext.cnf')],
+      { stdio: 'ignore' },
+    );
     reg = await startRegistry({ tls: { certFile: join(dir, 'srv.crt'), keyFile: join(dir, 'srv.key') } });
   });
   afterAll(async () => {
@@ -98,7 +102,10 @@ describe('TLS with a private CA', () => {
 
   it('fails once, clearly, without the CA, and works with insecure', async () => {
     const s = open({ host: reg.host, repository: 'tls/no-ca', plainHttp: false, retry: { baseDelayMs: 5, maxTries: 4 } });
-    const err = await s.tags().then(() => undefined, (e: unknown) => e as { code: string; message: string; hint: string; retriable: boolean });
+    const err = await s.tags().then(
+      () => undefined,
+      (e: unknown) => e as { code: string; message: string; hint: string; retriable: boolean },
+    );
     expect(err).toMatchObject({ code: 'ENETWORK', retriable: false });
     expect(err!.message).toMatch(/TLS handshake with 127\.0\.0\.1:\d+ failed/);
     expect(err!.hint).toContain('caFile');

@@ -71,7 +71,10 @@ function challenged(realm: string): RegistryStore {
 }
 
 async function refused(p: Promise<unknown>): Promise<MkError> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   expect(isMkError(e), `expected an MkError, got ${String(e)}`).toBe(true);
   const err = e as MkError;
   expect(err.code).toBe('EAUTH');

@@ -57,7 +57,9 @@ describe('manifests', () => {
     const s = store();
     await s.push(EMPTY, bufferSource(Buffer.from('{}')));
     // Unusual but valid formatting: the digest is over these exact bytes.
-    const bytes = Buffer.from(`{\n  "schemaVersion": 2,\n  "mediaType": "application/vnd.oci.image.manifest.v1+json",\n  "artifactType": "application/vnd.mk.test",\n  "config": ${JSON.stringify(EMPTY)},\n  "layers": []\n}\n`);
+    const bytes = Buffer.from(
+      `{\n  "schemaVersion": 2,\n  "mediaType": "application/vnd.oci.image.manifest.v1+json",\n  "artifactType": "application/vnd.mk.test",\n  "config": ${JSON.stringify(EMPTY)},\n  "layers": []\n}\n`,
+    );
     const { sha256 } = await import('../../src/hashing/digest.js');
     const desc = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(bytes), size: bytes.length };
     await s.pushManifest(desc, bytes, 'direct');
@@ -103,10 +105,7 @@ describe('transfer slots', () => {
       expect(chunk.length).toBeGreaterThan(0);
       break;
     }
-    const all = await Promise.race([
-      s.fetch(b.desc).then(readAll),
-      new Promise<never>((_, rej) => setTimeout(() => rej(new Error('slot leaked')), 5000)),
-    ]);
+    const all = await Promise.race([s.fetch(b.desc).then(readAll), new Promise<never>((_, rej) => setTimeout(() => rej(new Error('slot leaked')), 5000))]);
     expect(all.equals(b.bytes)).toBe(true);
   });
 });

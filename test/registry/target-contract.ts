@@ -109,7 +109,12 @@ export function targetContract(label: string, make: TargetFactory): void {
       try {
         const path = join(dir, 'f');
         writeFileSync(path, b.bytes);
-        await t.push(b.desc, { path, open: () => { throw new Error('the path should be used'); } });
+        await t.push(b.desc, {
+          path,
+          open: () => {
+            throw new Error('the path should be used');
+          },
+        });
         expect((await fetchAll(t, b.desc)).equals(b.bytes)).toBe(true);
       } finally {
         rmSync(dir, { recursive: true, force: true });

@@ -70,7 +70,10 @@ describe('credentials in a remote URL (CLI)', () => {
         noSecret(r, args.join(' '));
         expectMkError(r, "'oci://user:***@127.0.0.1:5000/team/proj' holds credentials");
       }
-      for (const args of [['remote', 'list'], ['remote', 'list', '--json']]) {
+      for (const args of [
+        ['remote', 'list'],
+        ['remote', 'list', '--json'],
+      ]) {
         const r = mkRun(repo.dir, args);
         noSecret(r, args.join(' '));
         expect(r.status).toBe(0);
@@ -82,7 +85,10 @@ describe('credentials in a remote URL (CLI)', () => {
   });
 
   it('mk modelkit inspect and unpack of a reference with credentials in it', () => {
-    for (const args of [['modelkit', 'inspect', `user:${SECRET}@127.0.0.1:5000/team/proj:v1`], ['modelkit', 'unpack', `user:${SECRET}@127.0.0.1:5000/team/proj:v1`, '-d', 'out']]) {
+    for (const args of [
+      ['modelkit', 'inspect', `user:${SECRET}@127.0.0.1:5000/team/proj:v1`],
+      ['modelkit', 'unpack', `user:${SECRET}@127.0.0.1:5000/team/proj:v1`, '-d', 'out'],
+    ]) {
       const r = mkRun(repo.dir, args);
       noSecret(r, args.join(' '));
       expectMkError(r, 'holds credentials');

@@ -93,7 +93,13 @@ async function uninstallMergeDriver(ctx: RepoContext): Promise<void> {
   const attrs = join(ctx.commonDir, 'info', 'attributes');
   try {
     const text = readFileSync(attrs, 'utf8');
-    writeFileSync(attrs, text.split('\n').filter((l) => l !== ATTR_LINE).join('\n'));
+    writeFileSync(
+      attrs,
+      text
+        .split('\n')
+        .filter((l) => l !== ATTR_LINE)
+        .join('\n'),
+    );
   } catch {
     /* none */
   }

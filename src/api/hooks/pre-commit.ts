@@ -59,10 +59,7 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
   const result: PreCommitResult = { autoTracked: [], updated: [], missing: [], wouldBeEmpty: false, staleSide: [] };
   // Git decides whether a commit is empty before this hook runs: changes made here alone do
   // not make it non-empty. Note whether anything else is staged, to tell the user.
-  const nothingElse =
-    !(await hasStagedChanges(ctx.root)) &&
-    !existsSync(join(ctx.gitDir, 'MERGE_HEAD')) &&
-    !commitArgs().some((a) => a === '--amend' || a === '--allow-empty');
+  const nothingElse = !(await hasStagedChanges(ctx.root)) && !existsSync(join(ctx.gitDir, 'MERGE_HEAD')) && !commitArgs().some((a) => a === '--amend' || a === '--allow-empty');
   const staged = (await git(ctx.root, ['diff', '--cached', '--name-only', '-z', '--diff-filter=AM', '--no-renames'])).split('\0').filter(Boolean);
   const tracked = await workspacePointers(ctx.root);
   const trackedPaths = tracked.map((t) => t.path);

@@ -34,7 +34,14 @@ export async function prePush(ctx: RepoContext, gitRemote: string, stdin: string
     if (!commit) continue; // a pushed tag that is not a commit, etc.
     // Commits the git remote does not have yet: their data must be on the mk remote.
     const args = ['rev-list', commit, '--not', `--remotes=${gitRemote}`];
-    if (!/^0+$/.test(l.remoteSha) && (await git(ctx.root, ['cat-file', '-e', `${l.remoteSha}^{commit}`], { okCodes: [1, 128] }).then(() => true, () => false))) args.push(l.remoteSha);
+    if (
+      !/^0+$/.test(l.remoteSha) &&
+      (await git(ctx.root, ['cat-file', '-e', `${l.remoteSha}^{commit}`], { okCodes: [1, 128] }).then(
+        () => true,
+        () => false,
+      ))
+    )
+      args.push(l.remoteSha);
     const fresh = (await git(ctx.root, args)).split('\n').filter(Boolean);
     const revs = fresh.length ? fresh : [commit];
     const name = l.remoteRef.replace(/^refs\/(heads|tags)\//, '');

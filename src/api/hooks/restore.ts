@@ -41,7 +41,7 @@ export async function restoreAfterGit(ctx: RepoContext, previous: string | undef
   try {
     return await run();
   } catch (e) {
-    if (!isMkError(e, 'ENOTCACHED') || !ctx.config.autoFetch || (ctx.config.remotes.length === 0)) throw e;
+    if (!isMkError(e, 'ENOTCACHED') || !ctx.config.autoFetch || ctx.config.remotes.length === 0) throw e;
   }
   const { fetchData } = await import('../transfer.js');
   await fetchData({ cwd: ctx.root });
@@ -102,4 +102,3 @@ async function removeDropped(ctx: RepoContext, baseline: Map<string, Pointer | u
   }
   return removed;
 }
-

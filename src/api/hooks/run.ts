@@ -80,7 +80,9 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
       if (r.staleSide.length) {
         const paths = r.staleSide.map((s) => s.path);
         const first = r.staleSide[0]!;
-        out.messages.push(`mk: ${paths.join(', ')}: the work tree holds ${first.side === 'HEAD' ? 'our' : 'their'} side's data, but the pointer being committed records another version; committing would record the work tree's data and undo the merge resolution`);
+        out.messages.push(
+          `mk: ${paths.join(', ')}: the work tree holds ${first.side === 'HEAD' ? 'our' : 'their'} side's data, but the pointer being committed records another version; committing would record the work tree's data and undo the merge resolution`,
+        );
         out.messages.push(`hint: run 'mk checkout' to get the data the pointer records (then commit again), or 'mk add ${paths.join(' ')}' to keep the work tree's data`);
         out.exitCode = 1;
         return out;
@@ -148,7 +150,8 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
         const rs = await prePush(ctx, args[0] ?? 'origin', stdin);
         for (const r of rs) {
           out.messages.push(`mk: ${r.ref}: uploaded ${r.copied} blob(s) to '${r.remote}' (${r.skipped} already there)`);
-          for (const m of (r as { modelkits?: Array<{ digest: string; tags: string[] }> }).modelkits ?? []) out.messages.push(`mk: published ModelKit ${m.digest.slice(0, 19)} as ${m.tags.join(', ')}`);
+          for (const m of (r as { modelkits?: Array<{ digest: string; tags: string[] }> }).modelkits ?? [])
+            out.messages.push(`mk: published ModelKit ${m.digest.slice(0, 19)} as ${m.tags.join(', ')}`);
         }
       } catch (e) {
         if (e instanceof MkError) {

@@ -48,7 +48,8 @@ export async function copyOut(src: CopySource, desc: Descriptor, dest: string, o
     } else {
       const big = desc.size >= BOTH_AT_ONCE;
       const got = await (big ? Promise.all([hashFile(blob), copyFile(blob, dest, fsc.COPYFILE_EXCL)]).then(([h]) => h) : hashFile(blob, dest, 0o644)).catch((e) => {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !exists(blob)) throw new MkError('ENOTCACHED', `blob ${desc.digest} is not in the cache`, { hint: "run 'mk fetch' to download it from a remote" });
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !exists(blob))
+          throw new MkError('ENOTCACHED', `blob ${desc.digest} is not in the cache`, { hint: "run 'mk fetch' to download it from a remote" });
         throw e;
       });
       await checkCopy(src, desc, got);

@@ -168,7 +168,14 @@ export class OciLayoutStore implements CacheStore {
   /** Copies (or links) a blob out to a new file, verified or trusted (see copy-out.ts). */
   async copyOut(desc: Descriptor, dest: string, opts: { mode: number; link?: 'hardlink' | 'symlink' }): Promise<void> {
     await copyOut(
-      { file: (d) => this.file(d), trusted: (d) => this.trusted(d), noteVerified: (d) => this.noteVerified(d), quarantine: (d) => this.quarantine(d), verify: (d) => this.verify(d), wrongSize: (d, n) => this.wrongSize(d, n) },
+      {
+        file: (d) => this.file(d),
+        trusted: (d) => this.trusted(d),
+        noteVerified: (d) => this.noteVerified(d),
+        quarantine: (d) => this.quarantine(d),
+        verify: (d) => this.verify(d),
+        wrongSize: (d, n) => this.wrongSize(d, n),
+      },
       desc,
       dest,
       opts,
@@ -313,7 +320,10 @@ export class OciLayoutStore implements CacheStore {
   /** A fresh temporary path in ingest/ for a blob being written. */
   ingestPath(hint: string): string {
     // Only a hint for humans: never a path (callers pass repository paths such as 'data/x.bin').
-    const name = hint.replace(/^sha256:/, '').slice(0, 16).replace(/[^A-Za-z0-9._-]/g, '_');
+    const name = hint
+      .replace(/^sha256:/, '')
+      .slice(0, 16)
+      .replace(/[^A-Za-z0-9._-]/g, '_');
     return join(this.root, 'ingest', `${name}-${process.pid}-${randomBytes(6).toString('hex')}`);
   }
 

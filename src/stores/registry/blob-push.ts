@@ -76,9 +76,7 @@ async function uploadOnce(client: RegistryClient, expected: Descriptor, source: 
   const common = { scopes: opts.scopes, what, retry: false, signal: opts.signal } as const;
   let loc: URL | undefined;
   try {
-    const mount = opts.mountFrom && opts.mountFrom !== client.repository
-      ? `?mount=${encodeURIComponent(expected.digest)}&from=${encodeURIComponent(opts.mountFrom)}`
-      : '';
+    const mount = opts.mountFrom && opts.mountFrom !== client.repository ? `?mount=${encodeURIComponent(expected.digest)}&from=${encodeURIComponent(opts.mountFrom)}` : '';
     const post = await client.request({ ...common, method: 'POST', path: `blobs/uploads/${mount}`, headers: { 'content-length': '0' }, ok: [201, 202] });
     await post.body.dump().catch(() => undefined);
     if (post.status === 201) {
@@ -101,7 +99,7 @@ async function uploadOnce(client: RegistryClient, expected: Descriptor, source: 
     }
     const minChunk = Number(header(post.headers, 'oci-chunk-min-length')) || 0;
     const chunk = Math.max(1, opts.chunkSize, minChunk);
-    for (let offset = 0; offset < expected.size; ) {
+    for (let offset = 0; offset < expected.size;) {
       const n = Math.min(chunk, expected.size - offset);
       const last = offset + n === expected.size;
       const at = offset;
@@ -151,7 +149,13 @@ export function withDigest(loc: URL, digest: string): URL {
 async function cancel(client: RegistryClient, loc: URL, scopes: string[]): Promise<void> {
   try {
     const res = await client.request({
-      method: 'DELETE', url: loc, scopes, what: 'cancel upload', ok: [202, 204, 404], retry: false, signal: AbortSignal.timeout(2000),
+      method: 'DELETE',
+      url: loc,
+      scopes,
+      what: 'cancel upload',
+      ok: [202, 204, 404],
+      retry: false,
+      signal: AbortSignal.timeout(2000),
     });
     await res.body.dump().catch(() => undefined);
   } catch {
@@ -179,7 +183,11 @@ class Meter {
   digest: string | undefined;
 
   /** `trusted`: the source is a verified, untouched cache blob; the registry still checks the digest it receives. */
-  constructor(private readonly expected: Descriptor, private readonly onProgress?: (bytes: number) => void, private readonly trusted = false) {}
+  constructor(
+    private readonly expected: Descriptor,
+    private readonly onProgress?: (bytes: number) => void,
+    private readonly trusted = false,
+  ) {}
 
   async *body(src: AsyncIterable<Uint8Array>, offset: number, length: number, last: boolean): AsyncIterable<Uint8Array> {
     const what = `source of blob ${this.expected.digest}`;

@@ -83,9 +83,13 @@ const PROTOCOL_HINT = 'the registry, or a proxy in front of it, does not follow 
 /** Plain HTTP (or an unverified TLS peer) to a host that is not loopback, without `insecure`. */
 export class InsecureRegistryError extends RegistryError {
   constructor(host: string) {
-    super(`refusing plain HTTP to ${host}: only loopback registries may be used without TLS`, {
-      hint: 'use https, or set insecure: true (--insecure) if you trust the network to this registry',
-    }, 'EINSECURE');
+    super(
+      `refusing plain HTTP to ${host}: only loopback registries may be used without TLS`,
+      {
+        hint: 'use https, or set insecure: true (--insecure) if you trust the network to this registry',
+      },
+      'EINSECURE',
+    );
   }
 }
 

@@ -48,8 +48,20 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /** Error codes after which the same request may succeed if sent again. */
 const TRANSIENT = new Set([
-  'ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
 ]);
 
 const TLS = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/;
@@ -159,9 +171,10 @@ export function networkError(e: unknown, what: string, url: URL, signal?: AbortS
     return new RegistryNetworkError(`${what}: TLS handshake with ${url.host} failed: ${reason}`, {
       retriable: false,
       cause: e,
-      hint: url.protocol === 'https:'
-        ? 'if the registry uses a private CA, pass its bundle with caFile (--ca-file); use insecure only for test registries'
-        : 'the registry may expect TLS; use an https:// registry',
+      hint:
+        url.protocol === 'https:'
+          ? 'if the registry uses a private CA, pass its bundle with caFile (--ca-file); use insecure only for test registries'
+          : 'the registry may expect TLS; use an https:// registry',
     });
   }
   if (code === 'ENOTFOUND') {

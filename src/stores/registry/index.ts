@@ -8,9 +8,6 @@ export { parseRegistryReference, isLoopbackHost, isValidRepository, isValidTag, 
 export { MANIFEST_MEDIA_TYPES, isManifestType } from './manifests.js';
 export { AuthCache } from './auth/authorizer.js';
 export { parseWwwAuthenticate, type Challenge } from './auth/challenge.js';
-export {
-  anonymous, chainCredentials, envCredentials, staticCredentials,
-  type Credential, type CredentialsProvider,
-} from './auth/credentials.js';
+export { anonymous, chainCredentials, envCredentials, staticCredentials, type Credential, type CredentialsProvider } from './auth/credentials.js';
 export { dockerConfigCredentials, dockerConfigPath, lookupDockerCredential, readDockerConfig, type DockerConfig, type DockerConfigOptions } from './auth/docker-config.js';
 export { login, logout, type LoginResult } from './auth/login.js';

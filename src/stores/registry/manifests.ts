@@ -14,13 +14,7 @@ export const DockerMediaType = {
 const OCI_ARTIFACT_MANIFEST = 'application/vnd.oci.artifact.manifest.v1+json';
 
 /** Manifest media types: these live under /manifests/, not /blobs/. */
-export const MANIFEST_MEDIA_TYPES: readonly string[] = [
-  MediaType.ociManifest,
-  MediaType.ociIndex,
-  DockerMediaType.manifest,
-  DockerMediaType.manifestList,
-  OCI_ARTIFACT_MANIFEST,
-];
+export const MANIFEST_MEDIA_TYPES: readonly string[] = [MediaType.ociManifest, MediaType.ociIndex, DockerMediaType.manifest, DockerMediaType.manifestList, OCI_ARTIFACT_MANIFEST];
 
 export function isManifestType(mediaType: string): boolean {
   return MANIFEST_MEDIA_TYPES.includes(mediaType);
@@ -76,19 +70,14 @@ export async function headManifest(client: RegistryClient, reference: string, sc
  * GET a manifest with an explicit Accept list. By digest (or with `expected`), the bytes are
  * verified against the digest; a `mediaType` inside the body must match Content-Type.
  */
-export async function getManifest(
-  client: RegistryClient,
-  reference: string,
-  scopes: string[],
-  expected?: Descriptor,
-  signal?: AbortSignal,
-): Promise<{ desc: Descriptor; bytes: Buffer }> {
+export async function getManifest(client: RegistryClient, reference: string, scopes: string[], expected?: Descriptor, signal?: AbortSignal): Promise<{ desc: Descriptor; bytes: Buffer }> {
   const what = `fetch manifest ${refName(reference)} from ${client.name}`;
   const want = expected?.digest ?? (isDigest(reference) ? reference : undefined);
   const limit = expected ? expected.size : MAX_MANIFEST_BYTES;
-  const tooLarge = () => expected
-    ? RegistryDigestError.fromRegistry(`manifest ${expected.digest} from ${client.name}`, `${expected.size} bytes`, `more than ${expected.size} bytes`)
-    : new RegistryError(`${what}: the manifest is larger than ${limit} bytes`, { hint: 'manifests over 4 MiB are not supported' });
+  const tooLarge = () =>
+    expected
+      ? RegistryDigestError.fromRegistry(`manifest ${expected.digest} from ${client.name}`, `${expected.size} bytes`, `more than ${expected.size} bytes`)
+      : new RegistryError(`${what}: the manifest is larger than ${limit} bytes`, { hint: 'manifests over 4 MiB are not supported' });
   const req = { method: 'GET', path: `manifests/${reference}`, headers: { accept: acceptHeader(expected?.mediaType) }, scopes, what, ok: [200], signal } satisfies ClientRequest;
   return client.requestBody(req, limit, tooLarge, (res, bytes) => {
     const digest = sha256(bytes);

@@ -25,10 +25,7 @@ export function isValidTag(tag: string): boolean {
 
 export function checkRepository(name: string): void {
   if (!isValidRepository(name)) {
-    throw new RegistryReferenceError(
-      `invalid repository name '${name}'`,
-      'use lowercase letters, digits and . _ - separators, with / between path components',
-    );
+    throw new RegistryReferenceError(`invalid repository name '${name}'`, 'use lowercase letters, digits and . _ - separators, with / between path components');
   }
 }
 

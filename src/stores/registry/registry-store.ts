@@ -224,14 +224,15 @@ export class RegistryStore implements Target, BlobStat {
     const from = opts.mountFrom ?? this.mountFrom;
     const scopes = from && from !== this.repository ? [...this.pushScopes, repositoryScope(from, 'pull')] : this.pushScopes;
     await this.slots.run(
-      () => pushBlob(this.client, expected, source, {
-        scopes,
-        upload: this.upload,
-        chunkSize: this.chunkSize,
-        mountFrom: from,
-        signal: opts.signal,
-        onProgress: opts.onProgress,
-      }),
+      () =>
+        pushBlob(this.client, expected, source, {
+          scopes,
+          upload: this.upload,
+          chunkSize: this.chunkSize,
+          mountFrom: from,
+          signal: opts.signal,
+          onProgress: opts.onProgress,
+        }),
       opts.signal,
     );
   }

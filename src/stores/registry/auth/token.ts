@@ -39,13 +39,16 @@ export async function fetchToken(http: HttpTransport, req: TokenRequest): Promis
     const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: c.identityToken, client_id: 'mk' });
     if (req.service) form.set('service', req.service);
     if (req.scopes.length) form.set('scope', req.scopes.join(' '));
-    const res = await http.send({
-      method: 'POST',
-      url: req.realm,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': req.userAgent },
-      body: form.toString(),
-      signal: req.signal,
-    }, what);
+    const res = await http.send(
+      {
+        method: 'POST',
+        url: req.realm,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': req.userAgent },
+        body: form.toString(),
+        signal: req.signal,
+      },
+      what,
+    );
     if (res.status !== 404 && res.status !== 405) return readToken(res, what, req);
     await res.body.dump().catch(() => undefined);
   }
@@ -86,4 +89,4 @@ async function readToken(res: Awaited<ReturnType<HttpTransport['send']>>, what: 
   return { token, expiresAt: Date.now() + Math.max(ttl * 0.9, ttl - 30) * 1000 };
 }
 
-const TOKEN_HINT = 'the token server, or a proxy in front of it, answered something that is not a token; check the registry\'s auth.token.realm';
+const TOKEN_HINT = "the token server, or a proxy in front of it, answered something that is not a token; check the registry's auth.token.realm";
