@@ -35,6 +35,11 @@ export interface CheckoutOptions {
   baseline?: Map<string, Pointer | undefined>;
   /** Stage restored pointers (default true when `rev` is given). */
   stage?: boolean;
+  /**
+   * Place the data of these pointers (written nowhere) instead of the work tree's: the merge
+   * driver puts a folder's merged files in place while the pointer itself is in conflict.
+   */
+  pointers?: TrackedPointer[];
 }
 
 export interface CheckoutArtifact {
@@ -72,7 +77,7 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
   const stat = new StatCache(ctx.stateDir);
   const stamps = new Stamps(ctx.stateDir);
   try {
-    const targets = commit ? await pointersAtCommit(ctx.commonDir, commit, filters) : await workspacePointers(ctx.root, filters);
+    const targets = opts.pointers ?? (commit ? await pointersAtCommit(ctx.commonDir, commit, filters) : await workspacePointers(ctx.root, filters));
     if (filters?.length && targets.length === 0) throw new MkError('ENOTTRACKED', `no tracked artifact matches ${filters.join(', ')}${commit ? ` at ${opts.rev}` : ''}`);
     const plans: Plan[] = [];
     const unsaved: string[] = [];

@@ -49,6 +49,34 @@ export function missingParents(name: string, seen: Set<string>): string[] {
  * syscall overhead, not bandwidth, is what costs with tens of thousands of small files.
  */
 export async function buildPack(files: PackInput[], outPath: string): Promise<PackResult> {
+  return writePack(
+    files.length,
+    (i) => {
+      const f = files[i]!;
+      const buf = readFileSync(f.abs);
+      if (buf.length !== f.size)
+        throw new MkError('ECHANGED', `${f.name} changed while mk was reading it (${f.size} bytes listed, ${buf.length} read)`, {
+          hint: 'run the command again once the file is no longer being written',
+        });
+      return { name: f.name, mode: f.mode, buf };
+    },
+    outPath,
+  );
+}
+
+/** A file whose bytes are already in memory (read out of other packs: a merge re-packing files). */
+export interface MemoryPackInput {
+  name: string;
+  mode: number;
+  bytes: Buffer;
+}
+
+/** The same deterministic tar as buildPack, from bytes in memory: the same files give the same pack. */
+export async function buildPackFromMemory(files: MemoryPackInput[], outPath: string): Promise<PackResult> {
+  return writePack(files.length, (i) => ({ name: files[i]!.name, mode: files[i]!.mode, buf: files[i]!.bytes }), outPath);
+}
+
+async function writePack(count: number, read: (i: number) => { name: string; mode: number; buf: Buffer }, outPath: string): Promise<PackResult> {
   const pack = tar.pack();
   const tarHash = createHash('sha256');
   let tarSize = 0;
@@ -85,13 +113,9 @@ export async function buildPack(files: PackInput[], outPath: string): Promise<Pa
   const fileDigests: string[] = [];
   const seen = new Set<string>();
   try {
-    for (let i = 0; i < files.length; i++) {
-      const f = files[i]!;
-      const buf = readFileSync(f.abs);
-      if (buf.length !== f.size)
-        throw new MkError('ECHANGED', `${f.name} changed while mk was reading it (${f.size} bytes listed, ${buf.length} read)`, {
-          hint: 'run the command again once the file is no longer being written',
-        });
+    for (let i = 0; i < count; i++) {
+      const f = read(i);
+      const buf = f.buf;
       fileDigests.push('sha256:' + createHash('sha256').update(buf).digest('hex'));
       for (const d of missingParents(f.name, seen)) pack.entry(tarHeader(d, 'directory', 0o755, 0));
       pack.entry(tarHeader(f.name, 'file', f.mode, buf.length), buf);

@@ -104,9 +104,20 @@ export function registerCore(program: Command): void {
     .argument('[paths...]', "after '--': only these paths")
     .option('-f, --force', 'overwrite unsaved changes to tracked data')
     .option('--link <type>', `how to place files: ${LINK_TYPES.join(', ')} (default from config: copy)`)
+    .option('--ours', "while a folder's pointer is in conflict: take our side's version of the given files (git's 'ours'; the upstream during a rebase)")
+    .option('--theirs', "while a folder's pointer is in conflict: take their side's version of the given files (git's 'theirs'; your commit during a rebase)")
     .option('--json', 'print the result as JSON')
-    .action(async function (this: Command, a1: string | undefined, rest: string[], o: { force?: boolean; link?: string; json?: boolean }) {
+    .action(async function (this: Command, a1: string | undefined, rest: string[], o: { force?: boolean; link?: string; json?: boolean; ours?: boolean; theirs?: boolean }) {
       const { rev, paths } = revAndPaths([a1, ...rest].filter((x): x is string => x !== undefined));
+      if (o.ours || o.theirs) {
+        if (o.ours && o.theirs) throw new UsageError('--ours and --theirs exclude each other');
+        if (rev !== undefined) throw new UsageError('--ours and --theirs take no revision', 'mk checkout --theirs -- <folder>/<file>...');
+        const { checkoutSide } = await import('../api/checkout-side.js');
+        const r = await checkoutSide({ side: o.ours ? 'ours' : 'theirs', paths });
+        if (o.json) return out.json(r);
+        for (const f of r) out.line(`${f.action.padEnd(9)} ${f.path}`);
+        return;
+      }
       const { checkout } = await import('../api/checkout.js');
       const r = await checkout({ rev, paths, force: o.force, link: linkOpt(o.link) });
       if (o.json) return out.json(r);

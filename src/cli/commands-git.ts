@@ -38,7 +38,7 @@ export function registerGit(program: Command): void {
     .action(async (base: string, ours: string, theirs: string, path: string) => {
       const { mergePointers } = await import('../api/hooks/merge-driver.js');
       const messages: string[] = [];
-      process.exitCode = mergePointers(base, ours, theirs, path, messages);
+      process.exitCode = await mergePointers(base, ours, theirs, path, messages);
       for (const m of messages) out.err(m);
     });
   program

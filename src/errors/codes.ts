@@ -99,7 +99,7 @@ export class GitError extends MkError {
 export class PointerConflictError extends MkError {
   constructor(file: string) {
     super('ECONFLICT', `${file}: merge conflict: both branches changed this tracked artifact`, {
-      hint: `keep one side with 'git checkout --ours -- ${file}' or 'git checkout --theirs -- ${file}', then 'mk checkout' and 'git add ${file}' (or save a merged version of the data with 'mk add')`,
+      hint: `keep one side with 'git checkout --ours -- ${file}' or 'git checkout --theirs -- ${file}', then 'mk checkout' and 'git add ${file}'; or save a merged version of the data with 'mk add' (a folder: pick each conflicting file with 'mk checkout --ours|--theirs -- <file>' first)`,
       data: { file },
     });
   }
