@@ -8,6 +8,7 @@ import type { DirManifest } from '../../pointer/dir-manifest.js';
 import { dataPathFor, parsePointer, serializePointer, type Pointer } from '../../pointer/pointer.js';
 import { openRemote, remoteConfig } from '../../remote/remotes.js';
 import { RepoContext } from '../../repo/context.js';
+import { PLACED_MERGES, readPlacedMerges } from './pre-commit.js';
 
 /** How the two sides are named in messages (a rebase replays your commit onto the upstream: "ours" is the upstream). */
 export interface SideNames {
@@ -133,6 +134,8 @@ async function mergeFolder(ctx: RepoContext, m: FolderMerge, messages: string[])
     const { checkout } = await import('../checkout.js');
     await checkout({ cwd: ctx.root, pointers: [{ path: dataPath, pointerPath: m.path, pointer, text }], baseline: new Map([[dataPath, m.pa]]) });
     placed = true;
+    const record = join(ctx.stateDir, PLACED_MERGES);
+    writeFileSync(record, JSON.stringify({ ...readPlacedMerges(ctx.stateDir), [dataPath]: merged.digest }));
   } catch (e) {
     if (!isMkError(e, 'EUNSAVED')) messages.push(`mk: could not place the merged files of ${dataPath}: ${(e as Error).message}`);
     else messages.push(`mk: ${dataPath} holds unsaved changes: the merged files were not placed (run 'mk checkout --ours|--theirs -- <file>' for each file you want)`);

@@ -22,7 +22,19 @@ export interface PreCommitResult {
    * their (staged) pointer is another version, e.g. after `git checkout --theirs` without
    * `mk checkout`. Recording that data would silently undo the resolution: the commit stops.
    */
-  staleSide: Array<{ path: string; side: 'HEAD' | 'MERGE_HEAD' }>;
+  staleSide: Array<{ path: string; side: 'HEAD' | 'MERGE_HEAD' | 'REBASE_HEAD' | 'placed' }>;
+}
+
+/** Where the merge driver notes the partly merged folders it placed in the work tree (data path → manifest digest). */
+export const PLACED_MERGES = 'merge-placed.json';
+
+export function readPlacedMerges(stateDir: string): Record<string, string> {
+  try {
+    const v = JSON.parse(readFileSync(join(stateDir, PLACED_MERGES), 'utf8')) as unknown;
+    return v && typeof v === 'object' ? (v as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
 }
 
 /**
@@ -100,7 +112,7 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
     if (c.workspace === 'modified') changed.push(t.path);
     else if (c.workspace === 'deleted') result.missing.push(t.path);
   }
-  if (changed.length && existsSync(join(ctx.gitDir, 'MERGE_HEAD'))) result.staleSide = await staleSides(ctx, stat, changed, tracked);
+  if (changed.length && (existsSync(join(ctx.gitDir, 'MERGE_HEAD')) || existsSync(join(ctx.gitDir, 'REBASE_HEAD')))) result.staleSide = await staleSides(ctx, stat, changed, tracked);
   stat.save();
   stamps.save();
   if (result.staleSide.length) return result;
@@ -117,11 +129,22 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
   return result;
 }
 
-/** Changed artifacts whose work-tree data is exactly what HEAD or MERGE_HEAD records (and not the staged pointer). */
+/**
+ * Changed artifacts whose work-tree data is exactly what HEAD, MERGE_HEAD (a merge) or
+ * REBASE_HEAD (a rebase) records, or the partly merged folder the merge driver placed (and
+ * not the staged pointer).
+ */
 async function staleSides(ctx: RepoContext, stat: StatCache, changed: string[], tracked: TrackedPointer[]): Promise<PreCommitResult['staleSide']> {
   const out: PreCommitResult['staleSide'] = [];
+  const placed = readPlacedMerges(ctx.stateDir);
+  for (const path of changed) {
+    const digest = placed[path];
+    const staged = tracked.find((x) => x.path === path)?.pointer;
+    if (!digest || !staged || staged.digest === digest || staged.type !== 'dir') continue;
+    if ((await compareWorkspace(ctx, stat, path, { ...staged, digest })).workspace === 'clean') out.push({ path, side: 'placed' });
+  }
   const { pointersAtCommit } = await import('../../git/pointers.js');
-  for (const side of ['HEAD', 'MERGE_HEAD'] as const) {
+  for (const side of ['HEAD', 'MERGE_HEAD', 'REBASE_HEAD'] as const) {
     const commit = (await git(ctx.root, ['rev-parse', '--verify', '--quiet', `${side}^{commit}`], { okCodes: [1, 128] })).trim();
     if (!commit) continue;
     for (const t of await pointersAtCommit(ctx.commonDir, commit, changed)) {

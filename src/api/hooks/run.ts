@@ -80,8 +80,9 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
       if (r.staleSide.length) {
         const paths = r.staleSide.map((s) => s.path);
         const first = r.staleSide[0]!;
+        const held = first.side === 'placed' ? 'the partly merged data mk placed during the merge' : `${first.side === 'HEAD' ? 'our' : 'their'} side's data`;
         out.messages.push(
-          `mk: ${paths.join(', ')}: the work tree holds ${first.side === 'HEAD' ? 'our' : 'their'} side's data, but the pointer being committed records another version; committing would record the work tree's data and undo the merge resolution`,
+          `mk: ${paths.join(', ')}: the work tree holds ${held}, but the pointer being committed records another version; committing would record the work tree's data and undo the merge resolution`,
         );
         out.messages.push(`hint: run 'mk checkout' to get the data the pointer records (then commit again), or 'mk add ${paths.join(' ')}' to keep the work tree's data`);
         out.exitCode = 1;
