@@ -160,12 +160,18 @@ describe('disjoint changes to one folder', () => {
     mk(D, 'pull');
     expect(sorted(folder(D))).toEqual(sorted(ours));
     const featureRoot = pointerDigest(D, 'origin/feature', DIR);
+    const cached = (hex: string) => existsSync(join(D, '.git', 'mk', 'cache', 'blobs', 'sha256', hex));
+    const featureLists = (JSON.parse(readFileSync(join(store, 'blobs', 'sha256', featureRoot), 'utf8')) as { lists: Array<{ digest: string }> }).lists.map((l) => l.digest.slice(7));
+    expect(cached(featureRoot)).toBe(false);
+    expect(featureLists.filter((l) => !cached(l)).length).toBeGreaterThan(0);
     const m = gitRun(D, ['merge', '-m', 'merge origin/feature', 'origin/feature']);
     expect(m.status, m.stderr + m.stdout).toBe(0);
     expect(m.stderr).toContain('mk: merged the folder data/imgs file by file (30 file change(s) from origin/feature)');
     expect(sorted(folder(D))).toEqual(sorted(expected));
     expect(pointerDigest(D, 'HEAD', DIR)).toBe(mergedDigest);
     expect(featureRoot).not.toBe(mergedDigest);
+    expect(featureLists.every(cached)).toBe(true);
+    expect(cached(mergedDigest)).toBe(true);
   });
 
   it('git pull --rebase in a clone that lacks the upstream data', () => {
