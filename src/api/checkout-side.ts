@@ -30,7 +30,7 @@ export interface SideCheckoutFile {
 /**
  * `mk checkout --ours|--theirs -- <file>...`: while a merge or rebase has a folder's pointer in
  * conflict, puts one side's version of the given files (or of every file under a given
- * folder) in the work tree, as `git checkout --ours|--theirs` does for code: the side's
+ * folder, or of the whole folder) in the work tree, as `git checkout --ours|--theirs` does for code: the side's
  * version is written, or the file removed where that side deleted it. The sides are git's
  * (index stages 2 and 3): during a rebase "ours" is the upstream and "theirs" your commit.
  * Then `mk add <folder>` records the resolution.
@@ -52,7 +52,7 @@ export async function checkoutSide(opts: SideCheckoutOptions): Promise<SideCheck
       throw new MkError('ENOTTRACKED', `${rel} is not inside a tracked folder whose pointer is in conflict`, {
         hint: `for a whole artifact use 'git checkout --${opts.side} -- <pointer>' then 'mk checkout'`,
       });
-    (byFolder.get(folder) ?? byFolder.set(folder, []).get(folder)!).push(rel.slice(folder.length + 1));
+    (byFolder.get(folder) ?? byFolder.set(folder, []).get(folder)!).push(rel === folder ? '' : rel.slice(folder.length + 1));
   }
   const out: SideCheckoutFile[] = [];
   const lock = await ctx.lock();
@@ -65,7 +65,7 @@ export async function checkoutSide(opts: SideCheckoutOptions): Promise<SideCheck
       const root = abs(ctx.root, folder);
       assertNoSymlinkedParents(ctx.root, folder);
       stamps.forget(folder);
-      const under = (f: string, w: string) => f === w || f.startsWith(w + '/');
+      const under = (f: string, w: string) => w === '' || f === w || f.startsWith(w + '/');
       let files: Array<{ path: string; mode: number; size: number; digest: string; layer: number }> = [];
       let layers: Array<{ format: 'raw' | 'tar'; digest: string; size: number }> = [];
       if (text) {
@@ -108,7 +108,10 @@ export async function checkoutSide(opts: SideCheckoutOptions): Promise<SideCheck
         }
         for (const f of fs) out.push({ path: `${folder}/${f.path}`, action: 'written' });
       }
-      for (const w of wanted) if (!out.some((o) => under(o.path, `${folder}/${w}`))) out.push({ path: `${folder}/${w}`, action: 'unchanged' });
+      for (const w of wanted) {
+        const p = w ? `${folder}/${w}` : folder;
+        if (!out.some((o) => under(o.path, p))) out.push({ path: p, action: 'unchanged' });
+      }
     }
   } finally {
     stat.save();
@@ -121,7 +124,7 @@ export async function checkoutSide(opts: SideCheckoutOptions): Promise<SideCheck
 /** The tracked folder holding `rel` whose pointer has conflict stages in the index. */
 async function conflictedFolder(root: string, rel: string): Promise<string | undefined> {
   const parts = rel.split('/');
-  for (let i = parts.length - 1; i >= 1; i--) {
+  for (let i = parts.length; i >= 1; i--) {
     const folder = parts.slice(0, i).join('/');
     const staged = await git(root, ['ls-files', '-u', '-z', '--', pointerPathFor(folder)]);
     if (staged.length) return folder;
@@ -129,11 +132,11 @@ async function conflictedFolder(root: string, rel: string): Promise<string | und
   return undefined;
 }
 
-/** Files (relative to `root`) at `w` or under it, in the work tree. */
+/** Files (relative to `root`) at `w` or under it ('': every file), in the work tree. */
 function listUnder(root: string, w: string): string[] {
   let st;
   try {
-    st = lstatSync(abs(root, w));
+    st = lstatSync(w ? abs(root, w) : root);
   } catch {
     return [];
   }
@@ -141,8 +144,8 @@ function listUnder(root: string, w: string): string[] {
   if (!st.isDirectory()) return [];
   const out: string[] = [];
   const walk = (rel: string) => {
-    for (const e of readdirSync(abs(root, rel), { withFileTypes: true })) {
-      const r = `${rel}/${e.name}`;
+    for (const e of readdirSync(rel ? abs(root, rel) : root, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) walk(r);
       else if (e.isFile()) out.push(r);
     }
