@@ -67,11 +67,11 @@ beforeAll(() => {
   store = join(root, 'store');
   origin = bareRemote(join(root, 'origin.git'));
   A = newRepo(join(root, 'A'));
-  // Small packs, so the 60-file folder has several packs and the merge must choose among them.
-  appendFileSync(join(A, '.mk', 'config.yaml'), '\nstorage:\n  pack_target: 16KiB\n');
+  // Small packs, so the 60-file folder has several packs and the merge must choose among them; files from 64 KiB are raw layers.
+  appendFileSync(join(A, '.mk', 'config.yaml'), '\nstorage:\n  pack_target: 64KiB\n  raw_threshold: 64KiB\n');
   mk(A, 'remote', 'add', 'origin', store);
   g(A, 'remote', 'add', 'origin', origin);
-  for (let i = 0; i < 60; i++) base[`f${String(i).padStart(2, '0')}.bin`] = writeRandom(join(A, DIR, `f${String(i).padStart(2, '0')}.bin`), 1000 + i * 37);
+  for (let i = 0; i < 60; i++) base[`f${String(i).padStart(2, '0')}.bin`] = writeRandom(join(A, DIR, `f${String(i).padStart(2, '0')}.bin`), 8000 + i * 37);
   base['sub/deep.bin'] = writeRandom(join(A, DIR, 'sub', 'deep.bin'), 3000);
   mk(A, 'add', DIR);
   g(A, 'add', '-A');
@@ -82,7 +82,7 @@ beforeAll(() => {
   g(A, 'switch', '-q', '-c', 'feature');
   theirs = { ...base };
   commitFolder(A, 'feature: 30 more images', () => {
-    for (let i = 0; i < 30; i++) theirs[`new/n${i}.bin`] = writeRandom(join(A, DIR, 'new', `n${i}.bin`), 2000 + i);
+    for (let i = 0; i < 30; i++) theirs[`new/n${i}.bin`] = writeRandom(join(A, DIR, 'new', `n${i}.bin`), i === 0 ? 70_000 : 2000 + i); // n0: a raw layer of its own
   });
   g(A, 'push', '-q', 'origin', 'feature');
 
@@ -96,7 +96,7 @@ beforeAll(() => {
       delete ours[`f${i}.bin`];
     }
     ours['f10.bin'] = writeRandom(join(A, DIR, 'f10.bin'), 1234);
-    ours['sub/deep.bin'] = writeRandom(join(A, DIR, 'sub', 'deep.bin'), 4321);
+    ours['sub/deep.bin'] = writeRandom(join(A, DIR, 'sub', 'deep.bin'), 70_001); // now a raw layer
   });
   g(A, 'branch', 'ours-tip'); // for the rebase below
   expected = { ...ours };
@@ -128,6 +128,10 @@ describe('disjoint changes to one folder', () => {
   it('the merge commit lists exactly the expected files with their digests; a fresh clone restores them', () => {
     g(A, 'push', '-q', 'origin', 'main', 'feature');
     expect(sorted(manifestFiles(mergedDigest))).toEqual(sorted(expected));
+    // Large files (one from each side) keep raw layers; the small ones are in several packs.
+    const layers = (JSON.parse(readFileSync(join(store, 'blobs', 'sha256', mergedDigest), 'utf8')) as { layers: Array<{ format: string }> }).layers;
+    expect(layers.filter((l) => l.format === 'raw')).toHaveLength(2);
+    expect(layers.filter((l) => l.format === 'tar').length).toBeGreaterThan(3);
     const C = join(root, 'C');
     const r = mkRun(root, ['clone', origin, C]);
     expect(r.status, r.stderr).toBe(0);
