@@ -82,6 +82,7 @@ beforeAll(() => {
   g(A, 'switch', '-q', '-c', 'feature');
   theirs = { ...base };
   commitFolder(A, 'feature: 30 more images', () => {
+    theirs['f11.bin'] = writeRandom(join(A, DIR, 'f11.bin'), 8407); // in the pack of f10, which ours changes
     for (let i = 0; i < 30; i++) theirs[`new/n${i}.bin`] = writeRandom(join(A, DIR, 'new', `n${i}.bin`), i === 0 ? 70_000 : 2000 + i); // n0: a raw layer of its own
   });
   g(A, 'push', '-q', 'origin', 'feature');
@@ -100,7 +101,7 @@ beforeAll(() => {
   });
   g(A, 'branch', 'ours-tip'); // for the rebase below
   expected = { ...ours };
-  for (const [p, d] of Object.entries(theirs)) if (!(p in base)) expected[p] = d;
+  for (const [p, d] of Object.entries(theirs)) if (base[p] !== d) expected[p] = d;
   expect(Object.keys(expected)).toHaveLength(61 - 5 + 30);
 });
 afterAll(() => cleanup?.());
@@ -109,7 +110,7 @@ describe('disjoint changes to one folder', () => {
   it('git merge merges them file by file, with no conflict', () => {
     const m = gitRun(A, ['merge', '-m', 'merge feature', 'feature']);
     expect(m.status, m.stderr + m.stdout).toBe(0);
-    expect(m.stderr).toContain(`mk: merged the folder ${DIR} file by file (30 file change(s) from feature)`);
+    expect(m.stderr).toContain(`mk: merged the folder ${DIR} file by file (31 file change(s) from feature)`);
     expect(m.stdout + m.stderr).not.toContain('CONFLICT');
     expect(g(A, 'rev-list', '--parents', '-n', '1', 'HEAD').trim().split(' ')).toHaveLength(3);
     // post-merge restored the folder: theirs' new files are there, ours' changes stayed.
@@ -129,9 +130,16 @@ describe('disjoint changes to one folder', () => {
     g(A, 'push', '-q', 'origin', 'main', 'feature');
     expect(sorted(manifestFiles(mergedDigest))).toEqual(sorted(expected));
     // Large files (one from each side) keep raw layers; the small ones are in several packs.
-    const layers = (JSON.parse(readFileSync(join(store, 'blobs', 'sha256', mergedDigest), 'utf8')) as { layers: Array<{ format: string }> }).layers;
+    const layers = (JSON.parse(readFileSync(join(store, 'blobs', 'sha256', mergedDigest), 'utf8')) as { layers: Array<{ format: string; digest: string }> }).layers;
     expect(layers.filter((l) => l.format === 'raw')).toHaveLength(2);
     expect(layers.filter((l) => l.format === 'tar').length).toBeGreaterThan(3);
+    // The pack where ours' f10 and theirs' f11 meet is new: written from the two sides' packs.
+    const sideLayers = new Set(
+      ['ours-tip', 'feature'].flatMap((rev) =>
+        (JSON.parse(readFileSync(join(store, 'blobs', 'sha256', pointerDigest(A, rev, DIR)), 'utf8')) as { layers: Array<{ digest: string }> }).layers.map((l) => l.digest),
+      ),
+    );
+    expect(layers.filter((l) => !sideLayers.has(l.digest)).length).toBeGreaterThan(0);
     const C = join(root, 'C');
     const r = mkRun(root, ['clone', origin, C]);
     expect(r.status, r.stderr).toBe(0);
@@ -146,7 +154,7 @@ describe('disjoint changes to one folder', () => {
     const r = gitRun(A, ['rebase', 'ours-tip']);
     expect(r.status, r.stderr + r.stdout).toBe(0);
     // During a rebase "theirs" is your commit being replayed.
-    expect(r.stderr).toMatch(/mk: merged the folder data\/imgs file by file \(30 file change\(s\) from your commit [0-9a-f]{7,} "feature: 30 more images"\)/);
+    expect(r.stderr).toMatch(/mk: merged the folder data\/imgs file by file \(31 file change\(s\) from your commit [0-9a-f]{7,} "feature: 30 more images"\)/);
     expect(sorted(folder(A))).toEqual(sorted(expected));
     expect(pointerDigest(A, 'HEAD', DIR)).toBe(mergedDigest);
     expect(mk(A, 'status')).toMatch(/^clean\s+data\/imgs/m);
@@ -170,7 +178,7 @@ describe('disjoint changes to one folder', () => {
     expect(featureLists.filter((l) => !cached(l)).length).toBeGreaterThan(0);
     const m = gitRun(D, ['merge', '-m', 'merge origin/feature', 'origin/feature']);
     expect(m.status, m.stderr + m.stdout).toBe(0);
-    expect(m.stderr).toContain('mk: merged the folder data/imgs file by file (30 file change(s) from origin/feature)');
+    expect(m.stderr).toContain('mk: merged the folder data/imgs file by file (31 file change(s) from origin/feature)');
     expect(sorted(folder(D))).toEqual(sorted(expected));
     expect(pointerDigest(D, 'HEAD', DIR)).toBe(mergedDigest);
     expect(featureRoot).not.toBe(mergedDigest);
@@ -186,17 +194,19 @@ describe('disjoint changes to one folder', () => {
     mk(B, 'install');
     mk(B, 'pull');
     const added = Array.from({ length: 30 }, (_, i) => readFileSync(join(B, DIR, 'new', `n${i}.bin`)));
+    const f11 = readFileSync(join(B, DIR, 'f11.bin'));
     g(B, 'reset', '-q', '--hard', 'HEAD~1');
     mk(B, 'pull');
     expect(sorted(folder(B))).toEqual(sorted(base));
-    commitFolder(B, 'B: 30 more images', () => {
+    commitFolder(B, 'B: the same change as feature', () => {
       mkdirSync(join(B, DIR, 'new'));
       for (let i = 0; i < 30; i++) writeFileSync(join(B, DIR, 'new', `n${i}.bin`), added[i]!);
+      writeFileSync(join(B, DIR, 'f11.bin'), f11);
     });
     g(A, 'push', '-q', 'origin', 'ours-tip:refs/heads/upstream');
     const r = gitRun(B, ['pull', '--rebase', 'origin', 'upstream']);
     expect(r.status, r.stderr + r.stdout).toBe(0);
-    expect(r.stderr).toMatch(/mk: merged the folder data\/imgs file by file \(30 file change\(s\) from your commit [0-9a-f]{7,} "B: 30 more images"\)/);
+    expect(r.stderr).toMatch(/mk: merged the folder data\/imgs file by file \(31 file change\(s\) from your commit [0-9a-f]{7,} "B: the same change as feature"\)/);
     expect(sorted(folder(B))).toEqual(sorted(expected));
     expect(pointerDigest(B, 'HEAD', DIR)).toBe(mergedDigest);
     expect(mk(B, 'status')).toMatch(/^clean\s+data\/imgs/m);
