@@ -8,6 +8,7 @@ export { add, type AddOptions, type AddedArtifact } from './api/add.js';
 export { remove, type RemoveResult } from './api/remove.js';
 export { status, type ArtifactStatus } from './api/status.js';
 export { checkout, type CheckoutOptions, type CheckoutResult } from './api/checkout.js';
+export { checkoutSide, type SideCheckoutOptions, type SideCheckoutFile } from './api/checkout-side.js';
 export { diff, type DiffResult } from './api/diff.js';
 export { ls, type ListedArtifact } from './api/ls.js';
 export { gc, type GcOptions, type GcResult } from './api/gc.js';

@@ -11,6 +11,7 @@ const SURFACE = [
   // verbs
   'add',
   'checkout',
+  'checkoutSide',
   'clone',
   'diff',
   'fetchData',
