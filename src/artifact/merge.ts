@@ -211,7 +211,13 @@ export async function storeMergedDir(src: BlobSources, rel: string, files: Merge
   });
   // Source layers of the files to re-pack, and the last group that needs each (to free its bytes after).
   const lastUse = new Map<string, number>();
-  for (const gi of toBuild) for (const f of groups[gi]!.files) lastUse.set(sourceOf(f).digest, gi);
+  const wantedFrom = new Map<string, Set<string>>();
+  for (const gi of toBuild)
+    for (const f of groups[gi]!.files) {
+      const d = sourceOf(f).digest;
+      lastUse.set(d, gi);
+      (wantedFrom.get(d) ?? wantedFrom.set(d, new Set()).get(d)!).add(`${rel}/${f.path}`);
+    }
   for (const gi of toBuild)
     for (const f of groups[gi]!.files) {
       const l = sourceOf(f);
@@ -225,8 +231,7 @@ export async function storeMergedDir(src: BlobSources, rel: string, files: Merge
     if (l.format === 'raw') return cache.readSmall(l.digest, name, Infinity);
     let entries = held.get(l.digest);
     if (!entries) {
-      const want = new Set<string>();
-      for (const gi of toBuild) for (const g of groups[gi]!.files) if (sourceOf(g).digest === l.digest) want.add(`${rel}/${g.path}`);
+      const want = wantedFrom.get(l.digest) ?? new Set<string>();
       entries = new Map();
       const got = entries;
       await readTar(await cache.fetch(octet(l)), `pack ${l.digest.slice(7, 19)}`, async (e) => {

@@ -69,9 +69,10 @@ export async function mergePointers(base: string, ours: string, theirs: string, 
   try {
     return await mergeFolder(ctx, { path, ours, po, pa, pb, a, b, names }, messages);
   } catch (e) {
-    if (!(e instanceof MkError)) throw e;
-    messages.push(`mk: could not merge the folder ${dataPathFor(path)} file by file: ${e.message}`);
-    if (e.hint) messages.push(`hint: ${e.hint}`);
+    // Whatever stopped it (data nowhere to be found, a damaged blob, a full disk), the
+    // pointer must not look merged: it conflicts as a whole.
+    messages.push(`mk: could not merge the folder ${dataPathFor(path)} file by file: ${(e as Error).message}`);
+    if (e instanceof MkError && e.hint) messages.push(`hint: ${e.hint}`);
     return whole();
   }
 }
