@@ -30,6 +30,8 @@ export interface FileConflict {
   path: string;
   ours: FileChangeKind;
   theirs: FileChangeKind;
+  /** The path is a file on one side and a folder on the other. */
+  fileAndFolder?: true;
 }
 
 /** A file of the merge result, and whose manifest holds its bytes. */
@@ -97,7 +99,7 @@ export function mergeFiles(base: Slim[], ours: Slim[], theirs: Slim[]): FileMerg
   for (const f of files) for (let k = f.path.indexOf('/'); k > 0; k = f.path.indexOf('/', k + 1)) if (present.has(f.path.slice(0, k))) clash.add(f.path.slice(0, k));
   for (const p of clash) {
     if (conflicts.some((c) => c.path === p)) continue;
-    conflicts.push({ path: p, ours: changeOf(b.get(p), o.get(p)), theirs: changeOf(b.get(p), t.get(p)) });
+    conflicts.push({ path: p, ours: changeOf(b.get(p), o.get(p)), theirs: changeOf(b.get(p), t.get(p)), fileAndFolder: true });
   }
   conflicts.sort((x, y) => cmp(x.path, y.path));
   return { files, conflicts, fromTheirs };

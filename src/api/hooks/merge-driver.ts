@@ -127,7 +127,7 @@ async function mergeFolder(ctx: RepoContext, m: FolderMerge, messages: string[])
   for (const c of result.conflicts) {
     const f = `${dataPath}/${c.path}`;
     messages.push(
-      `mk:   ${f}: ${did('ours', c.ours)}, ${did('theirs', c.theirs)}; keep ours: 'mk checkout --ours -- ${q(f)}', keep theirs: 'mk checkout --theirs -- ${q(f)}'${c.theirs === 'deleted' ? ' (deletes it)' : ''}`,
+      `mk:   ${f}: ${c.fileAndFolder ? 'a file on one side, a folder on the other' : `${did('ours', c.ours)}, ${did('theirs', c.theirs)}`}; keep ours: 'mk checkout --ours -- ${q(f)}', keep theirs: 'mk checkout --theirs -- ${q(f)}'${c.theirs === 'deleted' ? ' (deletes it)' : ''}`,
     );
   }
   let placed = false;
