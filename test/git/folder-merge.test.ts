@@ -279,12 +279,29 @@ describe('the same files changed differently on both sides', () => {
     g(A, 'add', `${DIR}.mk.yaml`);
     const early = gitRun(A, ['commit', '--no-edit']);
     expect(early.status).not.toBe(0);
-    expect(early.stderr).toContain('mk: data/imgs: the work tree holds the partly merged data mk placed during the merge');
+    expect(early.stderr).toContain('mk: data/imgs: the work tree holds the partly merged data mk placed during a conflicted merge');
     mk(A, 'checkout');
     expect(fileSha(join(A, DIR, 'f20.bin'))).toBe(v.f20theirs);
     const c = gitRun(A, ['commit', '--no-edit']);
     expect(c.status, c.stderr).toBe(0);
     expect(pointerDigest(A, 'HEAD', DIR)).toBe(pointerDigest(A, 'c-theirs', DIR));
+  });
+
+  it('after git merge --abort, a commit of the partly merged folder is stopped until mk checkout', () => {
+    g(A, 'reset', '-q', '--hard', cOurs);
+    mk(A, 'checkout');
+    expect(gitRun(A, ['merge', '-m', 'merge c-theirs', 'c-theirs']).status).not.toBe(0);
+    g(A, 'merge', '--abort');
+    expect(fileSha(join(A, DIR, 'f40.bin'))).toBe(v.f40theirs); // the placed change stays, as the message said
+    writeFileSync(join(A, 'notes.txt'), 'notes\n');
+    g(A, 'add', 'notes.txt');
+    const r = gitRun(A, ['commit', '-m', 'notes']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('mk: data/imgs: the work tree holds the partly merged data mk placed during a conflicted merge');
+    mk(A, 'checkout');
+    expect(fileSha(join(A, DIR, 'f40.bin'))).toBe(expected['f40.bin']);
+    g(A, 'commit', '-q', '-m', 'notes');
+    expect(pointerDigest(A, 'HEAD', DIR)).toBe(pointerDigest(A, cOurs, DIR));
   });
 
   it('during a rebase the sides are named: upstream and your commit', () => {

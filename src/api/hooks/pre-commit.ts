@@ -112,7 +112,9 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
     if (c.workspace === 'modified') changed.push(t.path);
     else if (c.workspace === 'deleted') result.missing.push(t.path);
   }
-  if (changed.length && (existsSync(join(ctx.gitDir, 'MERGE_HEAD')) || existsSync(join(ctx.gitDir, 'REBASE_HEAD')))) result.staleSide = await staleSides(ctx, stat, changed, tracked);
+  if (changed.length) result.staleSide = await placedMerges(ctx, stat, changed, tracked);
+  if (changed.length && !result.staleSide.length && (existsSync(join(ctx.gitDir, 'MERGE_HEAD')) || existsSync(join(ctx.gitDir, 'REBASE_HEAD'))))
+    result.staleSide = await staleSides(ctx, stat, changed, tracked);
   stat.save();
   stamps.save();
   if (result.staleSide.length) return result;
@@ -130,11 +132,11 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
 }
 
 /**
- * Changed artifacts whose work-tree data is exactly what HEAD, MERGE_HEAD (a merge) or
- * REBASE_HEAD (a rebase) records, or the partly merged folder the merge driver placed (and
- * not the staged pointer).
+ * Changed folders that hold exactly the partly merged data the merge driver placed during a
+ * conflicted merge (while that merge is open, or after it was aborted without 'mk checkout'),
+ * not the staged pointer: committing would record a half merge.
  */
-async function staleSides(ctx: RepoContext, stat: StatCache, changed: string[], tracked: TrackedPointer[]): Promise<PreCommitResult['staleSide']> {
+async function placedMerges(ctx: RepoContext, stat: StatCache, changed: string[], tracked: TrackedPointer[]): Promise<PreCommitResult['staleSide']> {
   const out: PreCommitResult['staleSide'] = [];
   const placed = readPlacedMerges(ctx.stateDir);
   for (const path of changed) {
@@ -143,6 +145,12 @@ async function staleSides(ctx: RepoContext, stat: StatCache, changed: string[], 
     if (!digest || !staged || staged.digest === digest || staged.type !== 'dir') continue;
     if ((await compareWorkspace(ctx, stat, path, { ...staged, digest })).workspace === 'clean') out.push({ path, side: 'placed' });
   }
+  return out;
+}
+
+/** Changed artifacts whose work-tree data is exactly what HEAD, MERGE_HEAD (a merge) or REBASE_HEAD (a rebase) records (and not the staged pointer). */
+async function staleSides(ctx: RepoContext, stat: StatCache, changed: string[], tracked: TrackedPointer[]): Promise<PreCommitResult['staleSide']> {
+  const out: PreCommitResult['staleSide'] = [];
   const { pointersAtCommit } = await import('../../git/pointers.js');
   for (const side of ['HEAD', 'MERGE_HEAD', 'REBASE_HEAD'] as const) {
     const commit = (await git(ctx.root, ['rev-parse', '--verify', '--quiet', `${side}^{commit}`], { okCodes: [1, 128] })).trim();

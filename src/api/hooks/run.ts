@@ -80,7 +80,7 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
       if (r.staleSide.length) {
         const paths = r.staleSide.map((s) => s.path);
         const first = r.staleSide[0]!;
-        const held = first.side === 'placed' ? 'the partly merged data mk placed during the merge' : `${first.side === 'HEAD' ? 'our' : 'their'} side's data`;
+        const held = first.side === 'placed' ? 'the partly merged data mk placed during a conflicted merge' : `${first.side === 'HEAD' ? 'our' : 'their'} side's data`;
         out.messages.push(
           `mk: ${paths.join(', ')}: the work tree holds ${held}, but the pointer being committed records another version; committing would record the work tree's data and undo the merge resolution`,
         );
