@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import { loadDirManifestFrom, mergeFiles, storeMergedDir, type BlobSources, type FileChangeKind } from '../../artifact/merge.js';
 import type { Target } from '../../content/storage.js';
 import { isMkError, MkError } from '../../errors/index.js';
+import { pointersAtCommit } from '../../git/pointers.js';
 import { git } from '../../git/run.js';
 import type { DirManifest } from '../../pointer/dir-manifest.js';
 import { dataPathFor, parsePointer, serializePointer, type Pointer } from '../../pointer/pointer.js';
@@ -133,7 +134,7 @@ async function mergeFolder(ctx: RepoContext, m: FolderMerge, messages: string[])
   let placed = false;
   try {
     const { checkout } = await import('../checkout.js');
-    await checkout({ cwd: ctx.root, pointers: [{ path: dataPath, pointerPath: m.path, pointer, text }], baseline: new Map([[dataPath, m.pa]]) });
+    await checkout({ cwd: ctx.root, pointers: [{ path: dataPath, pointerPath: m.path, pointer, text }], baseline: new Map([[dataPath, await workTreeVersion(ctx, dataPath, m.pa)]]) });
     placed = true;
     const record = join(ctx.stateDir, PLACED_MERGES);
     writeFileSync(record, JSON.stringify({ ...readPlacedMerges(ctx.stateDir), [dataPath]: merged.digest }));
@@ -146,6 +147,18 @@ async function mergeFolder(ctx: RepoContext, m: FolderMerge, messages: string[])
     `hint: pick a side for each file listed (or put the version you want in its place), then 'mk add ${q(dataPath)}' and '${m.names.conclude}'; to give up: '${m.names.abort}', then 'mk checkout'`,
   );
   return 1;
+}
+
+/**
+ * What the folder in the work tree is supposed to hold: in a merge, our side; in a rebase,
+ * the branch being rebased (its data stays until post-rewrite), as .git/rebase-merge/orig-head names it.
+ */
+async function workTreeVersion(ctx: RepoContext, dataPath: string, ours: Pointer): Promise<Pointer> {
+  const dir = [join(ctx.gitDir, 'rebase-merge'), join(ctx.gitDir, 'rebase-apply')].find((d) => existsSync(d));
+  const orig = dir ? readText(join(dir, 'orig-head')) : '';
+  if (!orig) return ours;
+  const at = await pointersAtCommit(ctx.commonDir, orig, [dataPath]).catch(() => []);
+  return at.find((t) => t.path === dataPath)?.pointer ?? ours;
 }
 
 function did(side: string, c: FileChangeKind): string {
