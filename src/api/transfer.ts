@@ -229,7 +229,8 @@ async function isAncestor(root: string, ancestor: string, commit: string): Promi
 async function upstreamTags(root: string, revs: string[]): Promise<Array<{ rev: string; name: string }>> {
   const out: Array<{ rev: string; name: string }> = [];
   for (const rev of revs) {
-    const full = (await git(root, ['rev-parse', '--symbolic-full-name', '--end-of-options', rev], { okCodes: [1, 128] })).trim();
+    if (rev.startsWith('-')) continue; // not a revision (resolveCommit says so)
+    const full = (await git(root, ['rev-parse', '--symbolic-full-name', rev], { okCodes: [1, 128] })).trim();
     if (!full.startsWith('refs/heads/')) continue;
     const [tracking, remote, remoteRef] = (await git(root, ['for-each-ref', '--format=%(upstream)%00%(upstream:remotename)%00%(upstream:remoteref)', full])).trim().split('\0');
     // An upstream that is another local branch (remote '.') is a local name too.
