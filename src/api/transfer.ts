@@ -1,8 +1,9 @@
+import pLimit from 'p-limit';
 import type { Descriptor } from '../content/descriptor.js';
 import { hasBlobStat, type Target } from '../content/storage.js';
 import { MkError } from '../errors/index.js';
 import { pointersAtCommit, workspacePointers, type TrackedPointer } from '../git/pointers.js';
-import { git, headCommit, resolveCommit } from '../git/run.js';
+import { git, headCommit, resolveCommit, resolveCommits } from '../git/run.js';
 import { openRemote, remoteConfig } from '../remote/remotes.js';
 import { RepoContext } from '../repo/context.js';
 import { repoRelative } from '../repo/paths.js';
@@ -16,7 +17,7 @@ import type { CopyProgress } from '../transfer/copy.js';
 
 export type { CopyProgress };
 import { checkout, type CheckoutResult } from './checkout.js';
-import { buildModelKit } from '../modelkit/builder.js';
+import { buildModelKit, sourceUrl } from '../modelkit/builder.js';
 import { publishModelKit, taggedCommit } from '../modelkit/publish.js';
 import { ociTag } from '../modelkit/tags.js';
 
@@ -62,7 +63,7 @@ export async function collectArtifacts(ctx: RepoContext, revs: string[] | undefi
   const out = new Map<string, TrackedPointer>();
   const addAll = (ts: TrackedPointer[]) => ts.forEach((t) => out.set(`${t.path}\0${t.pointer.digest}`, t));
   if (revs?.length) {
-    for (const r of revs) addAll(await pointersAtCommit(ctx.commonDir, await resolveCommit(ctx.root, r), filters));
+    for (const c of await resolveCommits(ctx.root, revs)) addAll(await pointersAtCommit(ctx.commonDir, c, filters));
   } else {
     const head = await headCommit(ctx.root);
     if (head) addAll(await pointersAtCommit(ctx.commonDir, head, filters));
@@ -136,7 +137,7 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
   const held: HeldTag[] = [];
   if (opts.modelkits ?? ctx.config.publishModelKits) {
     const revs = opts.modelkitRevs ?? (opts.revs?.length ? opts.revs : (await headCommit(ctx.root)) ? ['HEAD'] : []);
-    const commits = [...new Set(await Promise.all(revs.map((rev) => resolveCommit(ctx.root, rev))))];
+    const commits = [...new Set(await resolveCommits(ctx.root, revs))];
     // Ref tags: checked against what they name now, then set with the commit's ModelKit.
     const names = new Map<string, string[]>();
     for (const { rev, name } of opts.refTags ?? (await upstreamTags(ctx.root, opts.revs?.length ? opts.revs : ['HEAD']))) {
@@ -148,8 +149,9 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
       if (h) held.push({ ...h, remote: rc.name });
       else names.set(commit, [...(names.get(commit) ?? []), tag]);
     }
-    for (const commit of commits) {
-      const built = await buildModelKit(ctx, commit);
+    const source = ctx.config.source ?? (await sourceUrl(ctx.root)) ?? null;
+    const publishOne = async (commit: string): Promise<PublishedModelKit> => {
+      const built = await buildModelKit(ctx, commit, { source });
       const tags = [commit, ...(names.get(commit) ?? [])];
       const p = await publishModelKit(ctx.cache, target, built, tags, { concurrency, signal: opts.signal, known });
       // Keep this commit's directory manifests reachable from its ModelKit (a registry's garbage collection, a mirror).
@@ -158,8 +160,30 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
         signal: opts.signal,
         known,
       });
-      modelkits.push({ commit, digest: built.manifest.digest, tags, uploaded: p.uploaded, bytes: p.bytes });
-    }
+      return { commit, digest: built.manifest.digest, tags, uploaded: p.uploaded, bytes: p.bytes };
+    };
+    // Many commits (a branch pushed at once): several ModelKits at a time, each a few small
+    // requests; the ones that carry a ref tag last, so a ref tag never names a ModelKit
+    // published before the others of the push.
+    const limit = pLimit(Math.max(1, Math.min(concurrency, 8)));
+    let failed = false;
+    const run = (list: string[]) =>
+      Promise.all(
+        list.map((c) =>
+          limit(async () => {
+            if (failed) return undefined;
+            try {
+              return await publishOne(c);
+            } catch (e) {
+              failed = true;
+              throw e;
+            }
+          }),
+        ),
+      );
+    const byCommit = new Map<string, PublishedModelKit>();
+    for (const group of [commits.filter((c) => !names.has(c)), commits.filter((c) => names.has(c))]) for (const m of await run(group)) if (m) byCommit.set(m.commit, m);
+    for (const c of commits) modelkits.push(byCommit.get(c)!);
   }
   return {
     target,

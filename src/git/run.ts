@@ -34,6 +34,16 @@ export async function resolveCommit(cwd: string, rev: string): Promise<string> {
   }
 }
 
+/** resolveCommit for many revisions, with one git process (full commit ids, as a push hook gets, are the common case). */
+export async function resolveCommits(cwd: string, revs: string[]): Promise<string[]> {
+  if (revs.length === 0) return [];
+  if (!revs.some((r) => r.startsWith('-'))) {
+    const out = (await git(cwd, ['rev-parse', ...revs.map((r) => `${r}^{commit}`)], { okCodes: [128] })).split('\n').filter(Boolean);
+    if (out.length === revs.length && out.every((c) => /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(c))) return out;
+  }
+  return Promise.all(revs.map((r) => resolveCommit(cwd, r))); // one of them is wrong: say which
+}
+
 /** The commit HEAD points to, or undefined in a repository with no commit yet. */
 export async function headCommit(cwd: string): Promise<string | undefined> {
   const out = await git(cwd, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { okCodes: [1, 128] });
