@@ -215,7 +215,7 @@ export function heldTagError(h: HeldTag): MkError {
   const named = h.current ? `commit ${h.current.slice(0, 12)}` : 'a manifest with no commit annotation';
   const why = !h.current || !h.known ? 'which this clone does not have' : `which ${h.commit.slice(0, 12)} does not descend from`;
   return new MkError('ETAGBEHIND', `not moving tag '${h.tag}' on '${h.remote}': it names ${named}, ${why}`, {
-    hint: "bring that commit in ('git pull') and push again; 'mk push --force' (or a forced git push) moves it anyway",
+    hint: `if '${h.tag}' should name ${h.commit.slice(0, 12)}, move it with 'mk push --force' (or a forced git push); if it names newer work, bring that in ('git pull') and push again`,
     data: { ...h },
   });
 }

@@ -4,11 +4,12 @@
  * ModelKit under its commit id; a branch tag is the remote ref being updated (never a local
  * branch name) and only moves forward, unless forced.
  */
-import { writeFileSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forcedRef } from '../../src/api/hooks/pre-push.js';
 import { tempDir } from '../support/repo.js';
-import { bareRemote, expectModelKit, g, gitRun, head, identify, mk, mkLines, mkRun, newRepo, published, registry, writeRandom, type Registry } from './support.js';
+import { bareRemote, expectModelKit, g, gitRun, gitRunAsync, head, identify, mk, mkLines, mkRun, newRepo, published, registry, writeRandom, type Registry } from './support.js';
 
 describe('push tags: what the registry is told, and what is left to git', () => {
   let root: string;
@@ -153,5 +154,84 @@ describe('push tags: what the registry is told, and what is left to git', () => 
     const a = mkRun(A, ['push']);
     expect(a.status, a.stderr).toBe(0);
     expect(digestOf(remote, 'main')).toBe(digestOf(remote, c2));
+  });
+
+  it('a git push git accepts leaves a branch tag that names a commit it does not descend from, with a warning; mk push --force moves it', () => {
+    const { remote, origin, A, B } = team();
+    const base = head(A);
+    // The Git remote refuses B's push after B's pre-push hook published: the registry's main is ahead of Git's.
+    writeFileSync(join(origin, 'hooks', 'pre-receive'), '#!/bin/sh\necho "policy: no pushes today" >&2\nexit 1\n');
+    chmodSync(join(origin, 'hooks', 'pre-receive'), 0o755);
+    const lost = commitData(B, 'bob: refused by the remote');
+    expect(gitRun(B, ['push']).status).not.toBe(0);
+    expect(g(origin, 'rev-parse', 'main').trim()).toBe(base);
+    expect(digestOf(remote, 'main')).toBe(digestOf(remote, lost));
+    rmSync(join(origin, 'hooks', 'pre-receive'));
+
+    // A's push is a fast-forward for Git; the tag names a commit A does not have: it stays, and A is told.
+    const c = commitData(A, 'alice: accepted');
+    const p = gitRun(A, ['push']);
+    expect(p.status, p.stderr).toBe(0);
+    expect(g(origin, 'rev-parse', 'main').trim()).toBe(c);
+    expect(mkLines(p)).toContain(`mk: warning: not moving tag 'main' on 'origin': it names commit ${lost.slice(0, 12)}, which this clone does not have`);
+    expectModelKit(A, remote, c, {}, { verify: false });
+    expect(digestOf(remote, 'main')).toBe(digestOf(remote, lost));
+
+    const f = mkRun(A, ['push', '--force']);
+    expect(f.status, f.stderr).toBe(0);
+    expect(digestOf(remote, 'main')).toBe(digestOf(remote, c));
+  });
+
+  it('100 commits pushed at once: each gets its ModelKit under its commit id, the branch tag names the last', async () => {
+    const { repo, remote, A } = team();
+    const commits: string[] = [];
+    for (let i = 1; i <= 100; i++) {
+      if (i % 10 === 0) {
+        writeRandom(join(A, 'model.pt'), 4_000);
+        mk(A, 'add', 'model.pt');
+      } else writeFileSync(join(A, 'train.py'), `# step ${i}\n`);
+      g(A, '-c', 'core.hooksPath=/dev/null', 'commit', '-q', '-am', `step ${i}`);
+      commits.push(head(A));
+    }
+    const started = Date.now();
+    const p = await gitRunAsync(A, ['push']); // not gitRun: see gitRunAsync
+    const ms = Date.now() - started;
+    expect(p.status, p.stderr).toBe(0);
+    expect(mkLines(p)).toContain('mk: published 99 more ModelKits, each tagged with its commit id');
+    const all = await tags(repo);
+    for (const c of commits) expect(all, c).toContain(c);
+    expect(digestOf(remote, 'main')).toBe(digestOf(remote, commits[99]!));
+    expectModelKit(A, remote, commits[49]!, {}, { verify: true });
+    // ~10 small requests per ModelKit, several ModelKits at a time: ~70-140 ms per commit on a
+    // loaded 2-vCPU machine. The bound only catches a return to seconds per commit.
+    expect(ms).toBeLessThan(60_000);
+  });
+});
+
+describe('which git push forces a ref (read from its command line)', () => {
+  const main = { localRef: 'refs/heads/main', remoteRef: 'refs/heads/main' };
+  const feature = { localRef: 'refs/heads/feature', remoteRef: 'refs/heads/main' };
+  const head = { localRef: 'HEAD', remoteRef: 'refs/heads/main' };
+  it.each([
+    [[], main, false],
+    [['origin', 'main'], main, false],
+    [['-f'], main, true],
+    [['-uf', 'origin', 'main'], main, true],
+    [['--force'], main, true],
+    [['--force-with-lease'], main, true],
+    [['--force-with-lease=main:abc'], main, true],
+    [['--mirror', 'origin'], main, true],
+    [['-o', 'f', 'origin', 'main'], main, false],
+    [['-of', 'origin', 'main'], main, false],
+    [['origin', '+main'], main, true],
+    [['origin', '+main', 'other'], { localRef: 'refs/heads/other', remoteRef: 'refs/heads/other' }, false],
+    [['origin', '+feature:main'], feature, true],
+    [['origin', '+feature:other'], feature, false],
+    [['origin', '+HEAD'], head, true],
+    [['origin', '+HEAD:refs/heads/main'], head, true],
+    [['origin', '+refs/heads/*:refs/heads/*'], main, true],
+    [['origin', '--', '+main'], main, true],
+  ] as const)('git push %j forces %j: %s', (argv, line, want) => {
+    expect(forcedRef([...argv], line)).toBe(want);
   });
 });
