@@ -3,7 +3,7 @@ import type { Descriptor } from '../content/descriptor.js';
 import { hasBlobStat, type Target } from '../content/storage.js';
 import { MkError } from '../errors/index.js';
 import { pointersAtCommit, workspacePointers, type TrackedPointer } from '../git/pointers.js';
-import { git, headCommit, resolveCommit, resolveCommits } from '../git/run.js';
+import { git, hasCommit, headCommit, isAncestor, resolveCommit, resolveCommits } from '../git/run.js';
 import { openRemote, remoteConfig } from '../remote/remotes.js';
 import { RepoContext } from '../repo/context.js';
 import { repoRelative } from '../repo/paths.js';
@@ -39,7 +39,7 @@ export interface TransferOptions {
    * Git tag) a `git push` updates. Default: the upstream branch's name on its Git remote, for a
    * published revision that is exactly what that remote-tracking branch points to (never a
    * local branch name). A tag is moved only to a descendant of the commit it names, unless
-   * `force` (see `refTagsHeld`).
+   * `force` (see `refTagHeld`).
    */
   refTags?: Array<{ rev: string; name: string }>;
   /** Move ref tags even to a commit that does not descend from the one they name. */
@@ -212,9 +212,10 @@ export interface HeldTag {
 
 /** The one-line refusal for a held tag (the CLI raises it; the pre-push hook prints it as a warning). */
 export function heldTagError(h: HeldTag): MkError {
-  const named = h.current ? `commit ${h.current.slice(0, 12)}` : 'a manifest with no commit annotation';
-  const why = !h.current || !h.known ? 'which this clone does not have' : `which ${h.commit.slice(0, 12)} does not descend from`;
-  return new MkError('ETAGBEHIND', `not moving tag '${h.tag}' on '${h.remote}': it names ${named}, ${why}`, {
+  const what = !h.current
+    ? 'a manifest that names no commit (not made by mk)'
+    : `commit ${h.current.slice(0, 12)}, ${h.known ? `which ${h.commit.slice(0, 12)} does not descend from` : 'which this clone does not have'}`;
+  return new MkError('ETAGBEHIND', `not moving tag '${h.tag}' on '${h.remote}': it names ${what}`, {
     hint: `if '${h.tag}' should name ${h.commit.slice(0, 12)}, move it with 'mk push --force' (or a forced git push); if it names newer work, bring that in ('git pull') and push again`,
     data: { ...h },
   });
@@ -232,17 +233,6 @@ async function refTagHeld(root: string, target: Target, tag: string, commit: str
   const known = await hasCommit(root, current);
   if (known && (await isAncestor(root, current, commit))) return undefined;
   return { tag, commit, current, known };
-}
-
-async function hasCommit(root: string, sha: string): Promise<boolean> {
-  return (await git(root, ['rev-parse', '--verify', '--quiet', `${sha}^{commit}`], { okCodes: [1, 128] })).trim() !== '';
-}
-
-async function isAncestor(root: string, ancestor: string, commit: string): Promise<boolean> {
-  return git(root, ['merge-base', '--is-ancestor', ancestor, commit]).then(
-    () => true,
-    () => false,
-  );
 }
 
 /**

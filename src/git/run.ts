@@ -44,6 +44,20 @@ export async function resolveCommits(cwd: string, revs: string[]): Promise<strin
   return Promise.all(revs.map((r) => resolveCommit(cwd, r))); // one of them is wrong: say which
 }
 
+/** Whether this repository has the commit `sha` (a remote's commit may be missing). */
+export async function hasCommit(cwd: string, sha: string): Promise<boolean> {
+  return (await git(cwd, ['rev-parse', '--verify', '--quiet', `${sha}^{commit}`], { okCodes: [1, 128] })).trim() !== '';
+}
+
+/** Whether `ancestor` is `commit` or one of its ancestors (both must be here). */
+export async function isAncestor(cwd: string, ancestor: string, commit: string): Promise<boolean> {
+  // Exit 0: yes; 1: no; 128: a commit is missing (no as well).
+  return git(cwd, ['merge-base', '--is-ancestor', ancestor, commit]).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** The commit HEAD points to, or undefined in a repository with no commit yet. */
 export async function headCommit(cwd: string): Promise<string | undefined> {
   const out = await git(cwd, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { okCodes: [1, 128] });

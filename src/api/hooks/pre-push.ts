@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { push, type HeldTag, type TransferResult } from '../transfer.js';
 import { MkError } from '../../errors/index.js';
-import { git } from '../../git/run.js';
+import { git, hasCommit, isAncestor } from '../../git/run.js';
 import type { RepoContext } from '../../repo/context.js';
 
 export interface PushLine {
@@ -77,17 +77,6 @@ export async function prePush(ctx: RepoContext, gitRemote: string, stdin: string
     out.push({ ...r, ref: l.remoteRef });
   }
   return out;
-}
-
-async function hasCommit(root: string, sha: string): Promise<boolean> {
-  return (await git(root, ['rev-parse', '--verify', '--quiet', `${sha}^{commit}`], { okCodes: [1, 128] })).trim() !== '';
-}
-
-async function isAncestor(root: string, ancestor: string, commit: string): Promise<boolean> {
-  return git(root, ['merge-base', '--is-ancestor', ancestor, commit]).then(
-    () => true,
-    () => false,
-  );
 }
 
 /**
