@@ -7,7 +7,7 @@
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forcedRef } from '../../src/api/hooks/pre-push.js';
+import { forcedRef, isDryRun } from '../../src/api/hooks/pre-push.js';
 import { tempDir } from '../support/repo.js';
 import { bareRemote, expectModelKit, g, gitRun, gitRunAsync, head, identify, mk, mkLines, mkRun, newRepo, published, registry, writeRandom, type Registry } from './support.js';
 
@@ -107,6 +107,11 @@ describe('push tags: what the registry is told, and what is left to git', () => 
     g(A, 'commit', '-q', '-am', 'two: code only');
     const c2 = head(A);
     const c3 = commitData(A, 'three');
+    // A dry run runs the hook too: it publishes nothing.
+    const dry = gitRun(A, ['push', '--dry-run', 'origin', 'feature:main']);
+    expect(dry.status, dry.stderr).toBe(0);
+    expect(mkLines(dry)).toEqual([]);
+    expect(published(remote, c3)).toBeUndefined();
     const p = gitRun(A, ['push', 'origin', 'feature:main']);
     expect(p.status, p.stderr).toBe(0);
     for (const c of [c1, c2, c3]) expectModelKit(A, remote, c, {}, { verify: false });
@@ -233,5 +238,15 @@ describe('which git push forces a ref (read from its command line)', () => {
     [['origin', '--', '+main'], main, true],
   ] as const)('git push %j forces %j: %s', (argv, line, want) => {
     expect(forcedRef([...argv], line)).toBe(want);
+  });
+  it.each([
+    [[], false],
+    [['-n'], true],
+    [['--dry-run', 'origin'], true],
+    [['-un', 'origin', 'main'], true],
+    [['-o', 'n', 'origin'], false],
+    [['origin', 'n'], false],
+  ] as const)('git push %j is a dry run: %s', (argv, want) => {
+    expect(isDryRun([...argv])).toBe(want);
   });
 });

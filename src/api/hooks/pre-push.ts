@@ -40,12 +40,13 @@ const ZERO = /^0+$/;
  * A branch tag that names a commit the pushed one does not descend from (or one this clone
  * lacks) stays where it is unless the push is forced: `held` says which, and the push goes on
  * (git accepted the ref; the data is uploaded and the commit-id tags are set).
- * Ref deletions are skipped. MK_PUBLISH=0 skips the ModelKits; git push --no-verify skips mk.
+ * Ref deletions are skipped, and so is everything in a dry run (`git push -n`), which runs
+ * this hook too. MK_PUBLISH=0 skips the ModelKits; git push --no-verify skips mk.
  */
 export async function prePush(ctx: RepoContext, gitRemote: string, stdin: string, argv: string[] = pushArgs()): Promise<PrePushResult[]> {
   const lines = parsePushLines(stdin).filter((l) => !ZERO.test(l.localSha));
   const out: PrePushResult[] = [];
-  if (lines.length === 0) return out;
+  if (lines.length === 0 || isDryRun(argv)) return out;
   const publish = process.env.MK_PUBLISH === '0' ? false : undefined;
   for (const l of lines) {
     const commit = (await git(ctx.root, ['rev-parse', '--verify', '--quiet', `${l.localSha}^{commit}`], { okCodes: [1] })).trim();
@@ -110,27 +111,41 @@ const WITH_VALUE = new Set(['-o', '--push-option', '--receive-pack', '--exec', '
  * Forcing refspecs in `remote.<name>.push` are not seen.
  */
 export function forcedRef(argv: string[], l: Pick<PushLine, 'localRef' | 'remoteRef'>): boolean {
-  const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      positional.push(...argv.slice(i + 1));
-      break;
-    }
-    if (a === '--force' || a === '--mirror' || a === '--force-with-lease' || a.startsWith('--force-with-lease=')) return true;
-    if (WITH_VALUE.has(a)) i++;
-    else if (/^-[A-Za-z0-9]+$/.test(a)) {
-      const letters = a.slice(1);
-      const o = letters.indexOf('o'); // -o takes the rest as its value
-      if ((o < 0 ? letters : letters.slice(0, o)).includes('f')) return true;
-    } else if (!a.startsWith('-')) positional.push(a);
-  }
+  const { force, positional } = parsePushArgs(argv);
+  if (force) return true;
   for (const spec of positional.slice(1)) {
     if (!spec.startsWith('+')) continue;
     const [src, dst] = spec.slice(1).split(':', 2) as [string, string | undefined];
     if (refMatches(dst ?? src, l.remoteRef) || (dst === undefined && refMatches(src, l.localRef)) || (src === 'HEAD' && l.localRef === 'HEAD')) return true;
   }
   return false;
+}
+
+/** Whether `git push <argv>` is a dry run (`-n`, `--dry-run`): git runs pre-push for it too, and nothing may be published. */
+export function isDryRun(argv: string[]): boolean {
+  return parsePushArgs(argv).dryRun;
+}
+
+function parsePushArgs(argv: string[]): { force: boolean; dryRun: boolean; positional: string[] } {
+  const out = { force: false, dryRun: false, positional: [] as string[] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      out.positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a === '--force' || a === '--mirror' || a === '--force-with-lease' || a.startsWith('--force-with-lease=')) out.force = true;
+    else if (a === '--dry-run') out.dryRun = true;
+    else if (WITH_VALUE.has(a)) i++;
+    else if (/^-[A-Za-z0-9]+$/.test(a)) {
+      const letters = a.slice(1);
+      const o = letters.indexOf('o'); // -o takes the rest as its value
+      const flags = o < 0 ? letters : letters.slice(0, o);
+      if (flags.includes('f')) out.force = true;
+      if (flags.includes('n')) out.dryRun = true;
+    } else if (!a.startsWith('-')) out.positional.push(a);
+  }
+  return out;
 }
 
 /** Whether a refspec side (`main`, `refs/heads/main`, `refs/heads/*`) names `ref`. */
