@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forcedRef, isDryRun } from '../../src/api/hooks/pre-push.js';
 import { tempDir } from '../support/repo.js';
-import { bareRemote, expectModelKit, g, gitRun, gitRunAsync, head, identify, mk, mkLines, mkRun, newRepo, published, registry, writeRandom, type Registry } from './support.js';
+import { bareRemote, expectModelKit, g, gitRun, gitRunAsync, head, identify, mk, mkLines, mkRun, newRepo, pointerDigest, published, registry, writeRandom, type Registry } from './support.js';
 
 describe('push tags: what the registry is told, and what is left to git', () => {
   let root: string;
@@ -97,6 +97,16 @@ describe('push tags: what the registry is told, and what is left to git', () => 
     expect(g(origin, 'rev-parse', 'main').trim()).toBe(ours);
     expectModelKit(A, remote, ours, {}, { verify: false });
     expect(digestOf(remote, 'main')).toBe(digestOf(remote, ours));
+
+    // B lacks A's rewrite and pushes with a forcing refspec from its config: git accepts, so
+    // B's data must go up with it (a force the hook missed would publish pointers without bytes).
+    g(B, 'config', 'remote.origin.push', '+refs/heads/main:refs/heads/main');
+    const bobs = commitData(B, 'bob overwrites');
+    const c = gitRun(B, ['push']);
+    expect(c.status, c.stderr).toBe(0);
+    expect(g(origin, 'rev-parse', 'main').trim()).toBe(bobs);
+    expectModelKit(B, remote, bobs, { 'model.pt': pointerDigest(B, 'HEAD', 'model.pt') });
+    expect(digestOf(remote, 'main')).toBe(digestOf(remote, bobs));
   });
 
   it("git push publishes the ModelKit of every pushed commit under its id; the branch tag is the remote ref's name, not the local branch's", async () => {
@@ -238,6 +248,12 @@ describe('which git push forces a ref (read from its command line)', () => {
     [['origin', '--', '+main'], main, true],
   ] as const)('git push %j forces %j: %s', (argv, line, want) => {
     expect(forcedRef([...argv], line)).toBe(want);
+  });
+  it('a + refspec in remote.<name>.push forces when the command line names no refspec', () => {
+    expect(forcedRef(['origin'], main, ['+refs/heads/*:refs/heads/*'])).toBe(true);
+    expect(forcedRef([], main, ['+refs/heads/main:refs/heads/main'])).toBe(true);
+    expect(forcedRef([], main, ['refs/heads/*:refs/heads/*'])).toBe(false);
+    expect(forcedRef(['origin', 'main'], main, ['+refs/heads/*:refs/heads/*'])).toBe(false);
   });
   it.each([
     [[], false],

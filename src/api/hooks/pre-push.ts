@@ -43,18 +43,28 @@ const ZERO = /^0+$/;
  * Ref deletions are skipped, and so is everything in a dry run (`git push -n`), which runs
  * this hook too. MK_PUBLISH=0 skips the ModelKits; git push --no-verify skips mk.
  */
-export async function prePush(ctx: RepoContext, gitRemote: string, stdin: string, argv: string[] = pushArgs()): Promise<PrePushResult[]> {
+export async function prePush(ctx: RepoContext, gitRemote: string, stdin: string, argv: string[] | undefined = pushArgs()): Promise<PrePushResult[]> {
   const lines = parsePushLines(stdin).filter((l) => !ZERO.test(l.localSha));
   const out: PrePushResult[] = [];
-  if (lines.length === 0 || isDryRun(argv)) return out;
+  if (lines.length === 0 || (argv && isDryRun(argv))) return out;
   const publish = process.env.MK_PUBLISH === '0' ? false : undefined;
+  // Without refspecs on the command line git pushes remote.<name>.push, whose '+' forces too.
+  const configured = argv
+    ? await git(ctx.root, ['config', '--get-all', `remote.${gitRemote}.push`]).then(
+        (o) => o.split('\n').filter(Boolean),
+        () => [],
+      )
+    : [];
   for (const l of lines) {
     const commit = (await git(ctx.root, ['rev-parse', '--verify', '--quiet', `${l.localSha}^{commit}`], { okCodes: [1] })).trim();
     if (!commit) continue; // a pushed tag that is not a commit, etc.
-    const forced = forcedRef(argv, l);
+    // Unknown (undefined) when the command line could not be read (no /proc, a git alias, a
+    // hook manager further up): then the ref may be forced, and its data goes up as if it were
+    // (no pointer may go public without its bytes); a branch tag still only moves forward.
+    const forced = argv ? forcedRef(argv, l, configured) : undefined;
     const updating = !ZERO.test(l.remoteSha);
     const have = updating && (await hasCommit(ctx.root, l.remoteSha));
-    if (updating && !forced) {
+    if (updating && forced === false) {
       if (l.remoteRef.startsWith('refs/tags/')) continue; // git: "already exists"
       if (!have) continue; // git: "fetch first"
       if (!(await isAncestor(ctx.root, l.remoteSha, commit))) continue; // git: "non-fast-forward"
@@ -74,17 +84,17 @@ export async function prePush(ctx: RepoContext, gitRemote: string, stdin: string
         hint: "add one with 'mk remote add origin <oci://host/repo | path>', or push with --no-verify to skip mk (the data will not be pushed)",
       });
     }
-    const r = await push({ cwd: ctx.root, revs, modelkitRevs: revs, refTags: name ? [{ rev: commit, name }] : [], force: forced, modelkits: publish });
+    const r = await push({ cwd: ctx.root, revs, modelkitRevs: revs, refTags: name ? [{ rev: commit, name }] : [], force: forced === true, modelkits: publish });
     out.push({ ...r, ref: l.remoteRef });
   }
   return out;
 }
 
 /**
- * The arguments of the `git push` running this hook, after `push` (Linux: /proc; empty when
- * not found). Looks a few processes up: a hook manager may stand between git and mk.
+ * The arguments of the `git push` running this hook, after `push` (Linux: /proc; undefined
+ * when not found). Looks a few processes up: a hook manager may stand between git and mk.
  */
-export function pushArgs(): string[] {
+export function pushArgs(): string[] | undefined {
   let pid = process.ppid;
   for (let i = 0; i < 5 && pid > 1; i++) {
     try {
@@ -94,10 +104,10 @@ export function pushArgs(): string[] {
       // The 4th field of /proc/<pid>/stat (after the parenthesised command name) is the parent's pid.
       pid = Number(/\)\s+\S+\s+(\d+)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1] ?? 0);
     } catch {
-      return [];
+      return undefined;
     }
   }
-  return [];
+  return undefined;
 }
 
 /** Options of `git push` that take the next argument as their value. */
@@ -108,12 +118,13 @@ const WITH_VALUE = new Set(['-o', '--push-option', '--receive-pack', '--exec', '
  * group of short options), `--force-with-lease` (git checks the lease itself and rejects a
  * stale one before the hook), `--mirror`, or a `+` refspec whose source is the pushed local
  * ref or whose destination is the remote ref (`+main`, `+HEAD:main`, `+refs/heads/*:refs/heads/*`).
- * Forcing refspecs in `remote.<name>.push` are not seen.
+ * `configured`: the remote's `remote.<name>.push` refspecs, which git uses when the command
+ * line names none.
  */
-export function forcedRef(argv: string[], l: Pick<PushLine, 'localRef' | 'remoteRef'>): boolean {
+export function forcedRef(argv: string[], l: Pick<PushLine, 'localRef' | 'remoteRef'>, configured: string[] = []): boolean {
   const { force, positional } = parsePushArgs(argv);
   if (force) return true;
-  for (const spec of positional.slice(1)) {
+  for (const spec of positional.length > 1 ? positional.slice(1) : configured) {
     if (!spec.startsWith('+')) continue;
     const [src, dst] = spec.slice(1).split(':', 2) as [string, string | undefined];
     if (refMatches(dst ?? src, l.remoteRef) || (dst === undefined && refMatches(src, l.localRef)) || (src === 'HEAD' && l.localRef === 'HEAD')) return true;
