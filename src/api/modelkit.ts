@@ -6,14 +6,13 @@ import { readAll, type Fetcher, type Target } from '../content/storage.js';
 import { overlay } from '../stores/overlay.js';
 import { MkError } from '../errors/index.js';
 import { sha256, verifying } from '../hashing/digest.js';
-import { git, resolveCommit } from '../git/run.js';
+import { resolveCommit } from '../git/run.js';
 import { buildModelKit, type BuiltModelKit } from '../modelkit/builder.js';
 import { publishModelKit, readManifest } from '../modelkit/publish.js';
 import { attachDirManifests, copyReferrers } from '../modelkit/referrers.js';
 import { dirManifestBlobs } from '../artifact/roots.js';
 import { pointersAtCommit } from '../git/pointers.js';
 import { parseImageManifest, parseKitConfig, type ImageManifest, type KitConfig } from '../modelkit/read.js';
-import { ociTag } from '../modelkit/tags.js';
 import { configEntries, matches, parseFilter, Unpacker, type Filter } from '../modelkit/unpack.js';
 import { openLayout, openRemote, registrySettings, remoteConfig, remoteOnHost } from '../remote/remotes.js';
 import { openCacheStore, openLayoutStore, openRegistryStore } from '../stores/open.js';
@@ -58,17 +57,6 @@ export async function modelkitBuild(opts: { cwd?: string; rev?: string } = {}): 
   } finally {
     lock.release();
   }
-}
-
-/** Tags for a pushed commit: its id, plus branch and git tag names that point at it (OCI-sanitised). */
-export async function tagsFor(root: string, commit: string, extra: string[] = []): Promise<string[]> {
-  const names = (await git(root, ['for-each-ref', '--points-at', commit, '--format=%(refname)', 'refs/heads/', 'refs/tags/'])).split('\n').filter(Boolean);
-  const out = new Set<string>([commit]);
-  for (const n of [...names.map((r) => r.replace(/^refs\/(heads|tags)\//, '')), ...extra]) {
-    const t = ociTag(n);
-    if (t) out.add(t);
-  }
-  return [...out];
 }
 
 /**

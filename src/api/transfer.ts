@@ -1,8 +1,9 @@
+import pLimit from 'p-limit';
 import type { Descriptor } from '../content/descriptor.js';
 import { hasBlobStat, type Target } from '../content/storage.js';
 import { MkError } from '../errors/index.js';
 import { pointersAtCommit, workspacePointers, type TrackedPointer } from '../git/pointers.js';
-import { headCommit, resolveCommit } from '../git/run.js';
+import { git, hasCommit, headCommit, isAncestor, resolveCommit, resolveCommits } from '../git/run.js';
 import { openRemote, remoteConfig } from '../remote/remotes.js';
 import { RepoContext } from '../repo/context.js';
 import { repoRelative } from '../repo/paths.js';
@@ -16,9 +17,9 @@ import type { CopyProgress } from '../transfer/copy.js';
 
 export type { CopyProgress };
 import { checkout, type CheckoutResult } from './checkout.js';
-import { buildModelKit } from '../modelkit/builder.js';
-import { publishModelKit } from '../modelkit/publish.js';
-import { tagsFor } from './modelkit.js';
+import { buildModelKit, sourceUrl } from '../modelkit/builder.js';
+import { publishModelKit, taggedCommit } from '../modelkit/publish.js';
+import { ociTag } from '../modelkit/tags.js';
 
 export interface TransferOptions {
   cwd?: string;
@@ -33,8 +34,16 @@ export interface TransferOptions {
   modelkits?: boolean;
   /** Revisions whose ModelKits to publish (default: `revs`, or HEAD). */
   modelkitRevs?: string[];
-  /** More tag names for the published ModelKits (e.g. the pushed branch). */
-  extraTags?: string[];
+  /**
+   * Registry tags that name Git refs, each for one published revision: the remote branch (or
+   * Git tag) a `git push` updates. Default: the upstream branch's name on its Git remote, for a
+   * published revision that is exactly what that remote-tracking branch points to (never a
+   * local branch name). A tag is moved only to a descendant of the commit it names, unless
+   * `force` (see `refTagHeld`).
+   */
+  refTags?: Array<{ rev: string; name: string }>;
+  /** Move ref tags even to a commit that does not descend from the one they name. */
+  force?: boolean;
   /** Ask the remote for every blob, ignoring what this repository knows it holds (push). */
   checkRemote?: boolean;
 }
@@ -54,7 +63,7 @@ export async function collectArtifacts(ctx: RepoContext, revs: string[] | undefi
   const out = new Map<string, TrackedPointer>();
   const addAll = (ts: TrackedPointer[]) => ts.forEach((t) => out.set(`${t.path}\0${t.pointer.digest}`, t));
   if (revs?.length) {
-    for (const r of revs) addAll(await pointersAtCommit(ctx.commonDir, await resolveCommit(ctx.root, r), filters));
+    for (const c of await resolveCommits(ctx.root, revs)) addAll(await pointersAtCommit(ctx.commonDir, c, filters));
   } else {
     const head = await headCommit(ctx.root);
     if (head) addAll(await pointersAtCommit(ctx.commonDir, head, filters));
@@ -76,7 +85,7 @@ function concurrencyOf(ctx: RepoContext, name: string | undefined, given?: numbe
  * them; config and layers before a manifest; a manifest before its tags and referrer). Data
  * missing from the local cache (and from the remote) stops the push before anything is sent.
  */
-export async function push(opts: TransferOptions = {}): Promise<TransferResult & { target: Target; modelkits: PublishedModelKit[] }> {
+export async function push(opts: TransferOptions = {}): Promise<TransferResult & { target: Target; modelkits: PublishedModelKit[]; held: HeldTag[] }> {
   const ctx = RepoContext.open(opts.cwd);
   const rc = remoteConfig(ctx, opts.remote);
   const tracked = await collectArtifacts(ctx, opts.revs, opts.paths, opts.cwd ?? process.cwd());
@@ -125,13 +134,25 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
     throw refuse([...new Set(e.roots.map((d) => roots.get(d.digest)!.t.path))]);
   }
   const modelkits: PublishedModelKit[] = [];
+  const held: HeldTag[] = [];
   if (opts.modelkits ?? ctx.config.publishModelKits) {
     const revs = opts.modelkitRevs ?? (opts.revs?.length ? opts.revs : (await headCommit(ctx.root)) ? ['HEAD'] : []);
-    for (const rev of revs) {
+    const commits = [...new Set(await resolveCommits(ctx.root, revs))];
+    // Ref tags: checked against what they name now, then set with the commit's ModelKit.
+    const names = new Map<string, string[]>();
+    for (const { rev, name } of opts.refTags ?? (await upstreamTags(ctx.root, opts.revs?.length ? opts.revs : ['HEAD']))) {
+      const tag = ociTag(name);
       const commit = await resolveCommit(ctx.root, rev);
-      const built = await buildModelKit(ctx, commit);
-      const named = rev !== 'HEAD' && !/^[0-9a-f]{7,40}$/.test(rev) ? [rev] : [];
-      const tags = await tagsFor(ctx.root, commit, [...named, ...(opts.extraTags ?? [])]);
+      if (!tag || tag === commit) continue;
+      if (!commits.includes(commit)) commits.push(commit);
+      const h = opts.force ? undefined : await refTagHeld(ctx.root, target, tag, commit);
+      if (h) held.push({ ...h, remote: rc.name });
+      else names.set(commit, [...(names.get(commit) ?? []), tag]);
+    }
+    const source = ctx.config.source ?? (await sourceUrl(ctx.root)) ?? null;
+    const publishOne = async (commit: string): Promise<PublishedModelKit> => {
+      const built = await buildModelKit(ctx, commit, { source });
+      const tags = [commit, ...(names.get(commit) ?? [])];
       const p = await publishModelKit(ctx.cache, target, built, tags, { concurrency, signal: opts.signal, known });
       // Keep this commit's directory manifests reachable from its ModelKit (a registry's garbage collection, a mirror).
       await attachDirManifests(ctx.cache, target, built.manifest, await dirManifestBlobs(ctx.cache, await pointersAtCommit(ctx.commonDir, commit)), commit, {
@@ -139,8 +160,30 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
         signal: opts.signal,
         known,
       });
-      modelkits.push({ commit, digest: built.manifest.digest, tags, uploaded: p.uploaded, bytes: p.bytes });
-    }
+      return { commit, digest: built.manifest.digest, tags, uploaded: p.uploaded, bytes: p.bytes };
+    };
+    // Many commits (a branch pushed at once): several ModelKits at a time, each a few small
+    // requests; the ones that carry a ref tag last, so a ref tag never names a ModelKit
+    // published before the others of the push.
+    const limit = pLimit(Math.max(1, Math.min(concurrency, 8)));
+    let failed = false;
+    const run = (list: string[]) =>
+      Promise.all(
+        list.map((c) =>
+          limit(async () => {
+            if (failed) return undefined;
+            try {
+              return await publishOne(c);
+            } catch (e) {
+              failed = true;
+              throw e;
+            }
+          }),
+        ),
+      );
+    const byCommit = new Map<string, PublishedModelKit>();
+    for (const group of [commits.filter((c) => !names.has(c)), commits.filter((c) => names.has(c))]) for (const m of await run(group)) if (m) byCommit.set(m.commit, m);
+    for (const c of commits) modelkits.push(byCommit.get(c)!);
   }
   return {
     target,
@@ -151,7 +194,65 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
     skipped: r.skipped.length,
     bytes: r.bytes + modelkits.reduce((s, m) => s + m.bytes, 0),
     modelkits,
+    held,
   };
+}
+
+/** A ref tag left where it was: it names `current`, which `commit` does not descend from (or which this clone lacks). */
+export interface HeldTag {
+  remote: string;
+  tag: string;
+  /** The commit that was to be tagged. */
+  commit: string;
+  /** The commit the tag names now (null: a manifest without mk's revision annotation). */
+  current: string | null;
+  /** Whether this clone has `current`. */
+  known: boolean;
+}
+
+/** The one-line refusal for a held tag (the CLI raises it; the pre-push hook prints it as a warning). */
+export function heldTagError(h: HeldTag): MkError {
+  const what = !h.current
+    ? 'a manifest that names no commit (not made by mk)'
+    : `commit ${h.current.slice(0, 12)}, ${h.known ? `which ${h.commit.slice(0, 12)} does not descend from` : 'which this clone does not have'}`;
+  return new MkError('ETAGBEHIND', `not moving tag '${h.tag}' on '${h.remote}': it names ${what}`, {
+    hint: `if '${h.tag}' should name ${h.commit.slice(0, 12)}, move it with 'mk push --force' (or a forced git push); if it names newer work, bring that in ('git pull') and push again`,
+    data: { ...h },
+  });
+}
+
+/**
+ * Whether a ref tag must stay where it is rather than name `commit`: it already names a
+ * commit that `commit` does not descend from, or one this clone does not have, or something
+ * that is not an mk ModelKit. Undefined when the tag is absent or may move.
+ */
+async function refTagHeld(root: string, target: Target, tag: string, commit: string): Promise<Omit<HeldTag, 'remote'> | undefined> {
+  const current = await taggedCommit(target, tag);
+  if (current === undefined || current === commit) return undefined;
+  if (current === null) return { tag, commit, current, known: false };
+  const known = await hasCommit(root, current);
+  if (known && (await isAncestor(root, current, commit))) return undefined;
+  return { tag, commit, current, known };
+}
+
+/**
+ * `mk push` names no remote branch: for each revision that is a local branch (or HEAD on
+ * one) with an upstream, and exactly the commit that upstream's remote-tracking branch points
+ * to, the remote branch's name. A local branch name is never a tag: it is nobody else's name.
+ */
+async function upstreamTags(root: string, revs: string[]): Promise<Array<{ rev: string; name: string }>> {
+  const out: Array<{ rev: string; name: string }> = [];
+  for (const rev of revs) {
+    if (rev.startsWith('-')) continue; // not a revision (resolveCommit says so)
+    const full = (await git(root, ['rev-parse', '--symbolic-full-name', rev], { okCodes: [1, 128] })).trim();
+    if (!full.startsWith('refs/heads/')) continue;
+    const [tracking, remote, remoteRef] = (await git(root, ['for-each-ref', '--format=%(upstream)%00%(upstream:remotename)%00%(upstream:remoteref)', full])).trim().split('\0');
+    // An upstream that is another local branch (remote '.') is a local name too.
+    if (!tracking || !remote || remote === '.' || !remoteRef?.startsWith('refs/heads/')) continue;
+    const there = (await git(root, ['rev-parse', '--verify', '--quiet', `${tracking}^{commit}`], { okCodes: [1, 128] })).trim();
+    if (there && there === (await resolveCommit(root, rev))) out.push({ rev, name: remoteRef.slice('refs/heads/'.length) });
+  }
+  return out;
 }
 
 async function statRemote(t: Target, digest: string): Promise<number | undefined> {

@@ -98,18 +98,32 @@ export function registerRemote(program: Command): void {
       .description('upload the data of revisions (default: HEAD and the work tree) that the remote lacks, then publish their ModelKits')
       .argument('[rev...]', "revisions; paths after '--'")
       .option('--no-modelkit', 'upload data only; publish no ModelKit')
-      .option('--check-remote', 'ask the remote for every blob, not trusting what this repository knows it holds'),
-  ).action(async (args: string[], o: TOpts & { modelkit: boolean; checkRemote?: boolean }) => {
+      .option('--check-remote', 'ask the remote for every blob, not trusting what this repository knows it holds')
+      .option('-f, --force', 'move the branch tag even to a commit that does not descend from the one it names'),
+  ).action(async (args: string[], o: TOpts & { modelkit: boolean; checkRemote?: boolean; force?: boolean }) => {
     const { revs, paths } = splitDashDash(args);
     const bar = await progressBar('push', wantProgress(o));
     try {
-      const { push } = await import('../api/transfer.js');
-      const r = await push({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update, modelkits: o.modelkit === false ? false : undefined, checkRemote: o.checkRemote });
+      const { push, heldTagError } = await import('../api/transfer.js');
+      const r = await push({
+        remote: o.remote,
+        revs,
+        paths,
+        concurrency: jobs(o),
+        onProgress: bar.update,
+        modelkits: o.modelkit === false ? false : undefined,
+        checkRemote: o.checkRemote,
+        force: o.force,
+      });
       bar.stop();
       const { target: _t, ...rest } = r;
-      if (o.json) return out.json(rest);
-      out.line(`pushed ${r.copied} blob(s), ${bytes(r.bytes)} to '${r.remote}' (${r.skipped} already there) for ${r.artifacts} artifact(s)`);
-      for (const m of r.modelkits) out.line(`ModelKit ${m.digest} tagged ${m.tags.join(', ')}`);
+      if (o.json) out.json(rest);
+      else {
+        out.line(`pushed ${r.copied} blob(s), ${bytes(r.bytes)} to '${r.remote}' (${r.skipped} already there) for ${r.artifacts} artifact(s)`);
+        for (const m of r.modelkits) out.line(`ModelKit ${m.digest} tagged ${m.tags.join(', ')}`);
+      }
+      // Everything else is published; a branch tag that would move back or sideways is refused, as git refuses a non-fast-forward.
+      if (r.held[0]) throw heldTagError(r.held[0]);
     } finally {
       bar.stop();
     }

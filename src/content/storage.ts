@@ -37,6 +37,8 @@ export interface PushOptions {
   signal?: AbortSignal;
   /** Called with the number of new bytes transferred, for progress displays. */
   onProgress?: (bytes: number) => void;
+  /** The caller has just found that the store lacks this content: a store may skip asking again. */
+  absent?: boolean;
 }
 
 /** Reads content by descriptor. */

@@ -34,6 +34,30 @@ export async function resolveCommit(cwd: string, rev: string): Promise<string> {
   }
 }
 
+/** resolveCommit for many revisions, with one git process (full commit ids, as a push hook gets, are the common case). */
+export async function resolveCommits(cwd: string, revs: string[]): Promise<string[]> {
+  if (revs.length === 0) return [];
+  if (!revs.some((r) => r.startsWith('-'))) {
+    const out = (await git(cwd, ['rev-parse', ...revs.map((r) => `${r}^{commit}`)], { okCodes: [128] })).split('\n').filter(Boolean);
+    if (out.length === revs.length && out.every((c) => /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(c))) return out;
+  }
+  return Promise.all(revs.map((r) => resolveCommit(cwd, r))); // one of them is wrong: say which
+}
+
+/** Whether this repository has the commit `sha` (a remote's commit may be missing). */
+export async function hasCommit(cwd: string, sha: string): Promise<boolean> {
+  return (await git(cwd, ['rev-parse', '--verify', '--quiet', `${sha}^{commit}`], { okCodes: [1, 128] })).trim() !== '';
+}
+
+/** Whether `ancestor` is `commit` or one of its ancestors (both must be here). */
+export async function isAncestor(cwd: string, ancestor: string, commit: string): Promise<boolean> {
+  // Exit 0: yes; 1: no; 128: a commit is missing (no as well).
+  return git(cwd, ['merge-base', '--is-ancestor', ancestor, commit]).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** The commit HEAD points to, or undefined in a repository with no commit yet. */
 export async function headCommit(cwd: string): Promise<string | undefined> {
   const out = await git(cwd, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { okCodes: [1, 128] });

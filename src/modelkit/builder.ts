@@ -119,8 +119,9 @@ function withImplicitEntries(kf: Kitfile, tracked: TrackedPointer[]): Kitfile {
  * Builds the ModelKit of a commit from the commit alone: its Kitfile, its pointers (whose
  * data must be in the cache) and its tree. Writes the config, code/docs layers and the
  * manifest into the cache. Same commit in, same bytes out, on any machine.
+ * `opts.source`: the `sourceUrl` already looked up (null: none), for a caller building many.
  */
-export async function buildModelKit(ctx: RepoContext, commit: string): Promise<BuiltModelKit> {
+export async function buildModelKit(ctx: RepoContext, commit: string, opts: { source?: string | null } = {}): Promise<BuiltModelKit> {
   const info = await commitInfo(ctx.commonDir, commit);
   const { files: tree, skipped } = await listTree(ctx.commonDir, commit);
   const tracked = await pointersAtCommit(ctx.commonDir, commit);
@@ -191,7 +192,7 @@ export async function buildModelKit(ctx: RepoContext, commit: string): Promise<B
     [ANN.created]: rfc3339(info.committerTime),
     [ANN.revision]: commit,
   };
-  const src = ctx.config.source ?? (await sourceUrl(ctx.root));
+  const src = ctx.config.source ?? (opts.source === undefined ? await sourceUrl(ctx.root) : (opts.source ?? undefined));
   if (src) annotations[ANN.source] = src;
   const pkg = kf.package ?? {};
   if (pkg.name) annotations[ANN.title] = pkg.name;

@@ -60,6 +60,7 @@ export async function copyLevel(
       limit(async () => {
         opts.signal?.throwIfAborted();
         await dst.push(d, opts.sourceFor?.(d) ?? sourceOf(src, d), {
+          absent: true, // copyGraph has just asked
           signal: opts.signal,
           onProgress: (n) => {
             progress.doneBytes += n;

@@ -34,6 +34,23 @@ export function gitRun(cwd: string, args: string[], extra: NodeJS.ProcessEnv = {
   return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
+/**
+ * Runs git without blocking this process. Use it for a push that makes hundreds of requests:
+ * a registry started by `registry()` writes a log line for every 404 (each HEAD of a new blob)
+ * into a pipe this process reads, and while a spawnSync blocks it the pipe fills and the
+ * registry stops answering.
+ */
+export function gitRunAsync(cwd: string, args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const c = spawn('git', args, { cwd, env: env(extra) });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('close', (status) => resolve({ status: status ?? -1, stdout, stderr }));
+  });
+}
+
 /** Runs git and throws with everything it (and mk's hooks) printed when it fails. */
 export function g(cwd: string, ...args: string[]): string {
   const r = gitRun(cwd, args);

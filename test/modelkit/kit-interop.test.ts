@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asRecord, put, randomBytesFrom, rng, snapshotTree, type FileState } from '../support/files.js';
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { expectMkError, git, makeRepo, mk, tempDir } from '../support/repo.js';
-import { DATASET, DATASET_BIG, LABELS, makeProject, MODEL, under, withoutKitfile, workTreeFiles, type Project } from './project.js';
+import { DATASET, DATASET_BIG, LABELS, makeProject, MODEL, pushUpstream, under, withoutKitfile, workTreeFiles, type Project } from './project.js';
 import { kit, kitRun, mkAsync, mkJsonAsync, mkOk } from './tools.js';
 
 let reg: RunningRegistry;
@@ -86,6 +86,7 @@ describe('kit gets what mk push published', () => {
     proj = makeProject();
     mk(proj.dir, 'remote', 'add', 'origin', `oci://${reg.host}/team/proj`);
     git(proj.dir, 'commit', '-q', '-m', 'publish to the team registry');
+    pushUpstream(proj.dir);
     const r = await mkJsonAsync(proj.dir, ['push']);
     expect(r.modelkits).toHaveLength(1);
     pushed = r.modelkits[0];
@@ -94,7 +95,7 @@ describe('kit gets what mk push published', () => {
   });
   afterAll(() => proj?.cleanup());
 
-  it('mk push tags the ModelKit with the commit id and the branch', async () => {
+  it('mk push tags the ModelKit with the commit id and the upstream branch', async () => {
     expect(pushed.commit).toBe(git(proj.dir, 'rev-parse', 'HEAD').trim());
     expect(pushed.tags).toEqual([pushed.commit, 'main']);
     expect(await kit(kitHome, 'inspect', '--remote', '--plain-http', `${reg.host}/team/proj:main`)).toContain(pushed.digest);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asRecord, sha256File, snapshotTree, type FileState } from '../support/files.js';
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { git, mk, tempDir } from '../support/repo.js';
-import { makeProject, MODEL, withoutKitfile, workTreeFiles, type Project } from './project.js';
+import { makeProject, MODEL, pushUpstream, withoutKitfile, workTreeFiles, type Project } from './project.js';
 import { mkJsonAsync, mkOk, oras, skopeo } from './tools.js';
 
 const sha = (b: Uint8Array) => 'sha256:' + createHash('sha256').update(b).digest('hex');
@@ -38,6 +38,7 @@ describe('oras and skopeo read an mk ModelKit', () => {
     proj = makeProject();
     mk(proj.dir, 'remote', 'add', 'origin', `oci://${reg.host}/team/proj`);
     git(proj.dir, 'commit', '-q', '-m', 'publish');
+    pushUpstream(proj.dir);
     await mkOk(proj.dir, ['push']);
     built = await mkJsonAsync(proj.dir, ['modelkit', 'build']);
     repoRef = `${reg.host}/team/proj`;

@@ -57,6 +57,18 @@ export function makeProject(): Project {
 }
 
 /**
+ * Gives the project a Git remote (a bare repository inside its .git folder, gone with it) and
+ * pushes main there, without hooks: `mk push` then tags the ModelKit with the upstream's
+ * branch name, `main`, besides the commit id (it never tags a local branch name).
+ */
+export function pushUpstream(dir: string): void {
+  const bare = join(dir, '.git', 'test-origin.git');
+  git(dir, 'init', '-q', '--bare', '-b', 'main', bare);
+  git(dir, 'remote', 'add', 'origin', bare);
+  git(dir, 'push', '-q', '-u', 'origin', 'main');
+}
+
+/**
  * What unpacking the commit's ModelKit must give: every file of the work tree (code from
  * the commit, tracked data restored), except `.git` and the Kitfile (kit writes its own
  * from the config).

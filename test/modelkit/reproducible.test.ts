@@ -13,7 +13,7 @@ import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MK_BIN, git, gitEnv, mk, mkJson, mkRun, tempDir } from '../support/repo.js';
 import { peer } from '../support/peers.js';
-import { DATASET, makeProject, MODEL, type Project } from './project.js';
+import { DATASET, makeProject, MODEL, pushUpstream, type Project } from './project.js';
 import { tool } from './tools.js';
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -53,6 +53,7 @@ describe('one commit, one ModelKit, wherever it is built', () => {
     layout = join(tmp.dir, 'team-store');
     mk(author.dir, 'remote', 'add', 'store', layout);
     git(author.dir, 'commit', '-q', '-m', 'share through a local layout');
+    pushUpstream(author.dir); // mk push tags main: the upstream's branch
     published = mkJson(author.dir, 'push').modelkits[0];
     bare = join(tmp.dir, 'proj.git');
     git(tmp.dir, 'clone', '-q', '--bare', author.dir, bare);

@@ -149,10 +149,19 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
       const { prePush } = await import('./pre-push.js');
       try {
         const rs = await prePush(ctx, args[0] ?? 'origin', stdin);
+        const { heldTagError } = await import('../transfer.js');
         for (const r of rs) {
           out.messages.push(`mk: ${r.ref}: uploaded ${r.copied} blob(s) to '${r.remote}' (${r.skipped} already there)`);
-          for (const m of (r as { modelkits?: Array<{ digest: string; tags: string[] }> }).modelkits ?? [])
-            out.messages.push(`mk: published ModelKit ${m.digest.slice(0, 19)} as ${m.tags.join(', ')}`);
+          // Each pushed commit has its ModelKit: those with a ref tag are named, the others counted.
+          const named = r.modelkits.filter((m) => m.tags.length > 1 || r.modelkits.length <= 3);
+          for (const m of named) out.messages.push(`mk: published ModelKit ${m.digest.slice(0, 19)} as ${m.tags.join(', ')}`);
+          const rest = r.modelkits.length - named.length;
+          if (rest) out.messages.push(`mk: published ${named.length ? `${rest} more ModelKits` : `${rest} ModelKits`}, each tagged with its commit id`);
+          for (const h of r.held) {
+            const e = heldTagError(h);
+            out.messages.push(`mk: warning: ${e.message}`);
+            if (e.hint) out.messages.push(`hint: ${e.hint}`);
+          }
         }
       } catch (e) {
         if (e instanceof MkError) {

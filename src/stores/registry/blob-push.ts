@@ -17,6 +17,8 @@ export interface BlobPushOptions {
   chunkSize: number;
   /** Another repository on the same registry that holds the blob: try a cross-repository mount first. */
   mountFrom?: string;
+  /** The caller has just asked (HEAD) and the registry lacks it: do not ask again. */
+  absent?: boolean;
   signal?: AbortSignal;
   onProgress?: (bytes: number) => void;
 }
@@ -63,7 +65,7 @@ export async function blobSize(client: RegistryClient, digest: string, scopes: s
  * that does not match `expected` aborts the upload with DigestMismatchError.
  */
 export async function pushBlob(client: RegistryClient, expected: Descriptor, source: BlobSource, opts: BlobPushOptions): Promise<void> {
-  if (await blobExists(client, expected, opts.scopes, opts.signal)) return;
+  if (!opts.absent && (await blobExists(client, expected, opts.scopes, opts.signal))) return;
   const meter = new Meter(expected, opts.onProgress, source.trusted === true);
   const what = `push blob ${expected.digest} to ${client.name}`;
   await withRetry(client.retry, () => uploadOnce(client, expected, source, opts, meter, what), {

@@ -83,6 +83,8 @@ export class RegistryStore implements Target, BlobStat {
   private readonly upload: UploadMode;
   private readonly chunkSize: number;
   private readonly mountFrom: string | undefined;
+  /** Bytes of manifests this store has just PUT (small ones, the newest 256), for tag(). */
+  private readonly pushedManifests = new Map<string, Uint8Array>();
 
   /** From `oci://host[:port]/repository` (a tag or digest in the URL is ignored here). */
   static fromUrl(url: string, opts: Omit<RegistryStoreOptions, 'host' | 'repository'> = {}): RegistryStore {
@@ -215,7 +217,7 @@ export class RegistryStore implements Target, BlobStat {
   async push(expected: Descriptor, source: BlobSource, opts: RegistryPushOptions = {}): Promise<void> {
     if (!isDigest(expected.digest)) throw new MkError('EDIGEST', `not a sha256 digest: ${expected.digest}`);
     if (isManifestType(expected.mediaType)) {
-      if (await this.exists(expected)) return;
+      if (!opts.absent && (await this.exists(expected))) return;
       const bytes = await readSource(source, expected);
       await this.pushManifest(expected, bytes, undefined, { signal: opts.signal });
       opts.onProgress?.(bytes.length);
@@ -230,6 +232,7 @@ export class RegistryStore implements Target, BlobStat {
           upload: this.upload,
           chunkSize: this.chunkSize,
           mountFrom: from,
+          absent: opts.absent,
           signal: opts.signal,
           onProgress: opts.onProgress,
         }),
@@ -241,6 +244,11 @@ export class RegistryStore implements Target, BlobStat {
   async pushManifest(desc: Descriptor, bytes: Uint8Array, reference?: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
     if (reference !== undefined && !isDigest(reference)) checkTag(reference);
     await putManifest(this.client, desc, bytes, reference ?? desc.digest, this.pushScopes, opts.signal);
+    // Kept (a few, small ones) so that tagging it next needs no GET: a ModelKit is pushed, then tagged.
+    if (bytes.length <= 64 << 10) {
+      this.pushedManifests.set(desc.digest, bytes);
+      if (this.pushedManifests.size > 256) this.pushedManifests.delete(this.pushedManifests.keys().next().value!);
+    }
   }
 
   /** A manifest's bytes, by descriptor (verified) or by tag. */
@@ -265,7 +273,7 @@ export class RegistryStore implements Target, BlobStat {
   /** Points `reference` at the manifest `desc` (PUTs the same bytes under the tag). */
   async tag(desc: Descriptor, reference: string): Promise<void> {
     checkTag(reference);
-    const { bytes } = await this.fetchManifest(desc);
+    const bytes = this.pushedManifests.get(desc.digest) ?? (await this.fetchManifest(desc)).bytes;
     await putManifest(this.client, desc, bytes, reference, this.pushScopes);
   }
 
