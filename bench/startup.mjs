@@ -113,13 +113,24 @@ try {
     }
   }
 
-  // Timed, interleaved.
+  // Timed, interleaved. Besides wall time, the CPU time of the process and everything it
+  // waited for (git): this process's children's user + system time in clock ticks
+  // (/proc/self/stat), summed over the runs: a mean that other work on the machine skews far
+  // less than wall time.
+  const childTicks = () => {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[13]) + Number(f[14]);
+  };
+  const TICK_MS = 10; // USER_HZ is 100 on Linux
   for (const j of jobs) run(j.cwd, j.argv); // warm-up
   for (let r = 0; r < runs; r++) {
     for (const j of jobs) {
+      const c0 = childTicks();
       const t0 = process.hrtime.bigint();
       run(j.cwd, j.argv);
       j.times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      j.cpu = (j.cpu ?? 0) + (childTicks() - c0) * TICK_MS;
     }
   }
 
@@ -134,18 +145,18 @@ try {
   console.log(`node ${process.version}, ${runs} runs per cell (interleaved), load average at the end: ${load}`);
   mks.forEach((mkBin, m) => console.log(`${mks.length > 1 ? `mk #${m + 1}` : 'mk'}: ${mkBin}`));
   console.log(
-    '\nmin / median wall time; (+x) = min − bare node min; files = ES modules loaded (bundled chunks or source modules; files a CommonJS package require()s are not counted); git = git subprocesses\n',
+    '\nmin / median wall time; (+x) = min − bare node min; cpu = mean CPU time (user + system, git subprocesses included); files = ES modules loaded (bundled chunks or source modules; files a CommonJS package require()s are not counted); git = git subprocesses\n',
   );
   const tag = (m) => (mks.length > 1 ? ` #${m + 1}` : '');
-  console.log(`| case |${mks.map((_, m) => ` mk${tag(m)} | files | git |`).join('')}`);
-  console.log(`|---|${mks.map(() => '---:|---:|---:|').join('')}`);
-  console.log(`| ${CASES[0].name} | ${ms(bareMin)} / ${ms(median(bare.times))} | | |${' | | |'.repeat(mks.length - 1)}`);
+  console.log(`| case |${mks.map((_, m) => ` mk${tag(m)} | cpu | files | git |`).join('')}`);
+  console.log(`|---|${mks.map(() => '---:|---:|---:|---:|').join('')}`);
+  console.log(`| ${CASES[0].name} | ${ms(bareMin)} / ${ms(median(bare.times))} | ${ms(bare.cpu / runs)} | | |${' | | | |'.repeat(mks.length - 1)}`);
   for (let i = 1; i < CASES.length; i++) {
     const cells = mks.map((_, m) => {
       const j = jobs.find((x) => x.m === m && x.i === i);
       const min = Math.min(...j.times);
       const d = min - bareMin;
-      return ` ${ms(min)} / ${ms(median(j.times))} (${d < 0 ? '−' : '+'}${Math.abs(d).toFixed(1)}) | ${j.modules} | ${j.gits} |`;
+      return ` ${ms(min)} / ${ms(median(j.times))} (${d < 0 ? '−' : '+'}${Math.abs(d).toFixed(1)}) | ${ms(j.cpu / runs)} | ${j.modules} | ${j.gits} |`;
     });
     console.log(`| ${CASES[i].name} |${cells.join('')}`);
   }
