@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Loader only: everything lives in dist/ (compiled from src/).
+// Loader only: everything lives in dist/bundle/ (src/ compiled by `npm run build`: tsc, then
+// scripts/bundle.mjs). Hooks take the short way, without the command-line parser.
 if (process.argv[2] === 'hook' && process.argv[3] && !process.argv[3].startsWith('-')) {
-  const { hookMain } = await import('../dist/cli/hook-entry.js');
+  const { hookMain } = await import('../dist/bundle/hook/hook.js');
   await hookMain(process.argv.slice(3));
 } else {
-  const { main } = await import('../dist/cli/main.js');
+  const { main } = await import('../dist/bundle/main.js');
   await main(process.argv);
 }
