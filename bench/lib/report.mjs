@@ -16,6 +16,9 @@ export const ROWS = [
   { id: 'pushLocal', label: 'push, mk to a local folder remote (peers: their push row)', unit: 'time', floors: ['cp'], peerRow: 'push' },
   { id: 'cloneLocal', label: 'fresh clone + restore, mk from a local folder remote (peers: their clone row)', unit: 'time', floors: ['cp'], peerRow: 'clone' },
   { id: 'switch', label: 'switch revisions (1 file differs)', unit: 'time', floors: ['cp-1'] },
+  { id: 'dirty', label: 'status after changing 1 file (git status; mk status for folders, dvc status)', unit: 'time', floors: ['sha256-1'] },
+  { id: 'rename', label: 'rename the data + commit', unit: 'time', floors: ['git'] },
+  { id: 'renameUpload', label: 'bytes uploaded by the push after the rename', unit: 'bytes', floors: ['none'] },
 ];
 
 const FLOOR_SHORT = {
@@ -28,6 +31,7 @@ const FLOOR_SHORT = {
   'sha256-1': 'sha256 of 1 file',
   'cp-1': 'cp of 1 file',
   'changed-bytes': 'the file',
+  none: 'nothing',
 };
 
 const esc = (s) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -201,6 +205,25 @@ export function targets(results, dsets, ctx) {
         `pending (local store: ${w.dataBlobs.length <= 1 ? 'one group' : `${w.dataBlobs.length} groups`})`,
       ]);
     } else out.push([title, renderCell(get(ds.id, 'upload', 'mk'), 'bytes'), 'not measured']);
+  }
+  // Living inside Git (issue 12): each everyday Git step within 1.5x of Git LFS on the same data.
+  for (const ds of Object.values(dsets)) {
+    const rows = [
+      ['add', 'add + commit'],
+      ['dirty', 'status after changing 1 file'],
+      ['noop', 'no-op commit'],
+      ['switch', 'switch revisions (1 file differs)'],
+      ['clone', 'clone + restore'],
+    ].map(([row, what]) => {
+      const r = ratio(v(ds.id, row, 'mk'), v(ds.id, row, 'lfs'));
+      return { what, r };
+    });
+    const measured = rows.filter((x) => x.r !== undefined);
+    out.push([
+      `${ds.title}: every everyday Git step within 1.5× of Git LFS`,
+      measured.length ? rows.map((x) => `${x.what} ${x.r === undefined ? 'n/a' : fmtRatio(x.r)}`).join(', ') : 'n/a',
+      measured.length ? verdict(measured.length === rows.length && measured.every((x) => x.r <= 1.5)) : 'not measured',
+    ]);
   }
   const peaks = Object.values(dsets).map((ds) => {
     const all = ROWS.filter((r) => r.unit === 'time').map((r) => peakRss(get(ds.id, r.id, 'mk')));

@@ -4,6 +4,8 @@
 //   add + commit -> status x3 -> no-op commit x3 -> push
 //   change one file (untimed) -> add + commit -> store growth -> push (bytes uploaded)
 //   fresh clone + restore (verified) -> switch to the first revision and back (verified)
+//   -> rename the data (mv + commit) -> push (bytes uploaded after the rename)
+//   (and, between the one-file change and its add: status of the changed work tree)
 //
 // A tool is an object of small functions that return the commands of each step (see tools/).
 // A failing step is recorded as "error: <first line>" and the steps that need it are skipped.
@@ -27,6 +29,9 @@ export const STEP_NEEDS = {
   pushLocal: ['add'],
   cloneLocal: ['pushLocal', 'readd'],
   switch: ['readd'],
+  dirty: ['add'],
+  rename: ['switch'],
+  renameUpload: ['rename', 'push2'],
 };
 
 export class NotApplicable extends Error {
@@ -129,8 +134,15 @@ export async function runScenario({ tool, ds, rep, ctx, results }) {
       });
     }
     let storeBefore = 0;
-    await step('readd', async () => {
+    let changed = false;
+    await step('dirty', async () => {
       await applyChange(ds, S.repo);
+      changed = true;
+      if (!tool.dirtyStatus) throw new NotApplicable('n/a');
+      for (let i = 0; i < 3; i++) timed('dirty', tool.dirtyStatus(S));
+    });
+    await step('readd', async () => {
+      if (!changed) await applyChange(ds, S.repo);
       storeBefore = sizeOf(tool.storeDirs(S));
       await tool.beforeReadd?.(S);
       const t = timed('readd', tool.addCommit(S, 'change one file'));
@@ -190,6 +202,21 @@ export async function runScenario({ tool, ds, rep, ctx, results }) {
           throw new StepError(`wrong data after switching to ${rev === 'main' ? 'the second' : 'the first'} revision: ${bad}`);
         }
       }
+    });
+    // Renaming the data: what it costs to record, and what the next push uploads (ideally
+    // nothing but metadata: the bytes did not change).
+    await step('rename', async () => {
+      if (!tool.rename) throw new NotApplicable('n/a');
+      const t = timed('rename', tool.rename(S, `${ds.path.replace(/\.bin$/, '')}-renamed${ds.isDir ? '' : '.bin'}`));
+      log(`  ${tool.id}/${ds.id} r${rep}: rename + commit ${fmtSeconds(t.wall)}`);
+    });
+    await step('renameUpload', async () => {
+      const before = sizeOf(tool.remoteDirs(S));
+      await tool.beforePush2?.(S);
+      for (const c of tool.push(S)) sh(c.argv, { ...common(), ...c });
+      results.bytes(ds.id, 'renameUpload', tool.id, sizeOf(tool.remoteDirs(S)) - before);
+      const note = tool.renameNote?.(S);
+      if (note) results.note(ds.id, 'renameUpload', tool.id, note);
     });
   } finally {
     try {

@@ -46,9 +46,10 @@ export async function runFloors({ ds, rep, ctx, results, have }) {
         : [{ argv: ['openssl', 'dgst', '-sha256', src] }];
       rec('sha256', 'add', hashAll);
       rec('sha256-1', 'readd', [{ argv: ['openssl', 'dgst', '-sha256', changed] }]);
+      rec('sha256-1', 'dirty', [{ argv: ['openssl', 'dgst', '-sha256', changed] }]);
     } else {
       skip('sha256', ['add'], 'n/a: openssl not available');
-      skip('sha256-1', ['readd'], 'n/a: openssl not available');
+      skip('sha256-1', ['readd', 'dirty'], 'n/a: openssl not available');
     }
 
     const copy = join(dir, 'copy');
@@ -67,6 +68,7 @@ export async function runFloors({ ds, rep, ctx, results, have }) {
     const size = statSync(changed).size;
     results.bytes(ds.id, 'growth', 'floor:changed-bytes', size);
     results.bytes(ds.id, 'upload', 'floor:changed-bytes', size);
+    results.bytes(ds.id, 'renameUpload', 'floor:none', 0);
 
     const repo = join(dir, 'plain-git');
     mkdirSync(repo);
@@ -75,6 +77,7 @@ export async function runFloors({ ds, rep, ctx, results, have }) {
     sh(['git', 'add', 'README'], { env, cwd: repo });
     sh(['git', 'commit', '-q', '-m', 'init'], { env, cwd: repo });
     rec('git', 'noop', [{ argv: ['git', 'commit', '-q', '--allow-empty', '-m', 'no-op'], cwd: repo }], 3);
+    rec('git', 'rename', [{ argv: ['git', 'mv', 'README', 'README.md'], cwd: repo }, { argv: ['git', 'commit', '-q', '-m', 'rename'], cwd: repo }], 1);
 
     if (!have.skopeo || !have.registry) {
       const why = `n/a: ${!have.skopeo ? 'skopeo' : 'docker-registry'} not available`;

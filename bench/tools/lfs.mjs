@@ -22,6 +22,8 @@ export function lfsTool() {
     noopNote: () => 'with the hooks `git lfs install` puts in place (post-commit)',
     push: () => [{ argv: ['git', 'push', '-q', 'origin', 'main'] }],
     clone: (S) => [{ argv: ['git', 'clone', '-q', `file://${S.bare}`, S.clone], cwd: S.dir }],
+    dirtyStatus: () => [{ argv: ['git', 'status', '--porcelain'] }],
+    rename: (S, to) => [{ argv: ['git', 'mv', S.ds.path, to] }, { argv: ['git', 'commit', '-q', '-m', 'rename'] }],
     switchTo: (S, rev) => [{ argv: ['git', 'checkout', '-q', rev] }],
     storeDirs: (S) => [join(S.repo, '.git', 'lfs', 'objects')],
     remoteDirs: (S) => [S.bare],

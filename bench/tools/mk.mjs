@@ -22,6 +22,9 @@ export function probeMk(ctx) {
     push: ok(mk('push', '--help')),
     pull: ok(mk('pull', '--help')),
     install: ok(mk('install', '--help')),
+    mv: ok(mk('mv', '--help')),
+    // Single files through Git's clean/smudge filter (git status sees them).
+    filter: ok(mk('migrate', '--help')),
   };
   // Startup cost of the CLI itself (node + module loading), best of 5.
   caps.startup = Math.min(...Array.from({ length: 5 }, () => runOnce(mk('--version'), { env: ctx.env }).wall));
@@ -214,6 +217,17 @@ export function mkTool(ctx, caps) {
       ];
     },
 
+    // A changed folder is seen by mk status; a changed file (through mk's Git filter) by git status.
+    dirtyStatus: (S) => [{ argv: S.ds.isDir || !caps.filter ? mk('status') : ['git', 'status', '--porcelain'] }],
+    rename(S, to) {
+      if (!caps.mv) throw new NotApplicable(NOT_YET);
+      return [{ argv: mk('mv', S.ds.path, to) }, { argv: ['git', 'commit', '-q', '-m', 'rename'] }];
+    },
+    renameNote(S) {
+      const now = remoteBlobs(S);
+      const added = [...now.keys()].filter((d) => !S.remoteBefore?.has(d)).map((d) => now.get(d));
+      return `${added.length} new blob(s) on the mk remote (${fmtBytes(added.reduce((a, b) => a + b, 0))}; largest ${fmtBytes(Math.max(0, ...added))})`;
+    },
     switchTo: (S, rev) => [{ argv: ['git', 'checkout', '-q', rev] }, ...(S.postCheckoutHook ? [] : [{ argv: mk('checkout') }])],
 
     storeDirs: (S) => [join(S.repo, '.git', 'mk', 'cache')],
