@@ -32,10 +32,11 @@ export function registerCore(program: Command): void {
     .command('init')
     .description('set up mk in this Git repository: .mk/config.yaml (committed) and the local cache')
     .option('--no-stage', 'do not stage .mk/config.yaml')
+    .option('--no-filter', 'track files with pointer files beside them (as folders), not through the Git filter and .gitattributes')
     .option('--json', 'print the result as JSON')
-    .action(async (o: { stage: boolean; json?: boolean }) => {
+    .action(async (o: { stage: boolean; filter: boolean; json?: boolean }) => {
       const { init } = await import('../api/init.js');
-      const r = await init({ stage: o.stage });
+      const r = await init({ stage: o.stage, filter: o.filter });
       if (o.json) return out.json(r);
       out.line(r.created.length ? `Initialised mk in ${r.root} (created ${r.created.join(', ')})` : `mk is already set up in ${r.root}`);
     });
