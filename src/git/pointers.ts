@@ -230,3 +230,24 @@ export function readWorkspacePointer(root: string, pointerPath: string): Pointer
   }
   return parsePointer(text, pointerPath);
 }
+
+/**
+ * The pointer a filtered file's work-tree copy holds as text (its data could not be had when
+ * Git checked it out: smudge left the pointer), or undefined when it holds anything else.
+ */
+export function pointerTextInWorkTree(root: string, path: string): Pointer | undefined {
+  let fd: number | undefined;
+  try {
+    const st = fs.lstatSync(abs(root, path));
+    if (!st.isFile() || st.size > MAX_POINTER_BYTES) return undefined;
+    fd = fs.openSync(abs(root, path), 'r');
+    const buf = Buffer.alloc(MAX_POINTER_BYTES + 1);
+    const text = buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
+    if (!looksLikePointer(text)) return undefined;
+    return parsePointer(text, path);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}

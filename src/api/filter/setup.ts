@@ -38,3 +38,29 @@ export async function configuredFilter(cwd: string): Promise<string | undefined>
   const v = (await git(cwd, ['config', '--get', 'filter.mk.process'], { okCodes: [1] }).catch(() => '')).trim();
   return v || undefined;
 }
+
+/**
+ * One line when this clone lacks what mk needs from Git (its hooks, or the filter a
+ * repository with mk's .gitattributes block relies on), saying what to run; else undefined.
+ * `mk pull`, `mk status` and `mk clone` print it.
+ */
+export async function setupWarning(cwd?: string): Promise<string | undefined> {
+  const { RepoContext } = await import('../../repo/context.js');
+  const { readAttributes, usesFilter } = await import('../../repo/gitattributes.js');
+  const { existsSync, readFileSync } = await import('node:fs');
+  const { hooksDir } = await import('../hooks/install.js');
+  let ctx;
+  try {
+    ctx = RepoContext.open(cwd);
+  } catch {
+    return undefined;
+  }
+  if (!ctx.initialized) return undefined;
+  const missing: string[] = [];
+  const pre = join(await hooksDir(ctx), 'pre-commit');
+  if (!existsSync(pre) || !readFileSync(pre, 'utf8').includes('mk-hook-shim')) missing.push('hooks');
+  if (usesFilter(readAttributes(ctx.root)) && !(await configuredFilter(ctx.root))) missing.push('Git filter');
+  if (!missing.length) return undefined;
+  const fix = missing.includes('hooks') ? "run 'mk install' here" : "run 'mk install' here, or 'mk install --global' once for all your clones";
+  return `mk: this clone lacks mk's ${missing.join(' and ')}, so git commands alone will not keep the data right; ${fix}`;
+}
