@@ -147,10 +147,16 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
       artifacts.push(await execute(ctx, stat, plan, link));
       if (plan.stamped) await restamp(ctx, stamps, plan);
     }
-    if (plans.some((p) => p.t.filtered && p.write.length)) {
-      // Git re-reads the files mk wrote: their index entries are clean again (the filter finds them in the stat cache).
+    const rewritten = plans.filter((p) => p.t.filtered && p.write.length).map((p) => p.t.path);
+    if (rewritten.length) {
+      // Git's index still has the stat data (and size) of what was there before, so Git would call
+      // the restored files modified: they are added again through the filter, which finds them in
+      // the stat cache (no hashing) and gives the same pointer. Without the filter set up, a
+      // refresh is all that is safe (adding would store the bytes in Git).
       stat.save();
-      await refreshIndex(ctx.root);
+      const { configuredFilter } = await import('./filter/setup.js');
+      if (await configuredFilter(ctx.root)) await git(ctx.root, ['add', '--', ...rewritten]);
+      else await refreshIndex(ctx.root);
     }
     artifacts.push(...notCached);
     if (notCached.length) {
