@@ -86,10 +86,14 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
     const bases = new Map<string, Pointer | undefined>();
     const early = new Map<string, Promise<Signature | undefined>>();
     // A filtered file's pointer is in the index (its path in the work tree holds the bytes).
-    const indexed = targets.some((t) => t.filtered) && !opts.baseline ? new Map((await filteredIndexPointers(ctx.root)).map((t) => [t.path, t.pointer])) : undefined;
+    const filteredPaths = targets.filter((t) => t.filtered).map((t) => t.path);
+    const indexed = filteredPaths.length ? new Map((await filteredIndexPointers(ctx.root)).map((t) => [t.path, t.pointer])) : undefined;
+    // Filtered files Git itself wrote (smudged from mk's verified bytes) or cleaned, and that have not changed since by Git's stat data.
+    const gitClean = filteredPaths.length ? await statCleanInIndex(ctx.root, filteredPaths) : new Set<string>();
     for (const t of targets) {
       const base = opts.baseline ? opts.baseline.get(t.path) : t.filtered ? indexed?.get(t.path) : readWorkspacePointer(ctx.root, t.pointerPath);
       bases.set(t.path, base);
+      if (t.filtered) continue;
       const stamped = stamps.digestOf(t.path);
       if (t.pointer.type === 'dir' && stamped && (stamped === base?.digest || stamped === t.pointer.digest)) early.set(t.path, findSignatureAsync(abs(ctx.root, t.path)));
     }
@@ -98,6 +102,15 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
       assertNoSymlinkedParents(ctx.root, t.path);
       if (commit) checkIgnorable(ctx.root, t.path);
       const base = bases.get(t.path);
+      if (t.filtered && gitClean.has(t.path) && indexed?.get(t.path)?.digest === t.pointer.digest) {
+        const st = lstatSync(abs(ctx.root, t.path), { throwIfNoEntry: false });
+        if (st?.isFile() && st.size === t.pointer.size) {
+          // Git holds it as the index pointer says (no hashing); the stat cache learns it for the filter's next clean.
+          stat.record(t.path, st, t.pointer.digest);
+          plans.push({ t, write: [], remove: [], clear: false });
+          continue;
+        }
+      }
       const plan = (await planFromStamp(ctx, stamps, t, early.get(t.path))) ?? (await planArtifact(ctx, stat, t, base, unsaved, inCache));
       if (plan === 'not-cached') notCached.push({ path: t.path, action: 'not-cached', written: 0, removed: 0 });
       else plans.push(plan);
@@ -389,4 +402,10 @@ export function isDir(p: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Of `paths`, those whose work-tree file Git's index holds as unchanged by stat data (`git diff-files` does not list them). */
+async function statCleanInIndex(root: string, paths: string[]): Promise<Set<string>> {
+  const dirty = new Set((await git(root, ['--literal-pathspecs', 'diff-files', '--name-only', '-z', '--', ...paths])).split('\0').filter(Boolean));
+  return new Set(paths.filter((p) => !dirty.has(p)));
 }

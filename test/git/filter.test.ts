@@ -163,6 +163,22 @@ describe('git commands that move files without mk hooks keep the model right', (
     expect(g(R, 'status', '--porcelain')).toBe('');
   });
 
+  it('git switch and mk checkout <rev> -- <file>: the bytes follow, the pointer is staged, no .mk.yaml and no .gitignore line appear', () => {
+    g(R, 'switch', '-q', '-c', 'old', c[0]!);
+    expect(model()).toBe(v[0]);
+    g(R, 'switch', '-q', 'main');
+    expect(model()).toBe(v[0]); // main ends with the revert of v1
+    const r = mkRun(R, ['checkout', c[1]!, '--', `models/${MODEL}`]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(model()).toBe(v[1]);
+    expect(storedPointer(R, `:models/${MODEL}`).digest).toBe(v[1]);
+    expect(existsSync(join(R, 'models', `${MODEL}.mk.yaml`))).toBe(false);
+    expect(existsSync(join(R, 'models', '.gitignore'))).toBe(false);
+    expect(g(R, 'status', '--porcelain')).toBe(`M  models/${MODEL}\n`);
+    g(R, 'reset', '-q', '--hard');
+    expect(model()).toBe(v[0]);
+  });
+
   it('sparse checkout: the model leaves with its folder and comes back with its bytes', () => {
     g(R, 'sparse-checkout', 'set', 'docs');
     expect(existsSync(join(R, 'models', MODEL))).toBe(false);
