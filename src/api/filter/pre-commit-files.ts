@@ -1,6 +1,6 @@
 import { lstatSync } from 'node:fs';
-import { filteredIndexPointers, pointersAtCommit } from '../../git/pointers.js';
-import { git, headCommit } from '../../git/run.js';
+import { filteredIndexPointers } from '../../git/pointers.js';
+import { git } from '../../git/run.js';
 import type { RepoContext } from '../../repo/context.js';
 import { ATTRIBUTES_FILE, readAttributes, syncAttributes, usesFilter, workspaceFilterMatcher } from '../../repo/gitattributes.js';
 import { abs } from '../../repo/paths.js';
@@ -46,14 +46,15 @@ export async function filteredFilesBeforeCommit(ctx: RepoContext, staged: string
     const add = staged.filter((p) => !never(p) && !filtered(p) && (big(p) || wanted(p)));
     // Folder patterns ('dir/') stay folder artifacts (the hook tracks them with pointer files).
     const files = add.filter((p) => !ctx.config.track.some((t) => t.endsWith('/') && matcher([t])(p)));
-    if (files.length) {
-      await syncAttributes(ctx.root, ctx.config.track, { addPaths: files.filter((p) => !matcher(ctx.config.track)(p)) });
+    // The block follows track: (a pattern added or removed there), plus exact paths for large files.
+    const synced = await syncAttributes(ctx.root, ctx.config.track, { addPaths: files.filter((p) => !matcher(ctx.config.track)(p)) });
+    if (synced) {
       await git(ctx.root, ['add', '--', ATTRIBUTES_FILE]);
       filtered = workspaceFilterMatcher(ctx.root);
-      renormalize.push(...files.filter(filtered));
-      result.autoTracked.push(...files.filter(filtered));
       result.changed = true;
     }
+    renormalize.push(...files.filter(filtered));
+    result.autoTracked.push(...files.filter(filtered));
   }
   const mine = staged.filter((p) => filtered(p));
   for (const p of mine) result.handled.add(p);
@@ -66,9 +67,9 @@ export async function filteredFilesBeforeCommit(ctx: RepoContext, staged: string
   }
   // The Kitfile names every filtered file; files gone since HEAD leave it.
   const now = await filteredIndexPointers(ctx.root);
-  const head = await headCommit(ctx.root);
-  const before = head ? (await pointersAtCommit(ctx.commonDir, head)).filter((t) => t.filtered) : [];
-  const gone = before.map((t) => t.path).filter((p) => !now.some((t) => t.path === p));
+  // Deleted (or moved away: `git mv`) since HEAD, as staged; only paths the filter covered can have been filtered files.
+  const deleted = (await git(ctx.root, ['diff', '--cached', '--name-only', '-z', '--diff-filter=D', '--no-renames'])).split('\0').filter(Boolean);
+  const gone = deleted.filter((p) => filtered(p) && !now.some((t) => t.path === p));
   if (now.length || gone.length) {
     const kf = await syncProjectKitfile(
       ctx.root,
