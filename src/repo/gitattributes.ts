@@ -40,8 +40,9 @@ export function usesFilter(text: string | undefined): boolean {
 /** A .gitattributes pattern that matches exactly `rel` from the root. */
 export function exactPattern(rel: string): string {
   if (/[\n\r]/.test(rel)) throw new UnsafePathError(rel, 'its name has a line break, which a .gitattributes line cannot hold; rename it');
-  // Glob characters are escaped; white space (which would end the pattern) becomes a one-character class.
-  return '/' + rel.replace(/[\\*?[\]]/g, (c) => '\\' + c).replace(/[\s"]/g, (c) => `[${c}]`);
+  // Glob characters are escaped; white space, which would end the pattern (Git reads the pattern up
+  // to the first blank), becomes '?' (any one character: a few more names, never fewer).
+  return '/' + rel.replace(/[\\*?[\]]/g, (c) => '\\' + c).replace(/[\s"]/g, '?');
 }
 
 interface Parsed {

@@ -112,6 +112,28 @@ describe('git add and commit of a track: file', () => {
     g(R, 'commit', '-q', '-m', 'back');
   });
 
+  it('mk add <file> no pattern covers: an exact-path .gitattributes line, then git add through the filter; the size threshold does the same at commit', () => {
+    const s = writeRandom(join(R, 'data', 'weights [v1].bin'), 1 << 20);
+    const r = mkRun(R, ['add', 'data/weights [v1].bin', '--kind', 'dataset']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(R, '.gitattributes'), 'utf8')).toMatch(/^\/data\/weights\?\\\[v1\\\]\.bin filter=mk diff=mk merge=mk -text$/m);
+    const p = storedPointer(R, ':data/weights [v1].bin');
+    expect(p.digest).toBe(s);
+    expect(p.text).toMatch(/^kind: dataset$/m);
+    expect(existsSync(join(R, 'data', 'weights [v1].bin.mk.yaml'))).toBe(false);
+    expect(g(R, 'diff', '--cached', '--name-only')).toContain('.gitattributes');
+    // A large file no pattern covers, staged with plain git: the pre-commit hook sends it through the filter.
+    writeFileSync(join(R, '.mk', 'config.yaml'), readFileSync(join(R, '.mk', 'config.yaml'), 'utf8').replace(/^size_threshold: .*$/m, 'size_threshold: 512KiB'));
+    const big = writeRandom(join(R, 'data', 'table.bin'), 1 << 20);
+    g(R, 'add', '-A');
+    const c = gitRun(R, ['commit', '-m', 'weights and a large table']);
+    expect(c.status, c.stderr).toBe(0);
+    expect(storedPointer(R, 'HEAD:data/table.bin').digest).toBe(big);
+    expect(storedPointer(R, 'HEAD:data/weights [v1].bin').digest).toBe(s);
+    expect(g(R, 'show', 'HEAD:Kitfile')).toMatch(/path: data\/table\.bin/);
+    expect(g(R, 'status', '--porcelain')).toBe('');
+  });
+
   it('the ModelKit of a commit with a filtered model has the model as a raw layer with its digest', () => {
     const digest = storedPointer(R, `HEAD:${MODEL}`).digest;
     const built = JSON.parse(mk(R, 'modelkit', 'build', '--json')) as { layers: Array<{ mediaType: string; digest: string; size: number }> };
@@ -221,6 +243,12 @@ describe('clones', () => {
     // One list_available_blobs answered with both files, one more answered with none.
     expect(t.match(/command=list_available_blobs/g)?.length).toBe(2);
     expect(gx(B, ['status', '--porcelain'], ge).stdout).toBe('');
+    // With the global filter, git add of a new track: file in this clone stores a pointer, never the bytes.
+    identify(B);
+    const fresh = writeRandom(join(B, 'fresh.onnx'), 2 << 20);
+    gx(B, ['add', 'fresh.onnx'], ge);
+    expect(largestObject(B)).toBeLessThan(4096);
+    expect(storedPointer(B, ':fresh.onnx').digest).toBe(fresh);
     // mk install --global set no hooks in the clone: mk says so.
     const st = mkRun(B, ['status'], ge);
     expect(st.stderr).toMatch(/^mk: this clone lacks mk's hooks.*run 'mk install' here/m);
