@@ -76,12 +76,15 @@ export async function pointersAtCommit(
  * Only the root .gitattributes is read (mk writes its lines there).
  */
 async function filteredBlobs(gitdir: string, treeOid: string, memo: Map<string, Array<{ path: string; oid: string }>>): Promise<Array<{ path: string; oid: string }>> {
-  const root = await readTree(gitdir, treeOid);
-  const attrs = root.find((e) => e.path === ATTRIBUTES_FILE && e.type === 'blob');
-  if (!attrs) return [];
   const key = `filtered\0${treeOid}`;
   const hit = memo.get(key);
   if (hit) return hit;
+  const root = await readTree(gitdir, treeOid);
+  const attrs = root.find((e) => e.path === ATTRIBUTES_FILE && e.type === 'blob');
+  if (!attrs) {
+    memo.set(key, []);
+    return [];
+  }
   const text = Buffer.from(await readBlob(gitdir, attrs.oid)).toString('utf8');
   const out: Array<{ path: string; oid: string }> = [];
   if (text.includes('filter=mk')) {
