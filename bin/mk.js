@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Loader only: everything lives in dist/bundle/ (src/ compiled by `npm run build`: tsc, then
-// scripts/bundle.mjs). Hooks take the short way, without the command-line parser.
-if (process.argv[2] === 'hook' && process.argv[3] && !process.argv[3].startsWith('-')) {
+// scripts/bundle.mjs). Hooks and the Git filter take the short way, without the command-line parser.
+if (process.argv[2] === 'filter-process' && process.argv.length === 3) {
+  const { filterMain } = await import('../dist/bundle/filter/filter.js');
+  await filterMain();
+} else if (process.argv[2] === 'hook' && process.argv[3] && !process.argv[3].startsWith('-')) {
   const { hookMain } = await import('../dist/bundle/hook/hook.js');
   await hookMain(process.argv.slice(3));
 } else {

@@ -14,13 +14,13 @@ say "A team repository (bare), and Alice's clone"
 git init -q --bare -b main "$work/origin.git"
 git clone -q "$work/origin.git" "$work/alice" 2>/dev/null
 cd "$work/alice"
-run mk init
-run mk install
+run mk init                                   # .mk/config.yaml, Kitfile, .gitattributes (track: files go through mk's Git filter)
+run mk install                                # hooks and the Git filter for this clone ('mk install --global': for every clone)
 run mk remote add origin "$work/store"      # the embedded default: an OCI image layout on a shared disk
 
 say "Alice commits a model and a dataset with plain git"
 mkdir -p models data/images
-head -c 24000000 /dev/urandom > models/classifier.safetensors          # matches track: *.safetensors
+head -c 24000000 /dev/urandom > models/classifier.safetensors          # matches track: *.safetensors (.gitattributes: filter=mk)
 for i in $(seq 1 200); do head -c 4096 /dev/urandom > "data/images/img-$i.png"; done
 run mk add data/images                                                    # a folder: one pointer for all of it
 echo 'print("train")' > train.py
@@ -42,7 +42,7 @@ diff -r alice/data/images bob/data/images && echo "bob's dataset is byte-identic
 say "Alice retrains: git commit -a records the new model"
 cd "$work/alice"
 head -c 24000000 /dev/urandom > models/classifier.safetensors
-git commit -q -am "Retrain" || run git commit -q -am "Retrain"            # data-only change: mk asks for a second run
+run git commit -q -am "Retrain"                                           # git add through the filter: the model is an ordinary change
 run git push -q origin main
 run mk diff HEAD~1 HEAD
 

@@ -1,4 +1,4 @@
-// Bundles the CLI (src/cli/main.ts, src/cli/hook-entry.ts) into dist/bundle/ for bin/mk.js:
+// Bundles the CLI (src/cli/main.ts, src/cli/hook-entry.ts, src/cli/filter-entry.ts) into dist/bundle/ for bin/mk.js:
 // Git hooks start mk on every commit and checkout, and loading ~50 modules one by one (each
 // resolved, read and compiled, CommonJS dependencies lexed for their exports) cost more than
 // the hook's own work. ESM with code splitting: what src loads lazily (`await import(...)`)
@@ -56,3 +56,5 @@ const common = {
 // instead of 26).
 await build({ ...common, entryPoints: { main: 'src/cli/main.ts' }, outdir, plugins: [moduleUrl(outdir)] });
 await build({ ...common, entryPoints: { hook: 'src/cli/hook-entry.ts' }, outdir: join(outdir, 'hook'), plugins: [moduleUrl(join(outdir, 'hook'))] });
+// The Git filter process (git starts it once per command that touches filtered files).
+await build({ ...common, entryPoints: { filter: 'src/cli/filter-entry.ts' }, outdir: join(outdir, 'filter'), plugins: [moduleUrl(join(outdir, 'filter'))] });

@@ -27,6 +27,9 @@ export {
   type CopyModelKitResult,
 } from './api/modelkit.js';
 export { install, uninstall, type InstallResult } from './api/install.js';
+export { migrate, type MigrateResult } from './api/migrate.js';
+export { filterProcess, type FilterProcessOptions } from './api/filter/process.js';
+export { setupWarning } from './api/filter/setup.js';
 export { runHook, type HookOutcome } from './api/hooks/run.js';
 export { mergePointers } from './api/hooks/merge-driver.js';
 export { clone } from './api/clone.js';

@@ -14,6 +14,7 @@ import { removeStaleTemps, writeFileAtomic } from '../util/fs.js';
 import { checkIgnorable, ensureIgnored, ignoreFileOf, ignores } from '../repo/gitignore.js';
 import { kitfileName, kitfileNeedsStaging, syncProjectKitfile } from '../modelkit/kitfile-file.js';
 import { KITFILE_NAMES } from '../modelkit/names.js';
+import { readAttributes, usesFilter } from '../repo/gitattributes.js';
 
 export interface AddOptions {
   cwd?: string;
@@ -57,6 +58,19 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
     if (inside) throw new UsageError(`${rel} is inside the tracked directory ${inside}`, `run 'mk add ${inside}' to record changes to it`);
     const holds = existing.find((e) => e !== rel && underPrefix(e, rel));
     if (holds) throw new UsageError(`${rel} contains the tracked artifact ${holds}`, 'track the folders inside it one by one, or remove that pointer first');
+  }
+  // In a repository that keeps files through mk's Git filter, a file (not yet tracked with a
+  // pointer file beside it) goes through Git: the filter stores it, Git stores its pointer.
+  const viaFilter = usesFilter(readAttributes(ctx.root)) ? rels.filter((r) => lstatSync(abs(ctx.root, r)).isFile() && !existing.includes(r)) : [];
+  const filtered: AddedArtifact[] = [];
+  if (viaFilter.length) {
+    const { addFilteredFiles } = await import('./filter/add-file.js');
+    for (const a of await addFilteredFiles(ctx, viaFilter, { kind: opts.kind, description: opts.description, stage: opts.stage })) {
+      filtered.push({ path: a.path, pointerPath: a.path, pointer: a.pointer, changed: a.changed, hashedFiles: 0, newBlobs: 0, newBytes: 0, skipped: [], warnings: [] });
+    }
+    const rest = rels.filter((r) => !viaFilter.includes(r));
+    if (!rest.length) return filtered;
+    rels.splice(0, rels.length, ...rest);
   }
   const lock = await ctx.lock();
   for (const k of KITFILE_NAMES) removeStaleTemps(ctx.root, k); // a killed mk's Kitfile temp file
@@ -128,5 +142,5 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
     stamps.save();
     lock.release();
   }
-  return results;
+  return [...filtered, ...results];
 }

@@ -4,13 +4,13 @@ import { MediaType } from '../content/media-types.js';
 import type { DirManifest, FileEntry } from '../pointer/dir-manifest.js';
 import { loadDirChange, loadDirManifest, savedFileDigests } from '../artifact/load.js';
 import { extractPack, placeBlob, type PackWant } from '../artifact/materialize.js';
-import { workState } from '../artifact/workspace.js';
+import { workState, type WorkState } from '../artifact/workspace.js';
 import { checkPointerSize } from '../artifact/pointer-size.js';
 import { MkError, UnsavedChangesError } from '../errors/index.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { findSignatureAsync, Stamps, type Signature } from '../hashing/stamps.js';
 import { digestLookup, neededBlobs } from '../artifact/compare.js';
-import { pointersAtCommit, workspacePointers, readWorkspacePointer, type TrackedPointer } from '../git/pointers.js';
+import { filteredIndexPointers, pointersAtCommit, pointerTextInWorkTree, workspacePointers, readWorkspacePointer, type TrackedPointer } from '../git/pointers.js';
 import { git, resolveCommit } from '../git/run.js';
 import type { Pointer } from '../pointer/pointer.js';
 import type { LinkType } from '../repo/config.js';
@@ -18,7 +18,7 @@ import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, checkStoredPath, repoRelative } from '../repo/paths.js';
 import { pruneEmptyParents, removeStaleTemps, writeFileAtomic } from '../util/fs.js';
 import { checkIgnorable, ensureIgnored, ignoreFileOf, ignores } from '../repo/gitignore.js';
-import { indexTexts } from '../git/index-update.js';
+import { indexTexts, refreshIndex, stagePointerTexts } from '../git/index-update.js';
 
 export interface CheckoutOptions {
   cwd?: string;
@@ -90,9 +90,15 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
     // between the two versions are touched, without reading the folder.
     const bases = new Map<string, Pointer | undefined>();
     const early = new Map<string, Promise<Signature | undefined>>();
+    // A filtered file's pointer is in the index (its path in the work tree holds the bytes).
+    const filteredPaths = targets.filter((t) => t.filtered).map((t) => t.path);
+    const indexed = filteredPaths.length ? new Map((await filteredIndexPointers(ctx.root)).map((t) => [t.path, t.pointer])) : undefined;
+    // Filtered files Git itself wrote (smudged from mk's verified bytes) or cleaned, and that have not changed since by Git's stat data.
+    const gitClean = filteredPaths.length ? await statCleanInIndex(ctx.root, filteredPaths) : new Set<string>();
     for (const t of targets) {
-      const base = opts.baseline ? opts.baseline.get(t.path) : readWorkspacePointer(ctx.root, t.pointerPath);
+      const base = opts.baseline ? opts.baseline.get(t.path) : t.filtered ? indexed?.get(t.path) : readWorkspacePointer(ctx.root, t.pointerPath);
       bases.set(t.path, base);
+      if (t.filtered) continue;
       const stamped = stamps.digestOf(t.path);
       if (t.pointer.type === 'dir' && stamped && (stamped === base?.digest || stamped === t.pointer.digest)) early.set(t.path, findSignatureAsync(abs(ctx.root, t.path)));
     }
@@ -101,6 +107,15 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
       assertNoSymlinkedParents(ctx.root, t.path);
       if (commit) checkIgnorable(ctx.root, t.path);
       const base = bases.get(t.path);
+      if (t.filtered && gitClean.has(t.path) && indexed?.get(t.path)?.digest === t.pointer.digest) {
+        const st = lstatSync(abs(ctx.root, t.path), { throwIfNoEntry: false });
+        if (st?.isFile() && st.size === t.pointer.size) {
+          // Git holds it as the index pointer says (no hashing); the stat cache learns it for the filter's next clean.
+          stat.record(t.path, st, t.pointer.digest);
+          plans.push({ t, write: [], remove: [], clear: false });
+          continue;
+        }
+      }
       const plan = (await planFromStamp(ctx, stamps, t, early.get(t.path))) ?? (await planArtifact(ctx, stat, t, base, unsaved, inCache));
       if (plan === 'not-cached') notCached.push({ path: t.path, action: 'not-cached', written: 0, removed: 0 });
       else plans.push(plan);
@@ -118,7 +133,14 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
       // killed before it staged them, already wrote them to the work tree.
       const staged: string[] = [];
       const check: string[] = [];
+      // Filtered files: the revision's pointer goes straight into the index (no .mk.yaml, no .gitignore line).
+      if (opts.stage !== false)
+        await stagePointerTexts(
+          ctx.root,
+          targets.filter((t) => t.filtered).map((t) => ({ path: t.path, text: t.text, exec: t.pointer.exec })),
+        );
       for (const t of targets) {
+        if (t.filtered) continue;
         const cur = readWorkspacePointer(ctx.root, t.pointerPath);
         if (cur === undefined || cur.digest !== t.pointer.digest || cur.kind !== t.pointer.kind || cur.description !== t.pointer.description)
           await writeFileAtomic(abs(ctx.root, t.pointerPath), t.text);
@@ -142,6 +164,17 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
     for (const plan of plans) {
       artifacts.push(await execute(ctx, stat, plan, link));
       if (plan.stamped) await restamp(ctx, stamps, plan);
+    }
+    const rewritten = plans.filter((p) => p.t.filtered && p.write.length).map((p) => p.t.path);
+    if (rewritten.length) {
+      // Git's index still has the stat data (and size) of what was there before, so Git would call
+      // the restored files modified: they are added again through the filter, which finds them in
+      // the stat cache (no hashing) and gives the same pointer. Without the filter set up, a
+      // refresh is all that is safe (adding would store the bytes in Git).
+      stat.save();
+      const { configuredFilter } = await import('./filter/setup.js');
+      if (await configuredFilter(ctx.root)) await git(ctx.root, ['add', '--', ...rewritten]);
+      else await refreshIndex(ctx.root);
     }
     artifacts.push(...notCached);
     if (notCached.length) {
@@ -229,7 +262,9 @@ async function planArtifact(
   // Temporary files of a checkout or add that was killed (next to the artifact, or inside it):
   // not data; we hold the lock, so their writers are gone.
   removeStaleTemps(dirname(abs(ctx.root, t.path)), basename(t.path));
-  const state = await workState(ctx.root, stat, t.path);
+  let state: WorkState = await workState(ctx.root, stat, t.path);
+  // A filtered file that holds pointer text (Git checked it out while its data was missing) holds no data: it is replaced.
+  if (t.filtered && state.kind === 'file' && state.file.size <= 4096 && pointerTextInWorkTree(ctx.root, t.path)) state = { kind: 'missing' };
   if (state.kind === 'dir') for (const d of new Set((state.temps ?? []).map((f) => dirname(abs(abs(ctx.root, t.path), f))))) removeStaleTemps(d);
   let baseFiles: Map<string, { digest: string; mode: number }> | undefined;
   const baseline = async () => {
@@ -343,7 +378,8 @@ async function execute(ctx: RepoContext, statCache: StatCache, plan: Plan, link:
   }
   if (t.pointer.type === 'file') {
     const f = plan.write[0]!;
-    const placed = await placeBlob(ctx.cache, f.digest, f.size, root, f.mode, link);
+    // A filtered file is a regular file to Git: never a link (Git would record a symlink).
+    const placed = await placeBlob(ctx.cache, f.digest, f.size, root, f.mode, t.filtered ? 'copy' : link);
     stat?.record(t.path, placed.stat, f.digest, undefined, true);
     return { path: t.path, action: 'restored', written: 1, removed: 0 };
   }
@@ -371,4 +407,10 @@ export function isDir(p: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Of `paths`, those whose work-tree file Git's index holds as unchanged by stat data (`git diff-files` does not list them). */
+async function statCleanInIndex(root: string, paths: string[]): Promise<Set<string>> {
+  const dirty = new Set((await git(root, ['--literal-pathspecs', 'diff-files', '--name-only', '-z', '--', ...paths])).split('\0').filter(Boolean));
+  return new Set(paths.filter((p) => !dirty.has(p)));
 }

@@ -7,6 +7,7 @@ import { git } from '../git/run.js';
 import { readWorkspacePointer } from '../git/pointers.js';
 import { planKitfileSync } from '../modelkit/kitfile-file.js';
 import { dataPathFor, isPointerPath, pointerPathFor } from '../pointer/pointer.js';
+import { workspaceFilterMatcher } from '../repo/gitattributes.js';
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, repoRelative } from '../repo/paths.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -39,6 +40,10 @@ export async function remove(paths: string[], opts: { cwd?: string; data?: boole
   const pointers = new Map<string, Pointer>();
   for (const rel of rels) {
     const p = readWorkspacePointer(ctx.root, pointerPathFor(rel));
+    if (!p && workspaceFilterMatcher(ctx.root)(rel))
+      throw new MkError('EFILTERED', `${rel} is kept through mk's Git filter (.gitattributes), not by a pointer file`, {
+        hint: `to keep it in Git itself, remove the pattern that covers it from track: and .gitattributes, then 'git add --renormalize ${rel}'; to delete it, 'git rm ${rel}'`,
+      });
     if (!p) throw new MkError('ENOTTRACKED', `${rel} is not tracked by mk (no ${pointerPathFor(rel)})`);
     // Nothing is removed through a symlinked folder: it could be someone else's disk.
     assertNoSymlinkedParents(ctx.root, rel);

@@ -1,6 +1,6 @@
 import { compareWorkspace, type FileChange, type WorkspaceStatus } from '../artifact/compare.js';
 import { StatCache } from '../hashing/stat-cache.js';
-import { workspacePointers } from '../git/pointers.js';
+import { pointerTextInWorkTree, workspacePointers } from '../git/pointers.js';
 import { git } from '../git/run.js';
 import { Stamps } from '../hashing/stamps.js';
 import type { Kind } from '../pointer/pointer.js';
@@ -30,15 +30,18 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
   const stamps = new Stamps(ctx.stateDir);
   const early = stamps.prefetch(ctx.root);
   const [tracked, vsHead] = await Promise.all([workspacePointers(ctx.root, filters), pointerChanges(ctx.root)]);
+  const filteredVsHead = tracked.some((t) => t.filtered) ? await stagedChanges(ctx.root) : new Map<string, 'new' | 'changed'>();
   const out: ArtifactStatus[] = [];
   for (const t of tracked) {
     const cmp = await compareWorkspace(ctx, stat, t.path, t.pointer, stamps, early.get(t.path));
+    // A filtered file left as pointer text by a checkout that could not get its data: the data is absent.
+    if (t.filtered && cmp.workspace === 'modified' && pointerTextInWorkTree(ctx.root, t.path)) cmp.workspace = 'deleted';
     const s: ArtifactStatus = {
       path: t.path,
       kind: t.pointer.kind,
       type: t.pointer.type,
       workspace: cmp.workspace,
-      commit: vsHead.get(t.pointerPath) ?? 'committed',
+      commit: (t.filtered ? filteredVsHead.get(t.path) : vsHead.get(t.pointerPath)) ?? 'committed',
       cached: cmp.cached,
       size: t.pointer.size,
       changes: cmp.changes,
@@ -66,5 +69,22 @@ async function pointerChanges(root: string): Promise<Map<string, 'new' | 'change
     const path = rec.slice(3);
     out.set(path, x === 'A' || x === '?' ? 'new' : x !== ' ' || y !== ' ' ? 'changed' : 'new');
   }
+  return out;
+}
+
+/**
+ * Index entries that differ from HEAD (the pointers of filtered files live in the index), from
+ * one `git diff-index --cached` (no work-tree reads, so the filter is not run).
+ */
+async function stagedChanges(root: string): Promise<Map<string, 'new' | 'changed'>> {
+  const out = new Map<string, 'new' | 'changed'>();
+  const head = (await git(root, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { okCodes: [1, 128] })).trim();
+  if (!head) {
+    for (const p of (await git(root, ['ls-files', '-z', '--cached'])).split('\0').filter(Boolean)) out.set(p, 'new');
+    return out;
+  }
+  const text = await git(root, ['diff-index', '--cached', '--name-status', '--no-renames', '-z', head]);
+  const parts = text.split('\0');
+  for (let i = 0; i + 1 < parts.length; i += 2) out.set(parts[i + 1]!, parts[i] === 'A' ? 'new' : 'changed');
   return out;
 }

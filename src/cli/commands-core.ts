@@ -32,10 +32,11 @@ export function registerCore(program: Command): void {
     .command('init')
     .description('set up mk in this Git repository: .mk/config.yaml (committed) and the local cache')
     .option('--no-stage', 'do not stage .mk/config.yaml')
+    .option('--no-filter', 'track files with pointer files beside them (as folders), not through the Git filter and .gitattributes')
     .option('--json', 'print the result as JSON')
-    .action(async (o: { stage: boolean; json?: boolean }) => {
+    .action(async (o: { stage: boolean; filter: boolean; json?: boolean }) => {
       const { init } = await import('../api/init.js');
-      const r = await init({ stage: o.stage });
+      const r = await init({ stage: o.stage, filter: o.filter });
       if (o.json) return out.json(r);
       out.line(r.created.length ? `Initialised mk in ${r.root} (created ${r.created.join(', ')})` : `mk is already set up in ${r.root}`);
     });
@@ -86,6 +87,9 @@ export function registerCore(program: Command): void {
       if (o.remote !== undefined) return printRemoteStatus({ remote: typeof o.remote === 'string' ? o.remote : undefined, json: o.json });
       const { status } = await import('../api/status.js');
       const r = await status({ paths });
+      const { setupWarning } = await import('../api/filter/setup.js');
+      const w = await setupWarning();
+      if (w) out.err(w);
       if (o.json) return out.json(r);
       if (r.length === 0) return out.line("no tracked artifacts (track some with 'mk add <path>')");
       const rows = r.map((s) => {

@@ -4,20 +4,25 @@ import { out } from './output.js';
 export function registerGit(program: Command): void {
   program
     .command('install')
-    .description('install the Git hooks (pre-commit, post-commit, post-checkout, post-merge, post-rewrite, pre-push); keeps hooks already there')
-    .action(async () => {
+    .description('install the Git hooks (pre-commit, post-commit, post-checkout, post-merge, post-rewrite, pre-push) and the Git filter; keeps hooks already there')
+    .option('--global', "set up mk's Git filter in your global Git config, for every clone (as 'git lfs install')")
+    .action(async (o: { global?: boolean }) => {
       const { install } = await import('../api/install.js');
-      const r = await install();
-      out.line(`installed mk hooks in ${r.dir}: ${r.installed.join(', ')}`);
+      const r = await install({ global: o.global });
+      if (o.global) out.line("set up mk's Git filter in the global Git config");
+      if (r.dir) out.line(`installed mk hooks in ${r.dir}: ${r.installed.join(', ')}`);
+      if (r.attributes) out.line('updated .gitattributes from track: (staged)');
       if (r.kept.length) out.line(`kept your own ${r.kept.join(', ')} (moved to <hook>.pre-mk; still runs first)`);
     });
   program
     .command('uninstall')
-    .description('remove the Git hooks and restore the ones that were there before')
-    .action(async () => {
+    .description('remove the Git hooks (restoring the ones that were there before) and the Git filter config')
+    .option('--global', "remove mk's Git filter from your global Git config")
+    .action(async (o: { global?: boolean }) => {
       const { uninstall } = await import('../api/install.js');
-      const r = await uninstall();
-      out.line(`removed mk hooks from ${r.dir}${r.restored.length ? `; restored ${r.restored.join(', ')}` : ''}`);
+      const r = await uninstall({ global: o.global });
+      if (o.global) out.line("removed mk's Git filter from the global Git config");
+      else out.line(`removed mk hooks from ${r.dir}${r.restored.length ? `; restored ${r.restored.join(', ')}` : ''}`);
     });
   program
     .command('hook')
@@ -30,6 +35,27 @@ export function registerGit(program: Command): void {
       const r = await runHook(name, args);
       for (const m of r.messages) out.err(m);
       process.exitCode = r.exitCode;
+    });
+  program
+    .command('migrate')
+    .description('convert file artifacts with a <file>.mk.yaml beside them to files kept through the Git filter (.gitattributes); folders keep their pointers')
+    .option('-n, --dry-run', 'only list what would be converted')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { dryRun?: boolean; json?: boolean }) => {
+      const { migrate } = await import('../api/migrate.js');
+      const r = await migrate({ dryRun: o.dryRun });
+      if (o.json) return out.json(r);
+      for (const c of r.converted) out.line(`${r.dryRun ? 'would convert' : 'converted'}  ${c.path}`);
+      for (const s of r.skipped) out.line(`skipped  ${s.path}: ${s.reason}`);
+      if (!r.converted.length && !r.skipped.length) out.line('no file artifacts with pointer files to convert');
+      else if (!r.dryRun && r.converted.length) out.line("staged; commit with 'git commit'");
+    });
+  program
+    .command('filter-process', { hidden: true })
+    .description("git's long-running filter for files kept by mk (filter.mk.process, set up by mk install)")
+    .action(async () => {
+      const { filterProcess } = await import('../api/filter/process.js');
+      await filterProcess();
     });
   program
     .command('merge-driver', { hidden: true })
@@ -51,5 +77,8 @@ export function registerGit(program: Command): void {
       const { clone } = await import('../api/clone.js');
       const r = await clone(url, dir, { branch: o.branch });
       out.line(`cloned into ${r.dir}; restored the data of ${r.restored} artifact(s)`);
+      const { setupWarning } = await import('../api/filter/setup.js');
+      const w = await setupWarning(r.dir);
+      if (w) out.err(w);
     });
 }

@@ -160,6 +160,9 @@ export function registerRemote(program: Command): void {
       const { pull } = await import('../api/transfer.js');
       const r = await pull({ remote: o.remote, rev: revs[0], paths, force: o.force, concurrency: jobs(o), onProgress: bar.update });
       bar.stop();
+      const { setupWarning } = await import('../api/filter/setup.js');
+      const w = await setupWarning();
+      if (w) out.err(w);
       if (o.json) return out.json(r);
       const restored = r.checkout.artifacts.filter((a) => a.action === 'restored').length;
       out.line(`fetched ${r.fetch.copied} blob(s), ${bytes(r.fetch.bytes)}; restored ${restored} artifact(s)`);

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs';
 import { MkError, PointerError } from '../errors/index.js';
-import { isPointerPath, dataPathFor, parsePointer, MAX_POINTER_BYTES, type Pointer } from '../pointer/pointer.js';
+import { isPointerPath, dataPathFor, parsePointer, looksLikePointer, MAX_POINTER_BYTES, type Pointer } from '../pointer/pointer.js';
 import { abs, checkStoredPath } from '../repo/paths.js';
+import { ATTRIBUTES_FILE, filterMatcher, readAttributes } from '../repo/gitattributes.js';
 import { git as runGit } from './run.js';
 import { readBlob, readCommit, readTree } from './objects.js';
 
@@ -14,6 +15,12 @@ export interface TrackedPointer {
   pointer: Pointer;
   /** The pointer file's exact text. */
   text: string;
+  /**
+   * The file goes through mk's Git filter (`filter=mk` in the root .gitattributes): Git
+   * stores the pointer at the file's own path (`pointerPath === path`), the work tree holds
+   * the bytes. No `.mk.yaml` and no `.gitignore` line belong to it.
+   */
+  filtered?: boolean;
 }
 
 /** True if `path` is `prefix` or lies under it (prefix '.' matches everything). */
@@ -51,7 +58,67 @@ export async function pointersAtCommit(
       await onBad(path, oid, e);
     }
   }
+  for (const { path, oid } of await filteredBlobs(gitdir, c.tree, memo)) {
+    if (!wanted(path, filters) || out.some((t) => t.path === path)) continue;
+    try {
+      const t = await readFilteredPointer(gitdir, commit, path, oid);
+      if (t) out.push(t);
+    } catch (e) {
+      if (!onBad || !(e instanceof MkError)) throw e;
+      await onBad(path, oid, e);
+    }
+  }
   return out;
+}
+
+/**
+ * Blobs of a tree that its root .gitattributes sends through mk's filter (`filter=mk`).
+ * Only the root .gitattributes is read (mk writes its lines there).
+ */
+async function filteredBlobs(gitdir: string, treeOid: string, memo: Map<string, Array<{ path: string; oid: string }>>): Promise<Array<{ path: string; oid: string }>> {
+  const key = `filtered\0${treeOid}`;
+  const hit = memo.get(key);
+  if (hit) return hit;
+  const root = await readTree(gitdir, treeOid);
+  const attrs = root.find((e) => e.path === ATTRIBUTES_FILE && e.type === 'blob');
+  if (!attrs) {
+    memo.set(key, []);
+    return [];
+  }
+  const text = Buffer.from(await readBlob(gitdir, attrs.oid)).toString('utf8');
+  const out: Array<{ path: string; oid: string }> = [];
+  if (text.includes('filter=mk')) {
+    const match = filterMatcher(text);
+    const walk = async (oid: string, prefix: string, entries?: Awaited<ReturnType<typeof readTree>>) => {
+      for (const e of entries ?? (await readTree(gitdir, oid))) {
+        const p = prefix ? `${prefix}/${e.path}` : e.path;
+        if (e.type === 'tree') await walk(e.oid, p);
+        else if (e.type === 'blob' && e.mode !== '120000' && match(p)) out.push({ path: p, oid: e.oid });
+      }
+    };
+    await walk(treeOid, '', root);
+  }
+  memo.set(key, out);
+  return out;
+}
+
+/** A filtered file's blob at a commit: its pointer, or undefined when Git holds the bytes themselves (added without mk's filter). */
+async function readFilteredPointer(gitdir: string, commit: string, path: string, oid: string): Promise<TrackedPointer | undefined> {
+  checkStoredPath(path);
+  const blob = await readBlob(gitdir, oid);
+  if (blob.length > MAX_POINTER_BYTES) return undefined;
+  const text = Buffer.from(blob).toString('utf8');
+  if (!looksLikePointer(text)) return undefined;
+  let pointer: Pointer;
+  try {
+    pointer = parsePointer(text, `${path} at ${commit.slice(0, 12)}`);
+  } catch (e) {
+    if (e instanceof PointerError) throw new MkError('EPOINTER', e.message, { hint: `name another revision, or re-add the file with 'git add ${path}' and commit`, data: e.data });
+    throw e;
+  }
+  if (pointer.type !== 'file')
+    throw new MkError('EPOINTER', `${path} at ${commit.slice(0, 12)}: a folder pointer stored in place of a file`, { hint: `re-add the file with 'git add ${path}' and commit` });
+  return { path, pointerPath: path, text, pointer, filtered: true };
 }
 
 async function readCommittedPointer(gitdir: string, commit: string, path: string, oid: string): Promise<TrackedPointer> {
@@ -93,9 +160,48 @@ export async function workspacePointerPaths(root: string): Promise<string[]> {
   return out.split('\0').filter((p) => p && isPointerPath(p));
 }
 
-/** Reads the pointers of the work tree (optionally only those under `filters`). */
-export async function workspacePointers(root: string, filters?: string[]): Promise<TrackedPointer[]> {
+/**
+ * The pointers the index holds for files that go through mk's Git filter (the root
+ * .gitattributes of the work tree says `filter=mk`); the work tree holds their bytes.
+ * Blobs that are not mk pointers (the file was added without mk's filter) are left out.
+ */
+export async function filteredIndexPointers(root: string, filters?: string[]): Promise<TrackedPointer[]> {
+  const text = readAttributes(root);
+  if (!text || !text.includes('filter=mk')) return [];
+  const match = filterMatcher(text);
+  const entries: Array<{ path: string; oid: string }> = [];
+  for (const l of (await runGit(root, ['ls-files', '-s', '-z'])).split('\0')) {
+    const tab = l.indexOf('\t');
+    if (tab < 0) continue;
+    const [mode, oid, stage] = l.slice(0, tab).split(' ');
+    const path = l.slice(tab + 1);
+    if (stage !== '0' || mode === '120000' || mode === '160000' || !match(path) || !wanted(path, filters)) continue;
+    entries.push({ path, oid: oid! });
+  }
+  if (!entries.length) return [];
+  const sizes = (await runGit(root, ['cat-file', '--batch-check=%(objectsize)'], { input: entries.map((e) => e.oid).join('\n') + '\n' })).split('\n');
+  const small = entries.filter((_, i) => Number(sizes[i]) <= MAX_POINTER_BYTES);
+  if (!small.length) return [];
+  const batch = Buffer.from(await runGit(root, ['cat-file', '--batch'], { input: small.map((e) => e.oid).join('\n') + '\n' }), 'utf8');
   const out: TrackedPointer[] = [];
+  let at = 0;
+  for (const e of small) {
+    const nl = batch.indexOf(10, at);
+    const size = Number(batch.subarray(at, nl).toString('utf8').split(' ')[2]);
+    const body = batch.subarray(nl + 1, nl + 1 + size).toString('utf8');
+    at = nl + 1 + size + 1;
+    if (!looksLikePointer(body)) continue;
+    checkStoredPath(e.path);
+    const pointer = parsePointer(body, e.path);
+    if (pointer.type !== 'file') throw new PointerError(e.path, 'a folder pointer stored in place of a file');
+    out.push({ path: e.path, pointerPath: e.path, text: body, pointer, filtered: true });
+  }
+  return out;
+}
+
+/** Reads the pointers of the work tree (optionally only those under `filters`), filtered files included. */
+export async function workspacePointers(root: string, filters?: string[]): Promise<TrackedPointer[]> {
+  const out: TrackedPointer[] = await filteredIndexPointers(root, filters);
   for (const pointerPath of await workspacePointerPaths(root)) {
     const dataPath = dataPathFor(pointerPath);
     if (!wanted(dataPath, filters)) continue;
@@ -126,4 +232,25 @@ export function readWorkspacePointer(root: string, pointerPath: string): Pointer
     return undefined;
   }
   return parsePointer(text, pointerPath);
+}
+
+/**
+ * The pointer a filtered file's work-tree copy holds as text (its data could not be had when
+ * Git checked it out: smudge left the pointer), or undefined when it holds anything else.
+ */
+export function pointerTextInWorkTree(root: string, path: string): Pointer | undefined {
+  let fd: number | undefined;
+  try {
+    const st = fs.lstatSync(abs(root, path));
+    if (!st.isFile() || st.size > MAX_POINTER_BYTES) return undefined;
+    fd = fs.openSync(abs(root, path), 'r');
+    const buf = Buffer.alloc(MAX_POINTER_BYTES + 1);
+    const text = buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
+    if (!looksLikePointer(text)) return undefined;
+    return parsePointer(text, path);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }

@@ -116,10 +116,16 @@ function parseYaml(text: string, file: string): Record<string, unknown> | null {
   return doc.toJSON() as Record<string, unknown> | null;
 }
 
+/**
+ * The first line of a pointer that Git stores in place of a file (through mk's Git filter):
+ * it names no file, so the text stays the same when the file is moved or renamed.
+ */
+const FILTERED_COMMENT = '# mk pointer: Git stores this in place of the file; mk keeps its bytes (format: mk docs/pointer-format.md)';
+
 /** The one canonical encoding: fixed key order, no optional key that is unset. */
-export function serializePointer(p: Pointer, dataName: string): string {
+export function serializePointer(p: Pointer, dataName?: string): string {
   const lines = [
-    `# mk pointer: the bytes of '${dataName.replace(/[\r\n]/g, ' ')}' are kept by mk; do not edit (format: mk docs/pointer-format.md)`,
+    dataName === undefined ? FILTERED_COMMENT : `# mk pointer: the bytes of '${dataName.replace(/[\r\n]/g, ' ')}' are kept by mk; do not edit (format: mk docs/pointer-format.md)`,
     `mk: ${POINTER_VERSION}`,
     `kind: ${p.kind}`,
     `type: ${p.type}`,

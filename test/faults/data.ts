@@ -50,7 +50,7 @@ export async function buildBase(dir: string): Promise<void> {
   await gitOk(dir, ['config', 'user.name', 'Test']);
   await gitOk(dir, ['config', 'user.email', 'test@example.com']);
   await gitOk(dir, ['config', 'commit.gpgsign', 'false']);
-  await mkOk(dir, ['init']);
+  await mkOk(dir, ['init', '--no-filter']);
   const rand = rng(20240611);
   for (let i = 0; i < DS_FILES; i++) writeSmall(dir, rand, i);
   writeBig(dir, rand);

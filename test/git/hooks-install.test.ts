@@ -26,7 +26,7 @@ describe('mk install', () => {
 
   it('honours core.hooksPath and keeps the hook the user already had', () => {
     R = newRepo(join(root, 'hooks-path'), { mk: false });
-    mk(R, 'init');
+    mk(R, 'init', '--no-filter');
     g(R, 'config', 'core.hooksPath', '.githooks');
     mkdirSync(hooksDir());
     writeFileSync(join(hooksDir(), 'pre-commit'), USER_HOOK);
@@ -96,7 +96,7 @@ describe('mk install', () => {
 
   it('without core.hooksPath it installs into .git/hooks', () => {
     const D = newRepo(join(root, 'plain'), { mk: false });
-    mk(D, 'init');
+    mk(D, 'init', '--no-filter');
     const r = mkRun(D, ['install']);
     expect(r.status, r.stderr).toBe(0);
     for (const h of HOOKS) expect(readFileSync(join(D, '.git', 'hooks', h), 'utf8')).toContain('mk-hook-shim');

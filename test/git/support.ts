@@ -71,15 +71,19 @@ export function mk(cwd: string, ...args: string[]): string {
   return r.stdout;
 }
 
-/** A new work tree: `git init -b main`, identity, then (by default) `mk init` and `mk install`. */
-export function newRepo(dir: string, opts: { mk?: boolean } = {}): string {
+/**
+ * A new work tree: `git init -b main`, identity, then (by default) `mk init` and `mk install`.
+ * The stories written for pointer files beside the data run `mk init --no-filter`; `filter: true`
+ * gives the default setup, where `track:` files go through mk's Git filter.
+ */
+export function newRepo(dir: string, opts: { mk?: boolean; filter?: boolean } = {}): string {
   mkdirSync(dir, { recursive: true });
   g(dir, 'init', '-q', '-b', 'main');
   g(dir, 'config', 'user.name', 'Test');
   g(dir, 'config', 'user.email', 'test@example.com');
   g(dir, 'config', 'commit.gpgsign', 'false');
   if (opts.mk !== false) {
-    expect(mkRun(dir, ['init']).status).toBe(0);
+    expect(mkRun(dir, opts.filter ? ['init'] : ['init', '--no-filter']).status).toBe(0);
     expect(mkRun(dir, ['install']).status).toBe(0);
   }
   return dir;

@@ -42,7 +42,7 @@ export function makeRepo(opts: { init?: boolean } = {}): { dir: string; cleanup:
   git(t.dir, 'config', 'user.name', 'Test');
   git(t.dir, 'config', 'user.email', 'test@example.com');
   git(t.dir, 'config', 'commit.gpgsign', 'false');
-  if (opts.init !== false) mk(t.dir, 'init');
+  if (opts.init !== false) mk(t.dir, 'init', '--no-filter');
   return t;
 }
 

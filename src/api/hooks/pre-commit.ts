@@ -72,8 +72,13 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
   // Git decides whether a commit is empty before this hook runs: changes made here alone do
   // not make it non-empty. Note whether anything else is staged, to tell the user.
   const nothingElse = !(await hasStagedChanges(ctx.root)) && !existsSync(join(ctx.gitDir, 'MERGE_HEAD')) && !commitArgs().some((a) => a === '--amend' || a === '--allow-empty');
-  const staged = (await git(ctx.root, ['diff', '--cached', '--name-only', '-z', '--diff-filter=AM', '--no-renames'])).split('\0').filter(Boolean);
-  const tracked = await workspacePointers(ctx.root);
+  const allStaged = (await git(ctx.root, ['diff', '--cached', '--name-only', '-z', '--diff-filter=AM', '--no-renames'])).split('\0').filter(Boolean);
+  // Files that go through mk's Git filter are Git's to stage (src/api/filter): only the rest is mk's here.
+  const { filteredFilesBeforeCommit } = await import('../filter/pre-commit-files.js');
+  const filtered = await filteredFilesBeforeCommit(ctx, allStaged, NEVER);
+  result.autoTracked.push(...filtered.autoTracked);
+  const staged = allStaged.filter((p) => !filtered.handled.has(p) && !filtered.autoTracked.includes(p));
+  const tracked = (await workspacePointers(ctx.root)).filter((t) => !t.filtered);
   const trackedPaths = tracked.map((t) => t.path);
   const inTracked = (p: string) => trackedPaths.some((t) => p === t || p.startsWith(t + '/'));
   const wanted = matcher(ctx.config.track);
@@ -124,7 +129,7 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
     result.updated.push(...r.filter((a) => a.changed).map((a) => a.path));
   }
   result.wouldBeEmpty = nothingElse && (result.autoTracked.length > 0 || result.updated.length > 0);
-  if (!result.autoTracked.length && !result.updated.length && !result.missing.length && candidates.length === 0) {
+  if (!result.autoTracked.length && !result.updated.length && !result.missing.length && candidates.length === 0 && !filtered.changed) {
     const { writeFastPath } = await import('./fast-path.js');
     await writeFastPath(ctx, trackedPaths, startedAt).catch(() => undefined);
   }

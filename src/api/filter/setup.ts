@@ -1,0 +1,66 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { git } from '../../git/run.js';
+
+/** The single-quoted form of a word for the shell git runs filter commands with. */
+const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+
+function mkScript(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'mk.js');
+}
+
+/** The command git runs as mk's long-running filter. */
+export function filterCommand(): string {
+  return `${q(process.execPath)} ${q(mkScript())} filter-process`;
+}
+
+function scopeArgs(global: boolean): string[] {
+  return global ? ['--global'] : ['--local'];
+}
+
+/**
+ * Registers mk's Git filter (`filter.mk.process`, `required = true`, as `git lfs install`
+ * does for LFS): in this repository's config, or with `global` in the user's global config,
+ * so that every clone has it before its first checkout.
+ */
+export async function installFilterConfig(cwd: string, global: boolean): Promise<void> {
+  const s = scopeArgs(global);
+  await git(cwd, ['config', ...s, 'filter.mk.process', filterCommand()]);
+  await git(cwd, ['config', ...s, 'filter.mk.required', 'true']);
+}
+
+export async function uninstallFilterConfig(cwd: string, global: boolean): Promise<void> {
+  await git(cwd, ['config', ...scopeArgs(global), '--remove-section', 'filter.mk'], { okCodes: [128, 5] }).catch(() => undefined);
+}
+
+/** The filter command git would run here (any scope), or undefined when mk's filter is not set up. */
+export async function configuredFilter(cwd: string): Promise<string | undefined> {
+  const v = (await git(cwd, ['config', '--get', 'filter.mk.process'], { okCodes: [1] }).catch(() => '')).trim();
+  return v || undefined;
+}
+
+/**
+ * One line when this clone lacks what mk needs from Git (its hooks, or the filter a
+ * repository with mk's .gitattributes block relies on), saying what to run; else undefined.
+ * `mk pull`, `mk status` and `mk clone` print it.
+ */
+export async function setupWarning(cwd?: string): Promise<string | undefined> {
+  const { RepoContext } = await import('../../repo/context.js');
+  const { readAttributes, usesFilter } = await import('../../repo/gitattributes.js');
+  const { existsSync, readFileSync } = await import('node:fs');
+  const { hooksDir } = await import('../hooks/install.js');
+  let ctx;
+  try {
+    ctx = RepoContext.open(cwd);
+  } catch {
+    return undefined;
+  }
+  if (!ctx.initialized) return undefined;
+  const missing: string[] = [];
+  const pre = join(await hooksDir(ctx), 'pre-commit');
+  if (!existsSync(pre) || !readFileSync(pre, 'utf8').includes('mk-hook-shim')) missing.push('hooks');
+  if (usesFilter(readAttributes(ctx.root)) && !(await configuredFilter(ctx.root))) missing.push('Git filter');
+  if (!missing.length) return undefined;
+  const fix = missing.includes('hooks') ? "run 'mk install' here" : "run 'mk install' here, or 'mk install --global' once for all your clones";
+  return `mk: this clone lacks mk's ${missing.join(' and ')}, so git commands alone will not keep the data right; ${fix}`;
+}
