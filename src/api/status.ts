@@ -1,6 +1,7 @@
 import { compareWorkspace, type FileChange, type WorkspaceStatus } from '../artifact/compare.js';
 import { StatCache } from '../hashing/stat-cache.js';
-import { workspacePointers } from '../git/pointers.js';
+import { pointersAtCommit, workspacePointers, type TrackedPointer } from '../git/pointers.js';
+import { classifyData } from '../artifact/reconcile.js';
 import { git } from '../git/run.js';
 import { Stamps } from '../hashing/stamps.js';
 import type { Kind } from '../pointer/pointer.js';
@@ -11,8 +12,12 @@ export interface ArtifactStatus {
   path: string;
   kind: Kind;
   type: 'file' | 'dir';
-  /** Work tree against the pointer: clean, modified, deleted (data absent), unknown (not cached, cannot tell). */
-  workspace: WorkspaceStatus;
+  /**
+   * Work tree against the pointer: clean, modified (the user's changes), stale (exactly another
+   * version mk placed or recorded: git changed the pointer without the data; `mk checkout` or the
+   * next commit brings the pointer's data), deleted (data absent), unknown (not cached, cannot tell).
+   */
+  workspace: WorkspaceStatus | 'stale';
   /** Pointer against HEAD: new (not in HEAD), changed (differs from HEAD), committed. */
   commit: 'new' | 'changed' | 'committed';
   /** All blobs needed to restore it are in the local cache. */
@@ -31,13 +36,20 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
   const early = stamps.prefetch(ctx.root);
   const [tracked, vsHead] = await Promise.all([workspacePointers(ctx.root, filters), pointerChanges(ctx.root)]);
   const out: ArtifactStatus[] = [];
+  let headPointers: Promise<TrackedPointer[]> | undefined;
   for (const t of tracked) {
     const cmp = await compareWorkspace(ctx, stat, t.path, t.pointer, stamps, early.get(t.path));
+    let workspace: ArtifactStatus['workspace'] = cmp.workspace;
+    if (workspace === 'modified' || workspace === 'unknown') {
+      // Changed data may be merely stale: the one rule (src/artifact/reconcile.ts) tells.
+      const d = await classifyData(ctx, stat, stamps, t.path, t.pointer, async () => [...(await (headPointers ??= pointersOf(ctx, 'HEAD'))).filter((h) => h.path === t.path).map((h) => h.pointer)]);
+      if (d.state === 'stale') workspace = 'stale';
+    }
     const s: ArtifactStatus = {
       path: t.path,
       kind: t.pointer.kind,
       type: t.pointer.type,
-      workspace: cmp.workspace,
+      workspace,
       commit: vsHead.get(t.pointerPath) ?? 'committed',
       cached: cmp.cached,
       size: t.pointer.size,
@@ -67,4 +79,10 @@ async function pointerChanges(root: string): Promise<Map<string, 'new' | 'change
     out.set(path, x === 'A' || x === '?' ? 'new' : x !== ' ' || y !== ' ' ? 'changed' : 'new');
   }
   return out;
+}
+
+/** The pointers of a revision (none when it does not resolve, e.g. before the first commit). */
+async function pointersOf(ctx: RepoContext, rev: string): Promise<TrackedPointer[]> {
+  const c = (await git(ctx.root, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { okCodes: [1, 128] })).trim();
+  return c ? pointersAtCommit(ctx.commonDir, c).catch(() => []) : [];
 }

@@ -199,6 +199,15 @@ export class Stamps {
     this.dirty = true;
   }
 
+  /** After mk renamed a folder `from` to `to`: its files keep their stat data (find lists them relative to the folder), so the stamp holds there. */
+  move(from: string, to: string): void {
+    const e = this.entries[from];
+    if (!e) return;
+    delete this.entries[from];
+    this.entries[to] = e;
+    this.dirty = true;
+  }
+
   forget(path: string): void {
     if (this.entries[path]) {
       delete this.entries[path];
