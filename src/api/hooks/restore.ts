@@ -19,7 +19,8 @@ const ZERO = /^0+$/;
 
 /** True while git is in the middle of a rebase (post-rewrite restores at the end). */
 export function rebasing(ctx: RepoContext): boolean {
-  return existsSync(join(ctx.gitDir, 'rebase-merge')) || existsSync(join(ctx.gitDir, 'rebase-apply'));
+  // `git am` keeps its state in rebase-apply too, with an 'applying' file: each applied patch moves HEAD, and no post-rewrite follows.
+  return existsSync(join(ctx.gitDir, 'rebase-merge')) || (existsSync(join(ctx.gitDir, 'rebase-apply')) && !existsSync(join(ctx.gitDir, 'rebase-apply', 'applying')));
 }
 
 async function baselineAt(ctx: RepoContext, commit: string | undefined): Promise<Map<string, Pointer | undefined>> {

@@ -129,14 +129,17 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
         // Only a committed transaction that moved HEAD (or the current branch) can have changed the work tree.
         if (args[0] !== 'committed') return out;
         const branch = (await git(ctx.root, ['symbolic-ref', '-q', 'HEAD'], { okCodes: [1, 128] })).trim();
-        const moved = stdin
-          .split('\n')
-          .map((l) => l.split(' '))
-          .find((f) => f.length >= 3 && (f[2] === 'HEAD' || f[2] === branch) && !/^0+$/.test(f[1]!));
-        if (!moved) return out;
-        if (await pointersInPlace(ctx.root, ctx.stateDir, moved[1]!)) return out;
-        prev = moved[0];
+        const lines = stdin.split('\n').map((l) => l.split(' '));
+        const moved = lines.find((f) => f.length >= 3 && (f[2] === 'HEAD' || f[2] === branch) && !/^0+$/.test(f[1]!));
+        // `git stash pop` changes the work tree and only the stash ref.
+        const stash = lines.some((f) => f[2] === 'refs/stash');
+        if (!moved && !stash) return out;
+        if (moved && !stash && (await pointersInPlace(ctx.root, ctx.stateDir, moved[1]!))) return out;
+        prev = moved?.[0];
       } else prev = name === 'post-checkout' ? args[0] : (await git(ctx.root, ['rev-parse', '--verify', '--quiet', 'ORIG_HEAD'], { okCodes: [1] })).trim() || undefined;
+      // A pointer checked out while a merge is concluded (`git checkout --theirs -- <pointer>`):
+      // the pre-commit hook stops the commit on stale data instead (see pre-commit.ts, staleSides).
+      if (name === 'post-checkout' && args[2] === '0' && existsSync(join(ctx.gitDir, 'MERGE_HEAD'))) return out;
       try {
         // A file checkout (`git checkout <rev> -- <pointer>`): git wrote the pointer; its data follows by the same rule.
         const r = await restoreAfterGit(ctx, prev, { fileCheckout: name === 'post-checkout' && args[2] === '0' });
