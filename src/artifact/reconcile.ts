@@ -2,7 +2,7 @@ import { compareWorkspace, diffFiles, isCached, type Comparison } from './compar
 import { loadDirManifest } from './load.js';
 import { scanPath } from './workspace.js';
 import type { StatCache } from '../hashing/stat-cache.js';
-import { findSignatureAsync, statSignature, type Stamps } from '../hashing/stamps.js';
+import { findSignatureAsync, statSignature, type Signature, type Stamps } from '../hashing/stamps.js';
 import type { Pointer } from '../pointer/pointer.js';
 import type { RepoContext } from '../repo/context.js';
 import { abs } from '../repo/paths.js';
@@ -39,17 +39,25 @@ export interface DataState {
  *    HEAD's, HEAD's...), every file and mode, nothing more or less, and that version is in
  *    the cache. Anything else is the user's.
  */
-export async function classifyData(ctx: RepoContext, stat: StatCache, stamps: Stamps, path: string, p: Pointer, candidates: () => Promise<Pointer[]>): Promise<DataState> {
+export async function classifyData(
+  ctx: RepoContext,
+  stat: StatCache,
+  stamps: Stamps,
+  path: string,
+  p: Pointer,
+  candidates: () => Promise<Pointer[]>,
+  early?: Promise<Signature | undefined>,
+): Promise<DataState> {
   const stamped = stamps.digestOf(path);
   if (stamped && stamped !== p.digest) {
-    const sig = await signature(ctx, path, p);
+    const sig = (early && (await early)?.sig) ?? (await signature(ctx, path, p));
     if (sig && stamps.isClean(path, stamped, sig, abs(ctx.root, path))) {
       const version = (await candidates()).find((c) => c.digest === stamped) ?? fromStamp(stamps, path, p, stamped);
       if (await isCached(ctx, version).catch(() => false)) return { state: 'stale', version, evidence: 'stamp' };
       return { state: 'modified' }; // the bytes exist nowhere else: never replaced
     }
   }
-  const cmp = await compareWorkspace(ctx, stat, path, p, stamps);
+  const cmp = await compareWorkspace(ctx, stat, path, p, stamps, early);
   if (cmp.workspace === 'clean' || cmp.workspace === 'deleted') return { state: cmp.workspace, comparison: cmp };
   if (stamped === p.digest) return { state: 'modified', comparison: cmp };
   const seen = new Set([p.digest]);

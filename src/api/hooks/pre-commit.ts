@@ -167,16 +167,21 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
     result.autoTracked.push(...r.filter((a) => newOnes.includes(a.path)).map((a) => a.path));
   }
   const merging = existsSync(join(ctx.gitDir, 'MERGE_HEAD'));
+  let states: Map<string, string> | undefined;
   if (!merging) {
     // The one rule before anything is recorded: data git left behind when it moved a pointer
     // (reset, cherry-pick, stash, a checked-out pointer file...) follows its pointer; only the
     // user's changes are recorded. While a merge is concluded, stale data stops the commit (below).
     const { reconcile } = await import('./restore.js');
-    const previous = [];
-    for (const rev of ['HEAD@{1}', 'ORIG_HEAD']) {
-      const c = (await git(ctx.root, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { okCodes: [1, 128] })).trim();
-      if (c) previous.push(c);
-    }
+    // Evidence for data without a stamp: where HEAD was before (reflog) and ORIG_HEAD (reset, merge, rebase).
+    const previous = async () => {
+      const out: string[] = [];
+      for (const rev of ['HEAD@{1}', 'ORIG_HEAD']) {
+        const c = (await git(ctx.root, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { okCodes: [1, 128] })).trim();
+        if (c) out.push(c);
+      }
+      return out;
+    };
     let r;
     try {
       r = await reconcile(ctx, { previous, dropUntracked: false });
@@ -192,17 +197,19 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
       );
     }
     result.restored = r.restored;
+    states = r.states;
   }
   const named = await namedArtifacts(ctx);
   const stat = new StatCache(ctx.stateDir);
   const stamps = new Stamps(ctx.stateDir);
   const changed: string[] = [];
   for (const t of tracked) {
-    const c = await compareWorkspace(ctx, stat, t.path, t.pointer, stamps);
-    if (c.workspace === 'modified') {
+    // Reconciling classified every artifact already (only a merge being concluded compares here).
+    const workspace = states?.get(t.path) ?? (await compareWorkspace(ctx, stat, t.path, t.pointer, stamps)).workspace;
+    if (workspace === 'modified') {
       if (named && !named.includes(t.path)) result.notNamed.push(t.path);
       else changed.push(t.path);
-    } else if (c.workspace === 'deleted') result.missing.push(t.path);
+    } else if (workspace === 'deleted') result.missing.push(t.path);
   }
   if (changed.length && merging) result.staleSide = await staleSides(ctx, stat, changed, tracked);
   stat.save();

@@ -3,10 +3,10 @@ import { dirname, join } from 'node:path';
 import { checkout, type CheckoutResult } from '../checkout.js';
 import { compareWorkspace } from '../../artifact/compare.js';
 import { isMkError, UnsavedChangesError } from '../../errors/index.js';
-import { classifyData } from '../../artifact/reconcile.js';
+import { classifyData, type DataState } from '../../artifact/reconcile.js';
 import { Stamps } from '../../hashing/stamps.js';
 import { pointersAtCommit, underPrefix, workspacePointers } from '../../git/pointers.js';
-import { git } from '../../git/run.js';
+import { git, headCommit } from '../../git/run.js';
 import { recordPointerState } from '../../git/pointer-state.js';
 export { pointersInPlace } from '../../git/pointer-state.js';
 import { StatCache } from '../../hashing/stat-cache.js';
@@ -44,11 +44,13 @@ export interface ReconcileResult extends CheckoutResult {
   removed: string[];
   /** Stale data that could not follow its pointer (while a merge is being concluded, or nothing to fetch it from). */
   stale: Array<{ path: string; version: Pointer }>;
+  /** Each artifact's state after reconciling (stale data restored counts as clean). */
+  states: Map<string, DataState['state']>;
 }
 
 export interface ReconcileOptions {
-  /** Commits whose pointers the work tree may hold (the previous HEAD): evidence for stale data, and artifacts they tracked whose data goes. */
-  previous?: string[];
+  /** Commits whose pointers the work tree may hold (the previous HEAD): evidence for stale data, and artifacts they tracked whose data goes. A function is called only when needed. */
+  previous?: string[] | (() => Promise<string[]>);
   /** Only these artifacts (repository-relative data paths). */
   paths?: string[];
   /** Restore absent data too (hooks after git moved HEAD); the pre-commit hook only reports it. */
@@ -68,26 +70,33 @@ export interface ReconcileOptions {
  * pre-commit before it records anything.
  */
 export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
-  const out: ReconcileResult = { artifacts: [], restored: [], kept: [], removed: [], stale: [] };
+  const out: ReconcileResult = { artifacts: [], restored: [], kept: [], removed: [], stale: [], states: new Map() };
   const tracked = await workspacePointers(ctx.root, opts.paths);
-  const previous = (opts.previous ?? []).filter((c) => c && !ZERO.test(c));
-  const baselines = await Promise.all(previous.map((c) => baselineAt(ctx, c)));
-  const head = (await git(ctx.root, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { okCodes: [1, 128] })).trim();
-  let headPointers: Promise<Map<string, Pointer | undefined>> | undefined;
+  // The evidence from history is read only when an artifact needs it (the stamps answer the common case).
+  let baselinesP: Promise<Array<Map<string, Pointer | undefined>>> | undefined;
+  const baselines = () =>
+    (baselinesP ??= (async () => {
+      const previous = typeof opts.previous === 'function' ? await opts.previous() : (opts.previous ?? []);
+      return Promise.all(previous.filter((c) => c && !ZERO.test(c)).map((c) => baselineAt(ctx, c)));
+    })());
+  let headP: Promise<Map<string, Pointer | undefined>> | undefined;
+  const headPointers = () => (headP ??= (async () => baselineAt(ctx, await headCommit(ctx.root)))());
   const stat = new StatCache(ctx.stateDir);
   const stamps = new Stamps(ctx.stateDir);
+  const early = stamps.prefetch(ctx.root);
   const baseline = new Map<string, Pointer | undefined>();
   const todo: string[] = [];
   for (const t of tracked) {
     const candidates = async () => {
       const c: Pointer[] = [];
-      for (const b of baselines) if (b.get(t.path)) c.push(b.get(t.path)!);
+      for (const b of await baselines()) if (b.get(t.path)) c.push(b.get(t.path)!);
       // HEAD's version: for a pointer file checked out or restored from another revision.
-      const h = (await (headPointers ??= baselineAt(ctx, head || undefined))).get(t.path);
+      const h = (await headPointers()).get(t.path);
       if (h) c.push(h);
       return c;
     };
-    const d = await classifyData(ctx, stat, stamps, t.path, t.pointer, candidates);
+    const d = await classifyData(ctx, stat, stamps, t.path, t.pointer, candidates, early.get(t.path));
+    out.states.set(t.path, d.state);
     if (d.state === 'stale') {
       out.stale.push({ path: t.path, version: d.version! });
       baseline.set(t.path, d.version);
@@ -104,12 +113,14 @@ export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): 
     const r = await restoreFetching(ctx, todo, baseline);
     out.artifacts = r.artifacts;
     out.restored = r.artifacts.filter((a) => a.action === 'restored').map((a) => a.path);
+    for (const p of out.restored) out.states.set(p, 'clean');
     out.kept.push(...r.unsaved);
+    for (const p of r.unsaved) out.states.set(p, 'modified');
     out.stale = out.stale.filter((s) => r.unsaved.includes(s.path));
   }
   if (opts.dropUntracked === false) return out;
   const dropped = new Map<string, Pointer | undefined>();
-  for (const b of baselines) for (const [k, v] of b) if (!dropped.has(k)) dropped.set(k, v);
+  for (const b of await baselines()) for (const [k, v] of b) if (!dropped.has(k)) dropped.set(k, v);
   out.removed = await removeDropped(ctx, dropped);
   return out;
 }
