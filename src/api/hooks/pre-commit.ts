@@ -173,18 +173,10 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
     // (reset, cherry-pick, stash, a checked-out pointer file...) follows its pointer; only the
     // user's changes are recorded. While a merge is concluded, stale data stops the commit (below).
     const { reconcile } = await import('./restore.js');
-    // Evidence for data without a stamp: where HEAD was before (reflog) and ORIG_HEAD (reset, merge, rebase).
-    const previous = async () => {
-      const out: string[] = [];
-      for (const rev of ['HEAD@{1}', 'ORIG_HEAD']) {
-        const c = (await git(ctx.root, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { okCodes: [1, 128] })).trim();
-        if (c) out.push(c);
-      }
-      return out;
-    };
     let r;
     try {
-      r = await reconcile(ctx, { previous, dropUntracked: false });
+      // Evidence for data without a stamp: HEAD's version, where HEAD was before (reflog), ORIG_HEAD (reset, merge, rebase).
+      r = await reconcile(ctx, { reflog: true, dropUntracked: false });
     } catch (e) {
       if (!isMkError(e, 'ENOTCACHED')) throw e;
       const paths = ((e.data.artifacts as Array<{ path: string; action: string }> | undefined) ?? []).filter((a) => a.action === 'not-cached').map((a) => a.path);

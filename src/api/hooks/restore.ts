@@ -49,8 +49,10 @@ export interface ReconcileResult extends CheckoutResult {
 }
 
 export interface ReconcileOptions {
-  /** Commits whose pointers the work tree may hold (the previous HEAD): evidence for stale data, and artifacts they tracked whose data goes. A function is called only when needed. */
-  previous?: string[] | (() => Promise<string[]>);
+  /** Commits whose pointers the work tree may hold (the previous HEAD): evidence for stale data, and artifacts they tracked whose data goes. */
+  previous?: string[];
+  /** Where HEAD was before (HEAD@{1}) and ORIG_HEAD are evidence too (read only when a stamp cannot answer). */
+  reflog?: boolean;
   /** Only these artifacts (repository-relative data paths). */
   paths?: string[];
   /** Restore absent data too (hooks after git moved HEAD); the pre-commit hook only reports it. */
@@ -73,11 +75,19 @@ export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): 
   const out: ReconcileResult = { artifacts: [], restored: [], kept: [], removed: [], stale: [], states: new Map() };
   const tracked = await workspacePointers(ctx.root, opts.paths);
   // The evidence from history is read only when an artifact needs it (the stamps answer the common case).
+  const previous = (opts.previous ?? []).filter((c) => c && !ZERO.test(c));
   let baselinesP: Promise<Array<Map<string, Pointer | undefined>>> | undefined;
-  const baselines = () =>
-    (baselinesP ??= (async () => {
-      const previous = typeof opts.previous === 'function' ? await opts.previous() : (opts.previous ?? []);
-      return Promise.all(previous.filter((c) => c && !ZERO.test(c)).map((c) => baselineAt(ctx, c)));
+  const baselines = () => (baselinesP ??= Promise.all(previous.map((c) => baselineAt(ctx, c))));
+  let reflogP: Promise<Array<Map<string, Pointer | undefined>>> | undefined;
+  const reflog = () =>
+    (reflogP ??= (async () => {
+      if (!opts.reflog) return [];
+      const out: string[] = [];
+      for (const rev of ['HEAD@{1}', 'ORIG_HEAD']) {
+        const c = (await git(ctx.root, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { okCodes: [1, 128] })).trim();
+        if (c && !previous.includes(c) && !out.includes(c)) out.push(c);
+      }
+      return Promise.all(out.map((c) => baselineAt(ctx, c)));
     })());
   let headP: Promise<Map<string, Pointer | undefined>> | undefined;
   const headPointers = () => (headP ??= (async () => baselineAt(ctx, await headCommit(ctx.root)))());
@@ -89,7 +99,7 @@ export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): 
   for (const t of tracked) {
     const candidates = async () => {
       const c: Pointer[] = [];
-      for (const b of await baselines()) if (b.get(t.path)) c.push(b.get(t.path)!);
+      for (const b of [...(await baselines()), ...(await reflog())]) if (b.get(t.path)) c.push(b.get(t.path)!);
       // HEAD's version: for a pointer file checked out or restored from another revision.
       const h = (await headPointers()).get(t.path);
       if (h) c.push(h);
@@ -156,7 +166,7 @@ async function restoreFetching(ctx: RepoContext, paths: string[], baseline: Map<
  * artifact is restored.
  */
 export async function restoreAfterGit(ctx: RepoContext, previous: string | undefined, opts: { fileCheckout?: boolean } = {}): Promise<ReconcileResult> {
-  const r = await reconcile(ctx, { previous: previous ? [previous] : [], restoreMissing: !opts.fileCheckout, dropUntracked: !opts.fileCheckout });
+  const r = await reconcile(ctx, { previous: previous ? [previous] : [], reflog: true, restoreMissing: !opts.fileCheckout, dropUntracked: !opts.fileCheckout });
   await recordPointerState(ctx.root, ctx.stateDir);
   if (r.kept.length) throw new UnsavedChangesError(r.kept);
   return r;
