@@ -182,14 +182,16 @@ export class Stamps {
     let racy: Array<[string, string]> | undefined;
     // A find signature lists its racy files (see racy.ts); a scan from Node only knows the
     // newest change, and then the whole folder waits out the longest window.
+    // A stamp that cannot be renewed goes: it described data that has changed since (the
+    // hooks read an old stamp as mk's last word on what the folder holds).
     const recent = s.recent ?? (now - s.newest < 2000 ? undefined : []);
-    if (!recent) return;
+    if (!recent) return this.forget(path);
     if (recent.length) {
-      if (!digestOf || recent.length > MAX_RACY) return;
+      if (!digestOf || recent.length > MAX_RACY) return this.forget(path);
       racy = [];
       for (const rel of recent) {
         const d = digestOf(rel);
-        if (!d) return;
+        if (!d) return this.forget(path);
         racy.push([rel, d]);
       }
     }
