@@ -42,7 +42,10 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
     let workspace: ArtifactStatus['workspace'] = cmp.workspace;
     if (workspace === 'modified' || workspace === 'unknown') {
       // Changed data may be merely stale: the one rule (src/artifact/reconcile.ts) tells.
-      const d = await classifyData(ctx, stat, stamps, t.path, t.pointer, async () => [...(await (headPointers ??= pointersOf(ctx, 'HEAD'))).filter((h) => h.path === t.path).map((h) => h.pointer)]);
+      // The versions the work tree may have held before git moved the pointer: HEAD's, where HEAD was before, ORIG_HEAD's.
+      const d = await classifyData(ctx, stat, stamps, t.path, t.pointer, async () =>
+        (await (headPointers ??= Promise.all(['HEAD', 'HEAD@{1}', 'ORIG_HEAD'].map((r) => pointersOf(ctx, r))).then((x) => x.flat()))).filter((h) => h.path === t.path).map((h) => h.pointer),
+      );
       if (d.state === 'stale') workspace = 'stale';
     }
     const s: ArtifactStatus = {

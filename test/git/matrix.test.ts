@@ -294,6 +294,40 @@ describe('every git command leaves the data matching the pointers', () => {
     await expectNextCommit(R, [IMGS]);
   });
 
+  it('reset --hard with no hook running (the issue): status says stale, the next commit restores the data instead of recording it', async () => {
+    const R = row();
+    g(R, '-c', 'core.hooksPath=/dev/null', 'reset', '-q', '--hard', 'HEAD~2');
+    expect((await status({ cwd: R })).map((x) => [x.path, x.workspace])).toEqual([
+      [IMGS, 'stale'],
+      [MODEL, 'stale'],
+    ]);
+    expect(mk(R, 'status')).toMatch(/stale \(pointer changed by git; run mk checkout\)\s+data\/imgs/);
+    code(R);
+    const c = gitRun(R, ['commit', '-q', '-a', '-m', 'docs']);
+    expect(c.status, c.stderr).toBe(0);
+    expect(mkLines(c)).toContain(`mk: ${IMGS} held the data of another version than its pointer (git changed the pointer): restored the pointer's data, nothing recorded`);
+    expect(await digests(R, 'HEAD')).toEqual({ [IMGS]: D.I1, [MODEL]: D.M1 });
+    await expectInLine(R);
+  });
+
+  it("reset --hard with no hook running, then a user edit: the edit is the user's, recorded by the next commit", async () => {
+    const R = row();
+    g(R, '-c', 'core.hooksPath=/dev/null', 'reset', '-q', '--hard', 'HEAD~2');
+    const kept = editImgs(R);
+    expect((await status({ cwd: R })).map((x) => [x.path, x.workspace])).toEqual([
+      [IMGS, 'modified'],
+      [MODEL, 'stale'],
+    ]);
+    code(R);
+    const c = gitRun(R, ['commit', '-q', '-a', '-m', 'edit']);
+    expect(c.status, c.stderr).toBe(0);
+    const head = await digests(R, 'HEAD');
+    expect(head[MODEL]).toBe(D.M1); // stale: restored, not recorded
+    expect([D.I1, D.I2]).not.toContain(head[IMGS]); // the user's edit on top of I2's files
+    expect(fileSha(join(R, kept.file))).toBe(kept.sha);
+    await expectInLine(R);
+  });
+
   for (const mode of ['--soft', '--mixed']) {
     it(`reset ${mode} HEAD~2: the work-tree pointers stay, so does the data; the next commit records them again`, async () => {
       const R = row();
