@@ -6,6 +6,7 @@
 export { init } from './api/init.js';
 export { add, type AddOptions, type AddedArtifact } from './api/add.js';
 export { remove, type RemoveResult } from './api/remove.js';
+export { move, type MoveResult } from './api/mv.js';
 export { status, type ArtifactStatus } from './api/status.js';
 export { checkout, type CheckoutOptions, type CheckoutResult } from './api/checkout.js';
 export { checkoutSide, type SideCheckoutOptions, type SideCheckoutFile } from './api/checkout-side.js';

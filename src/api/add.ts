@@ -6,6 +6,7 @@ import { StatCache } from '../hashing/stat-cache.js';
 import { findSignatureAsync, Stamps } from '../hashing/stamps.js';
 import { digestLookup, neededBlobs } from '../artifact/compare.js';
 import { indexTexts, updateIndex } from '../git/index-update.js';
+import { recordPointerState } from '../git/pointer-state.js';
 import { readWorkspacePointer, underPrefix, workspacePointerPaths } from '../git/pointers.js';
 import { dataPathFor, guessKind, isPointerPath, KINDS, pointerPathFor, serializePointer, type Kind, type Pointer, samePointerData } from '../pointer/pointer.js';
 import { RepoContext } from '../repo/context.js';
@@ -101,6 +102,7 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
       stat.save();
       const sig = await early;
       if (sig && snap.manifest) stamps.record(rel, snap.pointer.digest, sig, neededBlobs(snap.pointer, snap.manifest), digestLookup(snap.manifest));
+      else if (stamps.digestOf(rel) !== snap.pointer.digest) stamps.forget(rel); // a stamp of another version would no longer be true
       const changed = !previous || !samePointerData(previous, snap.pointer) || previous.kind !== kind || previous.description !== description;
       if (changed) await writeFileAtomic(abs(ctx.root, pointerPath), serializePointer(snap.pointer, rel.split('/').pop()!));
       const changedIgnore = await ensureIgnored(ctx.root, rel);
@@ -137,6 +139,7 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
     }
     // One step for the whole index change: killed before it, the index is as it was.
     if (opts.stage !== false) await updateIndex(ctx.root, [...unstage, ...(opts.unstage ?? [])], [...new Set(stage)]);
+    await recordPointerState(ctx.root, ctx.stateDir);
   } finally {
     stat.save();
     stamps.save();

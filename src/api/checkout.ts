@@ -19,6 +19,7 @@ import { abs, assertNoSymlinkedParents, checkStoredPath, repoRelative } from '..
 import { pruneEmptyParents, removeStaleTemps, writeFileAtomic } from '../util/fs.js';
 import { checkIgnorable, ensureIgnored, ignoreFileOf, ignores } from '../repo/gitignore.js';
 import { indexTexts, refreshIndex, stagePointerTexts } from '../git/index-update.js';
+import { recordPointerState } from '../git/pointer-state.js';
 
 export interface CheckoutOptions {
   cwd?: string;
@@ -162,8 +163,11 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
     const link = opts.link ?? ctx.config.link;
     const artifacts: CheckoutArtifact[] = [];
     for (const plan of plans) {
-      artifacts.push(await execute(ctx, stat, plan, link));
-      if (plan.stamped) await restamp(ctx, stamps, plan);
+      const done = await execute(ctx, stat, plan, link);
+      artifacts.push(done);
+      // The stamp is mk's word on what the data holds: after a write it says the new version (or nothing).
+      if (plan.stamped || (done.action === 'restored' && plan.t.pointer.type === 'dir')) await restamp(ctx, stamps, plan);
+      else if (done.action === 'restored') stamps.forget(plan.t.path);
     }
     const rewritten = plans.filter((p) => p.t.filtered && p.write.length).map((p) => p.t.path);
     if (rewritten.length) {
@@ -184,6 +188,7 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
         data: { artifacts },
       });
     }
+    await recordPointerState(ctx.root, ctx.stateDir);
     return { rev: commit, artifacts };
   } finally {
     stat.save();

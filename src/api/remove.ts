@@ -4,6 +4,7 @@ import { MkError, UnsafePathError, UsageError } from '../errors/index.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import type { Pointer } from '../pointer/pointer.js';
 import { git } from '../git/run.js';
+import { recordPointerState } from '../git/pointer-state.js';
 import { readWorkspacePointer } from '../git/pointers.js';
 import { planKitfileSync } from '../modelkit/kitfile-file.js';
 import { dataPathFor, isPointerPath, pointerPathFor } from '../pointer/pointer.js';
@@ -81,6 +82,7 @@ export async function remove(paths: string[], opts: { cwd?: string; data?: boole
       staged.push(kitfile.name);
     }
     if (opts.stage !== false) await git(ctx.root, ['add', '-A', '--', ...staged]);
+    await recordPointerState(ctx.root, ctx.stateDir);
     // The data goes last, once the pointers are out of the way: its bytes stay in the cache.
     if (opts.data) for (const rel of rels) rmSync(abs(ctx.root, rel), { recursive: true, force: true });
   } finally {

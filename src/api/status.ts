@@ -1,6 +1,7 @@
 import { compareWorkspace, type FileChange, type WorkspaceStatus } from '../artifact/compare.js';
 import { StatCache } from '../hashing/stat-cache.js';
-import { pointerTextInWorkTree, workspacePointers } from '../git/pointers.js';
+import { pointerTextInWorkTree, pointersAtCommit, workspacePointers, type TrackedPointer } from '../git/pointers.js';
+import { classifyData } from '../artifact/reconcile.js';
 import { git } from '../git/run.js';
 import { Stamps } from '../hashing/stamps.js';
 import type { Kind } from '../pointer/pointer.js';
@@ -11,8 +12,12 @@ export interface ArtifactStatus {
   path: string;
   kind: Kind;
   type: 'file' | 'dir';
-  /** Work tree against the pointer: clean, modified, deleted (data absent), unknown (not cached, cannot tell). */
-  workspace: WorkspaceStatus;
+  /**
+   * Work tree against the pointer: clean, modified (the user's changes), stale (exactly another
+   * version mk placed or recorded: git changed the pointer without the data; `mk checkout` or the
+   * next commit brings the pointer's data), deleted (data absent), unknown (not cached, cannot tell).
+   */
+  workspace: WorkspaceStatus | 'stale';
   /** Pointer against HEAD: new (not in HEAD), changed (differs from HEAD), committed. */
   commit: 'new' | 'changed' | 'committed';
   /** All blobs needed to restore it are in the local cache. */
@@ -32,15 +37,26 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
   const [tracked, vsHead] = await Promise.all([workspacePointers(ctx.root, filters), pointerChanges(ctx.root)]);
   const filteredVsHead = tracked.some((t) => t.filtered) ? await stagedChanges(ctx.root) : new Map<string, 'new' | 'changed'>();
   const out: ArtifactStatus[] = [];
+  let headPointers: Promise<TrackedPointer[]> | undefined;
   for (const t of tracked) {
     const cmp = await compareWorkspace(ctx, stat, t.path, t.pointer, stamps, early.get(t.path));
+    let workspace: ArtifactStatus['workspace'] = cmp.workspace;
     // A filtered file left as pointer text by a checkout that could not get its data: the data is absent.
-    if (t.filtered && cmp.workspace === 'modified' && pointerTextInWorkTree(ctx.root, t.path)) cmp.workspace = 'deleted';
+    if (t.filtered && workspace === 'modified' && pointerTextInWorkTree(ctx.root, t.path)) workspace = 'deleted';
+    else if (!t.filtered && (workspace === 'modified' || workspace === 'unknown')) {
+      // Changed data may be merely stale: the one rule (src/artifact/reconcile.ts) tells.
+      // The versions the work tree may have held before git moved the pointer: HEAD's, where HEAD was before, ORIG_HEAD's.
+      // (A filtered file is Git's own: Git's checkout writes it, so it is never stale.)
+      const d = await classifyData(ctx, stat, stamps, t.path, t.pointer, async () =>
+        (await (headPointers ??= Promise.all(['HEAD', 'HEAD@{1}', 'ORIG_HEAD'].map((r) => pointersOf(ctx, r))).then((x) => x.flat()))).filter((h) => h.path === t.path).map((h) => h.pointer),
+      );
+      if (d.state === 'stale') workspace = 'stale';
+    }
     const s: ArtifactStatus = {
       path: t.path,
       kind: t.pointer.kind,
       type: t.pointer.type,
-      workspace: cmp.workspace,
+      workspace,
       commit: (t.filtered ? filteredVsHead.get(t.path) : vsHead.get(t.pointerPath)) ?? 'committed',
       cached: cmp.cached,
       size: t.pointer.size,
@@ -87,4 +103,10 @@ async function stagedChanges(root: string): Promise<Map<string, 'new' | 'changed
   const parts = text.split('\0');
   for (let i = 0; i + 1 < parts.length; i += 2) out.set(parts[i + 1]!, parts[i] === 'A' ? 'new' : 'changed');
   return out;
+}
+
+/** The pointers of a revision (none when it does not resolve, e.g. before the first commit). */
+async function pointersOf(ctx: RepoContext, rev: string): Promise<TrackedPointer[]> {
+  const c = (await git(ctx.root, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { okCodes: [1, 128] })).trim();
+  return c ? pointersAtCommit(ctx.commonDir, c).catch(() => []) : [];
 }

@@ -77,8 +77,22 @@ export function registerCore(program: Command): void {
     });
 
   program
+    .command('mv')
+    .description('move a tracked artifact: its data (renamed, not copied), pointer, .gitignore line and Kitfile entry, staged')
+    .argument('<source>', 'a tracked artifact (or a path git tracks: moved with git mv)')
+    .argument('<destination>', 'the new path, or an existing folder to move it into')
+    .option('--no-stage', 'do not stage the changes')
+    .option('--json', 'print the result as JSON')
+    .action(async (source: string, destination: string, o: { stage: boolean; json?: boolean }) => {
+      const { move } = await import('../api/mv.js');
+      const r = await move(source, destination, { stage: o.stage });
+      if (o.json) return out.json(r);
+      out.line(`moved  ${r.from} -> ${r.to}${r.by === 'git' ? ' (git mv)' : ''}`);
+    });
+
+  program
     .command('status')
-    .description('show each tracked artifact: clean, modified, deleted, new, not cached')
+    .description('show each tracked artifact: clean, modified, stale, deleted, new, not cached')
     .argument('[path...]', 'limit to these paths')
     .option('--json', 'print the result as JSON')
     .option('-v, --verbose', 'list changed files inside directories')
@@ -93,8 +107,14 @@ export function registerCore(program: Command): void {
       if (o.json) return out.json(r);
       if (r.length === 0) return out.line("no tracked artifacts (track some with 'mk add <path>')");
       const rows = r.map((s) => {
-        const flags = [s.workspace, s.commit === 'committed' ? '' : s.commit === 'new' ? 'new' : 'uncommitted', s.cached ? '' : 'not cached'].filter(Boolean).join(', ');
-        const detail = s.changes.length && s.type === 'dir' ? ` (${s.changes.length} file${s.changes.length === 1 ? '' : 's'} changed)` : '';
+        const flags = [
+          s.workspace === 'stale' ? 'stale (pointer changed by git; run mk checkout)' : s.workspace,
+          s.commit === 'committed' ? '' : s.commit === 'new' ? 'new' : 'uncommitted',
+          s.cached ? '' : 'not cached',
+        ]
+          .filter(Boolean)
+          .join(', ');
+        const detail = s.changes.length && s.type === 'dir' && s.workspace !== 'stale' ? ` (${s.changes.length} file${s.changes.length === 1 ? '' : 's'} changed)` : '';
         return [flags, s.path + detail];
       });
       out.line(table(rows));

@@ -182,20 +182,31 @@ export class Stamps {
     let racy: Array<[string, string]> | undefined;
     // A find signature lists its racy files (see racy.ts); a scan from Node only knows the
     // newest change, and then the whole folder waits out the longest window.
+    // A stamp that cannot be renewed goes: it described data that has changed since (the
+    // hooks read an old stamp as mk's last word on what the folder holds).
     const recent = s.recent ?? (now - s.newest < 2000 ? undefined : []);
-    if (!recent) return;
+    if (!recent) return this.forget(path);
     if (recent.length) {
-      if (!digestOf || recent.length > MAX_RACY) return;
+      if (!digestOf || recent.length > MAX_RACY) return this.forget(path);
       racy = [];
       for (const rel of recent) {
         const d = digestOf(rel);
-        if (!d) return;
+        if (!d) return this.forget(path);
         racy.push([rel, d]);
       }
     }
     const entry: Entry = racy ? [digest, s.sig, blobs ?? null, racy] : blobs ? [digest, s.sig, blobs] : [digest, s.sig];
     if (JSON.stringify(this.entries[path]) === JSON.stringify(entry)) return;
     this.entries[path] = entry;
+    this.dirty = true;
+  }
+
+  /** After mk renamed a folder `from` to `to`: its files keep their stat data (find lists them relative to the folder), so the stamp holds there. */
+  move(from: string, to: string): void {
+    const e = this.entries[from];
+    if (!e) return;
+    delete this.entries[from];
+    this.entries[to] = e;
     this.dirty = true;
   }
 

@@ -78,6 +78,26 @@ export class StatCache {
     }
   }
 
+  /**
+   * After mk renamed `from` to `to` (a file or a folder, under the lock): the entries follow.
+   * A folder's files keep their stat data; a renamed file's ctime changes, so `renamed` (its
+   * stat data now) replaces it when the entry still held before the rename (`before`).
+   */
+  move(from: string, to: string, file?: { before: Stats; renamed: Stats }): void {
+    for (const [k, v] of [...this.entries]) {
+      if (k !== from && !k.startsWith(from + '/')) continue;
+      this.entries.delete(k);
+      this.dirty = true;
+      const rel = to + k.slice(from.length);
+      if (k === from && file) {
+        const b = file.before;
+        // Only an entry that still held (same stat data, not racy) vouches for the renamed file.
+        if (v[0] !== b.ino || v[1] !== b.size || v[2] !== b.mtimeMs || v[3] !== b.ctimeMs || isRacy(b, v[5])) continue;
+        this.record(rel, file.renamed, v[4], Date.now(), true);
+      } else this.entries.set(rel, v);
+    }
+  }
+
   save(): void {
     if (!this.dirty || !this.loaded) return;
     const e: Record<string, Entry> = {};

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
 import { KITFILE_NAMES } from './kitfile.js';
-import { syncKitfile, type SyncArtifact } from './kitfile-sync.js';
+import { renameKitfilePath, syncKitfile, type SyncArtifact } from './kitfile-sync.js';
 
 /** The project's Kitfile name, if it has one. */
 export function kitfileName(root: string): string | undefined {
@@ -35,4 +35,12 @@ export function kitfileNeedsStaging(name: string, staged: string | undefined, ar
   if (staged === undefined) return true;
   const next = syncKitfile(staged, artifacts, [], name);
   return next !== undefined && next !== staged;
+}
+
+/** The project's Kitfile with the entry of `from` renamed to `to` (nothing written), or undefined if no entry names it. */
+export function planKitfileRename(root: string, from: string, to: string): { name: string; text: string } | undefined {
+  const name = kitfileName(root);
+  if (!name) return undefined;
+  const next = renameKitfilePath(readFileSync(join(root, name), 'utf8'), from, to, name);
+  return next === undefined ? undefined : { name, text: next };
 }

@@ -106,3 +106,36 @@ export function syncKitfile(text: string, artifacts: SyncArtifact[], untracked: 
   parseKitfile(out, file); // still valid
   return out;
 }
+
+/**
+ * Renames the path of the Kitfile entries that name `from` (model, model parts, datasets,
+ * code, docs) to `to`; an entry name that was the old file name follows. Comments, order and
+ * every other field are kept. Returns the new text, or undefined when no entry names `from`.
+ */
+export function renameKitfilePath(text: string, from: string, to: string, file = 'Kitfile'): string | undefined {
+  parseKitfile(text, file);
+  const doc = parseDocument(text);
+  let changed = false;
+  const oldName = from.split('/').pop()!;
+  const newName = to.split('/').pop()!;
+  const visit = (it: unknown) => {
+    if (!isMap(it) || cleanPath(String(it.get('path'))) !== from) return;
+    it.set('path', to);
+    if (it.get('name') === oldName) it.set('name', newName);
+    changed = true;
+  };
+  const model = doc.get('model');
+  if (isMap(model)) {
+    visit(model);
+    const parts = model.get('parts');
+    if (isSeq(parts)) parts.items.forEach(visit);
+  }
+  for (const section of ['datasets', 'code', 'docs']) {
+    const seq = doc.get(section);
+    if (isSeq(seq)) seq.items.forEach(visit);
+  }
+  if (!changed) return undefined;
+  const out = doc.toString();
+  parseKitfile(out, file); // still valid
+  return out;
+}

@@ -83,11 +83,19 @@ describe('git commit forms', () => {
     expect(status()).toBe('');
   });
 
-  it('git commit <paths> naming only code: the changed data is recorded too (mk records every changed tracked artifact), and the index stays in line', () => {
+  it('git commit <paths> naming only code: the changed data is left out (kept, reported), and the index stays in line; naming its pointer records it', () => {
+    const before = pointerDigest(R, 'HEAD', 'data/big.bin');
     const big = writeRandom(join(R, 'data', 'big.bin'), 100_000);
     writeRandom(join(R, 'code.py'), 103);
     const c = gitRun(R, ['commit', '-m', 'code only, by path', '--', 'code.py']);
     expect(c.status, c.stderr).toBe(0);
+    expect(mkLines(c)).toContain('mk: data/big.bin has changed data, left out of this commit (its pointer is not among the paths committed)');
+    expect(pointerDigest(R, 'HEAD', 'data/big.bin')).toBe(before);
+    expect(fileSha(join(R, 'data', 'big.bin'))).toBe(big);
+    expect(status()).toBe('');
+    writeRandom(join(R, 'code.py'), 104);
+    const named = gitRun(R, ['commit', '-m', 'data by path', '--', 'code.py', 'data/big.bin.mk.yaml']);
+    expect(named.status, named.stderr).toBe(0);
     expect(pointerDigest(R, 'HEAD', 'data/big.bin')).toBe(big);
     expect(status()).toBe('');
   });

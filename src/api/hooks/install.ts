@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { git } from '../../git/run.js';
 import type { RepoContext } from '../../repo/context.js';
 
-export const HOOKS = ['pre-commit', 'post-commit', 'post-checkout', 'post-merge', 'post-rewrite', 'pre-push'] as const;
+export const HOOKS = ['pre-commit', 'post-commit', 'post-checkout', 'post-merge', 'post-rewrite', 'pre-push', 'reference-transaction'] as const;
 export type HookName = (typeof HOOKS)[number];
 const MARKER = 'mk-hook-shim';
 /** Where a hook that was there before mk is kept (and run first by 'mk hook'). */

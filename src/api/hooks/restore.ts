@@ -2,9 +2,13 @@ import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { checkout, type CheckoutResult } from '../checkout.js';
 import { compareWorkspace } from '../../artifact/compare.js';
-import { isMkError } from '../../errors/index.js';
+import { isMkError, UnsavedChangesError } from '../../errors/index.js';
+import { classifyData, type DataState } from '../../artifact/reconcile.js';
+import { Stamps } from '../../hashing/stamps.js';
 import { pointersAtCommit, underPrefix, workspacePointers } from '../../git/pointers.js';
-import { git } from '../../git/run.js';
+import { git, headCommit } from '../../git/run.js';
+import { recordPointerState } from '../../git/pointer-state.js';
+export { pointersInPlace } from '../../git/pointer-state.js';
 import { StatCache } from '../../hashing/stat-cache.js';
 import type { Pointer } from '../../pointer/pointer.js';
 import type { RepoContext } from '../../repo/context.js';
@@ -15,7 +19,8 @@ const ZERO = /^0+$/;
 
 /** True while git is in the middle of a rebase (post-rewrite restores at the end). */
 export function rebasing(ctx: RepoContext): boolean {
-  return existsSync(join(ctx.gitDir, 'rebase-merge')) || existsSync(join(ctx.gitDir, 'rebase-apply'));
+  // `git am` keeps its state in rebase-apply too, with an 'applying' file: each applied patch moves HEAD, and no post-rewrite follows.
+  return existsSync(join(ctx.gitDir, 'rebase-merge')) || (existsSync(join(ctx.gitDir, 'rebase-apply')) && !existsSync(join(ctx.gitDir, 'rebase-apply', 'applying')));
 }
 
 async function baselineAt(ctx: RepoContext, commit: string | undefined): Promise<Map<string, Pointer | undefined>> {
@@ -29,44 +34,142 @@ async function baselineAt(ctx: RepoContext, commit: string | undefined): Promise
   return m;
 }
 
+/** What reconciling did: data that followed its pointer, the user's data left alone, data of artifacts no longer tracked. */
+export interface ReconcileResult extends CheckoutResult {
+  /** Stale (or absent) data that now follows its pointer. */
+  restored: string[];
+  /** The user's data (changed since mk placed or recorded it): kept as it is. */
+  kept: string[];
+  /** Data of artifacts the previous revision tracked and this one does not. */
+  removed: string[];
+  /** Stale data that could not follow its pointer (while a merge is being concluded, or nothing to fetch it from). */
+  stale: Array<{ path: string; version: Pointer }>;
+  /** Each artifact's state after reconciling (stale data restored counts as clean). */
+  states: Map<string, DataState['state']>;
+}
+
+export interface ReconcileOptions {
+  /** Commits whose pointers the work tree may hold (the previous HEAD): evidence for stale data, and artifacts they tracked whose data goes. */
+  previous?: string[];
+  /** Where HEAD was before (HEAD@{1}) and ORIG_HEAD are evidence too (read only when a stamp cannot answer). */
+  reflog?: boolean;
+  /** Only these artifacts (repository-relative data paths). */
+  paths?: string[];
+  /** Restore absent data too (hooks after git moved HEAD); the pre-commit hook only reports it. */
+  restoreMissing?: boolean;
+  /** Only classify: restore nothing (the stale artifacts are returned). */
+  dryRun?: boolean;
+  /** Remove the data of artifacts `previous` tracked and the work tree no longer does (default true). */
+  dropUntracked?: boolean;
+}
+
 /**
- * Brings the data in line with the pointers git just wrote. The baseline is what the work
- * tree held before (the previous HEAD's pointers): data still matching it may be replaced;
- * anything else is unsaved and stops us, as git stops for unsaved code. Missing data is
- * fetched from the default remote when `auto_fetch` allows.
+ * The one rule, for every folder (and legacy file) artifact: data the user has not changed
+ * since mk placed or recorded it follows its pointer (restored, fetched first when
+ * `auto_fetch` allows); data the user changed is kept and reported, never overwritten and
+ * never taken for stale. See classifyData for the evidence. Run by every hook that sees git
+ * move pointers (post-checkout, post-merge, post-rewrite, reference-transaction) and by
+ * pre-commit before it records anything.
  */
-export async function restoreAfterGit(ctx: RepoContext, previous: string | undefined): Promise<(CheckoutResult & { removed: string[] }) | undefined> {
-  const baseline = await baselineAt(ctx, previous);
-  const run = () => restoreSparing(ctx, baseline);
+export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
+  const out: ReconcileResult = { artifacts: [], restored: [], kept: [], removed: [], stale: [], states: new Map() };
+  const tracked = await workspacePointers(ctx.root, opts.paths);
+  // The evidence from history is read only when an artifact needs it (the stamps answer the common case).
+  const previous = (opts.previous ?? []).filter((c) => c && !ZERO.test(c));
+  let baselinesP: Promise<Array<Map<string, Pointer | undefined>>> | undefined;
+  const baselines = () => (baselinesP ??= Promise.all(previous.map((c) => baselineAt(ctx, c))));
+  let reflogP: Promise<Array<Map<string, Pointer | undefined>>> | undefined;
+  const reflog = () =>
+    (reflogP ??= (async () => {
+      if (!opts.reflog) return [];
+      const out: string[] = [];
+      for (const rev of ['HEAD@{1}', 'ORIG_HEAD']) {
+        const c = (await git(ctx.root, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { okCodes: [1, 128] })).trim();
+        if (c && !previous.includes(c) && !out.includes(c)) out.push(c);
+      }
+      return Promise.all(out.map((c) => baselineAt(ctx, c)));
+    })());
+  let headP: Promise<Map<string, Pointer | undefined>> | undefined;
+  const headPointers = () => (headP ??= (async () => baselineAt(ctx, await headCommit(ctx.root)))());
+  const stat = new StatCache(ctx.stateDir);
+  const stamps = new Stamps(ctx.stateDir);
+  const early = stamps.prefetch(ctx.root);
+  const baseline = new Map<string, Pointer | undefined>();
+  const todo: string[] = [];
+  for (const t of tracked) {
+    const candidates = async () => {
+      const c: Pointer[] = [];
+      for (const b of [...(await baselines()), ...(await reflog())]) if (b.get(t.path)) c.push(b.get(t.path)!);
+      // HEAD's version: for a pointer file checked out or restored from another revision.
+      const h = (await headPointers()).get(t.path);
+      if (h) c.push(h);
+      return c;
+    };
+    const d = await classifyData(ctx, stat, stamps, t.path, t.pointer, candidates, early.get(t.path));
+    out.states.set(t.path, d.state);
+    if (d.state === 'stale') {
+      out.stale.push({ path: t.path, version: d.version! });
+      baseline.set(t.path, d.version);
+      todo.push(t.path);
+    } else if (d.state === 'deleted' && opts.restoreMissing) {
+      baseline.set(t.path, undefined);
+      todo.push(t.path);
+    } else if (d.state === 'modified' || d.state === 'unknown') out.kept.push(t.path);
+  }
+  stat.save();
+  stamps.save();
+  if (opts.dryRun) return out;
+  if (todo.length) {
+    const r = await restoreFetching(ctx, todo, baseline);
+    out.artifacts = r.artifacts;
+    out.restored = r.artifacts.filter((a) => a.action === 'restored').map((a) => a.path);
+    for (const p of out.restored) out.states.set(p, 'clean');
+    out.kept.push(...r.unsaved);
+    for (const p of r.unsaved) out.states.set(p, 'modified');
+    out.stale = out.stale.filter((s) => r.unsaved.includes(s.path));
+  }
+  if (opts.dropUntracked === false) return out;
+  const dropped = new Map<string, Pointer | undefined>();
+  for (const b of await baselines()) for (const [k, v] of b) if (!dropped.has(k)) dropped.set(k, v);
+  out.removed = await removeDropped(ctx, dropped);
+  return out;
+}
+
+/** Restores `paths` (their data is stale or absent); missing blobs are fetched when `auto_fetch` allows. */
+async function restoreFetching(ctx: RepoContext, paths: string[], baseline: Map<string, Pointer | undefined>): Promise<{ artifacts: CheckoutResult['artifacts']; unsaved: string[] }> {
+  const run = async () => {
+    try {
+      return { artifacts: (await checkout({ cwd: ctx.root, baseline, paths })).artifacts, unsaved: [] as string[] };
+    } catch (e) {
+      // Changed between the classification and the checkout (a race with the user): theirs.
+      if (!isMkError(e, 'EUNSAVED')) throw e;
+      const unsaved = (e.data.paths as string[] | undefined) ?? [];
+      const artifacts = paths.filter((p) => unsaved.some((u) => underPrefix(u, p)));
+      const rest = paths.filter((p) => !artifacts.includes(p));
+      return { artifacts: rest.length ? (await checkout({ cwd: ctx.root, baseline, paths: rest })).artifacts : [], unsaved: artifacts };
+    }
+  };
   try {
     return await run();
   } catch (e) {
     if (!isMkError(e, 'ENOTCACHED') || !ctx.config.autoFetch || ctx.config.remotes.length === 0) throw e;
   }
   const { fetchData } = await import('../transfer.js');
-  await fetchData({ cwd: ctx.root });
+  await fetchData({ cwd: ctx.root, paths });
   return run();
 }
 
 /**
- * Restores every artifact; when some hold unsaved changes, those are left alone and the
- * others are still restored (then the unsaved-changes error is raised). Otherwise one edited
- * artifact would keep every other artifact at the previous revision's data, and the next
- * `git commit` would record that stale data on the new branch.
+ * Brings the data in line with the pointers git just wrote (post-checkout, post-merge,
+ * post-rewrite, reference-transaction), by the one rule. `previous`: the commit HEAD was at.
+ * The user's data is left alone: it is raised as an unsaved-changes error once every other
+ * artifact is restored.
  */
-async function restoreSparing(ctx: RepoContext, baseline: Map<string, Pointer | undefined>): Promise<CheckoutResult & { removed: string[] }> {
-  let result: CheckoutResult;
-  try {
-    result = await checkout({ cwd: ctx.root, baseline });
-  } catch (e) {
-    if (!isMkError(e, 'EUNSAVED')) throw e;
-    const unsaved = (e.data.paths as string[] | undefined) ?? [];
-    const rest = (await workspacePointers(ctx.root)).map((t) => t.path).filter((p) => !unsaved.some((u) => underPrefix(u, p)));
-    if (rest.length) await checkout({ cwd: ctx.root, baseline, paths: rest });
-    await removeDropped(ctx, baseline).catch(() => undefined); // the unsaved changes are the news
-    throw e;
-  }
-  return { ...result, removed: await removeDropped(ctx, baseline) };
+export async function restoreAfterGit(ctx: RepoContext, previous: string | undefined, opts: { fileCheckout?: boolean } = {}): Promise<ReconcileResult> {
+  const r = await reconcile(ctx, { previous: previous ? [previous] : [], reflog: true, restoreMissing: !opts.fileCheckout, dropUntracked: !opts.fileCheckout });
+  await recordPointerState(ctx.root, ctx.stateDir);
+  if (r.kept.length) throw new UnsavedChangesError(r.kept);
+  return r;
 }
 
 /**

@@ -59,7 +59,10 @@ export function fromPreCommitFramework(name: HookName, stdin: string, env: NodeJ
 export async function runHook(name: string, args: string[]): Promise<HookOutcome> {
   const out: HookOutcome = { messages: [], exitCode: 0 };
   if (!HOOKS.includes(name as HookName)) throw new MkError('EUSAGE', `unknown hook '${name}' (one of ${HOOKS.join(', ')})`, { exitCode: 2 });
-  let stdin = name === 'pre-push' ? readStdin() : '';
+  let stdin = name === 'pre-push' || name === 'reference-transaction' ? readStdin() : '';
+  // The shim already ran the hook that was there before mk (it had to read stdin first).
+  const previousDone = process.env.MK_PREVIOUS_DONE === '1';
+  delete process.env.MK_PREVIOUS_DONE;
   if (args.length === 0) ({ args, stdin } = fromPreCommitFramework(name as HookName, stdin));
   let ctx: RepoContext;
   try {
@@ -68,9 +71,9 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
     return out;
   }
   const previous = join(await hooksDir(ctx), name + PREVIOUS_SUFFIX);
-  if (existsSync(previous)) {
+  if (!previousDone && existsSync(previous)) {
     const r = spawnSync(previous, args, { stdio: ['pipe', 'inherit', 'inherit'], input: stdin, cwd: ctx.root });
-    if (r.status !== 0 && (name === 'pre-commit' || name === 'pre-push')) return { messages: [], exitCode: r.status ?? 1 };
+    if (r.status !== 0 && (name === 'pre-commit' || name === 'pre-push' || (name === 'reference-transaction' && args[0] === 'prepared'))) return { messages: [], exitCode: r.status ?? 1 };
   }
   if (process.env.MK_HOOKS === '0' || !ctx.initialized) return out;
   switch (name as HookName) {
@@ -88,6 +91,8 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
         out.exitCode = 1;
         return out;
       }
+      for (const p of r.restored) out.messages.push(`mk: ${p} held the data of another version than its pointer (git changed the pointer): restored the pointer's data, nothing recorded`);
+      for (const p of r.notNamed) out.messages.push(`mk: ${p} has changed data, left out of this commit (its pointer is not among the paths committed)`);
       for (const p of r.autoTracked) out.messages.push(`mk: tracking ${p} (its pointer ${p}.mk.yaml is committed instead)`);
       for (const p of r.updated) out.messages.push(`mk: recorded the new data of ${p}`);
       for (const p of r.missing) out.messages.push(`mk: warning: ${p} is tracked but missing from the work tree; its pointer stays as it was`);
@@ -111,18 +116,34 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
       await syncIndexAfterPartialCommit(ctx.root);
       return out;
     }
+    case 'reference-transaction':
     case 'post-checkout':
     case 'post-merge':
     case 'post-rewrite': {
-      const { rebasing, restoreAfterGit } = await import('./restore.js');
+      const { rebasing, restoreAfterGit, pointersInPlace } = await import('./restore.js');
       // During a rebase the intermediate checkouts restore nothing; post-rewrite (which git runs
       // before it removes its rebase state) restores once, at the end.
       if (name !== 'post-rewrite' && rebasing(ctx)) return out;
-      if (name === 'post-checkout' && args[2] === '0') return out; // a file checkout: git restored what was asked
       if (name === 'post-rewrite' && args[0] === 'amend') return out;
-      const prev = name === 'post-checkout' ? args[0] : (await git(ctx.root, ['rev-parse', '--verify', '--quiet', 'ORIG_HEAD'], { okCodes: [1] })).trim() || undefined;
+      let prev: string | undefined;
+      if (name === 'reference-transaction') {
+        // Only a committed transaction that moved HEAD (or the current branch) can have changed the work tree.
+        if (args[0] !== 'committed') return out;
+        const branch = (await git(ctx.root, ['symbolic-ref', '-q', 'HEAD'], { okCodes: [1, 128] })).trim();
+        const lines = stdin.split('\n').map((l) => l.split(' '));
+        const moved = lines.find((f) => f.length >= 3 && (f[2] === 'HEAD' || f[2] === branch) && !/^0+$/.test(f[1]!));
+        // `git stash pop` changes the work tree and only the stash ref.
+        const stash = lines.some((f) => f[2] === 'refs/stash');
+        if (!moved && !stash) return out;
+        if (moved && !stash && (await pointersInPlace(ctx.root, ctx.stateDir, moved[1]!))) return out;
+        prev = moved?.[0];
+      } else prev = name === 'post-checkout' ? args[0] : (await git(ctx.root, ['rev-parse', '--verify', '--quiet', 'ORIG_HEAD'], { okCodes: [1] })).trim() || undefined;
+      // A pointer checked out while a merge is concluded (`git checkout --theirs -- <pointer>`):
+      // the pre-commit hook stops the commit on stale data instead (see pre-commit.ts, staleSides).
+      if (name === 'post-checkout' && args[2] === '0' && existsSync(join(ctx.gitDir, 'MERGE_HEAD'))) return out;
       try {
-        const r = await restoreAfterGit(ctx, prev);
+        // A file checkout (`git checkout <rev> -- <pointer>`): git wrote the pointer; its data follows by the same rule.
+        const r = await restoreAfterGit(ctx, prev, { fileCheckout: name === 'post-checkout' && args[2] === '0' });
         const n = r?.artifacts.filter((a) => a.action === 'restored').length ?? 0;
         if (n) out.messages.push(`mk: restored the data of ${n} artifact(s)`);
         if (r?.removed.length) out.messages.push(`mk: removed the data of ${r.removed.length} artifact(s) this revision does not track`);

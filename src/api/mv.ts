@@ -1,0 +1,125 @@
+import { existsSync, lstatSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { MkError, UsageError } from '../errors/index.js';
+import { StatCache } from '../hashing/stat-cache.js';
+import { Stamps } from '../hashing/stamps.js';
+import { updateIndex } from '../git/index-update.js';
+import { recordPointerState } from '../git/pointer-state.js';
+import { readWorkspacePointer, underPrefix, workspacePointerPaths } from '../git/pointers.js';
+import { git } from '../git/run.js';
+import { planKitfileRename } from '../modelkit/kitfile-file.js';
+import { dataPathFor, isPointerPath, pointerPathFor, serializePointer } from '../pointer/pointer.js';
+import { RepoContext } from '../repo/context.js';
+import { checkIgnorable, ensureIgnored, ignoreFileOf, ignoreLine, readIgnoreFile } from '../repo/gitignore.js';
+import { abs, assertNoSymlinkedParents, repoRelative } from '../repo/paths.js';
+import { writeFileAtomic } from '../util/fs.js';
+
+export interface MoveResult {
+  from: string;
+  to: string;
+  /** `mk`: a pointer-tracked artifact (data, pointer, .gitignore line and Kitfile entry moved); `git`: a path git tracks, moved by `git mv`. */
+  by: 'mk' | 'git';
+  /** Files staged (or, for `git`, the paths git moved). */
+  staged: string[];
+}
+
+/**
+ * Moves a tracked artifact: renames its data (no copy, nothing hashed again: the stat cache
+ * and stamp entries follow), its pointer, its `.gitignore` line and its Kitfile entry, and
+ * stages them. A path that is not a pointer-tracked artifact but that git tracks (code, or a
+ * file artifact kept by mk's clean/smudge filter) is moved by `git mv`.
+ */
+export async function move(source: string, destination: string, opts: { cwd?: string; stage?: boolean } = {}): Promise<MoveResult> {
+  const ctx = RepoContext.open(opts.cwd);
+  const cwd = opts.cwd ?? process.cwd();
+  const rel = (p: string) => {
+    const r = repoRelative(ctx.root, p.replace(/\/+$/, '') || p, cwd);
+    return isPointerPath(r) ? dataPathFor(r) : r;
+  };
+  const from = rel(source);
+  let to = rel(destination);
+  const pointer = readWorkspacePointer(ctx.root, pointerPathFor(from));
+  if (!pointer) {
+    // The seam for what git itself tracks (filter-tracked files included): git moves it.
+    const known = (await git(ctx.root, ['ls-files', '-z', '--', from])).length > 0;
+    if (!known) throw new MkError('ENOTTRACKED', `${from} is not tracked (no ${pointerPathFor(from)}, and git does not track it)`, { hint: "track it first with 'mk add', or move it with mv" });
+    await git(ctx.root, ['mv', '--', abs(ctx.root, from), abs(ctx.root, to)]);
+    return { from, to, by: 'git', staged: [from, to] };
+  }
+  const tracked = (await workspacePointerPaths(ctx.root)).map(dataPathFor);
+  // Like mv: into an existing folder that is not itself an artifact.
+  if (isDirectory(abs(ctx.root, to)) && !tracked.includes(to)) to = to === '.' ? basename(from) : `${to}/${basename(from)}`;
+  if (to === from) throw new UsageError(`${from} is already there`);
+  if (to === '.' || to === '.mk' || to.startsWith('.mk/') || basename(to) === '.gitignore') throw new UsageError(`cannot move ${from} to ${to}`, 'name a new data path inside the repository');
+  if (underPrefix(to, from)) throw new UsageError(`cannot move ${from} into itself (${to})`);
+  if (existsSync(abs(ctx.root, to)) || existsSync(abs(ctx.root, pointerPathFor(to)))) throw new MkError('EEXIST', `${to} already exists`, { hint: 'choose another name, or remove it first' });
+  const inside = tracked.find((e) => e !== from && underPrefix(to, e));
+  if (inside) throw new UsageError(`${to} is inside the tracked directory ${inside}`);
+  const holds = tracked.find((e) => e !== from && underPrefix(e, to));
+  if (holds) throw new UsageError(`${to} would contain the tracked artifact ${holds}`);
+  for (const p of [from, to]) {
+    assertNoSymlinkedParents(ctx.root, p);
+    checkIgnorable(ctx.root, p);
+  }
+  const kitfile = planKitfileRename(ctx.root, from, to); // validated before anything moves
+  const lock = await ctx.lock();
+  const stat = new StatCache(ctx.stateDir);
+  const stamps = new Stamps(ctx.stateDir);
+  const add: string[] = [];
+  const remove: string[] = [pointerPathFor(from)];
+  try {
+    mkdirSync(dirname(abs(ctx.root, to)), { recursive: true });
+    let before;
+    try {
+      before = lstatSync(abs(ctx.root, from));
+    } catch {
+      /* no data in the work tree: only the pointer moves */
+    }
+    if (before) {
+      renameSync(abs(ctx.root, from), abs(ctx.root, to));
+      const renamed = lstatSync(abs(ctx.root, to));
+      stat.move(from, to, before.isFile() ? { before, renamed } : undefined);
+      if (before.isDirectory()) stamps.move(from, to);
+      else stamps.forget(from);
+    }
+    await writeFileAtomic(abs(ctx.root, pointerPathFor(to)), serializePointer(pointer, basename(to)));
+    add.push(pointerPathFor(to));
+    rmSync(abs(ctx.root, pointerPathFor(from)), { force: true });
+    const { file, name } = ignoreFileOf(from);
+    const text = readIgnoreFile(ctx.root, file);
+    if (text !== undefined) {
+      const next = text
+        .split('\n')
+        .filter((l) => l !== ignoreLine(name))
+        .join('\n');
+      if (next !== text) {
+        await writeFileAtomic(abs(ctx.root, file), next);
+        add.push(file);
+      }
+    }
+    const ignored = await ensureIgnored(ctx.root, to);
+    if (ignored) add.push(ignored);
+    if (kitfile) {
+      await writeFileAtomic(abs(ctx.root, kitfile.name), kitfile.text);
+      add.push(kitfile.name);
+    }
+    const staged = [...new Set(add)];
+    if (opts.stage !== false) {
+      await updateIndex(ctx.root, remove, staged);
+      await recordPointerState(ctx.root, ctx.stateDir);
+    }
+    return { from, to, by: 'mk', staged: [...remove, ...staged] };
+  } finally {
+    stat.save();
+    stamps.save();
+    lock.release();
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return lstatSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}

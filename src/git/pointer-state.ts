@@ -1,0 +1,49 @@
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomicSync } from '../util/fs.js';
+import { git } from './run.js';
+
+/**
+ * `.git/mk/pointers` (per worktree): the pointers (blob id and path, as `git ls-files --format`
+ * prints them) whose data is in place. Git's reference-transaction hook runs on every ref
+ * update; its shim compares the index, and the commit HEAD moved to, with this list and starts
+ * mk only when both differ. Every mk command that changes pointers or data records it again;
+ * when the work-tree pointers are not the index's it is removed (mk then runs: slower, never wrong).
+ */
+export const POINTER_STATE = 'pointers';
+
+const FORMAT = '--format=%(objectname) %(path)';
+
+export async function recordPointerState(root: string, stateDir: string, opts: { forget?: boolean } = {}): Promise<void> {
+  const file = join(stateDir, POINTER_STATE);
+  try {
+    if (opts.forget) throw new Error('forget');
+    if ((await git(root, ['diff', '--name-only', '-z', '--', '*.mk.yaml'])).length > 0) throw new Error('the work tree differs from the index');
+    const list = await git(root, ['ls-files', FORMAT, '--', '*.mk.yaml']);
+    mkdirSync(stateDir, { recursive: true });
+    writeFileAtomicSync(file, list);
+  } catch {
+    rmSync(file, { force: true });
+  }
+}
+
+/**
+ * True when the recorded pointers are those of the index, or of commit `to` (inside `git
+ * commit`, whose pre-commit hook recorded the data of the new commit's pointers): the data
+ * follows them already. The shim (hooks/reference-transaction) makes the same check in shell.
+ */
+export async function pointersInPlace(root: string, stateDir: string, to: string): Promise<boolean> {
+  let recorded: string;
+  try {
+    recorded = readFileSync(join(stateDir, POINTER_STATE), 'utf8');
+  } catch {
+    return false;
+  }
+  try {
+    if ((await git(root, ['ls-files', FORMAT, '--', '*.mk.yaml'])) === recorded) return true;
+    const lines = (await git(root, ['ls-tree', '-r', FORMAT, to])).split('\n').filter((l) => l.endsWith('.mk.yaml'));
+    return (lines.length ? lines.join('\n') + '\n' : '') === recorded;
+  } catch {
+    return false; // a git older than 2.38 (no --format): mk looks itself
+  }
+}
