@@ -77,7 +77,15 @@ export async function runFloors({ ds, rep, ctx, results, have }) {
     sh(['git', 'add', 'README'], { env, cwd: repo });
     sh(['git', 'commit', '-q', '-m', 'init'], { env, cwd: repo });
     rec('git', 'noop', [{ argv: ['git', 'commit', '-q', '--allow-empty', '-m', 'no-op'], cwd: repo }], 3);
-    rec('git', 'rename', [{ argv: ['git', 'mv', 'README', 'README.md'], cwd: repo }, { argv: ['git', 'commit', '-q', '-m', 'rename'], cwd: repo }], 1);
+    rec(
+      'git',
+      'rename',
+      [
+        { argv: ['git', 'mv', 'README', 'README.md'], cwd: repo },
+        { argv: ['git', 'commit', '-q', '-m', 'rename'], cwd: repo },
+      ],
+      1,
+    );
 
     if (!have.skopeo || !have.registry) {
       const why = `n/a: ${!have.skopeo ? 'skopeo' : 'docker-registry'} not available`;
