@@ -198,6 +198,21 @@ function writeGitConfig(work, env) {
   return file;
 }
 
+/**
+ * Sections of the report file that other scripts own (`## Start-up`, written by
+ * bench/startup.mjs): kept at the end when the main tables are rewritten.
+ */
+function keptSections(file) {
+  let text;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+  const i = text.search(/^## Start-up\b/m);
+  return i < 0 ? '' : `\n${text.slice(i).trimEnd()}\n`;
+}
+
 /** Re-renders a report from the JSON an earlier run saved (to change the format without re-measuring). */
 function reportOnly(opts) {
   const saved = JSON.parse(readFileSync(resolve(opts.reportOnly), 'utf8'));
@@ -207,7 +222,7 @@ function reportOnly(opts) {
   const dsets = Object.fromEntries(saved.meta.datasets.map((id) => [id, { ...all[id], ...(saved.meta.dsExtra?.[id] ?? {}) }]));
   const md = renderReport({ results, dsets, tools: saved.meta.columns, machine: saved.machine, meta: saved.meta, ctx: saved.ctx });
   const out = opts.out ? resolve(opts.out) : resolve(opts.reportOnly).replace(/\.json$/, '.md');
-  writeFileSync(out, md);
+  writeFileSync(out, md + keptSections(out));
   process.stdout.write(`${md}\n`);
   log(`report re-rendered into ${out}`);
 }
@@ -366,7 +381,7 @@ async function main() {
   const fullRun = !opts.quick && !opts.only && ['mk', 'lfs', 'dvc', 'floor'].every((t) => opts.tools.includes(t));
   const out = opts.out ? resolve(opts.out) : fullRun ? join(ROOT, 'docs', 'BENCHMARKS.md') : join(work, `BENCHMARKS-${mode}.md`);
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, md);
+  writeFileSync(out, md + keptSections(out));
   const savedCtx = { mkRemote: ctx.mkRemote, skopeoBlobs: ctx.skopeoBlobs, layoutInfo: ctx.layoutInfo, mkChange: ctx.mkChange, mkUpload: ctx.mkUpload };
   const jsonOut = fullRun && !opts.out ? join(work, 'results-full.json') : join(work, `results-${basename(out).replace(/\.md$/i, '')}.json`);
   writeFileSync(jsonOut, JSON.stringify({ machine, meta, ctx: savedCtx, results }, null, 1));

@@ -51,6 +51,26 @@ run mk checkout HEAD~1 -- models
 cmp models/classifier.safetensors "$work/bob/models/classifier.safetensors" && echo "the first model is back"
 run mk checkout HEAD
 
+say "Plain git keeps the data right: reset and cherry-pick move the data with the pointers"
+run git reset -q --hard HEAD~1                                            # the model is Git's (filter): smudged back
+cmp models/classifier.safetensors "$work/bob/models/classifier.safetensors" && echo "reset: the first model is back"
+run git reset -q --hard ORIG_HEAD                                         # and forward again
+run git switch -q -c more-images
+for i in $(seq 201 230); do head -c 4096 /dev/urandom > "data/images/img-$i.png"; done
+run mk add data/images                                                    # (a folder-only change: mk add, then commit)
+run git commit -q -m "30 more images"
+run git switch -q main                                                    # post-checkout: main's 200 images
+echo "on main: $(ls data/images | wc -l) images"
+run git cherry-pick more-images                                           # no checkout hook runs: reference-transaction does it
+echo "after the cherry-pick: $(ls data/images | wc -l) images"
+[ "$(ls data/images | wc -l)" = 230 ]
+run git reset -q --hard HEAD~1                                            # the discarded images go, they are not recorded again
+echo "after the reset: $(ls data/images | wc -l) images"
+[ "$(ls data/images | wc -l)" = 200 ]
+run mk status
+run git commit -q --allow-empty -m "docs"                                 # the next commit records nothing stale
+[ "$(git diff HEAD~1 HEAD --stat | wc -l)" = 0 ] && echo "the next commit recorded no stale data"
+
 say "Bob pulls Alice's retrain with git; the post-merge hook restores the data"
 cd "$work/bob"
 run git pull -q
