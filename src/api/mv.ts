@@ -10,6 +10,7 @@ import { git } from '../git/run.js';
 import { planKitfileRename } from '../modelkit/kitfile-file.js';
 import { dataPathFor, isPointerPath, pointerPathFor, serializePointer } from '../pointer/pointer.js';
 import { RepoContext } from '../repo/context.js';
+import { ATTRIBUTES_FILE, syncAttributes, workspaceFilterMatcher } from '../repo/gitattributes.js';
 import { checkIgnorable, ensureIgnored, ignoreFileOf, ignoreLine, readIgnoreFile } from '../repo/gitignore.js';
 import { abs, assertNoSymlinkedParents, repoRelative } from '../repo/paths.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -43,8 +44,19 @@ export async function move(source: string, destination: string, opts: { cwd?: st
     // The seam for what git itself tracks (filter-tracked files included): git moves it.
     const known = (await git(ctx.root, ['ls-files', '-z', '--', from])).length > 0;
     if (!known) throw new MkError('ENOTTRACKED', `${from} is not tracked (no ${pointerPathFor(from)}, and git does not track it)`, { hint: "track it first with 'mk add', or move it with mv" });
+    // A file kept through mk's filter by an exact-path .gitattributes line: the line moves first,
+    // so that Git cleans the file at its new path too (without it Git would store the bytes).
+    const staged = [from, to];
+    const filtered = workspaceFilterMatcher(ctx.root);
+    if (filtered(from) && !isDirectory(abs(ctx.root, from))) {
+      const dest = isDirectory(abs(ctx.root, to)) ? (to === '.' ? basename(from) : `${to}/${basename(from)}`) : to;
+      if (!filtered(dest) && (await syncAttributes(ctx.root, ctx.config.track, { addPaths: [dest], dropPaths: [from] }))) {
+        await git(ctx.root, ['add', '--', ATTRIBUTES_FILE]);
+        staged.push(ATTRIBUTES_FILE);
+      }
+    }
     await git(ctx.root, ['mv', '--', abs(ctx.root, from), abs(ctx.root, to)]);
-    return { from, to, by: 'git', staged: [from, to] };
+    return { from, to, by: 'git', staged };
   }
   const tracked = (await workspacePointerPaths(ctx.root)).map(dataPathFor);
   // Like mv: into an existing folder that is not itself an artifact.

@@ -6,7 +6,7 @@ import { isMkError, MkError } from '../../errors/index.js';
 import { pointersAtCommit } from '../../git/pointers.js';
 import { git } from '../../git/run.js';
 import type { DirManifest } from '../../pointer/dir-manifest.js';
-import { dataPathFor, parsePointer, serializePointer, type Pointer } from '../../pointer/pointer.js';
+import { dataPathFor, isPointerPath, parsePointer, serializePointer, type Pointer } from '../../pointer/pointer.js';
 import { openRemote, remoteConfig } from '../../remote/remotes.js';
 import { RepoContext } from '../../repo/context.js';
 import { PLACED_MERGES, readPlacedMerges } from './pre-commit.js';
@@ -50,7 +50,7 @@ export async function mergePointers(base: string, ours: string, theirs: string, 
   const names = ctx ? await sideNames(ctx) : DEFAULT_NAMES;
   const whole = () => {
     writeFileSync(ours, `<<<<<<< ours\n${a}=======\n${b}>>>>>>> theirs\n`);
-    messages.push(`mk: both branches changed the tracked artifact ${dataPathFor(path)}. (ours: ${names.ours}; theirs: ${names.theirs})`);
+    messages.push(`mk: both branches changed the tracked artifact ${isPointerPath(path) ? dataPathFor(path) : path}. (ours: ${names.ours}; theirs: ${names.theirs})`);
     messages.push(
       `hint: keep one side with 'git checkout --ours -- ${q(path)}' or 'git checkout --theirs -- ${q(path)}', then run 'mk checkout' and 'git add ${q(path)}'; or save merged data with 'mk add'`,
     );

@@ -27,7 +27,8 @@ async function baselineAt(ctx: RepoContext, commit: string | undefined): Promise
   const m = new Map<string, Pointer | undefined>();
   if (!commit || ZERO.test(commit)) return m;
   try {
-    for (const t of await pointersAtCommit(ctx.commonDir, commit)) m.set(t.path, t.pointer);
+    // Files kept through mk's Git filter are Git's own: Git's checkout writes and removes them.
+    for (const t of await pointersAtCommit(ctx.commonDir, commit)) if (!t.filtered) m.set(t.path, t.pointer);
   } catch {
     /* an unreadable old commit: fall back to an empty baseline (more conservative) */
   }
@@ -73,7 +74,9 @@ export interface ReconcileOptions {
  */
 export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
   const out: ReconcileResult = { artifacts: [], restored: [], kept: [], removed: [], stale: [], states: new Map() };
-  const tracked = await workspacePointers(ctx.root, opts.paths);
+  // Files kept through mk's Git filter are Git's own (its checkout, reset and stash write them):
+  // never reconciled here, or a `git reset --mixed` would lose the work tree's bytes.
+  const tracked = (await workspacePointers(ctx.root, opts.paths)).filter((t) => !t.filtered);
   // The evidence from history is read only when an artifact needs it (the stamps answer the common case).
   const previous = (opts.previous ?? []).filter((c) => c && !ZERO.test(c));
   let baselinesP: Promise<Array<Map<string, Pointer | undefined>>> | undefined;
