@@ -44,18 +44,24 @@ export async function move(source: string, destination: string, opts: { cwd?: st
     // The seam for what git itself tracks (filter-tracked files included): git moves it.
     const known = (await git(ctx.root, ['ls-files', '-z', '--', from])).length > 0;
     if (!known) throw new MkError('ENOTTRACKED', `${from} is not tracked (no ${pointerPathFor(from)}, and git does not track it)`, { hint: "track it first with 'mk add', or move it with mv" });
-    // A file kept through mk's filter by an exact-path .gitattributes line: the line moves first,
-    // so that Git cleans the file at its new path too (without it Git would store the bytes).
+    // A file kept through mk's filter: its Kitfile entry follows (planned, so validated, before
+    // anything moves), and an exact-path .gitattributes line moves first, so that Git cleans the
+    // file at its new path too (without it Git would store the bytes).
     const staged = [from, to];
     const filtered = workspaceFilterMatcher(ctx.root);
-    if (filtered(from) && !isDirectory(abs(ctx.root, from))) {
-      const dest = isDirectory(abs(ctx.root, to)) ? (to === '.' ? basename(from) : `${to}/${basename(from)}`) : to;
-      if (!filtered(dest) && (await syncAttributes(ctx.root, ctx.config.track, { addPaths: [dest], dropPaths: [from] }))) {
-        await git(ctx.root, ['add', '--', ATTRIBUTES_FILE]);
-        staged.push(ATTRIBUTES_FILE);
-      }
+    const isFilteredFile = filtered(from) && !isDirectory(abs(ctx.root, from));
+    const dest = isDirectory(abs(ctx.root, to)) ? (to === '.' ? basename(from) : `${to}/${basename(from)}`) : to;
+    const kitfile = isFilteredFile ? planKitfileRename(ctx.root, from, dest) : undefined;
+    if (isFilteredFile && !filtered(dest) && (await syncAttributes(ctx.root, ctx.config.track, { addPaths: [dest], dropPaths: [from] }))) {
+      await git(ctx.root, ['add', '--', ATTRIBUTES_FILE]);
+      staged.push(ATTRIBUTES_FILE);
     }
     await git(ctx.root, ['mv', '--', abs(ctx.root, from), abs(ctx.root, to)]);
+    if (kitfile) {
+      await writeFileAtomic(abs(ctx.root, kitfile.name), kitfile.text);
+      await git(ctx.root, ['add', '--', kitfile.name]);
+      staged.push(kitfile.name);
+    }
     return { from, to, by: 'git', staged };
   }
   const tracked = (await workspacePointerPaths(ctx.root)).map(dataPathFor);
