@@ -32,7 +32,8 @@ export function dvcTool(ctx) {
       { argv: ['git', 'clone', '-q', `file://${S.bare}`, S.clone], cwd: S.dir },
       { argv: dvc('pull', '-q'), cwd: S.clone },
     ],
-    dirtyStatus: () => [{ argv: dvc('status', '-q') }],
+    // `dvc status -q` exits 1 when something changed (which is the case here).
+    dirtyStatus: () => [{ argv: ['sh', '-c', '"$@"; test $? -le 1', 'dvc-status', ...dvc('status', '-q')] }],
     rename: (S, to) => [{ argv: dvc('move', '-q', S.ds.path, to) }, { argv: ['git', 'add', '-A'] }, { argv: ['git', 'commit', '-q', '-m', 'rename'] }],
     switchTo: (S, rev) => [{ argv: ['git', 'checkout', '-q', rev] }, { argv: dvc('checkout', '-q') }],
     storeDirs: (S) => [join(S.repo, '.dvc', 'cache')],
