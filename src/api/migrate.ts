@@ -10,9 +10,8 @@ import { StatCache } from '../hashing/stat-cache.js';
 import { serializePointer } from '../pointer/pointer.js';
 import { RepoContext } from '../repo/context.js';
 import { syncAttributes, workspaceFilterMatcher } from '../repo/gitattributes.js';
-import { ignoreFileOf, ignoreLine, readIgnoreFile } from '../repo/gitignore.js';
+import { removeIgnored } from '../repo/gitignore.js';
 import { abs } from '../repo/paths.js';
-import { writeFileAtomic } from '../util/fs.js';
 import { configuredFilter } from './filter/setup.js';
 
 export interface MigrateResult {
@@ -70,19 +69,8 @@ export async function migrate(opts: { cwd?: string; dryRun?: boolean } = {}): Pr
     await syncAttributes(ctx.root, ctx.config.track, { addPaths: ready.map((t) => t.path).filter((p) => !covered(p)) });
     const stage = new Set<string>(['.gitattributes']);
     for (const t of ready) {
-      const { file, name } = ignoreFileOf(t.path);
-      const text = readIgnoreFile(ctx.root, file);
-      if (text !== undefined) {
-        const line = ignoreLine(name);
-        const next = text
-          .split('\n')
-          .filter((l) => l !== line)
-          .join('\n');
-        if (next !== text) {
-          await writeFileAtomic(abs(ctx.root, file), next);
-          stage.add(file);
-        }
-      }
+      const file = await removeIgnored(ctx.root, t.path);
+      if (file) stage.add(file);
     }
     await git(ctx.root, ['rm', '-q', '--cached', '--ignore-unmatch', '--', ...ready.map((t) => t.pointerPath)]);
     for (const t of ready) rmSync(abs(ctx.root, t.pointerPath), { force: true });

@@ -12,7 +12,7 @@ import { workspaceFilterMatcher } from '../repo/gitattributes.js';
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, repoRelative } from '../repo/paths.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { checkIgnorable, ignoreFileOf, ignoreLine, readIgnoreFile } from '../repo/gitignore.js';
+import { checkIgnorable, removeIgnored } from '../repo/gitignore.js';
 
 export interface RemoveResult {
   path: string;
@@ -62,19 +62,8 @@ export async function remove(paths: string[], opts: { cwd?: string; data?: boole
       const pointerPath = pointerPathFor(rel);
       rmSync(abs(ctx.root, pointerPath), { force: true });
       staged.push(pointerPath);
-      const { file: ignoreFile, name } = ignoreFileOf(rel);
-      const text = readIgnoreFile(ctx.root, ignoreFile);
-      if (text !== undefined) {
-        const line = ignoreLine(name);
-        const next = text
-          .split('\n')
-          .filter((l) => l !== line)
-          .join('\n');
-        if (next !== text) {
-          await writeFileAtomic(abs(ctx.root, ignoreFile), next);
-          staged.push(ignoreFile);
-        }
-      }
+      const ignoreFile = await removeIgnored(ctx.root, rel);
+      if (ignoreFile) staged.push(ignoreFile);
       out.push({ path: rel, pointerPath, dataRemoved: !!opts.data });
     }
     if (kitfile) {

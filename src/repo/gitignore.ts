@@ -32,6 +32,24 @@ export async function ensureIgnored(root: string, rel: string): Promise<string |
 }
 
 /**
+ * Takes the artifact at `rel` out of its folder's .gitignore (the line ensureIgnored wrote).
+ * Returns the .gitignore path if it changed.
+ */
+export async function removeIgnored(root: string, rel: string): Promise<string | undefined> {
+  const { file, name } = ignoreFileOf(rel);
+  const text = readIgnoreFile(root, file);
+  if (text === undefined) return undefined;
+  const line = ignoreLine(name);
+  const next = text
+    .split('\n')
+    .filter((l) => l !== line)
+    .join('\n');
+  if (next === text) return undefined;
+  await writeFileAtomic(abs(root, file), next);
+  return file;
+}
+
+/**
  * The text of a .gitignore mk is about to edit (undefined when there is none). Only a regular
  * file: a committed symlink would make mk copy whatever it points at into the repository.
  */
