@@ -1,4 +1,5 @@
-import { lstatSync, mkdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, rmSync, type BigIntStats } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { basename, dirname } from 'node:path';
 import { MediaType } from '../content/media-types.js';
 import type { DirManifest, FileEntry } from '../pointer/dir-manifest.js';
@@ -175,9 +176,16 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
       // the restored files modified: they are added again through the filter, which finds them in
       // the stat cache (no hashing) and gives the same pointer. Without the filter set up, a
       // refresh is all that is safe (adding would store the bytes in Git).
+      // Large files: mk wrote exactly the pointer's bytes, so their stat data goes straight into
+      // the index (recordIndexStat) and git does not pipe them through the filter again.
       stat.save();
+      const texts = new Map(plans.filter((p) => p.t.filtered).map((p) => [p.t.path, p.t.text]));
+      const settled = new Set(await recordWrittenFiles(ctx.root, rewritten, texts));
+      const rest = rewritten.filter((p) => !settled.has(p));
       const { configuredFilter } = await import('./filter/setup.js');
-      if (await configuredFilter(ctx.root)) await git(ctx.root, ['add', '--', ...rewritten]);
+      if (!rest.length) {
+        /* every one recorded */
+      } else if (await configuredFilter(ctx.root)) await git(ctx.root, ['add', '--', ...rest]);
       else await refreshIndex(ctx.root);
     }
     artifacts.push(...notCached);
@@ -415,6 +423,35 @@ export function isDir(p: string): boolean {
 }
 
 /** Of `paths`, those whose work-tree file Git's index holds as unchanged by stat data (`git diff-files` does not list them). */
+/** Git's object id of a blob holding `text` (SHA-1 or SHA-256 by the id's length). */
+function blobId(text: string, hexLen: number): string {
+  const body = Buffer.from(text, 'utf8');
+  return createHash(hexLen === 64 ? 'sha256' : 'sha1')
+    .update(`blob ${body.length}\0`)
+    .update(body)
+    .digest('hex');
+}
+
+/** The stat data of filtered files mk just wrote, recorded in the index under their staged pointers (see recordIndexStat). */
+async function recordWrittenFiles(root: string, paths: string[], texts: Map<string, string>): Promise<string[]> {
+  const oids = new Map<string, string>();
+  for (const l of (await git(root, ['--literal-pathspecs', 'ls-files', '-s', '-z', '--', ...paths])).split('\0')) {
+    const tab = l.indexOf('\t');
+    const [, oid, stage] = l.slice(0, tab).split(' ');
+    if (tab > 0 && stage === '0') oids.set(l.slice(tab + 1), oid!);
+  }
+  const entries: Array<{ path: string; oid: string; st: BigIntStats }> = [];
+  for (const path of paths) {
+    const st = lstatSync(abs(root, path), { bigint: true, throwIfNoEntry: false });
+    const oid = oids.get(path);
+    const text = texts.get(path);
+    // Only under the pointer of the bytes mk wrote (a checkout that does not stage leaves another one there).
+    if (st?.isFile() && oid && text !== undefined && oid === blobId(text, oid.length)) entries.push({ path, oid, st });
+  }
+  const { recordIndexStat } = await import('./filter/index-stat.js');
+  return recordIndexStat(root, entries);
+}
+
 async function statCleanInIndex(root: string, paths: string[]): Promise<Set<string>> {
   const dirty = new Set((await git(root, ['--literal-pathspecs', 'diff-files', '--name-only', '-z', '--', ...paths])).split('\0').filter(Boolean));
   return new Set(paths.filter((p) => !dirty.has(p)));

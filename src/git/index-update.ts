@@ -61,14 +61,17 @@ export async function indexTexts(root: string, paths: string[]): Promise<Map<str
  * Stages pointer texts for files that go through mk's Git filter, without reading the work
  * tree (`hash-object --no-filters`: the text itself is the blob). One `update-index` step.
  */
-export async function stagePointerTexts(root: string, entries: Array<{ path: string; text: string; exec?: boolean }>): Promise<void> {
-  if (!entries.length) return;
+export async function stagePointerTexts(root: string, entries: Array<{ path: string; text: string; exec?: boolean }>): Promise<Map<string, string>> {
+  const oids = new Map<string, string>();
+  if (!entries.length) return oids;
   const lines: string[] = [];
   for (const e of entries) {
     const oid = (await git(root, ['hash-object', '-w', '--no-filters', '--stdin'], { input: e.text })).trim();
+    oids.set(e.path, oid);
     lines.push(`${e.exec ? '100755' : '100644'} ${oid}\t${e.path}`);
   }
   await git(root, ['update-index', '-z', '--index-info'], { input: lines.join('\0') + '\0' });
+  return oids;
 }
 
 /** Lets git re-read the stat data of changed work-tree files (filtered files are cleaned again: mk's stat cache spares the hash). */

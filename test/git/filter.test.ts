@@ -134,6 +134,31 @@ describe('git add and commit of a track: file', () => {
     expect(g(R, 'status', '--porcelain')).toBe('');
   });
 
+  it('mk add of a large file: mk hashes it, stages its pointer with the stat data, and git takes it as clean without sending it through the filter', () => {
+    const s = writeRandom(join(R, 'models', 'large.safetensors'), 40 << 20);
+    // GIT_TRACE lists every process git starts (here: git run by mk): the filter is not among them.
+    const trace = join(root, 'add.trace');
+    const r = mkRun(R, ['add', 'models/large.safetensors'], { GIT_TRACE: trace });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(trace, 'utf8')).toMatch(/update-index/);
+    expect(readFileSync(trace, 'utf8')).not.toMatch(/filter-process/);
+    expect(storedPointer(R, ':models/large.safetensors')).toMatchObject({ digest: s, size: 40 << 20 });
+    const st = gitRun(R, ['status', '--porcelain'], { GIT_TRACE: '1' });
+    expect(st.stdout).not.toMatch(/^.M models\/large/m);
+    expect(st.stderr).not.toMatch(/filter-process/);
+    expect(gitRun(R, ['diff', '--quiet', '--', 'models/large.safetensors'], { GIT_TRACE: '1' }).stderr).not.toMatch(/filter-process/);
+    const c = gitRun(R, ['commit', '-q', '-m', 'large model'], { GIT_TRACE: '1' });
+    expect(c.status, c.stderr).toBe(0);
+    expect(c.stderr).not.toMatch(/filter-process/);
+    expect(storedPointer(R, 'HEAD:models/large.safetensors').digest).toBe(s);
+    // A change is still seen (stat data differs): git cleans it through the filter.
+    const s2 = writeRandom(join(R, 'models', 'large.safetensors'), 40 << 20);
+    expect(g(R, 'status', '--porcelain')).toMatch(/^ M models\/large\.safetensors$/m);
+    expect(gitRun(R, ['commit', '-qam', 'retrain']).status).toBe(0);
+    expect(storedPointer(R, 'HEAD:models/large.safetensors').digest).toBe(s2);
+    expect(g(R, 'status', '--porcelain')).toBe('');
+  });
+
   it('the ModelKit of a commit with a filtered model has the model as a raw layer with its digest', () => {
     const digest = storedPointer(R, `HEAD:${MODEL}`).digest;
     const built = JSON.parse(mk(R, 'modelkit', 'build', '--json')) as { layers: Array<{ mediaType: string; digest: string; size: number }> };

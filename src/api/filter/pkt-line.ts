@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { writeSync, writevSync } from 'node:fs';
 import { MkError } from '../../errors/index.js';
 
 /**
@@ -7,6 +7,8 @@ import { MkError } from '../../errors/index.js';
  */
 export const MAX_PKT_DATA = 65516;
 const FLUSH = Buffer.from('0000');
+/** Content is handed to the pipe in writes of about this many bytes. */
+const WRITE_BATCH = 1 << 20;
 
 function protocolError(what: string): MkError {
   return new MkError('EPROTOCOL', `git filter protocol: ${what}`, { hint: 'git and mk disagree on the filter protocol; check that filter.mk.process runs this mk' });
@@ -154,13 +156,45 @@ export class PktWriter {
     this.write(FLUSH);
   }
 
-  /** Content of any length, split into packets. */
+  /** Content of any length, split into packets, written in batches (one system call for many packets). */
   data(b: Uint8Array): void {
     const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    let batch: Buffer[] = [];
+    let bytes = 0;
     for (let off = 0; off < buf.length; off += MAX_PKT_DATA) {
       const part = buf.subarray(off, Math.min(off + MAX_PKT_DATA, buf.length));
-      this.write(Buffer.from((part.length + 4).toString(16).padStart(4, '0')));
-      this.write(part);
+      batch.push(Buffer.from((part.length + 4).toString(16).padStart(4, '0')), part);
+      bytes += part.length + 4;
+      if (bytes >= WRITE_BATCH) {
+        this.writev(batch);
+        batch = [];
+        bytes = 0;
+      }
+    }
+    if (batch.length) this.writev(batch);
+  }
+
+  private writev(parts: Buffer[]): void {
+    let rest = parts;
+    while (rest.length) {
+      let n: number;
+      try {
+        n = writevSync(this.fd, rest);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+        continue;
+      }
+      const next: Buffer[] = [];
+      for (const p of rest) {
+        if (n >= p.length) {
+          n -= p.length;
+          continue;
+        }
+        next.push(n ? p.subarray(n) : p);
+        n = 0;
+      }
+      rest = next;
     }
   }
 

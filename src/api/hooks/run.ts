@@ -93,7 +93,12 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
       }
       for (const p of r.restored) out.messages.push(`mk: ${p} held the data of another version than its pointer (git changed the pointer): restored the pointer's data, nothing recorded`);
       for (const p of r.notNamed) out.messages.push(`mk: ${p} has changed data, left out of this commit (its pointer is not among the paths committed)`);
-      for (const p of r.autoTracked) out.messages.push(`mk: tracking ${p} (its pointer ${p}.mk.yaml is committed instead)`);
+      for (const p of r.autoTracked)
+        out.messages.push(
+          existsSync(join(ctx.root, `${p}.mk.yaml`))
+            ? `mk: tracking ${p} (its pointer ${p}.mk.yaml is committed instead)`
+            : `mk: tracking ${p} through mk's Git filter (a .gitattributes line; git commits its pointer, mk keeps its bytes)`,
+        );
       for (const p of r.updated) out.messages.push(`mk: recorded the new data of ${p}`);
       for (const p of r.missing) out.messages.push(`mk: warning: ${p} is tracked but missing from the work tree; its pointer stays as it was`);
       if (r.wouldBeEmpty) {
@@ -125,6 +130,15 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
       // before it removes its rebase state) restores once, at the end.
       if (name !== 'post-rewrite' && rebasing(ctx)) return out;
       if (name === 'post-rewrite' && args[0] === 'amend') return out;
+      // Large files git just wrote through the smudge filter: settled so git need not read them again.
+      const settle = async () => {
+        try {
+          const { settleSmudgedFiles } = await import('../filter/settle.js');
+          await settleSmudgedFiles(ctx.root, ctx.stateDir);
+        } catch {
+          /* best effort: git reads the files again, as it would anyway */
+        }
+      };
       let prev: string | undefined;
       if (name === 'reference-transaction') {
         // Only a committed transaction that moved HEAD (or the current branch) can have changed the work tree.
@@ -135,9 +149,13 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
         // `git stash pop` changes the work tree and only the stash ref.
         const stash = lines.some((f) => f[2] === 'refs/stash');
         if (!moved && !stash) return out;
+        await settle();
         if (moved && !stash && (await pointersInPlace(ctx.root, ctx.stateDir, moved[1]!))) return out;
         prev = moved?.[0];
-      } else prev = name === 'post-checkout' ? args[0] : (await git(ctx.root, ['rev-parse', '--verify', '--quiet', 'ORIG_HEAD'], { okCodes: [1] })).trim() || undefined;
+      } else {
+        await settle();
+        prev = name === 'post-checkout' ? args[0] : (await git(ctx.root, ['rev-parse', '--verify', '--quiet', 'ORIG_HEAD'], { okCodes: [1] })).trim() || undefined;
+      }
       // A pointer checked out while a merge is concluded (`git checkout --theirs -- <pointer>`):
       // the pre-commit hook stops the commit on stale data instead (see pre-commit.ts, staleSides).
       if (name === 'post-checkout' && args[2] === '0' && existsSync(join(ctx.gitDir, 'MERGE_HEAD'))) return out;
