@@ -10,7 +10,7 @@ import { git } from '../git/run.js';
 import { planKitfileRename } from '../modelkit/kitfile-file.js';
 import { dataPathFor, isPointerPath, pointerPathFor, serializePointer } from '../pointer/pointer.js';
 import { RepoContext } from '../repo/context.js';
-import { ATTRIBUTES_FILE, syncAttributes, workspaceFilterMatcher } from '../repo/gitattributes.js';
+import { ATTRIBUTES_FILE, readAttributes, syncAttributes, workspaceFilterMatcher } from '../repo/gitattributes.js';
 import { checkIgnorable, ensureIgnored, ignoreFileOf, ignoreLine, readIgnoreFile } from '../repo/gitignore.js';
 import { abs, assertNoSymlinkedParents, repoRelative } from '../repo/paths.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -52,11 +52,29 @@ export async function move(source: string, destination: string, opts: { cwd?: st
     const isFilteredFile = filtered(from) && !isDirectory(abs(ctx.root, from));
     const dest = isDirectory(abs(ctx.root, to)) ? (to === '.' ? basename(from) : `${to}/${basename(from)}`) : to;
     const kitfile = isFilteredFile ? planKitfileRename(ctx.root, from, dest) : undefined;
+    // Checked before anything changes (git mv would fail after the .gitattributes line moved).
+    if (isFilteredFile) {
+      if (existsSync(abs(ctx.root, dest))) throw new MkError('EEXIST', `${dest} already exists`, { hint: 'choose another name, or remove it first' });
+      if (!isDirectory(dirname(abs(ctx.root, dest)))) throw new MkError('ENOENT', `${dirname(dest)}: no such folder`, { hint: `create it first (mkdir -p ${dirname(dest)})` });
+    }
+    const attributesBefore = isFilteredFile ? readAttributes(ctx.root) : undefined;
     if (isFilteredFile && !filtered(dest) && (await syncAttributes(ctx.root, ctx.config.track, { addPaths: [dest], dropPaths: [from] }))) {
       await git(ctx.root, ['add', '--', ATTRIBUTES_FILE]);
       staged.push(ATTRIBUTES_FILE);
     }
-    await git(ctx.root, ['mv', '--', abs(ctx.root, from), abs(ctx.root, to)]);
+    // A large file git holds as clean is renamed by mk itself (git mv would read it all through the filter).
+    const rename = isFilteredFile && !existsSync(abs(ctx.root, dest)) ? await (await import('./filter/index-stat.js')).prepareRename(ctx.root, ctx.stateDir, from) : undefined;
+    try {
+      if (rename) await rename.move(dest);
+      else await git(ctx.root, ['mv', '--', abs(ctx.root, from), abs(ctx.root, to)]);
+    } catch (e) {
+      // The file did not move: neither does its .gitattributes line (else git would store its bytes).
+      if (staged.includes(ATTRIBUTES_FILE) && attributesBefore !== undefined && existsSync(abs(ctx.root, from))) {
+        await writeFileAtomic(abs(ctx.root, ATTRIBUTES_FILE), attributesBefore);
+        await git(ctx.root, ['add', '--', ATTRIBUTES_FILE]);
+      }
+      throw e;
+    }
     if (kitfile) {
       await writeFileAtomic(abs(ctx.root, kitfile.name), kitfile.text);
       await git(ctx.root, ['add', '--', kitfile.name]);

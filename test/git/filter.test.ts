@@ -157,6 +157,23 @@ describe('git add and commit of a track: file', () => {
     expect(gitRun(R, ['commit', '-qam', 'retrain']).status).toBe(0);
     expect(storedPointer(R, 'HEAD:models/large.safetensors').digest).toBe(s2);
     expect(g(R, 'status', '--porcelain')).toBe('');
+    // mk mv: a rename changes the file's ctime; its stat data follows it into the index, so
+    // neither the move nor the commit sends the 40 MiB through the filter again.
+    const mvTrace = join(root, 'mv.trace');
+    expect(mkRun(R, ['mv', 'models/large.safetensors', 'models/renamed.safetensors'], { GIT_TRACE: mvTrace }).status).toBe(0);
+    const m = gitRun(R, ['commit', '-q', '-m', 'rename'], { GIT_TRACE: mvTrace });
+    expect(m.status, m.stderr).toBe(0);
+    expect(readFileSync(mvTrace, 'utf8')).not.toMatch(/filter-process/);
+    expect(storedPointer(R, 'HEAD:models/renamed.safetensors').digest).toBe(s2);
+    expect(g(R, 'status', '--porcelain')).toBe('');
+    expect(fileSha(join(R, 'models', 'renamed.safetensors'))).toBe(s2);
+    // A move that cannot happen (no such folder) changes nothing: the .gitattributes line stays.
+    const attrs = readFileSync(join(R, '.gitattributes'), 'utf8');
+    const bad = mkRun(R, ['mv', 'models/renamed.safetensors', 'nowhere/x.safetensors']);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/nowhere: no such folder/);
+    expect(readFileSync(join(R, '.gitattributes'), 'utf8')).toBe(attrs);
+    expect(g(R, 'status', '--porcelain')).toBe('');
   });
 
   it('the ModelKit of a commit with a filtered model has the model as a raw layer with its digest', () => {

@@ -50,7 +50,7 @@ export async function settleSmudgedFiles(root: string, stateDir: string): Promis
       const recorded = entryStat(idx, e);
       if (p.type !== 'file' || !file.isFile() || Number(file.size) !== p.size || !sameStatData(recorded, statData(file))) continue;
       stat.record(e.path, lstatSync(abs(root, e.path)), p.digest);
-      newest = Math.max(newest, recorded.mtimeSec, recorded.ctimeSec);
+      newest = Math.max(newest, recorded.mtimeSec); // git judges racy entries by mtime alone
       patches.push({ path: e.path, oid: e.oid, stat: recorded });
     } catch {
       continue; // a bad pointer or a vanished file: git's business
