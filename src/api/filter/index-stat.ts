@@ -55,7 +55,7 @@ export async function prepareRename(root: string, stateDir: string, from: string
   const where = await indexLocation(root);
   const idx = readIndexFile(where.path, where.hashLen);
   const e = idx?.entries.find((x) => x.path === from && x.stage === 0);
-  if (!idx || !e || e.size < WAIT_FOR_BYTES || isRacyEntry(idx, e) || idx.entries.some((x) => x.path === from && x.stage !== 0)) return undefined;
+  if (!idx || !e || e.size < WAIT_FOR_BYTES || idx.entries.some((x) => x.path === from && x.stage !== 0)) return undefined;
   let before: BigIntStats;
   try {
     before = lstatSync(abs(root, from), { bigint: true });
@@ -69,6 +69,9 @@ export async function prepareRename(root: string, stateDir: string, from: string
   } catch {
     return undefined;
   }
+  // A racy entry (written in the second the index was): git's stat data cannot vouch for it,
+  // but mk's stat cache can, when the clean filter hashed these very bytes (its own racy rule).
+  if (isRacyEntry(idx, e) && new StatCache(stateDir).lookup(from, lstatSync(abs(root, from))) !== digest) return undefined;
   return {
     async move(to: string): Promise<void> {
       renameSync(abs(root, from), abs(root, to));
