@@ -40,6 +40,8 @@ const HELP = `mk benchmark: mk vs Git LFS vs DVC vs floors (openssl sha256, cp -
                        tmpfs with room, i.e. another filesystem: git-lfs hardlinks objects into a
                        file:// remote on the same filesystem, so its push would move no bytes)
   --no-hooks           do not run "mk install" (time mk without its Git hooks)
+  --mk-no-filter       "mk init --no-filter": single files get a pointer file beside them, as
+                       before mk kept them through Git's filter (compares with older tables)
   --report-only FILE   re-render the report from a results-*.json of an earlier run
   --keep               keep the temp repos under <work dir>/runs
   --no-install         do not run test/support/install-peers.sh for missing peers
@@ -109,6 +111,9 @@ function parseArgs(argv) {
         break;
       case '--no-hooks':
         o.hooks = false;
+        break;
+      case '--mk-no-filter':
+        o.mkNoFilter = true;
         break;
       case '--report-only':
         o.reportOnly = val();
@@ -276,6 +281,7 @@ async function main() {
     mkBin: opts.tools.includes('mk') ? snapshotMk(work) : join(ROOT, 'bin', 'mk.js'),
     mkRemote: opts.mkRemote,
     noHooks: !opts.hooks,
+    mkNoFilter: !!opts.mkNoFilter,
     bins: peers.bins,
     skopeoBlobs: {},
     layoutInfo: {},
@@ -376,7 +382,9 @@ async function main() {
   };
   meta.datasets = Object.keys(dsets);
   meta.columns = columns.map((c) => ({ id: c.id, label: c.label }));
-  meta.mkHooks = mkCaps.install && opts.hooks ? 'installed (`mk install`)' : mkCaps.install ? 'not installed (--no-hooks)' : '`mk install` not implemented yet';
+  meta.mkHooks =
+    (mkCaps.install && opts.hooks ? 'installed (`mk install`)' : mkCaps.install ? 'not installed (--no-hooks)' : '`mk install` not implemented yet') +
+    (opts.mkNoFilter ? '; repositories made with `mk init --no-filter` (single files get a pointer file beside them, no Git filter)' : '');
   const md = renderReport({ results, dsets, tools: columns, machine, meta, ctx });
   const fullRun = !opts.quick && !opts.only && ['mk', 'lfs', 'dvc', 'floor'].every((t) => opts.tools.includes(t));
   const out = opts.out ? resolve(opts.out) : fullRun ? join(ROOT, 'docs', 'BENCHMARKS.md') : join(work, `BENCHMARKS-${mode}.md`);

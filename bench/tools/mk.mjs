@@ -131,7 +131,7 @@ export function mkTool(ctx, caps) {
     label: 'mk',
 
     async setup(S) {
-      sh(mk('init'), { cwd: S.repo, env: S.env });
+      sh(ctx.mkNoFilter ? mk('init', '--no-filter') : mk('init'), { cwd: S.repo, env: S.env });
       // The designed flow: hooks do mk's part of commit, checkout and push (`mk install`).
       if (caps.install && !ctx.noHooks) sh(mk('install'), { cwd: S.repo, env: S.env });
       S.remoteDirs = [];
