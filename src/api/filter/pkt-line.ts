@@ -1,5 +1,6 @@
 import { writeSync, writevSync } from 'node:fs';
 import { MkError } from '../../errors/index.js';
+import { afterWritten } from '../../util/buffers.js';
 
 /**
  * Git's pkt-line framing (gitprotocol-common(5)): a 4-digit hex length that counts itself,
@@ -185,16 +186,7 @@ export class PktWriter {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
         continue;
       }
-      const next: Buffer[] = [];
-      for (const p of rest) {
-        if (n >= p.length) {
-          n -= p.length;
-          continue;
-        }
-        next.push(n ? p.subarray(n) : p);
-        n = 0;
-      }
-      rest = next;
+      rest = afterWritten(rest, n);
     }
   }
 

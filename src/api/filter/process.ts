@@ -9,6 +9,7 @@ import { StatCache } from '../../hashing/stat-cache.js';
 import { guessKind, looksLikePointer, MAX_POINTER_BYTES, parsePointer, serializePointer, type Pointer } from '../../pointer/pointer.js';
 import { RepoContext } from '../../repo/context.js';
 import { abs, checkStoredPath } from '../../repo/paths.js';
+import { afterWritten } from '../../util/buffers.js';
 import { PktReader, PktWriter } from './pkt-line.js';
 
 export interface FilterProcessOptions {
@@ -406,16 +407,6 @@ async function writevFully(fh: import('node:fs/promises').FileHandle, bufs: Buff
   while (rest.length) {
     const { bytesWritten } = await fh.writev(rest, pos);
     pos += bytesWritten;
-    let n = bytesWritten;
-    const next: Buffer[] = [];
-    for (const b of rest) {
-      if (n >= b.length) {
-        n -= b.length;
-        continue;
-      }
-      next.push(n ? b.subarray(n) : b);
-      n = 0;
-    }
-    rest = next;
+    rest = afterWritten(rest, bytesWritten);
   }
 }
