@@ -47,9 +47,10 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
       // Changed data may be merely stale: the one rule (src/artifact/reconcile.ts) tells.
       // The versions the work tree may have held before git moved the pointer: HEAD's, where HEAD was before, ORIG_HEAD's.
       // (A filtered file is Git's own: Git's checkout writes it, so it is never stale.)
-      const d = await classifyData(ctx, stat, stamps, t.path, t.pointer, async () =>
-        (await (headPointers ??= Promise.all(['HEAD', 'HEAD@{1}', 'ORIG_HEAD'].map((r) => pointersOf(ctx, r))).then((x) => x.flat()))).filter((h) => h.path === t.path).map((h) => h.pointer),
-      );
+      const d = await classifyData(ctx, stat, stamps, t.path, t.pointer, async function* () {
+        const all = await (headPointers ??= Promise.all(['HEAD', 'HEAD@{1}', 'ORIG_HEAD'].map((r) => pointersOf(ctx, r))).then((x) => x.flat()));
+        for (const h of all) if (h.path === t.path) yield h.pointer;
+      });
       if (d.state === 'stale') workspace = 'stale';
     }
     const s: ArtifactStatus = {

@@ -3,8 +3,9 @@ import type { StatCache } from '../hashing/stat-cache.js';
 import type { Pointer } from '../pointer/pointer.js';
 import type { RepoContext } from '../repo/context.js';
 import type { DirManifest } from '../pointer/dir-manifest.js';
-import { loadDirManifest } from './load.js';
+import { dirVersionCached, loadDirManifest } from './load.js';
 import { scanPath, workState, type Scanned, type WorkFile, type WorkState } from './workspace.js';
+import { scanFromFind } from './scan.js';
 import { findSignatureAsync, statSignature, type Stamps } from '../hashing/stamps.js';
 import { abs } from '../repo/paths.js';
 
@@ -29,8 +30,11 @@ export interface Comparison {
 /** Are all blobs needed to restore `p` in the local cache? */
 export async function isCached(ctx: RepoContext, p: Pointer): Promise<boolean> {
   if (p.type === 'file') return ctx.cache.existsSync({ mediaType: MediaType.octet, digest: p.digest, size: p.size });
-  const m = await loadDirManifest(ctx.cache, p).catch(() => undefined);
-  return !!m && m.layers.every((l) => ctx.cache.existsSync({ mediaType: MediaType.octet, ...l }));
+  try {
+    return dirVersionCached(ctx.cache, p.digest);
+  } catch {
+    return false;
+  }
 }
 
 /** Differences between two file lists (old → new), sorted by path. */
@@ -76,9 +80,9 @@ export async function compareWorkspace(
   path: string,
   p: Pointer,
   stamps?: Stamps,
-  early?: Promise<{ sig: string; newest: number } | undefined>,
+  early?: Promise<{ sig: string; newest: number; findOutput?: Buffer } | undefined>,
 ): Promise<Comparison> {
-  let sig: { sig: string; newest: number } | undefined;
+  let sig: { sig: string; newest: number; findOutput?: Buffer } | undefined;
   let scanned: Scanned | undefined;
   if (stamps) {
     if (p.type === 'dir') sig = (await early) ?? (await findSignatureAsync(abs(ctx.root, path)));
@@ -93,7 +97,9 @@ export async function compareWorkspace(
       return { workspace: 'clean', cached, changes: [], state: { kind: 'unread' } };
     }
   }
-  const result = await compareFull(ctx, stat, path, p, scanned ?? scanPath(ctx.root, path));
+  // A folder whose signature changed: its files' stat data is in the output find just gave.
+  const fromFind = !scanned && sig?.findOutput ? scanFromFind(abs(ctx.root, path), sig.findOutput) : undefined;
+  const result = await compareFull(ctx, stat, path, p, scanned ?? (fromFind ? { kind: 'dir', scan: fromFind } : scanPath(ctx.root, path)));
   if (stamps && sig && result.workspace === 'clean') stamps.record(path, p.digest, sig, result.cached ? neededBlobs(p, result.manifest) : undefined, digestLookup(result.manifest));
   return result;
 }

@@ -17,6 +17,19 @@ export async function loadDirManifest(cache: CacheStore, p: Pick<Pointer, 'diges
 }
 
 /**
+ * Whether every blob a directory version needs (its file lists and its layers) is in the
+ * cache, reading only its root: a folder of 20,000 files is not decoded to answer this.
+ */
+export function dirVersionCached(cache: CacheStore, digest: string): boolean {
+  const hit = memo.get(digest);
+  const has = (d: { digest: string; size: number }) => cache.existsSync({ mediaType: MediaType.octet, ...d });
+  if (hit) return hit.layers.every(has);
+  const what = `directory manifest ${digest.slice(7, 19)}`;
+  const root = decodeDirRoot(readCachedSmall(cache, digest, what), what);
+  return root.lists.every(has) && root.layers.every(has);
+}
+
+/**
  * The files that differ between two versions of a directory, reading only the file lists
  * that differ (a version's lists that the other lacks; raw layers are always compared):
  * `from` and `to` hold every such file, sorted by path, with `to.layers` complete.

@@ -38,6 +38,8 @@ export interface DataState {
  *    of `candidates` (versions the work tree held before git moved the pointer: the previous
  *    HEAD's, HEAD's...), every file and mode, nothing more or less, and that version is in
  *    the cache. Anything else is the user's.
+ * `candidates` yields the strongest evidence first and is read only as far as needed (each
+ * step may read history).
  */
 export async function classifyData(
   ctx: RepoContext,
@@ -45,14 +47,20 @@ export async function classifyData(
   stamps: Stamps,
   path: string,
   p: Pointer,
-  candidates: () => Promise<Pointer[]>,
+  candidates: () => AsyncIterable<Pointer>,
   early?: Promise<Signature | undefined>,
 ): Promise<DataState> {
   const stamped = stamps.digestOf(path);
   if (stamped && stamped !== p.digest) {
     const sig = (early && (await early)?.sig) ?? (await signature(ctx, path, p));
     if (sig && stamps.isClean(path, stamped, sig, abs(ctx.root, path))) {
-      const version = (await candidates()).find((c) => c.digest === stamped) ?? fromStamp(stamps, path, p, stamped);
+      let version: Pointer | undefined;
+      for await (const c of candidates())
+        if (c.digest === stamped) {
+          version = c;
+          break;
+        }
+      version ??= fromStamp(stamps, path, p, stamped);
       if (await isCached(ctx, version).catch(() => false)) return { state: 'stale', version, evidence: 'stamp' };
       return { state: 'modified' }; // the bytes exist nowhere else: never replaced
     }
@@ -61,7 +69,7 @@ export async function classifyData(
   if (cmp.workspace === 'clean' || cmp.workspace === 'deleted') return { state: cmp.workspace, comparison: cmp };
   if (stamped === p.digest) return { state: 'modified', comparison: cmp };
   const seen = new Set([p.digest]);
-  for (const v of await candidates()) {
+  for await (const v of candidates()) {
     if (seen.has(v.digest) || v.type !== p.type) continue;
     seen.add(v.digest);
     if (await holds(ctx, cmp, v)) return { state: 'stale', version: v, evidence: 'content', comparison: cmp };

@@ -1,13 +1,16 @@
-import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
+import type { FileStat } from '../hashing/stat-cache.js';
 import { join } from 'node:path';
 import { isTmpName } from '../util/fs.js';
 import { cmp } from '../pointer/dir-manifest.js';
+
+export type { FileStat };
 
 export interface ScannedFile {
   /** Path relative to the scanned directory, forward slashes. */
   path: string;
   abs: string;
-  stat: Stats;
+  stat: FileStat;
   size: number;
   mode: number;
 }
@@ -38,6 +41,63 @@ export function scanDir(root: string): ScanResult {
     }
   };
   walk(root, '');
+  files.sort((a, b) => cmp(a.path, b.path));
+  return { files, skipped, temps };
+}
+
+/** Milliseconds from a `find %T@`/`%C@` time ("seconds.fraction"), computed as Node computes `mtimeMs` from its seconds and nanoseconds (so the two compare equal). */
+function msOf(t: string): number {
+  const dot = t.indexOf('.');
+  if (dot < 0) return Number(t) * 1e3;
+  return Number(t.slice(0, dot)) * 1e3 + Number(t.slice(dot + 1, dot + 10).padEnd(9, '0')) / 1e6;
+}
+
+const S_IFREG = 0o100000;
+
+/**
+ * The same result as scanDir, from the output of `find <dir> -mindepth 1 -printf '%y %i %s
+ * %T@ %C@ %m %P\\0'` (see findSignatureAsync): no stat call and no Stats object per file. Undefined
+ * when a record does not parse (then the caller scans from Node).
+ */
+export function scanFromFind(root: string, out: Buffer): ScanResult | undefined {
+  const files: ScannedFile[] = [];
+  const skipped: string[] = [];
+  const temps: string[] = [];
+  const records = out.toString('utf8').split('\0');
+  if (records.pop() !== '') return undefined; // every record ends with NUL
+  const base = root.endsWith('/') ? root : root + '/';
+  const sp = [0, 0, 0, 0, 0, 0];
+  for (const r of records) {
+    // type ino size mtime ctime mode path (the path may hold spaces)
+    let at = -1;
+    for (let k = 0; k < 6; k++) {
+      at = r.indexOf(' ', at + 1);
+      if (at < 0) return undefined;
+      sp[k] = at;
+    }
+    const rel = r.slice(sp[5]! + 1);
+    if (!rel) return undefined;
+    const type = r.slice(0, sp[0]);
+    if (type === 'd') continue;
+    if (type !== 'f') {
+      skipped.push(rel);
+      continue;
+    }
+    if (isTmpName(rel.slice(rel.lastIndexOf('/') + 1))) {
+      temps.push(rel);
+      continue;
+    }
+    const mode = S_IFREG | parseInt(r.slice(sp[4]! + 1, sp[5]), 8);
+    const st: FileStat = {
+      ino: Number(r.slice(sp[0]! + 1, sp[1])),
+      size: Number(r.slice(sp[1]! + 1, sp[2])),
+      mtimeMs: msOf(r.slice(sp[2]! + 1, sp[3])),
+      ctimeMs: msOf(r.slice(sp[3]! + 1, sp[4])),
+      mode,
+    };
+    if (!Number.isSafeInteger(st.ino) || !Number.isSafeInteger(st.size) || Number.isNaN(st.mtimeMs) || Number.isNaN(st.ctimeMs) || Number.isNaN(mode)) return undefined;
+    files.push({ path: rel, abs: base + rel, stat: st, size: st.size, mode: mode & 0o111 ? 0o755 : 0o644 });
+  }
   files.sort((a, b) => cmp(a.path, b.path));
   return { files, skipped, temps };
 }

@@ -7,7 +7,7 @@ import { MediaType } from '../content/media-types.js';
 import { MkError, UnsafePathError } from '../errors/index.js';
 import { hashFile } from '../hashing/digest.js';
 import { isRacy, racyWindowMs } from '../hashing/racy.js';
-import type { StatCache } from '../hashing/stat-cache.js';
+import type { FileStat, StatCache } from '../hashing/stat-cache.js';
 import type { Kind, Pointer } from '../pointer/pointer.js';
 import type { RepoContext } from '../repo/context.js';
 import { abs } from '../repo/paths.js';
@@ -78,7 +78,7 @@ function checkLinkedEdit(cache: CacheStore, rel: string, st: import('node:fs').S
 const PARALLEL_COPY_BYTES = 8 << 20;
 
 /** Whether the file's stat data can vouch for it, after waiting out a short racy window. */
-async function settles(before: import('node:fs').Stats): Promise<boolean> {
+async function settles(before: FileStat): Promise<boolean> {
   const left = racyWindowMs(before) - (Date.now() - Math.max(before.mtimeMs, before.ctimeMs));
   if (left <= 0) return true;
   if (left > 150) return false;
@@ -99,7 +99,7 @@ async function storeRawFile(
   stat: StatCache,
   rel: string,
   absPath: string,
-  before: import('node:fs').Stats,
+  before: FileStat,
   warnings: string[] = [],
   previousDigest?: string,
 ): Promise<{ digest: string; written: boolean; hashed: boolean }> {
@@ -120,7 +120,7 @@ async function storeRawFile(
     if (got.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ctimeMs !== before.ctimeMs || after.ino !== before.ino || after.size !== before.size) {
       throw new MkError('ECHANGED', `${rel} changed while mk was reading it`, { hint: 'run the command again once the file is no longer being written' });
     }
-    checkLinkedEdit(cache, rel, before, previousDigest, got.digest, warnings);
+    checkLinkedEdit(cache, rel, after, previousDigest, got.digest, warnings);
     const desc = { mediaType: MediaType.octet, digest: got.digest, size: got.size };
     // Renamed over an existing blob too: a freshly verified copy heals one damaged behind our back.
     const written = !cache.existsSync(desc);

@@ -1,22 +1,22 @@
-import { lstatSync, type Stats } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { hashFile } from '../hashing/digest.js';
 import type { StatCache } from '../hashing/stat-cache.js';
 import { abs } from '../repo/paths.js';
-import { scanDir, type ScanResult } from './scan.js';
+import { scanDir, type FileStat, type ScanResult } from './scan.js';
 
 export interface WorkFile {
   path: string;
   mode: number;
   size: number;
   digest: string;
-  stat: Stats;
+  stat: FileStat;
 }
 
 export type WorkState = { kind: 'unread' } | { kind: 'missing' } | { kind: 'file'; file: WorkFile } | { kind: 'dir'; files: WorkFile[]; skipped: string[]; temps?: string[] } | { kind: 'other' };
 
 /** Digest of a work-tree file: from the stat cache when it is unchanged, else by reading it. */
-export async function digestOf(stat: StatCache, rel: string, absPath: string, st: Stats): Promise<string> {
+export async function digestOf(stat: StatCache, rel: string, absPath: string, st: FileStat): Promise<string> {
   const hit = stat.lookup(rel, st);
   if (hit) return hit;
   const { digest } = await hashFile(absPath);
@@ -25,7 +25,7 @@ export async function digestOf(stat: StatCache, rel: string, absPath: string, st
 }
 
 /** The stat data of what is at `rel`, without reading any file. */
-export type Scanned = { kind: 'missing' } | { kind: 'other' } | { kind: 'file'; stat: Stats } | { kind: 'dir'; scan: ScanResult };
+export type Scanned = { kind: 'missing' } | { kind: 'other' } | { kind: 'file'; stat: FileStat } | { kind: 'dir'; scan: ScanResult };
 
 export function scanPath(root: string, rel: string): Scanned {
   const path = abs(root, rel);

@@ -100,9 +100,9 @@ export function registerCore(program: Command): void {
     .action(async (paths: string[], o: { json?: boolean; verbose?: boolean; remote?: string | boolean }) => {
       if (o.remote !== undefined) return printRemoteStatus({ remote: typeof o.remote === 'string' ? o.remote : undefined, json: o.json });
       const { status } = await import('../api/status.js');
-      const r = await status({ paths });
       const { setupWarning } = await import('../api/filter/setup.js');
-      const w = await setupWarning();
+      // The setup check (two config reads) runs while the work tree is scanned.
+      const [r, w] = await Promise.all([status({ paths }), setupWarning()]);
       if (w) out.err(w);
       if (o.json) return out.json(r);
       if (r.length === 0) return out.line("no tracked artifacts (track some with 'mk add <path>')");

@@ -1,12 +1,13 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, type Stats } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../util/fs.js';
 import { isRacy } from './racy.js';
+import type { FileStat } from './stat-cache.js';
 
 /** Stat data of the files of an artifact, reduced to one hash and the newest change time. */
-export function statSignature(files: Array<{ path: string; stat: Stats }>): { sig: string; newest: number } {
+export function statSignature(files: Array<{ path: string; stat: FileStat }>): { sig: string; newest: number } {
   const h = createHash('sha256');
   let newest = 0;
   for (const f of files) {
@@ -40,6 +41,8 @@ export interface Signature {
   plain?: boolean;
   /** Temporary files of mk (`.<name>.mk-tmp-<pid>-<hex>`) inside: a checkout scans, and sweeps those of dead processes. */
   temps?: number;
+  /** find's output the signature hashes (type, inode, size, times, mode and path per entry): a scan of the folder needs no stat call of its own. */
+  findOutput?: Buffer;
 }
 
 function findArgs(absDir: string): string[] {
@@ -79,6 +82,7 @@ function reduceFind(out: Buffer, at: number): Signature {
   };
   return {
     sig,
+    findOutput: out,
     get newest() {
       return parse().newest;
     },

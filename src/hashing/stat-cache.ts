@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { writeFileAtomicSync } from '../util/fs.js';
 import { isRacy, racyWindowMs } from './racy.js';
 
+/** The stat data mk keeps and compares (an lstat result, or the same fields read from `find -printf`). */
+export type FileStat = Pick<Stats, 'ino' | 'size' | 'mtimeMs' | 'ctimeMs' | 'mode'>;
+
 /** [ino, size, mtimeMs, ctimeMs, digest, recordedAtMs] */
 type Entry = [number, number, number, number, string, number];
 
@@ -37,7 +40,7 @@ export class StatCache {
   }
 
   /** The digest recorded for `rel` if the file's stat data still matches and is not racy. */
-  lookup(rel: string, st: Stats): string | undefined {
+  lookup(rel: string, st: FileStat): string | undefined {
     const e = this.entries.get(rel);
     if (!e) return undefined;
     if (e[0] !== st.ino || e[1] !== st.size || e[2] !== st.mtimeMs || e[3] !== st.ctimeMs) return undefined;
@@ -59,7 +62,7 @@ export class StatCache {
    * same timestamp tick (a few ms) as mk's rename; Linux 6.13+ gives a later write a finer
    * ctime, which closes even that.
    */
-  record(rel: string, st: Stats, digest: string, at = Date.now(), written = false): void {
+  record(rel: string, st: FileStat, digest: string, at = Date.now(), written = false): void {
     if (written) at = Math.max(at, Math.max(st.mtimeMs, st.ctimeMs) + racyWindowMs(st));
     this.entries.set(rel, [st.ino, st.size, st.mtimeMs, st.ctimeMs, digest, at]);
     this.dirty = true;

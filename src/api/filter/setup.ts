@@ -48,7 +48,7 @@ export async function setupWarning(cwd?: string): Promise<string | undefined> {
   const { RepoContext } = await import('../../repo/context.js');
   const { readAttributes, usesFilter } = await import('../../repo/gitattributes.js');
   const { existsSync, readFileSync } = await import('node:fs');
-  const { hooksDir } = await import('../hooks/install.js');
+  const { hooksDirFrom } = await import('../hooks/install.js');
   let ctx;
   try {
     ctx = RepoContext.open(cwd);
@@ -57,9 +57,16 @@ export async function setupWarning(cwd?: string): Promise<string | undefined> {
   }
   if (!ctx.initialized) return undefined;
   const missing: string[] = [];
-  const pre = join(await hooksDir(ctx), 'pre-commit');
+  // Both settings in one git call.
+  const config = new Map<string, string>();
+  const listed = await git(ctx.root, ['config', '-z', '--get-regexp', '^(core\\.hookspath|filter\\.mk\\.process)$'], { okCodes: [1] }).catch(() => '');
+  for (const entry of listed.split('\0')) {
+    const nl = entry.indexOf('\n');
+    if (nl > 0) config.set(entry.slice(0, nl), entry.slice(nl + 1));
+  }
+  const pre = join(hooksDirFrom(ctx, config.get('core.hookspath') ?? ''), 'pre-commit');
   if (!existsSync(pre) || !readFileSync(pre, 'utf8').includes('mk-hook-shim')) missing.push('hooks');
-  if (usesFilter(readAttributes(ctx.root)) && !(await configuredFilter(ctx.root))) missing.push('Git filter');
+  if (usesFilter(readAttributes(ctx.root)) && !config.get('filter.mk.process')?.trim()) missing.push('Git filter');
   if (!missing.length) return undefined;
   const fix = missing.includes('hooks') ? "run 'mk install' here" : "run 'mk install' here, or 'mk install --global' once for all your clones";
   return `mk: this clone lacks mk's ${missing.join(' and ')}, so git commands alone will not keep the data right; ${fix}`;

@@ -16,7 +16,12 @@ function projectDir(): string {
 
 /** The folder git runs hooks from: core.hooksPath (relative to the work tree) or <common git dir>/hooks. */
 export async function hooksDir(ctx: RepoContext): Promise<string> {
-  const configured = (await git(ctx.root, ['config', '--get', 'core.hooksPath'], { okCodes: [1] })).trim();
+  return hooksDirFrom(ctx, await git(ctx.root, ['config', '--get', 'core.hooksPath'], { okCodes: [1] }));
+}
+
+/** hooksDir, given the value of core.hooksPath ('' when unset). */
+export function hooksDirFrom(ctx: RepoContext, hooksPath: string): string {
+  const configured = hooksPath.trim();
   if (!configured) return join(ctx.commonDir, 'hooks');
   const p = configured.replace(/^~(?=\/)/, process.env.HOME ?? '~');
   return isAbsolute(p) ? p : resolve(ctx.root, p);

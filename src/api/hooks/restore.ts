@@ -5,7 +5,7 @@ import { compareWorkspace } from '../../artifact/compare.js';
 import { isMkError, UnsavedChangesError } from '../../errors/index.js';
 import { classifyData, type DataState } from '../../artifact/reconcile.js';
 import { Stamps } from '../../hashing/stamps.js';
-import { pointersAtCommit, underPrefix, workspacePointers } from '../../git/pointers.js';
+import { pointersAtCommit, underPrefix, workspacePointers, type TrackedPointer } from '../../git/pointers.js';
 import { git, headCommit } from '../../git/run.js';
 import { recordPointerState } from '../../git/pointer-state.js';
 export { pointersInPlace } from '../../git/pointer-state.js';
@@ -76,7 +76,8 @@ export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): 
   const out: ReconcileResult = { artifacts: [], restored: [], kept: [], removed: [], stale: [], states: new Map() };
   // Files kept through mk's Git filter are Git's own (its checkout, reset and stash write them):
   // never reconciled here, or a `git reset --mixed` would lose the work tree's bytes.
-  const tracked = (await workspacePointers(ctx.root, opts.paths)).filter((t) => !t.filtered);
+  const all = await workspacePointers(ctx.root, opts.paths);
+  const tracked = all.filter((t) => !t.filtered);
   // The evidence from history is read only when an artifact needs it (the stamps answer the common case).
   const previous = (opts.previous ?? []).filter((c) => c && !ZERO.test(c));
   let baselinesP: Promise<Array<Map<string, Pointer | undefined>>> | undefined;
@@ -100,13 +101,14 @@ export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): 
   const baseline = new Map<string, Pointer | undefined>();
   const todo: string[] = [];
   for (const t of tracked) {
-    const candidates = async () => {
-      const c: Pointer[] = [];
-      for (const b of [...(await baselines()), ...(await reflog())]) if (b.get(t.path)) c.push(b.get(t.path)!);
+    // In the order of the evidence's strength, read only as far as needed: the previous commit
+    // usually names the version the folder holds.
+    const candidates = async function* () {
+      for (const b of await baselines()) if (b.get(t.path)) yield b.get(t.path)!;
+      for (const b of await reflog()) if (b.get(t.path)) yield b.get(t.path)!;
       // HEAD's version: for a pointer file checked out or restored from another revision.
       const h = (await headPointers()).get(t.path);
-      if (h) c.push(h);
-      return c;
+      if (h) yield h;
     };
     const d = await classifyData(ctx, stat, stamps, t.path, t.pointer, candidates, early.get(t.path));
     out.states.set(t.path, d.state);
@@ -123,7 +125,7 @@ export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): 
   stamps.save();
   if (opts.dryRun) return out;
   if (todo.length) {
-    const r = await restoreFetching(ctx, todo, baseline);
+    const r = await restoreFetching(ctx, todo, baseline, tracked);
     out.artifacts = r.artifacts;
     out.restored = r.artifacts.filter((a) => a.action === 'restored').map((a) => a.path);
     for (const p of out.restored) out.states.set(p, 'clean');
@@ -134,22 +136,29 @@ export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): 
   if (opts.dropUntracked === false) return out;
   const dropped = new Map<string, Pointer | undefined>();
   for (const b of await baselines()) for (const [k, v] of b) if (!dropped.has(k)) dropped.set(k, v);
-  out.removed = await removeDropped(ctx, dropped);
+  out.removed = await removeDropped(ctx, dropped, opts.paths ? undefined : all);
   return out;
 }
 
 /** Restores `paths` (their data is stale or absent); missing blobs are fetched when `auto_fetch` allows. */
-async function restoreFetching(ctx: RepoContext, paths: string[], baseline: Map<string, Pointer | undefined>): Promise<{ artifacts: CheckoutResult['artifacts']; unsaved: string[] }> {
+async function restoreFetching(
+  ctx: RepoContext,
+  paths: string[],
+  baseline: Map<string, Pointer | undefined>,
+  tracked: TrackedPointer[],
+): Promise<{ artifacts: CheckoutResult['artifacts']; unsaved: string[] }> {
+  // The pointers just read (checkout would list the work tree's pointers again).
+  const pointersOf = (ps: string[]) => tracked.filter((t) => ps.includes(t.path));
   const run = async () => {
     try {
-      return { artifacts: (await checkout({ cwd: ctx.root, baseline, paths })).artifacts, unsaved: [] as string[] };
+      return { artifacts: (await checkout({ cwd: ctx.root, baseline, paths, pointers: pointersOf(paths) })).artifacts, unsaved: [] as string[] };
     } catch (e) {
       // Changed between the classification and the checkout (a race with the user): theirs.
       if (!isMkError(e, 'EUNSAVED')) throw e;
       const unsaved = (e.data.paths as string[] | undefined) ?? [];
       const artifacts = paths.filter((p) => unsaved.some((u) => underPrefix(u, p)));
       const rest = paths.filter((p) => !artifacts.includes(p));
-      return { artifacts: rest.length ? (await checkout({ cwd: ctx.root, baseline, paths: rest })).artifacts : [], unsaved: artifacts };
+      return { artifacts: rest.length ? (await checkout({ cwd: ctx.root, baseline, paths: rest, pointers: pointersOf(rest) })).artifacts : [], unsaved: artifacts };
     }
   };
   try {
@@ -159,6 +168,7 @@ async function restoreFetching(ctx: RepoContext, paths: string[], baseline: Map<
   }
   const { fetchData } = await import('../transfer.js');
   await fetchData({ cwd: ctx.root, paths });
+  tracked = await workspacePointers(ctx.root, paths); // as they are now (a fetch may run for minutes)
   return run();
 }
 
@@ -170,7 +180,8 @@ async function restoreFetching(ctx: RepoContext, paths: string[], baseline: Map<
  */
 export async function restoreAfterGit(ctx: RepoContext, previous: string | undefined, opts: { fileCheckout?: boolean } = {}): Promise<ReconcileResult> {
   const r = await reconcile(ctx, { previous: previous ? [previous] : [], reflog: true, restoreMissing: !opts.fileCheckout, dropUntracked: !opts.fileCheckout });
-  await recordPointerState(ctx.root, ctx.stateDir);
+  // A checkout that restored data recorded the pointers in place already (removing dropped data changes no pointer).
+  if (!r.artifacts.length) await recordPointerState(ctx.root, ctx.stateDir);
   if (r.kept.length) throw new UnsavedChangesError(r.kept);
   return r;
 }
@@ -181,9 +192,9 @@ export async function restoreAfterGit(ctx: RepoContext, previous: string | undef
  * revision recorded, and whose bytes the cache keeps (switching back restores them), and
  * nothing git now tracks at that path; anything else stays where it is.
  */
-async function removeDropped(ctx: RepoContext, baseline: Map<string, Pointer | undefined>): Promise<string[]> {
+async function removeDropped(ctx: RepoContext, baseline: Map<string, Pointer | undefined>, pointers?: TrackedPointer[]): Promise<string[]> {
   if (baseline.size === 0) return [];
-  const now = new Set((await workspacePointers(ctx.root)).map((t) => t.path));
+  const now = new Set((pointers ?? (await workspacePointers(ctx.root))).map((t) => t.path));
   const dropped = [...baseline].filter((e): e is [string, Pointer] => e[1] !== undefined && !now.has(e[0]) && ![...now].some((n) => underPrefix(e[0], n) || underPrefix(n, e[0])));
   if (dropped.length === 0) return [];
   const removed: string[] = [];

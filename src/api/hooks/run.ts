@@ -62,7 +62,10 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
   let stdin = name === 'pre-push' || name === 'reference-transaction' ? readStdin() : '';
   // The shim already ran the hook that was there before mk (it had to read stdin first).
   const previousDone = process.env.MK_PREVIOUS_DONE === '1';
+  // The reference-transaction shim compared the pointers with those whose data is in place, and they differ.
+  const pointersDiffer = process.env.MK_POINTERS_DIFFER === '1';
   delete process.env.MK_PREVIOUS_DONE;
+  delete process.env.MK_POINTERS_DIFFER;
   if (args.length === 0) ({ args, stdin } = fromPreCommitFramework(name as HookName, stdin));
   let ctx: RepoContext;
   try {
@@ -70,8 +73,8 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
   } catch {
     return out;
   }
-  const previous = join(await hooksDir(ctx), name + PREVIOUS_SUFFIX);
-  if (!previousDone && existsSync(previous)) {
+  const previous = previousDone ? '' : join(await hooksDir(ctx), name + PREVIOUS_SUFFIX);
+  if (previous && existsSync(previous)) {
     const r = spawnSync(previous, args, { stdio: ['pipe', 'inherit', 'inherit'], input: stdin, cwd: ctx.root });
     if (r.status !== 0 && (name === 'pre-commit' || name === 'pre-push' || (name === 'reference-transaction' && args[0] === 'prepared'))) return { messages: [], exitCode: r.status ?? 1 };
   }
@@ -143,14 +146,18 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
       if (name === 'reference-transaction') {
         // Only a committed transaction that moved HEAD (or the current branch) can have changed the work tree.
         if (args[0] !== 'committed') return out;
-        const branch = (await git(ctx.root, ['symbolic-ref', '-q', 'HEAD'], { okCodes: [1, 128] })).trim();
         const lines = stdin.split('\n').map((l) => l.split(' '));
-        const moved = lines.find((f) => f.length >= 3 && (f[2] === 'HEAD' || f[2] === branch) && !/^0+$/.test(f[1]!));
+        const updated = (f: string[]) => f.length >= 3 && !/^0+$/.test(f[1]!);
+        let moved = lines.find((f) => updated(f) && f[2] === 'HEAD');
+        if (!moved && lines.some((f) => updated(f) && f[2]!.startsWith('refs/heads/'))) {
+          const branch = (await git(ctx.root, ['symbolic-ref', '-q', 'HEAD'], { okCodes: [1, 128] })).trim();
+          moved = lines.find((f) => updated(f) && f[2] === branch);
+        }
         // `git stash pop` changes the work tree and only the stash ref.
         const stash = lines.some((f) => f[2] === 'refs/stash');
         if (!moved && !stash) return out;
         await settle();
-        if (moved && !stash && (await pointersInPlace(ctx.root, ctx.stateDir, moved[1]!))) return out;
+        if (moved && !stash && !pointersDiffer && (await pointersInPlace(ctx.root, ctx.stateDir, moved[1]!))) return out;
         prev = moved?.[0];
       } else {
         await settle();
