@@ -14,12 +14,15 @@ export { diff, type DiffResult } from './api/diff.js';
 export { ls, type ListedArtifact } from './api/ls.js';
 export { gc, type GcOptions, type GcResult } from './api/gc.js';
 export { push, fetchData, pull, remoteStatus, type TransferOptions, type TransferResult, type RemoteStatus, type PublishedModelKit, type HeldTag, type CopyProgress } from './api/transfer.js';
+export { get, type GetOptions, type GetResult } from './api/get.js';
 export { remoteAdd, remoteList, remoteRemove, remoteDefault, type RemoteListing } from './api/remote.js';
 export {
   modelkitBuild,
   modelkitInspect,
   modelkitUnpack,
   modelkitCopy,
+  modelkitList,
+  type ListedModelKit,
   verify,
   resolveModelKit,
   type ModelKitInfo,

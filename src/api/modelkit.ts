@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import { homedir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Descriptor } from '../content/descriptor.js';
@@ -116,6 +117,84 @@ export async function resolveModelKit(ref: string, opts: { cwd?: string } = {}):
   return { reference: ref, target, store: target, tag, desc: await target.resolve(reference) };
 }
 
+/** One ModelKit in a repository (a remote, a layout, host/repository), with every tag that names it. */
+export interface ListedModelKit {
+  digest: string;
+  tags: string[];
+  /** Bytes of its layers and config. */
+  size: number;
+  layers: number;
+  /** org.opencontainers.image.created and .revision (mk writes both; kit neither). */
+  created?: string;
+  revision?: string;
+  /** The Kitfile's package name, when it has one. */
+  title?: string;
+}
+
+/**
+ * The ModelKits of a repository: `where` is a remote's name (default: the default remote),
+ * `oci:<path>` or `host[:port]/repository`. Tags that name anything else (mk's referrers'
+ * fallback tags, images) are left out. Newest first (by `created`, then tag).
+ */
+export async function modelkitList(where?: string, opts: { cwd?: string } = {}): Promise<{ location: string; modelkits: ListedModelKit[] }> {
+  const ctx = tryRepo(opts.cwd);
+  let store: Target & { tags(): Promise<string[]>; resolve(ref: string): Promise<Descriptor> };
+  if (where?.startsWith('oci:') && !where.startsWith('oci://')) store = openLayoutStore(resolvePath(opts.cwd ?? process.cwd(), where.slice(4)));
+  else if (ctx && (where === undefined || ctx.config.remotes.some((r) => r.name === where))) store = await openRemote(ctx, remoteConfig(ctx, where));
+  else if (where === undefined) throw new MkError('EUSAGE', 'name where to list: a remote, oci:<path> or host/repository', { exitCode: 2, hint: 'outside a repository there is no default remote' });
+  else {
+    const { parseRegistryReference } = await import('../stores/registry/index.js');
+    let r;
+    try {
+      r = parseRegistryReference(where.replace(/^oci:\/\//, ''));
+    } catch (e) {
+      throw new MkError('EREF', `'${where}' is not a remote of this repository, oci:<path> or a registry repository (host/repository)`, { cause: e, exitCode: 2 });
+    }
+    store = await openRegistryStore(registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository));
+  }
+  const byDigest = new Map<string, ListedModelKit>();
+  const tags = (await store.tags()).filter((t) => !/^sha256-[0-9a-f]{64}$/.test(t)); // not the referrers' fallback tags
+  const limit = pLimit(8);
+  const resolved = await Promise.all(tags.map((tag) => limit(async () => ({ tag, desc: await store.resolve(tag) }))));
+  const manifests = new Map<string, Promise<ImageManifest | undefined>>();
+  for (const { tag, desc } of resolved) {
+    if (!manifests.has(desc.digest))
+      manifests.set(
+        desc.digest,
+        limit(async () => {
+          try {
+            return parseImageManifest(await readManifest(store, desc), `the manifest tagged ${tag}`);
+          } catch {
+            return undefined; // an index, or anything else that is not an image manifest
+          }
+        }),
+      );
+  }
+  for (const { tag, desc } of resolved) {
+    const known = byDigest.get(desc.digest);
+    if (known) {
+      known.tags.push(tag);
+      continue;
+    }
+    const manifest = await manifests.get(desc.digest)!;
+    if (!manifest || manifest.config.mediaType !== MediaType.kitConfig) continue;
+    const a = manifest.annotations ?? {};
+    byDigest.set(desc.digest, {
+      digest: desc.digest,
+      tags: [tag],
+      size: manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0),
+      layers: manifest.layers.length,
+      created: a['org.opencontainers.image.created'],
+      revision: a['org.opencontainers.image.revision'],
+      title: a['org.opencontainers.image.title'],
+    });
+  }
+  const modelkits = [...byDigest.values()];
+  for (const m of modelkits) m.tags.sort();
+  modelkits.sort((x, y) => (y.created ?? '').localeCompare(x.created ?? '') || x.tags[0]!.localeCompare(y.tags[0]!));
+  return { location: store.location, modelkits };
+}
+
 export interface ModelKitInfo {
   reference: string;
   digest: string;
@@ -163,6 +242,8 @@ export async function modelkitUnpack(ref: string, opts: UnpackOptions = {}): Pro
   const t = { dir, overwrite: !!opts.overwrite, ignoreExisting: !!opts.ignoreExisting };
   const layersByDigest = new Map<string, Descriptor>((info.manifest.layers as Descriptor[]).map((l) => [l.digest, l]));
   const entries = configEntries(info.config);
+  // The config's digest of each layer's uncompressed bytes (checked when a layer is compressed).
+  const diffIds = new Map(entries.filter((e) => e.digest && e.diffId).map((e) => [e.digest!, e.diffId!]));
   const selected: Descriptor[] = [];
   if (entries.some((e) => e.digest)) {
     for (const e of entries) {
@@ -181,7 +262,7 @@ export async function modelkitUnpack(ref: string, opts: UnpackOptions = {}): Pro
   let files = 0;
   try {
     if (filters.length === 0 || filters.some((f) => f.types.includes('kitfile'))) await unpacker.kitfile(info.config);
-    for (const l of selected) files += await unpacker.layer(l);
+    for (const l of selected) files += await unpacker.layer(l, diffIds.get(l.digest));
     await unpacker.commit();
   } catch (e) {
     await unpacker.abort();

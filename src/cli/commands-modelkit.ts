@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { bytes, short } from './format.js';
+import { bytes, short, table } from './format.js';
 import { out } from './output.js';
 import { UsageError } from '../api/common.js';
 
@@ -36,6 +36,19 @@ export function registerModelKit(program: Command): void {
           `  ${short(l.digest)}  ${bytes(l.size).padStart(9)}  ${l.mediaType.replace('application/vnd.kitops.modelkit.', '')}${l.annotations?.['org.cncf.model.filepath'] ? `  ${l.annotations['org.cncf.model.filepath']}` : ''}`,
         );
       }
+    });
+  mk.command('list')
+    .description('list the ModelKits of a repository (a remote, oci:<path> or host/repository), newest first, with their tags')
+    .argument('[where]', 'a remote name (default: the default remote), oci:<path> or host[:port]/repository')
+    .option('--json', 'print the result as JSON')
+    .action(async (where: string | undefined, o: { json?: boolean }) => {
+      const { modelkitList } = await import('../api/modelkit.js');
+      const r = await modelkitList(where);
+      if (o.json) return out.json(r);
+      if (!r.modelkits.length) return out.line(`no ModelKits in ${r.location}`);
+      out.line(
+        table([['DIGEST', 'SIZE', 'CREATED', 'COMMIT', 'TAGS'], ...r.modelkits.map((m) => [short(m.digest), bytes(m.size), m.created ?? '-', m.revision?.slice(0, 12) ?? '-', m.tags.join(', ')])]),
+      );
     });
   mk.command('unpack')
     .description('extract a ModelKit into a directory without Git, as kit unpack does (ModelKits made by kit too)')

@@ -172,6 +172,25 @@ export function registerRemote(program: Command): void {
   });
 }
 
+export function registerGet(program: Command): void {
+  transferOptions(
+    program
+      .command('get')
+      .description('write one file or folder of tracked data, of any revision, outside the work tree (downloads only what it needs)')
+      .argument('<path>', 'a tracked file or folder, or a file or folder inside a tracked folder')
+      .option('--rev <rev>', 'the revision to read (default: HEAD)')
+      .option('-o, --out <path>', 'where to write it (default: its name, in the current directory)')
+      .option('-f, --force', 'replace an existing output'),
+  ).action(async (path: string, o: TOpts & { rev?: string; out?: string; force?: boolean }) => {
+    const { get } = await import('../api/get.js');
+    const r = await get(path, { rev: o.rev, out: o.out, force: o.force, remote: o.remote, concurrency: jobs(o) });
+    if (o.json) return out.json(r);
+    const got = r.type === 'file' ? `${bytes(r.bytes)}` : `${r.files} file(s), ${bytes(r.bytes)}`;
+    const dl = r.downloaded ? `; downloaded ${r.downloaded} blob(s), ${bytes(r.downloadedBytes)}` : '';
+    out.line(`wrote ${r.out} (${got}) from ${r.commit.slice(0, 12)}${dl}`);
+  });
+}
+
 export async function printRemoteStatus(o: { remote?: string; json?: boolean }): Promise<void> {
   const { remoteStatus } = await import('../api/transfer.js');
   const r = await remoteStatus({ remote: o.remote });

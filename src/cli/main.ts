@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { fromSystemError, MkError } from '../api/common.js';
 import { registerCore } from './commands-core.js';
-import { registerRemote } from './commands-remote.js';
+import { registerGet, registerRemote } from './commands-remote.js';
 import { registerModelKit } from './commands-modelkit.js';
 import { registerGit } from './commands-git.js';
 import { registerAuth } from './commands-auth.js';
@@ -13,10 +13,23 @@ export function buildProgram(): Command {
   const program = new Command('mk')
     .description('Version datasets and models next to your code: pointers in Git, bytes as OCI blobs, a ModelKit per commit.')
     .version(VERSION, '-V, --version')
+    .option('-C <path>', 'run as if mk was started in <path> (as git -C); repeatable, each relative to the one before', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .showSuggestionAfterError()
     .exitOverride();
+  // As git does: every -C, in order, before anything else runs.
+  program.hook('preSubcommand', () => {
+    for (const d of (program.opts() as { C: string[] }).C) {
+      if (d === '') continue; // git: an empty -C is no change
+      try {
+        process.chdir(d);
+      } catch (e) {
+        throw new MkError('ENOENT', `cannot change to '${d}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`, { exitCode: 2 });
+      }
+    }
+  });
   registerCore(program);
   registerRemote(program);
+  registerGet(program);
   registerModelKit(program);
   registerGit(program);
   registerAuth(program);

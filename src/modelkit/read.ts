@@ -14,6 +14,8 @@ export interface KitConfigEntry {
   name?: string;
   path?: string;
   digest?: string;
+  /** sha256 of the layer's uncompressed bytes (equal to digest for an uncompressed layer). */
+  diffId?: string;
   [k: string]: unknown;
 }
 
@@ -35,6 +37,9 @@ function entry(v: unknown, what: string, field: string): KitConfigEntry {
     if (e[k] !== undefined && typeof e[k] !== 'string') throw bad(what, `${field}.${k} must be text`);
   }
   if (e.digest !== undefined && !isDigest(e.digest)) throw bad(what, `${field}.digest is not a sha256 digest`);
+  // kit writes an empty diffId in some versions: only a malformed one is refused.
+  if (e.diffId !== undefined && e.diffId !== '' && (typeof e.diffId !== 'string' || !isDigest(e.diffId))) throw bad(what, `${field}.diffId is not a sha256 digest`);
+  if (e.diffId === '') delete e.diffId;
   return e;
 }
 

@@ -2,9 +2,10 @@ import { lstatSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { chmod, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { readTar } from '../pointer/tar.js';
-import { stringify } from 'yaml';
+import { Document, isSeq } from 'yaml';
 import type { Descriptor } from '../content/descriptor.js';
 import { MediaType, parseKitLayerType } from '../content/media-types.js';
+import { decompress, isCompression } from '../content/decompress.js';
 import type { KitConfig } from './read.js';
 import { assertNotGitDir } from '../repo/paths.js';
 import { cleanEntryName } from '../pointer/stored-path.js';
@@ -43,19 +44,20 @@ export interface ConfigEntry {
   name?: string;
   path?: string;
   digest?: string;
+  diffId?: string;
 }
 
 /** The config entries of a ModelKit (kit config JSON), each with its base type. */
 export function configEntries(cfg: KitConfig): ConfigEntry[] {
   const out: ConfigEntry[] = [];
   if (cfg?.model) {
-    out.push({ type: 'model', name: cfg.model.name, path: cfg.model.path, digest: cfg.model.digest });
-    for (const p of cfg.model.parts ?? []) out.push({ type: 'model', name: p.name, path: p.path, digest: p.digest });
+    out.push({ type: 'model', name: cfg.model.name, path: cfg.model.path, digest: cfg.model.digest, diffId: cfg.model.diffId });
+    for (const p of cfg.model.parts ?? []) out.push({ type: 'model', name: p.name, path: p.path, digest: p.digest, diffId: p.diffId });
   }
-  for (const c of cfg?.code ?? []) out.push({ type: 'code', path: c.path, digest: c.digest });
-  for (const d of cfg?.datasets ?? []) out.push({ type: 'datasets', name: d.name, path: d.path, digest: d.digest });
-  for (const d of cfg?.docs ?? []) out.push({ type: 'docs', path: d.path, digest: d.digest });
-  for (const d of cfg?.prompts ?? []) out.push({ type: 'prompts', name: d.name, path: d.path, digest: d.digest });
+  for (const c of cfg?.code ?? []) out.push({ type: 'code', path: c.path, digest: c.digest, diffId: c.diffId });
+  for (const d of cfg?.datasets ?? []) out.push({ type: 'datasets', name: d.name, path: d.path, digest: d.digest, diffId: d.diffId });
+  for (const d of cfg?.docs ?? []) out.push({ type: 'docs', path: d.path, digest: d.digest, diffId: d.diffId });
+  for (const d of cfg?.prompts ?? []) out.push({ type: 'prompts', name: d.name, path: d.path, digest: d.digest, diffId: d.diffId });
   return out;
 }
 
@@ -113,7 +115,11 @@ export function kitfileText(cfg: unknown): string {
     }
     return v;
   };
-  return stringify(strip(cfg));
+  const doc = new Document(strip(cfg));
+  // kit's Kitfile struct writes package.authors in flow style (`authors: [alice, bob]`).
+  const authors = doc.getIn(['package', 'authors'], true);
+  if (isSeq(authors)) authors.flow = true;
+  return doc.toString({ flowCollectionPadding: false });
 }
 
 /**
@@ -156,11 +162,23 @@ export class Unpacker {
     });
   }
 
-  /** Stages the files of one layer; returns how many. */
-  async layer(desc: Descriptor): Promise<number> {
+  /**
+   * Stages the files of one layer; returns how many. Compressed layers (gzip, zstd) are
+   * decompressed on the fly; `diffId` (the config's digest of the uncompressed bytes) is checked
+   * when given.
+   */
+  async layer(desc: Descriptor, diffId?: string): Promise<number> {
     const mt = parseKitLayerType(desc.mediaType);
     const format = mt?.format ?? (desc.mediaType.endsWith('.tar') || desc.mediaType.includes('.tar+') ? 'tar' : 'raw');
-    if (mt?.compression) throw new MkError('EUNSUPPORTED', `compressed layers (${mt.compression}) are not supported yet: ${desc.digest}`);
+    const compression = mt?.compression ?? /\+(\w+)$/.exec(desc.mediaType)?.[1];
+    if (compression !== undefined && !isCompression(compression))
+      throw new MkError('EUNSUPPORTED', `layer ${desc.digest.slice(0, 19)} uses ${compression} compression, which mk cannot read (gzip and zstd only)`);
+    const what = `layer ${desc.digest.slice(7, 19)}`;
+    // The verified bytes of the layer as stored, decompressed when it is compressed.
+    const bytes = async () => {
+      const src = await this.cache.fetch(desc);
+      return compression ? decompress(src, compression, what, { diffId: diffId !== desc.digest ? diffId : undefined }) : src;
+    };
     if (format === 'raw') {
       const rel = desc.annotations?.['org.cncf.model.filepath'];
       if (!rel) throw new MkError('EMODELKIT', `raw layer ${desc.digest} has no org.cncf.model.filepath annotation`);
@@ -171,10 +189,18 @@ export class Unpacker {
       } catch {
         /* defaults */
       }
-      return this.stage(rel, safeJoin(this.t.dir, rel), mode, (tmp) => this.cache.copyOut({ ...desc, mediaType: MediaType.octet }, tmp, { mode }));
+      if (!compression) return this.stage(rel, safeJoin(this.t.dir, rel), mode, (tmp) => this.cache.copyOut({ ...desc, mediaType: MediaType.octet }, tmp, { mode }));
+      return this.stage(rel, safeJoin(this.t.dir, rel), mode, async (tmp) => {
+        const fh = await open(tmp, 'wx', 0o600);
+        try {
+          for await (const c of await bytes()) await fh.write(c);
+        } finally {
+          await fh.close();
+        }
+      });
     }
     let n = 0;
-    await readTar(await this.cache.fetch(desc), `layer ${desc.digest.slice(7, 19)}`, async (entry) => {
+    await readTar(await bytes(), what, async (entry) => {
       if (entry.name === '.') return;
       const dest = safeJoin(this.t.dir, entry.name);
       if (entry.type === 'directory') {

@@ -36,3 +36,22 @@ describe('revision and paths around --', () => {
     expectMkError(mkRun(repo.dir, ['checkout', 'ds', 'main', '--', 'ds']), "expected at most one revision before '--', got ds main");
   });
 });
+
+describe('-C <path>, as git -C', () => {
+  it('runs the command as if started there; several -C chain; a missing folder is one line, exit 2', () => {
+    const repo = makeRepo();
+    try {
+      put(join(repo.dir, 'sub', 'ds', 'a.txt'), 'a');
+      const elsewhere = join(repo.dir, '..');
+      const r = mkRun(elsewhere, ['-C', repo.dir, '-C', 'sub', 'add', 'ds']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(git(repo.dir, 'diff', '--cached', '--name-only')).toContain('sub/ds.mk.yaml');
+      expect(mkRun(elsewhere, ['-C', repo.dir, 'status']).stdout).toMatch(/sub\/ds/);
+      const bad = mkRun(elsewhere, ['-C', join(repo.dir, 'nosuch'), 'status']);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr.trim().split('\n')).toEqual([`mk: cannot change to '${join(repo.dir, 'nosuch')}': no such directory`]);
+    } finally {
+      repo.cleanup();
+    }
+  });
+});

@@ -5,7 +5,7 @@
  * `kit push` is unpacked by `mk modelkit unpack` exactly as kit itself unpacks it.
  * Everything real: the CNCF registry on a loopback port, kit v1.15, the mk CLI.
  */
-import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -441,12 +441,46 @@ describe('mk unpacks what kit pack and kit push published', () => {
     expectMkError(await mkAsync(tmp.dir, ['modelkit', 'unpack', tarRef(), '--filter', 'model:a:b', '-d', freshDir('mk-bad-filter')], outside), /invalid filter/);
   });
 
-  it('a gzip-compressed kit ModelKit is refused with one clear line (mk reads uncompressed layers only)', async () => {
-    const gzRef = `${reg.host}/kit/made:gzip`;
-    await kit(kitHome, 'pack', tarProject, '-t', gzRef, '--compression', 'gzip');
-    await kit(kitHome, 'push', '--plain-http', gzRef);
-    const out = freshDir('mk-gzip');
-    expectMkError(await mkAsync(tmp.dir, ['modelkit', 'unpack', gzRef, '-d', out], outside), /compressed layers \(gzip\)/);
-    rmSync(out, { recursive: true, force: true });
+  // kit pack --compression: gzip and gzip-fastest write +gzip layers, zstd +zstd; with tar and raw layer formats.
+  const COMPRESSED = ['gzip', 'gzip-fastest', 'zstd'].flatMap((c) => [
+    [c, 'tar'],
+    [c, 'raw'],
+  ]);
+  const compressedRef = (c: string, f: string) => `${reg.host}/kit/made:${c}-${f}`;
+  const pushed = new Map<string, Promise<string>>();
+  /** kit packs and pushes the project with that compression and layer format (once). */
+  const pushCompressed = (c: string, f: string): Promise<string> => {
+    const ref = compressedRef(c, f);
+    if (!pushed.has(ref))
+      pushed.set(
+        ref,
+        (async () => {
+          await kit(kitHome, 'pack', f === 'tar' ? tarProject : rawProject, '-t', ref, '--compression', c, ...(f === 'raw' ? ['--layer-format', 'raw'] : []));
+          await kit(kitHome, 'push', '--plain-http', ref);
+          return ref;
+        })(),
+      );
+    return pushed.get(ref)!;
+  };
+
+  it.each(COMPRESSED)('kit pack --compression %s (%s layers): mk modelkit unpack gives what kit unpack gives, byte for byte', async (c, f) => {
+    const ref = await pushCompressed(c!, f!);
+    const manifest = JSON.parse(await kit(kitHome, 'inspect', '--remote', '--plain-http', ref)).manifest;
+    for (const l of manifest.layers as Array<{ mediaType: string }>) expect(l.mediaType).toMatch(new RegExp(`\\.v1\\.${f}\\+${c === 'zstd' ? 'zstd' : 'gzip'}$`));
+    const byKit = freshDir('kit-compressed');
+    const byMk = freshDir('mk-compressed');
+    await Promise.all([kitAlone('unpack', '--plain-http', ref, '-d', byKit), mkOutside('modelkit', 'unpack', ref, '-d', byMk)]);
+    const m = snapshotTree(byMk);
+    expect(asRecord(m)).toEqual(asRecord(snapshotTree(byKit)));
+    expect(asRecord(withoutKitfile(m))).toEqual(asRecord(withoutKitfile(snapshotTree(f === 'tar' ? tarProject : rawProject))));
+  });
+
+  it.each(['gzip', 'zstd'].flatMap((c) => FILTERS.map((flt) => [c, flt.join(' + '), flt] as const)))('compressed (%s) tar layers, --filter %s: what kit selects', async (c, _label, filters) => {
+    const ref = await pushCompressed(c, 'tar');
+    const flags = filters.flatMap((x) => ['--filter', x]);
+    const byKit = freshDir('kit-compressed-filter');
+    const byMk = freshDir('mk-compressed-filter');
+    await Promise.all([kitAlone('unpack', '--plain-http', ref, ...flags, '-d', byKit), mkOutside('modelkit', 'unpack', ref, ...flags, '-d', byMk)]);
+    expect(asRecord(snapshotTree(byMk))).toEqual(asRecord(snapshotTree(byKit)));
   });
 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian machine (run as root):
-# Debian packages (docker-registry, skopeo, git-lfs, htpasswd), the kit and oras clients
+# Debian packages (docker-registry, skopeo, git-lfs, htpasswd, zstd), the kit and oras clients
 # (built from the Go module proxy into ~/.cache/mk-peers/bin), and the npm dependencies.
 # Idempotent and quick when everything is already there.
 set -euo pipefail

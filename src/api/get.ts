@@ -1,0 +1,162 @@
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
+import type { Descriptor } from '../content/descriptor.js';
+import { MediaType } from '../content/media-types.js';
+import { hasBlobStat } from '../content/storage.js';
+import { MkError, NotFoundError } from '../errors/index.js';
+import { pointersAtCommit, underPrefix, type TrackedPointer } from '../git/pointers.js';
+import { resolveCommit } from '../git/run.js';
+import { openRemote, remoteConfig } from '../remote/remotes.js';
+import { RepoContext } from '../repo/context.js';
+import { assertNotGitDir, repoRelative } from '../repo/paths.js';
+import { copyGraph } from '../transfer/graph-copy.js';
+import { extractPack, placeBlob, type PackWant } from '../artifact/materialize.js';
+import { loadDirManifest, readCachedSmall } from '../artifact/load.js';
+import { decodeDirRoot, type FileEntry } from '../pointer/dir-manifest.js';
+import { tmpName } from '../util/fs.js';
+
+export interface GetOptions {
+  cwd?: string;
+  /** The revision to read (default HEAD). */
+  rev?: string;
+  /** Where the bytes go (default: the last path component, in the current directory). */
+  out?: string;
+  /** Replace an existing output. */
+  force?: boolean;
+  /** The remote to download from when the cache lacks a blob (default: the default remote). */
+  remote?: string;
+  concurrency?: number;
+}
+
+export interface GetResult {
+  /** Repository-relative path asked for. */
+  path: string;
+  /** The commit read. */
+  commit: string;
+  /** The artifact that holds it. */
+  artifact: string;
+  /** What was written: a file, or a folder. */
+  out: string;
+  type: 'file' | 'dir';
+  files: number;
+  bytes: number;
+  /** Blobs downloaded, and their bytes (only what this path needs). */
+  downloaded: number;
+  downloadedBytes: number;
+}
+
+/**
+ * One file, or one folder inside a tracked folder, of any revision, written outside the work
+ * tree (as `dvc get` or `git show REV:path | git lfs smudge`): the work tree, the index and
+ * HEAD are not touched. Only the blobs this path needs are read or downloaded: for a file
+ * inside a folder of 20,000, its folder's file lists and the one pack that holds it. Every
+ * byte is verified; the output appears whole or not at all.
+ */
+export async function get(path: string, opts: GetOptions = {}): Promise<GetResult> {
+  const ctx = RepoContext.open(opts.cwd);
+  const cwd = opts.cwd ?? process.cwd();
+  const rel = repoRelative(ctx.root, path, cwd);
+  const rev = opts.rev ?? 'HEAD';
+  const commit = await resolveCommit(ctx.root, rev);
+  const t = (await pointersAtCommit(ctx.commonDir, commit)).find((p) => underPrefix(rel, p.path));
+  if (!t) {
+    throw new MkError('ENOTTRACKED', `${rel} is not tracked data at ${rev}`, { hint: `a file Git keeps itself is had with 'git show ${rev}:${rel}'` });
+  }
+  const out = resolvePath(cwd, opts.out ?? basename(rel === '.' ? t.path : rel));
+  assertNotGitDir(dirname(out));
+  if (existsSync(out) && !opts.force) throw new MkError('EEXIST', `${out} already exists`, { hint: 'choose another place with -o, or replace it with --force' });
+  const sub = rel === t.path ? '' : rel.slice(t.path.length + 1);
+  const lock = await ctx.lock(); // mk gc waits: the blobs read here stay while they are read
+  const fetched = { blobs: 0, bytes: 0 };
+  // Downloads the blobs the cache lacks (each a plain blob: nothing below it is walked).
+  const ensure = async (descs: Descriptor[]): Promise<void> => {
+    const missing = descs.filter((d) => !ctx.cache.existsSync(d));
+    if (!missing.length) return;
+    if (!ctx.config.remotes.length) throw new MkError('ENOTCACHED', `the data of ${rel} at ${rev} is not in the local cache and no remote is configured`, { hint: "add one with 'mk remote add'" });
+    const rc = remoteConfig(ctx, opts.remote);
+    const target = await openRemote(ctx, rc);
+    const r = await copyGraph(
+      target,
+      ctx.cache,
+      missing.map((d) => ({ mediaType: MediaType.octet, digest: d.digest, size: d.size })),
+      { concurrency: opts.concurrency ?? rc.concurrency ?? 6 },
+    );
+    fetched.blobs += r.copied.length;
+    fetched.bytes += r.bytes;
+  };
+  try {
+    const tmp = tmpName(out);
+    try {
+      let files: FileEntry[];
+      let type: 'file' | 'dir';
+      if (t.pointer.type === 'file') {
+        const desc = { mediaType: MediaType.octet, digest: t.pointer.digest, size: t.pointer.size };
+        await ensure([desc]);
+        await placeBlob(ctx.cache, desc.digest, desc.size, tmp, t.pointer.exec ? 0o755 : 0o644, 'copy');
+        files = [{ path: '', digest: desc.digest, size: desc.size, mode: t.pointer.exec ? 0o755 : 0o644, layer: 0 }];
+        type = 'file';
+      } else {
+        ({ files, type } = await folderPart(ctx, t, sub, rel, rev, ensure, tmp));
+      }
+      if (existsSync(out)) {
+        // --force: the old output goes only once the new one is complete.
+        const old = tmpName(out);
+        renameSync(out, old);
+        renameSync(tmp, out);
+        rmSync(old, { recursive: true, force: true });
+      } else renameSync(tmp, out);
+      return { path: rel, commit, artifact: t.path, out, type, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0), downloaded: fetched.blobs, downloadedBytes: fetched.bytes };
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+/** Writes the files of folder artifact `t` under `sub` ('' for all of it) to `tmp`: one file, or a folder. */
+async function folderPart(
+  ctx: RepoContext,
+  t: TrackedPointer,
+  sub: string,
+  rel: string,
+  rev: string,
+  ensure: (d: Descriptor[]) => Promise<void>,
+  tmp: string,
+): Promise<{ files: FileEntry[]; type: 'file' | 'dir' }> {
+  // The root, then its file lists (small), then only the packs and raw blobs of the files asked for.
+  let rootSize = ctx.cache.statBlobSync(t.pointer.digest);
+  if (rootSize === undefined && ctx.config.remotes.length) {
+    const target = await openRemote(ctx, remoteConfig(ctx, undefined));
+    if (hasBlobStat(target)) rootSize = await target.statBlob(t.pointer.digest);
+  }
+  if (rootSize === undefined)
+    throw new NotFoundError(`the file list of ${t.path} at ${rev} is in neither the local cache nor the remote`, 'it was never pushed: push it from a clone that has the data');
+  await ensure([{ mediaType: MediaType.octet, digest: t.pointer.digest, size: rootSize }]);
+  const what = `directory manifest ${t.pointer.digest.slice(7, 19)}`;
+  const root = decodeDirRoot(readCachedSmall(ctx.cache, t.pointer.digest, what), what);
+  await ensure(root.lists);
+  const manifest = await loadDirManifest(ctx.cache, t.pointer);
+  const files = sub ? manifest.files.filter((f) => underPrefix(f.path, sub)) : manifest.files;
+  if (!files.length)
+    throw new MkError('ENOTFOUND', `${rel} is not in ${t.path} at ${rev}`, { hint: `list what it holds with 'mk diff' or 'mk status -v', or get the whole folder with 'mk get ${t.path}'` });
+  const single = files.length === 1 && files[0]!.path === sub;
+  const destOf = (f: FileEntry) => (single ? tmp : join(tmp, ...(sub ? f.path.slice(sub.length + 1) : f.path).split('/')));
+  const layers = [...new Set(files.map((f) => f.layer))].map((i) => manifest.layers[i]!);
+  await ensure(layers.map((l) => ({ mediaType: MediaType.octet, digest: l.digest, size: l.size })));
+  if (!single) mkdirSync(tmp);
+  const byLayer = new Map<number, FileEntry[]>();
+  for (const f of files) byLayer.set(f.layer, [...(byLayer.get(f.layer) ?? []), f]);
+  for (const [i, fs] of byLayer) {
+    const l = manifest.layers[i]!;
+    if (l.format === 'raw') {
+      for (const f of fs) await placeBlob(ctx.cache, l.digest, l.size, destOf(f), f.mode, 'copy');
+      continue;
+    }
+    // Pack entries are named from the repository root, as kit names a layer's entries.
+    const wants = new Map<string, PackWant>(fs.map((f) => [`${t.path}/${f.path}`, { dest: destOf(f), mode: f.mode, digest: f.digest, size: f.size }]));
+    await extractPack(ctx.cache, l, wants, () => undefined);
+  }
+  return { files, type: single ? 'file' : 'dir' };
+}
