@@ -1,5 +1,4 @@
 import { lstatSync, mkdirSync, rmSync, type BigIntStats } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { basename, dirname } from 'node:path';
 import { MediaType } from '../content/media-types.js';
 import type { DirManifest, FileEntry } from '../pointer/dir-manifest.js';
@@ -20,6 +19,7 @@ import { abs, assertNoSymlinkedParents, checkStoredPath, repoRelative } from '..
 import { pruneEmptyParents, removeStaleTemps, writeFileAtomic } from '../util/fs.js';
 import { checkIgnorable, ensureIgnored, ignoreFileOf, ignores } from '../repo/gitignore.js';
 import { indexTexts, refreshIndex, stagePointerTexts } from '../git/index-update.js';
+import { blobId } from '../git/blob-id.js';
 import { recordPointerState } from '../git/pointer-state.js';
 
 export interface CheckoutOptions {
@@ -420,16 +420,6 @@ export function isDir(p: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Of `paths`, those whose work-tree file Git's index holds as unchanged by stat data (`git diff-files` does not list them). */
-/** Git's object id of a blob holding `text` (SHA-1 or SHA-256 by the id's length). */
-function blobId(text: string, hexLen: number): string {
-  const body = Buffer.from(text, 'utf8');
-  return createHash(hexLen === 64 ? 'sha256' : 'sha1')
-    .update(`blob ${body.length}\0`)
-    .update(body)
-    .digest('hex');
 }
 
 /** The stat data of filtered files mk just wrote, recorded in the index under their staged pointers (see recordIndexStat). */

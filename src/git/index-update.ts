@@ -1,4 +1,5 @@
-import { lstatSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
+import { blobId } from './blob-id.js';
 import { abs } from '../repo/paths.js';
 import { git } from './run.js';
 
@@ -41,6 +42,19 @@ export async function indexTexts(root: string, paths: string[]): Promise<Map<str
     const [, oid, stage] = l.slice(0, tab).split(' ');
     const path = l.slice(tab + 1);
     if (stage === '0' && want.has(path)) oids.set(path, oid!);
+  }
+  if (oids.size === 0) return out;
+  // A work-tree file whose blob id is the index's holds the index's text: read it there (a
+  // regular file only, never through a symlink) and ask git only for the others.
+  for (const [path, oid] of oids) {
+    const p = abs(root, path);
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (!st?.isFile() || st.size > 1 << 20) continue;
+    const bytes = readFileSync(p);
+    if (blobId(bytes, oid.length) === oid) {
+      out.set(path, bytes.toString('utf8'));
+      oids.delete(path);
+    }
   }
   if (oids.size === 0) return out;
   const list = [...oids];

@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { blobId } from './blob-id.js';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../util/fs.js';
 import { git } from './run.js';
@@ -18,8 +19,17 @@ export async function recordPointerState(root: string, stateDir: string, opts: {
   const file = join(stateDir, POINTER_STATE);
   try {
     if (opts.forget) throw new Error('forget');
-    if ((await git(root, ['diff', '--name-only', '-z', '--', '*.mk.yaml'])).length > 0) throw new Error('the work tree differs from the index');
     const list = await git(root, ['ls-files', FORMAT, '--', '*.mk.yaml']);
+    // The work tree's pointer files must be the index's (what `git diff` would say, one git call less):
+    // each file's blob id is compared with the index's; anything else (missing, a link, other bytes) forgets.
+    for (const line of list.split('\n')) {
+      if (!line) continue;
+      const sp = line.indexOf(' ');
+      const oid = line.slice(0, sp);
+      const p = join(root, line.slice(sp + 1));
+      const st = lstatSync(p, { throwIfNoEntry: false });
+      if (!st?.isFile() || blobId(readFileSync(p), oid.length) !== oid) throw new Error('the work tree differs from the index');
+    }
     mkdirSync(stateDir, { recursive: true });
     writeFileAtomicSync(file, list);
   } catch {
