@@ -152,7 +152,8 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
   const filtered = await filteredFilesBeforeCommit(ctx, allStaged, NEVER);
   result.autoTracked.push(...filtered.autoTracked);
   const staged = allStaged.filter((p) => !filtered.handled.has(p) && !filtered.autoTracked.includes(p));
-  const tracked = (await workspacePointers(ctx.root)).filter((t) => !t.filtered);
+  const pointers = await workspacePointers(ctx.root);
+  const tracked = pointers.filter((t) => !t.filtered);
   const trackedPaths = tracked.map((t) => t.path);
   const inTracked = (p: string) => trackedPaths.some((t) => p === t || p.startsWith(t + '/'));
   const wanted = matcher(ctx.config.track);
@@ -176,7 +177,8 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
   // exist only in the work tree: an earlier hook killed before it staged it) enters it.
   const stray = candidates.filter((p) => inTracked(p));
   const strayArtifacts = [...new Set(stray.map((p) => trackedPaths.find((t) => p === t || p.startsWith(t + '/'))!))].filter((a) => !newOnes.includes(a));
-  if (newOnes.length || strayArtifacts.length) {
+  const adding = newOnes.length > 0 || strayArtifacts.length > 0;
+  if (adding) {
     // Data leaves the index in the same step that stages its pointer (new artifacts, whole
     // folders named by 'dir/' patterns included): a kill before that step changes nothing.
     const { add } = await import('../add.js');
@@ -193,7 +195,8 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
     let r;
     try {
       // Evidence for data without a stamp: HEAD's version, where HEAD was before (reflog), ORIG_HEAD (reset, merge, rebase).
-      r = await reconcile(ctx, { reflog: true, dropUntracked: false });
+      // The pointers listed above, unless adding new artifacts has changed them since.
+      r = await reconcile(ctx, { reflog: true, dropUntracked: false, pointers: adding ? undefined : pointers });
     } catch (e) {
       if (!isMkError(e, 'ENOTCACHED')) throw e;
       const paths = ((e.data.artifacts as Array<{ path: string; action: string }> | undefined) ?? []).filter((a) => a.action === 'not-cached').map((a) => a.path);

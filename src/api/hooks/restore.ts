@@ -62,6 +62,8 @@ export interface ReconcileOptions {
   dryRun?: boolean;
   /** Remove the data of artifacts `previous` tracked and the work tree no longer does (default true). */
   dropUntracked?: boolean;
+  /** The work tree's pointers, when the caller has just listed them (and `paths` is not given). */
+  pointers?: TrackedPointer[];
 }
 
 /**
@@ -76,7 +78,7 @@ export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): 
   const out: ReconcileResult = { artifacts: [], restored: [], kept: [], removed: [], stale: [], states: new Map() };
   // Files kept through mk's Git filter are Git's own (its checkout, reset and stash write them):
   // never reconciled here, or a `git reset --mixed` would lose the work tree's bytes.
-  const all = await workspacePointers(ctx.root, opts.paths);
+  const all = opts.pointers && !opts.paths ? opts.pointers : await workspacePointers(ctx.root, opts.paths);
   const tracked = all.filter((t) => !t.filtered);
   // The evidence from history is read only when an artifact needs it (the stamps answer the common case).
   const previous = (opts.previous ?? []).filter((c) => c && !ZERO.test(c));
