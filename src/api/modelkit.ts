@@ -372,6 +372,10 @@ export interface CopyModelKitResult {
 export async function modelkitCopy(srcRef: string, dstRef: string, opts: { cwd?: string; concurrency?: number; onProgress?: GraphCopyOptions['onProgress'] } = {}): Promise<CopyModelKitResult> {
   const src = await resolveModelKit(srcRef, opts);
   const dst = await openDestination(dstRef, opts.cwd);
+  // Two repositories of one registry: the blobs are mounted (cross-repository mount), not sent again.
+  // (Told apart by shape: the registry module is loaded only when a registry is used.)
+  const registry = (s: unknown): s is { host: string; repository: string; mountBlobsFrom(r: string): void } => typeof (s as { mountBlobsFrom?: unknown } | undefined)?.mountBlobsFrom === 'function';
+  if (registry(src.store) && registry(dst.store) && src.store.host === dst.store.host) dst.store.mountBlobsFrom(src.store.repository);
   const tag = dst.tag ?? src.tag ?? src.commit;
   if (!tag) throw new MkError('EREF', `name a tag for the copy (${dstRef}:<tag>)`);
   const copts: GraphCopyOptions = { concurrency: opts.concurrency, onProgress: opts.onProgress };

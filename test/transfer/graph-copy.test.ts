@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { referrers } from '../../src/modelkit/referrers.js';
 import { openLayoutStore, openRegistryStore } from '../../src/stores/open.js';
 import { asRecord, corruptBlobs, put, randomBytesFrom, rng, sha256File, snapshotTree } from '../support/files.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
+import { mkAsync } from '../modelkit/tools.js';
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { git, makeRepo, mk, mkJson, tempDir } from '../support/repo.js';
 
@@ -116,4 +118,29 @@ describe('mk modelkit copy between every pair of stores', () => {
       });
     }
   }
+
+  it('registry → another repository of the same registry: every blob is mounted, none sent again', async () => {
+    const proxy = await startFaultProxy(reg.url);
+    try {
+      const src = `${proxy.host}/pairs/mount-src:v1`;
+      // Through the proxy, which runs in this process: mk must run without blocking it.
+      const run = async (cwd: string, args: string[]) => {
+        const r = await mkAsync(cwd, args);
+        expect(r.status, r.stderr).toBe(0);
+        return r.stdout;
+      };
+      await run(a.dir, ['modelkit', 'copy', 'HEAD', src]);
+      proxy.clear();
+      const r = JSON.parse(await run(box.dir, ['modelkit', 'copy', src, `${proxy.host}/pairs/mount-dst:v1`, '--json']));
+      expect(r.referrers).toBeGreaterThanOrEqual(1);
+      const uploads = proxy.requests.filter((q) => /\/v2\/pairs\/mount-dst\/blobs\/uploads\//.test(q.url));
+      const posts = uploads.filter((q) => q.method === 'POST');
+      expect(posts.length).toBeGreaterThan(3); // model, packs, file lists, root, config...
+      for (const q of posts) expect(q.url).toMatch(/[?&]mount=sha256%3A[0-9a-f]{64}&from=pairs%2Fmount-src/);
+      expect(uploads.filter((q) => q.method === 'PUT' || q.method === 'PATCH')).toEqual([]);
+    } finally {
+      await proxy.stop();
+    }
+    await checkDestination('registry', `${reg.host}/pairs/mount-dst:v1`);
+  });
 });

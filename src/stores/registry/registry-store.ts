@@ -82,7 +82,7 @@ export class RegistryStore implements Target, BlobStat {
   private readonly slots: TransferSlots;
   private readonly upload: UploadMode;
   private readonly chunkSize: number;
-  private readonly mountFrom: string | undefined;
+  private mountFrom: string | undefined;
   /** Bytes of manifests this store has just PUT (small ones, the newest 256), for tag(). */
   private readonly pushedManifests = new Map<string, Uint8Array>();
 
@@ -137,6 +137,16 @@ export class RegistryStore implements Target, BlobStat {
     this.upload = o.upload ?? 'monolithic';
     this.chunkSize = o.chunkSize ?? DEFAULT_CHUNK;
     this.mountFrom = o.mountFrom;
+  }
+
+  /**
+   * Another repository of this registry that holds the blobs about to be pushed (a copy between
+   * two repositories of one registry): each upload first asks the registry to mount the blob
+   * from there, and sends the bytes only when it cannot.
+   */
+  mountBlobsFrom(repository: string): void {
+    checkRepository(repository);
+    this.mountFrom = repository === this.repository ? undefined : repository;
   }
 
   private get pull(): string[] {
