@@ -68,18 +68,24 @@ export async function get(path: string, opts: GetOptions = {}): Promise<GetResul
   const sub = rel === t.path ? '' : rel.slice(t.path.length + 1);
   const lock = await ctx.lock(); // mk gc waits: the blobs read here stay while they are read
   const fetched = { blobs: 0, bytes: 0 };
+  // The remote is opened once, and only when the cache lacks something.
+  let remoteP: Promise<{ target: Awaited<ReturnType<typeof openRemote>>; concurrency: number }> | undefined;
+  const remote = () =>
+    (remoteP ??= (async () => {
+      const rc = remoteConfig(ctx, opts.remote);
+      return { target: await openRemote(ctx, rc), concurrency: opts.concurrency ?? rc.concurrency ?? 6 };
+    })());
   // Downloads the blobs the cache lacks (each a plain blob: nothing below it is walked).
   const ensure = async (descs: Descriptor[]): Promise<void> => {
     const missing = descs.filter((d) => !ctx.cache.existsSync(d));
     if (!missing.length) return;
     if (!ctx.config.remotes.length) throw new MkError('ENOTCACHED', `the data of ${rel} at ${rev} is not in the local cache and no remote is configured`, { hint: "add one with 'mk remote add'" });
-    const rc = remoteConfig(ctx, opts.remote);
-    const target = await openRemote(ctx, rc);
+    const { target, concurrency } = await remote();
     const r = await copyGraph(
       target,
       ctx.cache,
       missing.map((d) => ({ mediaType: MediaType.octet, digest: d.digest, size: d.size })),
-      { concurrency: opts.concurrency ?? rc.concurrency ?? 6 },
+      { concurrency },
     );
     fetched.blobs += r.copied.length;
     fetched.bytes += r.bytes;
@@ -96,7 +102,7 @@ export async function get(path: string, opts: GetOptions = {}): Promise<GetResul
         files = [{ path: '', digest: desc.digest, size: desc.size, mode: t.pointer.exec ? 0o755 : 0o644, layer: 0 }];
         type = 'file';
       } else {
-        ({ files, type } = await folderPart(ctx, t, sub, rel, rev, ensure, tmp));
+        ({ files, type } = await folderPart(ctx, t, sub, rel, rev, ensure, async () => (ctx.config.remotes.length ? (await remote()).target : undefined), tmp));
       }
       if (existsSync(out)) {
         // --force: the old output goes only once the new one is complete.
@@ -123,13 +129,14 @@ async function folderPart(
   rel: string,
   rev: string,
   ensure: (d: Descriptor[]) => Promise<void>,
+  remote: () => Promise<Awaited<ReturnType<typeof openRemote>> | undefined>,
   tmp: string,
 ): Promise<{ files: FileEntry[]; type: 'file' | 'dir' }> {
   // The root, then its file lists (small), then only the packs and raw blobs of the files asked for.
   let rootSize = ctx.cache.statBlobSync(t.pointer.digest);
-  if (rootSize === undefined && ctx.config.remotes.length) {
-    const target = await openRemote(ctx, remoteConfig(ctx, undefined));
-    if (hasBlobStat(target)) rootSize = await target.statBlob(t.pointer.digest);
+  if (rootSize === undefined) {
+    const target = await remote();
+    if (target && hasBlobStat(target)) rootSize = await target.statBlob(t.pointer.digest);
   }
   if (rootSize === undefined)
     throw new NotFoundError(`the file list of ${t.path} at ${rev} is in neither the local cache nor the remote`, 'it was never pushed: push it from a clone that has the data');
