@@ -15,6 +15,8 @@ import { dirManifestBlobs } from '../artifact/roots.js';
 import { pointersAtCommit } from '../git/pointers.js';
 import { parseImageManifest, parseKitConfig, type ImageManifest, type KitConfig } from '../modelkit/read.js';
 import { configEntries, matches, parseFilter, Unpacker, type Filter } from '../modelkit/unpack.js';
+import { isModelKitReference } from '../modelkit/kitfile.js';
+import { cleanEntryName } from '../pointer/stored-path.js';
 import { openLayout, openRemote, registrySettings, remoteConfig, remoteOnHost } from '../remote/remotes.js';
 import { openCacheStore, openLayoutStore, openRegistryStore } from '../stores/open.js';
 import { RepoContext } from '../repo/context.js';
@@ -103,6 +105,11 @@ export async function resolveModelKit(ref: string, opts: { cwd?: string } = {}):
       }
     }
   }
+  return resolveRegistryModelKit(ref, ctx);
+}
+
+/** A registry reference (`[oci://]host[:port]/repository[:tag|@digest]`), with the settings of a remote on that host. */
+async function resolveRegistryModelKit(ref: string, ctx: RepoContext | undefined): Promise<ResolvedModelKit> {
   const { findUserinfo, parseRegistryReference } = await import('../stores/registry/index.js');
   let r;
   try {
@@ -203,7 +210,10 @@ export interface ModelKitInfo {
 }
 
 export async function modelkitInspect(ref: string, opts: { cwd?: string } = {}): Promise<ModelKitInfo> {
-  const r = await resolveModelKit(ref, opts);
+  return inspectResolved(ref, await resolveModelKit(ref, opts));
+}
+
+async function inspectResolved(ref: string, r: { target: Fetcher; desc: Descriptor }): Promise<ModelKitInfo> {
   const bytes = await readManifest(r.target, r.desc);
   const manifest = parseImageManifest(bytes, `the manifest of ${ref}`);
   if (manifest.config.mediaType !== MediaType.kitConfig) {
@@ -228,18 +238,66 @@ export interface UnpackOptions {
   filters?: string[];
   overwrite?: boolean;
   ignoreExisting?: boolean;
+  /** Also unpack datasets that name another ModelKit (`remotePath`), as `kit unpack --include-remote`. */
+  includeRemote?: boolean;
+}
+
+/** kit's limit on a chain of ModelKit references (constants.MaxModelRefChain). */
+const MAX_REFERENCE_CHAIN = 10;
+
+/** The layers to take from one ModelKit of an unpack (the one named, or one its config references). */
+interface UnpackPart {
+  target: Fetcher;
+  layers: Descriptor[];
+  diffIds: Map<string, string>;
+  /** Where its files go, under the unpack directory ('' = the directory itself). */
+  base: string;
 }
 
 /**
- * Gets a ModelKit without Git, as `kit unpack` does: only the selected layers are
- * downloaded, each verified into the local cache first, then extracted (paths checked).
+ * The user's filters restricted to one base type, for a ModelKit referenced by the one being
+ * unpacked (kit's unpackRemote): none given = that type only; else the filters naming that
+ * type, with that type only; undefined = nothing of it is wanted.
  */
-export async function modelkitUnpack(ref: string, opts: UnpackOptions = {}): Promise<{ digest: string; layers: number; files: number; dir: string }> {
-  const info = await modelkitInspect(ref, opts);
-  const r = await resolveModelKit(ref, opts);
-  const filters: Filter[] = (opts.filters ?? []).map(parseFilter);
-  const dir = resolvePath(opts.cwd ?? process.cwd(), opts.dir ?? '.');
-  const t = { dir, overwrite: !!opts.overwrite, ignoreExisting: !!opts.ignoreExisting };
+function restrictFilters(filters: Filter[], type: Filter['types'][number]): Filter[] | undefined {
+  if (filters.length === 0) return [{ types: [type], names: [] }];
+  const kept = filters.filter((f) => f.types.includes(type)).map((f) => ({ types: [type], names: f.names }));
+  return kept.length ? kept : undefined;
+}
+
+/**
+ * Plans the unpack of one ModelKit and of the ModelKits its config references, as kit does: a
+ * `model.path` naming another ModelKit unpacks that ModelKit's model first (recursively, at most
+ * 10 deep, a cycle refused); a dataset whose `remotePath` names a ModelKit unpacks that
+ * ModelKit's datasets under the dataset's path, with `includeRemote`. References are registry
+ * references only: a ModelKit from outside never makes mk read a local path.
+ */
+async function planUnpack(info: ModelKitInfo, target: Fetcher, filters: Filter[], opts: UnpackOptions, chain: string[], base: string, warnings: string[]): Promise<UnpackPart[]> {
+  const parts: UnpackPart[] = [];
+  const follow = async (ref: string, type: Filter['types'][number], under: string): Promise<void> => {
+    const sub = restrictFilters(filters, type);
+    if (!sub) return;
+    const at = chain.indexOf(ref);
+    if (at !== -1) throw new MkError('EMODELKIT', `found a cycle in ModelKit references: [${[...chain.slice(at), ref].join(' => ')}]`);
+    if (chain.length > MAX_REFERENCE_CHAIN) throw new MkError('EMODELKIT', `reached the maximum number of ModelKit references (${MAX_REFERENCE_CHAIN}): [${[...chain, ref].join(' => ')}]`);
+    const r = await resolveRegistryModelKit(ref, tryRepo(opts.cwd));
+    const child = await inspectResolved(ref, r);
+    parts.push(...(await planUnpack(child, r.target, sub, opts, [...chain, ref], under, warnings)));
+  };
+  const modelPath = info.config.model?.path;
+  if (isModelKitReference(modelPath)) await follow(modelPath!, 'model', base);
+  const remoteDatasets = (info.config.datasets ?? []).filter((d) => typeof d.remotePath === 'string' && d.remotePath !== '' && matches(filters, 'datasets', d.name, d.path));
+  if (remoteDatasets.length && !opts.includeRemote) warnings.push(`${chain.at(-1)} has remote datasets (${remoteDatasets.map((d) => d.path).join(', ')}): add --include-remote to unpack them`);
+  else {
+    for (const d of remoteDatasets) {
+      const rp = d.remotePath as string;
+      if (!isModelKitReference(rp))
+        throw new MkError('EUNSUPPORTED', `dataset ${d.path}: remote path ${rp} is not a ModelKit reference; mk unpacks ModelKit references only (kit unpack --include-remote downloads S3 objects)`);
+      const under = cleanEntryName(typeof d.path === 'string' ? d.path : '');
+      await follow(rp, 'datasets', base ? `${base}/${under}` : under);
+    }
+  }
+
   const layersByDigest = new Map<string, Descriptor>((info.manifest.layers as Descriptor[]).map((l) => [l.digest, l]));
   const entries = configEntries(info.config);
   // The config's digest of each layer's uncompressed bytes (checked when a layer is compressed).
@@ -256,19 +314,37 @@ export async function modelkitUnpack(ref: string, opts: UnpackOptions = {}): Pro
     // Legacy ModelKits (kit < 0.5) carry no digests in the config: take layers by media type.
     for (const l of layersByDigest.values()) if (filters.length === 0) selected.push(l);
   }
+  parts.push({ target, layers: selected, diffIds, base });
+  return parts;
+}
+
+/**
+ * Gets a ModelKit without Git, as `kit unpack` does: only the selected layers are
+ * downloaded, each verified into the local cache first, then extracted (paths checked), with
+ * the ModelKits its config references. All or nothing: a refusal anywhere leaves the
+ * directory as it was.
+ */
+export async function modelkitUnpack(ref: string, opts: UnpackOptions = {}): Promise<{ digest: string; layers: number; files: number; dir: string; referenced: number; warnings: string[] }> {
+  const r = await resolveModelKit(ref, opts);
+  const info = await inspectResolved(ref, r);
+  const filters: Filter[] = (opts.filters ?? []).map(parseFilter);
+  const dir = resolvePath(opts.cwd ?? process.cwd(), opts.dir ?? '.');
+  const t = { dir, overwrite: !!opts.overwrite, ignoreExisting: !!opts.ignoreExisting };
+  const warnings: string[] = [];
+  const parts = await planUnpack(info, r.target, filters, opts, [ref], '', warnings);
   const cache = localStore(opts.cwd);
   const unpacker = new Unpacker(cache, t);
-  await copyGraph(r.target, cache, selected);
+  for (const p of parts) await copyGraph(p.target, cache, p.layers);
   let files = 0;
   try {
     if (filters.length === 0 || filters.some((f) => f.types.includes('kitfile'))) await unpacker.kitfile(info.config);
-    for (const l of selected) files += await unpacker.layer(l, diffIds.get(l.digest));
+    for (const p of parts) for (const l of p.layers) files += await unpacker.layer(l, p.diffIds.get(l.digest), p.base);
     await unpacker.commit();
   } catch (e) {
     await unpacker.abort();
     throw e;
   }
-  return { digest: info.digest, layers: selected.length, files, dir };
+  return { digest: info.digest, layers: parts.reduce((n, p) => n + p.layers.length, 0), files, dir, referenced: parts.length - 1, warnings };
 }
 
 export interface VerifyResult {

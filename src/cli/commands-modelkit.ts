@@ -57,12 +57,15 @@ export function registerModelKit(program: Command): void {
     .option('-f, --filter <filter...>', "what to unpack: types[:names], types from kitfile, model, datasets, code, docs (e.g. 'model', 'datasets:train')")
     .option('-o, --overwrite', 'overwrite existing files')
     .option('-i, --ignore-existing', 'keep existing files')
+    .option('--include-remote', 'also unpack datasets that name another ModelKit (remotePath), as kit does')
     .option('--json', 'print the result as JSON')
-    .action(async (ref: string, o: { dir: string; filter?: string[]; overwrite?: boolean; ignoreExisting?: boolean; json?: boolean }) => {
+    .action(async (ref: string, o: { dir: string; filter?: string[]; overwrite?: boolean; ignoreExisting?: boolean; includeRemote?: boolean; json?: boolean }) => {
       const { modelkitUnpack } = await import('../api/modelkit.js');
-      const r = await modelkitUnpack(ref, { dir: o.dir, filters: o.filter, overwrite: o.overwrite, ignoreExisting: o.ignoreExisting });
+      const r = await modelkitUnpack(ref, { dir: o.dir, filters: o.filter, overwrite: o.overwrite, ignoreExisting: o.ignoreExisting, includeRemote: o.includeRemote });
+      for (const w of r.warnings) out.err(`warning: ${w}`);
       if (o.json) return out.json(r);
-      out.line(`unpacked ${r.layers} layer(s), ${r.files} file(s) of ${short(r.digest)} into ${r.dir}`);
+      const refs = r.referenced ? ` (with ${r.referenced} referenced ModelKit(s))` : '';
+      out.line(`unpacked ${r.layers} layer(s), ${r.files} file(s) of ${short(r.digest)}${refs} into ${r.dir}`);
     });
   mk.command('copy')
     .description('copy a ModelKit with its referrers (mk directory manifests, signatures) to another store: a mirror, as oras copy -r makes')

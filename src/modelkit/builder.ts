@@ -246,19 +246,60 @@ async function artifactLayers(ctx: RepoContext, t: TrackedPointer, kind: KitLaye
   }
   const firstFile = new Map<number, { path: string; mode: number }>();
   for (const f of m.files) if (!firstFile.has(f.layer)) firstFile.set(f.layer, f);
-  // Every layer of the directory keeps the Kitfile entry's path (and name) in the config, so
-  // `kit unpack --filter <type>:<path>` selects all of them, as it would the one layer kit
-  // makes of a directory. Where the files go is in the layers: tar entry names from the
-  // repository root, and org.cncf.model.filepath on raw layers.
+  // kit pairs each layer with a config entry (by digest), and `kit pack` refuses two entries
+  // with one path. The first layer of the directory keeps the Kitfile entry's path; every
+  // further layer gets a path of its own inside the directory (partPaths), with the entry's
+  // name: `kit info` lists the Kitfile's entry once, the unpacked Kitfile packs again, and
+  // `kit unpack --filter <type>:<name>` selects every layer of the directory.
   // The config lists the layers of a model directory after the first as model parts
   // (expandConfig), so their media type says modelpart too: kit versions that pair layers
   // with config entries by media type and position then find the same digests.
   const dirPath = e.entry.path ?? t.path;
+  const paths = partPaths(m, t.path, dirPath);
   return m.layers.map((l, i) => {
     const f = firstFile.get(i);
     const k: KitLayerKind = kind === 'model' && i > 0 ? 'modelpart' : kind;
-    if (l.format === 'raw') return rawLayer(l.digest, l.size, `${t.path}/${f!.path}`, f!.mode, dirPath, k);
-    return { entryPath: dirPath, desc: { mediaType: kitLayerType(k, 'tar'), digest: l.digest, size: l.size } };
+    if (l.format === 'raw') return rawLayer(l.digest, l.size, `${t.path}/${f!.path}`, f!.mode, paths[i], k);
+    return { entryPath: paths[i]!, desc: { mediaType: kitLayerType(k, 'tar'), digest: l.digest, size: l.size } };
+  });
+}
+
+/**
+ * The config path of each layer of a directory: the entry's own path for the first; for a
+ * raw layer its file; for a pack the deepest folder that holds its files and no other
+ * layer's, or else its first file (a pack of a flat folder). Distinct, and each names a
+ * path the layer's files are in, so `kit pack` of an unpacked tree accepts them.
+ */
+function partPaths(m: DirManifest, artifactPath: string, dirPath: string): string[] {
+  const byLayer = new Map<number, string[]>();
+  for (const f of m.files) {
+    let l = byLayer.get(f.layer);
+    if (!l) byLayer.set(f.layer, (l = []));
+    l.push(f.path);
+  }
+  const owner = new Map<string, number>(); // folder (relative) -> the one layer with files under it, or -1
+  for (const [layer, files] of byLayer) {
+    for (const f of files) {
+      for (let d = f.lastIndexOf('/'); d > 0; d = f.lastIndexOf('/', d - 1)) {
+        const dir = f.slice(0, d);
+        const o = owner.get(dir);
+        if (o === undefined) owner.set(dir, layer);
+        else if (o !== layer) owner.set(dir, -1);
+      }
+    }
+  }
+  const used = new Set([cleanPath(dirPath)]);
+  return m.layers.map((_, i) => {
+    if (i === 0) return dirPath;
+    const files = byLayer.get(i) ?? [];
+    let choice = `${artifactPath}/${files[0]}`;
+    if (m.layers[i]!.format === 'tar' && files.length > 1) {
+      let common = files[0]!.slice(0, Math.max(0, files[0]!.lastIndexOf('/')));
+      for (const f of files) while (common && !f.startsWith(`${common}/`)) common = common.slice(0, Math.max(0, common.lastIndexOf('/')));
+      if (common && owner.get(common) === i && !used.has(`${artifactPath}/${common}`)) choice = `${artifactPath}/${common}`;
+    }
+    used.add(choice);
+    return choice;
   });
 }
 

@@ -167,7 +167,10 @@ export class Unpacker {
    * decompressed on the fly; `diffId` (the config's digest of the uncompressed bytes) is checked
    * when given.
    */
-  async layer(desc: Descriptor, diffId?: string): Promise<number> {
+  async layer(desc: Descriptor, diffId?: string, base = ''): Promise<number> {
+    // `base`: a folder under the target that the layer's paths are relative to (a dataset
+    // taken from a referenced ModelKit); the joined path passes the same checks.
+    const at = (rel: string) => (base ? `${base}/${rel}` : rel);
     const mt = parseKitLayerType(desc.mediaType);
     const format = mt?.format ?? (desc.mediaType.endsWith('.tar') || desc.mediaType.includes('.tar+') ? 'tar' : 'raw');
     const compression = mt?.compression ?? /\+(\w+)$/.exec(desc.mediaType)?.[1];
@@ -189,8 +192,8 @@ export class Unpacker {
       } catch {
         /* defaults */
       }
-      if (!compression) return this.stage(rel, safeJoin(this.t.dir, rel), mode, (tmp) => this.cache.copyOut({ ...desc, mediaType: MediaType.octet }, tmp, { mode }));
-      return this.stage(rel, safeJoin(this.t.dir, rel), mode, async (tmp) => {
+      if (!compression) return this.stage(at(rel), safeJoin(this.t.dir, at(rel)), mode, (tmp) => this.cache.copyOut({ ...desc, mediaType: MediaType.octet }, tmp, { mode }));
+      return this.stage(at(rel), safeJoin(this.t.dir, at(rel)), mode, async (tmp) => {
         const fh = await open(tmp, 'wx', 0o600);
         try {
           for await (const c of await bytes()) await fh.write(c);
@@ -202,15 +205,16 @@ export class Unpacker {
     let n = 0;
     await readTar(await bytes(), what, async (entry) => {
       if (entry.name === '.') return;
-      const dest = safeJoin(this.t.dir, entry.name);
+      const name = at(entry.name);
+      const dest = safeJoin(this.t.dir, name);
       if (entry.type === 'directory') {
-        this.claimDir(entry.name, entry.name);
+        this.claimDir(cleanPath(name), name);
         const st = exists(dest);
         if (st && !st.isDirectory()) throw new MkError('EEXIST', `${dest} exists and is not a directory`);
         this.mkdirs(dest);
         return;
       }
-      n += await this.stage(entry.name, dest, entry.mode, async (tmp) => {
+      n += await this.stage(name, dest, entry.mode, async (tmp) => {
         const fh = await open(tmp, 'wx', 0o600);
         try {
           for await (const c of entry.body) await fh.write(c);

@@ -116,8 +116,14 @@ describe('kit gets what mk push published', () => {
     expect(kinds).toContain(`dataset.v1.raw ${LABELS}`);
     expect(info.manifest.annotations['org.opencontainers.image.revision']).toBe(pushed.commit);
     expectKitPairing(info.manifest, info.config);
-    // Every layer of the dataset directory carries the Kitfile entry's name and path.
-    expect(new Set(info.config.datasets.filter((d: { name: string }) => d.name === 'ds').map((d: { path: string }) => d.path))).toEqual(new Set([DATASET]));
+    // Every layer of the dataset directory carries the Kitfile entry's name; the first its
+    // path, each other a path of its own inside the directory (kit pack refuses two entries
+    // with one path).
+    const dsPaths = info.config.datasets.filter((d: { name: string }) => d.name === 'ds').map((d: { path: string }) => d.path) as string[];
+    expect(dsPaths.length).toBeGreaterThanOrEqual(5);
+    expect(dsPaths[0]).toBe(DATASET);
+    expect(new Set(dsPaths).size).toBe(dsPaths.length);
+    for (const p of dsPaths.slice(1)) expect(p.startsWith(`${DATASET}/`), p).toBe(true);
     console.log(`mk ModelKit ${pushed.digest}: ${layers.length} layers\n  ${kinds.join('\n  ')}`);
   });
 
@@ -149,15 +155,47 @@ describe('kit gets what mk push published', () => {
     expect(asRecord(snapshotTree(out))).toEqual(asRecord(under(work, MODEL)));
   });
 
-  it.each([
-    ['its name', 'datasets:ds'],
-    ['its path', `datasets:${DATASET}`],
-  ])('kit unpack --filter by %s gets the whole dataset directory, from all its layers; mk selects the same', async (_by, filter) => {
+  it('kit unpack --filter by its name gets the whole dataset directory, from all its layers; mk selects the same', async () => {
     const byKit = freshDir('kit-ds');
     const byMk = freshDir('mk-ds');
-    await Promise.all([kitAlone('unpack', ref, '--plain-http', '--filter', filter, '-d', byKit), mkOutside('modelkit', 'unpack', ref, '--filter', filter, '-d', byMk)]);
+    await Promise.all([kitAlone('unpack', ref, '--plain-http', '--filter', 'datasets:ds', '-d', byKit), mkOutside('modelkit', 'unpack', ref, '--filter', 'datasets:ds', '-d', byMk)]);
     expect(asRecord(snapshotTree(byKit))).toEqual(asRecord(under(work, DATASET)));
     expect(asRecord(snapshotTree(byMk))).toEqual(asRecord(under(work, DATASET)));
+  });
+
+  it('--filter by the directory path selects the layer kit lists under that path, in kit and in mk alike', async () => {
+    const byKit = freshDir('kit-ds-path');
+    const byMk = freshDir('mk-ds-path');
+    await Promise.all([kitAlone('unpack', ref, '--plain-http', '--filter', `datasets:${DATASET}`, '-d', byKit), mkOutside('modelkit', 'unpack', ref, '--filter', `datasets:${DATASET}`, '-d', byMk)]);
+    const got = snapshotTree(byKit);
+    expect(got.size).toBeGreaterThan(0);
+    expect(got.size).toBeLessThan(under(work, DATASET).size);
+    expect(asRecord(snapshotTree(byMk))).toEqual(asRecord(got));
+  });
+
+  it('kit unpack then kit pack of the tree succeeds; kit info lists each entry once; the repacked ModelKit unpacks to the same files', async () => {
+    const home = freshDir('kitops-home-rt');
+    const out = freshDir('kit-rt');
+    await kit(home, 'unpack', ref, '--plain-http', '-d', out);
+    const info = parseYaml(await kit(home, 'info', '--remote', '--plain-http', ref));
+    const paths = [
+      info.model?.path,
+      ...(info.model?.parts ?? []).map((p: { path: string }) => p.path),
+      ...(info.datasets ?? []).map((d: { path: string }) => d.path),
+      ...(info.code ?? []).map((c: { path: string }) => c.path),
+      ...(info.docs ?? []).map((d: { path: string }) => d.path),
+    ].filter(Boolean);
+    expect(new Set(paths).size).toBe(paths.length);
+    await kit(home, 'pack', out, '-t', 'roundtrip/proj:again');
+    const again = freshDir('kit-rt-again');
+    await kit(home, 'unpack', 'roundtrip/proj:again', '-d', again);
+    // kit 1.15 leaves out of a layer every file whose path merely starts with another entry's
+    // path (pkg/lib/filesystem/ignore/ignore.go compares prefixes without a '/'): the pointer
+    // files next to the artifacts (models/model.bin.mk.yaml) are lost by kit's repack, not by mk.
+    const dropped = (p: string) => p.endsWith('.mk.yaml');
+    const expected = new Map([...withoutKitfile(snapshotTree(out))].filter(([p]) => !dropped(p)));
+    expect(asRecord(withoutKitfile(snapshotTree(again)))).toEqual(asRecord(expected));
+    expect(asRecord(expected)).toEqual(asRecord(new Map([...work].filter(([p]) => !dropped(p)))));
   });
 
   it('kit info shows the Kitfile and kit inspect the manifest mk built', async () => {
@@ -182,7 +220,7 @@ describe('kit gets what mk push published', () => {
     await kit(kitHome, 'unpack', `${reg.host}/team/proj:main`, '--filter', 'model', '-d', out);
     expect(asRecord(snapshotTree(out))).toEqual(asRecord(under(work, MODEL)));
   });
-  it('a later commit adds a sharded checkpoint directory (a model part of several layers): kit gets all of it, and --filter by its path exactly it', async () => {
+  it('a later commit adds a sharded checkpoint directory (a model part of several layers): kit gets all of it, and --filter by its name exactly it', async () => {
     const ckpt = 'models/adapter';
     const rand = rng(99);
     put(join(proj.dir, ckpt, 'adapter-00001-of-00002.safetensors'), randomBytesFrom(rand, 300 * 1024 + 1));
@@ -204,8 +242,8 @@ describe('kit gets what mk push published', () => {
     await Promise.all([
       kitAlone('unpack', ref2, '--plain-http', '-d', all),
       kitAlone('unpack', ref2, '--plain-http', '--filter', 'model', '-d', models),
-      kitAlone('unpack', ref2, '--plain-http', '--filter', `model:${ckpt}`, '-d', byKit),
-      mkOutside('modelkit', 'unpack', ref2, '--filter', `model:${ckpt}`, '-d', byMk),
+      kitAlone('unpack', ref2, '--plain-http', '--filter', 'model:adapter', '-d', byKit),
+      mkOutside('modelkit', 'unpack', ref2, '--filter', 'model:adapter', '-d', byMk),
     ]);
     expect(asRecord(withoutKitfile(snapshotTree(all)))).toEqual(asRecord(work2));
     expect(asRecord(snapshotTree(models))).toEqual(asRecord(under(work2, MODEL, ckpt)));
@@ -247,16 +285,111 @@ describe('a model that is a directory (shards and small files)', () => {
     expectKitPairing(info.manifest, info.config);
   });
 
-  it('kit unpack --filter model gets the whole model directory and the part, byte for byte', async () => {
-    const [out, byPath, byMk] = [freshDir('kit-llm'), freshDir('kit-llm-path'), freshDir('mk-llm-path')];
+  it('kit unpack --filter model gets the whole model directory and the part, byte for byte; --filter by its name the directory', async () => {
+    const [out, byPath, byMk] = [freshDir('kit-llm'), freshDir('kit-llm-name'), freshDir('mk-llm-name')];
     await Promise.all([
       kitAlone('unpack', ref, '--plain-http', '--filter', 'model', '-d', out),
-      kitAlone('unpack', ref, '--plain-http', '--filter', 'model:models/llm', '-d', byPath),
-      mkOutside('modelkit', 'unpack', ref, '--filter', 'model:models/llm', '-d', byMk),
+      kitAlone('unpack', ref, '--plain-http', '--filter', 'model:llm', '-d', byPath),
+      mkOutside('modelkit', 'unpack', ref, '--filter', 'model:llm', '-d', byMk),
     ]);
     expect(asRecord(snapshotTree(out))).toEqual(asRecord(under(work, 'models/llm', 'models/vocab.txt')));
     expect(asRecord(snapshotTree(byPath))).toEqual(asRecord(under(work, 'models/llm')));
     expect(asRecord(snapshotTree(byMk))).toEqual(asRecord(under(work, 'models/llm')));
+  });
+});
+
+describe('a ModelKit whose model is another ModelKit (a model reference), unpacked as kit does', () => {
+  let repo: { dir: string; cleanup: () => void };
+  let base: string;
+  let tuned: string;
+  let baseWeights: Buffer;
+
+  beforeAll(async () => {
+    // The base model, packed and pushed by kit.
+    const baseDir = freshDir('base-project');
+    baseWeights = randomBytesFrom(rng(41), 200 * 1024 + 7);
+    put(join(baseDir, 'weights/base.bin'), baseWeights);
+    put(join(baseDir, 'README.md'), 'the base model\n');
+    put(join(baseDir, 'Kitfile'), 'manifestVersion: "1.0"\npackage:\n  name: base\nmodel:\n  name: base\n  path: weights/base.bin\ndocs:\n  - path: README.md\n');
+    base = `${reg.host}/team/base:v1`;
+    await kit(kitHome, 'pack', baseDir, '-t', base);
+    await kit(kitHome, 'push', '--plain-http', base);
+    // A fine-tune in an mk repository: its Kitfile names the base as its model, the adapter is a part.
+    repo = makeRepo();
+    put(join(repo.dir, 'adapter/adapter.bin'), randomBytesFrom(rng(42), 90 * 1024));
+    put(join(repo.dir, 'data/tune.jsonl'), '{"q":"a"}\n'.repeat(500));
+    mk(repo.dir, 'add', '--kind', 'model', 'adapter/adapter.bin');
+    mk(repo.dir, 'add', '--kind', 'dataset', 'data/tune.jsonl');
+    put(
+      join(repo.dir, 'Kitfile'),
+      `manifestVersion: "1.0"\npackage:\n  name: tuned\nmodel:\n  name: tuned\n  path: ${base}\n  parts:\n    - name: adapter\n      path: adapter/adapter.bin\ndatasets:\n  - name: tune\n    path: data/tune.jsonl\n`,
+    );
+    mk(repo.dir, 'remote', 'add', 'origin', `oci://${reg.host}/team/tuned`);
+    git(repo.dir, 'add', '-A');
+    git(repo.dir, 'commit', '-q', '-m', 'fine-tune of the base');
+    tuned = `${reg.host}/team/tuned:${(await mkJsonAsync(repo.dir, ['push'])).modelkits[0].commit}`;
+  });
+  afterAll(() => repo?.cleanup());
+
+  it.each([[[]], [['--filter', 'model']], [['--filter', 'datasets']], [['--filter', 'model:base']]])(
+    'mk modelkit unpack %j gives what kit unpack gives, the base model included where the filter wants models',
+    async (flags) => {
+      const byKit = freshDir('kit-ref');
+      const byMk = freshDir('mk-ref');
+      await Promise.all([kitAlone('unpack', tuned, '--plain-http', ...flags, '-d', byKit), mkOutside('modelkit', 'unpack', tuned, ...flags, '-d', byMk)]);
+      const got = snapshotTree(byMk);
+      expect(asRecord(got)).toEqual(asRecord(snapshotTree(byKit)));
+      const wantsModel = flags.length === 0 || flags[1]!.startsWith('model');
+      expect(got.has('weights/base.bin')).toBe(wantsModel);
+      if (wantsModel) expect(readFileSync(join(byMk, 'weights/base.bin')).equals(baseWeights)).toBe(true);
+      // Only the base's model: not its docs, not its Kitfile.
+      expect(got.has('README.md')).toBe(false);
+    },
+  );
+
+  it('a dataset that names another ModelKit (remotePath) comes with --include-remote, under its path, as kit gives it; without, a warning', async () => {
+    const dir = freshDir('remote-ds-project');
+    put(join(dir, 'notes.md'), 'bundle notes\n');
+    put(join(dir, 'Kitfile'), `manifestVersion: "1.0"\npackage:\n  name: bundle\ndatasets:\n  - name: shared\n    path: shared\n    remotePath: ${tuned}\ndocs:\n  - path: notes.md\n`);
+    const ref = `${reg.host}/team/bundle:v1`;
+    await kit(kitHome, 'pack', dir, '-t', ref);
+    await kit(kitHome, 'push', '--plain-http', ref);
+    const [byKit, byMk, plainKit, plainMk] = [freshDir('kit-remote-ds'), freshDir('mk-remote-ds'), freshDir('kit-no-remote'), freshDir('mk-no-remote')];
+    const [, , , plain] = await Promise.all([
+      kitAlone('unpack', ref, '--plain-http', '--include-remote', '-d', byKit),
+      mkOutside('modelkit', 'unpack', ref, '--include-remote', '-d', byMk),
+      kitAlone('unpack', ref, '--plain-http', '-d', plainKit),
+      mkAsync(tmp.dir, ['modelkit', 'unpack', ref, '-d', plainMk], outside),
+    ]);
+    const got = snapshotTree(byMk);
+    expect(asRecord(got)).toEqual(asRecord(snapshotTree(byKit)));
+    expect(got.has('shared/data/tune.jsonl')).toBe(true);
+    expect(plain.status).toBe(0);
+    expect(plain.stderr).toMatch(/remote datasets \(shared\).*--include-remote/);
+    expect(asRecord(snapshotTree(plainMk))).toEqual(asRecord(snapshotTree(plainKit)));
+    expect(snapshotTree(plainMk).has('shared/data/tune.jsonl')).toBe(false);
+  });
+
+  it('a reference cycle (a ModelKit whose model names its own tag) is refused in one line, nothing written, as kit refuses it', async () => {
+    const loop = makeRepo();
+    try {
+      put(join(loop.dir, 'Kitfile'), `manifestVersion: "1.0"\nmodel:\n  name: loop\n  path: ${reg.host}/team/loop:main\ncode:\n  - path: .\n`);
+      put(join(loop.dir, 'src/a.py'), 'print(1)\n');
+      mk(loop.dir, 'remote', 'add', 'origin', `oci://${reg.host}/team/loop`);
+      git(loop.dir, 'add', '-A');
+      git(loop.dir, 'commit', '-q', '-m', 'loop');
+      pushUpstream(loop.dir);
+      await mkJsonAsync(loop.dir, ['push']);
+      const ref = `${reg.host}/team/loop:main`;
+      const byKit = await kitRun(freshDir('kitops-home'), 'unpack', ref, '--plain-http', '-d', freshDir('kit-loop'));
+      expect(byKit.status).not.toBe(0);
+      expect(byKit.stderr + byKit.stdout).toMatch(/cycle/);
+      const out = freshDir('mk-loop');
+      expectMkError(await mkAsync(tmp.dir, ['modelkit', 'unpack', ref, '-d', out], outside), /cycle in ModelKit references/);
+      expect(snapshotTree(out).size).toBe(0);
+    } finally {
+      loop.cleanup();
+    }
   });
 });
 
