@@ -2,7 +2,7 @@ import pLimit from 'p-limit';
 import { homedir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Descriptor } from '../content/descriptor.js';
-import { MediaType } from '../content/media-types.js';
+import { isModelKitConfigType, MediaType } from '../content/media-types.js';
 import { readAll, type Fetcher, type Target } from '../content/storage.js';
 import { overlay } from '../stores/overlay.js';
 import { MkError } from '../errors/index.js';
@@ -13,7 +13,7 @@ import { publishModelKit, readManifest } from '../modelkit/publish.js';
 import { attachDirManifests, copyReferrers } from '../modelkit/referrers.js';
 import { dirManifestBlobs } from '../artifact/roots.js';
 import { pointersAtCommit } from '../git/pointers.js';
-import { parseImageManifest, parseKitConfig, type ImageManifest, type KitConfig } from '../modelkit/read.js';
+import { modelPackKitConfig, parseImageManifest, parseKitConfig, type ImageManifest, type KitConfig } from '../modelkit/read.js';
 import { configEntries, matches, parseFilter, Unpacker, type Filter } from '../modelkit/unpack.js';
 import { isModelKitReference } from '../modelkit/kitfile.js';
 import { cleanEntryName } from '../pointer/stored-path.js';
@@ -184,7 +184,7 @@ export async function modelkitList(where?: string, opts: { cwd?: string } = {}):
       continue;
     }
     const manifest = await manifests.get(desc.digest)!;
-    if (!manifest || manifest.config.mediaType !== MediaType.kitConfig) continue;
+    if (!manifest || !isModelKitConfigType(manifest.config.mediaType)) continue;
     const a = manifest.annotations ?? {};
     byDigest.set(desc.digest, {
       digest: desc.digest,
@@ -206,7 +206,12 @@ export interface ModelKitInfo {
   reference: string;
   digest: string;
   manifest: ImageManifest;
+  /** The Kitfile as config JSON (for a ModelPack: kit's annotation, or built from the layers). */
   config: KitConfig;
+  /** KitOps (`application/vnd.kitops.modelkit.*`) or CNCF ModelPack (`application/vnd.cncf.model.*`). */
+  format: 'kitops' | 'modelpack';
+  /** A Kitfile came with it (a ModelPack without kit's annotation has none: unpack writes none, as kit). */
+  kitfile: boolean;
 }
 
 export async function modelkitInspect(ref: string, opts: { cwd?: string } = {}): Promise<ModelKitInfo> {
@@ -216,13 +221,18 @@ export async function modelkitInspect(ref: string, opts: { cwd?: string } = {}):
 async function inspectResolved(ref: string, r: { target: Fetcher; desc: Descriptor }): Promise<ModelKitInfo> {
   const bytes = await readManifest(r.target, r.desc);
   const manifest = parseImageManifest(bytes, `the manifest of ${ref}`);
-  if (manifest.config.mediaType !== MediaType.kitConfig) {
+  if (!isModelKitConfigType(manifest.config.mediaType)) {
     throw new MkError('ENOTMODELKIT', `${ref} is not a ModelKit (config media type ${manifest.config.mediaType})`, {
-      hint: 'a ModelKit has config type application/vnd.kitops.modelkit.config.v1+json',
+      hint: `a ModelKit has config type ${MediaType.kitConfig} (KitOps) or ${MediaType.modelPackConfig} (ModelPack)`,
     });
   }
-  const config = parseKitConfig(await readAll(await r.target.fetch(manifest.config), 64 << 20), `the config of ${ref}`);
-  return { reference: ref, digest: r.desc.digest, manifest, config };
+  const configBytes = await readAll(await r.target.fetch(manifest.config), 64 << 20);
+  if (manifest.config.mediaType === MediaType.modelPackConfig) {
+    const { config, generated } = modelPackKitConfig(manifest, configBytes, ref);
+    return { reference: ref, digest: r.desc.digest, manifest, config, format: 'modelpack', kitfile: !generated };
+  }
+  const config = parseKitConfig(configBytes, `the config of ${ref}`);
+  return { reference: ref, digest: r.desc.digest, manifest, config, format: 'kitops', kitfile: true };
 }
 
 function localStore(cwd?: string): CacheStore {
@@ -337,7 +347,7 @@ export async function modelkitUnpack(ref: string, opts: UnpackOptions = {}): Pro
   for (const p of parts) await copyGraph(p.target, cache, p.layers);
   let files = 0;
   try {
-    if (filters.length === 0 || filters.some((f) => f.types.includes('kitfile'))) await unpacker.kitfile(info.config);
+    if (info.kitfile && (filters.length === 0 || filters.some((f) => f.types.includes('kitfile')))) await unpacker.kitfile(info.config);
     for (const p of parts) for (const l of p.layers) files += await unpacker.layer(l, p.diffIds.get(l.digest), p.base);
     await unpacker.commit();
   } catch (e) {

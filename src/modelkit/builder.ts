@@ -3,7 +3,7 @@ import { MemoryStore } from '../stores/memory/memory-store.js';
 import { overlay } from '../stores/overlay.js';
 import { copyGraph, GraphIncompleteError } from '../transfer/graph-copy.js';
 import type { Descriptor } from '../content/descriptor.js';
-import { kitLayerType, MediaType, type KitLayerKind } from '../content/media-types.js';
+import { KITFILE_ANNOTATION, kitLayerType, MediaType, modelPackLayerType, parseKitLayerType, type KitLayerKind } from '../content/media-types.js';
 import type { DirManifest } from '../pointer/dir-manifest.js';
 import { loadDirManifest } from '../artifact/load.js';
 import { MkError } from '../errors/index.js';
@@ -175,12 +175,18 @@ export async function buildModelKit(ctx: RepoContext, commit: string, opts: { so
     }
   }
 
+  const modelPack = ctx.config.modelKitFormat === 'modelpack';
+  if (modelPack) for (const e of entries) for (const l of planned.get(e) ?? []) l.desc = asModelPackLayer(l, e);
+
   // The config: the Kitfile as JSON, each entry expanded to one entry per layer, with digests.
   const config = expandConfig(kf, entries, planned);
-  const configBytes = encodeConfig(config);
-  const configDesc: Descriptor = { mediaType: MediaType.kitConfig, digest: sha256(configBytes), size: configBytes.length };
+  const kitConfigBytes = encodeConfig(config);
   const layers: Descriptor[] = [];
   for (const e of entries) for (const l of planned.get(e) ?? []) layers.push(l.desc);
+  // A ModelPack's config is model-spec's; the Kitfile travels in an annotation, as kit writes it.
+  const src = ctx.config.source ?? (opts.source === undefined ? await sourceUrl(ctx.root) : (opts.source ?? undefined));
+  const configBytes = modelPack ? modelPackConfig(kf, layers, info.committerTime, commit, src) : kitConfigBytes;
+  const configDesc: Descriptor = { mediaType: modelPack ? MediaType.modelPackConfig : MediaType.kitConfig, digest: sha256(configBytes), size: configBytes.length };
   const seen = new Set<string>();
   for (const l of layers) {
     if (seen.has(l.digest))
@@ -192,7 +198,6 @@ export async function buildModelKit(ctx: RepoContext, commit: string, opts: { so
     [ANN.created]: rfc3339(info.committerTime),
     [ANN.revision]: commit,
   };
-  const src = ctx.config.source ?? (opts.source === undefined ? await sourceUrl(ctx.root) : (opts.source ?? undefined));
   if (src) annotations[ANN.source] = src;
   const pkg = kf.package ?? {};
   if (pkg.name) annotations[ANN.title] = pkg.name;
@@ -200,18 +205,20 @@ export async function buildModelKit(ctx: RepoContext, commit: string, opts: { so
   if (pkg.description) annotations[ANN.description] = pkg.description;
   if (pkg.license) annotations[ANN.licenses] = pkg.license;
   if (pkg.authors?.length) annotations[ANN.authors] = pkg.authors.join(', ');
-  const manifestBytes = encodeManifest(configDesc, layers, annotations);
+  if (modelPack) annotations[KITFILE_ANNOTATION] = kitConfigBytes.toString('utf8');
+  const artifactType = modelPack ? MediaType.modelPackManifestArtifact : MediaType.kitManifestArtifact;
+  const manifestBytes = encodeManifest(configDesc, layers, annotations, artifactType);
   if (manifestBytes.length > 4 * 1024 * 1024) {
     throw new MkError('EMODELKIT', `the ModelKit manifest of ${commit.slice(0, 12)} would be ${manifestBytes.length} bytes, over the 4 MiB registries accept`, {
       hint: 'raise storage.pack_target in .mk/config.yaml so directories use fewer, larger packs',
     });
   }
-  const manifest: Descriptor = { mediaType: MediaType.ociManifest, digest: sha256(manifestBytes), size: manifestBytes.length, artifactType: MediaType.kitManifestArtifact };
+  const manifest: Descriptor = { mediaType: MediaType.ociManifest, digest: sha256(manifestBytes), size: manifestBytes.length, artifactType };
   // Config and manifest are held in memory (`store`, read in front of the cache), and go to
   // the cache through the one graph copy when the layers are all there (the manifest after
   // what it names). A clone without the data can still build, compare and verify digests.
   const store = new MemoryStore('the built ModelKit');
-  store.put(MediaType.kitConfig, configBytes);
+  store.put(configDesc.mediaType, configBytes);
   store.put(MediaType.ociManifest, manifestBytes);
   try {
     await copyGraph(overlay(store, ctx.cache), ctx.cache, [manifest]);
@@ -301,6 +308,37 @@ function partPaths(m: DirManifest, artifactPath: string, dirPath: string): strin
     used.add(choice);
     return choice;
   });
+}
+
+/**
+ * A layer in ModelPack's terms (model-spec v1, as `kit pack --use-model-pack` writes it): its
+ * media type (`weight` for the model and the further layers of a model directory,
+ * `weight.config` for a Kitfile model part, `dataset`, `code`, `doc`) and the path of its entry
+ * as `org.cncf.model.filepath`, which ModelPack readers unpack by.
+ */
+function asModelPackLayer(l: PlannedLayer, e: KitEntryRef): Descriptor {
+  const kit = parseKitLayerType(l.desc.mediaType)!;
+  const kind: KitLayerKind = e.section === 'modelpart' ? 'modelpart' : kit.kind === 'modelpart' ? 'model' : (kit.kind as KitLayerKind);
+  return { ...l.desc, mediaType: modelPackLayerType(kind, kit.format as 'tar' | 'raw'), annotations: { ...l.desc.annotations, [ANN.filepath]: l.file?.path ?? cleanPath(l.entryPath) } };
+}
+
+/** model-spec's config: the descriptor from the Kitfile's package, the commit and its time; the layers' diffIds. */
+function modelPackConfig(kf: Kitfile, layers: Descriptor[], committerTime: number, commit: string, source: string | undefined): Buffer {
+  const pkg = kf.package ?? {};
+  // model-spec's field order (specs-go/v1 ModelDescriptor).
+  const descriptor: Record<string, unknown> = { createdAt: rfc3339(committerTime) };
+  if (pkg.authors?.length) descriptor.authors = pkg.authors;
+  if (pkg.name) descriptor.name = pkg.name;
+  if (source) descriptor.sourceURL = source;
+  if (pkg.version) descriptor.version = pkg.version;
+  descriptor.revision = commit;
+  if (pkg.license) descriptor.licenses = [pkg.license];
+  if (pkg.name) descriptor.title = pkg.name;
+  if (pkg.description) descriptor.description = pkg.description;
+  const config: Record<string, unknown> = {};
+  if (kf.model?.format) config.format = kf.model.format;
+  // Every layer is stored uncompressed: its diffId is its digest.
+  return Buffer.from(JSON.stringify({ descriptor, modelfs: { type: 'layers', diffIds: layers.map((l) => l.digest) }, config }), 'utf8');
 }
 
 function expandConfig(kf: Kitfile, entries: KitEntryRef[], planned: Map<KitEntryRef, PlannedLayer[]>): Kitfile {

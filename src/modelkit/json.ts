@@ -59,11 +59,11 @@ function sortedObject(o: Record<string, string>): Record<string, string> {
 }
 
 /** The OCI image manifest of a ModelKit, with a fixed key order and sorted annotations. */
-export function encodeManifest(config: Descriptor, layers: Descriptor[], annotations: Record<string, string>): Buffer {
+export function encodeManifest(config: Descriptor, layers: Descriptor[], annotations: Record<string, string>, artifactType: string = MediaType.kitManifestArtifact): Buffer {
   const m = {
     schemaVersion: 2,
     mediaType: MediaType.ociManifest,
-    artifactType: MediaType.kitManifestArtifact,
+    artifactType,
     config: descJson(config),
     layers: layers.map(descJson),
     annotations: sortedObject(annotations),

@@ -1,5 +1,6 @@
 import { isDigest } from '../content/descriptor.js';
-import { bad, parseJsonObject } from '../content/oci-manifest.js';
+import { bad, parseJsonObject, type ImageManifest } from '../content/oci-manifest.js';
+import { KITFILE_ANNOTATION, parseModelKitLayerType } from '../content/media-types.js';
 
 export { checkDescriptor, parseImageManifest, type ImageManifest } from '../content/oci-manifest.js';
 
@@ -59,4 +60,36 @@ export function parseKitConfig(bytes: Uint8Array, what: string): KitConfig {
   }
   for (const k of ['code', 'datasets', 'docs', 'prompts'] as const) entries(j[k], what, k);
   return j;
+}
+
+/**
+ * The Kitfile of a ModelPack (model-spec v1): the one kit keeps in the manifest annotation
+ * `ml.kitops.modelkit.kitfile` when there is one; else one built from the layers as kit builds
+ * it (each layer's `org.cncf.model.filepath`, the first weight the model, later weights and
+ * weight configs its parts, diffIds from the config's modelfs). `generated`: no Kitfile came
+ * with it (kit then writes none on unpack).
+ */
+export function modelPackKitConfig(manifest: ImageManifest, modelConfig: Uint8Array, what: string): { config: KitConfig; generated: boolean } {
+  const ann = manifest.annotations[KITFILE_ANNOTATION];
+  if (ann) return { config: parseKitConfig(Buffer.from(ann, 'utf8'), `the Kitfile annotation of ${what}`), generated: false };
+  const mc = parseJsonObject(modelConfig, `the ModelPack config of ${what}`) as { modelfs?: { diffIds?: unknown } };
+  const diffIds = mc.modelfs?.diffIds;
+  if (diffIds !== undefined && (!Array.isArray(diffIds) || diffIds.length !== manifest.layers.length || !diffIds.every((d) => typeof d === 'string' && isDigest(d))))
+    throw bad(what, 'the ModelPack config lists diffIds that do not match the layers');
+  const model: NonNullable<KitConfig['model']> = {};
+  const config: KitConfig = { manifestVersion: '1.0.0', model };
+  manifest.layers.forEach((l, i) => {
+    const path = l.annotations?.['org.cncf.model.filepath'];
+    if (!path) throw bad(what, `layer ${i} has no org.cncf.model.filepath annotation (a ModelPack unpacks by it)`);
+    const t = parseModelKitLayerType(l.mediaType);
+    if (!t) throw bad(what, `layer ${i} has the unknown media type ${l.mediaType}`);
+    const e: KitConfigEntry = { path, digest: l.digest };
+    if (diffIds) e.diffId = diffIds[i] as string;
+    if (t.kind === 'model' && model.path === undefined) Object.assign(model, e);
+    else if (t.kind === 'model' || t.kind === 'modelpart') (model.parts ??= []).push(e);
+    else if (t.kind === 'dataset') (config.datasets ??= []).push(e);
+    else if (t.kind === 'code') (config.code ??= []).push(e);
+    else (config.docs ??= []).push(e);
+  });
+  return { config, generated: true };
 }

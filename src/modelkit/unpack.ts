@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { readTar } from '../pointer/tar.js';
 import { Document, isSeq } from 'yaml';
 import type { Descriptor } from '../content/descriptor.js';
-import { MediaType, parseKitLayerType } from '../content/media-types.js';
+import { MediaType, parseModelKitLayerType } from '../content/media-types.js';
 import { decompress, isCompression } from '../content/decompress.js';
 import type { KitConfig } from './read.js';
 import { assertNotGitDir } from '../repo/paths.js';
@@ -171,7 +171,7 @@ export class Unpacker {
     // `base`: a folder under the target that the layer's paths are relative to (a dataset
     // taken from a referenced ModelKit); the joined path passes the same checks.
     const at = (rel: string) => (base ? `${base}/${rel}` : rel);
-    const mt = parseKitLayerType(desc.mediaType);
+    const mt = parseModelKitLayerType(desc.mediaType);
     const format = mt?.format ?? (desc.mediaType.endsWith('.tar') || desc.mediaType.includes('.tar+') ? 'tar' : 'raw');
     const compression = mt?.compression ?? /\+(\w+)$/.exec(desc.mediaType)?.[1];
     if (compression !== undefined && !isCompression(compression))

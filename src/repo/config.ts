@@ -36,6 +36,8 @@ export interface MkConfig {
   source?: string;
   /** Publish a ModelKit for each pushed revision (default true). */
   publishModelKits: boolean;
+  /** The manifest format of published ModelKits: KitOps (default) or CNCF ModelPack. */
+  modelKitFormat: 'kitops' | 'modelpack';
   /** A cache folder shared by several clones (default: .git/mk/cache). */
   cacheDir?: string;
 }
@@ -49,6 +51,7 @@ export const DEFAULT_CONFIG: MkConfig = {
   remotes: [],
   autoFetch: true,
   publishModelKits: true,
+  modelKitFormat: 'kitops',
 };
 
 const UNITS: Record<string, number> = {
@@ -172,8 +175,12 @@ export function applyConfig(base: MkConfig, raw: Raw, file: string): MkConfig {
     c.cacheDir = cc.dir;
   }
   if (raw.modelkits !== undefined) {
-    const mk = section(raw.modelkits, file, 'modelkits', ['publish']);
+    const mk = section(raw.modelkits, file, 'modelkits', ['publish', 'format']);
     if (mk.publish !== undefined) c.publishModelKits = bool(mk.publish, file, 'modelkits.publish');
+    if (mk.format !== undefined) {
+      if (mk.format !== 'kitops' && mk.format !== 'modelpack') throw new ConfigError(file, `modelkits.format: expected kitops or modelpack, not ${JSON.stringify(mk.format)}`);
+      c.modelKitFormat = mk.format;
+    }
   }
   return c;
 }
