@@ -7,8 +7,9 @@
  * filter the first one wrote find `mk` on PATH, and `mk install` rewrites them.
  */
 import { spawnSync } from 'node:child_process';
+import { builtinModules } from 'node:module';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOOKS } from '../../src/api/hooks/install.js';
@@ -80,7 +81,17 @@ beforeAll(() => {
   npmInstall(prefix);
   installed = join(prefix, 'lib', 'node_modules', 'mk');
 });
-afterAll(() => cleanup?.());
+afterAll(() => {
+  // npx installed the tarball under npm's cache (_npx/<hash>): that copy goes too.
+  const cache = spawnSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8', env: userEnv(process.env.PATH ?? '') }).stdout.trim();
+  const npx = join(cache, '_npx');
+  if (root && cache && existsSync(npx))
+    for (const d of readdirSync(npx)) {
+      const manifest = join(npx, d, 'package.json');
+      if (existsSync(manifest) && readFileSync(manifest, 'utf8').includes(basename(root))) rmSync(join(npx, d), { recursive: true, force: true });
+    }
+  cleanup?.();
+});
 
 describe('the npm package', () => {
   it('holds the built CLI, its hooks and templates, and no sources, tests or source maps', () => {
@@ -109,6 +120,20 @@ describe('the npm package', () => {
     const deps = readdirSync(join(installed, 'node_modules'));
     for (const d of Object.keys(pkg.dependencies)) expect(deps).toContain(d);
     for (const d of Object.keys(pkg.devDependencies)) expect(deps).not.toContain(d.split('/')[0]);
+    // Every package the installed JavaScript imports is a runtime dependency (or Node's own).
+    const imported = new Set<string>();
+    const scan = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) scan(p);
+        else if (e.name.endsWith('.js')) for (const m of readFileSync(p, 'utf8').matchAll(/(?:\bfrom ?|\bimport ?\(|require\()(['"])((?:@[\w.-]+\/)?\w[\w.-]*)(?:\/[\w./-]*)?\1/g)) imported.add(m[2]!);
+      }
+    };
+    scan(join(installed, 'bin'));
+    scan(join(installed, 'dist'));
+    const outside = [...imported].filter((m) => !m.startsWith('node:') && !builtinModules.includes(m));
+    expect(outside).toContain('commander');
+    expect(outside.filter((m) => !(m in pkg.dependencies))).toEqual([]);
     expect(ok(root, 'sh', ['-c', 'command -v mk'])).toBe(`${join(prefix, 'bin', 'mk')}\n`);
     expect(ok(root, 'mk', ['--version']).trim()).toBe(pkg.version);
     expect(ok(root, 'mk', ['--help'])).toContain('Usage: mk');
