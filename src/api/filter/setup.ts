@@ -1,17 +1,10 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { git } from '../../git/run.js';
+import { launchCommand } from '../hooks/launch.js';
 
-/** The single-quoted form of a word for the shell git runs filter commands with. */
-const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-
-function mkScript(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'mk.js');
-}
-
-/** The command git runs as mk's long-running filter. */
-export function filterCommand(): string {
-  return `${q(process.execPath)} ${q(mkScript())} filter-process`;
+/** The command git runs as mk's long-running filter (this Node and mk, else node or mk on PATH). */
+export function filterCommand(global: boolean): string {
+  return launchCommand('filter-process', "mk's Git filter (filter.mk.process)", global ? 'mk install --global' : 'mk install');
 }
 
 function scopeArgs(global: boolean): string[] {
@@ -25,7 +18,7 @@ function scopeArgs(global: boolean): string[] {
  */
 export async function installFilterConfig(cwd: string, global: boolean): Promise<void> {
   const s = scopeArgs(global);
-  await git(cwd, ['config', ...s, 'filter.mk.process', filterCommand()]);
+  await git(cwd, ['config', ...s, 'filter.mk.process', filterCommand(global)]);
   await git(cwd, ['config', ...s, 'filter.mk.required', 'true']);
 }
 

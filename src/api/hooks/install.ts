@@ -1,18 +1,14 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { git } from '../../git/run.js';
 import type { RepoContext } from '../../repo/context.js';
+import { launchCommand, mkScript, projectDir } from './launch.js';
 
 export const HOOKS = ['pre-commit', 'post-commit', 'post-checkout', 'post-merge', 'post-rewrite', 'pre-push', 'reference-transaction'] as const;
 export type HookName = (typeof HOOKS)[number];
 const MARKER = 'mk-hook-shim';
 /** Where a hook that was there before mk is kept (and run first by 'mk hook'). */
 export const PREVIOUS_SUFFIX = '.pre-mk';
-
-function projectDir(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-}
 
 /** The folder git runs hooks from: core.hooksPath (relative to the work tree) or <common git dir>/hooks. */
 export async function hooksDir(ctx: RepoContext): Promise<string> {
@@ -35,10 +31,14 @@ function isOurs(path: string): boolean {
   }
 }
 
+/**
+ * A hook's shim: the template in hooks/ with this Node and this bin/mk.js written in (the
+ * template's first choice; it falls back to `node` and `mk` on PATH when they are gone).
+ */
 function shimText(name: HookName): string {
   const template = readFileSync(join(projectDir(), 'hooks', name), 'utf8');
-  const script = join(projectDir(), 'bin', 'mk.js');
-  return template.replaceAll('@MK_SCRIPT@', script.replaceAll("'", "'\\''")).replaceAll('@NODE@', process.execPath.replaceAll("'", "'\\''"));
+  const inQuotes = (s: string) => s.replaceAll("'", "'\\''");
+  return template.replaceAll('@MK_SCRIPT@', inQuotes(mkScript())).replaceAll('@NODE@', inQuotes(process.execPath));
 }
 
 export interface InstallResult {
@@ -78,10 +78,8 @@ const ATTR_LINE = '*.mk.yaml merge=mk';
 
 /** Registers the pointer merge driver (local config and .git/info/attributes; nothing committed). */
 async function installMergeDriver(ctx: RepoContext): Promise<void> {
-  const script = join(projectDir(), 'bin', 'mk.js');
-  const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
   await git(ctx.root, ['config', 'merge.mk.name', 'mk pointer files']);
-  await git(ctx.root, ['config', 'merge.mk.driver', `${q(process.execPath)} ${q(script)} merge-driver %O %A %B %P`]);
+  await git(ctx.root, ['config', 'merge.mk.driver', launchCommand('merge-driver %O %A %B %P', "mk's merge driver for pointer files", 'mk install')]);
   const attrs = join(ctx.commonDir, 'info', 'attributes');
   mkdirSync(dirname(attrs), { recursive: true });
   let text = '';
