@@ -46,7 +46,26 @@ export function listRemotes(ctx: RepoContext): RemoteListing[] {
 export async function openRemote(ctx: RepoContext, rc: RemoteConfig, opts: { readOnly?: boolean } = {}): Promise<Target> {
   const u = parseRemoteUrl(rc.url, ctx.root);
   if (u.type === 'layout') return openLayout(u.path, rc.name, opts.readOnly);
-  return openRegistryStore(registrySettings(rc, u.host, u.repository));
+  return openRegistryStore({ ...registrySettings(rc, u.host, u.repository), mountFrom: mountSources(ctx, rc, u.host, u.repository) });
+}
+
+/**
+ * The repositories of the same registry a push to this remote mounts blobs from before
+ * uploading them (cross-repository mount): the remote's `mount_from`, then the repositories of
+ * the project's other remotes on that host, which hold what was pushed there.
+ */
+function mountSources(ctx: RepoContext, rc: RemoteConfig, host: string, repository: string): string[] {
+  const out = [...(rc.mountFrom ?? [])];
+  for (const other of ctx.config.remotes) {
+    if (other.name === rc.name || !other.url.startsWith(`oci://${host}/`)) continue;
+    try {
+      const o = parseRemoteUrl(other.url, ctx.root);
+      if (o.type === 'registry' && o.host === host) out.push(o.repository);
+    } catch {
+      /* a malformed URL is reported when that remote is used */
+    }
+  }
+  return [...new Set(out)].filter((r) => r !== repository);
 }
 
 /** The store settings a remote's config gives a registry (its own repository, or another one on the same host). */

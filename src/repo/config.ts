@@ -12,6 +12,8 @@ export interface RemoteConfig {
   ca?: string;
   upload?: 'monolithic' | 'chunked' | 'auto';
   concurrency?: number;
+  /** Repositories of the same registry to mount blobs from (cross-repository mount) before uploading them. */
+  mountFrom?: string[];
 }
 
 /** Team settings from `.mk/config.yaml` (committed), with local overrides from `.git/mk/config.yaml`. */
@@ -146,7 +148,7 @@ export function applyConfig(base: MkConfig, raw: Raw, file: string): MkConfig {
     if (typeof raw.remotes !== 'object' || raw.remotes === null || Array.isArray(raw.remotes)) throw new ConfigError(file, 'remotes: expected a mapping of name to settings');
     for (const [name, v] of Object.entries(raw.remotes as Raw)) {
       const key = `remotes.${name}`;
-      const r = typeof v === 'string' ? { url: v } : section(v, file, key, ['url', 'insecure', 'ca', 'upload', 'concurrency']);
+      const r = typeof v === 'string' ? { url: v } : section(v, file, key, ['url', 'insecure', 'ca', 'upload', 'concurrency', 'mount_from']);
       if (typeof r.url !== 'string') throw new ConfigError(file, `${key}.url: expected a URL or path`);
       const rc: RemoteConfig = { name, url: r.url };
       if (r.insecure !== undefined) rc.insecure = bool(r.insecure, file, `${key}.insecure`);
@@ -160,6 +162,12 @@ export function applyConfig(base: MkConfig, raw: Raw, file: string): MkConfig {
         if (!Number.isInteger(r.concurrency) || (r.concurrency as number) < 1 || (r.concurrency as number) > 256)
           throw new ConfigError(file, `${key}.concurrency: expected a whole number from 1 to 256, got ${JSON.stringify(r.concurrency)}`);
         rc.concurrency = r.concurrency as number;
+      }
+      if (r.mount_from !== undefined) {
+        const list = typeof r.mount_from === 'string' ? [r.mount_from] : r.mount_from;
+        if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(x)))
+          throw new ConfigError(file, `${key}.mount_from: expected repository names of the same registry (e.g. [team/base-models]), got ${JSON.stringify(r.mount_from)}`);
+        rc.mountFrom = list as string[];
       }
       c.remotes = c.remotes.filter((x) => x.name !== name);
       c.remotes.push(rc);

@@ -15,8 +15,8 @@ export interface BlobPushOptions {
   upload: UploadMode;
   /** Chunk size for chunked uploads; in 'auto' mode, blobs larger than this are chunked. */
   chunkSize: number;
-  /** Another repository on the same registry that holds the blob: try a cross-repository mount first. */
-  mountFrom?: string;
+  /** Other repositories on the same registry that may hold the blob: try a cross-repository mount from each, in order, first. */
+  mountFrom?: string[];
   /** The caller has just asked (HEAD) and the registry lacks it: do not ask again. */
   absent?: boolean;
   signal?: AbortSignal;
@@ -78,7 +78,16 @@ async function uploadOnce(client: RegistryClient, expected: Descriptor, source: 
   const common = { scopes: opts.scopes, what, retry: false, signal: opts.signal } as const;
   let loc: URL | undefined;
   try {
-    const mount = opts.mountFrom && opts.mountFrom !== client.repository ? `?mount=${encodeURIComponent(expected.digest)}&from=${encodeURIComponent(opts.mountFrom)}` : '';
+    const sources = (opts.mountFrom ?? []).filter((r) => r !== client.repository);
+    const mountQuery = (from: string) => `?mount=${encodeURIComponent(expected.digest)}&from=${encodeURIComponent(from)}`;
+    // Every source but the last: a 202 (not mounted) opened an upload session, cancelled before the next try.
+    for (const from of sources.slice(0, -1)) {
+      const tried = await client.request({ ...common, method: 'POST', path: `blobs/uploads/${mountQuery(from)}`, headers: { 'content-length': '0' }, ok: [201, 202] });
+      await tried.body.dump().catch(() => undefined);
+      if (tried.status === 201) return;
+      await cancel(client, client.location(tried, what), opts.scopes);
+    }
+    const mount = sources.length ? mountQuery(sources.at(-1)!) : '';
     const post = await client.request({ ...common, method: 'POST', path: `blobs/uploads/${mount}`, headers: { 'content-length': '0' }, ok: [201, 202] });
     await post.body.dump().catch(() => undefined);
     if (post.status === 201) {

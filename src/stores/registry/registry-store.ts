@@ -40,8 +40,8 @@ export interface RegistryStoreOptions {
   chunkSize?: number;
   /** Default: MK_REGISTRY_* environment variables, then the docker config. */
   credentials?: CredentialsProvider;
-  /** Another repository of the same registry that may hold the blobs: mount from it instead of uploading. */
-  mountFrom?: string;
+  /** Other repositories of the same registry that may hold the blobs: mount from them (in order) instead of uploading. */
+  mountFrom?: string | string[];
   retry?: Partial<RetryPolicy>;
   timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number };
   userAgent?: string;
@@ -58,7 +58,7 @@ export interface RegistryFetchOptions extends FetchOptions {
 
 export interface RegistryPushOptions extends PushOptions {
   /** Overrides the store's `mountFrom` for this blob. */
-  mountFrom?: string;
+  mountFrom?: string | string[];
 }
 
 const DEFAULT_CHUNK = 100 << 20;
@@ -82,7 +82,7 @@ export class RegistryStore implements Target, BlobStat {
   private readonly slots: TransferSlots;
   private readonly upload: UploadMode;
   private readonly chunkSize: number;
-  private mountFrom: string | undefined;
+  private mountFrom: string[] = [];
   /** Bytes of manifests this store has just PUT (small ones, the newest 256), for tag(). */
   private readonly pushedManifests = new Map<string, Uint8Array>();
 
@@ -95,7 +95,8 @@ export class RegistryStore implements Target, BlobStat {
   constructor(o: RegistryStoreOptions) {
     checkHost(o.host);
     checkRepository(o.repository);
-    if (o.mountFrom) checkRepository(o.mountFrom);
+    const from = typeof o.mountFrom === 'string' ? [o.mountFrom] : (o.mountFrom ?? []);
+    for (const r of from) checkRepository(r);
     this.host = o.host;
     this.repository = o.repository;
     this.location = `oci://${o.host}/${o.repository}`;
@@ -136,7 +137,7 @@ export class RegistryStore implements Target, BlobStat {
     this.slots = new TransferSlots(o.concurrency ?? 4);
     this.upload = o.upload ?? 'monolithic';
     this.chunkSize = o.chunkSize ?? DEFAULT_CHUNK;
-    this.mountFrom = o.mountFrom;
+    this.mountFrom = from.filter((r) => r !== o.repository);
   }
 
   /**
@@ -144,9 +145,10 @@ export class RegistryStore implements Target, BlobStat {
    * two repositories of one registry): each upload first asks the registry to mount the blob
    * from there, and sends the bytes only when it cannot.
    */
-  mountBlobsFrom(repository: string): void {
-    checkRepository(repository);
-    this.mountFrom = repository === this.repository ? undefined : repository;
+  mountBlobsFrom(repository: string | string[]): void {
+    const from = typeof repository === 'string' ? [repository] : repository;
+    for (const r of from) checkRepository(r);
+    this.mountFrom = from.filter((r) => r !== this.repository);
   }
 
   private get pull(): string[] {
@@ -233,8 +235,8 @@ export class RegistryStore implements Target, BlobStat {
       opts.onProgress?.(bytes.length);
       return;
     }
-    const from = opts.mountFrom ?? this.mountFrom;
-    const scopes = from && from !== this.repository ? [...this.pushScopes, repositoryScope(from, 'pull')] : this.pushScopes;
+    const from = (opts.mountFrom === undefined ? this.mountFrom : typeof opts.mountFrom === 'string' ? [opts.mountFrom] : opts.mountFrom).filter((r) => r !== this.repository);
+    const scopes = [...this.pushScopes, ...from.map((r) => repositoryScope(r, 'pull'))];
     await this.slots.run(
       () =>
         pushBlob(this.client, expected, source, {
