@@ -117,7 +117,8 @@ describe('the npm package', () => {
 
   it('installs with its runtime dependencies only, and `mk` on PATH runs', () => {
     expect(realpathSync(join(prefix, 'bin', 'mk'))).toBe(realpathSync(join(installed, 'bin', 'mk.js')));
-    const deps = readdirSync(join(installed, 'node_modules'));
+    // Scoped packages (@sigstore/sign) are a folder per scope.
+    const deps = readdirSync(join(installed, 'node_modules')).flatMap((d) => (d.startsWith('@') ? readdirSync(join(installed, 'node_modules', d)).map((s) => `${d}/${s}`) : [d]));
     for (const d of Object.keys(pkg.dependencies)) expect(deps).toContain(d);
     for (const d of Object.keys(pkg.devDependencies)) expect(deps).not.toContain(d.split('/')[0]);
     // Every package the installed JavaScript imports is a runtime dependency (or Node's own).
