@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asRecord, sha256File, snapshotTree, type FileState } from '../support/files.js';
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { git, mk, tempDir } from '../support/repo.js';
-import { makeProject, MODEL, pushUpstream, withoutKitfile, workTreeFiles, type Project } from './project.js';
+import { DATASET_BIG, LABELS, makeProject, MODEL, pushUpstream, withoutKitfile, workTreeFiles, type Project } from './project.js';
 import { mkJsonAsync, mkOk, oras, skopeo } from './tools.js';
 
 const sha = (b: Uint8Array) => 'sha256:' + createHash('sha256').update(b).digest('hex');
@@ -88,6 +88,21 @@ describe('oras and skopeo read an mk ModelKit', () => {
     expect(sha256File(join(dir, model.digest.slice(7)))).toBe(work.get(MODEL)!.sha);
     const config = JSON.parse((await oras(orasHome, 'manifest', 'fetch-config', '--plain-http', `${repoRef}:main`)).stdout);
     expect(config.model).toMatchObject({ path: MODEL, digest: model.digest, diffId: model.digest });
+  });
+
+  it('oras pull writes the file of every raw layer at its path (its title), byte for byte, and nothing for the tar layers', async () => {
+    const raw = built.layers.filter((l) => l.mediaType.endsWith('.raw'));
+    const tars = built.layers.filter((l) => l.mediaType.endsWith('.tar'));
+    expect(raw.map((l) => l.annotations?.['org.opencontainers.image.title']).sort()).toEqual([DATASET_BIG, LABELS, MODEL].sort());
+    for (const l of raw) expect(l.annotations?.['org.opencontainers.image.title']).toBe(l.annotations?.['org.cncf.model.filepath']);
+    expect(tars.length).toBeGreaterThan(2);
+    for (const l of tars) expect(l.annotations?.['org.opencontainers.image.title']).toBeUndefined();
+    const out = join(tmp.dir, 'oras-pull');
+    mkdirSync(out);
+    await oras(orasHome, 'pull', '--plain-http', '--output', out, `${repoRef}:main`);
+    const pulled = snapshotTree(out);
+    expect([...pulled.keys()].sort()).toEqual([DATASET_BIG, LABELS, MODEL].sort());
+    for (const [p, f] of pulled) expect(f.sha, p).toBe(work.get(p)!.sha);
   });
 
   it('oras copies the whole ModelKit to an OCI layout, and mk unpacks that copy byte for byte', async () => {
