@@ -1,6 +1,6 @@
 /**
  * A mirror of an mk remote made by a generic OCI tool (`skopeo copy`, `kit push`, `crane
- * copy`) holds the ModelKits (manifest, config, layers) but not mk's referrer, which carries
+ * copy`; here from distribution 2.8 to distribution v3) holds the ModelKits (manifest, config, layers) but not mk's referrer, which carries
  * the folders' file lists (directory manifests). `mk pull` and `mk fetch` from such a mirror
  * rebuild the file lists from the packs of a ModelKit there, check them against the pointer's
  * digest, and restore every byte; a ModelKit that does not rebuild to that digest is refused
@@ -18,6 +18,8 @@ import { kit, mkAsync, mkJsonAsync, mkOk, oras, skopeo, tool } from './tools.js'
 
 describe('a mirror made by skopeo, kit or crane serves mk pull and mk fetch', () => {
   let reg: RunningRegistry;
+  /** The mirrors live on another registry, distribution v3 (the source is docker-registry 2.8). */
+  let mirrorReg: RunningRegistry;
   let proj: Project;
   const tmp = tempDir('mk-mirror-');
   let first: string;
@@ -26,7 +28,7 @@ describe('a mirror made by skopeo, kit or crane serves mk pull and mk fetch', ()
   let firstData: ReturnType<typeof data>;
   const crane = (...args: string[]) => tool(peer('crane'), args, { env: { HOME: join(tmp.dir, 'crane-home'), DOCKER_CONFIG: join(tmp.dir, 'crane-home') } });
   const src = (tag: string) => `${reg.host}/team/proj:${tag}`;
-  const mirror = (name: string) => `${reg.host}/mirror/${name}`;
+  const mirror = (name: string) => `${mirrorReg.host}/mirror/${name}`;
   let clones = 0;
 
   /** A fresh clone at `rev` whose only mk remote is the mirror. */
@@ -43,6 +45,7 @@ describe('a mirror made by skopeo, kit or crane serves mk pull and mk fetch', ()
 
   beforeAll(async () => {
     reg = await startRegistry();
+    mirrorReg = await startRegistry({ version: 'v3' });
     proj = makeProject();
     await mkOk(proj.dir, ['remote', 'add', 'origin', `oci://${reg.host}/team/proj`]);
     pushUpstream(proj.dir);
@@ -71,6 +74,7 @@ describe('a mirror made by skopeo, kit or crane serves mk pull and mk fetch', ()
   });
   afterAll(async () => {
     await reg?.stop();
+    await mirrorReg?.stop();
     proj?.cleanup();
     tmp.cleanup();
   });
