@@ -286,7 +286,7 @@ export async function fetchData(opts: TransferOptions = {}): Promise<TransferRes
       const root = await artifactRoot(ctx.cache, t, target);
       if (root) roots.push(root);
       else {
-        kits ??= new ModelKitSource(target, ctx.root, opts.revs?.length ? await resolveCommits(ctx.root, opts.revs) : [await headCommit(ctx.root)].filter((c): c is string => !!c));
+        kits ??= new ModelKitSource(target, opts.revs?.length ? await resolveCommits(ctx.root, opts.revs) : [await headCommit(ctx.root)].filter((c): c is string => !!c));
         const x = await rebuildDirRoot(ctx.cache, ctx.commonDir, kits, t, { concurrency, signal: opts.signal, onProgress: opts.onProgress });
         roots.push(x.root);
         rebuilt.fetched.push(...x.fetched);

@@ -5,7 +5,6 @@ import { readAll, type CacheStore, type Target } from '../content/storage.js';
 import { isMkError, MkError, NotFoundError } from '../errors/index.js';
 import { sha256 } from '../hashing/digest.js';
 import { pointersAtCommit, type TrackedPointer } from '../git/pointers.js';
-import { hasCommit } from '../git/run.js';
 import { encodeDirManifest, type FileEntry, type LayerRef } from '../pointer/dir-manifest.js';
 import { checkStoredPath } from '../pointer/stored-path.js';
 import { readTar } from '../pointer/tar.js';
@@ -32,6 +31,7 @@ import { configEntries } from './unpack.js';
  */
 
 const REVISION = 'org.opencontainers.image.revision';
+const COMMIT = /^[0-9a-f]{40}$/;
 const FILEPATH = 'org.cncf.model.filepath';
 const FILE_METADATA = 'org.cncf.model.file.metadata+json';
 
@@ -46,11 +46,12 @@ interface Candidate {
 export class ModelKitSource {
   private list?: Promise<string[]>;
   private readonly byTag = new Map<string, Promise<Candidate | undefined>>();
+  /** Git trees read so far (pointersAtCommit's memo), shared by the commits tried. */
+  private readonly trees = new Map<string, Array<{ path: string; oid: string }>>();
 
   /** `preferred`: the commits being fetched, whose ModelKits are tried first. */
   constructor(
     readonly target: Target,
-    private readonly root: string,
     private readonly preferred: string[],
   ) {}
 
@@ -67,7 +68,7 @@ export class ModelKitSource {
     return [...new Set([...this.preferred, ...all.filter((t) => !/^sha256-[0-9a-f]{64}$/.test(t))])];
   }
 
-  /** A tag's ModelKit made by mk (its revision annotation a commit of this repository), or undefined. */
+  /** A tag's ModelKit made by mk (a kit config, a commit id in its revision annotation), or undefined. */
   private candidate(tag: string): Promise<Candidate | undefined> {
     let p = this.byTag.get(tag);
     if (!p) {
@@ -96,20 +97,34 @@ export class ModelKitSource {
       throw e;
     }
     const commit = manifest.annotations[REVISION];
-    if (manifest.config.mediaType !== MediaType.kitConfig || !commit || !/^[0-9a-f]{40}$/.test(commit)) return undefined;
-    if (!(await hasCommit(this.root, commit))) return undefined;
+    if (manifest.config.mediaType !== MediaType.kitConfig || !commit || !COMMIT.test(commit)) return undefined;
     return { tag, manifest, desc: { mediaType: MediaType.ociManifest, digest: desc.digest, size: bytes.length }, commit };
   }
 
-  /** The first ModelKit whose commit records `t`'s version at `t`'s path. */
+  /**
+   * The first ModelKit whose commit records `t`'s version at `t`'s path. A tag that is a
+   * commit id is first checked here, in Git, so a remote with thousands of commit tags is not
+   * asked for the manifests of commits that cannot hold this version.
+   */
   async find(gitdir: string, t: TrackedPointer): Promise<Candidate | undefined> {
     for (const tag of await this.tags()) {
+      if (COMMIT.test(tag) && !(await this.holds(gitdir, tag, t))) continue;
       const c = await this.candidate(tag);
-      if (!c) continue;
-      const there = await pointersAtCommit(gitdir, c.commit, [t.path]);
-      if (there.some((p) => p.path === t.path && p.pointer.type === 'dir' && p.pointer.digest === t.pointer.digest)) return c;
+      if (c && (c.commit === tag || (await this.holds(gitdir, c.commit, t)))) return c;
     }
     return undefined;
+  }
+
+  /** Whether `commit` is in this repository and its pointer at `t.path` names `t`'s version. */
+  private async holds(gitdir: string, commit: string, t: TrackedPointer): Promise<boolean> {
+    let there: TrackedPointer[];
+    try {
+      there = await pointersAtCommit(gitdir, commit, [t.path], this.trees);
+    } catch (e) {
+      if (isMkError(e, 'EGIT')) return false; // a commit this clone does not have
+      throw e;
+    }
+    return there.some((p) => p.path === t.path && p.pointer.type === 'dir' && p.pointer.digest === t.pointer.digest);
   }
 }
 

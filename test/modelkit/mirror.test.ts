@@ -6,6 +6,7 @@
  * digest, and restore every byte; a ModelKit that does not rebuild to that digest is refused
  * in one line, and a mirror without any ModelKit of that version says what to do.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -160,5 +161,27 @@ describe('a mirror made by skopeo, kit or crane serves mk pull and mk fetch', ()
     expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(2);
     // Nothing of the folder was placed.
     expect(() => snapshotTree(join(dir, DATASET))).toThrow();
+  });
+  it('a ModelKit whose config gives the folder a layer with files outside it is refused in one line', async () => {
+    await crane('copy', '--insecure', src(first), `${mirror('outside')}:orig`);
+    const m = JSON.parse((await crane('manifest', '--insecure', src(first))).stdout);
+    const config = JSON.parse((await crane('config', '--insecure', src(first))).stdout);
+    const ds = config.datasets.find((d: { path: string }) => d.path === DATASET);
+    ds.digest = ds.diffId = config.code[0].digest; // the code layer: src/, scripts/...
+    const file = join(tmp.dir, 'outside-config.json');
+    writeFileSync(file, JSON.stringify(config));
+    const home = join(tmp.dir, 'oras-home');
+    mkdirSync(home, { recursive: true });
+    const bytes = readFileSync(file);
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    await oras(home, 'blob', 'push', '--plain-http', `${mirror('outside')}@${digest}`, file);
+    m.config = { ...m.config, digest, size: bytes.length };
+    writeFileSync(join(tmp.dir, 'outside.json'), JSON.stringify(m));
+    await oras(home, 'manifest', 'push', '--plain-http', `${mirror('outside')}:${first}`, join(tmp.dir, 'outside.json'), '--media-type', 'application/vnd.oci.image.manifest.v1+json');
+    const dir = await cloneOf('outside', first);
+    const r = await mkAsync(dir, ['fetch']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`^mk: cannot rebuild the file list of ${DATASET} from the ModelKit '${first}' .*: pack [0-9a-f]{12} holds [^ ]+, outside ${DATASET}\\n`));
+    expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(2);
   });
 });
