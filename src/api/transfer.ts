@@ -7,9 +7,10 @@ import { git, hasCommit, headCommit, isAncestor, resolveCommit, resolveCommits }
 import { openRemote, remoteConfig } from '../remote/remotes.js';
 import { RepoContext } from '../repo/context.js';
 import { repoRelative } from '../repo/paths.js';
-import { artifactBlobs, artifactRoot, dirManifestBlobs, requireRoot } from '../artifact/roots.js';
+import { artifactBlobs, artifactRoot, dirManifestBlobs } from '../artifact/roots.js';
 import { copyGraph, GraphIncompleteError } from '../transfer/graph-copy.js';
 import { attachDirManifests } from '../modelkit/referrers.js';
+import { ModelKitSource, rebuildDirRoot } from '../modelkit/rebuild-manifest.js';
 import { checkPointerSize } from '../artifact/pointer-size.js';
 import { pointerSizeError } from '../artifact/pointer-size.js';
 import { KnownBlobs } from '../transfer/known.js';
@@ -276,10 +277,30 @@ export async function fetchData(opts: TransferOptions = {}): Promise<TransferRes
   const lock = await ctx.lock();
   try {
     const roots: Descriptor[] = [];
-    for (const t of tracked) roots.push(await requireRoot(ctx.cache, t, target));
-    const r = await copyGraph(target, ctx.cache, roots, { concurrency: concurrencyOf(ctx, rc.name, opts.concurrency), onProgress: opts.onProgress, signal: opts.signal });
-    new KnownBlobs(ctx.mkDir, target.location).add(r.copied); // read from there: it holds them
-    return { remote: rc.name, artifacts: tracked.length, blobs: r.copied.length + r.skipped.length, copied: r.copied.length, skipped: r.skipped.length, bytes: r.bytes };
+    const concurrency = concurrencyOf(ctx, rc.name, opts.concurrency);
+    // A folder whose file lists the remote lacks (a mirror that copied the ModelKits without
+    // mk's referrer): rebuilt from the packs of a ModelKit there, and checked against the pointer.
+    let kits: ModelKitSource | undefined;
+    const rebuilt = { fetched: [] as Descriptor[], made: [] as Descriptor[], bytes: 0 };
+    for (const t of tracked) {
+      const root = await artifactRoot(ctx.cache, t, target);
+      if (root) roots.push(root);
+      else {
+        kits ??= new ModelKitSource(target, opts.revs?.length ? await resolveCommits(ctx.root, opts.revs) : [await headCommit(ctx.root)].filter((c): c is string => !!c));
+        const x = await rebuildDirRoot(ctx.cache, ctx.commonDir, kits, t, { concurrency, signal: opts.signal, onProgress: opts.onProgress });
+        roots.push(x.root);
+        rebuilt.fetched.push(...x.fetched);
+        rebuilt.made.push(...x.made);
+        rebuilt.bytes += x.bytes;
+      }
+    }
+    const r = await copyGraph(target, ctx.cache, roots, { concurrency, onProgress: opts.onProgress, signal: opts.signal });
+    const copied = [...rebuilt.fetched, ...r.copied];
+    const here = new Set([...rebuilt.fetched, ...rebuilt.made].map((d) => d.digest));
+    const skipped = r.skipped.filter((d) => !here.has(d.digest));
+    new KnownBlobs(ctx.mkDir, target.location).add(copied); // read from there: it holds them
+    // A rebuilt root and its file lists are in neither count: they were made here, from the layers.
+    return { remote: rc.name, artifacts: tracked.length, blobs: copied.length + skipped.length, copied: copied.length, skipped: skipped.length, bytes: r.bytes + rebuilt.bytes };
   } finally {
     lock.release();
   }

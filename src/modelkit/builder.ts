@@ -240,6 +240,10 @@ async function artifactLayers(ctx: RepoContext, t: TrackedPointer, kind: KitLaye
       annotations: {
         [ANN.fileMetadata]: `{"name":${JSON.stringify(path.split('/').pop())},"mode":${mode},"uid":0,"gid":0,"size":${size},"mtime":"1970-01-01T00:00:00Z","typeflag":48}`,
         [ANN.filepath]: path,
+        // Generic OCI clients name a layer's file by its title: `oras pull` writes this blob
+        // at this path. Tar layers get none: oras would write the tar itself as a file (it
+        // unpacks only gzip tars marked io.deis.oras.content.unpack), so it skips them.
+        [ANN.title]: path,
       },
     },
   });

@@ -1,18 +1,21 @@
 /**
  * An mk ModelKit is a plain OCI artifact: generic tools read it with no knowledge of mk or
  * kit. `oras` fetches the exact manifest bytes mk built and every blob (each one hashing to
- * its digest), copies the whole graph into an OCI layout that mk unpacks byte for byte;
- * `skopeo` reads the same manifest and agrees on its digest.
+ * its digest), copies the whole graph into an OCI layout that mk unpacks byte for byte, and
+ * `oras pull` writes the raw layers' files at their paths; `skopeo` and `crane` read the same
+ * manifest and agree on its digest; `kit pull` and `mk pull` (a fresh clone) get every byte
+ * back. All of it against both distribution 2.8 (Debian's docker-registry) and v3.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asRecord, sha256File, snapshotTree, type FileState } from '../support/files.js';
-import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
+import { REGISTRY_VERSIONS, startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { git, mk, tempDir } from '../support/repo.js';
-import { makeProject, MODEL, pushUpstream, withoutKitfile, workTreeFiles, type Project } from './project.js';
-import { mkJsonAsync, mkOk, oras, skopeo } from './tools.js';
+import { DATASET, DATASET_BIG, LABELS, makeProject, MODEL, pushUpstream, withoutKitfile, workTreeFiles, type Project } from './project.js';
+import { kit, mkJsonAsync, mkOk, oras, skopeo, tool } from './tools.js';
+import { peer } from '../support/peers.js';
 
 const sha = (b: Uint8Array) => 'sha256:' + createHash('sha256').update(b).digest('hex');
 
@@ -23,7 +26,7 @@ interface Desc {
   annotations?: Record<string, string>;
 }
 
-describe('oras and skopeo read an mk ModelKit', () => {
+describe.each(REGISTRY_VERSIONS)('oras, skopeo, crane and kit read an mk ModelKit on $name', ({ version }) => {
   let reg: RunningRegistry;
   let proj: Project;
   const tmp = tempDir('mk-oras-skopeo-');
@@ -34,7 +37,7 @@ describe('oras and skopeo read an mk ModelKit', () => {
 
   beforeAll(async () => {
     mkdirSync(orasHome);
-    reg = await startRegistry();
+    reg = await startRegistry({ version });
     proj = makeProject();
     mk(proj.dir, 'remote', 'add', 'origin', `oci://${reg.host}/team/proj`);
     git(proj.dir, 'commit', '-q', '-m', 'publish');
@@ -90,6 +93,21 @@ describe('oras and skopeo read an mk ModelKit', () => {
     expect(config.model).toMatchObject({ path: MODEL, digest: model.digest, diffId: model.digest });
   });
 
+  it('oras pull writes the file of every raw layer at its path (its title), byte for byte, and nothing for the tar layers', async () => {
+    const raw = built.layers.filter((l) => l.mediaType.endsWith('.raw'));
+    const tars = built.layers.filter((l) => l.mediaType.endsWith('.tar'));
+    expect(raw.map((l) => l.annotations?.['org.opencontainers.image.title']).sort()).toEqual([DATASET_BIG, LABELS, MODEL].sort());
+    for (const l of raw) expect(l.annotations?.['org.opencontainers.image.title']).toBe(l.annotations?.['org.cncf.model.filepath']);
+    expect(tars.length).toBeGreaterThan(2);
+    for (const l of tars) expect(l.annotations?.['org.opencontainers.image.title']).toBeUndefined();
+    const out = join(tmp.dir, 'oras-pull');
+    mkdirSync(out);
+    await oras(orasHome, 'pull', '--plain-http', '--output', out, `${repoRef}:main`);
+    const pulled = snapshotTree(out);
+    expect([...pulled.keys()].sort()).toEqual([DATASET_BIG, LABELS, MODEL].sort());
+    for (const [p, f] of pulled) expect(f.sha, p).toBe(work.get(p)!.sha);
+  });
+
   it('oras copies the whole ModelKit to an OCI layout, and mk unpacks that copy byte for byte', async () => {
     const layout = join(tmp.dir, 'oras-layout');
     await oras(orasHome, 'cp', '--from-plain-http', `${repoRef}:main`, '--to-oci-layout', `${layout}:copied`);
@@ -117,5 +135,37 @@ describe('oras and skopeo read an mk ModelKit', () => {
     const out = join(tmp.dir, 'from-skopeo-layout');
     await mkOutside('modelkit', 'unpack', `oci:${layout}:copied`, '-d', out);
     expect(asRecord(withoutKitfile(snapshotTree(out)))).toEqual(asRecord(work));
+  });
+  const crane = (...args: string[]) => tool(peer('crane'), args, { env: { HOME: orasHome, DOCKER_CONFIG: orasHome } });
+
+  it('crane reads the same manifest, config and blobs: crane manifest, digest, config, blob, ls', async () => {
+    const raw = (await crane('manifest', '--insecure', `${repoRef}:${commit()}`)).bytes;
+    expect(sha(raw)).toBe(built.digest);
+    expect((await crane('digest', '--insecure', `${repoRef}:main`)).stdout.trim()).toBe(built.digest);
+    const config = (await crane('config', '--insecure', `${repoRef}:main`)).bytes;
+    expect(sha(config)).toBe(built.config.digest);
+    expect(JSON.parse(config.toString('utf8')).model.path).toBe(MODEL);
+    for (const d of built.layers) {
+      const b = (await crane('blob', '--insecure', `${repoRef}@${d.digest}`)).bytes;
+      expect(sha(b)).toBe(d.digest);
+    }
+    expect((await crane('ls', '--insecure', repoRef)).stdout.split('\n').filter(Boolean).sort()).toEqual([commit(), 'main', `sha256-${built.digest.slice(7)}`].sort());
+  });
+
+  it('kit pull and kit unpack give every file of the commit, byte for byte', async () => {
+    const kitHome = join(tmp.dir, 'kit-home');
+    await kit(kitHome, 'pull', '--plain-http', `${repoRef}:main`);
+    const out = join(tmp.dir, 'from-kit');
+    await kit(kitHome, 'unpack', `${repoRef}:main`, '-d', out);
+    expect(asRecord(withoutKitfile(snapshotTree(out)))).toEqual(asRecord(work));
+  });
+
+  it('mk pull in a fresh clone gets every tracked byte back', async () => {
+    const dir = join(tmp.dir, 'clone');
+    git(tmp.dir, 'clone', '-q', join(proj.dir, '.git', 'test-origin.git'), dir);
+    if (!(await mkOk(dir, ['remote', 'list'])).includes(repoRef)) await mkOk(dir, ['remote', 'add', 'origin', `oci://${repoRef}`]);
+    await mkOk(dir, ['pull']);
+    const tracked = (m: Map<string, FileState>) => asRecord(new Map([...m].filter(([p]) => [MODEL, LABELS, DATASET_BIG].includes(p) || p.startsWith(`${DATASET}/`))));
+    expect(tracked(workTreeFiles(dir))).toEqual(tracked(work));
   });
 });

@@ -1,6 +1,8 @@
 /**
- * What RegistryStore writes, other clients read (skopeo); what they write, it reads. Also
- * TLS with a private CA, and a registry that sends relative Location headers.
+ * What RegistryStore writes, other clients read (skopeo); what they write, it reads, on
+ * distribution 2.8 (Debian's docker-registry) and v3. Also the Target contract on v3 (the
+ * contract-*.test.ts files run it on 2.8), TLS with a private CA, and a registry that sends
+ * relative Location headers.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,8 +14,8 @@ import { plain } from '../../src/content/descriptor.js';
 import { bufferSource, readAll } from '../../src/content/storage.js';
 import { OciLayoutStore } from '../../src/stores/oci-layout/layout-store.js';
 import { anonymous, RegistryStore } from '../../src/stores/registry/index.js';
-import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { blob, EMPTY, manifestFor } from './target-contract.js';
+import { REGISTRY_VERSIONS, startRegistry, type RunningRegistry } from '../support/registry-server.js';
+import { blob, EMPTY, manifestFor, targetContract } from './target-contract.js';
 
 const run = promisify(execFile);
 const stores: RegistryStore[] = [];
@@ -38,10 +40,10 @@ async function pushArtifact(s: RegistryStore, tag: string): Promise<ReturnType<t
   return m;
 }
 
-describe('skopeo', () => {
+describe.each(REGISTRY_VERSIONS)('skopeo on $name', ({ version }) => {
   let reg: RunningRegistry;
   beforeAll(async () => {
-    reg = await startRegistry();
+    reg = await startRegistry({ version });
   });
   afterAll(async () => {
     await reg?.stop();
@@ -69,6 +71,20 @@ describe('skopeo', () => {
     expect(plain(await s.resolve('v2'))).toEqual(m.desc);
     expect((await readAll(await s.fetch(layer.desc))).equals(layer.bytes)).toBe(true);
     expect(await s.tags()).toEqual(['v2']);
+  });
+});
+
+describe('distribution v3', () => {
+  let reg: RunningRegistry;
+  beforeAll(async () => {
+    reg = await startRegistry({ version: 'v3' });
+  });
+  afterAll(async () => {
+    await reg?.stop();
+  });
+  targetContract('RegistryStore on distribution v3, no auth', async (name) => {
+    const store = new RegistryStore({ host: reg.host, repository: `mk/${name}`, credentials: anonymous, retry: { baseDelayMs: 5 } });
+    return { target: store, close: () => store.close() };
   });
 });
 

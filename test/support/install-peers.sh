@@ -6,12 +6,15 @@
 # left alone, so a second run takes a few seconds.
 #
 # Usage: test/support/install-peers.sh [TOOL...]
-#   TOOLS: apt oras kit dvc   (default: all)
+#   TOOLS: apt oras kit crane distribution dvc   (default: all)
 #
 # Environment:
 #   MK_PEERS_DIR   cache root (default: $HOME/.cache/mk-peers); binaries go to $MK_PEERS_DIR/bin
 #   ORAS_VERSION   oras.land/oras release to build            (default: v1.3.0)
 #   KIT_VERSION    github.com/kitops-ml/kitops release to build (default: v1.15.0)
+#   CRANE_VERSION  github.com/google/go-containerregistry release (crane) (default: v0.22.1)
+#   DISTRIBUTION_VERSION github.com/distribution/distribution/v3 release (registry v3,
+#                  installed as distribution-registry)              (default: v3.0.0)
 #   DVC_VERSION    dvc release from PyPI                       (default: 3.67.1)
 #   GO             go binary (default: go on PATH, else /usr/local/go/bin/go)
 #
@@ -27,12 +30,16 @@ PEERS_DIR="${MK_PEERS_DIR:-$HOME/.cache/mk-peers}"
 BIN_DIR="$PEERS_DIR/bin"
 ORAS_VERSION="${ORAS_VERSION:-v1.3.0}"
 KIT_VERSION="${KIT_VERSION:-v1.15.0}"
+CRANE_VERSION="${CRANE_VERSION:-v0.22.1}"
+DISTRIBUTION_VERSION="${DISTRIBUTION_VERSION:-v3.0.0}"
 DVC_VERSION="${DVC_VERSION:-3.67.1}"
 
 # h1: module hashes of the pinned versions (what sum.golang.org would vouch for).
 declare -A PINNED_SUM=(
   ["oras.land/oras@v1.3.0"]="h1:PdxrW0wRu24AMRnJcQWhUXTk33bDHCdSvyWcKoAxArE="
   ["github.com/kitops-ml/kitops@v1.15.0"]="h1:JIXAzw2K1u0hrH2Af7mM3FDAC5ijhUa6beajhi0sZ48="
+  ["github.com/google/go-containerregistry@v0.22.1"]="h1:RZuuSYhTvlDvtsK+NkutoCZ//C0X2ebLK8X8l3ULs84="
+  ["github.com/distribution/distribution/v3@v3.0.0"]="h1:q4R8wemdRQDClzoNNStftB2ZAfqOiN6UX90KJc4HjyM="
 )
 
 mkdir -p "$BIN_DIR"
@@ -184,6 +191,33 @@ install_kit() {
   fi
 }
 
+install_crane() {
+  local have err v="github.com/google/go-containerregistry/cmd/crane/cmd.Version"
+  have="$([ -x "$BIN_DIR/crane" ] && "$BIN_DIR/crane" version 2>/dev/null || true)"
+  if [ "$have" = "$CRANE_VERSION" ]; then status ok crane "$have ($BIN_DIR/crane)"; return; fi
+  if err="$(go_build crane github.com/google/go-containerregistry "$CRANE_VERSION" \
+        github.com/google/go-containerregistry/cmd/crane "-s -w -X $v=$CRANE_VERSION" 2>&1)"; then
+    status installed crane "$("$BIN_DIR/crane" version) (go build github.com/google/go-containerregistry@$CRANE_VERSION)"
+  else
+    fail crane "go build github.com/google/go-containerregistry@$CRANE_VERSION failed: $(printf '%s' "$err" | tr '\n' ' ')"
+  fi
+}
+
+# distribution v3's registry, installed as distribution-registry beside Debian's docker-registry (2.8).
+install_distribution() {
+  local have err m="github.com/distribution/distribution/v3"
+  have="$([ -x "$BIN_DIR/distribution-registry" ] && "$BIN_DIR/distribution-registry" --version 2>/dev/null | awk '{print $3; exit}' || true)"
+  if [ "$have" = "$DISTRIBUTION_VERSION" ]; then
+    status ok distribution-registry "$have ($BIN_DIR/distribution-registry)"; return
+  fi
+  if err="$(go_build distribution-registry "$m" "$DISTRIBUTION_VERSION" "$m/cmd/registry" \
+        "-s -w -X $m/version.version=$DISTRIBUTION_VERSION -X $m/version.mainpkg=$m" 2>&1)"; then
+    status installed distribution-registry "$("$BIN_DIR/distribution-registry" --version | awk '{print $3; exit}') (go build $m@$DISTRIBUTION_VERSION)"
+  else
+    fail distribution-registry "go build $m@$DISTRIBUTION_VERSION failed: $(printf '%s' "$err" | tr '\n' ' ')"
+  fi
+}
+
 # ---------------------------------------------------------------- DVC (PyPI, own venv)
 install_dvc() {
   local venv="$PEERS_DIR/venvs/dvc" have="" log="$PEERS_DIR/venvs/dvc-install.log" py
@@ -212,6 +246,8 @@ install_dvc() {
 want apt  && install_apt
 want oras && install_oras
 want kit  && install_kit
+want crane && install_crane
+want distribution && install_distribution
 want dvc  && install_dvc
 
 echo "export PATH=\"$BIN_DIR:\$PATH\""

@@ -3,10 +3,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 
-/** Where test/support/install-peers.sh puts kit, oras and dvc. */
+/** Where test/support/install-peers.sh puts kit, oras, crane, distribution-registry (v3) and dvc. */
 export const PEERS_BIN = join(process.env.MK_PEERS_DIR ?? join(homedir(), '.cache', 'mk-peers'), 'bin');
 
-/** Absolute path of an independent client (kit, oras, skopeo...), or throws with how to install it. */
+/** Absolute path of an independent client or server (kit, oras, skopeo, crane, distribution-registry...), or throws with how to install it. */
 export function peer(name: string): string {
   const local = join(PEERS_BIN, name);
   if (existsSync(local)) return local;

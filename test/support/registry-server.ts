@@ -1,7 +1,9 @@
 /**
- * Starts a real CNCF distribution registry (Debian `docker-registry`, 2.8.x) for tests: a
- * free 127.0.0.1 port, a temporary root directory, deletes enabled, and optionally
- * htpasswd (bcrypt) or token auth, or TLS. `stop()` kills it and removes the directory.
+ * Starts a real CNCF distribution registry for tests: Debian's `docker-registry` (2.8.x) by
+ * default, or distribution v3 (`distribution-registry`, built by install-peers.sh) with
+ * `version: 'v3'`; a free 127.0.0.1 port, a temporary root directory, deletes enabled, and
+ * optionally htpasswd (bcrypt) or token auth, or TLS. `stop()` kills it and removes the
+ * directory. Both read the same config (format `version: 0.1`: v3 kept its keys).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,8 +11,21 @@ import { createServer, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { peer } from './peers.js';
 
 export const REGISTRY_BIN = process.env.MK_TEST_REGISTRY_BIN ?? '/usr/bin/docker-registry';
+
+/** The registries the interoperability tests run against. */
+export const REGISTRY_VERSIONS = [
+  { version: 'v2', name: 'docker-registry 2.8' },
+  { version: 'v3', name: 'distribution v3' },
+] as const;
+export type RegistryVersion = (typeof REGISTRY_VERSIONS)[number]['version'];
+
+/** The registry binary of a version: a missing one fails the test that asks for it (peer says how to install it). */
+function registryBin(version: RegistryVersion | undefined): string {
+  return version === 'v3' ? peer('distribution-registry') : REGISTRY_BIN;
+}
 
 export interface TokenAuthConfig {
   realm: string;
@@ -28,6 +43,8 @@ export interface StartRegistryOptions {
   tls?: { certFile: string; keyFile: string };
   /** Location headers relative (`http.relativeurls`). */
   relativeUrls?: boolean;
+  /** Which distribution: 'v2' (Debian's docker-registry 2.8, the default) or 'v3'. */
+  version?: RegistryVersion;
 }
 
 export interface RunningRegistry {
@@ -123,7 +140,9 @@ async function startOnce(o: StartRegistryOptions): Promise<RunningRegistry> {
   // would stop draining a pipe, and the registry would hang once its buffer filled.
   const logFile = join(dir, 'registry.log');
   const logFd = openSync(logFile, 'a');
-  const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', cfg], { stdio: ['ignore', logFd, logFd] });
+  const bin = registryBin(o.version);
+  // v3 exports OpenTelemetry traces (OTLP to localhost) unless told not to.
+  const child: ChildProcess = spawn(bin, ['serve', cfg], { stdio: ['ignore', logFd, logFd], env: { ...process.env, OTEL_TRACES_EXPORTER: 'none' } });
   closeSync(logFd);
   const readLog = () => {
     try {
@@ -151,14 +170,14 @@ async function startOnce(o: StartRegistryOptions): Promise<RunningRegistry> {
     if (exited) {
       const log = readLog();
       await stop();
-      throw new Error(`docker-registry exited before answering:\n${log}`);
+      throw new Error(`${bin} exited before answering:\n${log}`);
     }
     const status = await probe(url);
     if (status === 200 || status === 401) break;
     if (Date.now() > deadline) {
       const log = readLog();
       await stop();
-      throw new Error(`docker-registry did not answer on ${url} within 15s:\n${log}`);
+      throw new Error(`${bin} did not answer on ${url} within 15s:\n${log}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
