@@ -87,16 +87,22 @@ export function registerModelKit(program: Command): void {
     .action(async (ref: string, o: { remote?: string; json?: boolean }) => {
       const { verify } = await import('../api/modelkit.js');
       const r = await verify(ref, { remote: o.remote });
-      if (o.json) out.json(r);
+      // Not published is not a mismatch: nothing is wrong with the remote, the commit was never pushed there.
+      const status = r.ok ? 'ok' : r.actual === undefined ? 'not-published' : 'mismatch';
+      if (o.json) out.json({ ...r, status });
       else {
         out.line(`commit   ${r.commit}`);
         out.line(`rebuilt  ${r.expected}`);
         out.line(`remote   ${r.actual ?? '(not published)'}`);
-        const bad = r.blobs.filter((b) => !b.ok);
-        out.line(`blobs    ${r.blobs.length - bad.length}/${r.blobs.length} verified`);
-        for (const b of bad) out.line(`  BAD ${b.digest}: ${b.problem}`);
-        out.line(r.ok ? "OK: the remote holds exactly this commit's ModelKit" : 'MISMATCH');
+        if (status !== 'not-published') {
+          const bad = r.blobs.filter((b) => !b.ok);
+          out.line(`blobs    ${r.blobs.length - bad.length}/${r.blobs.length} verified`);
+          for (const b of bad) out.line(`  BAD ${b.digest}: ${b.problem}`);
+        }
+        out.line(status === 'ok' ? "OK: the remote holds exactly this commit's ModelKit" : status === 'mismatch' ? 'MISMATCH' : 'NOT PUBLISHED: the remote holds no ModelKit for this commit');
+        if (status === 'not-published') out.err(`hint: publish it with 'mk push${o.remote ? ` -r ${o.remote}` : ''}${/^HEAD$/.test(ref) ? '' : ` ${ref}`}'`);
       }
-      if (!r.ok) process.exitCode = 1;
+      if (status === 'mismatch') process.exitCode = 1;
+      if (status === 'not-published') process.exitCode = 3;
     });
 }

@@ -29,7 +29,7 @@ const byPath = (st: St[]) => Object.fromEntries(st.map((s) => [s.path, s]));
 describe('mk status names the state of every tracked artifact', () => {
   let repo: { dir: string; cleanup: () => void };
   const p = (rel: string) => join(repo.dir, rel);
-  const status = (...args: string[]) => byPath(mkJson<St[]>(repo.dir, 'status', ...args));
+  const status = (...args: string[]) => byPath(mkJson<{ artifacts: St[] }>(repo.dir, 'status', ...args).artifacts);
   const cacheDir = () => p('.git/mk/cache');
 
   let base: { dir: string; cleanup: () => void };
@@ -156,8 +156,8 @@ describe('mk status names the state of every tracked artifact', () => {
 
   it('limits the report to the paths given, from any folder', () => {
     put(p('ds/a.csv'), 'changed');
-    const only = mkJson<St[]>(join(repo.dir, 'ds', 'sub'), 'status', '../');
+    const only = mkJson<{ artifacts: St[] }>(join(repo.dir, 'ds', 'sub'), 'status', '../').artifacts;
     expect(only.map((s) => [s.path, s.workspace])).toEqual([['ds', 'modified']]);
-    expect(mkJson<St[]>(repo.dir, 'status', 'model.bin').map((s) => s.path)).toEqual(['model.bin']);
+    expect(mkJson<{ artifacts: St[] }>(repo.dir, 'status', 'model.bin').artifacts.map((s) => s.path)).toEqual(['model.bin']);
   });
 });
