@@ -89,14 +89,21 @@ export async function diff(opts: DiffOptions = {}): Promise<DiffResult> {
   const b: Side = opts.to ? { label: opts.to, commit: await resolveCommit(ctx.root, opts.to) } : { label: 'workspace' };
   const toWork = !opts.to;
   const stat = new StatCache(ctx.stateDir);
-  const list = async (s: Side): Promise<TrackedPointer[]> => (s.commit ? pointersAtCommit(ctx.commonDir, s.commit, filters) : s.label === 'workspace' ? workspacePointers(ctx.root, filters) : []);
+  // Every artifact is listed (pointers only: cheap), so that a rename is found even when the
+  // paths given name only one of its two sides; the paths then choose what is shown.
+  const list = async (s: Side): Promise<TrackedPointer[]> => (s.commit ? pointersAtCommit(ctx.commonDir, s.commit) : s.label === 'workspace' ? workspacePointers(ctx.root) : []);
+  const wanted = (path: string) => !filters || filters.some((f) => underPrefix(path, f) || underPrefix(f, path));
   const [la, lb] = await Promise.all([list(a), list(b)]);
   const ma = new Map(la.map((t) => [t.path, t]));
   const mb = new Map(lb.map((t) => [t.path, t]));
   const lists = new FileLists(ctx, opts.remote);
 
-  /** The files of an artifact, relative to it ('' for a single file), limited to the paths asked for. */
-  const files = async (t: TrackedPointer, workspace: boolean): Promise<ListedFile[]> => {
+  /**
+   * The files of an artifact, relative to it ('' for a single file), limited to the paths asked
+   * for (inside it, or inside `alias`: the other side's path of a renamed artifact).
+   */
+  const files = async (t: TrackedPointer, workspace: boolean, alias?: string): Promise<ListedFile[]> => limit(await allFiles(t, workspace), t.path, alias);
+  const allFiles = async (t: TrackedPointer, workspace: boolean): Promise<ListedFile[]> => {
     let fs: ListedFile[];
     if (workspace) {
       const s = await workState(ctx.root, stat, t.path);
@@ -108,10 +115,15 @@ export async function diff(opts: DiffOptions = {}): Promise<DiffResult> {
             : [];
     } else if (t.pointer.type === 'file') fs = pointerFiles(t.pointer, '');
     else fs = (await lists.files(t)).map(({ path, digest, size, mode }) => ({ path, digest, size, mode }));
-    const inner = filters?.filter((f) => f.startsWith(t.path + '/')).map((f) => f.slice(t.path.length + 1));
-    // A path inside the artifact limits the files; one naming the artifact or a folder above it keeps them all.
-    if (inner?.length && !filters!.some((f) => underPrefix(t.path, f))) fs = fs.filter((f) => inner.some((i) => underPrefix(f.path, i)));
     return fs;
+  };
+  const limit = (fs: ListedFile[], path: string, alias?: string): ListedFile[] => {
+    if (!filters) return fs;
+    const bases = alias ? [path, alias] : [path];
+    // A path naming the artifact or a folder above it keeps every file; paths inside it keep those under them.
+    if (filters.some((f) => bases.some((b) => underPrefix(b, f)))) return fs;
+    const inner = filters.flatMap((f) => bases.filter((b) => f.startsWith(b + '/')).map((b) => f.slice(b.length + 1)));
+    return fs.filter((f) => inner.some((i) => underPrefix(f.path, i)));
   };
   const at = (base: string, rel: string) => (rel ? `${base}/${rel}` : base);
   const compare = (oldBase: string, old: ListedFile[], newBase: string, now: ListedFile[]): DiffFile[] => {
@@ -127,7 +139,7 @@ export async function diff(opts: DiffOptions = {}): Promise<DiffResult> {
     const ta = ma.get(p);
     const tb = mb.get(p);
     if (ta && tb) {
-      if (!toWork && ta.pointer.digest === tb.pointer.digest) continue;
+      if (!wanted(p) || (!toWork && ta.pointer.digest === tb.pointer.digest)) continue;
       const changes = compare(p, await files(ta, false), p, await files(tb, toWork));
       if (changes.length) artifacts.push({ path: p, change: 'modified', files: changes });
     } else if (ta) gone.push(ta);
@@ -144,11 +156,13 @@ export async function diff(opts: DiffOptions = {}): Promise<DiffResult> {
     }
   }
   const goneLeft = gone.filter((g) => !pairs.some(([o]) => o === g));
+  // Similar folders: every file list of the folders on both sides is needed (without paths given: they are shown anyway).
   const oldFiles = new Map<TrackedPointer, ListedFile[]>();
   const newFiles = new Map<TrackedPointer, ListedFile[]>();
-  for (const g of goneLeft) oldFiles.set(g, await files(g, false));
-  for (const n of added) newFiles.set(n, await files(n, toWork));
-  if (opts.renames !== false) {
+  const canPair = opts.renames !== false && goneLeft.some((g) => g.pointer.type === 'dir') && added.some((n) => n.pointer.type === 'dir');
+  for (const g of goneLeft) if (wanted(g.path) || (canPair && g.pointer.type === 'dir')) oldFiles.set(g, await allFiles(g, false));
+  for (const n of added) if (wanted(n.path) || (canPair && n.pointer.type === 'dir')) newFiles.set(n, await allFiles(n, toWork));
+  if (canPair) {
     for (const g of goneLeft.filter((x) => x.pointer.type === 'dir')) {
       let best: { n: TrackedPointer; score: number } | undefined;
       for (const n of added.filter((x) => x.pointer.type === 'dir')) {
@@ -162,16 +176,17 @@ export async function diff(opts: DiffOptions = {}): Promise<DiffResult> {
     }
   }
   for (const [o, n] of pairs) {
+    if (!wanted(o.path) && !wanted(n.path)) continue;
     const same = !toWork && o.pointer.digest === n.pointer.digest;
-    const changes = same ? [] : compare(o.path, oldFiles.get(o) ?? (await files(o, false)), n.path, newFiles.get(n) ?? (await files(n, toWork)));
+    const changes = same ? [] : compare(o.path, await files(o, false, n.path), n.path, await files(n, toWork, o.path));
     artifacts.push({ path: n.path, change: 'renamed', from: o.path, files: changes });
   }
-  for (const g of goneLeft.filter((x) => !pairs.some(([o]) => o === x))) {
-    const fs = oldFiles.get(g)!;
+  for (const g of goneLeft.filter((x) => !pairs.some(([o]) => o === x) && wanted(x.path))) {
+    const fs = limit(oldFiles.get(g)!, g.path);
     if (fs.length) artifacts.push({ path: g.path, change: 'removed', files: sortByPath(fs.map((f) => ({ path: at(g.path, f.path), change: 'removed', oldSize: f.size }))) });
   }
-  for (const n of added) {
-    const fs = newFiles.get(n)!;
+  for (const n of added.filter((x) => wanted(x.path))) {
+    const fs = limit(newFiles.get(n)!, n.path);
     if (fs.length) artifacts.push({ path: n.path, change: 'added', files: sortByPath(fs.map((f) => ({ path: at(n.path, f.path), change: 'added', newSize: f.size }))) });
   }
   sortByPath(artifacts);

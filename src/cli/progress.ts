@@ -63,7 +63,7 @@ function terminalBar(label: string, now: () => number): Progress {
       if (!started) {
         bar.start(Math.max(1, p.totalBytes), 0);
         started = true;
-      }
+      } else if (bar.getTotal() !== Math.max(1, p.totalBytes)) bar.setTotal(Math.max(1, p.totalBytes)); // the next phase of the transfer
       bar.update(p.doneBytes);
     },
     stop() {
@@ -75,9 +75,11 @@ function terminalBar(label: string, now: () => number): Progress {
 
 function plainLines(label: string, now: () => number): Progress {
   const start = now();
+  // Copies: the transfer updates one progress object in place.
   let last: CopyProgress | undefined;
   let printed: CopyProgress | undefined;
   let lastAt = 0;
+  const same = (a: CopyProgress, b: CopyProgress) => (Object.keys(a) as Array<keyof CopyProgress>).every((k) => a[k] === b[k]);
   const print = (p: CopyProgress) => {
     process.stderr.write(`${label}: ${progressText(p, now() - start)}\n`);
     printed = p;
@@ -85,12 +87,11 @@ function plainLines(label: string, now: () => number): Progress {
   };
   return {
     update(p) {
-      last = p;
-      if (!printed || now() - lastAt >= PLAIN_INTERVAL_MS) print(p);
+      last = { ...p };
+      if (!printed || now() - lastAt >= PLAIN_INTERVAL_MS) print(last);
     },
     stop() {
-      if (last && last !== printed) print(last);
-      last = printed;
+      if (last && printed && !same(last, printed)) print(last);
     },
   };
 }
