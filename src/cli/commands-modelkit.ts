@@ -80,7 +80,7 @@ export function registerModelKit(program: Command): void {
     });
   program
     .command('verify')
-    .description("rebuild a commit's ModelKit and compare it, digest by digest, with what the remote holds")
+    .description("rebuild a commit's ModelKit and compare it, digest by digest, with what the remote holds (exit 1: mismatch; 3: not published)")
     .argument('<ref>', 'a revision, or a ModelKit reference whose revision annotation names a commit here')
     .option('-r, --remote <name>', 'the remote to check (default: the default remote)')
     .option('--json', 'print the result as JSON')

@@ -93,7 +93,7 @@ export function registerRemote(program: Command): void {
     program
       .command('push')
       .description('upload the data of revisions (default: HEAD and the work tree) that the remote lacks, then publish their ModelKits')
-      .argument('[rev...]', "revisions; paths after '--'")
+      .argument('[rev...]', "revisions, then paths ('--' before them when one could be read as a revision)")
       .option('--no-modelkit', 'upload data only; publish no ModelKit')
       .option('--check-remote', 'ask the remote for every blob, not trusting what this repository knows it holds')
       .option('-f, --force', 'move the branch tag even to a commit that does not descend from the one it names'),
@@ -126,28 +126,31 @@ export function registerRemote(program: Command): void {
     }
   });
 
-  transferOptions(program.command('fetch').description('download into the cache the data of revisions (default: HEAD and the work tree)').argument('[rev...]', "revisions; paths after '--'")).action(
-    async (args: string[], o: TOpts) => {
-      const { revs, paths } = await revsAndPathsOf('fetch', args, Infinity);
-      const bar = await progressBar('fetch', wantProgress(o));
-      try {
-        const { fetchData } = await import('../api/transfer.js');
-        const r = await fetchData({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update });
-        bar.stop();
-        if (o.json) return out.json(r);
-        out.line(`fetched ${r.copied} blob(s), ${bytes(r.bytes)} from '${r.remote}' (${r.skipped} already cached) for ${r.artifacts} artifact(s)`);
-      } finally {
-        bar.stop();
-      }
-    },
-  );
+  transferOptions(
+    program
+      .command('fetch')
+      .description('download into the cache the data of revisions (default: HEAD and the work tree)')
+      .argument('[rev...]', "revisions, then paths ('--' before them when one could be read as a revision)"),
+  ).action(async (args: string[], o: TOpts) => {
+    const { revs, paths } = await revsAndPathsOf('fetch', args, Infinity);
+    const bar = await progressBar('fetch', wantProgress(o));
+    try {
+      const { fetchData } = await import('../api/transfer.js');
+      const r = await fetchData({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update });
+      bar.stop();
+      if (o.json) return out.json(r);
+      out.line(`fetched ${r.copied} blob(s), ${bytes(r.bytes)} from '${r.remote}' (${r.skipped} already cached) for ${r.artifacts} artifact(s)`);
+    } finally {
+      bar.stop();
+    }
+  });
 
   transferOptions(
     program
       .command('pull')
       .description('fetch, then checkout')
       .argument('[rev]', 'a revision (default: the pointers of the work tree)')
-      .argument('[paths...]', "after '--': only these paths")
+      .argument('[paths...]', "only these paths ('--' before them when one could be read as a revision)")
       .option('-f, --force', 'overwrite unsaved changes'),
   ).action(async (rev: string | undefined, rest: string[], o: TOpts & { force?: boolean }) => {
     const { revs, paths } = await revsAndPathsOf('pull', [rev, ...rest], 1);

@@ -6,6 +6,8 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LINK_TYPES } from '../../src/pointer/kinds.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asRecord, put, snapshotTree } from '../support/files.js';
 import { expectMkError, git, makeRepo, mk, mkRun, tempDir } from '../support/repo.js';
@@ -129,5 +131,22 @@ describe('a path without --, as git reads one when it is not a revision', () => 
     put(p('models/m.bin'), 'weights v2');
     expect(JSON.parse(mk(repo.dir, 'diff', 'data/imgs', '--json')).artifacts.map((a: { path: string }) => a.path)).toEqual(['data/imgs']);
     expect(JSON.parse(mk(repo.dir, 'diff', 'HEAD', 'models', '--json')).artifacts.map((a: { path: string }) => a.path)).toEqual(['models/m.bin']);
+  });
+});
+
+describe('--link: the README, --help and the code name the same choices', () => {
+  it('copy, reflink, hardlink, symlink everywhere; anything else is refused in one line', () => {
+    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+    const inReadme = /`mk checkout [^`]*\[--link ([a-z\\|]+)\]`/.exec(readme)![1]!.split('\\|');
+    expect(inReadme).toEqual([...LINK_TYPES]);
+    const repo = makeRepo();
+    try {
+      const help = mk(repo.dir, 'checkout', '--help');
+      expect(help).toContain(`how to place files: ${LINK_TYPES.join(', ')}`);
+      expectMkError(mkRun(repo.dir, ['checkout', '--link', 'bogus']), "unknown link type 'bogus'");
+      expect(mkRun(repo.dir, ['checkout', '--link', 'bogus']).stderr).toContain(`hint: use one of: ${LINK_TYPES.join(', ')}`);
+    } finally {
+      repo.cleanup();
+    }
   });
 });
