@@ -431,7 +431,7 @@ async function openDestination(ref: string, cwd?: string): Promise<{ store: Targ
   const colon = ref.indexOf(':');
   if (ctx && colon > 0 && !ref.includes('/')) {
     const rc = ctx.config.remotes.find((r) => r.name === ref.slice(0, colon));
-    if (rc) return { store: await openRemote(ctx, rc), tag: ref.slice(colon + 1) || undefined };
+    if (rc) return { store: await openRemote(ctx, rc, { create: true }), tag: ref.slice(colon + 1) || undefined };
   }
   const { parseRegistryReference } = await import('../stores/registry/index.js');
   const r = parseRegistryReference(ref.replace(/^oci:\/\//, ''));

@@ -1,11 +1,14 @@
 import { RepoContext } from '../repo/context.js';
-import { addRemote, listRemotes, removeRemote, setDefaultRemote, type RemoteListing } from '../remote/remotes.js';
+import { addRemote, listRemotes, removeRemote, setDefaultRemote, type AddedRemote, type RemoteListing } from '../remote/remotes.js';
 
-export type { RemoteListing };
+export type { AddedRemote, RemoteListing };
 
-/** Adds a remote (the first becomes the default); returns the config file it was written to. */
-export async function remoteAdd(name: string, url: string, opts: { cwd?: string; local?: boolean; insecure?: boolean; makeDefault?: boolean } = {}): Promise<{ file: string }> {
-  return { file: await addRemote(RepoContext.open(opts.cwd), name, url, opts) };
+/**
+ * Adds a remote (the first becomes the default): the config file it was written to, the URL
+ * as stored (a relative path: relative to the repository root) and warnings to show.
+ */
+export async function remoteAdd(name: string, url: string, opts: { cwd?: string; local?: boolean; insecure?: boolean; makeDefault?: boolean; create?: boolean } = {}): Promise<AddedRemote> {
+  return addRemote(RepoContext.open(opts.cwd), name, url, opts);
 }
 
 /** The configured remotes (credentials typed into a URL are masked). */

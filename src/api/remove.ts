@@ -19,6 +19,8 @@ export interface RemoveResult {
   pointerPath: string;
   /** The data was deleted from the work tree too (--data). */
   dataRemoved: boolean;
+  /** There was data at the path (file or folder) when the command started. */
+  dataPresent: boolean;
 }
 
 /**
@@ -64,7 +66,8 @@ export async function remove(paths: string[], opts: { cwd?: string; data?: boole
       staged.push(pointerPath);
       const ignoreFile = await removeIgnored(ctx.root, rel);
       if (ignoreFile) staged.push(ignoreFile);
-      out.push({ path: rel, pointerPath, dataRemoved: !!opts.data });
+      const dataPresent = existsInWorkTree(abs(ctx.root, rel));
+      out.push({ path: rel, pointerPath, dataRemoved: !!opts.data && dataPresent, dataPresent });
     }
     if (kitfile) {
       await writeFileAtomic(abs(ctx.root, kitfile.name), kitfile.text);
@@ -78,6 +81,15 @@ export async function remove(paths: string[], opts: { cwd?: string; data?: boole
     lock.release();
   }
   return out;
+}
+
+function existsInWorkTree(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

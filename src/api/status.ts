@@ -6,7 +6,10 @@ import { git } from '../git/run.js';
 import { Stamps } from '../hashing/stamps.js';
 import type { Kind } from '../pointer/pointer.js';
 import { RepoContext } from '../repo/context.js';
-import { repoRelative } from '../repo/paths.js';
+import { abs, repoRelative } from '../repo/paths.js';
+import { MkError } from '../errors/index.js';
+import { pointerPathFor } from '../pointer/pointer.js';
+import { existsSync, statSync } from 'node:fs';
 
 export interface ArtifactStatus {
   path: string;
@@ -35,6 +38,7 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
   const stamps = new Stamps(ctx.stateDir);
   const early = stamps.prefetch(ctx.root);
   const [tracked, vsHead] = await Promise.all([workspacePointers(ctx.root, filters), pointerChanges(ctx.root)]);
+  for (const f of filters ?? []) if (!tracked.some((t) => covers(f, t.path))) throw notTracked(ctx.root, f);
   const filteredVsHead = tracked.some((t) => t.filtered) ? await stagedChanges(ctx.root) : new Map<string, 'new' | 'changed'>();
   const out: ArtifactStatus[] = [];
   let headPointers: Promise<TrackedPointer[]> | undefined;
@@ -73,6 +77,24 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
     /* read-only repository: status still answers */
   }
   return out;
+}
+
+/** A path given on the command line names this artifact, a folder holding it, or a file inside it. */
+function covers(f: string, path: string): boolean {
+  return f === '.' || f === path || path.startsWith(f + '/') || f.startsWith(path + '/');
+}
+
+/** As git's pathspec error: a path that names no tracked artifact is a mistake, not an empty answer. */
+function notTracked(root: string, f: string): MkError {
+  let dir = false;
+  try {
+    dir = statSync(abs(root, f)).isDirectory();
+  } catch {
+    /* not there */
+  }
+  return dir
+    ? new MkError('ENOTTRACKED', `nothing in ${f}/ is tracked by mk`, { hint: `track it with 'mk add ${f}'` })
+    : new MkError('ENOTTRACKED', `${f} is not tracked by mk (no ${pointerPathFor(f)})`, { hint: existsSync(abs(root, f)) ? `track it with 'mk add ${f}'` : undefined });
 }
 
 /** Pointer files that are new or changed against HEAD (staged or not), from one `git status`. */

@@ -90,7 +90,7 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
   const ctx = RepoContext.open(opts.cwd);
   const rc = remoteConfig(ctx, opts.remote);
   const tracked = await collectArtifacts(ctx, opts.revs, opts.paths, opts.cwd ?? process.cwd());
-  const target = await openRemote(ctx, rc);
+  const target = await openRemote(ctx, rc, { create: true }); // a push creates a layout remote; reads need it there
   const concurrency = concurrencyOf(ctx, rc.name, opts.concurrency);
   // What this repository knows the remote holds (see KnownBlobs): checked first where it is
   // most fragile, the directory roots, which nothing else on a registry references.

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { KINDS, LINK_TYPES, UsageError, type Kind, type LinkType } from '../api/common.js';
 import { bytes, short, table } from './format.js';
 import { out } from './output.js';
-import { splitAtDashDash } from './args.js';
+import { revsAndPathsOf } from './args.js';
+import { diffFileLines, diffStat } from './diff-format.js';
 import { printRemoteStatus } from './commands-remote.js';
 
 function kindOpt(v: string | undefined): Kind | undefined {
@@ -15,16 +16,6 @@ function linkOpt(v: string | undefined): LinkType | undefined {
   if (v === undefined) return undefined;
   if (!LINK_TYPES.includes(v as LinkType)) throw new UsageError(`unknown link type '${v}'`, `use one of: ${LINK_TYPES.join(', ')}`);
   return v as LinkType;
-}
-
-/** `[rev] [-- paths...]`: at most one revision. */
-function revAndPaths(args: string[]): { rev?: string; paths: string[] } {
-  const { before, after } = splitAtDashDash(args);
-  if (before.length > 1) {
-    if (after.length) throw new UsageError(`expected at most one revision before '--', got ${before.join(' ')}`);
-    throw new UsageError(`expected at most one revision, got ${before.join(' ')}`, "put paths after '--': mk checkout <rev> -- <path>...");
-  }
-  return { rev: before[0], paths: after };
 }
 
 export function registerCore(program: Command): void {
@@ -52,7 +43,7 @@ export function registerCore(program: Command): void {
     .action(async (paths: string[], o: { kind?: string; description?: string; stage: boolean; json?: boolean }) => {
       const { add } = await import('../api/add.js');
       const r = await add(paths, { kind: kindOpt(o.kind), description: o.description, stage: o.stage });
-      if (o.json) return out.json(r);
+      if (o.json) return out.json({ artifacts: r });
       for (const a of r) {
         const what = a.pointer.type === 'dir' ? `${a.pointer.files} files, ${bytes(a.pointer.size)}` : bytes(a.pointer.size);
         out.line(`${a.changed ? 'tracked' : 'unchanged'}  ${a.path} (${a.pointer.kind}, ${what}) ${short(a.pointer.digest)}${a.newBlobs ? `  +${a.newBlobs} blob(s) ${bytes(a.newBytes)}` : ''}`);
@@ -72,8 +63,8 @@ export function registerCore(program: Command): void {
     .action(async (paths: string[], o: { data?: boolean; force?: boolean; stage: boolean; json?: boolean }) => {
       const { remove } = await import('../api/remove.js');
       const r = await remove(paths, { data: o.data, force: o.force, stage: o.stage });
-      if (o.json) return out.json(r);
-      for (const a of r) out.line(`untracked ${a.path}${a.dataRemoved ? ' (data deleted)' : ' (data kept in the work tree)'}`);
+      if (o.json) return out.json({ artifacts: r });
+      for (const a of r) out.line(`untracked ${a.path}${a.dataRemoved ? ' (data deleted)' : a.dataPresent ? ' (data kept in the work tree)' : ' (no data in the work tree)'}`);
     });
 
   program
@@ -104,7 +95,7 @@ export function registerCore(program: Command): void {
       // The setup check (two config reads) runs while the work tree is scanned.
       const [r, w] = await Promise.all([status({ paths }), setupWarning()]);
       if (w) out.err(w);
-      if (o.json) return out.json(r);
+      if (o.json) return out.json({ artifacts: r });
       if (r.length === 0) return out.line("no tracked artifacts (track some with 'mk add <path>')");
       const rows = r.map((s) => {
         const flags = [
@@ -125,20 +116,23 @@ export function registerCore(program: Command): void {
     .command('checkout')
     .description('restore the data recorded by the pointers (of <rev>, whose pointers are restored too)')
     .argument('[rev]', 'a commit, branch or tag (default: the pointers of the work tree)')
-    .argument('[paths...]', "after '--': only these paths")
+    .argument('[paths...]', "only these paths ('--' before them when one could be read as a revision)")
     .option('-f, --force', 'overwrite unsaved changes to tracked data')
-    .option('--link <type>', `how to place files: ${LINK_TYPES.join(', ')} (default from config: copy)`)
+    .option('--link <type>', `how to place files: ${LINK_TYPES.join(', ')}; copy tries a reflink first, so reflink is the same as copy (default from config: copy)`)
     .option('--ours', "while a folder's pointer is in conflict: take our side's version of the given files (git's 'ours'; the upstream during a rebase)")
     .option('--theirs', "while a folder's pointer is in conflict: take their side's version of the given files (git's 'theirs'; your commit during a rebase)")
     .option('--json', 'print the result as JSON')
     .action(async function (this: Command, a1: string | undefined, rest: string[], o: { force?: boolean; link?: string; json?: boolean; ours?: boolean; theirs?: boolean }) {
-      const { rev, paths } = revAndPaths([a1, ...rest].filter((x): x is string => x !== undefined));
+      const {
+        revs: [rev],
+        paths,
+      } = await revsAndPathsOf('checkout', [a1, ...rest], 1);
       if (o.ours || o.theirs) {
         if (o.ours && o.theirs) throw new UsageError('--ours and --theirs exclude each other');
         if (rev !== undefined) throw new UsageError('--ours and --theirs take no revision', 'mk checkout --theirs -- <folder>/<file>...');
         const { checkoutSide } = await import('../api/checkout-side.js');
         const r = await checkoutSide({ side: o.ours ? 'ours' : 'theirs', paths });
-        if (o.json) return out.json(r);
+        if (o.json) return out.json({ files: r });
         for (const f of r) out.line(`${f.action.padEnd(9)} ${f.path}`);
         return;
       }
@@ -152,21 +146,25 @@ export function registerCore(program: Command): void {
 
   program
     .command('diff')
-    .description('files added, removed and modified in tracked artifacts between two revisions (or a revision and the work tree)')
-    .argument('[from]', 'revision (default HEAD)')
-    .argument('[to]', 'revision (default: the work tree)')
+    .description('files added, removed, modified and renamed in tracked artifacts between two revisions (or a revision and the work tree)')
+    .argument('[rev...]', "[<from> [<to>]]: revisions (default HEAD and the work tree); then paths (after '--' when one could be read as a revision)")
+    .option('--stat', 'one line per artifact (files added, removed, modified, renamed, and bytes), then a total')
+    .option('--no-renames', 'show moved files and artifacts as removed and added')
+    .option('-r, --remote <name>', 'where to read file lists the local cache lacks (default: the default remote)')
     .option('--json', 'print the result as JSON')
-    .action(async (from: string | undefined, to: string | undefined, o: { json?: boolean }) => {
+    .action(async (args: string[], o: { stat?: boolean; renames: boolean; remote?: string; json?: boolean }) => {
+      const {
+        revs: [from, to],
+        paths,
+      } = await revsAndPathsOf('diff', args, 2);
       const { diff } = await import('../api/diff.js');
-      const r = await diff({ from, to });
+      const r = await diff({ from, to, paths, remote: o.remote, renames: o.renames });
       if (o.json) return out.json(r);
       if (r.artifacts.length === 0) return out.line(`no data changes between ${r.from} and ${r.to}`);
+      if (o.stat) return out.line(diffStat(r));
       for (const a of r.artifacts) {
-        out.line(`${a.change} ${a.path}`);
-        for (const f of a.files) {
-          const sz = f.change === 'modified' ? `${bytes(f.oldSize ?? 0)} -> ${bytes(f.newSize ?? 0)}` : bytes((f.change === 'added' ? f.newSize : f.oldSize) ?? 0);
-          out.line(`  ${f.change === 'added' ? '+' : f.change === 'removed' ? '-' : 'M'} ${f.path}  (${sz})`);
-        }
+        out.line(a.change === 'renamed' ? `renamed ${a.from} -> ${a.path}` : `${a.change} ${a.path}`);
+        for (const line of diffFileLines(a.files)) out.line(`  ${line}`);
       }
     });
 

@@ -83,23 +83,29 @@ export function registerModelKit(program: Command): void {
     });
   program
     .command('verify')
-    .description("rebuild a commit's ModelKit and compare it, digest by digest, with what the remote holds")
+    .description("rebuild a commit's ModelKit and compare it, digest by digest, with what the remote holds (exit 1: mismatch; 3: not published)")
     .argument('<ref>', 'a revision, or a ModelKit reference whose revision annotation names a commit here')
     .option('-r, --remote <name>', 'the remote to check (default: the default remote)')
     .option('--json', 'print the result as JSON')
     .action(async (ref: string, o: { remote?: string; json?: boolean }) => {
       const { verify } = await import('../api/modelkit.js');
       const r = await verify(ref, { remote: o.remote });
-      if (o.json) out.json(r);
+      // Not published is not a mismatch: nothing is wrong with the remote, the commit was never pushed there.
+      const status = r.ok ? 'ok' : r.actual === undefined ? 'not-published' : 'mismatch';
+      if (o.json) out.json({ ...r, status });
       else {
         out.line(`commit   ${r.commit}`);
         out.line(`rebuilt  ${r.expected}`);
         out.line(`remote   ${r.actual ?? '(not published)'}`);
-        const bad = r.blobs.filter((b) => !b.ok);
-        out.line(`blobs    ${r.blobs.length - bad.length}/${r.blobs.length} verified`);
-        for (const b of bad) out.line(`  BAD ${b.digest}: ${b.problem}`);
-        out.line(r.ok ? "OK: the remote holds exactly this commit's ModelKit" : 'MISMATCH');
+        if (status !== 'not-published') {
+          const bad = r.blobs.filter((b) => !b.ok);
+          out.line(`blobs    ${r.blobs.length - bad.length}/${r.blobs.length} verified`);
+          for (const b of bad) out.line(`  BAD ${b.digest}: ${b.problem}`);
+        }
+        out.line(status === 'ok' ? "OK: the remote holds exactly this commit's ModelKit" : status === 'mismatch' ? 'MISMATCH' : 'NOT PUBLISHED: the remote holds no ModelKit for this commit');
+        if (status === 'not-published') out.err(`hint: publish it with 'mk push${o.remote ? ` -r ${o.remote}` : ''}${/^HEAD$/.test(ref) ? '' : ` ${ref}`}'`);
       }
-      if (!r.ok) process.exitCode = 1;
+      if (status === 'mismatch') process.exitCode = 1;
+      if (status === 'not-published') process.exitCode = 3;
     });
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../api/common.js';
 import { bytes, table } from './format.js';
 import { out } from './output.js';
-import { splitAtDashDash } from './args.js';
+import { revsAndPathsOf } from './args.js';
 import type { progressBar as ProgressBar } from './progress.js';
 
 async function progressBar(label: string, enabled: boolean): Promise<ReturnType<typeof ProgressBar>> {
@@ -13,11 +13,6 @@ async function progressBar(label: string, enabled: boolean): Promise<ReturnType<
 function wantProgress(o: { json?: boolean; progress?: boolean; quiet?: boolean }): boolean {
   if (o.json || o.quiet) return false;
   return o.progress === true || !!process.stderr.isTTY;
-}
-
-function splitDashDash(args: string[]): { revs: string[]; paths: string[] } {
-  const { before, after } = splitAtDashDash(args);
-  return { revs: before, paths: after };
 }
 
 interface TOpts {
@@ -53,10 +48,12 @@ export function registerRemote(program: Command): void {
     .option('--local', 'keep it in .git/mk/config.yaml (this clone only) instead of .mk/config.yaml')
     .option('--insecure', 'allow plain HTTP to a non-loopback registry')
     .option('--default', 'make it the default remote')
-    .action(async (name: string, url: string, o: { local?: boolean; insecure?: boolean; default?: boolean }) => {
+    .option('--create', 'create the local OCI layout now (otherwise the first push creates it)')
+    .action(async (name: string, url: string, o: { local?: boolean; insecure?: boolean; default?: boolean; create?: boolean }) => {
       const { remoteAdd } = await import('../api/remote.js');
-      const { file } = await remoteAdd(name, url, { local: o.local, insecure: o.insecure, makeDefault: o.default });
-      out.line(`added remote '${name}' (${url}) to ${file}`);
+      const r = await remoteAdd(name, url, { local: o.local, insecure: o.insecure, makeDefault: o.default, create: o.create });
+      for (const w of r.warnings) out.err(`warning: ${w}`);
+      out.line(`added remote '${name}' (${r.url}) to ${r.file}${o.create ? '; created the layout' : ''}`);
     });
   remote
     .command('list')
@@ -66,7 +63,7 @@ export function registerRemote(program: Command): void {
     .action(async (o: { json?: boolean }) => {
       const { remoteList } = await import('../api/remote.js');
       const rows = remoteList();
-      if (o.json) return out.json(rows);
+      if (o.json) return out.json({ remotes: rows });
       if (rows.length === 0) return out.line("no remotes (add one with 'mk remote add <name> <url>')");
       out.line(table(rows.map((r) => [r.default ? '*' : ' ', r.name, r.url])));
     });
@@ -96,12 +93,12 @@ export function registerRemote(program: Command): void {
     program
       .command('push')
       .description('upload the data of revisions (default: HEAD and the work tree) that the remote lacks, then publish their ModelKits')
-      .argument('[rev...]', "revisions; paths after '--'")
+      .argument('[rev...]', "revisions, then paths ('--' before them when one could be read as a revision)")
       .option('--no-modelkit', 'upload data only; publish no ModelKit')
       .option('--check-remote', 'ask the remote for every blob, not trusting what this repository knows it holds')
       .option('-f, --force', 'move the branch tag even to a commit that does not descend from the one it names'),
   ).action(async (args: string[], o: TOpts & { modelkit: boolean; checkRemote?: boolean; force?: boolean }) => {
-    const { revs, paths } = splitDashDash(args);
+    const { revs, paths } = await revsAndPathsOf('push', args, Infinity);
     const bar = await progressBar('push', wantProgress(o));
     try {
       const { push, heldTagError } = await import('../api/transfer.js');
@@ -129,32 +126,34 @@ export function registerRemote(program: Command): void {
     }
   });
 
-  transferOptions(program.command('fetch').description('download into the cache the data of revisions (default: HEAD and the work tree)').argument('[rev...]', "revisions; paths after '--'")).action(
-    async (args: string[], o: TOpts) => {
-      const { revs, paths } = splitDashDash(args);
-      const bar = await progressBar('fetch', wantProgress(o));
-      try {
-        const { fetchData } = await import('../api/transfer.js');
-        const r = await fetchData({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update });
-        bar.stop();
-        if (o.json) return out.json(r);
-        out.line(`fetched ${r.copied} blob(s), ${bytes(r.bytes)} from '${r.remote}' (${r.skipped} already cached) for ${r.artifacts} artifact(s)`);
-      } finally {
-        bar.stop();
-      }
-    },
-  );
+  transferOptions(
+    program
+      .command('fetch')
+      .description('download into the cache the data of revisions (default: HEAD and the work tree)')
+      .argument('[rev...]', "revisions, then paths ('--' before them when one could be read as a revision)"),
+  ).action(async (args: string[], o: TOpts) => {
+    const { revs, paths } = await revsAndPathsOf('fetch', args, Infinity);
+    const bar = await progressBar('fetch', wantProgress(o));
+    try {
+      const { fetchData } = await import('../api/transfer.js');
+      const r = await fetchData({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update });
+      bar.stop();
+      if (o.json) return out.json(r);
+      out.line(`fetched ${r.copied} blob(s), ${bytes(r.bytes)} from '${r.remote}' (${r.skipped} already cached) for ${r.artifacts} artifact(s)`);
+    } finally {
+      bar.stop();
+    }
+  });
 
   transferOptions(
     program
       .command('pull')
       .description('fetch, then checkout')
       .argument('[rev]', 'a revision (default: the pointers of the work tree)')
-      .argument('[paths...]', "after '--': only these paths")
+      .argument('[paths...]', "only these paths ('--' before them when one could be read as a revision)")
       .option('-f, --force', 'overwrite unsaved changes'),
   ).action(async (rev: string | undefined, rest: string[], o: TOpts & { force?: boolean }) => {
-    const { revs, paths } = splitDashDash([rev, ...rest].filter((x): x is string => x !== undefined));
-    if (revs.length > 1) throw new UsageError(`expected at most one revision, got ${revs.join(' ')}`, "put paths after '--': mk pull <rev> -- <path>...");
+    const { revs, paths } = await revsAndPathsOf('pull', [rev, ...rest], 1);
     const bar = await progressBar('pull', wantProgress(o));
     try {
       const { pull } = await import('../api/transfer.js');

@@ -26,7 +26,11 @@ export const out = {
   line(s = ''): void {
     write(process.stdout, printable(s, true) + '\n');
   },
-  json(v: unknown): void {
+  /**
+   * Every `--json` output is one top-level object (a list goes under a key such as
+   * `artifacts`), so a script can always read `.key` and new fields never break it.
+   */
+  json<T extends object>(v: T extends readonly unknown[] ? never : T): void {
     write(process.stdout, safeJson(v) + '\n');
   },
   err(s: string): void {

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { Target } from '../content/storage.js';
 import { ConfigError, MkError, UsageError } from '../errors/index.js';
@@ -40,12 +40,14 @@ export function listRemotes(ctx: RepoContext): RemoteListing[] {
 }
 
 /**
- * Opens the store behind a remote. `readOnly`: the caller only reads (gc, status): a layout
- * folder that does not exist yet is not created.
+ * Opens the store behind a remote. A layout folder must exist and be an OCI image layout,
+ * unless `create` (a push, a copy to it): a read of a folder that is not there (a share that
+ * is not mounted) fails in one line instead of answering "nothing there". `readOnly` is the
+ * default (kept for callers that say so).
  */
-export async function openRemote(ctx: RepoContext, rc: RemoteConfig, opts: { readOnly?: boolean } = {}): Promise<Target> {
+export async function openRemote(ctx: RepoContext, rc: RemoteConfig, opts: { readOnly?: boolean; create?: boolean } = {}): Promise<Target> {
   const u = parseRemoteUrl(rc.url, ctx.root);
-  if (u.type === 'layout') return openLayout(u.path, rc.name, opts.readOnly);
+  if (u.type === 'layout') return openLayout(u.path, rc.name, !opts.create || opts.readOnly);
   return openRegistryStore({ ...registrySettings(rc, u.host, u.repository), mountFrom: mountSources(ctx, rc, u.host, u.repository) });
 }
 
@@ -81,6 +83,9 @@ export function remoteOnHost(ctx: RepoContext, host: string): RemoteConfig | und
 /**
  * A local OCI image layout used as a remote. A folder that holds something else is refused
  * before anything is written into it (a typo must not fill someone's home folder with blobs).
+ * `readOnly` (a read): the folder must be a layout already; a missing or empty folder is most
+ * likely a share that is not mounted, and must not read as "never pushed there". Otherwise
+ * (a write) a missing or empty folder becomes a new layout.
  */
 export function openLayout(path: string, name: string, readOnly = false): Target {
   let entries: string[] | undefined;
@@ -91,6 +96,11 @@ export function openLayout(path: string, name: string, readOnly = false): Target
   } catch (e) {
     if (e instanceof MkError) throw e;
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  if (readOnly && !entries?.includes('oci-layout')) {
+    const hint = "check the path ('mk remote list'); a push creates the layout, as 'mk remote add --create' does";
+    if (!entries) throw new MkError('ENOREMOTESTORE', `remote '${name}' at ${path} does not exist (not mounted?)`, { hint });
+    if (entries.length === 0) throw new MkError('ENOREMOTESTORE', `remote '${name}' at ${path} is an empty folder, not an OCI image layout (not mounted? never pushed to?)`, { hint });
   }
   const store = openLayoutStore(path);
   if (entries?.includes('oci-layout')) {
@@ -131,15 +141,50 @@ async function editConfig(ctx: RepoContext, local: boolean, edit: (doc: ReturnTy
   return file;
 }
 
-export async function addRemote(ctx: RepoContext, name: string, url: string, opts: { local?: boolean; insecure?: boolean; makeDefault?: boolean } = {}): Promise<string> {
+export interface AddedRemote {
+  /** The config file written. */
+  file: string;
+  /** The URL as stored: a relative layout path is relative to the repository root. */
+  url: string;
+  warnings: string[];
+}
+
+/**
+ * Adds a remote. A relative layout path is taken from `cwd` (as the user typed it) and stored
+ * relative to the repository root, which is what every later read resolves it against (from
+ * any folder, in any clone). An absolute path is kept, with a warning when it goes into the
+ * committed config (a teammate's machine may not have it). `create`: the layout folder is
+ * created now (an empty layout); otherwise only a push creates it.
+ */
+export async function addRemote(
+  ctx: RepoContext,
+  name: string,
+  url: string,
+  opts: { cwd?: string; local?: boolean; insecure?: boolean; makeDefault?: boolean; create?: boolean } = {},
+): Promise<AddedRemote> {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new UsageError(`'${name}' is not a valid remote name`, 'use letters, digits, . _ -');
-  parseRemoteUrl(url, ctx.root);
+  const cwd = opts.cwd ?? process.cwd();
+  const stored = layoutPathToStore(ctx.root, cwd, url);
+  const u = parseRemoteUrl(stored, ctx.root);
   if (ctx.config.remotes.some((r) => r.name === name)) throw new UsageError(`remote '${name}' already exists`, `remove it first with 'mk remote remove ${name}'`);
+  if (opts.create && u.type !== 'layout') throw new UsageError('--create is for a local OCI layout (a path), not a registry', 'a registry repository comes into being with the first push');
+  const warnings: string[] = [];
+  if (u.type === 'layout' && !opts.local && (isAbsolute(stored) || stored.startsWith('file://')))
+    warnings.push(`the absolute path ${u.path} is committed in ${TEAM_CONFIG} for everyone: it must exist on every machine (use --local for this clone only, or a path relative to the repository)`);
+  if (opts.create && u.type === 'layout') openLayout(u.path, name, false);
   const first = ctx.config.remotes.length === 0;
-  return editConfig(ctx, !!opts.local, (doc) => {
-    doc.setIn(['remotes', name], opts.insecure ? { url, insecure: true } : { url });
+  const file = await editConfig(ctx, !!opts.local, (doc) => {
+    doc.setIn(['remotes', name], opts.insecure ? { url: stored, insecure: true } : { url: stored });
     if (first || opts.makeDefault) doc.set('default_remote', name);
   });
+  return { file, url: stored, warnings };
+}
+
+/** A relative layout path typed in `cwd`, as stored: relative to the repository root ('.' for the root itself). */
+function layoutPathToStore(root: string, cwd: string, url: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || isAbsolute(url)) return url;
+  const rel = relative(root, resolve(cwd, url)).split(sep).join('/');
+  return rel === '' ? '.' : rel;
 }
 
 export async function removeRemote(ctx: RepoContext, name: string, opts: { local?: boolean } = {}): Promise<string> {

@@ -64,16 +64,16 @@ describe('a malformed pointer gets a one-line error naming the file, and nothing
     expect(sha256File(p('model.bin'))).toBe(modelBefore);
     expect(readFileSync(p('ds.mk.yaml'), 'utf8')).toBe(bad);
     // Other artifacts are still served when named.
-    expect(mkJson(repo.dir, 'status', 'model.bin').map((s: any) => s.workspace)).toEqual(['clean']);
+    expect(mkJson(repo.dir, 'status', 'model.bin').artifacts.map((s: any) => s.workspace)).toEqual(['clean']);
 
     if (!everyCommand) return;
     // Both ways out that the hint names work.
     git(repo.dir, 'checkout', '--', 'ds.mk.yaml');
-    expect(mkJson(repo.dir, 'status', 'ds')[0].workspace).toBe('modified');
+    expect(mkJson(repo.dir, 'status', 'ds').artifacts[0].workspace).toBe('modified');
     writeFileSync(p('ds.mk.yaml'), bad);
-    const added = mkJson(repo.dir, 'add', 'ds');
+    const added = mkJson(repo.dir, 'add', 'ds').artifacts;
     expect(added[0].changed).toBe(true);
-    expect(mkJson(repo.dir, 'status', 'ds')[0]).toMatchObject({ workspace: 'clean', commit: 'changed', kind: 'dataset', files: 20 });
+    expect(mkJson(repo.dir, 'status', 'ds').artifacts[0]).toMatchObject({ workspace: 'clean', commit: 'changed', kind: 'dataset', files: 20 });
   });
 
   it('in a commit: checkout, diff and ls of that revision name the file and the commit', () => {
@@ -99,12 +99,12 @@ describe('a malformed pointer gets a one-line error naming the file, and nothing
     // The other artifact of that commit can still be restored.
     put(p('model.bin'), 'scratch');
     mk(repo.dir, 'checkout', '--force', 'HEAD', '--', 'model.bin');
-    expect(mkJson(repo.dir, 'status', 'model.bin')[0].workspace).toBe('clean');
+    expect(mkJson(repo.dir, 'status', 'model.bin').artifacts[0].workspace).toBe('clean');
   });
 
   it('a directory named like a pointer is not taken for one', () => {
     put(p('odd/x.mk.yaml/inner.txt'), 'a directory named like a pointer');
     git(repo.dir, 'add', 'odd');
-    expect(mkJson(repo.dir, 'status').map((s: any) => s.path)).toEqual(['ds', 'model.bin']);
+    expect(mkJson(repo.dir, 'status').artifacts.map((s: any) => s.path)).toEqual(['ds', 'model.bin']);
   });
 });

@@ -47,7 +47,7 @@ describe('two mk processes at once', () => {
     expect(readFileSync(lockPath(), 'utf8')).toBe(`${process.pid} ${hostname()}`); // not stolen
 
     // Read-only commands do not need the lock.
-    expect(mkJson(repo.dir, 'status').map((s: any) => s.workspace)).toEqual(['deleted']);
+    expect(mkJson(repo.dir, 'status').artifacts.map((s: any) => s.workspace)).toEqual(['deleted']);
 
     // Once the holder is gone, the same commands succeed.
     rmSync(lockPath());
@@ -134,7 +134,7 @@ describe('two mk processes at once', () => {
     expect(asRecord(snapshotTree(p('left')))).toEqual(asRecord(left));
     expect(asRecord(snapshotTree(p('right')))).toEqual(asRecord(right));
     expect(tempLeftovers(repo.dir)).toEqual([]);
-    expect(mkJson(repo.dir, 'status').map((s: any) => [s.path, s.workspace, s.commit])).toEqual([
+    expect(mkJson(repo.dir, 'status').artifacts.map((s: any) => [s.path, s.workspace, s.commit])).toEqual([
       ['left', 'clean', 'committed'],
       ['right', 'clean', 'committed'],
     ]);

@@ -78,7 +78,7 @@ describe('a cache blob whose bytes changed is caught at checkout and never place
     expect(exists(p('model.bin'))).toBe(false);
     expect(tempLeftovers(repo.dir)).toEqual([]);
     // Now mk knows the bytes are gone, and says so.
-    expect(mkJson(repo.dir, 'status', 'model.bin')[0]).toMatchObject({ workspace: 'deleted', cached: false });
+    expect(mkJson(repo.dir, 'status', 'model.bin').artifacts[0]).toMatchObject({ workspace: 'deleted', cached: false });
     expectMkError(mkRun(repo.dir, ['checkout']), /not in the local cache for model\.bin/);
   });
 

@@ -144,7 +144,7 @@ describe('mk killed at random moments (SIGKILL)', () => {
       ] as const) {
         const text = readFileSync(p(ptr), 'utf8');
         expect(() => parsePointer(text, ptr), label).not.toThrow();
-        if (text !== before) expect(mkJson(repo.dir, 'status', ptr.replace(/\.mk\.yaml$/, ''))[0].cached, `${label}: ${ptr} names bytes not in the cache`).toBe(true);
+        if (text !== before) expect(mkJson(repo.dir, 'status', ptr.replace(/\.mk\.yaml$/, '')).artifacts[0].cached, `${label}: ${ptr} names bytes not in the cache`).toBe(true);
       }
       lastGood = { ds: readFileSync(p('ds.mk.yaml'), 'utf8'), w: readFileSync(p('weights.bin.mk.yaml'), 'utf8') };
     }
@@ -152,7 +152,7 @@ describe('mk killed at random moments (SIGKILL)', () => {
     mk(repo.dir, 'add', 'ds', 'weights.bin');
     const dsC = dataFiles(p('ds'));
     const wC = sha256File(p('weights.bin'));
-    expect(mkJson(repo.dir, 'status').map((s: any) => [s.path, s.workspace, s.cached])).toEqual([
+    expect(mkJson(repo.dir, 'status').artifacts.map((s: any) => [s.path, s.workspace, s.cached])).toEqual([
       ['ds', 'clean', true],
       ['weights.bin', 'clean', true],
     ]);
@@ -192,11 +192,11 @@ describe('what a killed mk leaves behind is swept, never taken for data', () => 
       const live = `ds/.a.txt.mk-tmp-${process.pid}-00000001`;
       put(p(live), 'in progress');
 
-      expect(mkJson(repo.dir, 'status').map((s: any) => [s.path, s.workspace, s.changes])).toEqual([
+      expect(mkJson(repo.dir, 'status').artifacts.map((s: any) => [s.path, s.workspace, s.changes])).toEqual([
         ['ds', 'clean', []],
         ['model.bin', 'clean', []],
       ]);
-      const [added] = mkJson(repo.dir, 'add', 'ds');
+      const [added] = mkJson(repo.dir, 'add', 'ds').artifacts;
       expect(added.changed).toBe(false);
       expect(added.pointer.files).toBe(2);
 

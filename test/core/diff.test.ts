@@ -1,12 +1,14 @@
 /**
  * A reviewer wants to know which data files a commit changed, and what is changed but not
- * yet committed: `mk diff` lists exactly those files, with their sizes, and nothing else.
+ * yet committed: `mk diff` lists exactly those files, with their sizes, and nothing else. A
+ * folder renamed is a rename (not thousands of removals and additions), `--stat` sums it up,
+ * paths limit it, and a clone reads the file lists it lacks from the remote.
  */
-import { chmodSync, rmSync, unlinkSync } from 'node:fs';
+import { chmodSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { put, randomBytesFrom, rng } from '../support/files.js';
-import { git, makeRepo, mk, mkJson } from '../support/repo.js';
+import { expectMkError, git, makeRepo, mk, mkJson, mkRun, tempDir } from '../support/repo.js';
 
 describe('mk diff lists exactly the changed files', () => {
   let repo: { dir: string; cleanup: () => void };
@@ -139,5 +141,135 @@ describe('mk diff lists exactly the changed files', () => {
     rmSync(p('model.bin'));
     const d = mkJson(repo.dir, 'diff');
     expect(d.artifacts.find((a: any) => a.path === 'model.bin')).toEqual({ path: 'model.bin', change: 'modified', files: [{ path: 'model.bin', change: 'removed', oldSize: 12_345 }] });
+  });
+});
+
+describe('mk diff: renames, --stat, paths, and file lists from the remote', () => {
+  let repo: { dir: string; cleanup: () => void };
+  let store: { dir: string; cleanup: () => void };
+  const p = (rel: string) => join(repo.dir, rel);
+  const N = 60;
+
+  beforeAll(() => {
+    repo = makeRepo();
+    store = tempDir('mk-store-');
+    const rand = rng(9);
+    for (let i = 0; i < N; i++) put(p(`data/imgs/train/i${i}.bin`), randomBytesFrom(rand, 500 + i));
+    put(p('data/imgs/labels.csv'), 'a,b\n');
+    put(p('model.bin'), randomBytesFrom(rand, 4000));
+    mk(repo.dir, 'add', 'data/imgs', 'model.bin');
+    mk(repo.dir, 'remote', 'add', 'origin', join(store.dir, 'layout'));
+    git(repo.dir, 'commit', '-qm', 'v1');
+    git(repo.dir, 'tag', 'v1');
+    // v2: a folder inside the artifact renamed (every file moved), one file edited, one added.
+    renameSync(p('data/imgs/train'), p('data/imgs/training'));
+    put(p('data/imgs/labels.csv'), 'a,b\n1,2\n');
+    put(p('data/imgs/new.txt'), 'new');
+    mk(repo.dir, 'add', 'data/imgs');
+    git(repo.dir, 'commit', '-qm', 'v2');
+    git(repo.dir, 'tag', 'v2');
+    // v3: the whole artifact moved, unchanged; the model renamed too.
+    mk(repo.dir, 'mv', 'data/imgs', 'data/pictures');
+    mk(repo.dir, 'mv', 'model.bin', 'clf.bin');
+    git(repo.dir, 'commit', '-qm', 'v3');
+    git(repo.dir, 'tag', 'v3');
+    mk(repo.dir, 'push', 'v1', 'v2', 'v3');
+  });
+  afterAll(() => {
+    repo.cleanup();
+    store.cleanup();
+  });
+
+  it('a folder renamed inside an artifact: every file a rename, one line in the text output', () => {
+    const d = mkJson(repo.dir, 'diff', 'v1', 'v2');
+    const files = d.artifacts[0].files;
+    expect(d.artifacts.map((a: any) => [a.path, a.change])).toEqual([['data/imgs', 'modified']]);
+    expect(files.filter((f: any) => f.change === 'renamed')).toHaveLength(N);
+    expect(files.find((f: any) => f.path === 'data/imgs/training/i7.bin')).toEqual({
+      path: 'data/imgs/training/i7.bin',
+      change: 'renamed',
+      from: 'data/imgs/train/i7.bin',
+      oldSize: 507,
+      newSize: 507,
+    });
+    expect(files.filter((f: any) => f.change !== 'renamed')).toEqual([
+      { path: 'data/imgs/labels.csv', change: 'modified', oldSize: 4, newSize: 8 },
+      { path: 'data/imgs/new.txt', change: 'added', newSize: 3 },
+    ]);
+    // 500..559 bytes: 31,770 B
+    expect(mk(repo.dir, 'diff', 'v1', 'v2')).toBe(
+      ['modified data/imgs', '  M data/imgs/labels.csv  (4 B -> 8 B)', '  + data/imgs/new.txt  (3 B)', `  R data/imgs/train/ -> data/imgs/training/  (${N} files, 31 KiB)`, ''].join('\n'),
+    );
+    expect(d.summary).toEqual({ artifacts: 1, added: 1, removed: 0, modified: 1, renamed: N, addedBytes: 11, removedBytes: 4 });
+  });
+
+  it('--no-renames shows the same change as removals and additions', () => {
+    const files = mkJson(repo.dir, 'diff', 'v1', 'v2', '--no-renames').artifacts[0].files;
+    expect(files.filter((f: any) => f.change === 'removed')).toHaveLength(N);
+    expect(files.filter((f: any) => f.change === 'added')).toHaveLength(N + 1);
+  });
+
+  it('a whole artifact moved (a file and a folder) is one rename, with nothing inside it changed', () => {
+    const d = mkJson(repo.dir, 'diff', 'v2', 'v3');
+    expect(d.artifacts).toEqual([
+      { path: 'clf.bin', change: 'renamed', from: 'model.bin', files: [] },
+      { path: 'data/pictures', change: 'renamed', from: 'data/imgs', files: [] },
+    ]);
+    expect(mk(repo.dir, 'diff', 'v2', 'v3')).toBe('renamed model.bin -> clf.bin\nrenamed data/imgs -> data/pictures\n');
+    // Moved and changed at once: still the rename, with the changes inside it.
+    const across = mkJson(repo.dir, 'diff', 'v1', 'v3').artifacts.find((a: any) => a.path === 'data/pictures');
+    expect(across).toMatchObject({ change: 'renamed', from: 'data/imgs' });
+    expect(across.files.find((f: any) => f.path === 'data/pictures/training/i3.bin')).toMatchObject({ change: 'renamed', from: 'data/imgs/train/i3.bin' });
+  });
+
+  it('--stat: one line per artifact, then the total', () => {
+    expect(mk(repo.dir, 'diff', '--stat', 'v1', 'v2')).toBe(
+      `data/imgs  |  ${N + 2} files: 1 added, 1 modified, ${N} renamed  (+11 B, -4 B)\n1 artifact changed: ${N + 2} files: 1 added, 1 modified, ${N} renamed  (+11 B, -4 B)\n`,
+    );
+    const w = 'data/pictures (renamed from data/imgs)'.length;
+    expect(mk(repo.dir, 'diff', '--stat', 'v2', 'v3')).toBe(
+      [`${'clf.bin (renamed from model.bin)'.padEnd(w)}  |  no file changed`, 'data/pictures (renamed from data/imgs)  |  no file changed', '2 artifacts changed: no file changed', ''].join('\n'),
+    );
+  });
+
+  it('paths after -- (or without it) limit the artifacts, and the files inside one', () => {
+    expect(mkJson(repo.dir, 'diff', 'v1', 'v2', '--', 'model.bin').artifacts).toEqual([]);
+    const inner = mkJson(repo.dir, 'diff', 'v1', 'v2', '--', 'data/imgs/labels.csv').artifacts;
+    expect(inner).toEqual([{ path: 'data/imgs', change: 'modified', files: [{ path: 'data/imgs/labels.csv', change: 'modified', oldSize: 4, newSize: 8 }] }]);
+    // Relative to where mk runs; after -- a path need not exist in the work tree (data/imgs is data/pictures now).
+    expect(mkJson(join(repo.dir, 'data'), 'diff', 'v1', 'v2', '--', 'imgs/new.txt').artifacts[0].files).toEqual([{ path: 'data/imgs/new.txt', change: 'added', newSize: 3 }]);
+    // Without --, a path must be one: the error says how to use --.
+    expectMkError(mkRun(join(repo.dir, 'data'), ['diff', 'v1', 'v2', 'imgs/new.txt']), "unknown revision or path not in the work tree: 'imgs/new.txt'");
+    // A rename is found when the paths name only its new side.
+    expect(mkJson(repo.dir, 'diff', 'v2', 'v3', 'data/pictures').artifacts).toEqual([{ path: 'data/pictures', change: 'renamed', from: 'data/imgs', files: [] }]);
+    expect(mkJson(repo.dir, 'diff', 'v1', 'v3', '--', 'data/imgs/labels.csv').artifacts).toEqual([
+      { path: 'data/pictures', change: 'renamed', from: 'data/imgs', files: [{ path: 'data/pictures/labels.csv', change: 'modified', oldSize: 4, newSize: 8 }] },
+    ]);
+  });
+
+  it('in a clone without the file lists, reads them from the remote (and only them)', () => {
+    const c = tempDir('mk-clone-');
+    try {
+      git(c.dir, 'clone', '-q', repo.dir, 'w');
+      const w = join(c.dir, 'w');
+      const d = mkJson(w, 'diff', 'v1', 'v2');
+      expect(d.fetched).toBeGreaterThanOrEqual(2); // two folder roots and their lists
+      expect(d.artifacts[0].files.filter((f: any) => f.change === 'renamed')).toHaveLength(N);
+      expect(mkJson(w, 'diff', 'v1', 'v2').fetched).toBe(0); // now in the cache
+      // No data was downloaded: the folder's packs are still absent.
+      expect(mkJson(w, 'status').artifacts.every((s: any) => !s.cached)).toBe(true);
+      // Without a remote to read from: one line saying so.
+      const bare = tempDir('mk-clone-');
+      try {
+        git(bare.dir, 'clone', '-q', repo.dir, 'w');
+        const w2 = join(bare.dir, 'w');
+        mk(w2, 'remote', 'remove', 'origin');
+        expectMkError(mkRun(w2, ['diff', 'v1', 'v2']), 'is not in the local cache and no remote is configured');
+      } finally {
+        bare.cleanup();
+      }
+    } finally {
+      c.cleanup();
+    }
   });
 });

@@ -5,10 +5,14 @@
  * away early (`mk diff | head -1`) ends nothing in a stack trace.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { put } from '../support/files.js';
-import { expectMkError, git, gitEnv, makeRepo, mk, MK_BIN, mkRun } from '../support/repo.js';
+import { buildProgram } from '../../src/cli/main.js';
+import { expectMkError, git, gitEnv, makeRepo, mk, MK_BIN, mkRun, tempDir } from '../support/repo.js';
 
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
@@ -63,6 +67,75 @@ describe('a reader that goes away', () => {
       expect(r.stderr.trim()).toBe('mk=0');
     } finally {
       repo.cleanup();
+    }
+  });
+});
+
+describe('--json: one object, always', () => {
+  /** Every command (and subcommand) that has --json, by its full name. */
+  const withJson = (): string[] => {
+    const names: string[] = [];
+    const walk = (c: Command, prefix: string) => {
+      for (const s of c.commands) {
+        const name = `${prefix}${s.name()}`;
+        if (s.options.some((o) => o.long === '--json')) names.push(name);
+        walk(s, `${name} `);
+      }
+    };
+    walk(buildProgram(), '');
+    return names;
+  };
+
+  it('the README lists exactly the commands that have --json', () => {
+    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+    const para = /have `--json`:\n([\s\S]*?)\.\n/.exec(readme)![1]!;
+    const listed = [...para.matchAll(/`([a-z ]+)`/g)].map((m) => m[1]);
+    expect(listed.sort()).toEqual(withJson().sort());
+  });
+
+  it('each prints an object (lists under a key), never a bare array', () => {
+    const repo = makeRepo();
+    const store = tempDir('mk-store-');
+    try {
+      const d = repo.dir;
+      put(join(d, 'ds', 'a.txt'), 'a');
+      put(join(d, 'm.bin'), 'weights');
+      const outputs: Array<[string, string]> = [];
+      const json = (...args: string[]) => {
+        const r = mkRun(d, [...args, '--json']);
+        expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+        outputs.push([args.join(' '), r.stdout]);
+        return JSON.parse(r.stdout);
+      };
+      expect(json('add', 'ds', 'm.bin').artifacts.map((a: { path: string }) => a.path)).toEqual(['ds', 'm.bin']);
+      mk(d, 'remote', 'add', 'origin', join(store.dir, 'layout'));
+      git(d, 'commit', '-qm', 'data');
+      expect(json('status').artifacts).toHaveLength(2);
+      expect(json('ls').artifacts).toHaveLength(2);
+      expect(json('remote', 'list').remotes).toEqual([{ name: 'origin', url: join(store.dir, 'layout'), default: true }]);
+      json('push');
+      json('fetch');
+      json('pull');
+      expect(json('status', '--remote').artifacts).toHaveLength(2);
+      json('checkout');
+      json('diff');
+      json('verify', 'HEAD');
+      json('modelkit', 'build');
+      expect(json('modelkit', 'list').modelkits).toHaveLength(1);
+      json('modelkit', 'inspect', 'HEAD');
+      json('get', 'm.bin', '-o', join(store.dir, 'out.bin'));
+      json('gc', '--dry-run');
+      json('migrate', '--dry-run');
+      json('init');
+      json('mv', 'm.bin', 'model.bin');
+      expect(json('rm', 'ds').artifacts.map((a: { path: string }) => a.path)).toEqual(['ds']);
+      for (const [what, text] of outputs) {
+        const v = JSON.parse(text);
+        expect(typeof v === 'object' && v !== null && !Array.isArray(v), `${what}: ${text.slice(0, 80)}`).toBe(true);
+      }
+    } finally {
+      repo.cleanup();
+      store.cleanup();
     }
   });
 });

@@ -178,7 +178,7 @@ describe('one changed file in a 3,000-file folder changes one pack', () => {
   async function change(edit: () => void): Promise<{ gone: string[]; added: string[]; newBlobs: number; hashed: number; before: DirManifest; after: DirManifest }> {
     const before = (await manifestOf(repo.dir, 'ds')).manifest;
     edit();
-    const [r] = mkJson(repo.dir, 'add', 'ds');
+    const [r] = mkJson(repo.dir, 'add', 'ds').artifacts;
     const after = (await manifestOf(repo.dir, 'ds')).manifest;
     const b = new Set(before.layers.map((l) => l.digest));
     const a = new Set(after.layers.map((l) => l.digest));
@@ -193,7 +193,7 @@ describe('one changed file in a 3,000-file folder changes one pack', () => {
     // Old enough that the stat cache trusts them at once (no "racy" re-reads).
     const old = Date.now() / 1000 - 3600;
     for (let i = 0; i < N; i++) utimesSync(p(name(i)), old, old);
-    const [r] = mkJson(repo.dir, 'add', 'ds');
+    const [r] = mkJson(repo.dir, 'add', 'ds').artifacts;
     expect(r.pointer.files).toBe(N);
     git(repo.dir, 'commit', '-qm', 'ds');
   });

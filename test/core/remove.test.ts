@@ -111,4 +111,18 @@ describe('mk rm', () => {
     mk(dir, 'rm', 'data/imgs');
     expect(snapshotTree(join(other.dir, 'data', 'imgs')).size).toBe(20);
   });
+
+  it('of an artifact whose data is absent from the work tree: says so, and does not claim to keep it', () => {
+    const { dir, p } = project();
+    rmSync(p('data/imgs'), { recursive: true });
+    expect(mk(dir, 'rm', 'data/imgs', 'models/m.bin')).toBe('untracked data/imgs (no data in the work tree)\nuntracked models/m.bin (data kept in the work tree)\n');
+    expect(existsSync(p('data/imgs'))).toBe(false);
+    git(dir, 'reset', '-q', '--hard');
+    mk(dir, 'checkout');
+    expect(existsSync(p('data/imgs/i0.bin'))).toBe(true);
+    rmSync(p('models/m.bin'));
+    const r = JSON.parse(mk(dir, 'rm', '--data', 'models/m.bin', '--json'));
+    expect(r).toEqual({ artifacts: [{ path: 'models/m.bin', pointerPath: 'models/m.bin.mk.yaml', dataRemoved: false, dataPresent: false }] });
+    expect(mk(dir, 'rm', '--data', 'data/imgs')).toBe('untracked data/imgs (data deleted)\n');
+  });
 });

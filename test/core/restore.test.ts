@@ -75,7 +75,7 @@ describe('going back in history restores the exact bytes', () => {
   it('the two versions really differ, and the work tree is clean after committing v2', () => {
     expect(modelV1).not.toBe(modelV2);
     expect(asRecord(dsV1)).not.toEqual(asRecord(dsV2));
-    const st = mkJson(repo.dir, 'status');
+    const st = mkJson(repo.dir, 'status').artifacts;
     expect(st.map((s: any) => [s.path, s.workspace, s.commit])).toEqual([
       ['ds', 'clean', 'committed'],
       ['models/model.bin', 'clean', 'committed'],
@@ -107,7 +107,7 @@ describe('going back in history restores the exact bytes', () => {
       expect(readFileSync(join(repo.dir, p), 'utf8')).toBe(git(repo.dir, 'show', `HEAD~1:${p}`));
     }
     expect(git(repo.dir, 'diff', '--cached', '--name-only').split('\n').filter(Boolean).sort()).toEqual(['ds.mk.yaml', 'models/model.bin.mk.yaml']);
-    const st = mkJson(repo.dir, 'status');
+    const st = mkJson(repo.dir, 'status').artifacts;
     expect(st.map((s: any) => [s.path, s.workspace, s.commit])).toEqual([
       ['ds', 'clean', 'changed'],
       ['models/model.bin', 'clean', 'changed'],
@@ -143,7 +143,7 @@ describe('going back in history restores the exact bytes', () => {
   it('mk checkout with no revision brings back deleted data from the pointers of the work tree', () => {
     rmSync(ds(), { recursive: true });
     rmSync(model());
-    const st = mkJson(repo.dir, 'status');
+    const st = mkJson(repo.dir, 'status').artifacts;
     expect(st.map((s: any) => s.workspace)).toEqual(['deleted', 'deleted']);
     mk(repo.dir, 'checkout');
     expect(sha256File(model())).toBe(modelV2);
@@ -213,7 +213,7 @@ describe('shapes that change between versions', () => {
       rmSync(x, { recursive: true });
       mk(repo.dir, 'checkout');
       expect(exists(x)).toBe(true);
-      expect(mkJson(repo.dir, 'status')[0]).toMatchObject({ path: 'x', workspace: 'clean', files: 0 });
+      expect(mkJson(repo.dir, 'status').artifacts[0]).toMatchObject({ path: 'x', workspace: 'clean', files: 0 });
     } finally {
       repo.cleanup();
     }

@@ -29,7 +29,7 @@ const byPath = (st: St[]) => Object.fromEntries(st.map((s) => [s.path, s]));
 describe('mk status names the state of every tracked artifact', () => {
   let repo: { dir: string; cleanup: () => void };
   const p = (rel: string) => join(repo.dir, rel);
-  const status = (...args: string[]) => byPath(mkJson<St[]>(repo.dir, 'status', ...args));
+  const status = (...args: string[]) => byPath(mkJson<{ artifacts: St[] }>(repo.dir, 'status', ...args).artifacts);
   const cacheDir = () => p('.git/mk/cache');
 
   let base: { dir: string; cleanup: () => void };
@@ -156,8 +156,26 @@ describe('mk status names the state of every tracked artifact', () => {
 
   it('limits the report to the paths given, from any folder', () => {
     put(p('ds/a.csv'), 'changed');
-    const only = mkJson<St[]>(join(repo.dir, 'ds', 'sub'), 'status', '../');
+    const only = mkJson<{ artifacts: St[] }>(join(repo.dir, 'ds', 'sub'), 'status', '../').artifacts;
     expect(only.map((s) => [s.path, s.workspace])).toEqual([['ds', 'modified']]);
-    expect(mkJson<St[]>(repo.dir, 'status', 'model.bin').map((s) => s.path)).toEqual(['model.bin']);
+    expect(mkJson<{ artifacts: St[] }>(repo.dir, 'status', 'model.bin').artifacts.map((s) => s.path)).toEqual(['model.bin']);
+  });
+
+  it('a path that names no tracked artifact is an error, worded as mk rm words it (as git refuses an unknown pathspec)', () => {
+    const before = mkRun(repo.dir, ['status']).stdout;
+    const r = mkRun(repo.dir, ['status', 'data/nosuch']);
+    expect(expectMkError(r, 'data/nosuch is not tracked by mk (no data/nosuch.mk.yaml)')).toBe('mk: data/nosuch is not tracked by mk (no data/nosuch.mk.yaml)');
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(expectMkError(mkRun(repo.dir, ['rm', 'data/nosuch']))).toBe('mk: data/nosuch is not tracked by mk (no data/nosuch.mk.yaml)');
+    // One good path and one bad one: still an error (a typo is not hidden by the other path's answer).
+    expectMkError(mkRun(repo.dir, ['status', 'model.bin', 'modle.bin']), 'modle.bin is not tracked by mk');
+    // A folder that exists but holds no tracked artifact.
+    put(p('notes/readme.txt'), 'hi');
+    expectMkError(mkRun(repo.dir, ['status', 'notes']), 'nothing in notes/ is tracked by mk');
+    // A file inside a tracked folder, and a folder holding tracked artifacts, are fine.
+    expect(Object.keys(status('ds/a.csv'))).toEqual(['ds']);
+    expect(Object.keys(status('.')).sort()).toEqual(Object.keys(status()).sort());
+    expect(mkRun(repo.dir, ['status']).stdout).toBe(before);
   });
 });

@@ -168,7 +168,7 @@ describe('paths that leave the repository', () => {
     mk(repo.dir, 'checkout', '--force');
     expectOutsideUntouched();
     expect(asRecord(snapshotTree(p('ds')))).toEqual(committed);
-    expect(mkJson(repo.dir, 'status')[0].workspace).toBe('clean');
+    expect(mkJson(repo.dir, 'status').artifacts[0].workspace).toBe('clean');
   });
 
   it('a crafted directory manifest whose file paths escape is refused before anything is written', async () => {

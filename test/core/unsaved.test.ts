@@ -96,7 +96,7 @@ describe('unsaved changes are never overwritten without --force', () => {
     // No hooks: git changes the pointers, the data still is v2's (saved in commit v2, small files in packs):
     // stale, not the user's change (the one rule, src/artifact/reconcile.ts).
     git(repo.dir, 'switch', '-q', 'old');
-    expect(mkJson(repo.dir, 'status').map((s: any) => s.workspace)).toEqual(['stale', 'stale']);
+    expect(mkJson(repo.dir, 'status').artifacts.map((s: any) => s.workspace)).toEqual(['stale', 'stale']);
     mk(repo.dir, 'checkout');
     expect(asRecord(snapshotTree(p('ds')))).toEqual(asRecord(dsV1));
     expect(sha256File(p('model.bin'))).toBe(modelV1);

@@ -117,7 +117,7 @@ async function pointersAre(dir: string, rev: string, paths: string[], what: stri
 /** `mk status --json`: every artifact clean and cached. */
 async function statusClean(dir: string, what: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
   const r = await mkOk(dir, ['status', '--json'], extraEnv);
-  const bad = (JSON.parse(r.stdout) as Array<{ path: string; workspace: string; cached: boolean }>).filter((s) => s.workspace !== 'clean' || !s.cached);
+  const bad = (JSON.parse(r.stdout) as { artifacts: Array<{ path: string; workspace: string; cached: boolean }> }).artifacts.filter((s) => s.workspace !== 'clean' || !s.cached);
   if (bad.length) throw new Error(`${what}: mk status: ${bad.map((s) => `${s.path} ${s.workspace}${s.cached ? '' : ' (not cached)'}`).join(', ')}`);
 }
 

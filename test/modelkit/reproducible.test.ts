@@ -164,6 +164,7 @@ describe('one commit, one ModelKit, wherever it is built', () => {
       expect(r.stdout).toContain('OK: the remote holds exactly');
       const json = mkJson(proj.dir, 'verify', 'HEAD');
       expect(json.ok).toBe(true);
+      expect(json.status).toBe('ok');
       expect(json.blobs.every((b: { ok: boolean }) => b.ok)).toBe(true);
       // By ModelKit reference too: the revision annotation names the commit to rebuild.
       for (const ref of [`store:${published.commit}`, `oci:${layout}:main`]) {
@@ -179,6 +180,7 @@ describe('one commit, one ModelKit, wherever it is built', () => {
         expect(r.status).not.toBe(0);
         expect(r.stdout).toContain(`BAD ${pack.digest}`);
         expect(r.stdout).toMatch(/MISMATCH$/m);
+        expect(r.status).toBe(1);
       });
     });
 
@@ -209,12 +211,18 @@ describe('one commit, one ModelKit, wherever it is built', () => {
       });
     });
 
-    it('fails when the remote has no ModelKit for the commit', () => {
+    it('says "not published" (exit 3, with a hint to push), not MISMATCH, when the remote has no ModelKit for the commit', () => {
       git(proj.dir, 'commit', '-q', '--allow-empty', '-m', 'not pushed');
       const r = mkRun(proj.dir, ['verify', 'HEAD']);
-      expect(r.status).not.toBe(0);
+      expect(r.status).toBe(3);
       expect(r.stdout).toContain('remote   (not published)');
-      expect(r.stdout).toContain('MISMATCH');
+      expect(r.stdout).toMatch(/^NOT PUBLISHED: the remote holds no ModelKit for this commit$/m);
+      expect(r.stdout).not.toContain('MISMATCH');
+      expect(r.stdout).not.toContain('blobs');
+      expect(r.stderr).toBe("hint: publish it with 'mk push'\n");
+      const j = mkRun(proj.dir, ['verify', 'HEAD', '--json']);
+      expect(j.status).toBe(3);
+      expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, status: 'not-published' });
       // The earlier commit still verifies.
       expect(mkRun(proj.dir, ['verify', 'HEAD~1']).status).toBe(0);
     });

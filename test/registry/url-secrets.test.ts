@@ -59,7 +59,7 @@ describe('credentials in a remote URL (CLI)', () => {
     expect(r.status).toBe(0);
     const j = mkRun(repo.dir, ['remote', 'list', '--json']);
     noSecret(j, 'list --json');
-    expect(JSON.parse(j.stdout)).toEqual([]);
+    expect(JSON.parse(j.stdout)).toEqual({ remotes: [] });
   });
 
   it('a config edited by hand to hold them: push, fetch, pull and modelkit inspect refuse it without showing it', () => {

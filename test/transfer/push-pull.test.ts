@@ -63,7 +63,7 @@ describe.each(['registry', 'layout'] as const)('push and pull through a %s remot
     git(b.dir, 'clone', '-q', join(bare.dir, 'origin.git'), 'work');
     const work = join(b.dir, 'work');
     const status = mkRun(work, ['status', '--json']);
-    expect(JSON.parse(status.stdout).every((s: { cached: boolean }) => !s.cached)).toBe(true);
+    expect(JSON.parse(status.stdout).artifacts.every((s: { cached: boolean }) => !s.cached)).toBe(true);
     mk(work, 'pull');
     expect(snapshotTree(join(work, 'data/set'))).toEqual(snapshotTree(join(a.dir, 'data/set')));
     expect(readFileSync(join(work, 'models/clf.bin')).equals(readFileSync(join(a.dir, 'models/clf.bin')))).toBe(true);
