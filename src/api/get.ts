@@ -12,7 +12,7 @@ import { assertNotGitDir, repoRelative } from '../repo/paths.js';
 import { copyGraph } from '../transfer/graph-copy.js';
 import { extractPack, placeBlob, type PackWant } from '../artifact/materialize.js';
 import { loadDirManifest, readCachedSmall } from '../artifact/load.js';
-import { decodeDirRoot, type FileEntry } from '../pointer/dir-manifest.js';
+import { decodeDirRoot, type DirManifest, type FileEntry } from '../pointer/dir-manifest.js';
 import { tmpName } from '../util/fs.js';
 import { readPackRanges } from '../artifact/pack-ranges.js';
 
@@ -153,19 +153,7 @@ async function folderPart(
   tmp: string,
   partial: { packs: number; requests: number; bytes: number },
 ): Promise<{ files: FileEntry[]; type: 'file' | 'dir' }> {
-  // The root, then its file lists (small), then only the packs and raw blobs of the files asked for.
-  let rootSize = ctx.cache.statBlobSync(t.pointer.digest);
-  if (rootSize === undefined) {
-    const target = await remote();
-    if (target && hasBlobStat(target)) rootSize = await target.statBlob(t.pointer.digest);
-  }
-  if (rootSize === undefined)
-    throw new NotFoundError(`the file list of ${t.path} at ${rev} is in neither the local cache nor the remote`, 'it was never pushed: push it from a clone that has the data');
-  await ensure([{ mediaType: MediaType.octet, digest: t.pointer.digest, size: rootSize }]);
-  const what = `directory manifest ${t.pointer.digest.slice(7, 19)}`;
-  const root = decodeDirRoot(readCachedSmall(ctx.cache, t.pointer.digest, what), what);
-  await ensure(root.lists);
-  const manifest = await loadDirManifest(ctx.cache, t.pointer);
+  const manifest = await fetchDirManifest(ctx, t, rev, ensure, remote);
   const files = sub ? manifest.files.filter((f) => underPrefix(f.path, sub)) : manifest.files;
   if (!files.length)
     throw new MkError('ENOTFOUND', `${rel} is not in ${t.path} at ${rev}`, { hint: `list what it holds with 'mk diff' or 'mk status -v', or get the whole folder with 'mk get ${t.path}'` });
@@ -215,4 +203,30 @@ async function folderPart(
     await extractPack(ctx.cache, l, wants, () => undefined);
   }
   return { files, type: single ? 'file' : 'dir' };
+}
+
+/**
+ * The file list of folder artifact `t` (its root, then its file lists: small), downloaded into
+ * the cache where it lacks them (`ensure`), the root's size asked of the remote when unknown.
+ */
+export async function fetchDirManifest(
+  ctx: RepoContext,
+  t: TrackedPointer,
+  rev: string,
+  ensure: (d: Descriptor[]) => Promise<void>,
+  remote: () => Promise<Awaited<ReturnType<typeof openRemote>> | undefined>,
+): Promise<DirManifest> {
+  let rootSize = ctx.cache.statBlobSync(t.pointer.digest);
+  if (rootSize === undefined) {
+    const target = await remote();
+    if (target && hasBlobStat(target)) rootSize = await target.statBlob(t.pointer.digest);
+  }
+  if (rootSize === undefined)
+    throw new NotFoundError(`the file list of ${t.path} at ${rev} is in neither the local cache nor the remote`, 'it was never pushed: push it from a clone that has the data');
+  await ensure([{ mediaType: MediaType.octet, digest: t.pointer.digest, size: rootSize }]);
+  const what = `directory manifest ${t.pointer.digest.slice(7, 19)}`;
+  const root = decodeDirRoot(readCachedSmall(ctx.cache, t.pointer.digest, what), what);
+  await ensure(root.lists);
+  const manifest = await loadDirManifest(ctx.cache, t.pointer);
+  return manifest;
 }

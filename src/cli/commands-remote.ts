@@ -150,7 +150,7 @@ export function registerRemote(program: Command): void {
       .command('pull')
       .description('fetch, then checkout')
       .argument('[rev]', 'a revision (default: the pointers of the work tree)')
-      .argument('[paths...]', "after '--': only these paths")
+      .argument('[paths...]', "after '--': only these paths (a path inside a tracked folder restores that part of it alone)")
       .option('-f, --force', 'overwrite unsaved changes'),
   ).action(async (rev: string | undefined, rest: string[], o: TOpts & { force?: boolean }) => {
     const { revs, paths } = splitDashDash([rev, ...rest].filter((x): x is string => x !== undefined));
@@ -165,7 +165,8 @@ export function registerRemote(program: Command): void {
       if (w) out.err(w);
       if (o.json) return out.json(r);
       const restored = r.checkout.artifacts.filter((a) => a.action === 'restored').length;
-      out.line(`fetched ${r.fetch.copied} blob(s), ${bytes(r.fetch.bytes)}; restored ${restored} artifact(s)`);
+      const parts = r.partial.map((p) => `; restored ${p.written} of ${p.files} file(s) under ${p.paths.join(', ')}${p.partial ? ` (${p.path} is partially restored)` : ''}`).join('');
+      out.line(`fetched ${r.fetch.copied} blob(s), ${bytes(r.fetch.bytes)}; restored ${restored} artifact(s)${parts}`);
     } finally {
       bar.stop();
     }
