@@ -12,13 +12,17 @@ import { assertNotGitDir, repoRelative } from '../repo/paths.js';
 import { copyGraph } from '../transfer/graph-copy.js';
 import { extractPack, placeBlob, type PackWant } from '../artifact/materialize.js';
 import { loadDirManifest, readCachedSmall } from '../artifact/load.js';
-import { decodeDirRoot, type DirManifest, type FileEntry } from '../pointer/dir-manifest.js';
+import { assembleDirManifest, decodeDirRoot, type DirManifest, type FileEntry } from '../pointer/dir-manifest.js';
+import { listsCovering } from '../artifact/dir-lookup.js';
 import { tmpName } from '../util/fs.js';
 import { readPackRanges } from '../artifact/pack-ranges.js';
 
 export interface GetOptions {
   cwd?: string;
-  /** The revision to read (default HEAD). */
+  /**
+   * The revision to read (default HEAD), or a ModelKit reference (a registry reference,
+   * `oci:<layout>[:tag]`, `<remote>:<tag>`): read without Git, also outside any repository.
+   */
   rev?: string;
   /** Where the bytes go (default: the last path component, in the current directory). */
   out?: string;
@@ -32,8 +36,11 @@ export interface GetOptions {
 export interface GetResult {
   /** Repository-relative path asked for. */
   path: string;
-  /** The commit read. */
+  /** The commit read ('' for a ModelKit that names none). */
   commit: string;
+  /** For a ModelKit reference: the reference, and the manifest digest it named. */
+  reference?: string;
+  digest?: string;
   /** The artifact that holds it. */
   artifact: string;
   /** What was written: a file, or a folder. */
@@ -60,6 +67,10 @@ export interface GetResult {
  * (a file against its digest in the file list); the output appears whole or not at all.
  */
 export async function get(path: string, opts: GetOptions = {}): Promise<GetResult> {
+  if (opts.rev !== undefined && !(await isRevision(opts.rev, opts.cwd))) {
+    const { getFromModelKit } = await import('./get-modelkit.js');
+    return getFromModelKit(opts.rev, path, opts);
+  }
   const ctx = RepoContext.open(opts.cwd);
   const cwd = opts.cwd ?? process.cwd();
   const rel = repoRelative(ctx.root, path, cwd);
@@ -153,7 +164,7 @@ async function folderPart(
   tmp: string,
   partial: { packs: number; requests: number; bytes: number },
 ): Promise<{ files: FileEntry[]; type: 'file' | 'dir' }> {
-  const manifest = await fetchDirManifest(ctx, t, rev, ensure, remote);
+  const manifest = await fetchDirManifest(ctx, t, rev, ensure, remote, sub);
   const files = sub ? manifest.files.filter((f) => underPrefix(f.path, sub)) : manifest.files;
   if (!files.length)
     throw new MkError('ENOTFOUND', `${rel} is not in ${t.path} at ${rev}`, { hint: `list what it holds with 'mk diff' or 'mk status -v', or get the whole folder with 'mk get ${t.path}'` });
@@ -208,6 +219,7 @@ async function folderPart(
 /**
  * The file list of folder artifact `t` (its root, then its file lists: small), downloaded into
  * the cache where it lacks them (`ensure`), the root's size asked of the remote when unknown.
+ * With `only` (a path inside the folder), only the files of the lists that can hold it.
  */
 export async function fetchDirManifest(
   ctx: RepoContext,
@@ -215,6 +227,7 @@ export async function fetchDirManifest(
   rev: string,
   ensure: (d: Descriptor[]) => Promise<void>,
   remote: () => Promise<Awaited<ReturnType<typeof openRemote>> | undefined>,
+  only?: string,
 ): Promise<DirManifest> {
   let rootSize = ctx.cache.statBlobSync(t.pointer.digest);
   if (rootSize === undefined) {
@@ -226,7 +239,32 @@ export async function fetchDirManifest(
   await ensure([{ mediaType: MediaType.octet, digest: t.pointer.digest, size: rootSize }]);
   const what = `directory manifest ${t.pointer.digest.slice(7, 19)}`;
   const root = decodeDirRoot(readCachedSmall(ctx.cache, t.pointer.digest, what), what);
-  await ensure(root.lists);
-  const manifest = await loadDirManifest(ctx.cache, t.pointer);
-  return manifest;
+  if (only === undefined) {
+    await ensure(root.lists);
+    return loadDirManifest(ctx.cache, t.pointer);
+  }
+  // Only the file lists that can hold `only` (a binary search over them): the manifest then names those files alone.
+  const read = async (d: Descriptor) => {
+    await ensure([d]);
+    return readCachedSmall(ctx.cache, d.digest, what);
+  };
+  const needed = await listsCovering(root, only, read, what);
+  await ensure(root.lists.filter((l) => needed.has(l.digest)));
+  return assembleDirManifest(root, (d) => readCachedSmall(ctx.cache, d, what), what, needed);
+}
+
+/** Whether `rev` names a commit of the repository at `cwd` (false outside any repository). */
+async function isRevision(rev: string, cwd?: string): Promise<boolean> {
+  let root: string;
+  try {
+    root = RepoContext.open(cwd).root;
+  } catch {
+    return false;
+  }
+  try {
+    await resolveCommit(root, rev);
+    return true;
+  } catch {
+    return false;
+  }
 }

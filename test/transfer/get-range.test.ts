@@ -5,13 +5,13 @@
  * Range (200, the whole body) still gives the right file; bytes that do not match at the
  * derived offset make mk read the whole (verified) pack instead.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { put, randomBytesFrom, rng } from '../support/files.js';
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { mkJsonAsync } from '../modelkit/tools.js';
+import { mkAsync, mkJsonAsync } from '../modelkit/tools.js';
 import { git, makeRepo, mk, tempDir } from '../support/repo.js';
 
 const FILES = 3000;
@@ -23,6 +23,8 @@ describe('mk get reads one file of a 3,000-file dataset by byte range', () => {
   const cleanups: Array<() => void> = [];
   let src: string;
   let layoutDir: string;
+  let bare: string;
+  let commit: string;
   const rand = rng(23);
   const name = (i: number) => `data/set/part-${i % 7}/s${String(i).padStart(5, '0')}.bin`;
 
@@ -44,6 +46,17 @@ describe('mk get reads one file of a 3,000-file dataset by byte range', () => {
     layoutDir = join(t.dir, 'store');
     mk(src, 'remote', 'add', 'lay', layoutDir);
     mk(src, 'push', '-r', 'lay', '--no-modelkit');
+    // A layout holding the ModelKit without mk's directory manifests (as a ModelKit made by kit):
+    // the referrers' fallback tag is taken out of its index.
+    bare = join(t.dir, 'bare');
+    mk(src, 'remote', 'add', 'bare', bare);
+    mk(src, 'push', '-r', 'bare');
+    const index = JSON.parse(readFileSync(join(bare, 'index.json'), 'utf8')) as { manifests: Array<{ annotations?: Record<string, string> }> };
+    const before = index.manifests.length;
+    index.manifests = index.manifests.filter((m) => !/^sha256-/.test(m.annotations?.['org.opencontainers.image.ref.name'] ?? ''));
+    expect(index.manifests.length).toBe(before - 1);
+    writeFileSync(join(bare, 'index.json'), JSON.stringify(index));
+    commit = git(src, 'rev-parse', 'HEAD').trim();
   }, 180_000);
   afterAll(async () => {
     await proxy?.stop();
@@ -100,11 +113,14 @@ describe('mk get reads one file of a 3,000-file dataset by byte range', () => {
     const r = await mkJsonAsync(work, ['get', name(2999), '-o', out]);
     expect(rule.applied).toBe(1);
     expect(readFileSync(out).equals(readFileSync(join(src, name(2999))))).toBe(true);
-    const [q] = blobGets();
-    expect(q!.status).toBe(200);
-    // Everything up to the end of the file was received; mk stopped reading there.
-    expect(r.downloadedBytes).toBeGreaterThan(SIZE);
-    expect(r.downloadedBytes).toBeLessThanOrEqual(await packSizeOf(q!.url));
+    const q = blobGets().find((x) => x.headers.range !== undefined)!;
+    expect(q.status).toBe(200);
+    // Everything up to the end of the file was received (a file list it lacked too); mk stopped reading there.
+    const lists = blobGets()
+      .filter((x) => x !== q)
+      .reduce((n, x) => n + (x.bytes ?? 0), 0);
+    expect(r.downloadedBytes - lists).toBeGreaterThan(SIZE);
+    expect(r.downloadedBytes - lists).toBeLessThanOrEqual(await packSizeOf(q.url));
     expect(r).toMatchObject({ packsInPart: 1, rangeRequests: 1 });
   });
 
@@ -133,5 +149,39 @@ describe('mk get reads one file of a 3,000-file dataset by byte range', () => {
     const r = await mkJsonAsync(work, ['get', name(2500), '-o', out]);
     expect(readFileSync(out).equals(readFileSync(join(src, name(2500))))).toBe(true);
     expect(r).toMatchObject({ packsInPart: 1, rangeRequests: 1, downloaded: 1, downloadedBytes: SIZE });
+  });
+
+  it('of a ModelKit reference, without Git: the Range request of the file, and only the file list of its pack', async () => {
+    const box = tempDir('mk-range-nogit-');
+    cleanups.push(box.cleanup);
+    const ref = `${proxy.host}/team/range:${commit}`;
+    proxy.clear();
+    const r = await mkJsonAsync(box.dir, ['get', ref, name(1234), '-o', 'one.bin']);
+    expect(readFileSync(join(box.dir, 'one.bin')).equals(readFileSync(join(src, name(1234))))).toBe(true);
+    expect(r).toMatchObject({ reference: ref, commit, type: 'file', files: 1, bytes: SIZE, packsInPart: 1, rangeRequests: 1 });
+    const ranged = blobGets().filter((q) => q.headers.range !== undefined);
+    expect(ranged.map((q) => [q.status, q.bytes])).toEqual([[206, SIZE]]);
+    const lists = blobGets().filter((q) => q.headers.range === undefined);
+    // The config, the folder's root, and at most two of its three file lists (a binary search).
+    expect(lists.length).toBeLessThanOrEqual(4);
+    expect(readdirSync(box.dir)).toEqual(['one.bin']); // nothing else written: no cache
+  });
+
+  it('a folder of a ModelKit reference: exact files; a ModelKit without directory manifests is read layer by layer', async () => {
+    const box = tempDir('mk-range-nogit-');
+    cleanups.push(box.cleanup);
+    const r = await mkJsonAsync(box.dir, ['get', `${proxy.host}/team/range:${commit}`, 'data/set/part-3', '-o', 'p3']);
+    expect(r).toMatchObject({ type: 'dir', files: Math.ceil((FILES - 3) / 7) });
+    expect(r.packsInPart).toBeGreaterThan(0);
+    const want = readdirSync(join(src, 'data/set/part-3')).sort();
+    expect(readdirSync(join(box.dir, 'p3')).sort()).toEqual(want);
+    for (const f of want) expect(readFileSync(join(box.dir, 'p3', f)).equals(readFileSync(join(src, 'data/set/part-3', f)))).toBe(true);
+    const whole = await mkJsonAsync(box.dir, ['get', `oci:${bare}:${commit}`, name(42), '-o', 'k.bin']);
+    expect(readFileSync(join(box.dir, 'k.bin')).equals(readFileSync(join(src, name(42))))).toBe(true);
+    expect(whole).toMatchObject({ packsInPart: 0, rangeRequests: 0, files: 1 });
+    expect(whole.downloadedBytes).toBeGreaterThan(100 * SIZE);
+    const bad = await mkAsync(box.dir, ['get', `oci:${bare}:${commit}`, 'data/set/part-9']);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/data\/set\/part-9 is not in ModelKit/);
   });
 });

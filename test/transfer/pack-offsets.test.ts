@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildPackFromMemory } from '../../src/artifact/pack.js';
 import { coalesce, packSize, packSpans } from '../../src/artifact/pack-offsets.js';
+import { listsCovering } from '../../src/artifact/dir-lookup.js';
+import { assembleDirManifest, cmp, decodeDirRoot, encodeDirManifest, type FileEntry, type LayerRef } from '../../src/pointer/dir-manifest.js';
 import { rng, randomBytesFrom } from '../support/files.js';
 import { tempDir } from '../support/repo.js';
 
@@ -55,5 +57,35 @@ describe('pack offsets', () => {
       [5000, 5010, 1],
       [20000, 20001, 1],
     ]);
+  });
+});
+
+describe('file lists covering a path', () => {
+  it('a binary search finds every list that holds files under a path, and reads few of them', async () => {
+    // 6,000 files in packs of 40: about six file lists, in path order.
+    const files: FileEntry[] = [];
+    const names: string[] = [];
+    for (let i = 0; i < 6000; i++) names.push(`${['a', 'b', 'b.x', 'c'][i % 4]}/d${i % 13}/f${String(i).padStart(5, '0')}`);
+    names.sort(cmp);
+    const layers: LayerRef[] = [];
+    names.forEach((path, i) => {
+      if (i % 40 === 0) layers.push({ format: 'tar', digest: `sha256:${String(i).padStart(64, '0')}`, size: 1 });
+      files.push({ path, mode: 0o644, size: 1, digest: `sha256:${'1'.repeat(64)}`, layer: layers.length - 1 });
+    });
+    const enc = encodeDirManifest({ files, layers });
+    const root = decodeDirRoot(enc.root, 'root');
+    expect(root.lists.length).toBeGreaterThan(4);
+    const bytes = new Map(enc.lists.map((l) => [l.digest, l.bytes]));
+    for (const sub of ['a', 'b', 'b.x/d3', 'c/d12/f05999', 'c/d1', 'zz', 'b/d1/f00001']) {
+      const reads: string[] = [];
+      const covering = await listsCovering(root, sub, async (d) => (reads.push(d.digest), bytes.get(d.digest)!), 'root');
+      const m = assembleDirManifest(root, (d) => bytes.get(d)!, 'root', covering);
+      const under = (p: string) => p === sub || p.startsWith(sub + '/');
+      expect(
+        m.files.filter((f) => under(f.path)).map((f) => f.path),
+        sub,
+      ).toEqual(names.filter(under));
+      expect(new Set(reads).size, sub).toBeLessThan(root.lists.length);
+    }
   });
 });
