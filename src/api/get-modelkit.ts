@@ -20,7 +20,7 @@ import { readPackRanges, type RangeWant } from '../artifact/pack-ranges.js';
 import { listsCovering } from '../artifact/dir-lookup.js';
 import { tmpName } from '../util/fs.js';
 import { resolveModelKit, type ResolvedModelKit } from './modelkit.js';
-import type { GetOptions, GetResult } from './get.js';
+import type { GetOptions, GetResult } from './get-types.js';
 
 /** A small blob (a root, a file list) read whole: every store verifies a whole read. */
 const SMALL = 64 << 20;
