@@ -87,3 +87,12 @@ export function assertNotPartial(stateDir: string, paths: string[]): void {
     },
   );
 }
+
+/** A folder moved (mk mv): its mark moves with it. */
+export function movePartial(stateDir: string, from: string, to: string): void {
+  const marks = readPartialMarks(stateDir);
+  if (!marks[from]) return;
+  marks[to] = marks[from]!;
+  delete marks[from];
+  writePartialMarks(stateDir, marks);
+}

@@ -128,6 +128,33 @@ describe('partial pull and clone options', () => {
     expect(s.partial).toBeUndefined();
   });
 
+  it('a partially restored folder moved with mk mv stays partially restored; git moving its pointer to a version not cached never records the part as the folder', () => {
+    const work = fresh();
+    mk(work, 'pull', '--', 'data/imgs/val/cat');
+    const digest = /digest: (\S+)/.exec(readFileSync(join(work, 'data/imgs.mk.yaml'), 'utf8'))![1];
+    mk(work, 'mv', 'data/imgs', 'data/pics');
+    expect(statusOf(work, 'data/pics')).toMatchObject({ workspace: 'partial', partial: { files: 100, of: 301 } });
+    git(work, 'commit', '-qm', 'rename');
+    expect(git(work, 'show', 'HEAD:data/pics.mk.yaml')).toContain(digest);
+    // Back to v1, whose folder version this clone has no data for: the part of v2 stays, and a commit refuses to record it.
+    const w2 = fresh();
+    mk(w2, 'pull', '--', 'data/imgs/val/dog');
+    gitRun(w2, 'checkout', '-q', v1);
+    const pointer = readFileSync(join(w2, 'data/imgs.mk.yaml'), 'utf8');
+    expect(pointer).not.toContain(digest);
+    writeFileSync(join(w2, 'README.md'), 'on v1\n');
+    const c = gitRun(w2, 'commit', '-qam', 'on v1');
+    expect(c.status).not.toBe(0);
+    expect(c.stderr).toMatch(/restored only in part/);
+    expect(readFileSync(join(w2, 'data/imgs.mk.yaml'), 'utf8')).toBe(pointer);
+    // Pulling brings v1's folder whole: the note goes, and commits work again.
+    mk(w2, 'pull');
+    expect(snapshotTree(join(w2, 'data/imgs')).size).toBe(snapshotTree(join(src, 'data/imgs')).size);
+    expect(readFileSync(join(w2, 'data/imgs/val/cat/img-1.bin')).length).toBeGreaterThan(1000); // v1's bytes, not 'v2 cat'
+    expect(statusOf(w2, 'data/imgs')).toMatchObject({ workspace: 'clean' });
+    git(w2, 'commit', '-qam', 'on v1');
+  });
+
   it('refuses, with one line and nothing written: a path not in the folder, a part of another revision, unsaved changes in the way', () => {
     const work = fresh();
     expectMkError(mkRun(work, ['pull', '--', 'data/imgs/val/cow']), /data\/imgs\/val\/cow is not in data\/imgs/);
