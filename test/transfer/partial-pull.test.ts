@@ -136,6 +136,10 @@ describe('partial pull and clone options', () => {
     expect(statusOf(work, 'data/pics')).toMatchObject({ workspace: 'partial', partial: { files: 100, of: 301 } });
     git(work, 'commit', '-qm', 'rename');
     expect(git(work, 'show', 'HEAD:data/pics.mk.yaml')).toContain(digest);
+    // Untracked, then tracked again on purpose: the part is what the user now records.
+    mk(work, 'rm', 'data/pics');
+    const again = mkJson(work, 'add', 'data/pics');
+    expect(again[0].pointer.files).toBe(100);
     // Back to v1, whose folder version this clone has no data for: the part of v2 stays, and a commit refuses to record it.
     const w2 = fresh();
     mk(w2, 'pull', '--', 'data/imgs/val/dog');
