@@ -2,6 +2,7 @@ import { existsSync, lstatSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { MkError, PointerError, UsageError } from '../errors/index.js';
 import { snapshot } from '../artifact/snapshot.js';
+import { assertNotPartial, forgetPartial } from '../artifact/partial.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { findSignatureAsync, Stamps } from '../hashing/stamps.js';
 import { digestLookup, neededBlobs } from '../artifact/compare.js';
@@ -60,6 +61,16 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
     const holds = existing.find((e) => e !== rel && underPrefix(e, rel));
     if (holds) throw new UsageError(`${rel} contains the tracked artifact ${holds}`, 'track the folders inside it one by one, or remove that pointer first');
   }
+  // A folder restored in part holds only some of its files: recording it would delete the rest.
+  // (A note left on a path no longer tracked, e.g. after 'mk rm', no longer means anything.)
+  assertNotPartial(
+    ctx.stateDir,
+    rels.filter((r) => existing.includes(r)),
+  );
+  forgetPartial(
+    ctx.stateDir,
+    rels.filter((r) => !existing.includes(r)),
+  );
   // In a repository that keeps files through mk's Git filter, a file (not yet tracked with a
   // pointer file beside it) goes through Git: the filter stores it, Git stores its pointer.
   const viaFilter = usesFilter(readAttributes(ctx.root)) ? rels.filter((r) => lstatSync(abs(ctx.root, r)).isFile() && !existing.includes(r)) : [];

@@ -21,6 +21,7 @@ import { checkIgnorable, ensureIgnored, ignoreFileOf, ignores } from '../repo/gi
 import { indexTexts, refreshIndex, stagePointerTexts } from '../git/index-update.js';
 import { blobId } from '../git/blob-id.js';
 import { recordPointerState } from '../git/pointer-state.js';
+import { forgetPartial } from '../artifact/partial.js';
 
 export interface CheckoutOptions {
   cwd?: string;
@@ -170,6 +171,11 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
       if (plan.stamped || (done.action === 'restored' && plan.t.pointer.type === 'dir')) await restamp(ctx, stamps, plan);
       else if (done.action === 'restored') stamps.forget(plan.t.path);
     }
+    // Folders restored in part (mk pull -- <path inside>) are whole now.
+    forgetPartial(
+      ctx.stateDir,
+      plans.filter((p) => p.t.pointer.type === 'dir').map((p) => p.t.path),
+    );
     const rewritten = plans.filter((p) => p.t.filtered && p.write.length).map((p) => p.t.path);
     if (rewritten.length) {
       // Git's index still has the stat data (and size) of what was there before, so Git would call

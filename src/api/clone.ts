@@ -1,19 +1,60 @@
 import { basename, resolve } from 'node:path';
-import { git } from '../git/run.js';
+import { git, headCommit } from '../git/run.js';
 import { installHooks } from './hooks/install.js';
 import { installFilterConfig } from './filter/setup.js';
 import { RepoContext } from '../repo/context.js';
-import { pull } from './transfer.js';
+import { UsageError } from '../errors/index.js';
+import { pull, type CopyProgress } from './transfer.js';
+
+export interface CloneOptions {
+  cwd?: string;
+  branch?: string;
+  /** A shallow clone of this many commits (`git clone --depth`); the data is that of the checked-out commit either way. */
+  depth?: number;
+  concurrency?: number;
+  onProgress?: (p: CopyProgress) => void;
+}
+
+export interface CloneResult {
+  url: string;
+  dir: string;
+  /** The commit checked out (null: an empty repository). */
+  commit: string | null;
+  branch: string | null;
+  depth: number | null;
+  /** Whether the repository uses mk (has .mk/config.yaml): hooks and filter were installed. */
+  mk: boolean;
+  /** The remote the data came from (null: none configured, or not an mk repository). */
+  remote: string | null;
+  /** Artifacts whose data was restored, by path. */
+  artifacts: string[];
+  restored: number;
+  /** Blobs downloaded, and their bytes. */
+  blobs: number;
+  bytes: number;
+}
 
 /** `git clone`, `mk install` (hooks and filter), then `mk pull` (files Git left as pointer text are restored too): a working copy with its data in one step. */
-export async function clone(url: string, dir?: string, opts: { cwd?: string; branch?: string } = {}): Promise<{ dir: string; restored: number }> {
+export async function clone(url: string, dir?: string, opts: CloneOptions = {}): Promise<CloneResult> {
+  if (opts.depth !== undefined && (!Number.isInteger(opts.depth) || opts.depth < 1)) throw new UsageError(`--depth must be a positive whole number, not '${opts.depth}'`);
   const target = resolve(opts.cwd ?? process.cwd(), dir ?? basename(url.replace(/\/+$/, '')).replace(/\.git$/, ''));
-  await git(opts.cwd ?? process.cwd(), ['clone', '-q', ...(opts.branch ? ['-b', opts.branch] : []), '--', url, target]);
+  const depth = opts.depth !== undefined ? ['--depth', String(opts.depth)] : [];
+  await git(opts.cwd ?? process.cwd(), ['clone', '-q', ...depth, ...(opts.branch ? ['-b', opts.branch] : []), '--', url, target]);
+  const commit = (await headCommit(target)) ?? null;
+  const branch = (await git(target, ['symbolic-ref', '--quiet', '--short', 'HEAD'], { okCodes: [1] })).trim() || null;
+  const result: CloneResult = { url, dir: target, commit, branch, depth: opts.depth ?? null, mk: false, remote: null, artifacts: [], restored: 0, blobs: 0, bytes: 0 };
   const ctx = RepoContext.open(target);
-  if (!ctx.initialized) return { dir: target, restored: 0 };
+  if (!ctx.initialized) return result;
+  result.mk = true;
   await installHooks(ctx);
   await installFilterConfig(target, false);
-  if (ctx.config.remotes.length === 0) return { dir: target, restored: 0 };
-  const r = await pull({ cwd: target });
-  return { dir: target, restored: r.checkout.artifacts.filter((a) => a.action === 'restored').length };
+  if (ctx.config.remotes.length === 0) return result;
+  // The data of the checked-out commit only (also in a shallow clone, which has no other).
+  const r = await pull({ cwd: target, concurrency: opts.concurrency, onProgress: opts.onProgress });
+  result.remote = r.fetch.remote;
+  result.artifacts = r.checkout.artifacts.filter((a) => a.action === 'restored').map((a) => a.path);
+  result.restored = result.artifacts.length;
+  result.blobs = r.fetch.copied;
+  result.bytes = r.fetch.bytes;
+  return result;
 }

@@ -12,47 +12,29 @@ import { assertNotGitDir, repoRelative } from '../repo/paths.js';
 import { copyGraph } from '../transfer/graph-copy.js';
 import { extractPack, placeBlob, type PackWant } from '../artifact/materialize.js';
 import { loadDirManifest, readCachedSmall } from '../artifact/load.js';
-import { decodeDirRoot, type FileEntry } from '../pointer/dir-manifest.js';
+import { assembleDirManifest, decodeDirRoot, type DirManifest, type FileEntry } from '../pointer/dir-manifest.js';
+import { listsCovering } from '../artifact/dir-lookup.js';
 import { tmpName } from '../util/fs.js';
+import { readPackRanges } from '../artifact/pack-ranges.js';
 
-export interface GetOptions {
-  cwd?: string;
-  /** The revision to read (default HEAD). */
-  rev?: string;
-  /** Where the bytes go (default: the last path component, in the current directory). */
-  out?: string;
-  /** Replace an existing output. */
-  force?: boolean;
-  /** The remote to download from when the cache lacks a blob (default: the default remote). */
-  remote?: string;
-  concurrency?: number;
-}
-
-export interface GetResult {
-  /** Repository-relative path asked for. */
-  path: string;
-  /** The commit read. */
-  commit: string;
-  /** The artifact that holds it. */
-  artifact: string;
-  /** What was written: a file, or a folder. */
-  out: string;
-  type: 'file' | 'dir';
-  files: number;
-  bytes: number;
-  /** Blobs downloaded, and their bytes (only what this path needs). */
-  downloaded: number;
-  downloadedBytes: number;
-}
+export type { GetOptions, GetResult } from './get-types.js';
+import type { GetOptions, GetResult } from './get-types.js';
 
 /**
  * One file, or one folder inside a tracked folder, of any revision, written outside the work
  * tree (as `dvc get` or `git show REV:path | git lfs smudge`): the work tree, the index and
- * HEAD are not touched. Only the blobs this path needs are read or downloaded: for a file
- * inside a folder of 20,000, its folder's file lists and the one pack that holds it. Every
- * byte is verified; the output appears whole or not at all.
+ * HEAD are not touched. Only what this path needs is read or downloaded: for a file inside a
+ * folder of 20,000, its folder's file lists and the file's own bytes, read out of the pack that
+ * holds it by their byte range (HTTP Range on a registry, a read at the offset in a layout),
+ * the offset derived from the file list as mk's pack writer lays packs out. A pack whose wanted
+ * part is half of it or more is downloaded whole (and kept in the cache). Every byte is verified
+ * (a file against its digest in the file list); the output appears whole or not at all.
  */
 export async function get(path: string, opts: GetOptions = {}): Promise<GetResult> {
+  if (opts.rev !== undefined && !(await isRevision(opts.rev, opts.cwd))) {
+    const { getFromModelKit } = await import('./get-modelkit.js');
+    return getFromModelKit(opts.rev, path, opts);
+  }
   const ctx = RepoContext.open(opts.cwd);
   const cwd = opts.cwd ?? process.cwd();
   const rel = repoRelative(ctx.root, path, cwd);
@@ -68,6 +50,7 @@ export async function get(path: string, opts: GetOptions = {}): Promise<GetResul
   const sub = rel === t.path ? '' : rel.slice(t.path.length + 1);
   const lock = await ctx.lock(); // mk gc waits: the blobs read here stay while they are read
   const fetched = { blobs: 0, bytes: 0 };
+  const partial = { packs: 0, requests: 0, bytes: 0 };
   // The remote is opened once, and only when the cache lacks something.
   let remoteP: Promise<{ target: Awaited<ReturnType<typeof openRemote>>; concurrency: number }> | undefined;
   const remote = () =>
@@ -102,7 +85,7 @@ export async function get(path: string, opts: GetOptions = {}): Promise<GetResul
         files = [{ path: '', digest: desc.digest, size: desc.size, mode: t.pointer.exec ? 0o755 : 0o644, layer: 0 }];
         type = 'file';
       } else {
-        ({ files, type } = await folderPart(ctx, t, sub, rel, rev, ensure, async () => (ctx.config.remotes.length ? (await remote()).target : undefined), tmp));
+        ({ files, type } = await folderPart(ctx, t, sub, rel, rev, ensure, async () => (ctx.config.remotes.length ? (await remote()).target : undefined), tmp, partial));
       }
       if (existsSync(out)) {
         // --force: the old output goes only once the new one is complete.
@@ -111,7 +94,19 @@ export async function get(path: string, opts: GetOptions = {}): Promise<GetResul
         renameSync(tmp, out);
         rmSync(old, { recursive: true, force: true });
       } else renameSync(tmp, out);
-      return { path: rel, commit, artifact: t.path, out, type, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0), downloaded: fetched.blobs, downloadedBytes: fetched.bytes };
+      return {
+        path: rel,
+        commit,
+        artifact: t.path,
+        out,
+        type,
+        files: files.length,
+        bytes: files.reduce((n, f) => n + f.size, 0),
+        downloaded: fetched.blobs + partial.packs,
+        downloadedBytes: fetched.bytes + partial.bytes,
+        packsInPart: partial.packs,
+        rangeRequests: partial.requests,
+      };
     } catch (e) {
       rmSync(tmp, { recursive: true, force: true });
       throw e;
@@ -131,8 +126,73 @@ async function folderPart(
   ensure: (d: Descriptor[]) => Promise<void>,
   remote: () => Promise<Awaited<ReturnType<typeof openRemote>> | undefined>,
   tmp: string,
+  partial: { packs: number; requests: number; bytes: number },
 ): Promise<{ files: FileEntry[]; type: 'file' | 'dir' }> {
-  // The root, then its file lists (small), then only the packs and raw blobs of the files asked for.
+  const manifest = await fetchDirManifest(ctx, t, rev, ensure, remote, sub);
+  const files = sub ? manifest.files.filter((f) => underPrefix(f.path, sub)) : manifest.files;
+  if (!files.length)
+    throw new MkError('ENOTFOUND', `${rel} is not in ${t.path} at ${rev}`, { hint: `list what it holds with 'mk diff' or 'mk status -v', or get the whole folder with 'mk get ${t.path}'` });
+  const single = files.length === 1 && files[0]!.path === sub;
+  const destOf = (f: FileEntry) => (single ? tmp : join(tmp, ...(sub ? f.path.slice(sub.length + 1) : f.path).split('/')));
+  const byLayer = new Map<number, FileEntry[]>();
+  for (const f of files) byLayer.set(f.layer, [...(byLayer.get(f.layer) ?? []), f]);
+  // A pack the cache lacks, of which only a small part is wanted, is read in part: the
+  // wanted files' byte ranges only (HTTP Range on a registry, a read at the offset in a layout).
+  const inPart = new Set<number>();
+  for (const [i, fs] of byLayer) {
+    const l = manifest.layers[i]!;
+    const wanted = fs.reduce((n, f) => n + f.size, 0);
+    if (l.format === 'tar' && !ctx.cache.existsSync({ mediaType: MediaType.octet, ...l }) && wanted * 2 < l.size) inPart.add(i);
+  }
+  const target = inPart.size ? await remote() : undefined;
+  if (!target) inPart.clear(); // no remote: ensure below says so
+  await ensure([...byLayer.keys()].filter((i) => !inPart.has(i)).map((i) => ({ mediaType: MediaType.octet, digest: manifest.layers[i]!.digest, size: manifest.layers[i]!.size })));
+  if (!single) mkdirSync(tmp);
+  // Pack entries are named from the repository root, as kit names a layer's entries.
+  const entry = (f: FileEntry) => `${t.path}/${f.path}`;
+  for (const [i, fs] of byLayer) {
+    const l = manifest.layers[i]!;
+    if (l.format === 'raw') {
+      for (const f of fs) await placeBlob(ctx.cache, l.digest, l.size, destOf(f), f.mode, 'copy');
+      continue;
+    }
+    let rest = fs;
+    if (inPart.has(i)) {
+      const all = manifest.files.filter((f) => f.layer === i).map((f) => ({ name: entry(f), size: f.size }));
+      const r = await readPackRanges(
+        target!,
+        l,
+        all,
+        fs.map((f) => ({ name: entry(f), dest: destOf(f), mode: f.mode, digest: f.digest, size: f.size })),
+      );
+      partial.packs++;
+      partial.requests += r.requests;
+      partial.bytes += r.bytes;
+      // Bytes that did not match at the derived offsets (a pack another tool laid out): read from the whole pack.
+      const unmatched = new Set(r.unmatched.map((w) => w.name));
+      rest = fs.filter((f) => unmatched.has(entry(f)));
+      if (rest.length) await ensure([{ mediaType: MediaType.octet, digest: l.digest, size: l.size }]);
+    }
+    if (!rest.length) continue;
+    const wants = new Map<string, PackWant>(rest.map((f) => [entry(f), { dest: destOf(f), mode: f.mode, digest: f.digest, size: f.size }]));
+    await extractPack(ctx.cache, l, wants, () => undefined);
+  }
+  return { files, type: single ? 'file' : 'dir' };
+}
+
+/**
+ * The file list of folder artifact `t` (its root, then its file lists: small), downloaded into
+ * the cache where it lacks them (`ensure`), the root's size asked of the remote when unknown.
+ * With `only` (a path inside the folder), only the files of the lists that can hold it.
+ */
+export async function fetchDirManifest(
+  ctx: RepoContext,
+  t: TrackedPointer,
+  rev: string,
+  ensure: (d: Descriptor[]) => Promise<void>,
+  remote: () => Promise<Awaited<ReturnType<typeof openRemote>> | undefined>,
+  only?: string,
+): Promise<DirManifest> {
   let rootSize = ctx.cache.statBlobSync(t.pointer.digest);
   if (rootSize === undefined) {
     const target = await remote();
@@ -143,27 +203,32 @@ async function folderPart(
   await ensure([{ mediaType: MediaType.octet, digest: t.pointer.digest, size: rootSize }]);
   const what = `directory manifest ${t.pointer.digest.slice(7, 19)}`;
   const root = decodeDirRoot(readCachedSmall(ctx.cache, t.pointer.digest, what), what);
-  await ensure(root.lists);
-  const manifest = await loadDirManifest(ctx.cache, t.pointer);
-  const files = sub ? manifest.files.filter((f) => underPrefix(f.path, sub)) : manifest.files;
-  if (!files.length)
-    throw new MkError('ENOTFOUND', `${rel} is not in ${t.path} at ${rev}`, { hint: `list what it holds with 'mk diff' or 'mk status -v', or get the whole folder with 'mk get ${t.path}'` });
-  const single = files.length === 1 && files[0]!.path === sub;
-  const destOf = (f: FileEntry) => (single ? tmp : join(tmp, ...(sub ? f.path.slice(sub.length + 1) : f.path).split('/')));
-  const layers = [...new Set(files.map((f) => f.layer))].map((i) => manifest.layers[i]!);
-  await ensure(layers.map((l) => ({ mediaType: MediaType.octet, digest: l.digest, size: l.size })));
-  if (!single) mkdirSync(tmp);
-  const byLayer = new Map<number, FileEntry[]>();
-  for (const f of files) byLayer.set(f.layer, [...(byLayer.get(f.layer) ?? []), f]);
-  for (const [i, fs] of byLayer) {
-    const l = manifest.layers[i]!;
-    if (l.format === 'raw') {
-      for (const f of fs) await placeBlob(ctx.cache, l.digest, l.size, destOf(f), f.mode, 'copy');
-      continue;
-    }
-    // Pack entries are named from the repository root, as kit names a layer's entries.
-    const wants = new Map<string, PackWant>(fs.map((f) => [`${t.path}/${f.path}`, { dest: destOf(f), mode: f.mode, digest: f.digest, size: f.size }]));
-    await extractPack(ctx.cache, l, wants, () => undefined);
+  if (only === undefined) {
+    await ensure(root.lists);
+    return loadDirManifest(ctx.cache, t.pointer);
   }
-  return { files, type: single ? 'file' : 'dir' };
+  // Only the file lists that can hold `only` (a binary search over them): the manifest then names those files alone.
+  const read = async (d: Descriptor) => {
+    await ensure([d]);
+    return readCachedSmall(ctx.cache, d.digest, what);
+  };
+  const needed = await listsCovering(root, only, read, what);
+  await ensure(root.lists.filter((l) => needed.has(l.digest)));
+  return assembleDirManifest(root, (d) => readCachedSmall(ctx.cache, d, what), what, needed);
+}
+
+/** Whether `rev` names a commit of the repository at `cwd` (false outside any repository). */
+async function isRevision(rev: string, cwd?: string): Promise<boolean> {
+  let root: string;
+  try {
+    root = RepoContext.open(cwd).root;
+  } catch {
+    return false;
+  }
+  try {
+    await resolveCommit(root, rev);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -3,6 +3,7 @@ import { basename, dirname } from 'node:path';
 import { MkError, UsageError } from '../errors/index.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { Stamps } from '../hashing/stamps.js';
+import { movePartial } from '../artifact/partial.js';
 import { updateIndex } from '../git/index-update.js';
 import { recordPointerState } from '../git/pointer-state.js';
 import { readWorkspacePointer, underPrefix, workspacePointerPaths } from '../git/pointers.js';
@@ -115,8 +116,10 @@ export async function move(source: string, destination: string, opts: { cwd?: st
       renameSync(abs(ctx.root, from), abs(ctx.root, to));
       const renamed = lstatSync(abs(ctx.root, to));
       stat.move(from, to, before.isFile() ? { before, renamed } : undefined);
-      if (before.isDirectory()) stamps.move(from, to);
-      else stamps.forget(from);
+      if (before.isDirectory()) {
+        stamps.move(from, to);
+        movePartial(ctx.stateDir, from, to); // a folder restored in part stays so, under its new name
+      } else stamps.forget(from);
     }
     await writeFileAtomic(abs(ctx.root, pointerPathFor(to)), serializePointer(pointer, basename(to)));
     add.push(pointerPathFor(to));

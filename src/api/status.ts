@@ -18,9 +18,12 @@ export interface ArtifactStatus {
   /**
    * Work tree against the pointer: clean, modified (the user's changes), stale (exactly another
    * version mk placed or recorded: git changed the pointer without the data; `mk checkout` or the
-   * next commit brings the pointer's data), deleted (data absent), unknown (not cached, cannot tell).
+   * next commit brings the pointer's data), deleted (data absent), unknown (not cached, cannot tell),
+   * partial (a folder restored in part by `mk pull -- <path inside>`, unchanged: see `partial`).
    */
-  workspace: WorkspaceStatus | 'stale';
+  workspace: WorkspaceStatus | 'stale' | 'partial';
+  /** A folder restored in part: `files` of its `of` files are in the work tree (the rest were not restored, not deleted). */
+  partial?: { files: number; of: number };
   /** Pointer against HEAD: new (not in HEAD), changed (differs from HEAD), committed. */
   commit: 'new' | 'changed' | 'committed';
   /** All blobs needed to restore it are in the local cache. */
@@ -44,7 +47,7 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
   let headPointers: Promise<TrackedPointer[]> | undefined;
   for (const t of tracked) {
     const cmp = await compareWorkspace(ctx, stat, t.path, t.pointer, stamps, early.get(t.path));
-    let workspace: ArtifactStatus['workspace'] = cmp.workspace;
+    let workspace: ArtifactStatus['workspace'] = cmp.partial && cmp.workspace === 'clean' ? 'partial' : cmp.workspace;
     // A filtered file left as pointer text by a checkout that could not get its data: the data is absent.
     if (t.filtered && workspace === 'modified' && pointerTextInWorkTree(ctx.root, t.path)) workspace = 'deleted';
     else if (!t.filtered && (workspace === 'modified' || workspace === 'unknown')) {
@@ -68,6 +71,7 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
       changes: cmp.changes,
     };
     if (t.pointer.files !== undefined) s.files = t.pointer.files;
+    if (cmp.partial) s.partial = cmp.partial;
     out.push(s);
   }
   try {

@@ -2,7 +2,7 @@ import pLimit from 'p-limit';
 import type { Descriptor } from '../content/descriptor.js';
 import { hasBlobStat, type Target } from '../content/storage.js';
 import { MkError } from '../errors/index.js';
-import { pointersAtCommit, workspacePointers, type TrackedPointer } from '../git/pointers.js';
+import { pointersAtCommit, underPrefix, workspacePointers, type TrackedPointer } from '../git/pointers.js';
 import { git, hasCommit, headCommit, isAncestor, resolveCommit, resolveCommits } from '../git/run.js';
 import { openRemote, remoteConfig } from '../remote/remotes.js';
 import { RepoContext } from '../repo/context.js';
@@ -18,6 +18,7 @@ import type { CopyProgress } from '../transfer/copy.js';
 
 export type { CopyProgress };
 import { checkout, type CheckoutResult } from './checkout.js';
+import { pullPart, type PartialPullResult } from './partial-pull.js';
 import { buildModelKit, sourceUrl } from '../modelkit/builder.js';
 import { publishModelKit, taggedCommit } from '../modelkit/publish.js';
 import { ociTag } from '../modelkit/tags.js';
@@ -306,11 +307,72 @@ export async function fetchData(opts: TransferOptions = {}): Promise<TransferRes
   }
 }
 
-/** fetch, then checkout. */
-export async function pull(opts: TransferOptions & { rev?: string; force?: boolean } = {}): Promise<{ fetch: TransferResult; checkout: CheckoutResult }> {
-  const f = await fetchData({ ...opts, revs: opts.rev ? [opts.rev] : undefined });
-  const c = await checkout({ cwd: opts.cwd, rev: opts.rev, paths: opts.paths, force: opts.force });
-  return { fetch: f, checkout: c };
+/**
+ * fetch, then checkout. A path inside a tracked folder restores that part of the folder alone
+ * (see pullPart): only the packs that hold its files are downloaded.
+ */
+export async function pull(opts: TransferOptions & { rev?: string; force?: boolean } = {}): Promise<{ fetch: TransferResult; checkout: CheckoutResult; partial: PartialPullResult[] }> {
+  const parts = opts.paths?.length ? await partsOfFolders(opts) : undefined;
+  const partial: PartialPullResult[] = [];
+  if (parts?.inside.size) {
+    const ctx = RepoContext.open(opts.cwd);
+    const lock = await ctx.lock();
+    try {
+      for (const { t, subs } of parts.inside.values()) partial.push(await pullPart(ctx, t, subs, opts));
+    } finally {
+      lock.release();
+    }
+    if (!parts.rest.length) {
+      const copied = partial.reduce((n, p) => n + p.copied, 0);
+      const bytes = partial.reduce((n, p) => n + p.bytes, 0);
+      const remote = remoteConfig(ctx, opts.remote).name;
+      return { fetch: { remote, artifacts: partial.length, blobs: copied, copied, skipped: 0, bytes }, checkout: { rev: undefined, artifacts: [] }, partial };
+    }
+  }
+  const paths = parts ? parts.rest : opts.paths;
+  const f = await fetchData({ ...opts, paths, revs: opts.rev ? [opts.rev] : undefined });
+  const c = await checkout({ cwd: opts.cwd, rev: opts.rev, paths, force: opts.force });
+  for (const p of partial) {
+    f.copied += p.copied;
+    f.blobs += p.copied;
+    f.bytes += p.bytes;
+    f.artifacts++;
+  }
+  return { fetch: f, checkout: c, partial };
+}
+
+/**
+ * Splits pull's paths into paths inside tracked folders (restored in part), grouped by folder,
+ * and the rest (whole artifacts, or paths holding several). With a revision, a part is taken
+ * only when the work tree's pointer is that revision's: a part of another version cannot stand
+ * beside the pointer of this one.
+ */
+async function partsOfFolders(opts: TransferOptions & { rev?: string }): Promise<{ inside: Map<string, { t: TrackedPointer; subs: string[] }>; rest: string[] }> {
+  const ctx = RepoContext.open(opts.cwd);
+  const cwd = opts.cwd ?? process.cwd();
+  const folders = (await workspacePointers(ctx.root)).filter((t) => t.pointer.type === 'dir' && !t.filtered);
+  const inside = new Map<string, { t: TrackedPointer; subs: string[] }>();
+  const rest: string[] = [];
+  for (const p of opts.paths ?? []) {
+    const rel = repoRelative(ctx.root, p, cwd);
+    const t = folders.find((x) => rel !== x.path && underPrefix(rel, x.path));
+    if (!t) {
+      rest.push(p);
+      continue;
+    }
+    if (opts.rev) {
+      const at = (await pointersAtCommit(ctx.commonDir, await resolveCommit(ctx.root, opts.rev), [t.path])).find((x) => x.path === t.path);
+      if (at?.pointer.digest !== t.pointer.digest)
+        throw new MkError('EPARTIAL', `${rel}: a part of ${t.path} is restored only from the version its pointer in the work tree records, and ${opts.rev} records another`, {
+          hint: `restore the whole folder of ${opts.rev} with 'mk pull ${opts.rev} -- ${t.path}', or check out its pointer first`,
+        });
+    }
+    const e = inside.get(t.path) ?? inside.set(t.path, { t, subs: [] }).get(t.path)!;
+    e.subs.push(rel.slice(t.path.length + 1));
+  }
+  // A folder also named whole is restored whole.
+  for (const k of [...inside.keys()]) if (rest.some((p) => underPrefix(k, repoRelative(ctx.root, p, cwd)))) inside.delete(k);
+  return { inside, rest };
 }
 
 export interface RemoteStatus {

@@ -8,6 +8,7 @@ import { scanPath, workState, type Scanned, type WorkFile, type WorkState } from
 import { scanFromFind } from './scan.js';
 import { findSignatureAsync, statSignature, type Stamps } from '../hashing/stamps.js';
 import { abs } from '../repo/paths.js';
+import { partialMark, restoredUnder } from './partial.js';
 
 export interface FileChange {
   path: string;
@@ -25,6 +26,12 @@ export interface Comparison {
   changes: FileChange[];
   state: WorkState;
   manifest?: DirManifest;
+  /**
+   * A folder restored in part (see partial.ts): files of the version outside the restored
+   * paths are absent because they were never restored; they are not changes. `files` of `of`
+   * are in the work tree.
+   */
+  partial?: { files: number; of: number };
 }
 
 /** Are all blobs needed to restore `p` in the local cache? */
@@ -100,7 +107,7 @@ export async function compareWorkspace(
   // A folder whose signature changed: its files' stat data is in the output find just gave.
   const fromFind = !scanned && sig?.findOutput ? scanFromFind(abs(ctx.root, path), sig.findOutput) : undefined;
   const result = await compareFull(ctx, stat, path, p, scanned ?? (fromFind ? { kind: 'dir', scan: fromFind } : scanPath(ctx.root, path)));
-  if (stamps && sig && result.workspace === 'clean') stamps.record(path, p.digest, sig, result.cached ? neededBlobs(p, result.manifest) : undefined, digestLookup(result.manifest));
+  if (stamps && sig && result.workspace === 'clean' && !result.partial) stamps.record(path, p.digest, sig, result.cached ? neededBlobs(p, result.manifest) : undefined, digestLookup(result.manifest));
   return result;
 }
 
@@ -143,6 +150,13 @@ async function compareFull(ctx: RepoContext, stat: StatCache, path: string, p: P
     const same = state.files.length === p.files && size === p.size;
     return { workspace: same ? 'unknown' : 'modified', cached: false, changes: [], state };
   }
-  const changes = diffFiles(manifest.files, state.files);
+  let changes = diffFiles(manifest.files, state.files);
+  const mark = partialMark(ctx.stateDir, path, p.digest);
+  if (mark) {
+    const kept = changes.filter((c) => c.change !== 'removed' || restoredUnder(mark, c.path));
+    const notRestored = changes.length - kept.length;
+    changes = kept;
+    if (notRestored) return { workspace: changes.length ? 'modified' : 'clean', cached, changes, state, manifest, partial: { files: manifest.files.length - notRestored, of: manifest.files.length } };
+  }
   return { workspace: changes.length ? 'modified' : 'clean', cached, changes, state, manifest };
 }

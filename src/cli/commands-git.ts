@@ -73,12 +73,34 @@ export function registerGit(program: Command): void {
     .argument('<url>', 'the Git repository')
     .argument('[dir]', 'where to clone')
     .option('-b, --branch <name>', 'check out this branch')
-    .action(async (url: string, dir: string | undefined, o: { branch?: string }) => {
-      const { clone } = await import('../api/clone.js');
-      const r = await clone(url, dir, { branch: o.branch });
-      out.line(`cloned into ${r.dir}; restored the data of ${r.restored} artifact(s)`);
-      const { setupWarning } = await import('../api/filter/setup.js');
-      const w = await setupWarning(r.dir);
-      if (w) out.err(w);
+    .option('--depth <n>', "a shallow clone of the last <n> commits (git clone --depth); mk restores the checked-out commit's data")
+    .option('-j, --jobs <n>', 'transfers at once (default 6, or MK_CONCURRENCY)')
+    .option('--progress', 'show progress even when not on a terminal')
+    .option('-q, --quiet', 'print nothing but errors')
+    .option('--json', 'print the result as JSON')
+    .action(async (url: string, dir: string | undefined, o: { branch?: string; depth?: string; jobs?: string; progress?: boolean; quiet?: boolean; json?: boolean }) => {
+      const { UsageError } = await import('../api/common.js');
+      const whole = (name: string, v: string | undefined) => {
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive whole number, not '${v}'`);
+        return n;
+      };
+      const depth = whole('--depth', o.depth);
+      const concurrency = whole('--jobs', o.jobs);
+      const { progressBar, wantProgress } = await import('./progress.js');
+      const bar = progressBar('clone', wantProgress(o));
+      try {
+        const { clone } = await import('../api/clone.js');
+        const r = await clone(url, dir, { branch: o.branch, depth, concurrency, onProgress: bar.update });
+        bar.stop();
+        if (o.json) out.json(r);
+        else if (!o.quiet) out.line(`cloned into ${r.dir}; restored the data of ${r.restored} artifact(s)`);
+        const { setupWarning } = await import('../api/filter/setup.js');
+        const w = await setupWarning(r.dir);
+        if (w) out.err(w);
+      } finally {
+        bar.stop();
+      }
     });
 }

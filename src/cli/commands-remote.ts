@@ -150,7 +150,7 @@ export function registerRemote(program: Command): void {
       .command('pull')
       .description('fetch, then checkout')
       .argument('[rev]', 'a revision (default: the pointers of the work tree)')
-      .argument('[paths...]', "only these paths ('--' before them when one could be read as a revision)")
+      .argument('[paths...]', "only these paths ('--' before them when one could be read as a revision); a path inside a tracked folder restores that part of it alone")
       .option('-f, --force', 'overwrite unsaved changes'),
   ).action(async (rev: string | undefined, rest: string[], o: TOpts & { force?: boolean }) => {
     const { revs, paths } = await revsAndPathsOf('pull', [rev, ...rest], 1);
@@ -164,7 +164,8 @@ export function registerRemote(program: Command): void {
       if (w) out.err(w);
       if (o.json) return out.json(r);
       const restored = r.checkout.artifacts.filter((a) => a.action === 'restored').length;
-      out.line(`fetched ${r.fetch.copied} blob(s), ${bytes(r.fetch.bytes)}; restored ${restored} artifact(s)`);
+      const parts = r.partial.map((p) => `; restored ${p.written} of ${p.files} file(s) under ${p.paths.join(', ')}${p.partial ? ` (${p.path} is partially restored)` : ''}`).join('');
+      out.line(`fetched ${r.fetch.copied} blob(s), ${bytes(r.fetch.bytes)}; restored ${restored} artifact(s)${parts}`);
     } finally {
       bar.stop();
     }
@@ -175,18 +176,25 @@ export function registerGet(program: Command): void {
   transferOptions(
     program
       .command('get')
-      .description('write one file or folder of tracked data, of any revision, outside the work tree (downloads only what it needs)')
-      .argument('<path>', 'a tracked file or folder, or a file or folder inside a tracked folder')
-      .option('--rev <rev>', 'the revision to read (default: HEAD)')
+      .description('write one file or folder of tracked data, of any revision or ModelKit, outside the work tree (reads only what it needs)')
+      .usage('[options] [<rev>] <path>')
+      .argument('<rev|path>', 'with a second argument: a revision (default: HEAD), or a ModelKit reference (host/repository:tag, oci:<path>[:tag], <remote>:<tag>), read without Git')
+      .argument('[path]', 'a tracked file or folder, or a file or folder inside a tracked folder (or of the ModelKit)')
+      .option('--rev <rev>', 'the revision to read (the same as the first argument)')
       .option('-o, --out <path>', 'where to write it (default: its name, in the current directory)')
       .option('-f, --force', 'replace an existing output'),
-  ).action(async (path: string, o: TOpts & { rev?: string; out?: string; force?: boolean }) => {
+  ).action(async (a: string | undefined, b: string | undefined, o: TOpts & { rev?: string; out?: string; force?: boolean }) => {
+    // One argument is the path; two are a revision (or ModelKit reference) and a path.
+    const path = b ?? a!;
+    if (b !== undefined && o.rev !== undefined) throw new UsageError(`a revision given twice ('${a}' and --rev ${o.rev})`, 'mk get [<rev>] <path>');
+    const rev = b !== undefined ? a : o.rev;
     const { get } = await import('../api/get.js');
-    const r = await get(path, { rev: o.rev, out: o.out, force: o.force, remote: o.remote, concurrency: jobs(o) });
+    const r = await get(path, { rev, out: o.out, force: o.force, remote: o.remote, concurrency: jobs(o) });
     if (o.json) return out.json(r);
+    if (o.quiet) return;
     const got = r.type === 'file' ? `${bytes(r.bytes)}` : `${r.files} file(s), ${bytes(r.bytes)}`;
-    const dl = r.downloaded ? `; downloaded ${r.downloaded} blob(s), ${bytes(r.downloadedBytes)}` : '';
-    out.line(`wrote ${r.out} (${got}) from ${r.commit.slice(0, 12)}${dl}`);
+    const dl = r.downloaded ? `; downloaded ${r.downloaded} blob(s)${r.packsInPart ? ` (${r.packsInPart} in part)` : ''}, ${bytes(r.downloadedBytes)}` : '';
+    out.line(`wrote ${r.out} (${got}) from ${r.reference ?? r.commit.slice(0, 12)}${dl}`);
   });
 }
 

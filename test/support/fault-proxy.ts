@@ -28,7 +28,9 @@ export type Fault =
   | { kind: 'truncate'; afterBytes: number }
   /** Flips the byte at `at` of the request body on its way upstream. */
   | { kind: 'corrupt-request'; at?: number }
-  | { kind: 'redirect'; status?: number };
+  | { kind: 'redirect'; status?: number }
+  /** Forwards the request without its Range header: the registry answers as one that ignores Range (200, the whole body). */
+  | { kind: 'ignore-range' };
 
 export interface FaultRule {
   match: FaultMatch;
@@ -54,6 +56,9 @@ export interface RecordedRequest {
   headers: IncomingMessage['headers'];
   /** The fault applied, if any. */
   fault?: Fault['kind'];
+  /** Forwarded without a fault (or with 'ignore-range'): the upstream status, and the response body bytes sent on. */
+  status?: number;
+  bytes?: number;
 }
 
 export interface FaultProxy {
@@ -99,9 +104,14 @@ export async function startFaultProxy(upstream: string, opts: { storageHost?: st
     return undefined;
   };
 
-  const forward = (req: IncomingMessage, res: ServerResponse, path: string, headers: IncomingMessage['headers'], onBody?: (res: IncomingMessage) => void): void => {
+  const forward = (req: IncomingMessage, res: ServerResponse, path: string, headers: IncomingMessage['headers'], onBody?: (res: IncomingMessage) => void, rec?: RecordedRequest): void => {
     const out = httpRequest({ host: up.hostname, port: up.port, method: req.method, path, headers }, (ures) => {
       if (onBody) return onBody(ures);
+      if (rec) {
+        rec.status = ures.statusCode;
+        rec.bytes = 0;
+        ures.on('data', (c: Buffer) => (rec.bytes! += c.length));
+      }
       res.writeHead(ures.statusCode ?? 502, ures.headers);
       ures.pipe(res);
     });
@@ -116,10 +126,17 @@ export async function startFaultProxy(upstream: string, opts: { storageHost?: st
     maxInFlight = Math.max(maxInFlight, inFlight);
     res.once('close', () => inFlight--);
     const rule = take(req);
-    requests.push({ method: req.method ?? '', url: req.url ?? '', origin: 'proxy', headers: req.headers, fault: rule?.fault.kind });
+    const rec: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', origin: 'proxy', headers: req.headers, fault: rule?.fault.kind };
+    requests.push(rec);
     const f = rule?.fault;
-    if (!f) return forward(req, res, req.url ?? '/', req.headers);
+    if (!f) return forward(req, res, req.url ?? '/', req.headers, undefined, rec);
     switch (f.kind) {
+      case 'ignore-range': {
+        const headers = { ...req.headers };
+        if (headers.range !== undefined) rule!.applied++;
+        delete headers.range;
+        return forward(req, res, req.url ?? '/', headers, undefined, rec);
+      }
       case 'status': {
         rule!.applied++;
         req.resume();

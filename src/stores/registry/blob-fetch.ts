@@ -11,13 +11,17 @@ export interface BlobFetchOptions {
   range?: ByteRange;
   signal?: AbortSignal;
   onProgress?: (bytes: number) => void;
+  /** Called with the bytes before the range that a registry ignoring Range sent anyway (read and dropped). */
+  onSkipped?: (bytes: number) => void;
   scopes: string[];
 }
 
 /**
  * GET a blob. A whole-blob read is verified (size and sha256) as it streams: a mismatch
  * throws at the end, so wrong bytes never complete as a success. A range read sends
- * `Range: bytes=a-b` and requires a 206 with the matching Content-Range. When the
+ * `Range: bytes=a-b` and requires a 206 with the matching Content-Range; a registry that
+ * ignores Range (a 200 with the whole blob) is read from its start, the bytes before the range
+ * dropped as they arrive (and counted, see onSkipped), never kept. When the
  * connection drops mid-body the download resumes with a Range from the offset reached,
  * up to the retry policy's tries. The first request (and its errors: 404, 401, ...) happens
  * before this returns; the body streams as the result is iterated.
@@ -29,7 +33,7 @@ export async function fetchBlob(client: RegistryClient, desc: Descriptor, opts: 
   const what = `fetch blob ${desc.digest} from ${client.name}`;
   if (!whole && end <= start) return (async function* () {})();
 
-  const get = async (from: number, resuming: boolean): Promise<HttpResponse> => {
+  const get = async (from: number, resuming: boolean): Promise<{ res: HttpResponse; skip: number }> => {
     const ranged = resuming || !whole;
     const res = await client.request({
       method: 'GET',
@@ -40,7 +44,7 @@ export async function fetchBlob(client: RegistryClient, desc: Descriptor, opts: 
       ok: ranged ? [200, 206] : [200],
       signal: opts.signal,
     });
-    if (ranged) checkRange(res, from, end, desc.size, what);
+    if (ranged) return { res, skip: checkRange(res, from, end, desc.size, what) };
     else {
       const len = header(res.headers, 'content-length');
       if (len !== undefined && Number(len) !== desc.size) {
@@ -48,7 +52,7 @@ export async function fetchBlob(client: RegistryClient, desc: Descriptor, opts: 
         throw RegistryDigestError.fromRegistry(`blob ${desc.digest} from ${client.name}`, `${desc.size} bytes`, `${len} bytes`);
       }
     }
-    return res;
+    return { res, skip: 0 };
   };
 
   const first = await get(start, false);
@@ -65,12 +69,19 @@ async function* servedVerified(stream: AsyncIterable<Uint8Array>, desc: Descript
   }
 }
 
-/** A 206 must carry `Content-Range: bytes from-(end-1)/size`; a 200 to a range request is refused unless it starts at 0. */
-function checkRange(res: HttpResponse, from: number, end: number, size: number, what: string): void {
+/**
+ * A 206 must carry `Content-Range: bytes from-(end-1)/size`. A 200 is the registry ignoring
+ * Range: the whole blob (its Content-Length, when given, must be the blob's size), of which the
+ * first `from` bytes are to be dropped: returns how many.
+ */
+function checkRange(res: HttpResponse, from: number, end: number, size: number, what: string): number {
   if (res.status === 200) {
-    if (from === 0) return; // the whole blob: the stream keeps only [0, end)
-    discard(res.body);
-    throw new RegistryProtocolError(`${what}: the registry ignored the Range request (answered 200 instead of 206)`);
+    const len = header(res.headers, 'content-length');
+    if (len !== undefined && Number(len) !== size) {
+      discard(res.body);
+      throw new RegistryProtocolError(`${what}: asked for bytes ${from}-${end - 1} of ${size}, got the whole body of ${len} bytes`);
+    }
+    return from;
   }
   const cr = header(res.headers, 'content-range') ?? '';
   const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(cr.trim());
@@ -78,18 +89,20 @@ function checkRange(res: HttpResponse, from: number, end: number, size: number, 
     discard(res.body);
     throw new RegistryProtocolError(`${what}: asked for bytes ${from}-${end - 1}/${size}, got Content-Range '${cr || 'none'}'`);
   }
+  return 0;
 }
 
 async function* resumingBody(
   client: RegistryClient,
-  first: HttpResponse,
+  first: { res: HttpResponse; skip: number },
   start: number,
   end: number,
-  get: (from: number, resuming: boolean) => Promise<HttpResponse>,
+  get: (from: number, resuming: boolean) => Promise<{ res: HttpResponse; skip: number }>,
   what: string,
   opts: BlobFetchOptions,
 ): AsyncIterable<Uint8Array> {
-  let res = first;
+  let res = first.res;
+  let skip = first.skip;
   let offset = start;
   let failures = 0;
   try {
@@ -97,6 +110,14 @@ async function* resumingBody(
       try {
         for await (const chunk of res.body as AsyncIterable<Buffer>) {
           let c: Uint8Array = chunk;
+          if (skip > 0) {
+            // A registry that ignored Range: the bytes before the range are dropped as they come.
+            const drop = Math.min(skip, c.length);
+            skip -= drop;
+            opts.onSkipped?.(drop);
+            c = c.subarray(drop);
+            if (c.length === 0) continue;
+          }
           if (offset + c.length > end) c = c.subarray(0, end - offset);
           if (c.length === 0) break;
           offset += c.length;
@@ -123,7 +144,7 @@ async function* resumingBody(
         client.notifyRetry(what, failures, delay, err);
         discard(res.body);
         await sleep(delay, opts.signal);
-        res = await get(offset, true);
+        ({ res, skip } = await get(offset, true));
       }
     }
   } finally {

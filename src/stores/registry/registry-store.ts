@@ -54,6 +54,8 @@ export interface RegistryStoreOptions {
 export interface RegistryFetchOptions extends FetchOptions {
   /** Called with the number of new bytes received. */
   onProgress?: (bytes: number) => void;
+  /** A ranged read from a registry that ignores Range: called with the bytes before the range, received and dropped. */
+  onSkipped?: (bytes: number) => void;
 }
 
 export interface RegistryPushOptions extends PushOptions {
@@ -208,7 +210,7 @@ export class RegistryStore implements Target, BlobStat {
     const release = await this.slots.acquire(opts.signal);
     let inner: AsyncIterable<Uint8Array>;
     try {
-      inner = await fetchBlob(this.client, desc, { range: opts.range, signal: opts.signal, onProgress: opts.onProgress, scopes: this.pull });
+      inner = await fetchBlob(this.client, desc, { range: opts.range, signal: opts.signal, onProgress: opts.onProgress, onSkipped: opts.onSkipped, scopes: this.pull });
     } catch (e) {
       release();
       throw e;
