@@ -119,23 +119,8 @@ export function readYamlFile(file: string): Raw | undefined {
   return v as Raw;
 }
 
-const KNOWN = new Set([
-  'version',
-  'track',
-  'size_threshold',
-  'checkout',
-  'storage',
-  'remotes',
-  'default_remote',
-  'auto_fetch',
-  'repository',
-  'source',
-  'modelkits',
-  'cache',
-  'params',
-  'metrics',
-  'plots',
-]);
+const KNOWN = new Set(['version', 'track', 'size_threshold', 'checkout', 'storage', 'remotes', 'default_remote', 'auto_fetch', 'repository', 'source', 'modelkits', 'cache']);
+for (const k of ['params', 'metrics', 'plots']) KNOWN.add(k); // experiments
 
 /** A section of the config that must be a mapping with only the given keys. */
 function section(raw: unknown, file: string, key: string, known: string[]): Raw {
