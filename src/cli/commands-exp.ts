@@ -60,4 +60,43 @@ export function registerExperiments(program: Command): void {
       if (o.json) return out.json(d);
       out.line(formatDiff(d, format(o)));
     });
+  registerExpShow(program);
+}
+
+function registerExpShow(program: Command): void {
+  const exp = program.command('exp').description('experiments: a row per commit with its params, metrics, model and ModelKit');
+  exp
+    .command('show')
+    .description("a row per commit of HEAD's history (and branch tips, tags), or per ModelKit published on a remote")
+    .option('-A, --all-branches', 'add the tip of every branch')
+    .option('-T, --all-tags', 'add every tagged commit')
+    .option('-n, --num <n>', "commits of HEAD's history (with --remote: ModelKits, newest first); default 20")
+    .option('--sort-by <name>', 'sort by this metric (or param), highest first')
+    .option('--sort-order <order>', 'asc or desc (default desc)')
+    .option('-r, --remote <name>', 'read the ModelKits published on this remote, not Git history')
+    .option('--md', 'print a Markdown table')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { allBranches?: boolean; allTags?: boolean; num?: string; sortBy?: string; sortOrder?: string; remote?: string; md?: boolean; json?: boolean }) => {
+      noBoth(o);
+      if (o.sortOrder !== undefined && o.sortOrder !== 'asc' && o.sortOrder !== 'desc') throw new UsageError(`--sort-order must be asc or desc, not '${o.sortOrder}'`);
+      const n = o.num === undefined ? undefined : /^\d+$/.test(o.num) ? Number(o.num) : NaN;
+      const { expShow, formatExpShow } = await import('../api/exp.js');
+      const r = await expShow({ n, allBranches: o.allBranches, allTags: o.allTags, sortBy: o.sortBy, sortOrder: o.sortOrder as 'asc' | 'desc' | undefined, remote: o.remote });
+      if (o.json) return out.json(r);
+      out.line(formatExpShow(r, format(o)));
+    });
+  program
+    .command('promote')
+    .description("tag a commit's published ModelKit (default: champion) and record the promotion in Git")
+    .argument('<rev>', 'a commit, branch or tag whose ModelKit is published')
+    .option('--as <tag>', 'the tag to give it', 'champion')
+    .option('-r, --remote <name>', 'the remote (default: the default remote)')
+    .option('--json', 'print the result as JSON')
+    .action(async (rev: string, o: { as: string; remote?: string; json?: boolean }) => {
+      const { promote } = await import('../api/exp.js');
+      const r = await promote(rev, { as: o.as, remote: o.remote });
+      if (o.json) return out.json(r);
+      out.line(`promoted ${r.commit.slice(0, 12)} to ${r.tag}: ${r.reference} (${r.digest.replace(/^sha256:/, '').slice(0, 12)})`);
+      out.line(`recorded in git notes (${'refs/notes/mk-promotions'}); share it with 'git push origin refs/notes/mk-promotions'`);
+    });
 }

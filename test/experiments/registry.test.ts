@@ -11,8 +11,8 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { put, randomBytesFrom, rng, sha256File } from '../support/files.js';
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { git, makeRepo, mk, tempDir } from '../support/repo.js';
-import { kit, mkJsonAsync } from '../modelkit/tools.js';
+import { expectMkError, git, makeRepo, mk, mkRun, tempDir } from '../support/repo.js';
+import { kit, mkAsync, mkJsonAsync, mkOk } from '../modelkit/tools.js';
 
 let reg: RunningRegistry;
 const tmp = tempDir('mk-exp-registry-');
@@ -116,5 +116,93 @@ describe('a ModelKit carries its params and metrics; kit 1.15 reads it', () => {
     } finally {
       plain.cleanup();
     }
+  });
+});
+
+describe('mk exp show compares candidates; mk promote makes one the champion, on the registry and in Git', () => {
+  let proj: ReturnType<typeof makeExperimentProject>;
+  const c: Record<string, string> = {};
+  const digests: Record<string, string> = {};
+  const repository = 'team/exp-show';
+
+  beforeAll(async () => {
+    proj = makeExperimentProject(repository);
+    c.main = proj.train(0.01, 0.91);
+    c.a = proj.train(0.02, 0.93, 'exp-a');
+    git(proj.dir, 'checkout', '-q', 'main');
+    c.b = proj.train(0.05, 0.88, 'exp-b');
+    git(proj.dir, 'checkout', '-q', 'main');
+    const pushed = await mkJsonAsync(proj.dir, ['push', 'main', 'exp-a']);
+    for (const m of pushed.modelkits) digests[m.commit] = m.digest;
+  });
+  afterAll(() => proj?.cleanup());
+
+  it('a row per commit and branch tip, with params, metrics, model digest and ModelKit reference; --sort-by', async () => {
+    const r = await mkJsonAsync(proj.dir, ['exp', 'show', '--all-branches', '--sort-by', 'acc']);
+    const rows = r.rows.filter((x: any) => x.commit);
+    expect(rows.map((x: any) => x.commit)).toEqual([c.a, c.main, c.b]);
+    expect(rows[0]).toMatchObject({ names: ['exp-a'], metrics: { acc: 0.93, loss: 0.07 }, params: { 'train.lr': 0.02, 'optimizer.name': 'adam' } });
+    expect(rows[0].model).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(rows[0].modelkit.reference).toBe(`${reg.host}/${repository}:${c.a}`);
+    expect(new Set(rows.map((x: any) => x.model)).size).toBe(3);
+    const asc = await mkJsonAsync(proj.dir, ['exp', 'show', '--all-branches', '--sort-by', 'loss', '--sort-order', 'asc']);
+    expect(asc.rows.filter((x: any) => x.commit).map((x: any) => x.metrics.loss)).toEqual([0.07, 0.09, 0.12]);
+    // Without --all-branches: HEAD's history only (and the work tree).
+    const head = await mkJsonAsync(proj.dir, ['exp', 'show']);
+    expect(head.rows.map((x: any) => x.names[0])).toEqual(['workspace', 'main']);
+  });
+
+  it('promote refuses a commit whose ModelKit is not published, and changes nothing', async () => {
+    const r = await mkAsync(proj.dir, ['promote', 'exp-b']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`mk: the ModelKit of ${c.b!.slice(0, 12)} is not published on origin`);
+    expect(r.stderr).toContain("hint: run 'mk push exp-b' first");
+    const tags = (await mkJsonAsync(proj.dir, ['modelkit', 'list'])).modelkits.flatMap((m: any) => m.tags);
+    expect(tags).toContain(c.a);
+    expect(tags).not.toContain('champion');
+    expect(git(proj.dir, 'notes', '--ref=refs/notes/mk-promotions', 'list')).toBe('');
+  });
+
+  it('promote tags the published ModelKit champion on the registry, records it in Git; exp show marks it; promoting again moves it and keeps the history', async () => {
+    const p = await mkJsonAsync(proj.dir, ['promote', 'exp-a']);
+    expect(p).toMatchObject({ commit: c.a, tag: 'champion', digest: digests[c.a!], reference: `${reg.host}/${repository}:champion` });
+    // The registry alone: kit resolves the champion tag to exp-a's ModelKit.
+    const inspected = JSON.parse(await kit(freshDir('kit-home'), 'inspect', '--remote', '--plain-http', `${reg.host}/${repository}:champion`));
+    expect(inspected.digest).toBe(digests[c.a!]);
+    expect(git(proj.dir, 'log', '-1', '--format=%N', '--notes=mk-promotions', c.a!)).toContain('"tag":"champion"');
+    let rows = (await mkJsonAsync(proj.dir, ['exp', 'show', '--all-branches'])).rows;
+    expect(rows.find((x: any) => x.commit === c.a).promoted).toEqual(['champion']);
+    expect(rows.find((x: any) => x.commit === c.main).promoted).toEqual([]);
+    expect(await mkOk(proj.dir, ['exp', 'show', '--all-branches'])).toMatch(/exp-a \[champion\]/);
+
+    await mkOk(proj.dir, ['promote', 'main', '--as', 'champion']);
+    await mkOk(proj.dir, ['promote', 'exp-a', '--as', 'candidate-1']);
+    rows = (await mkJsonAsync(proj.dir, ['exp', 'show', '--all-branches'])).rows;
+    expect(rows.find((x: any) => x.commit === c.main).promoted).toEqual(['champion']);
+    expect(rows.find((x: any) => x.commit === c.a).promoted).toEqual(['candidate-1']);
+    // History: one commit of the notes ref per promotion, newest first.
+    expect(git(proj.dir, 'log', '--format=%s', 'refs/notes/mk-promotions').trim().split('\n')).toHaveLength(3);
+    expect(JSON.parse(await kit(freshDir('kit-home'), 'inspect', '--remote', '--plain-http', `${reg.host}/${repository}:champion`)).digest).toBe(digests[c.main!]);
+  });
+
+  it('exp show --remote reads the published ModelKits from the registry alone, outside any repository', async () => {
+    const nowhere = freshDir('app-dev');
+    const r = await mkJsonAsync(nowhere, ['exp', 'show', '--remote', `${reg.host}/${repository}`, '--sort-by', 'acc'], { MK_CACHE_DIR: join(nowhere, 'cache') });
+    expect(r.source).toBe('registry');
+    expect(r.rows.map((x: any) => x.commit)).toEqual([c.a, c.main]);
+    expect(r.rows[0]).toMatchObject({ metrics: { acc: 0.93, loss: 0.07 }, params: { 'train.lr': 0.02, 'train.epochs': 3, model: 'tiny' }, promoted: ['candidate-1'] });
+    expect(r.rows[1].promoted).toEqual(['champion']);
+    expect(r.rows[1].modelkit).toEqual({ reference: `${reg.host}/${repository}:${c.main}`, digest: digests[c.main!] });
+    const text = await mkOk(nowhere, ['exp', 'show', '--remote', `${reg.host}/${repository}`], { MK_CACHE_DIR: join(nowhere, 'cache') });
+    expect(text).toMatch(/champion/);
+    // Inside the project, by remote name: the same rows.
+    const byName = await mkJsonAsync(proj.dir, ['exp', 'show', '--remote', 'origin']);
+    expect(byName.rows.map((x: any) => x.modelkit.digest).sort()).toEqual(r.rows.map((x: any) => x.modelkit.digest).sort());
+  });
+
+  it('bad input: an invalid tag name, an unknown revision', async () => {
+    expectMkError(mkRun(proj.dir, ['promote', 'main', '--as', 'bad tag']), "'bad tag' is not a valid tag");
+    expectMkError(mkRun(proj.dir, ['promote', 'no-such-rev']), "unknown revision 'no-such-rev'");
+    expectMkError(mkRun(proj.dir, ['exp', 'show', '--sort-by', 'nope']), "no experiment has a metric or param 'nope'");
   });
 });
