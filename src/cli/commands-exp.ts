@@ -61,6 +61,7 @@ export function registerExperiments(program: Command): void {
       out.line(formatDiff(d, format(o)));
     });
   registerExpShow(program);
+  registerPlots(program);
 }
 
 function registerExpShow(program: Command): void {
@@ -98,5 +99,25 @@ function registerExpShow(program: Command): void {
       if (o.json) return out.json(r);
       out.line(`promoted ${r.commit.slice(0, 12)} to ${r.tag}: ${r.reference} (${r.digest.replace(/^sha256:/, '').slice(0, 12)})`);
       out.line(`recorded in git notes (${'refs/notes/mk-promotions'}); share it with 'git push origin refs/notes/mk-promotions'`);
+    });
+}
+
+function registerPlots(program: Command): void {
+  const plots = program.command('plots').description('plots of experiments (the series `plots:` in .mk/config.yaml lists)');
+  plots
+    .command('diff')
+    .description('render each declared plot into one SVG with a line per revision (default: HEAD and the work tree)')
+    .argument('[rev...]', 'revisions; `workspace` is the work tree')
+    .option('-o, --out <dir>', 'the folder to write the SVGs (and their Vega-Lite specs) into (required)')
+    .option('--json', 'print the result as JSON')
+    .action(async (revs: string[], o: { out?: string; json?: boolean }) => {
+      if (!o.out) throw new UsageError('name the folder to write the plots into: -o <dir>');
+      const { plotsDiff } = await import('../api/plots.js');
+      const r = await plotsDiff({ revs, dir: o.out });
+      if (o.json) return out.json(r);
+      for (const p of r.plots) {
+        out.line(`${p.file}  (${p.revisions.length} revision(s): ${p.revisions.join(', ')})`);
+        for (const m of p.missing) out.err(`note: ${p.path}: ${m.problem ?? `missing at ${m.revision}`}`);
+      }
     });
 }
