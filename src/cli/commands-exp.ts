@@ -62,6 +62,7 @@ export function registerExperiments(program: Command): void {
     });
   registerExpShow(program);
   registerPlots(program);
+  registerReport(program);
 }
 
 function registerExpShow(program: Command): void {
@@ -119,5 +120,27 @@ function registerPlots(program: Command): void {
         out.line(`${p.file}  (${p.revisions.length} revision(s): ${p.revisions.join(', ')})`);
         for (const m of p.missing) out.err(`note: ${p.path}: ${m.problem ?? `missing at ${m.revision}`}`);
       }
+    });
+}
+
+function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description('a pull-request report: params and metrics against the base, the data that changed, plots, and the ModelKit with kit pull/unpack commands')
+    .option('-b, --base <rev>', 'the revision to compare with (default HEAD~1; in CI, the target branch)')
+    .option('--md', 'Markdown, for a pull-request comment (the default)')
+    .option('--html', 'one self-contained HTML page')
+    .option('-o, --out <file>', 'write the report to this file (Markdown: its plots as SVGs in <file>-plots/)')
+    .option('--json', 'print the report data as JSON')
+    .action(async (o: { base?: string; md?: boolean; html?: boolean; out?: string; json?: boolean }) => {
+      if (o.md && o.html) throw new UsageError('--md and --html cannot be used together');
+      const { report } = await import('../api/report.js');
+      const r = await report({ base: o.base, format: o.html ? 'html' : 'md', file: o.out });
+      if (o.json) {
+        const { text: _t, ...rest } = r;
+        return out.json({ ...rest, plots: r.plots.map(({ svg: _s, ...p }) => p) });
+      }
+      if (r.file) out.line(`wrote ${r.file}`);
+      else out.line(r.text.trimEnd());
     });
 }

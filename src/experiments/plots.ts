@@ -13,6 +13,7 @@ export interface RevisionSeries {
 export function lineSpec(title: string, all: RevisionSeries[]): Record<string, unknown> {
   const first = all.find((s) => s.series.points.length)?.series;
   const numericX = all.every((s) => s.series.points.every((p) => typeof p.x === 'number'));
+  const wholeX = numericX && all.every((s) => s.series.points.every((p) => Number.isInteger(p.x)));
   const values = all.flatMap((s) => s.series.points.map((p) => ({ x: p.x, y: p.y, revision: s.revision })));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -22,7 +23,7 @@ export function lineSpec(title: string, all: RevisionSeries[]): Record<string, u
     data: { values },
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'x', type: numericX ? 'quantitative' : 'ordinal', title: first?.x ?? 'x' },
+      x: { field: 'x', type: numericX ? 'quantitative' : 'ordinal', title: first?.x ?? 'x', ...(wholeX ? { axis: { tickMinStep: 1 } } : {}) },
       y: { field: 'y', type: 'quantitative', title: first?.y ?? 'y', scale: { zero: false } },
       color: { field: 'revision', type: 'nominal', title: 'revision', sort: all.map((s) => s.revision) },
     },

@@ -13,7 +13,7 @@ function signed(n: number, suffix = ''): string {
 }
 
 export function showChange(c: ValueChange): string {
-  if (c.change === undefined) return c.status === 'added' ? 'added' : c.status === 'removed' ? 'removed' : c.status === 'unchanged' ? '0' : 'changed';
+  if (c.change === undefined) return c.status === 'added' ? 'added' : c.status === 'removed' ? 'removed' : c.status === 'unchanged' ? '-' : 'changed';
   return signed(c.change);
 }
 
