@@ -22,7 +22,8 @@ export interface ReportData {
   data?: Array<{ path: string; change: string; added: number; removed: number; modified: number }>;
   dataProblem?: string;
   plots: Array<{ path: string; title: string; revisions: string[]; svg: string; file?: string }>;
-  modelkit?: { reference: string; pull: string; unpack: string };
+  /** The commit's ModelKit on the default remote, and the commands that get it (kit's for a registry). */
+  modelkit?: { reference: string; commands: string[] };
 }
 
 export interface ReportResult extends ReportData {
@@ -37,9 +38,12 @@ function modelKitOf(ctx: RepoContext, commit: string): ReportData['modelkit'] {
   try {
     const rc = remoteConfig(ctx);
     const u = parseRemoteUrl(rc.url, ctx.root);
-    if (u.type !== 'registry') return undefined;
+    if (u.type !== 'registry') {
+      const reference = `oci:${u.path}:${commit}`;
+      return { reference, commands: [`mk modelkit unpack ${reference} -d ./${basename(ctx.root)}`] };
+    }
     const reference = `${u.host}/${u.repository}:${commit}`;
-    return { reference, pull: `kit pull ${reference}`, unpack: `kit unpack ${reference} -d ./${basename(u.repository)}` };
+    return { reference, commands: [`kit pull ${reference}`, `kit unpack ${reference} -d ./${basename(u.repository)}`] };
   } catch {
     return undefined;
   }
@@ -104,8 +108,8 @@ function markdown(r: ReportData): string {
     for (const p of r.plots) out.push(p.file ? `![${p.title}](${p.file})` : `- ${p.title}: ${p.revisions.join(' vs ')} (write the report with -o to get the SVG)`);
   }
   out.push('', '### ModelKit', '');
-  if (r.modelkit) out.push(`\`${r.modelkit.reference}\``, '', '```sh', r.modelkit.pull, r.modelkit.unpack, '```');
-  else out.push('No registry remote: this commit has no published ModelKit reference.');
+  if (r.modelkit) out.push(`\`${r.modelkit.reference}\``, '', '```sh', ...r.modelkit.commands, '```');
+  else out.push('No mk remote: this commit has no published ModelKit reference.');
   return out.join('\n') + '\n';
 }
 
@@ -135,8 +139,8 @@ function html(r: ReportData): string {
     for (const p of r.plots) parts.push(`<figure>${p.svg.replace(/^<\?xml[^>]*>\s*/, '')}<figcaption>${htmlEscape(p.title)}: ${htmlEscape(p.revisions.join(' vs '))}</figcaption></figure>`);
   }
   parts.push('<h2>ModelKit</h2>');
-  if (r.modelkit) parts.push(`<p><code>${htmlEscape(r.modelkit.reference)}</code></p><pre>${htmlEscape(`${r.modelkit.pull}\n${r.modelkit.unpack}`)}</pre>`);
-  else parts.push('<p class="note">No registry remote: this commit has no published ModelKit reference.</p>');
+  if (r.modelkit) parts.push(`<p><code>${htmlEscape(r.modelkit.reference)}</code></p><pre>${htmlEscape(r.modelkit.commands.join('\n'))}</pre>`);
+  else parts.push('<p class="note">No mk remote: this commit has no published ModelKit reference.</p>');
   parts.push('</body></html>');
   return parts.join('\n') + '\n';
 }
