@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { diffValues } from '../experiments/diff.js';
 import { lineSpec, renderSvg } from '../experiments/plots.js';
-import { DIFF_HEADER, diffRows, fileNotes, htmlEscape, htmlTable, mdTable } from '../experiments/render.js';
+import { DIFF_HEADER, diffRows, fileNotes, htmlEscape, htmlTable, mdCell, mdTable } from '../experiments/render.js';
 import { MkError, UsageError } from '../errors/index.js';
 import { remoteConfig } from '../remote/remotes.js';
 import { parseRemoteUrl } from '../remote/url.js';
@@ -105,7 +105,10 @@ function markdown(r: ReportData): string {
   else out.push(mdTable(dataRows(r)));
   if (r.plots.length) {
     out.push('', '### Plots', '');
-    for (const p of r.plots) out.push(p.file ? `![${p.title}](${p.file})` : `- ${p.title}: ${p.revisions.join(' vs ')} (write the report with -o to get the SVG)`);
+    for (const p of r.plots) {
+      const title = mdCell(p.title).replace(/[[\]]/g, '\\$&');
+      out.push(p.file ? `![${title}](${encodeURI(p.file)})` : `- ${title}: ${mdCell(p.revisions.join(' vs '))} (write the report with -o to get the SVG)`);
+    }
   }
   out.push('', '### ModelKit', '');
   if (r.modelkit) out.push(`\`${r.modelkit.reference}\``, '', '```sh', ...r.modelkit.commands, '```');

@@ -5,7 +5,8 @@ import type { Scalar } from './values.js';
 export function showValue(v: Scalar | undefined): string {
   if (v === undefined) return '-';
   if (v === null) return 'null';
-  return String(v);
+  // One line per value: a line break or tab in a text value would break the table.
+  return String(v).replace(/\r/g, '\\r').replace(/\n/g, '\\n').replace(/\t/g, '\\t');
 }
 
 function signed(n: number, suffix = ''): string {

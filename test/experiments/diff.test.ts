@@ -70,6 +70,9 @@ describe('params and metrics diffs over real branches', () => {
     expect(md).toContain('| Path | Key | Old | New | Change | Change % |');
     expect(md).toContain('| metrics.json | acc | 0.8 | 0.9 | +0.1 | +12.5% |');
     expect(md).toContain('| metrics.json | new_metric | - | 1 | added | - |');
+    // A text value with a line break stays on its row.
+    writeFileSync(p('metrics.json'), JSON.stringify({ acc: 0.8, loss: 0.5, eval: { f1: 0.7 }, note: 'two\nlines' }));
+    expect(mk(repo.dir, 'metrics', 'diff')).toMatch(/metrics\.json\s+note\s+baseline\s+two\\nlines\s+changed\s+-\n/);
     git(repo.dir, 'checkout', '--', 'metrics.json');
     expect(mk(repo.dir, 'metrics', 'diff')).toContain('no metrics changed between HEAD and workspace');
   });

@@ -147,6 +147,11 @@ describe('mk exp show compares candidates; mk promote makes one the champion, on
     expect(new Set(rows.map((x: any) => x.model)).size).toBe(3);
     const asc = await mkJsonAsync(proj.dir, ['exp', 'show', '--all-branches', '--sort-by', 'loss', '--sort-order', 'asc']);
     expect(asc.rows.filter((x: any) => x.commit).map((x: any) => x.metrics.loss)).toEqual([0.07, 0.09, 0.12]);
+    // --all-tags: a tagged commit, with every name pointing there.
+    git(proj.dir, 'tag', 'rc1', c.b!);
+    const tagged = await mkJsonAsync(proj.dir, ['exp', 'show', '-n', '1', '--all-tags']);
+    expect(tagged.rows.map((x: any) => x.names)).toEqual([['workspace'], ['main'], ['exp-b', 'rc1']]);
+    git(proj.dir, 'tag', '-d', 'rc1');
     // Without --all-branches: HEAD's history only (and the work tree).
     const head = await mkJsonAsync(proj.dir, ['exp', 'show']);
     expect(head.rows.map((x: any) => x.names[0])).toEqual(['workspace', 'main']);
