@@ -76,4 +76,33 @@ cd "$work/bob"
 run git pull -q
 cmp models/classifier.safetensors "$work/alice/models/classifier.safetensors" && echo "bob has the retrained model"
 
+say "Experiments: params, metrics and plots per commit; compare two trainings, promote the better one"
+cd "$work/alice"
+cat >> .mk/config.yaml <<'YAML'
+params: [params.yaml]
+metrics: [metrics.json]
+plots: [{path: logs/loss.csv, x: step, y: loss, title: Training loss}]
+YAML
+train() {  # train <lr>: writes params, the loss curve and the metrics a (pretend) training gives
+  printf 'train:\n  lr: %s\n  epochs: 20\nmodel:\n  layers: 4\n' "$1" > params.yaml
+  mkdir -p logs
+  awk -v lr="$1" 'BEGIN { print "step,loss"; for (s = 0; s < 20; s++) printf "%d,%.4f\n", s, 0.15 + 0.85 / (1 + lr * 3 * s) }' > logs/loss.csv
+  awk -v lr="$1" 'BEGIN { loss = 0.15 + 0.85 / (1 + lr * 57); printf "{\"loss\": %.4f, \"accuracy\": %.4f}\n", loss, 1 - loss / 1.5 }' > metrics.json
+}
+train 0.1
+run git add -A
+run git commit -q -m "Train with lr=0.1"
+run git push -q origin main                                               # the ModelKit carries params (model.parameters) and metrics
+train 0.5                                                                 # a second training, not committed yet
+run mk metrics diff                                                       # HEAD against the work tree: old, new, change, %
+run mk params diff
+run git commit -q -am "Train with lr=0.5"
+run git push -q origin main
+run mk exp show -n 2 --sort-by accuracy
+run mk plots diff HEAD~1 HEAD -o "$work/plots"                           # one SVG per plot, a line per revision
+run mk promote HEAD                                                       # tags its published ModelKit 'champion', notes it in Git
+run mk exp show -n 2
+run git log -1 --format=%N --notes=mk-promotions HEAD
+run mk report --base HEAD~1 -o "$work/report.md"                          # the pull-request report (templates/ci posts it)
+
 say "Done. Everything is in $work (remove it when you are done)"

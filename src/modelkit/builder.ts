@@ -16,6 +16,7 @@ import { defaultKitfile } from './kitfile-sync.js';
 import { encodeConfig, encodeManifest } from './json.js';
 import { commitInfo, listTree, readGitBlob, type TreeFile } from './tree.js';
 import { fileLayer, treeLayer } from './tree-layer.js';
+import { commitExperiment } from '../experiments/modelkit.js';
 
 export const ANN = {
   created: 'org.opencontainers.image.created',
@@ -127,6 +128,13 @@ export async function buildModelKit(ctx: RepoContext, commit: string, opts: { so
   const tracked = await pointersAtCommit(ctx.commonDir, commit);
   const { kf: written, name: kitfileName, text: kitfileText } = await readKitfileAt(ctx, tree);
   const kf = withImplicitEntries(written, tracked);
+  // The commit's params (its own .mk/config.yaml's `params` files) go in model.parameters,
+  // over what the Kitfile says; params and metrics also as manifest annotations.
+  const exp = await commitExperiment(ctx.commonDir, commit);
+  if (kf.model && Object.keys(exp.params).length) {
+    const own = kf.model.parameters;
+    kf.model.parameters = own && typeof own === 'object' && !Array.isArray(own) ? { ...(own as Record<string, unknown>), ...exp.params } : exp.params;
+  }
   const entries = kitEntries(kf);
   const trackedByPath = new Map(tracked.map((t) => [t.path, t]));
   const claimed = [...new Set([...entries.map((e) => cleanPath(e.entry.path)), ...tracked.map((t) => t.path)])];
@@ -205,6 +213,7 @@ export async function buildModelKit(ctx: RepoContext, commit: string, opts: { so
   if (pkg.description) annotations[ANN.description] = pkg.description;
   if (pkg.license) annotations[ANN.licenses] = pkg.license;
   if (pkg.authors?.length) annotations[ANN.authors] = pkg.authors.join(', ');
+  Object.assign(annotations, exp.annotations);
   if (modelPack) annotations[KITFILE_ANNOTATION] = kitConfigBytes.toString('utf8');
   const artifactType = modelPack ? MediaType.modelPackManifestArtifact : MediaType.kitManifestArtifact;
   const manifestBytes = encodeManifest(configDesc, layers, annotations, artifactType);

@@ -3,6 +3,7 @@ import { yamlLib } from '../util/yaml-lazy.js';
 import { ConfigError } from '../errors/index.js';
 
 import { LINK_TYPES, type LinkType } from '../pointer/kinds.js';
+import { isGitSegment } from '../pointer/stored-path.js';
 export { LINK_TYPES, type LinkType };
 
 export interface RemoteConfig {
@@ -42,6 +43,18 @@ export interface MkConfig {
   modelKitFormat: 'kitops' | 'modelpack';
   /** A cache folder shared by several clones (default: .git/mk/cache). */
   cacheDir?: string;
+  /** Experiments: parameter files (YAML, JSON or TOML), metric files (JSON or YAML), plot series. */
+  params: string[];
+  metrics: string[];
+  plots: PlotConfig[];
+}
+
+/** A declared plot: a CSV, TSV or JSON series file, with the columns to draw. */
+export interface PlotConfig {
+  path: string;
+  x?: string;
+  y?: string;
+  title?: string;
 }
 
 export const DEFAULT_CONFIG: MkConfig = {
@@ -54,6 +67,9 @@ export const DEFAULT_CONFIG: MkConfig = {
   autoFetch: true,
   publishModelKits: true,
   modelKitFormat: 'kitops',
+  params: [],
+  metrics: [],
+  plots: [],
 };
 
 const UNITS: Record<string, number> = {
@@ -104,12 +120,53 @@ export function readYamlFile(file: string): Raw | undefined {
 }
 
 const KNOWN = new Set(['version', 'track', 'size_threshold', 'checkout', 'storage', 'remotes', 'default_remote', 'auto_fetch', 'repository', 'source', 'modelkits', 'cache']);
+for (const k of ['params', 'metrics', 'plots']) KNOWN.add(k); // experiments
 
 /** A section of the config that must be a mapping with only the given keys. */
 function section(raw: unknown, file: string, key: string, known: string[]): Raw {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, `${key}: expected a mapping (${known.join(', ')})`);
   for (const k of Object.keys(raw)) if (!known.includes(k)) throw new ConfigError(file, `unknown setting '${key}.${k}' (known: ${known.join(', ')})`);
   return raw as Raw;
+}
+
+/** A path inside the work tree, relative, without `..`, not in `.git`. */
+function repoPath(v: unknown, file: string, key: string): string {
+  if (typeof v !== 'string' || v === '') throw new ConfigError(file, `${key}: expected a file path, got ${JSON.stringify(v)}`);
+  const parts = v.replace(/^\.\//, '').split('/');
+  if (v.startsWith('/') || v.includes('\\') || parts.some((p) => p === '' || p === '.' || p === '..' || isGitSegment(p)))
+    throw new ConfigError(file, `${key}: '${v}' must be a relative path inside the repository (no '..', not in .git)`);
+  return parts.join('/');
+}
+
+function pathList(v: unknown, file: string, key: string): string[] {
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list)) throw new ConfigError(file, `${key}: expected a list of file paths`);
+  return list.map((x, i) => repoPath(x, file, `${key}[${i}]`));
+}
+
+function plotList(v: unknown, file: string): PlotConfig[] {
+  const list = typeof v === 'string' || (v !== null && typeof v === 'object' && !Array.isArray(v)) ? [v] : v;
+  if (!Array.isArray(list)) throw new ConfigError(file, 'plots: expected a list of paths or {path, x, y, title}');
+  return list.map((x, i) => {
+    const key = `plots[${i}]`;
+    if (typeof x === 'string') return { path: repoPath(x, file, key) };
+    const e = section(x, file, key, ['path', 'x', 'y', 'title']);
+    const p: PlotConfig = { path: repoPath(e.path, file, `${key}.path`) };
+    for (const k of ['x', 'y', 'title'] as const) if (e[k] !== undefined) p[k] = text(e[k], file, `${key}.${k}`);
+    return p;
+  });
+}
+
+/**
+ * The experiment keys of a config (`params`, `metrics`, `plots`), alone: a commit's ModelKit
+ * reads them from that commit's own `.mk/config.yaml`.
+ */
+export function experimentKeys(raw: Raw, file: string): Partial<Pick<MkConfig, 'params' | 'metrics' | 'plots'>> {
+  const c: Partial<Pick<MkConfig, 'params' | 'metrics' | 'plots'>> = {};
+  if (raw.params !== undefined) c.params = pathList(raw.params, file, 'params');
+  if (raw.metrics !== undefined) c.metrics = pathList(raw.metrics, file, 'metrics');
+  if (raw.plots !== undefined) c.plots = plotList(raw.plots, file);
+  return c;
 }
 
 function bool(v: unknown, file: string, key: string): boolean {
@@ -182,6 +239,7 @@ export function applyConfig(base: MkConfig, raw: Raw, file: string): MkConfig {
     if (typeof cc.dir !== 'string') throw new ConfigError(file, 'cache.dir: expected a folder path');
     c.cacheDir = cc.dir;
   }
+  Object.assign(c, experimentKeys(raw, file));
   if (raw.modelkits !== undefined) {
     const mk = section(raw.modelkits, file, 'modelkits', ['publish', 'format']);
     if (mk.publish !== undefined) c.publishModelKits = bool(mk.publish, file, 'modelkits.publish');

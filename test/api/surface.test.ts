@@ -45,6 +45,14 @@ const SURFACE = [
   'status',
   'uninstall',
   'verify',
+  // experiments
+  'expShow',
+  'metricsDiff',
+  'metricsShow',
+  'paramsDiff',
+  'plotsDiff',
+  'promote',
+  'report',
   // errors
   'ConfigError',
   'DigestMismatchError',
@@ -126,6 +134,13 @@ const VERB_OF: Record<string, string> = {
   clone: 'clone',
   login: 'login',
   logout: 'logout',
+  'params diff': 'paramsDiff',
+  'metrics show': 'metricsShow',
+  'metrics diff': 'metricsDiff',
+  'exp show': 'expShow',
+  promote: 'promote',
+  'plots diff': 'plotsDiff',
+  report: 'report',
 };
 
 describe('the public API', () => {

@@ -1,0 +1,120 @@
+import { readValues, type FileValues } from '../experiments/collect.js';
+import { diffValues, type ValuesDiff } from '../experiments/diff.js';
+import { DIFF_HEADER, diffRows, fileNotes, mdTable, textTable } from '../experiments/render.js';
+import { declaredAt, type Source } from '../experiments/source.js';
+import type { FlatValues } from '../experiments/values.js';
+import { resolveCommit } from '../git/run.js';
+import { RepoContext } from '../repo/context.js';
+import { MkError } from '../errors/index.js';
+
+export type { FlatValues, Scalar } from '../experiments/values.js';
+export type { ValueChange, FileNote } from '../experiments/diff.js';
+
+/** One side of a comparison: a commit, or the work tree (`workspace`). */
+export interface Revision {
+  /** As named (`HEAD`, `main`, `workspace`). */
+  label: string;
+  commit?: string;
+}
+
+export interface ExperimentDiff extends ValuesDiff {
+  kind: 'params' | 'metrics';
+  a: Revision;
+  b: Revision;
+}
+
+export const WORKSPACE = 'workspace';
+
+export async function revision(ctx: RepoContext, rev: string | undefined, fallback: string | undefined): Promise<Revision> {
+  const name = rev ?? fallback;
+  if (name === undefined || name === WORKSPACE) return { label: WORKSPACE };
+  try {
+    return { label: name, commit: await resolveCommit(ctx.root, name) };
+  } catch (e) {
+    if (rev === undefined && name === 'HEAD') return { label: 'HEAD' }; // no commit yet: nothing at HEAD
+    throw e;
+  }
+}
+
+export function sourceOf(ctx: RepoContext, r: Revision): Source | undefined {
+  if (r.label === WORKSPACE) return { kind: 'worktree', root: ctx.root };
+  return r.commit ? { kind: 'commit', gitDir: ctx.commonDir, commit: r.commit } : undefined;
+}
+
+/** The files of `kind` the work tree's config declares, then those the revisions' own configs add. */
+export async function declaredFiles(ctx: RepoContext, kind: 'params' | 'metrics', revs: Revision[]): Promise<string[]> {
+  const files = [...ctx.config[kind]];
+  for (const r of revs) {
+    if (!r.commit) continue;
+    for (const p of (await declaredAt({ kind: 'commit', gitDir: ctx.commonDir, commit: r.commit }))[kind]) if (!files.includes(p)) files.push(p);
+  }
+  return files;
+}
+
+export async function valuesAt(ctx: RepoContext, r: Revision, files: string[]): Promise<FileValues[]> {
+  const src = sourceOf(ctx, r);
+  if (!src) return files.map((path) => ({ path, status: 'missing' as const, values: {}, nested: {} }));
+  return readValues(src, files);
+}
+
+function noneDeclared(kind: 'params' | 'metrics'): MkError {
+  return new MkError('ENOEXP', `no ${kind} files are declared`, { hint: `list them in .mk/config.yaml, e.g. '${kind}: [${kind === 'params' ? 'params.yaml' : 'metrics.json'}]'` });
+}
+
+async function valuesDiff(kind: 'params' | 'metrics', opts: { cwd?: string; a?: string; b?: string; all?: boolean }): Promise<ExperimentDiff> {
+  const ctx = RepoContext.open(opts.cwd);
+  const a = await revision(ctx, opts.a, 'HEAD');
+  const b = await revision(ctx, opts.b, undefined);
+  const files = await declaredFiles(ctx, kind, [a, b]);
+  if (!files.length) throw noneDeclared(kind);
+  const [va, vb] = await Promise.all([valuesAt(ctx, a, files), valuesAt(ctx, b, files)]);
+  return { kind, a, b, ...diffValues(va, vb, { all: opts.all }) };
+}
+
+/** Parameters that differ between `a` (default HEAD) and `b` (default the work tree), key by key. */
+export function paramsDiff(opts: { cwd?: string; a?: string; b?: string; all?: boolean } = {}): Promise<ExperimentDiff> {
+  return valuesDiff('params', opts);
+}
+
+/** Metrics that differ between `a` (default HEAD) and `b` (default the work tree), with the change. */
+export function metricsDiff(opts: { cwd?: string; a?: string; b?: string; all?: boolean } = {}): Promise<ExperimentDiff> {
+  return valuesDiff('metrics', opts);
+}
+
+export interface MetricsAtRevision {
+  revision: Revision;
+  metrics: FlatValues;
+  files: Array<{ path: string; status: FileValues['status']; problem?: string }>;
+}
+
+/** The metrics of each revision (default: the work tree), all declared files merged. */
+export async function metricsShow(opts: { cwd?: string; revs?: string[] } = {}): Promise<{ revisions: MetricsAtRevision[] }> {
+  const ctx = RepoContext.open(opts.cwd);
+  const revs = await Promise.all((opts.revs?.length ? opts.revs : [WORKSPACE]).map((r) => revision(ctx, r, undefined)));
+  const files = await declaredFiles(ctx, 'metrics', revs);
+  if (!files.length) throw noneDeclared('metrics');
+  const revisions: MetricsAtRevision[] = [];
+  for (const r of revs) {
+    const values = await valuesAt(ctx, r, files);
+    // One file: its keys; several: each key after its file's path (`eval.json:acc`).
+    const metrics: FlatValues = {};
+    for (const f of values) for (const [k, v] of Object.entries(f.values)) metrics[files.length === 1 ? k : `${f.path}:${k}`] = v;
+    revisions.push({ revision: r, metrics, files: values.map((f) => ({ path: f.path, status: f.status, ...(f.problem ? { problem: f.problem } : {}) })) });
+  }
+  return { revisions };
+}
+
+/** A diff as a table: `text` for a terminal, `md` for a pull request (notes on missing files below it). */
+export function formatDiff(d: ExperimentDiff, format: 'text' | 'md'): string {
+  const rows = [DIFF_HEADER, ...diffRows(d)];
+  const notes = fileNotes(d, d.a.label, d.b.label);
+  const table = d.changes.length ? (format === 'md' ? mdTable(rows) : textTable(rows)) : `no ${d.kind} changed between ${d.a.label} and ${d.b.label}`;
+  return [table, ...notes.map((n) => (format === 'md' ? `\n> ${n}` : `note: ${n}`))].join('\n');
+}
+
+/** Metrics of several revisions as one table: a row per metric, a column per revision. */
+export function formatMetrics(r: { revisions: MetricsAtRevision[] }, format: 'text' | 'md'): string {
+  const keys = [...new Set(r.revisions.flatMap((x) => Object.keys(x.metrics)))];
+  const rows = [['Metric', ...r.revisions.map((x) => x.revision.label)], ...keys.map((k) => [k, ...r.revisions.map((x) => (Object.hasOwn(x.metrics, k) ? String(x.metrics[k]) : '-'))])];
+  return format === 'md' ? mdTable(rows) : textTable(rows);
+}

@@ -1,0 +1,146 @@
+import type { Command } from 'commander';
+import { UsageError } from '../api/common.js';
+import { out } from './output.js';
+
+type DiffOpts = { json?: boolean; md?: boolean; all?: boolean };
+
+function format(o: { md?: boolean }): 'text' | 'md' {
+  return o.md ? 'md' : 'text';
+}
+
+function noBoth(o: { json?: boolean; md?: boolean }): void {
+  if (o.json && o.md) throw new UsageError('--json and --md cannot be used together');
+}
+
+export function registerExperiments(program: Command): void {
+  const params = program.command('params').description('parameters of experiments (the files `params:` in .mk/config.yaml lists)');
+  params
+    .command('diff')
+    .description('parameters that differ between two revisions; a defaults to HEAD, b to the work tree')
+    .argument('[a]', 'the old revision (default HEAD)')
+    .argument('[b]', 'the new revision (default: the work tree)')
+    .option('-a, --all', 'list unchanged parameters too')
+    .option('--md', 'print a Markdown table')
+    .option('--json', 'print the result as JSON')
+    .action(async (a: string | undefined, b: string | undefined, o: DiffOpts) => {
+      noBoth(o);
+      const { paramsDiff, formatDiff } = await import('../api/experiments.js');
+      const d = await paramsDiff({ a, b, all: o.all });
+      if (o.json) return out.json(d);
+      out.line(formatDiff(d, format(o)));
+    });
+
+  const metrics = program.command('metrics').description('metrics of experiments (the files `metrics:` in .mk/config.yaml lists)');
+  metrics
+    .command('show')
+    .description('the metrics of revisions (default: the work tree), a column per revision')
+    .argument('[rev...]', 'revisions; `workspace` is the work tree')
+    .option('--md', 'print a Markdown table')
+    .option('--json', 'print the result as JSON')
+    .action(async (revs: string[], o: DiffOpts) => {
+      noBoth(o);
+      const { metricsShow, formatMetrics } = await import('../api/experiments.js');
+      const r = await metricsShow({ revs });
+      if (o.json) return out.json(r);
+      for (const x of r.revisions) for (const f of x.files) if (f.status !== 'ok') out.err(`note: ${f.path}: ${f.status} at ${x.revision.label}${f.problem ? ` (${f.problem})` : ''}`);
+      out.line(formatMetrics(r, format(o)));
+    });
+  metrics
+    .command('diff')
+    .description('metrics that differ between two revisions, with the change; a defaults to HEAD, b to the work tree')
+    .argument('[a]', 'the old revision (default HEAD)')
+    .argument('[b]', 'the new revision (default: the work tree)')
+    .option('-a, --all', 'list unchanged metrics too')
+    .option('--md', 'print a Markdown table')
+    .option('--json', 'print the result as JSON')
+    .action(async (a: string | undefined, b: string | undefined, o: DiffOpts) => {
+      noBoth(o);
+      const { metricsDiff, formatDiff } = await import('../api/experiments.js');
+      const d = await metricsDiff({ a, b, all: o.all });
+      if (o.json) return out.json(d);
+      out.line(formatDiff(d, format(o)));
+    });
+  registerExpShow(program);
+  registerPlots(program);
+  registerReport(program);
+}
+
+function registerExpShow(program: Command): void {
+  const exp = program.command('exp').description('experiments: a row per commit with its params, metrics, model and ModelKit');
+  exp
+    .command('show')
+    .description("a row per commit of HEAD's history (and branch tips, tags), or per ModelKit published on a remote")
+    .option('-A, --all-branches', 'add the tip of every branch')
+    .option('-T, --all-tags', 'add every tagged commit')
+    .option('-n, --num <n>', "commits of HEAD's history (with --remote: ModelKits, newest first); default 20")
+    .option('--sort-by <name>', 'sort by this metric (or param), highest first')
+    .option('--sort-order <order>', 'asc or desc (default desc)')
+    .option('-r, --remote <name>', 'read the ModelKits published on this remote, not Git history')
+    .option('--md', 'print a Markdown table')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { allBranches?: boolean; allTags?: boolean; num?: string; sortBy?: string; sortOrder?: string; remote?: string; md?: boolean; json?: boolean }) => {
+      noBoth(o);
+      if (o.sortOrder !== undefined && o.sortOrder !== 'asc' && o.sortOrder !== 'desc') throw new UsageError(`--sort-order must be asc or desc, not '${o.sortOrder}'`);
+      const n = o.num === undefined ? undefined : /^\d+$/.test(o.num) ? Number(o.num) : NaN;
+      const { expShow, formatExpShow } = await import('../api/exp.js');
+      const r = await expShow({ n, allBranches: o.allBranches, allTags: o.allTags, sortBy: o.sortBy, sortOrder: o.sortOrder as 'asc' | 'desc' | undefined, remote: o.remote });
+      if (o.json) return out.json(r);
+      out.line(formatExpShow(r, format(o)));
+    });
+  program
+    .command('promote')
+    .description("tag a commit's published ModelKit (default: champion) and record the promotion in Git")
+    .argument('<rev>', 'a commit, branch or tag whose ModelKit is published')
+    .option('--as <tag>', 'the tag to give it', 'champion')
+    .option('-r, --remote <name>', 'the remote (default: the default remote)')
+    .option('--json', 'print the result as JSON')
+    .action(async (rev: string, o: { as: string; remote?: string; json?: boolean }) => {
+      const { promote } = await import('../api/exp.js');
+      const r = await promote(rev, { as: o.as, remote: o.remote });
+      if (o.json) return out.json(r);
+      out.line(`promoted ${r.commit.slice(0, 12)} to ${r.tag}: ${r.reference} (${r.digest.replace(/^sha256:/, '').slice(0, 12)})`);
+      out.line(`recorded in git notes (${'refs/notes/mk-promotions'}); share it with 'git push origin refs/notes/mk-promotions'`);
+    });
+}
+
+function registerPlots(program: Command): void {
+  const plots = program.command('plots').description('plots of experiments (the series `plots:` in .mk/config.yaml lists)');
+  plots
+    .command('diff')
+    .description('render each declared plot into one SVG with a line per revision (default: HEAD and the work tree)')
+    .argument('[rev...]', 'revisions; `workspace` is the work tree')
+    .option('-o, --out <dir>', 'the folder to write the SVGs (and their Vega-Lite specs) into (required)')
+    .option('--json', 'print the result as JSON')
+    .action(async (revs: string[], o: { out?: string; json?: boolean }) => {
+      if (!o.out) throw new UsageError('name the folder to write the plots into: -o <dir>');
+      const { plotsDiff } = await import('../api/plots.js');
+      const r = await plotsDiff({ revs, dir: o.out });
+      if (o.json) return out.json(r);
+      for (const p of r.plots) {
+        out.line(`${p.file}  (${p.revisions.length} revision(s): ${p.revisions.join(', ')})`);
+        for (const m of p.missing) out.err(`note: ${p.path}: ${m.problem ?? `missing at ${m.revision}`}`);
+      }
+    });
+}
+
+function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description('a pull-request report: params and metrics against the base, the data that changed, plots, and the ModelKit with kit pull/unpack commands')
+    .option('-b, --base <rev>', 'the revision to compare with (default HEAD~1; in CI, the target branch)')
+    .option('--md', 'Markdown, for a pull-request comment (the default)')
+    .option('--html', 'one self-contained HTML page')
+    .option('-o, --out <file>', 'write the report to this file (Markdown: its plots as SVGs in <file>-plots/)')
+    .option('--json', 'print the report data as JSON')
+    .action(async (o: { base?: string; md?: boolean; html?: boolean; out?: string; json?: boolean }) => {
+      if (o.md && o.html) throw new UsageError('--md and --html cannot be used together');
+      const { report } = await import('../api/report.js');
+      const r = await report({ base: o.base, format: o.html ? 'html' : 'md', file: o.out });
+      if (o.json) {
+        const { text: _t, ...rest } = r;
+        return out.json({ ...rest, plots: r.plots.map(({ svg: _s, ...p }) => p) });
+      }
+      if (r.file) out.line(`wrote ${r.file}`);
+      else out.line(r.text.trimEnd());
+    });
+}
