@@ -55,7 +55,15 @@ export async function getFromModelKit(ref: string, path: string, opts: GetOption
   if (manifest.config.mediaType !== MediaType.kitConfig) throw new MkError('ENOTMODELKIT', `${ref} is not a ModelKit (config media type ${manifest.config.mediaType})`);
   const config = parseKitConfig(await small(r.target, manifest.config), `the config of ${ref}`);
   // Each layer's place: the config entry that names its digest (a raw layer also names its file).
-  const entryOf = new Map(configEntries(config).flatMap((e) => (e.digest ? [[e.digest, cleanPath(e.path)] as const] : [])));
+  // mk lists the further layers of a folder under paths of their own inside it, with the
+  // folder entry's type and name: those take the folder's place (any of them may hold the path).
+  const entries = configEntries(config);
+  const placeOf = (e: (typeof entries)[number]): string => {
+    const p = cleanPath(e.path);
+    const head = entries.find((h) => h !== e && h.type === e.type && h.name === e.name && h.path !== undefined && p.startsWith(`${cleanPath(h.path)}/`));
+    return head ? cleanPath(head.path) : p;
+  };
+  const entryOf = new Map(entries.flatMap((e) => (e.digest ? [[e.digest, placeOf(e)] as const] : [])));
   const raws: Array<{ l: Descriptor; file: string; mode: number }> = [];
   const tars: Array<{ l: Descriptor; at: string }> = [];
   for (const l of manifest.layers) {

@@ -197,9 +197,16 @@ export async function fetchDirManifest(
   if (rootSize === undefined) {
     const target = await remote();
     if (target && hasBlobStat(target)) rootSize = await target.statBlob(t.pointer.digest);
+    if (target && rootSize === undefined) {
+      // A mirror that copied the ModelKits without mk's referrer: the file lists are rebuilt
+      // from the packs of a ModelKit there and checked against the pointer (or one line says why not).
+      const { ModelKitSource, rebuildDirRoot } = await import('../modelkit/rebuild-manifest.js');
+      const commit = await resolveCommit(ctx.root, rev).catch(() => undefined);
+      await rebuildDirRoot(ctx.cache, ctx.commonDir, new ModelKitSource(target, commit ? [commit] : []), t);
+      rootSize = ctx.cache.statBlobSync(t.pointer.digest);
+    }
   }
-  if (rootSize === undefined)
-    throw new NotFoundError(`the file list of ${t.path} at ${rev} is in neither the local cache nor the remote`, 'it was never pushed: push it from a clone that has the data');
+  if (rootSize === undefined) throw new NotFoundError(`the file list of ${t.path} at ${rev} is in neither the local cache nor the remote`, 'push it from a clone that has the data');
   await ensure([{ mediaType: MediaType.octet, digest: t.pointer.digest, size: rootSize }]);
   const what = `directory manifest ${t.pointer.digest.slice(7, 19)}`;
   const root = decodeDirRoot(readCachedSmall(ctx.cache, t.pointer.digest, what), what);

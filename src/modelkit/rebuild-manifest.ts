@@ -159,7 +159,15 @@ export async function rebuildDirRoot(
   const configBytes = await readAll(await target.fetch(c.manifest.config), 64 << 20);
   if (sha256(configBytes) !== c.manifest.config.digest) throw refuse('its config does not match its digest');
   const config = parseKitConfig(configBytes, `the config of ${where}`);
-  const digests = new Set(configEntries(config).flatMap((e) => (e.path !== undefined && e.digest && cleanPath(e.path) === t.path ? [e.digest] : [])));
+  // The folder's layers: the entry at its path, and the further layers mk lists with the same
+  // type and name at paths of their own inside the folder (see the builder's partPaths).
+  const entries = configEntries(config);
+  const head = entries.find((e) => e.path !== undefined && e.digest && cleanPath(e.path) === t.path);
+  const digests = new Set(
+    entries.flatMap((e) =>
+      e.path !== undefined && e.digest && head && e.type === head.type && e.name === head.name && (cleanPath(e.path) === t.path || cleanPath(e.path).startsWith(`${t.path}/`)) ? [e.digest] : [],
+    ),
+  );
   const descs = c.manifest.layers.filter((l) => digests.has(l.digest));
   if (descs.length === 0) throw refuse(`no layer of it is ${t.path}`);
 

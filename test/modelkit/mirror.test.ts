@@ -126,6 +126,14 @@ describe('a mirror made by skopeo, kit or crane serves mk pull and mk fetch', ()
     expect(readFileSync(out).equals(readFileSync(join(proj.dir, DATASET, 's0_0/r0000.jsonl')))).toBe(true);
   });
 
+  it('mk get of one file inside the folder, straight from the crane mirror (nothing fetched before)', async () => {
+    const dir = await cloneOf('crane', first);
+    const out = join(tmp.dir, 'got-from-mirror.jsonl');
+    await mkOk(dir, ['get', `${DATASET}/s0_0/r0000.jsonl`, '-o', out]);
+    const want = (firstData as Record<string, { sha: string }>)[`${DATASET}/s0_0/r0000.jsonl`]!;
+    expect(createHash('sha256').update(readFileSync(out)).digest('hex')).toBe(want.sha);
+  });
+
   it('mk fetch <rev> from the crane mirror', async () => {
     const dir = await cloneOf('crane', first);
     await mkOk(dir, ['fetch', first]);
