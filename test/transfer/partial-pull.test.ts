@@ -55,7 +55,8 @@ describe('partial pull and clone options', () => {
     mk(work, 'install');
     return work;
   };
-  const statusOf = (work: string, path: string) => (mkJson(work, 'status') as Array<{ path: string; workspace: string; partial?: { files: number; of: number } }>).find((s) => s.path === path)!;
+  const statusOf = (work: string, path: string) =>
+    (mkJson(work, 'status').artifacts as Array<{ path: string; workspace: string; partial?: { files: number; of: number } }>).find((s) => s.path === path)!;
   const names = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
 
   it('restores only that part, downloading only the packs that hold it; the rest stays absent, reported as partially restored', () => {
@@ -139,7 +140,7 @@ describe('partial pull and clone options', () => {
     // Untracked, then tracked again on purpose: the part is what the user now records.
     mk(work, 'rm', 'data/pics');
     const again = mkJson(work, 'add', 'data/pics');
-    expect(again[0].pointer.files).toBe(100);
+    expect(again.artifacts[0].pointer.files).toBe(100);
     // Back to v1, whose folder version this clone has no data for: the part of v2 stays, and a commit refuses to record it.
     const w2 = fresh();
     mk(w2, 'pull', '--', 'data/imgs/val/dog');
@@ -195,7 +196,7 @@ describe('partial pull and clone options', () => {
     expect(existsSync(join(b.dir, 'quiet/models/m.bin'))).toBe(true);
     const p = mkRun(b.dir, ['clone', '--progress', src, 'loud']);
     expect(p.status, p.stderr).toBe(0);
-    expect(p.stderr).toMatch(/clone \[/);
+    expect(p.stderr).toMatch(/clone: .*\(\d+%\)/);
     expect(p.stdout).toMatch(/restored the data of 2 artifact/);
     expectMkError(mkRun(b.dir, ['clone', '--depth', '0', src, 'nope']), /--depth must be a positive whole number/);
     expect(existsSync(join(b.dir, 'nope'))).toBe(false);
