@@ -160,6 +160,8 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
         signal: opts.signal,
         known,
       });
+      // Signed with the configured key (signing.key / MK_SIGNING_KEY), when there is one.
+      await (await import('./sign.js')).signOnPush(ctx, target, built, { concurrency, signal: opts.signal, known });
       return { commit, digest: built.manifest.digest, tags, uploaded: p.uploaded, bytes: p.bytes };
     };
     // Many commits (a branch pushed at once): several ModelKits at a time, each a few small

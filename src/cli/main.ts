@@ -5,6 +5,7 @@ import { registerGet, registerRemote } from './commands-remote.js';
 import { registerModelKit } from './commands-modelkit.js';
 import { registerGit } from './commands-git.js';
 import { registerAuth } from './commands-auth.js';
+import { registerSign } from './commands-sign.js';
 import { guardPipes, out, printable } from './output.js';
 
 export const VERSION = '0.1.0';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerModelKit(program);
   registerGit(program);
   registerAuth(program);
+  registerSign(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -42,6 +42,10 @@ export interface MkConfig {
   modelKitFormat: 'kitops' | 'modelpack';
   /** A cache folder shared by several clones (default: .git/mk/cache). */
   cacheDir?: string;
+  /** The private key (PEM) that signs published ModelKits (`signing.key`; MK_SIGNING_KEY wins). */
+  signingKey?: string;
+  /** The public key (PEM) whose signatures pull, checkout, the hooks and unpack require (`verify_signatures.key`). */
+  verifySignaturesKey?: string;
 }
 
 export const DEFAULT_CONFIG: MkConfig = {
@@ -103,7 +107,22 @@ export function readYamlFile(file: string): Raw | undefined {
   return v as Raw;
 }
 
-const KNOWN = new Set(['version', 'track', 'size_threshold', 'checkout', 'storage', 'remotes', 'default_remote', 'auto_fetch', 'repository', 'source', 'modelkits', 'cache']);
+const KNOWN = new Set([
+  'version',
+  'track',
+  'size_threshold',
+  'checkout',
+  'storage',
+  'remotes',
+  'default_remote',
+  'auto_fetch',
+  'repository',
+  'source',
+  'modelkits',
+  'cache',
+  'signing',
+  'verify_signatures',
+]);
 
 /** A section of the config that must be a mapping with only the given keys. */
 function section(raw: unknown, file: string, key: string, known: string[]): Raw {
@@ -182,6 +201,8 @@ export function applyConfig(base: MkConfig, raw: Raw, file: string): MkConfig {
     if (typeof cc.dir !== 'string') throw new ConfigError(file, 'cache.dir: expected a folder path');
     c.cacheDir = cc.dir;
   }
+  if (raw.signing !== undefined) c.signingKey = text(section(raw.signing, file, 'signing', ['key']).key, file, 'signing.key');
+  if (raw.verify_signatures !== undefined) c.verifySignaturesKey = text(section(raw.verify_signatures, file, 'verify_signatures', ['key']).key, file, 'verify_signatures.key');
   if (raw.modelkits !== undefined) {
     const mk = section(raw.modelkits, file, 'modelkits', ['publish', 'format']);
     if (mk.publish !== undefined) c.publishModelKits = bool(mk.publish, file, 'modelkits.publish');

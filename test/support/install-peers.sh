@@ -6,13 +6,14 @@
 # left alone, so a second run takes a few seconds.
 #
 # Usage: test/support/install-peers.sh [TOOL...]
-#   TOOLS: apt oras kit dvc   (default: all)
+#   TOOLS: apt oras kit dvc model-signing   (default: all)
 #
 # Environment:
 #   MK_PEERS_DIR   cache root (default: $HOME/.cache/mk-peers); binaries go to $MK_PEERS_DIR/bin
 #   ORAS_VERSION   oras.land/oras release to build            (default: v1.3.0)
 #   KIT_VERSION    github.com/kitops-ml/kitops release to build (default: v1.15.0)
 #   DVC_VERSION    dvc release from PyPI                       (default: 3.67.1)
+#   MODEL_SIGNING_VERSION  OpenSSF model-signing from PyPI     (default: 1.1.1)
 #   GO             go binary (default: go on PATH, else /usr/local/go/bin/go)
 #
 # Notes on the Go builds: the module proxy answers 403 on @v/list for these
@@ -28,6 +29,7 @@ BIN_DIR="$PEERS_DIR/bin"
 ORAS_VERSION="${ORAS_VERSION:-v1.3.0}"
 KIT_VERSION="${KIT_VERSION:-v1.15.0}"
 DVC_VERSION="${DVC_VERSION:-3.67.1}"
+MODEL_SIGNING_VERSION="${MODEL_SIGNING_VERSION:-1.1.1}"
 
 # h1: module hashes of the pinned versions (what sum.golang.org would vouch for).
 declare -A PINNED_SUM=(
@@ -208,11 +210,39 @@ install_dvc() {
   status ok dvc "$have ($venv)"
 }
 
+# ---------------------------------------------------------------- OpenSSF model_signing (PyPI, own venv)
+install_model_signing() {
+  local venv="$PEERS_DIR/venvs/model-signing" have="" log="$PEERS_DIR/venvs/model-signing-install.log" py
+  py="$(command -v python3 || true)"
+  [ -n "$py" ] || { fail model-signing "python3 not found"; return; }
+  # model-signing 1.1.1 imports OpenSSL (pyOpenSSL) without declaring it (sigstore 4 no longer
+  # brings it): installed alongside, and the CLI started once to prove it loads.
+  if [ -x "$venv/bin/python" ] && "$venv/bin/model_signing" --help >/dev/null 2>&1; then
+    have="$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("model-signing"))' 2>/dev/null || true)"
+  fi
+  if [ "$have" != "$MODEL_SIGNING_VERSION" ]; then
+    mkdir -p "$PEERS_DIR/venvs"
+    if { [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"; } >"$log" 2>&1 \
+       && "$venv/bin/python" -m pip install -q --disable-pip-version-check "model-signing==$MODEL_SIGNING_VERSION" pyOpenSSL >>"$log" 2>&1 \
+       && "$venv/bin/model_signing" --help >>"$log" 2>&1; then
+      have="$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("model-signing"))')"
+      ln -sfn "$venv/bin/model_signing" "$BIN_DIR/model_signing"
+      status installed model-signing "$have (pip model-signing==$MODEL_SIGNING_VERSION in $venv)"
+    else
+      fail model-signing "pip install model-signing==$MODEL_SIGNING_VERSION failed: $(tail -n 3 "$log" | tr '\n' ' ')"
+    fi
+    return
+  fi
+  ln -sfn "$venv/bin/model_signing" "$BIN_DIR/model_signing"
+  status ok model-signing "$have ($venv)"
+}
+
 # ---------------------------------------------------------------- main
 want apt  && install_apt
 want oras && install_oras
 want kit  && install_kit
 want dvc  && install_dvc
+want model-signing && install_model_signing
 
 echo "export PATH=\"$BIN_DIR:\$PATH\""
 if [ "${#FAILED[@]}" -gt 0 ]; then
