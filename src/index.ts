@@ -38,6 +38,8 @@ export { runHook, type HookOutcome } from './api/hooks/run.js';
 export { mergePointers } from './api/hooks/merge-driver.js';
 export { clone } from './api/clone.js';
 export { login, logout } from './api/login.js';
+export { keygen, type KeygenResult } from './api/keygen.js';
+export { sign, verifySignatures, type SignResult, type SignaturesResult } from './api/sign.js';
 export * from './api/common.js';
 export { RepoContext } from './repo/context.js';
 export { openCacheStore, openLayoutStore, openRegistryStore, type RegistrySettings } from './stores/open.js';

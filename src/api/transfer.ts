@@ -289,6 +289,7 @@ export async function fetchData(opts: TransferOptions = {}): Promise<TransferRes
 
 /** fetch, then checkout. */
 export async function pull(opts: TransferOptions & { rev?: string; force?: boolean } = {}): Promise<{ fetch: TransferResult; checkout: CheckoutResult }> {
+  await (await import('./signature-gate.js')).requireSignedRevision({ cwd: opts.cwd, remote: opts.remote, rev: opts.rev }); // config verify_signatures
   const f = await fetchData({ ...opts, revs: opts.rev ? [opts.rev] : undefined });
   const c = await checkout({ cwd: opts.cwd, rev: opts.rev, paths: opts.paths, force: opts.force });
   return { fetch: f, checkout: c };

@@ -52,17 +52,35 @@ export async function attachDirManifests(cache: CacheStore, dst: Target, subject
   return true;
 }
 
-/** The referrers a store lists for `subject` under its fallback tag (none when there is no such tag). */
+/**
+ * The referrers a store lists for `subject` under its fallback tag (none when there is no such
+ * tag); in an OCI layout, also the untagged manifests of its index.json whose `subject` is it
+ * (where `oras copy -r` and other OCI layout writers record referrers).
+ */
 export async function referrers(store: Target, subject: Pick<Descriptor, 'digest'>): Promise<Descriptor[]> {
   const tag = referrersTag(subject);
-  let desc: Descriptor;
+  let desc: Descriptor | undefined;
   try {
     desc = await store.resolve(tag);
   } catch (e) {
-    if (isMkError(e, 'ENOTFOUND')) return [];
-    throw e;
+    if (!isMkError(e, 'ENOTFOUND')) throw e;
   }
-  return parseImageIndex(await readManifest(store, { ...desc, mediaType: desc.mediaType || MediaType.ociIndex }), `the referrers index ${tag} in ${store.location}`).manifests;
+  const listed = desc ? parseImageIndex(await readManifest(store, { ...desc, mediaType: desc.mediaType || MediaType.ociIndex }), `the referrers index ${tag} in ${store.location}`).manifests : [];
+  const layout = store as Target & { taggedManifests?: () => Descriptor[] };
+  if (typeof layout.taggedManifests !== 'function') return listed;
+  const known = new Set(listed.map((d) => d.digest));
+  for (const d of layout.taggedManifests()) {
+    if (known.has(d.digest) || d.digest === subject.digest || d.mediaType !== MediaType.ociManifest || d.annotations?.['org.opencontainers.image.ref.name'] !== undefined || d.size > 4 << 20) continue;
+    try {
+      const m = JSON.parse((await readManifest(store, d)).toString('utf8')) as { subject?: { digest?: unknown } };
+      if (m?.subject?.digest !== subject.digest) continue;
+    } catch {
+      continue; // unreadable: not a referrer mk can use
+    }
+    known.add(d.digest);
+    listed.push(d);
+  }
+  return listed;
 }
 
 /**

@@ -20,6 +20,7 @@ const SURFACE = [
   'get',
   'init',
   'install',
+  'keygen',
   'login',
   'logout',
   'ls',
@@ -42,9 +43,11 @@ const SURFACE = [
   'resolveModelKit',
   'runHook',
   'setupWarning',
+  'sign',
   'status',
   'uninstall',
   'verify',
+  'verifySignatures',
   // errors
   'ConfigError',
   'DigestMismatchError',
@@ -126,6 +129,8 @@ const VERB_OF: Record<string, string> = {
   clone: 'clone',
   login: 'login',
   logout: 'logout',
+  keygen: 'keygen',
+  sign: 'sign',
 };
 
 describe('the public API', () => {
