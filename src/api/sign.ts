@@ -51,7 +51,8 @@ export async function signOnPush(ctx: RepoContext, target: Target, built: BuiltM
 async function locate(ref: string, opts: { cwd?: string; remote?: string }): Promise<Located> {
   const ctx = tryRepo(opts.cwd);
   let commit: string | undefined;
-  if (ctx && !ref.includes('/') && !ref.includes(':')) commit = await resolveCommit(ctx.root, ref).catch(() => undefined);
+  // A revision (HEAD~1, v1.2, origin/main); remote:tag, oci:path and host:port/repo references all have a colon.
+  if (ctx && !ref.includes(':')) commit = await resolveCommit(ctx.root, ref).catch(() => undefined);
   if (ctx && commit) {
     const rc = remoteConfig(ctx, opts.remote);
     const store = await openRemote(ctx, rc);

@@ -252,6 +252,16 @@ describe('signed ModelKits', () => {
     await kit(kitHome, 'unpack', `${repoRef}:${commit}`, '--plain-http', '-d', byKit);
     const kitOk = await ms(byKit);
     expect(kitOk.status, kitOk.stderr + kitOk.stdout).toBe(0);
+    // mk's payload is model_signing's own: signing the unpacked tree with model_signing lists the
+    // same files, in the same order, with the same root digest.
+    const theirs = join(tmp.dir, 'theirs.sig');
+    const own = await runAsync(peer('model_signing'), ['sign', 'key', '--private_key', `${key}.key`, '--signature', theirs, byMk]);
+    expect(own.status, own.stderr + own.stdout).toBe(0);
+    const payload = (file: string) => JSON.parse(Buffer.from(JSON.parse(readFileSync(file, 'utf8')).dsseEnvelope.payload, 'base64').toString('utf8'));
+    const [ours, reference] = [payload(sig), payload(theirs)];
+    expect(ours.predicate.resources).toEqual(reference.predicate.resources);
+    expect(ours.subject[0].digest).toEqual(reference.subject[0].digest);
+    expect(ours.predicateType).toBe(reference.predicateType);
     // The other key is refused.
     const wrongKey = await runAsync(peer('model_signing'), ['verify', 'key', '--signature', sig, '--public_key', `${other}.pub`, byMk]);
     expect(wrongKey.status).not.toBe(0);
@@ -295,7 +305,10 @@ describe('signed ModelKits', () => {
     git(proj.dir, 'add', '-A');
     git(proj.dir, 'commit', '-q', '-m', 'more code');
     const signedCommit = git(proj.dir, 'rev-parse', 'HEAD').trim();
-    await mkOk(proj.dir, ['push']);
+    // git push: the pre-push hook publishes the ModelKit, and signs it.
+    const pushed = gitRun(proj.dir, ['push', '-q', 'origin', 'main']);
+    expect(pushed.status, pushed.stderr).toBe(0);
+    expect((await verifyJson(signedCommit, `${key}.pub`)).ok).toBe(true);
     appendFileSync(join(proj.dir, LABELS), '4,fish\n');
     mk(proj.dir, 'add', LABELS);
     git(proj.dir, 'add', '-A');
