@@ -1,5 +1,5 @@
-import { openSync, writeSync, closeSync, unlinkSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { closeSync, existsSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { MkError } from '../errors/index.js';
 import { generateSigningKeys, keyHint } from '../signing/keys.js';
 
@@ -10,6 +10,16 @@ export interface KeygenResult {
   pub: string;
   /** sha256 of the public key PEM: how bundles name the key. */
   hint: string;
+  /** The Git work tree the private key was written into, if any (it must stay out of Git). */
+  workTree?: string;
+}
+
+/** The Git work tree (a folder with `.git`) that holds `dir`, if any. */
+function workTreeOf(dir: string): string | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, '.git'))) return d;
+    if (dirname(d) === d) return undefined;
+  }
 }
 
 /**
@@ -48,5 +58,6 @@ export function keygen(opts: { out?: string; cwd?: string } = {}): KeygenResult 
     for (const f of written) unlinkSync(f); // nothing half-written
     throw e;
   }
-  return { key, pub, hint: keyHint(publicPem) };
+  const workTree = workTreeOf(dirname(key));
+  return { key, pub, hint: keyHint(publicPem), ...(workTree ? { workTree } : {}) };
 }

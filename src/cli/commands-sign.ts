@@ -15,6 +15,7 @@ export function registerSign(program: Command): void {
       out.line(`private key: ${r.key} (keep it secret; never commit it)`);
       out.line(`public key:  ${r.pub} (give it to whoever verifies)`);
       out.line('sign with it: set signing.key in .git/mk/config.yaml, or MK_SIGNING_KEY');
+      if (r.workTree) out.err(`warning: ${r.key} is inside the Git work tree ${r.workTree}: keep it out of Git (list it in .gitignore, or move it)`);
     });
   program
     .command('sign')

@@ -6,7 +6,7 @@
  * signature, a provenance for another commit; and config verify_signatures makes pull,
  * checkout, the hooks and unpack refuse an unsigned ModelKit.
  */
-import { appendFileSync, cpSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peer } from '../support/peers.js';
@@ -85,6 +85,11 @@ describe('signed ModelKits', () => {
     const again = await mkAsync(proj.dir, ['keygen', '--out', fresh]);
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/^mk: .*fresh\.key already exists\nhint: /);
+    // Written inside a work tree: a warning to keep it out of Git.
+    const inside = await mkAsync(proj.dir, ['keygen', '--out', 'in-repo']);
+    expect(inside.stderr).toMatch(/^warning: .*in-repo\.key is inside the Git work tree .*: keep it out of Git/);
+    rmSync(join(proj.dir, 'in-repo.key'));
+    rmSync(join(proj.dir, 'in-repo.pub'));
     // A push with an unreadable key names the file, never the key: nothing leaks in errors.
     const bad = await mkAsync(proj.dir, ['sign', 'HEAD', '--key', `${fresh}.pub`]);
     expect(bad.status).not.toBe(0);
