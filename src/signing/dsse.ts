@@ -38,6 +38,10 @@ export async function signStatement(statement: InTotoStatement, key: SigningKey)
   };
   const builder = new DSSEBundleBuilder({ signer, witnesses: [] });
   const bundle = await builder.create({ data: Buffer.from(JSON.stringify(statement), 'utf8'), type: IN_TOTO_PAYLOAD_TYPE });
+  // The key is named once, by the hint in the verification material. An envelope signature's
+  // keyid stays empty, as cosign and model_signing write it: a verifier whose own key id
+  // differs (cosign's) would otherwise skip the signature.
+  if (bundle.content.$case === 'dsseEnvelope') for (const s of bundle.content.dsseEnvelope.signatures) s.keyid = '';
   return Buffer.from(JSON.stringify(bundleToJSON(bundle)), 'utf8');
 }
 

@@ -130,6 +130,25 @@ describe('signed ModelKits', () => {
     expect(again.referrers).toHaveLength(4);
   });
 
+  it('cosign v3 verifies the manifest signature and the provenance with the public key, and refuses another key', async () => {
+    const cosign = (...args: string[]) =>
+      runAsync(peer('cosign'), [...args, '--insecure-ignore-tlog=true', '--allow-http-registry', '--allow-insecure-registry', `${repoRef}:${commit}`], {
+        env: { HOME: orasHome, DOCKER_CONFIG: orasHome },
+      });
+    const digest = JSON.parse((await oras(orasHome, 'manifest', 'fetch', '--plain-http', '--descriptor', `${repoRef}:${commit}`)).stdout).digest;
+    const v = await cosign('verify', '--key', `${key}.pub`);
+    expect(v.status, v.stderr).toBe(0);
+    const claims = JSON.parse(v.stdout) as Array<{ critical: { image: { 'docker-manifest-digest': string }; type: string } }>;
+    expect(claims.map((c) => c.critical.type)).toContain(COSIGN_SIGN_PREDICATE);
+    for (const c of claims) expect(c.critical.image['docker-manifest-digest']).toBe(digest);
+    const att = await cosign('verify-attestation', '--key', `${key}.pub`, '--type', 'slsaprovenance1');
+    expect(att.status, att.stderr).toBe(0);
+    const st = JSON.parse(Buffer.from(JSON.parse(att.stdout.trim().split('\n')[0]!).payload, 'base64').toString('utf8'));
+    expect(st.predicate.buildDefinition.resolvedDependencies[0].digest.gitCommit).toBe(commit);
+    const wrong = await cosign('verify', '--key', `${other}.pub`);
+    expect(wrong.status).not.toBe(0);
+  });
+
   it('on a layout remote too, and the provenance names the commit, the repository and mk', async () => {
     const r = await verifyJson('HEAD', `${key}.pub`).catch(() => undefined);
     expect(r?.ok).toBe(true);

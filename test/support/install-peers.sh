@@ -6,7 +6,7 @@
 # left alone, so a second run takes a few seconds.
 #
 # Usage: test/support/install-peers.sh [TOOL...]
-#   TOOLS: apt oras kit dvc model-signing   (default: all)
+#   TOOLS: apt oras kit dvc model-signing cosign   (default: all)
 #
 # Environment:
 #   MK_PEERS_DIR   cache root (default: $HOME/.cache/mk-peers); binaries go to $MK_PEERS_DIR/bin
@@ -14,6 +14,7 @@
 #   KIT_VERSION    github.com/kitops-ml/kitops release to build (default: v1.15.0)
 #   DVC_VERSION    dvc release from PyPI                       (default: 3.67.1)
 #   MODEL_SIGNING_VERSION  OpenSSF model-signing from PyPI     (default: 1.1.1)
+#   COSIGN_VERSION github.com/sigstore/cosign/v3 release to build (default: v3.1.3)
 #   GO             go binary (default: go on PATH, else /usr/local/go/bin/go)
 #
 # Notes on the Go builds: the module proxy answers 403 on @v/list for these
@@ -30,11 +31,13 @@ ORAS_VERSION="${ORAS_VERSION:-v1.3.0}"
 KIT_VERSION="${KIT_VERSION:-v1.15.0}"
 DVC_VERSION="${DVC_VERSION:-3.67.1}"
 MODEL_SIGNING_VERSION="${MODEL_SIGNING_VERSION:-1.1.1}"
+COSIGN_VERSION="${COSIGN_VERSION:-v3.1.3}"
 
 # h1: module hashes of the pinned versions (what sum.golang.org would vouch for).
 declare -A PINNED_SUM=(
   ["oras.land/oras@v1.3.0"]="h1:PdxrW0wRu24AMRnJcQWhUXTk33bDHCdSvyWcKoAxArE="
   ["github.com/kitops-ml/kitops@v1.15.0"]="h1:JIXAzw2K1u0hrH2Af7mM3FDAC5ijhUa6beajhi0sZ48="
+  ["github.com/sigstore/cosign/v3@v3.1.3"]="h1:001JQRI/PJ/5T+g/kJ1KTvKFbb322+fomc+pHDZ/6sg="
 )
 
 mkdir -p "$BIN_DIR"
@@ -186,6 +189,18 @@ install_kit() {
   fi
 }
 
+install_cosign() {
+  local have err v="sigs.k8s.io/release-utils/version"
+  have="$([ -x "$BIN_DIR/cosign" ] && "$BIN_DIR/cosign" version 2>/dev/null | awk '/^GitVersion:/{print $2; exit}' || true)"
+  if [ "$have" = "$COSIGN_VERSION" ]; then status ok cosign "$have ($BIN_DIR/cosign)"; return; fi
+  if err="$(go_build cosign github.com/sigstore/cosign/v3 "$COSIGN_VERSION" github.com/sigstore/cosign/v3/cmd/cosign \
+        "-s -w -X $v.gitVersion=$COSIGN_VERSION" 2>&1)"; then
+    status installed cosign "$COSIGN_VERSION (go build github.com/sigstore/cosign/v3@$COSIGN_VERSION)"
+  else
+    fail cosign "go build github.com/sigstore/cosign/v3@$COSIGN_VERSION failed: $(printf '%s' "$err" | tr '\n' ' ')"
+  fi
+}
+
 # ---------------------------------------------------------------- DVC (PyPI, own venv)
 install_dvc() {
   local venv="$PEERS_DIR/venvs/dvc" have="" log="$PEERS_DIR/venvs/dvc-install.log" py
@@ -243,6 +258,7 @@ want oras && install_oras
 want kit  && install_kit
 want dvc  && install_dvc
 want model-signing && install_model_signing
+want cosign && install_cosign
 
 echo "export PATH=\"$BIN_DIR:\$PATH\""
 if [ "${#FAILED[@]}" -gt 0 ]; then
