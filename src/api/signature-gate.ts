@@ -1,16 +1,22 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { Descriptor } from '../content/descriptor.js';
-import type { Fetcher, Target } from '../content/storage.js';
+import { readAll, type Fetcher, type Target } from '../content/storage.js';
 import { MkError } from '../errors/index.js';
+import { verifying } from '../hashing/digest.js';
 import { pointersAtCommit } from '../git/pointers.js';
 import { resolveCommit } from '../git/run.js';
+import { readManifest } from '../modelkit/publish.js';
+import { referrers } from '../modelkit/referrers.js';
 import { openRemote, remoteConfig } from '../remote/remotes.js';
 import { RepoContext } from '../repo/context.js';
 import { overlay } from '../stores/overlay.js';
+import { BUNDLE_MEDIA_TYPE } from '../signing/dsse.js';
 import { readPublicKey } from '../signing/keys.js';
 import { dirManifestFiles, type KnownLayerFiles } from '../signing/model-files.js';
 import { readSubject, type SignedSubject } from '../signing/modelkit-info.js';
+import { KEY_HINT_ANNOTATION, PREDICATE_ANNOTATION } from '../signing/sign.js';
+import { OMS_PREDICATE } from '../signing/statements.js';
 import { verifyModelKitSignatures, type SignaturesResult } from '../signing/verify.js';
 
 /** mk's version (package.json), named as the builder in provenance. */
@@ -130,13 +136,6 @@ export async function modelSignatureBundle(r: { store?: Target; desc: Descriptor
     const t = await openRemote(ctx, remoteConfig(ctx));
     if ((await t.resolve(r.commit).catch(() => undefined))?.digest === r.desc.digest) store = t;
   }
-  const { referrers } = await import('../modelkit/referrers.js');
-  const { readManifest } = await import('../modelkit/publish.js');
-  const { BUNDLE_MEDIA_TYPE } = await import('../signing/dsse.js');
-  const { OMS_PREDICATE } = await import('../signing/statements.js');
-  const { KEY_HINT_ANNOTATION, PREDICATE_ANNOTATION } = await import('../signing/sign.js');
-  const { readAll } = await import('../content/storage.js');
-  const { verifying } = await import('../hashing/digest.js');
   const list = store ? (await referrers(store, r.desc)).filter((d) => d.artifactType === BUNDLE_MEDIA_TYPE && d.annotations?.[PREDICATE_ANNOTATION] === OMS_PREDICATE) : [];
   const keyPath = ctx && requiredKeyPath(ctx);
   const hint = keyPath ? readPublicKey(keyPath).hint : undefined;
