@@ -47,7 +47,7 @@ export async function signStatement(statement: InTotoStatement, key: SigningKey)
 
 export type OpenedBundle =
   | { ok: true; statement: InTotoStatement; hint?: string }
-  /** `otherKey`: the bundle names another key (its hint), so it is not this key's to judge. */
+  /** `otherKey`: the bundle names another key (its hint), or none it can be told by, so it is not this key's to judge. */
   | { ok: false; problem: string; otherKey?: boolean; hint?: string };
 
 /**
@@ -61,7 +61,8 @@ export async function openBundle(bytes: Buffer, pub: PublicKey): Promise<OpenedB
   try {
     bundle = bundleFromJSON(JSON.parse(bytes.toString('utf8')));
   } catch (e) {
-    return { ok: false, problem: `not a Sigstore bundle (${(e as Error).message.split('\n')[0]})` };
+    // Nobody's signature: anyone may attach referrers, so it refuses nothing by itself.
+    return { ok: false, problem: `not a Sigstore bundle (${(e as Error).message.split('\n')[0]})`, otherKey: true };
   }
   const content = bundle.content;
   if (content.$case !== 'dsseEnvelope') return { ok: false, problem: 'the bundle holds a message signature, not a DSSE envelope' };

@@ -245,6 +245,25 @@ describe('signed ModelKits', () => {
     expect(r.stdout).toMatch(/BAD signature +referrer [0-9a-f]{12}: .*(digest|does not match)/);
   });
 
+  it('leaves alone what anyone may attach: garbage and other keys do not change the verdict', async () => {
+    const c = layoutCopy('garbage');
+    const store = openLayoutStore(c.dir);
+    const desc = await store.resolve(commit);
+    const st = manifestStatement('proj', desc);
+    await attachReferrers(store, desc, [
+      { artifactType: BUNDLE_MEDIA_TYPE, layers: [{ mediaType: BUNDLE_MEDIA_TYPE, bytes: Buffer.from('{"not": "a bundle"') }], annotations: { [PREDICATE]: COSIGN_SIGN_PREDICATE } },
+      {
+        artifactType: BUNDLE_MEDIA_TYPE,
+        layers: [{ mediaType: BUNDLE_MEDIA_TYPE, bytes: await signStatement(st, readSigningKey(`${other}.key`)) }],
+        annotations: { [PREDICATE]: COSIGN_SIGN_PREDICATE },
+      },
+    ]);
+    const r = await verify(c.ref, `${key}.pub`);
+    expect(r.status, r.stdout).toBe(0);
+    // And the other key sees its one signature, and nothing of the rest.
+    expect(problems(await verifyJson(c.ref, `${other}.pub`))).toEqual({ files: 'signed with another key only', provenance: 'signed with another key only' });
+  });
+
   it('refuses a provenance for another commit, signed with the right key', async () => {
     const c = layoutCopy('other-commit');
     const store = openLayoutStore(c.dir);
