@@ -3,7 +3,23 @@
  * and the layers below it. `npm run lint:deps` (run by CI) fails on any import that points up
  * or sideways, on cycles, and on a CLI that reaches below src/api.
  */
-const LAYERS = [['errors'], ['util'], ['content', 'hashing'], ['pointer'], ['stores'], ['repo'], ['git'], ['remote'], ['transfer'], ['artifact'], ['experiments'], ['modelkit'], ['api'], ['cli']];
+const LAYERS = [
+  ['errors'],
+  ['util'],
+  ['content', 'hashing'],
+  ['pointer'],
+  ['stores'],
+  ['repo'],
+  ['git'],
+  ['remote'],
+  ['transfer'],
+  ['artifact'],
+  ['experiments'],
+  ['modelkit'],
+  ['signing'],
+  ['api'],
+  ['cli'],
+];
 
 const rank = new Map(LAYERS.flatMap((names, i) => names.map((n) => [n, i])));
 const forbidden = [];

@@ -42,6 +42,8 @@ export { paramsDiff, metricsDiff, metricsShow, type ExperimentDiff, type Metrics
 export { expShow, promote, type ExpShowOptions, type ExpShowResult, type ExperimentRow, type PromoteResult } from './api/exp.js';
 export { plotsDiff, type PlotsDiffResult, type RenderedPlot } from './api/plots.js';
 export { report, type ReportData, type ReportResult } from './api/report.js';
+export { keygen, type KeygenResult } from './api/keygen.js';
+export { sign, verifySignatures, type SignResult, type SignaturesResult } from './api/sign.js';
 export * from './api/common.js';
 export { RepoContext } from './repo/context.js';
 export { openCacheStore, openLayoutStore, openRegistryStore, type RegistrySettings } from './stores/open.js';

@@ -73,6 +73,7 @@ interface Plan {
 /** Brings the work tree's data in line with the pointers (of the work tree, or of `rev`). */
 export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResult> {
   const ctx = RepoContext.open(opts.cwd);
+  if (!opts.pointers && ctx.config.verifySignaturesKey) await (await import('./signature-gate.js')).requireSignedRevision({ cwd: opts.cwd, rev: opts.rev }); // config verify_signatures
   const cwd = opts.cwd ?? process.cwd();
   const filters = opts.paths?.map((p) => repoRelative(ctx.root, p, cwd));
   const commit = opts.rev ? await resolveCommit(ctx.root, opts.rev) : undefined;

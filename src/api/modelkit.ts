@@ -250,6 +250,8 @@ export interface UnpackOptions {
   ignoreExisting?: boolean;
   /** Also unpack datasets that name another ModelKit (`remotePath`), as `kit unpack --include-remote`. */
   includeRemote?: boolean;
+  /** Write the ModelKit's OpenSSF model signature (a Sigstore bundle) to this file, for `model_signing verify`. */
+  signature?: string;
 }
 
 /** kit's limit on a chain of ModelKit references (constants.MaxModelRefChain). */
@@ -342,6 +344,9 @@ export async function modelkitUnpack(ref: string, opts: UnpackOptions = {}): Pro
   const t = { dir, overwrite: !!opts.overwrite, ignoreExisting: !!opts.ignoreExisting };
   const warnings: string[] = [];
   const parts = await planUnpack(info, r.target, filters, opts, [ref], '', warnings);
+  // Signatures (config verify_signatures; --signature): checked and fetched before anything is written.
+  const signing = await import('./signature-gate.js');
+  const signature = await signing.beforeUnpack(r, { ...opts, filtered: filters.length > 0, referenced: parts.length > 1 });
   const cache = localStore(opts.cwd);
   const unpacker = new Unpacker(cache, t);
   for (const p of parts) await copyGraph(p.target, cache, p.layers);
@@ -354,6 +359,7 @@ export async function modelkitUnpack(ref: string, opts: UnpackOptions = {}): Pro
     await unpacker.abort();
     throw e;
   }
+  if (signature) signing.writeSignature(signature, resolvePath(opts.cwd ?? process.cwd(), opts.signature!));
   return { digest: info.digest, layers: parts.reduce((n, p) => n + p.layers.length, 0), files, dir, referenced: parts.length - 1, warnings };
 }
 

@@ -162,6 +162,8 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
         signal: opts.signal,
         known,
       });
+      // Signed with the configured key (signing.key / MK_SIGNING_KEY), when there is one.
+      await (await import('./sign.js')).signOnPush(ctx, target, built, { concurrency, signal: opts.signal, known });
       return { commit, digest: built.manifest.digest, tags, uploaded: p.uploaded, bytes: p.bytes };
     };
     // Many commits (a branch pushed at once): several ModelKits at a time, each a few small
@@ -312,6 +314,7 @@ export async function fetchData(opts: TransferOptions = {}): Promise<TransferRes
  * (see pullPart): only the packs that hold its files are downloaded.
  */
 export async function pull(opts: TransferOptions & { rev?: string; force?: boolean } = {}): Promise<{ fetch: TransferResult; checkout: CheckoutResult; partial: PartialPullResult[] }> {
+  await (await import('./signature-gate.js')).requireSignedRevision({ cwd: opts.cwd, remote: opts.remote, rev: opts.rev }); // config verify_signatures
   const parts = opts.paths?.length ? await partsOfFolders(opts) : undefined;
   const partial: PartialPullResult[] = [];
   if (parts?.inside.size) {

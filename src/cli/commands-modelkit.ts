@@ -58,10 +58,11 @@ export function registerModelKit(program: Command): void {
     .option('-o, --overwrite', 'overwrite existing files')
     .option('-i, --ignore-existing', 'keep existing files')
     .option('--include-remote', 'also unpack datasets that name another ModelKit (remotePath), as kit does')
+    .option('--signature <file>', "write the ModelKit's OpenSSF model signature to <file>, for 'model_signing verify key'")
     .option('--json', 'print the result as JSON')
-    .action(async (ref: string, o: { dir: string; filter?: string[]; overwrite?: boolean; ignoreExisting?: boolean; includeRemote?: boolean; json?: boolean }) => {
+    .action(async (ref: string, o: { dir: string; filter?: string[]; overwrite?: boolean; ignoreExisting?: boolean; includeRemote?: boolean; signature?: string; json?: boolean }) => {
       const { modelkitUnpack } = await import('../api/modelkit.js');
-      const r = await modelkitUnpack(ref, { dir: o.dir, filters: o.filter, overwrite: o.overwrite, ignoreExisting: o.ignoreExisting, includeRemote: o.includeRemote });
+      const r = await modelkitUnpack(ref, { dir: o.dir, filters: o.filter, overwrite: o.overwrite, ignoreExisting: o.ignoreExisting, includeRemote: o.includeRemote, signature: o.signature });
       for (const w of r.warnings) out.err(`warning: ${w}`);
       if (o.json) return out.json(r);
       const refs = r.referenced ? ` (with ${r.referenced} referenced ModelKit(s))` : '';
@@ -86,8 +87,10 @@ export function registerModelKit(program: Command): void {
     .description("rebuild a commit's ModelKit and compare it, digest by digest, with what the remote holds (exit 1: mismatch; 3: not published)")
     .argument('<ref>', 'a revision, or a ModelKit reference whose revision annotation names a commit here')
     .option('-r, --remote <name>', 'the remote to check (default: the default remote)')
+    .option('--key <pub>', "check the ModelKit's signatures against this public key instead (see 'mk sign')")
     .option('--json', 'print the result as JSON')
-    .action(async (ref: string, o: { remote?: string; json?: boolean }) => {
+    .action(async (ref: string, o: { remote?: string; key?: string; json?: boolean }) => {
+      if (o.key) return (await import('./commands-sign.js')).verifySignaturesCommand(ref, { ...o, key: o.key });
       const { verify } = await import('../api/modelkit.js');
       const r = await verify(ref, { remote: o.remote });
       // Not published is not a mismatch: nothing is wrong with the remote, the commit was never pushed there.

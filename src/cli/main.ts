@@ -6,6 +6,7 @@ import { registerModelKit } from './commands-modelkit.js';
 import { registerGit } from './commands-git.js';
 import { registerAuth } from './commands-auth.js';
 import { registerExperiments } from './commands-exp.js';
+import { registerSign } from './commands-sign.js';
 import { guardPipes, out, printable } from './output.js';
 
 export const VERSION = '0.1.0';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerGit(program);
   registerAuth(program);
   registerExperiments(program);
+  registerSign(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -52,17 +52,35 @@ export async function attachDirManifests(cache: CacheStore, dst: Target, subject
   return true;
 }
 
-/** The referrers a store lists for `subject` under its fallback tag (none when there is no such tag). */
+/**
+ * The referrers a store lists for `subject` under its fallback tag (none when there is no such
+ * tag); in an OCI layout, also the untagged manifests of its index.json whose `subject` is it
+ * (where `oras copy -r` and other OCI layout writers record referrers).
+ */
 export async function referrers(store: Target, subject: Pick<Descriptor, 'digest'>): Promise<Descriptor[]> {
   const tag = referrersTag(subject);
-  let desc: Descriptor;
+  let desc: Descriptor | undefined;
   try {
     desc = await store.resolve(tag);
   } catch (e) {
-    if (isMkError(e, 'ENOTFOUND')) return [];
-    throw e;
+    if (!isMkError(e, 'ENOTFOUND')) throw e;
   }
-  return parseImageIndex(await readManifest(store, { ...desc, mediaType: desc.mediaType || MediaType.ociIndex }), `the referrers index ${tag} in ${store.location}`).manifests;
+  const listed = desc ? parseImageIndex(await readManifest(store, { ...desc, mediaType: desc.mediaType || MediaType.ociIndex }), `the referrers index ${tag} in ${store.location}`).manifests : [];
+  const layout = store as Target & { taggedManifests?: () => Descriptor[] };
+  if (typeof layout.taggedManifests !== 'function') return listed;
+  const known = new Set(listed.map((d) => d.digest));
+  for (const d of layout.taggedManifests()) {
+    if (known.has(d.digest) || d.digest === subject.digest || d.mediaType !== MediaType.ociManifest || d.annotations?.['org.opencontainers.image.ref.name'] !== undefined || d.size > 4 << 20) continue;
+    try {
+      const m = JSON.parse((await readManifest(store, d)).toString('utf8')) as { subject?: { digest?: unknown } };
+      if (m?.subject?.digest !== subject.digest) continue;
+    } catch {
+      continue; // unreadable: not a referrer mk can use
+    }
+    known.add(d.digest);
+    listed.push(d);
+  }
+  return listed;
 }
 
 /**
@@ -81,4 +99,50 @@ export async function copyReferrers(src: Target, dst: Target, subject: Descripto
   const index = mem.put(MediaType.ociIndex, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: merged })));
   await copyGraph(overlay(mem, dst), dst, [index], { ...opts, tags: [{ desc: index, name: referrersTag(subject) }] });
   return list.length;
+}
+
+/** One OCI 1.1 artifact to attach to a subject: its type, its blobs (layers) and its annotations. */
+export interface ReferrerArtifact {
+  artifactType: string;
+  layers: Array<{ mediaType: string; bytes: Buffer; annotations?: Record<string, string> }>;
+  annotations?: Record<string, string>;
+}
+
+/**
+ * Attaches artifacts to `subject` as referrers (an OCI 1.1 image manifest each, empty config,
+ * `subject` set) and lists them, with their annotations, in the subject's referrers fallback
+ * tag, keeping what it listed: the layout cosign uses for Sigstore bundles, which `oras
+ * discover` and `oras copy -r` follow. All of them in one index update (the tag is read,
+ * extended and written once). Returns the referrers' descriptors.
+ */
+export async function attachReferrers(dst: Target, subject: Descriptor, artifacts: ReferrerArtifact[], opts: GraphCopyOptions = {}): Promise<Descriptor[]> {
+  if (artifacts.length === 0) return [];
+  const mem = new MemoryStore();
+  const config = mem.put(MediaType.ociEmpty, Buffer.from('{}'));
+  const added: Descriptor[] = [];
+  for (const a of artifacts) {
+    const layers = a.layers.map((l) => {
+      const d = mem.put(l.mediaType, l.bytes);
+      return { mediaType: d.mediaType, digest: d.digest, size: d.size, ...(l.annotations ? { annotations: l.annotations } : {}) };
+    });
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      artifactType: a.artifactType,
+      config,
+      layers,
+      subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+      ...(a.annotations ? { annotations: a.annotations } : {}),
+    };
+    const d = mem.put(MediaType.ociManifest, Buffer.from(JSON.stringify(manifest)));
+    added.push({ ...d, artifactType: a.artifactType, ...(a.annotations ? { annotations: a.annotations } : {}) });
+  }
+  const src = overlay(mem, dst);
+  await copyGraph(src, dst, added, opts);
+  const had = await referrers(dst, subject);
+  const known = new Set(had.map((d) => d.digest));
+  const manifests = [...had, ...added.filter((d) => !known.has(d.digest))];
+  const index = mem.put(MediaType.ociIndex, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests })));
+  await copyGraph(src, dst, [index], { ...opts, tags: [{ desc: index, name: referrersTag(subject) }] });
+  return added;
 }

@@ -47,6 +47,10 @@ export interface MkConfig {
   params: string[];
   metrics: string[];
   plots: PlotConfig[];
+  /** The private key (PEM) that signs published ModelKits (`signing.key`; MK_SIGNING_KEY wins). */
+  signingKey?: string;
+  /** The public key (PEM) whose signatures pull, checkout, the hooks and unpack require (`verify_signatures.key`). */
+  verifySignaturesKey?: string;
 }
 
 /** A declared plot: a CSV, TSV or JSON series file, with the columns to draw. */
@@ -119,7 +123,22 @@ export function readYamlFile(file: string): Raw | undefined {
   return v as Raw;
 }
 
-const KNOWN = new Set(['version', 'track', 'size_threshold', 'checkout', 'storage', 'remotes', 'default_remote', 'auto_fetch', 'repository', 'source', 'modelkits', 'cache']);
+const KNOWN = new Set([
+  'version',
+  'track',
+  'size_threshold',
+  'checkout',
+  'storage',
+  'remotes',
+  'default_remote',
+  'auto_fetch',
+  'repository',
+  'source',
+  'modelkits',
+  'cache',
+  'signing',
+  'verify_signatures',
+]);
 for (const k of ['params', 'metrics', 'plots']) KNOWN.add(k); // experiments
 
 /** A section of the config that must be a mapping with only the given keys. */
@@ -240,6 +259,8 @@ export function applyConfig(base: MkConfig, raw: Raw, file: string): MkConfig {
     c.cacheDir = cc.dir;
   }
   Object.assign(c, experimentKeys(raw, file));
+  if (raw.signing !== undefined) c.signingKey = text(section(raw.signing, file, 'signing', ['key']).key, file, 'signing.key');
+  if (raw.verify_signatures !== undefined) c.verifySignaturesKey = text(section(raw.verify_signatures, file, 'verify_signatures', ['key']).key, file, 'verify_signatures.key');
   if (raw.modelkits !== undefined) {
     const mk = section(raw.modelkits, file, 'modelkits', ['publish', 'format']);
     if (mk.publish !== undefined) c.publishModelKits = bool(mk.publish, file, 'modelkits.publish');

@@ -20,6 +20,7 @@ const SURFACE = [
   'get',
   'init',
   'install',
+  'keygen',
   'login',
   'logout',
   'ls',
@@ -42,6 +43,7 @@ const SURFACE = [
   'resolveModelKit',
   'runHook',
   'setupWarning',
+  'sign',
   'status',
   'uninstall',
   'verify',
@@ -53,6 +55,7 @@ const SURFACE = [
   'plotsDiff',
   'promote',
   'report',
+  'verifySignatures',
   // errors
   'ConfigError',
   'DigestMismatchError',
@@ -141,6 +144,8 @@ const VERB_OF: Record<string, string> = {
   promote: 'promote',
   'plots diff': 'plotsDiff',
   report: 'report',
+  keygen: 'keygen',
+  sign: 'sign',
 };
 
 describe('the public API', () => {

@@ -1,5 +1,5 @@
 /**
- * Layers point one way (README, "Design"): cli → api → modelkit → experiments → artifact → transfer →
+ * Layers point one way (README, "Design"): cli → api → signing → modelkit → experiments → artifact → transfer →
  * remote → git → repo → stores → pointer → content, hashing → util → errors. The rule lives
  * in .dependency-cruiser.cjs and this test runs it, so `npm test` (and CI) fails on an
  * import that points up, a cycle, or a CLI that reaches below src/api. The fixture holds

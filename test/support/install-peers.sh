@@ -6,7 +6,7 @@
 # left alone, so a second run takes a few seconds.
 #
 # Usage: test/support/install-peers.sh [TOOL...]
-#   TOOLS: apt oras kit crane distribution dvc   (default: all)
+#   TOOLS: apt oras kit crane distribution dvc model-signing cosign   (default: all)
 #
 # Environment:
 #   MK_PEERS_DIR   cache root (default: $HOME/.cache/mk-peers); binaries go to $MK_PEERS_DIR/bin
@@ -16,6 +16,8 @@
 #   DISTRIBUTION_VERSION github.com/distribution/distribution/v3 release (registry v3,
 #                  installed as distribution-registry)              (default: v3.0.0)
 #   DVC_VERSION    dvc release from PyPI                       (default: 3.67.1)
+#   MODEL_SIGNING_VERSION  OpenSSF model-signing from PyPI     (default: 1.1.1)
+#   COSIGN_VERSION github.com/sigstore/cosign/v3 release to build (default: v3.1.3)
 #   GO             go binary (default: go on PATH, else /usr/local/go/bin/go)
 #
 # Notes on the Go builds: the module proxy answers 403 on @v/list for these
@@ -33,6 +35,8 @@ KIT_VERSION="${KIT_VERSION:-v1.15.0}"
 CRANE_VERSION="${CRANE_VERSION:-v0.22.1}"
 DISTRIBUTION_VERSION="${DISTRIBUTION_VERSION:-v3.0.0}"
 DVC_VERSION="${DVC_VERSION:-3.67.1}"
+MODEL_SIGNING_VERSION="${MODEL_SIGNING_VERSION:-1.1.1}"
+COSIGN_VERSION="${COSIGN_VERSION:-v3.1.3}"
 
 # h1: module hashes of the pinned versions (what sum.golang.org would vouch for).
 declare -A PINNED_SUM=(
@@ -40,6 +44,7 @@ declare -A PINNED_SUM=(
   ["github.com/kitops-ml/kitops@v1.15.0"]="h1:JIXAzw2K1u0hrH2Af7mM3FDAC5ijhUa6beajhi0sZ48="
   ["github.com/google/go-containerregistry@v0.22.1"]="h1:RZuuSYhTvlDvtsK+NkutoCZ//C0X2ebLK8X8l3ULs84="
   ["github.com/distribution/distribution/v3@v3.0.0"]="h1:q4R8wemdRQDClzoNNStftB2ZAfqOiN6UX90KJc4HjyM="
+  ["github.com/sigstore/cosign/v3@v3.1.3"]="h1:001JQRI/PJ/5T+g/kJ1KTvKFbb322+fomc+pHDZ/6sg="
 )
 
 mkdir -p "$BIN_DIR"
@@ -218,6 +223,18 @@ install_distribution() {
   fi
 }
 
+install_cosign() {
+  local have err v="sigs.k8s.io/release-utils/version"
+  have="$([ -x "$BIN_DIR/cosign" ] && "$BIN_DIR/cosign" version 2>/dev/null | awk '/^GitVersion:/{print $2; exit}' || true)"
+  if [ "$have" = "$COSIGN_VERSION" ]; then status ok cosign "$have ($BIN_DIR/cosign)"; return; fi
+  if err="$(go_build cosign github.com/sigstore/cosign/v3 "$COSIGN_VERSION" github.com/sigstore/cosign/v3/cmd/cosign \
+        "-s -w -X $v.gitVersion=$COSIGN_VERSION" 2>&1)"; then
+    status installed cosign "$COSIGN_VERSION (go build github.com/sigstore/cosign/v3@$COSIGN_VERSION)"
+  else
+    fail cosign "go build github.com/sigstore/cosign/v3@$COSIGN_VERSION failed: $(printf '%s' "$err" | tr '\n' ' ')"
+  fi
+}
+
 # ---------------------------------------------------------------- DVC (PyPI, own venv)
 install_dvc() {
   local venv="$PEERS_DIR/venvs/dvc" have="" log="$PEERS_DIR/venvs/dvc-install.log" py
@@ -242,6 +259,33 @@ install_dvc() {
   status ok dvc "$have ($venv)"
 }
 
+# ---------------------------------------------------------------- OpenSSF model_signing (PyPI, own venv)
+install_model_signing() {
+  local venv="$PEERS_DIR/venvs/model-signing" have="" log="$PEERS_DIR/venvs/model-signing-install.log" py
+  py="$(command -v python3 || true)"
+  [ -n "$py" ] || { fail model-signing "python3 not found"; return; }
+  # model-signing 1.1.1 imports OpenSSL (pyOpenSSL) without declaring it (sigstore 4 no longer
+  # brings it): installed alongside, and the CLI started once to prove it loads.
+  if [ -x "$venv/bin/python" ] && "$venv/bin/model_signing" --help >/dev/null 2>&1; then
+    have="$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("model-signing"))' 2>/dev/null || true)"
+  fi
+  if [ "$have" != "$MODEL_SIGNING_VERSION" ]; then
+    mkdir -p "$PEERS_DIR/venvs"
+    if { [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"; } >"$log" 2>&1 \
+       && "$venv/bin/python" -m pip install -q --disable-pip-version-check "model-signing==$MODEL_SIGNING_VERSION" pyOpenSSL >>"$log" 2>&1 \
+       && "$venv/bin/model_signing" --help >>"$log" 2>&1; then
+      have="$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("model-signing"))')"
+      ln -sfn "$venv/bin/model_signing" "$BIN_DIR/model_signing"
+      status installed model-signing "$have (pip model-signing==$MODEL_SIGNING_VERSION in $venv)"
+    else
+      fail model-signing "pip install model-signing==$MODEL_SIGNING_VERSION failed: $(tail -n 3 "$log" | tr '\n' ' ')"
+    fi
+    return
+  fi
+  ln -sfn "$venv/bin/model_signing" "$BIN_DIR/model_signing"
+  status ok model-signing "$have ($venv)"
+}
+
 # ---------------------------------------------------------------- main
 want apt  && install_apt
 want oras && install_oras
@@ -249,6 +293,8 @@ want kit  && install_kit
 want crane && install_crane
 want distribution && install_distribution
 want dvc  && install_dvc
+want model-signing && install_model_signing
+want cosign && install_cosign
 
 echo "export PATH=\"$BIN_DIR:\$PATH\""
 if [ "${#FAILED[@]}" -gt 0 ]; then

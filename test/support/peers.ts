@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 
-/** Where test/support/install-peers.sh puts kit, oras, crane, distribution-registry (v3) and dvc. */
+/** Where test/support/install-peers.sh puts kit, oras, crane, cosign, distribution-registry (v3), dvc and model_signing (a missing one fails the tests that use it). */
 export const PEERS_BIN = join(process.env.MK_PEERS_DIR ?? join(homedir(), '.cache', 'mk-peers'), 'bin');
 
 /** Absolute path of an independent client or server (kit, oras, skopeo, crane, distribution-registry...), or throws with how to install it. */

@@ -181,6 +181,7 @@ async function restoreFetching(
  * artifact is restored.
  */
 export async function restoreAfterGit(ctx: RepoContext, previous: string | undefined, opts: { fileCheckout?: boolean } = {}): Promise<ReconcileResult> {
+  if (ctx.config.verifySignaturesKey) await (await import('../signature-gate.js')).requireSignedRevision({ cwd: ctx.root }); // config verify_signatures
   const r = await reconcile(ctx, { previous: previous ? [previous] : [], reflog: true, restoreMissing: !opts.fileCheckout, dropUntracked: !opts.fileCheckout });
   // A checkout that restored data recorded the pointers in place already (removing dropped data changes no pointer).
   if (!r.artifacts.length) await recordPointerState(ctx.root, ctx.stateDir);
