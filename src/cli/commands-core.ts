@@ -30,6 +30,8 @@ export function registerCore(program: Command): void {
       const r = await init({ stage: o.stage, filter: o.filter });
       if (o.json) return out.json(r);
       out.line(r.created.length ? `Initialised mk in ${r.root} (created ${r.created.join(', ')})` : `mk is already set up in ${r.root}`);
+      const found = (['params', 'metrics', 'plots'] as const).filter((k) => r.experiments[k].length).map((k) => `${k}: ${r.experiments[k].join(', ')}`);
+      if (found.length) out.line(`declared in .mk/config.yaml for mk params/metrics diff and mk exp show (edit to change): ${found.join('; ')}`);
     });
 
   program

@@ -5,7 +5,7 @@
  * are compared without arithmetic; a file present at one revision only is said so.
  * Params come from YAML, JSON and TOML files, nested keys flattened to `train.lr`.
  */
-import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectMkError, git, makeRepo, mk, mkJson, mkRun } from '../support/repo.js';
@@ -100,6 +100,40 @@ describe('params and metrics diffs over real branches', () => {
       expectMkError(mkRun(bare.dir, ['params', 'diff']), "params[0]: '../outside.yaml' must be a relative path inside the repository");
     } finally {
       bare.cleanup();
+    }
+  });
+});
+
+describe('mk init declares the experiment files it finds', () => {
+  it('params.yaml, metrics.json and the series in plots/ are declared in the new config; mk metrics show reads them at once', () => {
+    const repo = makeRepo({ init: false });
+    try {
+      const p = (rel: string) => join(repo.dir, rel);
+      writeFileSync(p('params.yaml'), 'train:\n  lr: 0.1\n');
+      writeFileSync(p('metrics.json'), JSON.stringify({ acc: 0.8 }));
+      mkdirSync(p('plots'));
+      writeFileSync(p('plots/loss.csv'), 'step,loss\n1,0.9\n2,0.5\n');
+      writeFileSync(p('notes.json'), '{}');
+      const r = mkRun(repo.dir, ['init']);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/declared in \.mk\/config\.yaml .*params: params\.yaml; metrics: metrics\.json; plots: plots\/loss\.csv/);
+      const cfg = readFileSync(p('.mk/config.yaml'), 'utf8');
+      expect(cfg).toMatch(/^params: \["params\.yaml"\]$/m);
+      expect(cfg).toMatch(/^metrics: \["metrics\.json"\]$/m);
+      expect(cfg).toMatch(/^plots: \["plots\/loss\.csv"\]$/m);
+      expect(cfg).not.toMatch(/notes\.json/);
+      const shown = mkJson(repo.dir, 'metrics', 'show');
+      expect(JSON.stringify(shown)).toContain('0.8');
+      // A repository with none of them gets the commented examples only.
+      const bare = makeRepo({ init: false });
+      try {
+        expect(mkRun(bare.dir, ['init']).stdout).not.toMatch(/declared in/);
+        expect(readFileSync(join(bare.dir, '.mk/config.yaml'), 'utf8')).toMatch(/^# params: /m);
+      } finally {
+        bare.cleanup();
+      }
+    } finally {
+      repo.cleanup();
     }
   });
 });
