@@ -47,7 +47,7 @@ const common = {
   // parse the config synchronously) and must be the same instance; undici is only on the
   // network path and loads its own parts at run time. vega and vega-lite (mk plots diff, mk
   // report only) are 1.4 MB bundled: loaded from node_modules, where npm puts them anyway.
-  external: ['tinypool', 'yaml', 'undici', 'vega', 'vega-lite'],
+  external: ['tinypool', 'yaml', 'undici', 'vega', 'vega-lite', '@resvg/resvg-js'],
   // Bundled CommonJS dependencies require() Node's built-in modules.
   banner: { js: "import{createRequire as __mkRequire}from'node:module';const require=__mkRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { MkError, UsageError } from '../errors/index.js';
-import { lineSpec, renderSvg, type RevisionSeries } from '../experiments/plots.js';
+import { lineSpec, renderPng, renderSvg, type RevisionSeries } from '../experiments/plots.js';
 import { parseSeries } from '../experiments/series.js';
 import { declaredAt, readSourceFile } from '../experiments/source.js';
 import type { PlotConfig } from '../repo/config.js';
@@ -17,6 +17,8 @@ export interface RenderedPlot {
   title: string;
   /** The SVG written (and the Vega-Lite spec beside it, `.vl.json`). */
   file: string;
+  /** The PNG written beside it (with `png`). */
+  png?: string;
   spec: string;
   /** Revisions drawn, one line each, and those where the file is missing or unreadable. */
   revisions: string[];
@@ -75,7 +77,7 @@ export async function plotRevisions(ctx: RepoContext, revs: string[] | undefined
  * Renders each declared plot into one SVG in `dir`, with one line per revision (default:
  * HEAD and the work tree), through a Vega-Lite spec rendered headless by Vega.
  */
-export async function plotsDiff(opts: { cwd?: string; revs?: string[]; dir: string }): Promise<PlotsDiffResult> {
+export async function plotsDiff(opts: { cwd?: string; revs?: string[]; dir: string; png?: boolean }): Promise<PlotsDiffResult> {
   const ctx = RepoContext.open(opts.cwd);
   const dir = resolve(opts.cwd ?? process.cwd(), opts.dir);
   const inside = (parent: string, child: string) => {
@@ -97,7 +99,9 @@ export async function plotsDiff(opts: { cwd?: string; revs?: string[]; dir: stri
     const specFile = join(dir, `${fileName(plot.path)}.vl.json`);
     await writeFileAtomic(specFile, JSON.stringify(spec, null, 2) + '\n');
     await writeFileAtomic(file, svg);
-    plots.push({ path: plot.path, title, file, spec: specFile, revisions: series.map((s) => s.revision), missing });
+    const png = opts.png ? join(dir, `${fileName(plot.path)}.png`) : undefined;
+    if (png) await writeFileAtomic(png, await renderPng(svg));
+    plots.push({ path: plot.path, title, file, ...(png ? { png } : {}), spec: specFile, revisions: series.map((s) => s.revision), missing });
   }
   return { dir, plots };
 }

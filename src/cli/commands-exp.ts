@@ -110,14 +110,15 @@ function registerPlots(program: Command): void {
     .description('render each declared plot into one SVG with a line per revision (default: HEAD and the work tree)')
     .argument('[rev...]', 'revisions; `workspace` is the work tree')
     .option('-o, --out <dir>', 'the folder to write the SVGs (and their Vega-Lite specs) into (required)')
+    .option('--png', 'also write a PNG of each plot (twice the SVG size)')
     .option('--json', 'print the result as JSON')
-    .action(async (revs: string[], o: { out?: string; json?: boolean }) => {
+    .action(async (revs: string[], o: { out?: string; png?: boolean; json?: boolean }) => {
       if (!o.out) throw new UsageError('name the folder to write the plots into: -o <dir>');
       const { plotsDiff } = await import('../api/plots.js');
-      const r = await plotsDiff({ revs, dir: o.out });
+      const r = await plotsDiff({ revs, dir: o.out, png: o.png });
       if (o.json) return out.json(r);
       for (const p of r.plots) {
-        out.line(`${p.file}  (${p.revisions.length} revision(s): ${p.revisions.join(', ')})`);
+        out.line(`${p.file}${p.png ? ` (and ${p.png})` : ''}  (${p.revisions.length} revision(s): ${p.revisions.join(', ')})`);
         for (const m of p.missing) out.err(`note: ${p.path}: ${m.problem ?? `missing at ${m.revision}`}`);
       }
     });

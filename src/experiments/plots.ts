@@ -31,6 +31,15 @@ export function lineSpec(title: string, all: RevisionSeries[]): Record<string, u
 }
 
 /** Renders a Vega-Lite spec to SVG, headless (no browser, no canvas). */
+/**
+ * A PNG of an SVG, drawn by resvg (Rust, a prebuilt Node addon from npm; no browser), at twice
+ * the SVG's size, with the system's fonts for the labels and a white background.
+ */
+export async function renderPng(svg: string): Promise<Buffer> {
+  const { Resvg } = await import('@resvg/resvg-js');
+  return Buffer.from(new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng());
+}
+
 export async function renderSvg(spec: Record<string, unknown>): Promise<string> {
   const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
   const compiled = vl.compile(spec as unknown as Parameters<typeof vl.compile>[0]).spec;

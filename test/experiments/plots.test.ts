@@ -5,6 +5,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectMkError, git, makeRepo, mk, mkJson, mkRun } from '../support/repo.js';
 
@@ -69,6 +70,25 @@ describe('mk plots diff', () => {
     expect(seriesCount(readFileSync(p('out2/plots_loss.csv.svg'), 'utf8'))).toBe(2);
     const text = mk(repo.dir, 'plots', 'diff', 'exp-a', '-o', 'out3');
     expect(text).toContain('plots_loss.csv.svg  (1 revision(s): exp-a)');
+  });
+
+  it('--png writes a PNG beside each SVG: twice its size, and drawn (not a blank image)', () => {
+    const r = mkJson(repo.dir, 'plots', 'diff', 'main', 'exp-a', '-o', 'out-png', '--png');
+    expect(r.plots[0].png).toBe(p('out-png/plots_loss.csv.png'));
+    const png = readFileSync(p('out-png/plots_loss.csv.png'));
+    expect(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
+    const svg = readFileSync(p('out-png/plots_loss.csv.svg'), 'utf8');
+    const svgWidth = Number(/<svg[^>]* width="([\d.]+)"/.exec(svg)![1]);
+    expect(png.readUInt32BE(16)).toBe(Math.round(svgWidth * 2)); // IHDR width
+    // The pixels, inflated from the IDAT chunks: lines and labels make many values that are neither white nor 0.
+    const idat: Buffer[] = [];
+    for (let at = 8; at < png.length;) {
+      const len = png.readUInt32BE(at);
+      if (png.toString('latin1', at + 4, at + 8) === 'IDAT') idat.push(png.subarray(at + 8, at + 8 + len));
+      at += 12 + len;
+    }
+    const raw = inflateSync(Buffer.concat(idat));
+    expect(raw.filter((b) => b !== 0 && b !== 255).length).toBeGreaterThan(2000);
   });
 
   it('bad input: one clear line, nothing written', () => {
