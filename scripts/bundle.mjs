@@ -46,8 +46,10 @@ const common = {
   // tinypool starts its workers from its own files; yaml is also loaded with require() (to
   // parse the config synchronously) and must be the same instance; undici is only on the
   // network path and loads its own parts at run time. vega and vega-lite (mk plots diff, mk
-  // report only) are 1.4 MB bundled: loaded from node_modules, where npm puts them anyway.
-  external: ['tinypool', 'yaml', 'undici', 'vega', 'vega-lite', '@resvg/resvg-js'],
+  // report only) are 1.4 MB bundled: loaded from node_modules, where npm puts them anyway; so
+  // is @sigstore/* (signing only; 1 MB with its HTTP stack, twice: in main's and the hooks'
+  // chunks); @resvg/resvg-js is a native addon.
+  external: ['tinypool', 'yaml', 'undici', 'vega', 'vega-lite', '@resvg/resvg-js', '@sigstore/sign', '@sigstore/bundle', '@sigstore/verify', '@sigstore/core'],
   // Bundled CommonJS dependencies require() Node's built-in modules.
   banner: { js: "import{createRequire as __mkRequire}from'node:module';const require=__mkRequire(import.meta.url);" },
   logLevel: 'warning',
