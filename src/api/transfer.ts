@@ -163,8 +163,8 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
         known,
       });
       // Signed with the configured key (signing.key / MK_SIGNING_KEY), when there is one.
-      await (await import('./sign.js')).signOnPush(ctx, target, built, { concurrency, signal: opts.signal, known });
-      return { commit, digest: built.manifest.digest, tags, uploaded: p.uploaded, bytes: p.bytes };
+      const signed = await (await import('./sign.js')).signOnPush(ctx, target, built, { concurrency, signal: opts.signal, known });
+      return { commit, digest: built.manifest.digest, tags, uploaded: p.uploaded, bytes: p.bytes, ...(signed ? { signatures: signed.referrers.map((r) => r.kind) } : {}) };
     };
     // Many commits (a branch pushed at once): several ModelKits at a time, each a few small
     // requests; the ones that carry a ref tag last, so a ref tag never names a ModelKit
@@ -269,6 +269,8 @@ export interface PublishedModelKit {
   tags: string[];
   uploaded: number;
   bytes: number;
+  /** With a signing key: the signatures attached by this push (none when this key had signed it already). */
+  signatures?: string[];
 }
 
 /** Downloads into the cache what it lacks of the artifacts' data. Every byte is verified. */

@@ -117,7 +117,10 @@ export function registerRemote(program: Command): void {
       if (o.json) out.json(rest);
       else {
         out.line(`pushed ${r.copied} blob(s), ${bytes(r.bytes)} to '${r.remote}' (${r.skipped} already there) for ${r.artifacts} artifact(s)`);
-        for (const m of r.modelkits) out.line(`ModelKit ${m.digest} tagged ${m.tags.join(', ')}`);
+        for (const m of r.modelkits) {
+          const signed = m.signatures === undefined ? '' : m.signatures.length ? `, signed (${m.signatures.join(', ')})` : ', signed already';
+          out.line(`ModelKit ${m.digest} tagged ${m.tags.join(', ')}${signed}`);
+        }
       }
       // Everything else is published; a branch tag that would move back or sideways is refused, as git refuses a non-fast-forward.
       if (r.held[0]) throw heldTagError(r.held[0]);

@@ -62,7 +62,7 @@ describe('signed ModelKits', () => {
     await mkOk(proj.dir, ['keygen', '--out', other]);
     // The key is a local setting (never committed): .git/mk/config.yaml.
     appendFileSync(join(proj.dir, '.git', 'mk', 'config.yaml'), `signing:\n  key: ${key}.key\n`);
-    await mkOk(proj.dir, ['push']);
+    expect(await mkOk(proj.dir, ['push'])).toMatch(/^ModelKit sha256:[0-9a-f]{64} tagged .*, signed \(signature, files, provenance\)$/m);
     await mkOk(proj.dir, ['push', '-r', 'lay']);
   }, 120_000);
   afterAll(async () => {
@@ -125,7 +125,7 @@ describe('signed ModelKits', () => {
     expect(bundle.dsseEnvelope.payloadType).toBe('application/vnd.in-toto+json');
     expect(bundle.verificationMaterial.publicKey.hint).toMatch(/^[0-9a-f]{64}$/);
     // Pushing again adds nothing: the ModelKit carries this key's signatures already.
-    await mkOk(proj.dir, ['push']);
+    expect(await mkOk(proj.dir, ['push', '--check-remote'])).not.toMatch(/signed \(/);
     const again = JSON.parse((await oras(orasHome, 'discover', '--plain-http', '--format', 'json', `${repoRef}:${commit}`)).stdout) as { referrers: unknown[] };
     expect(again.referrers).toHaveLength(4);
   });
