@@ -1,4 +1,5 @@
 import pLimit from 'p-limit';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Descriptor } from '../content/descriptor.js';
@@ -62,6 +63,16 @@ export async function modelkitBuild(opts: { cwd?: string; rev?: string } = {}): 
   }
 }
 
+/** An OCI image layout named by `oci:<path>`, read only: a folder that is not there is one line, never an empty store. */
+function existingLayout(path: string): ReturnType<typeof openLayoutStore> {
+  if (!existsSync(join(path, 'oci-layout'))) {
+    throw new MkError('ENOTFOUND', existsSync(path) ? `${path} is not an OCI image layout (no oci-layout file)` : `${path} does not exist (not mounted?)`, {
+      hint: 'name the folder of an OCI image layout (it holds oci-layout, index.json and blobs/)',
+    });
+  }
+  return openLayoutStore(path);
+}
+
 /**
  * Resolves a ModelKit reference:
  * - a revision of the current repository (built from the commit, into the cache);
@@ -73,7 +84,7 @@ export async function resolveModelKit(ref: string, opts: { cwd?: string } = {}):
   const ctx = tryRepo(opts.cwd);
   if (ref.startsWith('oci:') && !ref.startsWith('oci://')) {
     const m = /^oci:(.*?)(?::([A-Za-z0-9_][A-Za-z0-9._-]{0,127})|@(sha256:[a-f0-9]{64}))?$/.exec(ref);
-    const store = openLayoutStore(resolvePath(opts.cwd ?? process.cwd(), m![1]!));
+    const store = existingLayout(resolvePath(opts.cwd ?? process.cwd(), m![1]!));
     const tag = m![2] ?? m![3];
     if (!tag) {
       const tags = await store.tags();
@@ -146,7 +157,7 @@ export interface ListedModelKit {
 export async function modelkitList(where?: string, opts: { cwd?: string } = {}): Promise<{ location: string; modelkits: ListedModelKit[] }> {
   const ctx = tryRepo(opts.cwd);
   let store: Target & { tags(): Promise<string[]>; resolve(ref: string): Promise<Descriptor> };
-  if (where?.startsWith('oci:') && !where.startsWith('oci://')) store = openLayoutStore(resolvePath(opts.cwd ?? process.cwd(), where.slice(4)));
+  if (where?.startsWith('oci:') && !where.startsWith('oci://')) store = existingLayout(resolvePath(opts.cwd ?? process.cwd(), where.slice(4)));
   else if (ctx && (where === undefined || ctx.config.remotes.some((r) => r.name === where))) store = await openRemote(ctx, remoteConfig(ctx, where));
   else if (where === undefined) throw new MkError('EUSAGE', 'name where to list: a remote, oci:<path> or host/repository', { exitCode: 2, hint: 'outside a repository there is no default remote' });
   else {

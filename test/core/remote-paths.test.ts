@@ -102,4 +102,15 @@ describe('a layout remote that is not there', () => {
     expect(JSON.parse(mk(dir, 'modelkit', 'list', '--json')).modelkits).toEqual([]);
     expectMkError(mkRun(dir, ['remote', 'add', 'reg', 'oci://127.0.0.1:5000/team/x', '--create', '--local']), '--create is for a local OCI layout');
   });
+  it('an oci:<path> that is not there (or not a layout) is one line for modelkit list, inspect and unpack, and nothing is created', () => {
+    const { dir, outside } = project();
+    const missing = join(outside, 'no-share');
+    expectMkError(mkRun(dir, ['modelkit', 'list', `oci:${missing}`]), `${missing} does not exist (not mounted?)`);
+    expectMkError(mkRun(dir, ['modelkit', 'inspect', `oci:${missing}:v1`]), `${missing} does not exist (not mounted?)`);
+    expectMkError(mkRun(dir, ['modelkit', 'unpack', `oci:${missing}:v1`, '-d', join(outside, 'out')]), `${missing} does not exist (not mounted?)`);
+    expect(existsSync(missing)).toBe(false);
+    mkdirSync(join(outside, 'plain'));
+    expectMkError(mkRun(dir, ['modelkit', 'list', `oci:${join(outside, 'plain')}`]), 'is not an OCI image layout (no oci-layout file)');
+    expect(readdirSync(join(outside, 'plain'))).toEqual([]);
+  });
 });
