@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Descriptor } from '../content/descriptor.js';
-import { MediaType, parseKitLayerType } from '../content/media-types.js';
+import { isModelKitConfigType, MediaType, parseModelKitLayerType } from '../content/media-types.js';
 import { readAll, type CacheStore, type Target } from '../content/storage.js';
 import { isMkError, MkError, NotFoundError } from '../errors/index.js';
 import { sha256 } from '../hashing/digest.js';
@@ -13,7 +13,7 @@ import { overlay } from '../stores/overlay.js';
 import { copyGraph, type GraphCopyOptions } from '../transfer/graph-copy.js';
 import { cleanPath } from './kitfile.js';
 import { readManifest } from './publish.js';
-import { parseImageManifest, parseKitConfig, type ImageManifest } from './read.js';
+import { modelPackKitConfig, parseImageManifest, parseKitConfig, type ImageManifest } from './read.js';
 import { referrersTag } from './referrers.js';
 import { configEntries } from './unpack.js';
 
@@ -97,7 +97,7 @@ export class ModelKitSource {
       throw e;
     }
     const commit = manifest.annotations[REVISION];
-    if (manifest.config.mediaType !== MediaType.kitConfig || !commit || !COMMIT.test(commit)) return undefined;
+    if (!isModelKitConfigType(manifest.config.mediaType) || !commit || !COMMIT.test(commit)) return undefined;
     return { tag, manifest, desc: { mediaType: MediaType.ociManifest, digest: desc.digest, size: bytes.length }, commit };
   }
 
@@ -158,7 +158,8 @@ export async function rebuildDirRoot(
 
   const configBytes = await readAll(await target.fetch(c.manifest.config), 64 << 20);
   if (sha256(configBytes) !== c.manifest.config.digest) throw refuse('its config does not match its digest');
-  const config = parseKitConfig(configBytes, `the config of ${where}`);
+  // A ModelPack (modelkits: {format: modelpack}) carries the Kitfile in kit's annotation.
+  const config = c.manifest.config.mediaType === MediaType.modelPackConfig ? modelPackKitConfig(c.manifest, configBytes, where).config : parseKitConfig(configBytes, `the config of ${where}`);
   // The folder's layers: the entry at its path, and the further layers mk lists with the same
   // type and name at paths of their own inside the folder (see the builder's partPaths).
   const entries = configEntries(config);
@@ -179,7 +180,7 @@ export async function rebuildDirRoot(
   const layers: LayerRef[] = [];
   const files: FileEntry[] = [];
   for (const [i, l] of descs.entries()) {
-    const kind = parseKitLayerType(l.mediaType);
+    const kind = parseModelKitLayerType(l.mediaType);
     if (!kind || kind.compression || (kind.format !== 'raw' && kind.format !== 'tar')) throw refuse(`layer ${l.digest.slice(7, 19)} is ${l.mediaType}, not an uncompressed tar or raw layer`);
     layers.push({ format: kind.format, digest: l.digest, size: l.size });
     if (kind.format === 'tar') continue;

@@ -7,7 +7,7 @@
  * in one line, and a mirror without any ModelKit of that version says what to do.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asRecord, put, randomBytesFrom, rng, snapshotTree } from '../support/files.js';
@@ -191,5 +191,19 @@ describe('a mirror made by skopeo, kit or crane serves mk pull and mk fetch', ()
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(new RegExp(`^mk: cannot rebuild the file list of ${DATASET} from the ModelKit '${first}' .*: pack [0-9a-f]{12} holds [^ ]+, outside ${DATASET}\\n`));
     expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(2);
+  });
+  it('a mirror of ModelPacks (modelkits: {format: modelpack}): mk pull rebuilds the folder from the ModelPack layers', async () => {
+    appendFileSync(join(proj.dir, '.mk/config.yaml'), 'modelkits:\n  format: modelpack\n');
+    put(join(proj.dir, DATASET, 's0_1/r0001.jsonl'), randomBytesFrom(rng(7), 555));
+    await mkOk(proj.dir, ['add', DATASET]);
+    git(proj.dir, 'commit', '-q', '-am', 'published as ModelPack, one dataset file changed');
+    git(proj.dir, 'push', '-q', 'origin', 'main');
+    await mkOk(proj.dir, ['push']);
+    const third = git(proj.dir, 'rev-parse', 'HEAD').trim();
+    expect(JSON.parse((await crane('manifest', '--insecure', src(third))).stdout).artifactType).toBe('application/vnd.cncf.model.manifest.v1+json');
+    await skopeo('copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', '--preserve-digests', `docker://${src(third)}`, `docker://${mirror('modelpack')}:${third}`);
+    const dir = await cloneOf('modelpack', third);
+    await mkOk(dir, ['pull']);
+    expect(data(dir)).toEqual(data(proj.dir));
   });
 });
