@@ -392,4 +392,26 @@ describe('signed ModelKits', () => {
     expect(mkRun(proj.dir, ['pull']).stderr).toMatch(/^mk: refusing .*signature: signed with another key only/);
     writeFileSync(config, original);
   });
+  it('a ModelPack (modelkits: {format: modelpack}) is signed and verified the same way', async () => {
+    const mp = makeProject();
+    try {
+      appendFileSync(join(mp.dir, '.mk/config.yaml'), 'modelkits:\n  format: modelpack\n');
+      appendFileSync(join(mp.dir, '.git', 'mk', 'config.yaml'), `signing:\n  key: ${key}.key\n`);
+      mk(mp.dir, 'remote', 'add', 'origin', `oci://${reg.host}/team/modelpack-signed`);
+      git(mp.dir, 'commit', '-q', '-am', 'publish as ModelPack');
+      expect(await mkOk(mp.dir, ['push'])).toMatch(/signed \(signature, files, provenance\)/);
+      const head = git(mp.dir, 'rev-parse', 'HEAD').trim();
+      const r = await mkAsync(mp.dir, ['verify', 'HEAD', '--key', `${key}.pub`]);
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      expect(r.stdout).toMatch(/OK {2}files {6}every file kit unpack writes/);
+      // And model_signing accepts the tree kit unpacks from it.
+      const tree = join(tmp.dir, 'modelpack-tree');
+      const sig = join(tmp.dir, 'modelpack.sig');
+      await mkOk(tmp.dir, ['modelkit', 'unpack', `${reg.host}/team/modelpack-signed:${head}`, '-d', tree, '--signature', sig], { MK_CACHE_DIR: join(tmp.dir, 'mp-cache') });
+      const ok = await runAsync(peer('model_signing'), ['verify', 'key', '--signature', sig, '--public_key', `${key}.pub`, tree]);
+      expect(ok.status, ok.stderr + ok.stdout).toBe(0);
+    } finally {
+      mp.cleanup();
+    }
+  });
 });
