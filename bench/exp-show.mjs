@@ -6,38 +6,22 @@
 //
 //   node bench/exp-show.mjs [--commits N] [--runs R] [--mk path/to/bin/mk.js] [--limit SECONDS]
 import { spawnSync } from 'node:child_process';
+import { benchEnv, option, runner } from './lib/one-off.mjs';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
-};
+const opt = (name, dflt) => option(args, name, dflt);
 const commits = Math.max(1, Number(opt('--commits', 200)));
 const runs = Math.max(1, Number(opt('--runs', 5)));
 const limit = Number(opt('--limit', 2));
 const mk = resolve(opt('--mk', join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'mk.js')));
 
 const work = mkdtempSync(join(tmpdir(), 'mk-exp-show-'));
-const env = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'bench',
-  GIT_AUTHOR_EMAIL: 'bench@example.com',
-  GIT_COMMITTER_NAME: 'bench',
-  GIT_COMMITTER_EMAIL: 'bench@example.com',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: join(work, 'gitconfig'),
-  MK_HOOKS: '0',
-};
-writeFileSync(env.GIT_CONFIG_GLOBAL, '');
-const run = (cmd, a, cwd) => {
-  const r = spawnSync(cmd, a, { cwd, env, encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`${cmd} ${a.join(' ')} failed:\n${r.stderr}${r.stdout}`);
-  return r.stdout;
-};
+const env = benchEnv(work);
+const run = runner(env);
 
 try {
   const repo = join(work, 'repo');

@@ -8,6 +8,7 @@
 //
 //   node bench/sign.mjs [--size-mib N] [--runs R] [--mk path/to/bin/mk.js] [--limit-ms MS]
 import { spawnSync } from 'node:child_process';
+import { benchEnv, option, runner } from './lib/one-off.mjs';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -15,33 +16,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
-};
+const opt = (name, dflt) => option(args, name, dflt);
 const sizeMiB = Math.max(1, Number(opt('--size-mib', 2048)));
 const runs = Math.max(1, Number(opt('--runs', 5)));
 const limitMs = Number(opt('--limit-ms', 200));
 const mk = resolve(opt('--mk', join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'mk.js')));
 
 const work = mkdtempSync(join(tmpdir(), 'mk-sign-bench-'));
-const env = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'bench',
-  GIT_AUTHOR_EMAIL: 'bench@example.com',
-  GIT_COMMITTER_NAME: 'bench',
-  GIT_COMMITTER_EMAIL: 'bench@example.com',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: join(work, 'gitconfig'),
-  MK_HOOKS: '0',
-};
-delete env.MK_SIGNING_KEY;
-writeFileSync(env.GIT_CONFIG_GLOBAL, '');
-const run = (cmd, a, cwd, extra = {}) => {
-  const r = spawnSync(cmd, a, { cwd, env: { ...env, ...extra }, encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`${cmd} ${a.join(' ')} failed:\n${r.stderr}${r.stdout}`);
-  return r.stdout;
-};
+const env = benchEnv(work);
+const run = runner(env);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 try {

@@ -12,13 +12,13 @@ import { readTar } from '../pointer/tar.js';
 import { readManifest } from '../modelkit/publish.js';
 import { parseImageManifest, parseKitConfig } from '../modelkit/read.js';
 import { DIR_MANIFESTS_ARTIFACT, referrers } from '../modelkit/referrers.js';
-import { configEntries } from '../modelkit/unpack.js';
+import { configEntries, layerPlaces } from '../modelkit/unpack.js';
 import { cleanPath } from '../modelkit/kitfile.js';
 import { ANN } from '../modelkit/builder.js';
 import { assertNotGitDir } from '../repo/paths.js';
 import { readPackRanges, type RangeWant } from '../artifact/pack-ranges.js';
 import { listsCovering } from '../artifact/dir-lookup.js';
-import { tmpName } from '../util/fs.js';
+import { replaceWith, tmpName } from '../util/fs.js';
 import { resolveModelKit, type ResolvedModelKit } from './modelkit.js';
 import type { GetOptions, GetResult } from './get-types.js';
 
@@ -54,16 +54,9 @@ export async function getFromModelKit(ref: string, path: string, opts: GetOption
   const manifest = parseImageManifest(manifestBytes, `the manifest of ${ref}`);
   if (manifest.config.mediaType !== MediaType.kitConfig) throw new MkError('ENOTMODELKIT', `${ref} is not a ModelKit (config media type ${manifest.config.mediaType})`);
   const config = parseKitConfig(await small(r.target, manifest.config), `the config of ${ref}`);
-  // Each layer's place: the config entry that names its digest (a raw layer also names its file).
-  // mk lists the further layers of a folder under paths of their own inside it, with the
-  // folder entry's type and name: those take the folder's place (any of them may hold the path).
-  const entries = configEntries(config);
-  const placeOf = (e: (typeof entries)[number]): string => {
-    const p = cleanPath(e.path);
-    const head = entries.find((h) => h !== e && h.type === e.type && h.name === e.name && h.path !== undefined && p.startsWith(`${cleanPath(h.path)}/`));
-    return head ? cleanPath(head.path) : p;
-  };
-  const entryOf = new Map(entries.flatMap((e) => (e.digest ? [[e.digest, placeOf(e)] as const] : [])));
+  // Each layer's place: the config entry that names its digest (a raw layer also names its
+  // file); a folder's further layers take the folder's (any of them may hold the path).
+  const entryOf = layerPlaces(configEntries(config));
   const raws: Array<{ l: Descriptor; file: string; mode: number }> = [];
   const tars: Array<{ l: Descriptor; at: string }> = [];
   for (const l of manifest.layers) {
@@ -136,12 +129,7 @@ export async function getFromModelKit(ref: string, path: string, opts: GetOption
       });
     }
     if (!written.length) throw new MkError('ENOTFOUND', `${rel} is not in ModelKit ${ref}`, { hint: `see what it holds with 'mk modelkit inspect ${ref}'` });
-    if (existsSync(out)) {
-      const old = tmpName(out);
-      renameSync(out, old);
-      renameSync(tmp, out);
-      rmSync(old, { recursive: true, force: true });
-    } else renameSync(tmp, out);
+    replaceWith(tmp, out); // --force: the old output goes only once the new one is complete
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
@@ -14,7 +14,7 @@ import { extractPack, placeBlob, type PackWant } from '../artifact/materialize.j
 import { loadDirManifest, readCachedSmall } from '../artifact/load.js';
 import { assembleDirManifest, decodeDirRoot, type DirManifest, type FileEntry } from '../pointer/dir-manifest.js';
 import { listsCovering } from '../artifact/dir-lookup.js';
-import { tmpName } from '../util/fs.js';
+import { replaceWith, tmpName } from '../util/fs.js';
 import { readPackRanges } from '../artifact/pack-ranges.js';
 
 export type { GetOptions, GetResult } from './get-types.js';
@@ -87,13 +87,7 @@ export async function get(path: string, opts: GetOptions = {}): Promise<GetResul
       } else {
         ({ files, type } = await folderPart(ctx, t, sub, rel, rev, ensure, async () => (ctx.config.remotes.length ? (await remote()).target : undefined), tmp, partial));
       }
-      if (existsSync(out)) {
-        // --force: the old output goes only once the new one is complete.
-        const old = tmpName(out);
-        renameSync(out, old);
-        renameSync(tmp, out);
-        rmSync(old, { recursive: true, force: true });
-      } else renameSync(tmp, out);
+      replaceWith(tmp, out); // --force: the old output goes only once the new one is complete
       return {
         path: rel,
         commit,

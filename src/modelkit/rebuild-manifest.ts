@@ -11,11 +11,10 @@ import { readTar } from '../pointer/tar.js';
 import { MemoryStore } from '../stores/memory/memory-store.js';
 import { overlay } from '../stores/overlay.js';
 import { copyGraph, type GraphCopyOptions } from '../transfer/graph-copy.js';
-import { cleanPath } from './kitfile.js';
 import { readManifest } from './publish.js';
 import { modelPackKitConfig, parseImageManifest, parseKitConfig, type ImageManifest } from './read.js';
 import { referrersTag } from './referrers.js';
-import { configEntries } from './unpack.js';
+import { configEntries, layerPlaces } from './unpack.js';
 
 /**
  * A folder's directory manifest (root and file lists) rebuilt from the ModelKit layers on a
@@ -160,15 +159,8 @@ export async function rebuildDirRoot(
   if (sha256(configBytes) !== c.manifest.config.digest) throw refuse('its config does not match its digest');
   // A ModelPack (modelkits: {format: modelpack}) carries the Kitfile in kit's annotation.
   const config = c.manifest.config.mediaType === MediaType.modelPackConfig ? modelPackKitConfig(c.manifest, configBytes, where).config : parseKitConfig(configBytes, `the config of ${where}`);
-  // The folder's layers: the entry at its path, and the further layers mk lists with the same
-  // type and name at paths of their own inside the folder (see the builder's partPaths).
-  const entries = configEntries(config);
-  const head = entries.find((e) => e.path !== undefined && e.digest && cleanPath(e.path) === t.path);
-  const digests = new Set(
-    entries.flatMap((e) =>
-      e.path !== undefined && e.digest && head && e.type === head.type && e.name === head.name && (cleanPath(e.path) === t.path || cleanPath(e.path).startsWith(`${t.path}/`)) ? [e.digest] : [],
-    ),
-  );
+  // The folder's layers: the entry at its path, and its further layers (layerPlaces).
+  const digests = new Set([...layerPlaces(configEntries(config))].flatMap(([d, place]) => (place === t.path ? [d] : [])));
   const descs = c.manifest.layers.filter((l) => digests.has(l.digest));
   if (descs.length === 0) throw refuse(`no layer of it is ${t.path}`);
 

@@ -61,6 +61,25 @@ export function configEntries(cfg: KitConfig): ConfigEntry[] {
   return out;
 }
 
+/**
+ * Each layer's place (digest -> path): the path of the config entry naming it, except for the
+ * further layers of a folder, which mk lists with the folder entry's type and name at paths of
+ * their own inside it (the builder's partPaths): those take the folder's path.
+ */
+export function layerPlaces(entries: ConfigEntry[]): Map<string, string> {
+  const place = (e: ConfigEntry): string => {
+    const p = cleanPath(e.path);
+    let head: string | undefined;
+    for (const h of entries) {
+      if (h === e || h.type !== e.type || h.name !== e.name || h.path === undefined) continue;
+      const hp = cleanPath(h.path);
+      if (p.startsWith(`${hp}/`) && (head === undefined || hp.length < head.length)) head = hp;
+    }
+    return head ?? p;
+  };
+  return new Map(entries.flatMap((e) => (e.digest ? [[e.digest, place(e)] as const] : [])));
+}
+
 export function matches(filters: Filter[], type: FilterType, name?: string, path?: string): boolean {
   if (filters.length === 0) return true;
   return filters.some((f) => {

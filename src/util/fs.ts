@@ -7,6 +7,22 @@ export function tmpName(target: string): string {
   return join(dirname(target), `.${basename(target)}.mk-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
+/**
+ * Puts a complete file or folder `tmp` (next to `out`) at `out`; an existing `out` (a file or a
+ * folder, which rename cannot replace) goes only once the new one is in place.
+ */
+export function replaceWith(tmp: string, out: string): void {
+  let old: string | undefined = tmpName(out);
+  try {
+    renameSync(out, old);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    old = undefined;
+  }
+  renameSync(tmp, out);
+  if (old) rmSync(old, { recursive: true, force: true });
+}
+
 /** Writes a file atomically: temp file in the same directory, then rename over the target. */
 export async function writeFileAtomic(target: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   await mkdir(dirname(target), { recursive: true });

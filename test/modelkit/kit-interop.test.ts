@@ -5,7 +5,7 @@
  * `kit push` is unpacked by `mk modelkit unpack` exactly as kit itself unpacks it.
  * Everything real: the CNCF registry on a loopback port, kit v1.15, the mk CLI.
  */
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { asRecord, put, randomBytesFrom, rng, snapshotTree, type FileState } fro
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { expectMkError, git, makeRepo, mk, tempDir } from '../support/repo.js';
 import { DATASET, DATASET_BIG, LABELS, makeProject, MODEL, pushUpstream, under, withoutKitfile, workTreeFiles, type Project } from './project.js';
-import { kit, kitRun, mkAsync, mkJsonAsync, mkOk } from './tools.js';
+import { folderMaker, kit, kitRun, mkAsync, mkJsonAsync, mkOk, mkOutsideIn } from './tools.js';
 
 let reg: RunningRegistry;
 const tmp = tempDir('mk-kit-interop-');
@@ -30,12 +30,7 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-let n = 0;
-function freshDir(name: string): string {
-  const d = join(tmp.dir, `${name}-${n++}`);
-  mkdirSync(d, { recursive: true });
-  return d;
-}
+const freshDir = folderMaker(tmp.dir);
 
 /** kit with a KITOPS_HOME of its own, for reading remote ModelKits while other clients run. */
 function kitAlone(...args: string[]): Promise<string> {
@@ -43,14 +38,7 @@ function kitAlone(...args: string[]): Promise<string> {
 }
 
 /** mk outside any repository, with a cache of its own (as an operator without the project would run it). */
-async function mkOutside(...args: string[]): Promise<string> {
-  const r = await mkAsync(tmp.dir, args, outside);
-  if (r.status !== 0) throw new Error(`mk ${args.join(' ')} failed (${r.status}):\n${r.stderr}${r.stdout}`);
-  // A successful unpack prints nothing on stderr: a Node warning (a file handle closed by the
-  // garbage collector, an unhandled rejection) would show there.
-  if (args[0] === 'modelkit' && args[1] === 'unpack') expect(r.stderr).toBe('');
-  return r.stdout;
-}
+const mkOutside = mkOutsideIn(tmp.dir, outside);
 
 /**
  * kit before the digest-keyed unpack plan (e.g. v1.7) pairs the i-th layer of each media

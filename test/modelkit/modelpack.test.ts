@@ -5,7 +5,7 @@
  * as kit unpacks them, and publishes one with `modelkits: {format: modelpack}` that kit reads back.
  * Real registry, real kit 1.15 and oras.
  */
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { asRecord, put, randomBytesFrom, rng, snapshotTree } from '../support/fi
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { git, tempDir } from '../support/repo.js';
 import { DATASET, makeProject, MODEL, withoutKitfile, workTreeFiles, type Project } from './project.js';
-import { kit, mkAsync, mkJsonAsync, oras } from './tools.js';
+import { folderMaker, kit, mkAsync, mkJsonAsync, mkOutsideIn, oras } from './tools.js';
 
 let reg: RunningRegistry;
 const tmp = tempDir('mk-modelpack-');
@@ -28,18 +28,8 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-let n = 0;
-function freshDir(name: string): string {
-  const d = join(tmp.dir, `${name}-${n++}`);
-  mkdirSync(d, { recursive: true });
-  return d;
-}
-
-async function mkOutside(...args: string[]): Promise<string> {
-  const r = await mkAsync(tmp.dir, args, outside);
-  if (r.status !== 0) throw new Error(`mk ${args.join(' ')} failed (${r.status}):\n${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
+const freshDir = folderMaker(tmp.dir);
+const mkOutside = mkOutsideIn(tmp.dir, outside);
 
 describe('mk reads the ModelPacks kit writes', () => {
   const project = join(tmp.dir, 'kit-project');

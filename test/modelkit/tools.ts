@@ -8,6 +8,8 @@
  * the registry then stops answering mid-request: the client under test hangs forever.
  */
 import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { peer } from '../support/peers.js';
 import { gitEnv, MK_BIN, type MkRun } from '../support/repo.js';
 
@@ -94,4 +96,29 @@ export async function mkJsonAsync<T = any>(cwd: string, args: string[], env: Nod
   } catch {
     throw new Error(`mk ${args.join(' ')} --json printed no JSON:\n${out}`);
   }
+}
+
+/** Fresh, numbered folders under `root` (`name-0`, `name-1`...). */
+export function folderMaker(root: string): (name: string) => string {
+  let n = 0;
+  return (name) => {
+    const d = join(root, `${name}-${n++}`);
+    mkdirSync(d, { recursive: true });
+    return d;
+  };
+}
+
+/**
+ * mk outside any repository, run in `cwd` with `env` (a cache of its own, as an operator without
+ * the project would run it); throws with its output when it fails. A successful unpack prints
+ * nothing on stderr: a Node warning (a file handle closed by the garbage collector, an unhandled
+ * rejection) would show there.
+ */
+export function mkOutsideIn(cwd: string, env: NodeJS.ProcessEnv): (...args: string[]) => Promise<string> {
+  return async (...args) => {
+    const r = await mkAsync(cwd, args, env);
+    if (r.status !== 0) throw new Error(`mk ${args.join(' ')} failed (${r.status}):\n${r.stderr}${r.stdout}`);
+    if (args[0] === 'modelkit' && args[1] === 'unpack' && r.stderr !== '') throw new Error(`mk ${args.join(' ')} printed on stderr:\n${r.stderr}`);
+    return r.stdout;
+  };
 }
