@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test/architecture/fixture/**', 'bench/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'test/unit/architecture/fixture/**', 'bench/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

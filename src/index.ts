@@ -1,7 +1,7 @@
 /**
  * mk's public library API: every verb the CLI offers (the CLI calls nothing else), the errors
  * to tell failures apart by code, the content types, and the stores. The list of exports is
- * pinned by test/api/surface.test.ts: a change to it is a change to the API.
+ * pinned by test/unit/api/surface.test.ts: a change to it is a change to the API.
  */
 export { init } from './api/init.js';
 export { add, type AddOptions, type AddedArtifact } from './api/add.js';
@@ -32,10 +32,10 @@ export {
 } from './api/modelkit.js';
 export { install, uninstall, type InstallResult } from './api/install.js';
 export { migrate, type MigrateResult } from './api/migrate.js';
-export { filterProcess, type FilterProcessOptions } from './api/filter/process.js';
-export { setupWarning } from './api/filter/setup.js';
-export { runHook, type HookOutcome } from './api/hooks/run.js';
-export { mergePointers } from './api/hooks/merge-driver.js';
+export { filterProcess, type FilterProcessOptions } from './integration/filter/process.js';
+export { setupWarning } from './git/filter-config.js';
+export { runHook, type HookOutcome } from './integration/hooks/run.js';
+export { mergePointers } from './integration/hooks/merge-driver.js';
 export { clone } from './api/clone.js';
 export { login, logout } from './api/login.js';
 export { paramsDiff, metricsDiff, metricsShow, type ExperimentDiff, type MetricsAtRevision, type Revision, type ValueChange, type FileNote, type FlatValues, type Scalar } from './api/experiments.js';
@@ -52,4 +52,4 @@ export { copyGraph, GraphIncompleteError, type GraphCopyOptions } from './transf
 export * from './content/descriptor.js';
 export * from './content/storage.js';
 export * from './content/media-types.js';
-export { parsePointer, serializePointer, POINTER_SUFFIX, type Pointer } from './pointer/pointer.js';
+export { parsePointer, serializePointer, POINTER_SUFFIX, type Pointer } from './formats/pointer.js';

@@ -1,15 +1,15 @@
 import { existsSync, lstatSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { MkError, PointerError, UsageError } from '../errors/index.js';
-import { snapshot } from '../artifact/snapshot.js';
-import { assertNotPartial, forgetPartial } from '../artifact/partial.js';
+import { snapshot } from '../worktree/snapshot.js';
+import { assertNotPartial, forgetPartial } from '../worktree/partial.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { findSignatureAsync, Stamps } from '../hashing/stamps.js';
-import { digestLookup, neededBlobs } from '../artifact/compare.js';
+import { digestLookup, neededBlobs } from '../worktree/compare.js';
 import { indexTexts, updateIndex } from '../git/index-update.js';
 import { recordPointerState } from '../git/pointer-state.js';
 import { readWorkspacePointer, underPrefix, workspacePointerPaths } from '../git/pointers.js';
-import { dataPathFor, guessKind, isPointerPath, KINDS, pointerPathFor, serializePointer, type Kind, type Pointer, samePointerData } from '../pointer/pointer.js';
+import { dataPathFor, guessKind, isPointerPath, KINDS, pointerPathFor, serializePointer, type Kind, type Pointer, samePointerData } from '../formats/pointer.js';
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, repoRelative } from '../repo/paths.js';
 import { removeStaleTemps, writeFileAtomic } from '../util/fs.js';
@@ -76,7 +76,7 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<Added
   const viaFilter = usesFilter(readAttributes(ctx.root)) ? rels.filter((r) => lstatSync(abs(ctx.root, r)).isFile() && !existing.includes(r)) : [];
   const filtered: AddedArtifact[] = [];
   if (viaFilter.length) {
-    const { addFilteredFiles } = await import('./filter/add-file.js');
+    const { addFilteredFiles } = await import('./add-filtered.js');
     for (const a of await addFilteredFiles(ctx, viaFilter, { kind: opts.kind, description: opts.description, stage: opts.stage })) {
       filtered.push({ path: a.path, pointerPath: a.path, pointer: a.pointer, changed: a.changed, hashedFiles: 0, newBlobs: 0, newBytes: 0, skipped: [], warnings: [] });
     }

@@ -1,14 +1,14 @@
 import { lstatSync, readdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ensureCached, loadDirManifestFrom, type BlobSources } from '../artifact/merge.js';
-import { extractPack, placeBlob, type PackWant } from '../artifact/materialize.js';
+import { ensureCached, loadDirManifestFrom, type BlobSources } from '../worktree/merge.js';
+import { extractPack, placeBlob, type PackWant } from '../worktree/materialize.js';
 import { MediaType } from '../content/media-types.js';
 import type { Target } from '../content/storage.js';
 import { MkError, UsageError } from '../errors/index.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { Stamps } from '../hashing/stamps.js';
 import { git } from '../git/run.js';
-import { parsePointer, pointerPathFor } from '../pointer/pointer.js';
+import { parsePointer, pointerPathFor } from '../formats/pointer.js';
 import { openRemote, remoteConfig } from '../remote/remotes.js';
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, checkStoredPath, repoRelative } from '../repo/paths.js';

@@ -1,18 +1,18 @@
 import { lstatSync, mkdirSync, rmSync, type BigIntStats } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { MediaType } from '../content/media-types.js';
-import type { DirManifest, FileEntry } from '../pointer/dir-manifest.js';
-import { loadDirChange, loadDirManifest, savedFileDigests } from '../artifact/load.js';
-import { extractPack, placeBlob, type PackWant } from '../artifact/materialize.js';
-import { workState, type WorkState } from '../artifact/workspace.js';
-import { checkPointerSize } from '../artifact/pointer-size.js';
+import type { DirManifest, FileEntry } from '../formats/dir-manifest.js';
+import { loadDirChange, loadDirManifest, savedFileDigests } from '../worktree/load.js';
+import { extractPack, placeBlob, type PackWant } from '../worktree/materialize.js';
+import { workState, type WorkState } from '../worktree/workspace.js';
+import { checkPointerSize } from '../worktree/pointer-size.js';
 import { MkError, UnsavedChangesError } from '../errors/index.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { findSignatureAsync, Stamps, type Signature } from '../hashing/stamps.js';
-import { digestLookup, neededBlobs } from '../artifact/compare.js';
+import { digestLookup, neededBlobs } from '../worktree/compare.js';
 import { filteredIndexPointers, pointersAtCommit, pointerTextInWorkTree, workspacePointers, readWorkspacePointer, type TrackedPointer } from '../git/pointers.js';
 import { git, resolveCommit } from '../git/run.js';
-import type { Pointer } from '../pointer/pointer.js';
+import type { Pointer } from '../formats/pointer.js';
 import type { LinkType } from '../repo/config.js';
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, checkStoredPath, repoRelative } from '../repo/paths.js';
@@ -21,7 +21,7 @@ import { checkIgnorable, ensureIgnored, ignoreFileOf, ignores } from '../repo/gi
 import { indexTexts, refreshIndex, stagePointerTexts } from '../git/index-update.js';
 import { blobId } from '../git/blob-id.js';
 import { recordPointerState } from '../git/pointer-state.js';
-import { forgetPartial } from '../artifact/partial.js';
+import { forgetPartial } from '../worktree/partial.js';
 
 export interface CheckoutOptions {
   cwd?: string;
@@ -189,7 +189,7 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
       const texts = new Map(plans.filter((p) => p.t.filtered).map((p) => [p.t.path, p.t.text]));
       const settled = new Set(await recordWrittenFiles(ctx.root, rewritten, texts));
       const rest = rewritten.filter((p) => !settled.has(p));
-      const { configuredFilter } = await import('./filter/setup.js');
+      const { configuredFilter } = await import('../git/filter-config.js');
       if (!rest.length) {
         /* every one recorded */
       } else if (await configuredFilter(ctx.root)) await git(ctx.root, ['add', '--', ...rest]);
@@ -445,7 +445,7 @@ async function recordWrittenFiles(root: string, paths: string[], texts: Map<stri
     // Only under the pointer of the bytes mk wrote (a checkout that does not stage leaves another one there).
     if (st?.isFile() && oid && text !== undefined && oid === blobId(text, oid.length)) entries.push({ path, oid, st });
   }
-  const { recordIndexStat } = await import('./filter/index-stat.js');
+  const { recordIndexStat } = await import('../git/index-stat.js');
   return recordIndexStat(root, entries);
 }
 

@@ -1,7 +1,7 @@
 import { basename, resolve } from 'node:path';
 import { git, headCommit } from '../git/run.js';
-import { installHooks } from './hooks/install.js';
-import { installFilterConfig } from './filter/setup.js';
+import { installHooks } from '../git/hook-shims.js';
+import { installFilterConfig } from '../git/filter-config.js';
 import { RepoContext } from '../repo/context.js';
 import { UsageError } from '../errors/index.js';
 import { pull, type CopyProgress } from './transfer.js';

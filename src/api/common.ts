@@ -3,4 +3,4 @@
  * them apart by code) and the names of artifact kinds and link types.
  */
 export * from '../errors/index.js';
-export { KINDS, LINK_TYPES, type Kind, type LinkType } from '../pointer/kinds.js';
+export { KINDS, LINK_TYPES, type Kind, type LinkType } from '../formats/kinds.js';

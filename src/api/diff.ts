@@ -1,6 +1,6 @@
-import { diffFiles, pointerFiles } from '../artifact/compare.js';
-import { loadDirManifest, readCachedSmall } from '../artifact/load.js';
-import { workState } from '../artifact/workspace.js';
+import { diffFiles, pointerFiles } from '../worktree/compare.js';
+import { loadDirManifest, readCachedSmall } from '../worktree/load.js';
+import { workState } from '../worktree/workspace.js';
 import type { Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
 import { hasBlobStat, type Target } from '../content/storage.js';
@@ -8,7 +8,7 @@ import { MkError } from '../errors/index.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { pointersAtCommit, underPrefix, workspacePointers, type TrackedPointer } from '../git/pointers.js';
 import { headCommit, resolveCommit } from '../git/run.js';
-import { decodeDirRoot } from '../pointer/dir-manifest.js';
+import { decodeDirRoot } from '../formats/dir-manifest.js';
 import { openRemote, remoteConfig } from '../remote/remotes.js';
 import { RepoContext } from '../repo/context.js';
 import { repoRelative } from '../repo/paths.js';

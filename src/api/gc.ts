@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { loadDirManifest } from '../artifact/load.js';
+import { loadDirManifest } from '../worktree/load.js';
 import { MediaType } from '../content/media-types.js';
 import { indexPointers, reachableCommits, refCommits, worktrees } from '../git/history.js';
 import { pointersAtCommit, workspacePointers, type TrackedPointer } from '../git/pointers.js';
 import { readBlob } from '../git/objects.js';
 import { MkError } from '../errors/index.js';
-import type { Pointer } from '../pointer/pointer.js';
+import type { Pointer } from '../formats/pointer.js';
 import { openRemote } from '../remote/remotes.js';
 import { RepoContext } from '../repo/context.js';
 import { sharingClones } from '../repo/shared-cache.js';

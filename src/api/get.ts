@@ -10,12 +10,12 @@ import { openRemote, remoteConfig } from '../remote/remotes.js';
 import { RepoContext } from '../repo/context.js';
 import { assertNotGitDir, repoRelative } from '../repo/paths.js';
 import { copyGraph } from '../transfer/graph-copy.js';
-import { extractPack, placeBlob, type PackWant } from '../artifact/materialize.js';
-import { loadDirManifest, readCachedSmall } from '../artifact/load.js';
-import { assembleDirManifest, decodeDirRoot, type DirManifest, type FileEntry } from '../pointer/dir-manifest.js';
-import { listsCovering } from '../artifact/dir-lookup.js';
+import { extractPack, placeBlob, type PackWant } from '../worktree/materialize.js';
+import { loadDirManifest, readCachedSmall } from '../worktree/load.js';
+import { assembleDirManifest, decodeDirRoot, type DirManifest, type FileEntry } from '../formats/dir-manifest.js';
+import { listsCovering } from '../worktree/dir-lookup.js';
 import { replaceWith, tmpName } from '../util/fs.js';
-import { readPackRanges } from '../artifact/pack-ranges.js';
+import { readPackRanges } from '../worktree/pack-ranges.js';
 
 export type { GetOptions, GetResult } from './get-types.js';
 import type { GetOptions, GetResult } from './get-types.js';

@@ -1,10 +1,12 @@
 import { RepoContext } from '../repo/context.js';
 import { readAttributes, syncAttributes, usesFilter } from '../repo/gitattributes.js';
 import { git } from '../git/run.js';
-import { installHooks, uninstallHooks, type InstallResult } from './hooks/install.js';
-import { installFilterConfig, uninstallFilterConfig } from './filter/setup.js';
+import { installHooks, uninstallHooks, type InstallResult } from '../git/hook-shims.js';
+import { installFilterConfig, uninstallFilterConfig } from '../git/filter-config.js';
 
 export type { InstallResult };
+/** A line saying mk's Git filter is not set up for this user, or undefined when it is. */
+export { setupWarning } from '../git/filter-config.js';
 
 /**
  * Installs mk's Git hooks, the pointer merge driver and mk's Git filter in the repository at

@@ -1,6 +1,6 @@
 import { pointersAtCommit, workspacePointers } from '../git/pointers.js';
 import { resolveCommit } from '../git/run.js';
-import type { Kind } from '../pointer/pointer.js';
+import type { Kind } from '../formats/pointer.js';
 import { RepoContext } from '../repo/context.js';
 
 export interface ListedArtifact {

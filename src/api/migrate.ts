@@ -1,18 +1,18 @@
 import { rmSync } from 'node:fs';
-import { compareWorkspace } from '../artifact/compare.js';
-import { placeBlob } from '../artifact/materialize.js';
+import { compareWorkspace } from '../worktree/compare.js';
+import { placeBlob } from '../worktree/materialize.js';
 import { MediaType } from '../content/media-types.js';
 import { MkError } from '../errors/index.js';
 import { stagePointerTexts } from '../git/index-update.js';
 import { filteredIndexPointers, workspacePointers } from '../git/pointers.js';
 import { git } from '../git/run.js';
 import { StatCache } from '../hashing/stat-cache.js';
-import { serializePointer } from '../pointer/pointer.js';
+import { serializePointer } from '../formats/pointer.js';
 import { RepoContext } from '../repo/context.js';
 import { syncAttributes, workspaceFilterMatcher } from '../repo/gitattributes.js';
 import { removeIgnored } from '../repo/gitignore.js';
 import { abs } from '../repo/paths.js';
-import { configuredFilter } from './filter/setup.js';
+import { configuredFilter } from '../git/filter-config.js';
 
 export interface MigrateResult {
   dryRun: boolean;

@@ -3,13 +3,13 @@ import { basename, dirname } from 'node:path';
 import { MkError, UsageError } from '../errors/index.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { Stamps } from '../hashing/stamps.js';
-import { movePartial } from '../artifact/partial.js';
+import { movePartial } from '../worktree/partial.js';
 import { updateIndex } from '../git/index-update.js';
 import { recordPointerState } from '../git/pointer-state.js';
 import { readWorkspacePointer, underPrefix, workspacePointerPaths } from '../git/pointers.js';
 import { git } from '../git/run.js';
 import { planKitfileRename } from '../modelkit/kitfile-file.js';
-import { dataPathFor, isPointerPath, pointerPathFor, serializePointer } from '../pointer/pointer.js';
+import { dataPathFor, isPointerPath, pointerPathFor, serializePointer } from '../formats/pointer.js';
 import { RepoContext } from '../repo/context.js';
 import { ATTRIBUTES_FILE, readAttributes, syncAttributes, workspaceFilterMatcher } from '../repo/gitattributes.js';
 import { checkIgnorable, ensureIgnored, ignoreFileOf, ignoreLine, readIgnoreFile } from '../repo/gitignore.js';
@@ -64,7 +64,7 @@ export async function move(source: string, destination: string, opts: { cwd?: st
       staged.push(ATTRIBUTES_FILE);
     }
     // A large file git holds as clean is renamed by mk itself (git mv would read it all through the filter).
-    const rename = isFilteredFile && !existsSync(abs(ctx.root, dest)) ? await (await import('./filter/index-stat.js')).prepareRename(ctx.root, ctx.stateDir, from) : undefined;
+    const rename = isFilteredFile && !existsSync(abs(ctx.root, dest)) ? await (await import('../git/index-stat.js')).prepareRename(ctx.root, ctx.stateDir, from) : undefined;
     try {
       if (rename) await rename.move(dest);
       else await git(ctx.root, ['mv', '--', abs(ctx.root, from), abs(ctx.root, to)]);

@@ -9,9 +9,9 @@ import { underPrefix, type TrackedPointer } from '../git/pointers.js';
 import { openRemote, remoteConfig } from '../remote/remotes.js';
 import type { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents } from '../repo/paths.js';
-import { extractPack, placeBlob, type PackWant } from '../artifact/materialize.js';
-import { readPartialMarks, writePartialMarks, restoredUnder } from '../artifact/partial.js';
-import type { FileEntry } from '../pointer/dir-manifest.js';
+import { extractPack, placeBlob, type PackWant } from '../worktree/materialize.js';
+import { readPartialMarks, writePartialMarks, restoredUnder } from '../worktree/partial.js';
+import type { FileEntry } from '../formats/dir-manifest.js';
 import { copyGraph } from '../transfer/graph-copy.js';
 import type { CopyProgress } from '../transfer/copy.js';
 import { fetchDirManifest } from './get.js';
@@ -32,7 +32,7 @@ export interface PartialPullResult {
   /** Files under those paths, and how many were written (the others were in place already). */
   files: number;
   written: number;
-  /** Whether the folder is now marked as restored in part (see src/artifact/partial.ts). */
+  /** Whether the folder is now marked as restored in part (see src/worktree/partial.ts). */
   partial: boolean;
   /** Blobs downloaded (file lists, the packs and raw files holding the files), and their bytes. */
   copied: number;

@@ -1,13 +1,13 @@
 import { lstatSync, rmSync } from 'node:fs';
-import { compareWorkspace } from '../artifact/compare.js';
+import { compareWorkspace } from '../worktree/compare.js';
 import { MkError, UnsafePathError, UsageError } from '../errors/index.js';
 import { StatCache } from '../hashing/stat-cache.js';
-import type { Pointer } from '../pointer/pointer.js';
+import type { Pointer } from '../formats/pointer.js';
 import { git } from '../git/run.js';
 import { recordPointerState } from '../git/pointer-state.js';
 import { readWorkspacePointer } from '../git/pointers.js';
 import { planKitfileSync } from '../modelkit/kitfile-file.js';
-import { dataPathFor, isPointerPath, pointerPathFor } from '../pointer/pointer.js';
+import { dataPathFor, isPointerPath, pointerPathFor } from '../formats/pointer.js';
 import { workspaceFilterMatcher } from '../repo/gitattributes.js';
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, repoRelative } from '../repo/paths.js';

@@ -1,14 +1,14 @@
-import { compareWorkspace, type FileChange, type WorkspaceStatus } from '../artifact/compare.js';
+import { compareWorkspace, type FileChange, type WorkspaceStatus } from '../worktree/compare.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { pointerTextInWorkTree, pointersAtCommit, workspacePointers, type TrackedPointer } from '../git/pointers.js';
-import { classifyData } from '../artifact/reconcile.js';
+import { classifyData } from '../worktree/reconcile.js';
 import { git } from '../git/run.js';
 import { Stamps } from '../hashing/stamps.js';
-import type { Kind } from '../pointer/pointer.js';
+import type { Kind } from '../formats/pointer.js';
 import { RepoContext } from '../repo/context.js';
 import { abs, repoRelative } from '../repo/paths.js';
 import { MkError } from '../errors/index.js';
-import { pointerPathFor } from '../pointer/pointer.js';
+import { pointerPathFor } from '../formats/pointer.js';
 import { existsSync, statSync } from 'node:fs';
 
 export interface ArtifactStatus {
@@ -51,7 +51,7 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
     // A filtered file left as pointer text by a checkout that could not get its data: the data is absent.
     if (t.filtered && workspace === 'modified' && pointerTextInWorkTree(ctx.root, t.path)) workspace = 'deleted';
     else if (!t.filtered && (workspace === 'modified' || workspace === 'unknown')) {
-      // Changed data may be merely stale: the one rule (src/artifact/reconcile.ts) tells.
+      // Changed data may be merely stale: the one rule (src/worktree/reconcile.ts) tells.
       // The versions the work tree may have held before git moved the pointer: HEAD's, where HEAD was before, ORIG_HEAD's.
       // (A filtered file is Git's own: Git's checkout writes it, so it is never stale.)
       const d = await classifyData(ctx, stat, stamps, t.path, t.pointer, async function* () {

@@ -7,12 +7,12 @@ import { git, hasCommit, headCommit, isAncestor, resolveCommit, resolveCommits }
 import { openRemote, remoteConfig } from '../remote/remotes.js';
 import { RepoContext } from '../repo/context.js';
 import { repoRelative } from '../repo/paths.js';
-import { artifactBlobs, artifactRoot, dirManifestBlobs } from '../artifact/roots.js';
+import { artifactBlobs, artifactRoot, dirManifestBlobs } from '../worktree/roots.js';
 import { copyGraph, GraphIncompleteError } from '../transfer/graph-copy.js';
 import { attachDirManifests } from '../modelkit/referrers.js';
 import { ModelKitSource, rebuildDirRoot } from '../modelkit/rebuild-manifest.js';
-import { checkPointerSize } from '../artifact/pointer-size.js';
-import { pointerSizeError } from '../artifact/pointer-size.js';
+import { checkPointerSize } from '../worktree/pointer-size.js';
+import { pointerSizeError } from '../worktree/pointer-size.js';
 import { KnownBlobs } from '../transfer/known.js';
 import type { CopyProgress } from '../transfer/copy.js';
 

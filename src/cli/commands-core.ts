@@ -93,7 +93,7 @@ export function registerCore(program: Command): void {
     .action(async (paths: string[], o: { json?: boolean; verbose?: boolean; remote?: string | boolean }) => {
       if (o.remote !== undefined) return printRemoteStatus({ remote: typeof o.remote === 'string' ? o.remote : undefined, json: o.json });
       const { status } = await import('../api/status.js');
-      const { setupWarning } = await import('../api/filter/setup.js');
+      const { setupWarning } = await import('../api/install.js');
       // The setup check (two config reads) runs while the work tree is scanned.
       const [r, w] = await Promise.all([status({ paths }), setupWarning()]);
       if (w) out.err(w);

@@ -31,7 +31,7 @@ export function registerGit(program: Command): void {
     .argument('[args...]', 'the arguments git gave the hook')
     .allowUnknownOption()
     .action(async (name: string, args: string[]) => {
-      const { runHook } = await import('../api/hooks/run.js');
+      const { runHook } = await import('../integration/hooks/run.js');
       const r = await runHook(name, args);
       for (const m of r.messages) out.err(m);
       process.exitCode = r.exitCode;
@@ -54,7 +54,7 @@ export function registerGit(program: Command): void {
     .command('filter-process', { hidden: true })
     .description("git's long-running filter for files kept by mk (filter.mk.process, set up by mk install)")
     .action(async () => {
-      const { filterProcess } = await import('../api/filter/process.js');
+      const { filterProcess } = await import('../integration/filter/process.js');
       await filterProcess();
     });
   program
@@ -62,7 +62,7 @@ export function registerGit(program: Command): void {
     .description('git merge driver for pointer files (registered by mk install)')
     .arguments('<base> <ours> <theirs> <path>')
     .action(async (base: string, ours: string, theirs: string, path: string) => {
-      const { mergePointers } = await import('../api/hooks/merge-driver.js');
+      const { mergePointers } = await import('../integration/hooks/merge-driver.js');
       const messages: string[] = [];
       process.exitCode = await mergePointers(base, ours, theirs, path, messages);
       for (const m of messages) out.err(m);
@@ -96,7 +96,7 @@ export function registerGit(program: Command): void {
         bar.stop();
         if (o.json) out.json(r);
         else if (!o.quiet) out.line(`cloned into ${r.dir}; restored the data of ${r.restored} artifact(s)`);
-        const { setupWarning } = await import('../api/filter/setup.js');
+        const { setupWarning } = await import('../api/install.js');
         const w = await setupWarning(r.dir);
         if (w) out.err(w);
       } finally {

@@ -162,7 +162,7 @@ export function registerRemote(program: Command): void {
       const { pull } = await import('../api/transfer.js');
       const r = await pull({ remote: o.remote, rev: revs[0], paths, force: o.force, concurrency: jobs(o), onProgress: bar.update });
       bar.stop();
-      const { setupWarning } = await import('../api/filter/setup.js');
+      const { setupWarning } = await import('../api/install.js');
       const w = await setupWarning();
       if (w) out.err(w);
       if (o.json) return out.json(r);

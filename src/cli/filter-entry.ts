@@ -1,5 +1,5 @@
 import { fromSystemError, MkError } from '../api/common.js';
-import { filterProcess } from '../api/filter/process.js';
+import { filterProcess } from '../integration/filter/process.js';
 import { printable } from './output.js';
 
 /**

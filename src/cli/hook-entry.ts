@@ -1,5 +1,5 @@
 import { fromSystemError, MkError } from '../api/common.js';
-import { runHook } from '../api/hooks/run.js';
+import { runHook } from '../integration/hooks/run.js';
 import { guardPipes, printable } from './output.js';
 
 /**

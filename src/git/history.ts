@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { dataPathFor, isPointerPath, MAX_POINTER_BYTES, parsePointer } from '../pointer/pointer.js';
+import { dataPathFor, isPointerPath, MAX_POINTER_BYTES, parsePointer } from '../formats/pointer.js';
 import { readBlob } from './objects.js';
 import type { TrackedPointer } from './pointers.js';
 import { git } from './run.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs';
 import { MkError, PointerError } from '../errors/index.js';
-import { isPointerPath, dataPathFor, parsePointer, looksLikePointer, MAX_POINTER_BYTES, type Pointer } from '../pointer/pointer.js';
+import { isPointerPath, dataPathFor, parsePointer, looksLikePointer, MAX_POINTER_BYTES, type Pointer } from '../formats/pointer.js';
 import { abs, checkStoredPath } from '../repo/paths.js';
 import { ATTRIBUTES_FILE, filterMatcher, readAttributes } from '../repo/gitattributes.js';
 import { git as runGit } from './run.js';

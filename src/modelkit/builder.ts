@@ -1,11 +1,11 @@
-import { checkPointerSize } from '../artifact/pointer-size.js';
+import { checkPointerSize } from '../worktree/pointer-size.js';
 import { MemoryStore } from '../stores/memory/memory-store.js';
 import { overlay } from '../stores/overlay.js';
 import { copyGraph, GraphIncompleteError } from '../transfer/graph-copy.js';
 import type { Descriptor } from '../content/descriptor.js';
 import { KITFILE_ANNOTATION, kitLayerType, MediaType, modelPackLayerType, parseKitLayerType, type KitLayerKind } from '../content/media-types.js';
-import type { DirManifest } from '../pointer/dir-manifest.js';
-import { loadDirManifest } from '../artifact/load.js';
+import type { DirManifest } from '../formats/dir-manifest.js';
+import { loadDirManifest } from '../worktree/load.js';
 import { MkError } from '../errors/index.js';
 import { sha256 } from '../hashing/digest.js';
 import { pointersAtCommit, underPrefix, type TrackedPointer } from '../git/pointers.js';

@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { MediaType } from '../content/media-types.js';
 import { MkError } from '../errors/index.js';
-import { missingParents, tarHeader } from '../artifact/pack.js';
+import { missingParents, tarHeader } from '../worktree/pack.js';
 import type { CacheStore } from '../content/storage.js';
 import { writeFileAtomicSync } from '../util/fs.js';
 import { readGitBlob, type TreeFile } from './tree.js';

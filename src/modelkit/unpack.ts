@@ -1,14 +1,14 @@
 import { lstatSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { chmod, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { readTar } from '../pointer/tar.js';
+import { readTar } from '../formats/tar.js';
 import { Document, isSeq } from 'yaml';
 import type { Descriptor } from '../content/descriptor.js';
 import { MediaType, parseModelKitLayerType } from '../content/media-types.js';
 import { decompress, isCompression } from '../content/decompress.js';
 import type { KitConfig } from './read.js';
 import { assertNotGitDir } from '../repo/paths.js';
-import { cleanEntryName } from '../pointer/stored-path.js';
+import { cleanEntryName } from '../formats/stored-path.js';
 import { MkError, UnsafePathError } from '../errors/index.js';
 import type { CacheStore } from '../content/storage.js';
 import { tmpName } from '../util/fs.js';

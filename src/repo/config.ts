@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { yamlLib } from '../util/yaml-lazy.js';
 import { ConfigError } from '../errors/index.js';
 
-import { LINK_TYPES, type LinkType } from '../pointer/kinds.js';
-import { isGitSegment } from '../pointer/stored-path.js';
+import { LINK_TYPES, type LinkType } from '../formats/kinds.js';
+import { isGitSegment } from '../formats/stored-path.js';
 export { LINK_TYPES, type LinkType };
 
 export interface RemoteConfig {

@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { UnsafePathError } from '../errors/index.js';
-import { checkStoredPath, isGitSegment } from '../pointer/stored-path.js';
+import { checkStoredPath, isGitSegment } from '../formats/stored-path.js';
 
 export { checkStoredPath, isGitSegment };
 

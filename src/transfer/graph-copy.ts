@@ -2,7 +2,7 @@ import type { Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
 import { parseImageIndex, parseImageManifest } from '../content/oci-manifest.js';
 import { bufferSource, hasLocalStat, readAll, type BlobSource, type Fetcher, type SmallReads, type Target } from '../content/storage.js';
-import { decodeDirRoot } from '../pointer/dir-manifest.js';
+import { decodeDirRoot } from '../formats/dir-manifest.js';
 import { isMkError, MkError } from '../errors/index.js';
 import { copyLevel, type CopyOptions, type CopyProgress, type CopyResult } from './copy.js';
 

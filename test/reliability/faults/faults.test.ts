@@ -1,0 +1,836 @@
+/**
+ * Fault injection, end to end: real mk (bin/mk.js), real git with mk's hooks installed, a
+ * real docker-registry behind the fault proxy. Each trial injects one fault — SIGKILL of an
+ * mk command or of mk inside a git hook at a seeded random moment, or a registry that
+ * answers 500/503/429, resets a connection mid-body, truncates a body or flips a byte —
+ * then runs the same command again without the fault, and checks: the work tree holds
+ * exactly what it should (old or new while interrupted, never torn), every blob in the
+ * cache and on the remote hashes to its name, nothing temporary is left, an unsaved edit
+ * survives, the git remote never gets a commit whose data the mk remote lacks, the index
+ * never loses a staged data file, and every failure is one clean `mk:` line.
+ *
+ * CI runs ~110 faults; `npm run faults` (MK_FAULTS_SCALE=10) runs the same trials ×10 and
+ * writes docs/RELIABILITY.md. MK_FAULTS_SEED=<seed> replays a run (the seed is printed).
+ */
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePointer } from '../../../src/formats/pointer.js';
+import { startFaultProxy, type Fault, type FaultMatch, type FaultProxy, type FaultRule } from '../../support/fault-proxy.js';
+import { put, randomBytesFrom, rng, tempLeftovers } from '../../support/files.js';
+import { startRegistry, type RunningRegistry } from '../../support/registry-server.js';
+import { tempDir } from '../../support/repo.js';
+import { buildBase, changeDs, copy, DATA, head, MOVING, show, versionB, writeBig } from './data.js';
+import {
+  corruptRegistryBlobs,
+  dataState,
+  expectCleanError,
+  expectNoInternalError,
+  expectNone,
+  expectOldOrNew,
+  expectSoundLayout,
+  expectState,
+  gitAsync,
+  gitOk,
+  hashOnce,
+  killAfter,
+  killHookAfter,
+  Leftovers,
+  mkAsync,
+  mkOk,
+  pointerDigest,
+  SCALE,
+  SEED,
+  Span,
+  start,
+  startMk,
+  Tally,
+  type Run,
+  type Trial,
+} from './support.js';
+
+const tally = new Tally();
+let root: string;
+let cleanupRoot: () => void;
+let base: string;
+let reg: RunningRegistry;
+const proxies: FaultProxy[] = [];
+const cleanups: Array<() => void> = [];
+/** Per-test timeout: the long form runs ×SCALE trials. */
+const T = (ms: number) => Math.round(ms * Math.max(1, SCALE));
+
+beforeAll(async () => {
+  console.log(`fault injection: seed ${SEED} (replay with MK_FAULTS_SEED=${SEED}), scale ${SCALE}`);
+  ({ dir: root, cleanup: cleanupRoot } = tempDir('mk-faults-'));
+  base = join(root, 'base');
+  await buildBase(base);
+  reg = await startRegistry();
+}, 120_000);
+
+afterAll(async () => {
+  console.log(`\nfault injection summary (seed ${SEED}, scale ${SCALE}):\n${tally.table()}\n\nby kind:\n${tally.kinds()}`);
+  for (const f of tally.failures) console.log(`FAILED [${f.category}] MK_FAULTS_SEED=${SEED} trial ${f.trial}: ${f.what}\n  ${f.message.split('\n').join('\n  ')}`);
+  tally.save();
+  for (const p of proxies) await p.stop();
+  await reg?.stop();
+  for (const c of cleanups) c();
+  cleanupRoot?.();
+});
+
+function work(template: string): string {
+  const c = copy(template);
+  cleanups.push(c.cleanup);
+  return c.dir;
+}
+
+function scratch(prefix: string): string {
+  const t = tempDir(prefix);
+  cleanups.push(t.cleanup);
+  return t.dir;
+}
+
+/** A killed mk may leave its `git add` child running for a moment. */
+async function indexUnlocked(dir: string): Promise<void> {
+  for (let i = 0; i < 150 && existsSync(join(dir, '.git', 'index.lock')); i++) await new Promise((r) => setTimeout(r, 20));
+}
+
+function pointersWhole(dir: string, paths: string[], what: string): void {
+  for (const p of paths) {
+    const f = join(dir, `${p}.mk.yaml`);
+    try {
+      parsePointer(readFileSync(f, 'utf8'), `${p}.mk.yaml`);
+    } catch (e) {
+      throw new Error(`${what}: ${p}.mk.yaml is not a whole pointer: ${(e as Error).message}`, { cause: e });
+    }
+  }
+}
+
+/** The work tree's pointers (and the index's) are exactly `rev`'s. */
+async function pointersAre(dir: string, rev: string, paths: string[], what: string): Promise<void> {
+  const ptrs = paths.map((p) => `${p}.mk.yaml`);
+  const names = async (args: string[]) => (await gitOk(dir, ['diff', '--name-only', ...args, rev, '--', ...ptrs])).split('\n').filter(Boolean).join(', ');
+  const wt = await names([]);
+  const idx = await names(['--cached']);
+  if (wt || idx) throw new Error(`${what}: pointers differ from ${rev.slice(0, 12)} (work tree: ${wt || '-'}; index: ${idx || '-'})`);
+}
+
+/** `mk status --json`: every artifact clean and cached. */
+async function statusClean(dir: string, what: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
+  const r = await mkOk(dir, ['status', '--json'], extraEnv);
+  const bad = (JSON.parse(r.stdout) as { artifacts: Array<{ path: string; workspace: string; cached: boolean }> }).artifacts.filter((s) => s.workspace !== 'clean' || !s.cached);
+  if (bad.length) throw new Error(`${what}: mk status: ${bad.map((s) => `${s.path} ${s.workspace}${s.cached ? '' : ' (not cached)'}`).join(', ')}`);
+}
+
+/**
+ * The strongest check that nothing was lost: a clone with an empty cache of its own pulls
+ * `sha` from the mk remote and gets exactly `want`.
+ */
+async function freshPull(verifier: string, sha: string, want: Map<string, string>, what: string): Promise<void> {
+  await gitOk(verifier, ['fetch', '-q', 'origin']);
+  await gitOk(verifier, ['checkout', '-q', '--detach', sha]);
+  for (const p of DATA) rmSync(join(verifier, p), { recursive: true, force: true });
+  const cache = scratch('mk-faults-vcache-');
+  await mkOk(verifier, ['pull'], { MK_CACHE_DIR: cache });
+  expectState(dataState(verifier, DATA), want, `${what}: a fresh clone pulling ${sha.slice(0, 12)}`);
+  rmSync(cache, { recursive: true, force: true });
+}
+
+async function verifyRemote(dir: string, rev: string, what: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
+  const r = await mkAsync(dir, ['verify', rev], extraEnv);
+  if (r.status !== 0) throw new Error(`${what}: mk verify ${rev} failed (the remote lacks or mangles data):\n${r.stderr}${r.stdout}`);
+}
+
+// =============================================================================================
+// SIGKILL of mk commands
+
+/** Ends a kill trial's first phase: a run the kill did not reach must have succeeded, and narrows the span. */
+function landed(t: Trial, span: Span, run: Run, killed: boolean, kind: string): void {
+  t.kind = kind;
+  t.injected = killed;
+  if (killed) return;
+  if (run.status !== 0) throw new Error(`finished before the kill, but failed: exit ${run.status}\n${run.stderr}`);
+  span.finishedIn(run.ms);
+}
+
+async function killAdd(): Promise<void> {
+  const tmpl = work(base);
+  let dir = work(tmpl);
+  const cache = () => join(dir, '.git', 'mk', 'cache');
+  changeDs(dir, rng(1), 5);
+  const first = await mkOk(dir, ['add', 'ds', 'weights.bin']);
+  const span = new Span(first.ms + 150);
+  await tally.category(
+    'kill: mk add',
+    10,
+    async (t) => {
+      const big = t.n % 2 === 0;
+      changeDs(dir, t.rand, 20);
+      if (big) writeBig(dir, t.rand);
+      const want = dataState(dir, DATA);
+      const left = new Leftovers([dir, join(dir, '.git', 'mk')]);
+      const delay = span.next(t.rand);
+      t.what = `mk add ds weights.bin (${big ? 'new 16 MiB weights.bin + ' : ''}20 changed files), SIGKILL after ${delay} ms`;
+      const { run, killed } = await killAfter(startMk(dir, ['add', 'ds', 'weights.bin']), delay);
+      landed(t, span, run, killed, big ? 'during an add with a large file' : 'during an add of small files');
+      await indexUnlocked(dir);
+      // While interrupted: a sound cache, whole pointers, the data untouched.
+      expectSoundLayout(cache(), 'after the kill');
+      pointersWhole(dir, MOVING, 'after the kill');
+      expectState(dataState(dir, DATA), want, 'after the kill (mk add must not touch data)');
+      // The same command again finishes the job.
+      await mkOk(dir, ['add', 'ds', 'weights.bin']);
+      await statusClean(dir, 'after the rerun');
+      if (pointerDigest(readFileSync(join(dir, 'weights.bin.mk.yaml'), 'utf8')) !== hashOnce(join(dir, 'weights.bin')))
+        throw new Error('after the rerun: weights.bin.mk.yaml does not record weights.bin');
+      expectSoundLayout(cache(), 'after the rerun');
+      await t.soft(() => left.check('after the rerun'));
+      // What it recorded restores exactly.
+      await gitOk(dir, ['commit', '-qm', `t${t.n}`]);
+      for (const p of MOVING) rmSync(join(dir, p), { recursive: true });
+      await mkOk(dir, ['checkout']);
+      expectState(dataState(dir, DATA), want, 'restored from what the rerun recorded');
+    },
+    () => {
+      dir = work(tmpl);
+    },
+  );
+}
+
+async function killCheckout(): Promise<void> {
+  const tmpl = work(base);
+  const A = await head(tmpl);
+  versionB(tmpl, rng(7));
+  await mkOk(tmpl, ['add', 'ds', 'weights.bin']);
+  await gitOk(tmpl, ['commit', '-qm', 'B']);
+  const B = await head(tmpl);
+  const stateB = dataState(tmpl, MOVING);
+  const full = await mkOk(tmpl, ['checkout', A, '--', ...MOVING]);
+  const stateA = dataState(tmpl, MOVING);
+  const states: Record<string, Map<string, string>> = { [A]: stateA, [B]: stateB };
+  let dir = '';
+  let current = A;
+  const fresh = () => {
+    dir = work(tmpl);
+    current = A;
+    // Unsaved work: an edit of a tracked data file that is not checked out, and of code.
+    writeFileSync(join(dir, 'other.bin'), 'an unsaved edit of a tracked file\n');
+    writeFileSync(join(dir, 'train.py'), 'print("an unsaved code edit")\n');
+  };
+  fresh();
+  const userState = () => dataState(dir, ['other.bin', 'train.py']);
+  const mine = userState();
+  const span = new Span(full.ms + 100);
+  await tally.category(
+    'kill: mk checkout',
+    12,
+    async (t) => {
+      const target = current === A ? B : A;
+      const left = new Leftovers([dir, join(dir, '.git', 'mk')]);
+      const delay = span.next(t.rand);
+      t.what = `mk checkout ${target.slice(0, 12)} -- ds weights.bin (from ${current.slice(0, 12)}), SIGKILL after ${delay} ms`;
+      const { run, killed } = await killAfter(startMk(dir, ['checkout', target, '--', ...MOVING]), delay);
+      landed(t, span, run, killed, 'during a checkout');
+      await indexUnlocked(dir);
+      expectOldOrNew(dataState(dir, MOVING), stateA, stateB, 'after the kill');
+      expectState(userState(), mine, 'after the kill: the unsaved edits');
+      expectSoundLayout(join(dir, '.git/mk/cache'), 'after the kill');
+      await mkOk(dir, ['checkout', target, '--', ...MOVING]);
+      current = target;
+      expectState(dataState(dir, MOVING), states[target]!, 'after the rerun');
+      expectState(userState(), mine, 'after the rerun: the unsaved edits');
+      await pointersAre(dir, target, MOVING, 'after the rerun');
+      expectSoundLayout(join(dir, '.git/mk/cache'), 'after the rerun');
+      await t.soft(() => left.check('after the rerun'));
+    },
+    fresh,
+  );
+}
+
+type RemoteKind = 'layout' | 'registry';
+interface MkRemote {
+  src: string;
+  url: string;
+  remoteSound(what: string): void;
+  remoteRoots(): string[];
+}
+const remotes = new Map<RemoteKind, MkRemote>();
+/** A copy of the base repository whose default mk remote is a layout folder or a registry repository (no fault proxy). */
+async function mkRemote(kind: RemoteKind): Promise<MkRemote> {
+  let r = remotes.get(kind);
+  if (r) return r;
+  const src = work(base);
+  const url = kind === 'layout' ? join(scratch('mk-faults-store-'), 'store') : `oci://${reg.host}/faults/kill`;
+  await mkOk(src, ['remote', 'add', 'origin', url]);
+  await gitOk(src, ['commit', '-qam', 'remote']);
+  r = {
+    src,
+    url,
+    remoteSound(what: string) {
+      if (kind === 'layout') expectSoundLayout(url, `${what}: the remote`);
+      else expectNone(corruptRegistryBlobs(reg.rootDir), `${what}: registry blobs whose bytes do not match their digest`);
+    },
+    remoteRoots: () => (kind === 'layout' ? [url] : []),
+  };
+  remotes.set(kind, r);
+  return r;
+}
+
+async function killPush(kind: RemoteKind): Promise<void> {
+  const { src, remoteSound, remoteRoots } = await mkRemote(kind);
+  const tmpl = work(src);
+  await mkOk(tmpl, ['push']);
+  let dir = work(tmpl);
+  const verifier = scratch('mk-faults-verify-');
+  await gitOk(verifier, ['clone', '-q', dir, '.']);
+  changeDs(dir, rng(2), 30);
+  await mkOk(dir, ['add', 'ds']);
+  await gitOk(dir, ['commit', '-qm', 'warm-up']);
+  const r0 = await mkOk(dir, ['push']);
+  const span = new Span(r0.ms + 200);
+  await tally.category(
+    `kill: mk push (${kind})`,
+    8,
+    async (t) => {
+      const big = t.n % 2 === 0;
+      changeDs(dir, t.rand, 30);
+      if (big) writeBig(dir, t.rand);
+      await mkOk(dir, ['add', 'ds', 'weights.bin']);
+      await gitOk(dir, ['commit', '-qm', `t${t.n}`]);
+      const sha = await head(dir);
+      const want = dataState(dir, DATA);
+      const left = new Leftovers([dir, join(dir, '.git', 'mk'), ...remoteRoots()]);
+      const delay = span.next(t.rand);
+      t.what = `mk push of ${sha.slice(0, 12)} (${big ? 'new 16 MiB file + ' : ''}30 changed files) to the ${kind} remote, SIGKILL after ${delay} ms`;
+      const { run, killed } = await killAfter(startMk(dir, ['push']), delay);
+      landed(t, span, run, killed, big ? 'during a push with a large file' : 'during a push of small files');
+      remoteSound('after the kill');
+      expectSoundLayout(join(dir, '.git/mk/cache'), 'after the kill');
+      await mkOk(dir, ['push']);
+      remoteSound('after the rerun');
+      await verifyRemote(dir, 'HEAD', 'after the rerun');
+      await gitOk(verifier, ['remote', 'set-url', 'origin', dir]);
+      await freshPull(verifier, sha, want, 'after the rerun');
+      expectSoundLayout(join(dir, '.git/mk/cache'), 'after the rerun');
+      await t.soft(() => left.check('after the rerun'));
+    },
+    () => {
+      dir = work(tmpl);
+    },
+  );
+}
+
+async function killPull(kind: RemoteKind): Promise<void> {
+  const { src, remoteRoots } = await mkRemote(kind);
+  // Two versions on the remote; a clone goes back and forth between them with a cache
+  // that holds only the version it is on, so every pull downloads.
+  const s = work(src);
+  const X = await head(s);
+  versionB(s, rng(11));
+  await mkOk(s, ['add', 'ds', 'weights.bin']);
+  await gitOk(s, ['commit', '-qm', 'Y']);
+  const Y = await head(s);
+  const stateY = dataState(s, MOVING);
+  await mkOk(s, ['push', X, Y]);
+  const clone = scratch('mk-faults-clone-');
+  await gitOk(clone, ['clone', '-q', s, '.']);
+  let cacheDir = scratch('mk-faults-cache-');
+  const e = () => ({ MK_CACHE_DIR: cacheDir });
+  const first = await mkOk(clone, ['pull', X], e());
+  const stateX = dataState(clone, MOVING);
+  const states: Record<string, Map<string, string>> = { [X]: stateX, [Y]: stateY };
+  let current = X;
+  const span = new Span(first.ms + 100);
+  await tally.category(
+    `kill: mk pull (${kind})`,
+    8,
+    async (t) => {
+      const target = current === X ? Y : X;
+      const old = cacheDir;
+      cacheDir = scratch('mk-faults-cache-');
+      rmSync(old, { recursive: true, force: true });
+      await mkOk(clone, ['fetch', current], e());
+      const left = new Leftovers([clone, join(clone, '.git', 'mk'), cacheDir, ...remoteRoots()]);
+      const delay = span.next(t.rand);
+      t.what = `mk pull ${target.slice(0, 12)} from the ${kind} remote (work tree at ${current.slice(0, 12)}, a cache holding only that), SIGKILL after ${delay} ms`;
+      const { run, killed } = await killAfter(startMk(clone, ['pull', target], e()), delay);
+      landed(t, span, run, killed, 'during a pull');
+      await indexUnlocked(clone);
+      expectOldOrNew(dataState(clone, MOVING), stateX, stateY, 'after the kill');
+      expectSoundLayout(cacheDir, 'after the kill: the cache');
+      await mkOk(clone, ['pull', target], e());
+      current = target;
+      expectState(dataState(clone, MOVING), states[target]!, 'after the rerun');
+      await pointersAre(clone, target, MOVING, 'after the rerun');
+      expectSoundLayout(cacheDir, 'after the rerun: the cache');
+      await t.soft(() => left.check('after the rerun'));
+    },
+    async () => {
+      // Back to a known state: the current version, forced.
+      await mkAsync(clone, ['pull', current], e());
+      await mkAsync(clone, ['checkout', '--force', current], e());
+    },
+  );
+}
+
+// =============================================================================================
+// SIGKILL of mk inside git hooks
+
+let hookedTemplate: string | undefined;
+/** A copy of the base repository with mk's hooks installed (`mk install`). */
+async function hooked(): Promise<string> {
+  if (!hookedTemplate) {
+    const dir = work(base);
+    await mkOk(dir, ['install']);
+    hookedTemplate = dir;
+  }
+  return hookedTemplate;
+}
+
+async function killPreCommit(): Promise<void> {
+  const tmpl = await hooked();
+  let dir = work(tmpl);
+  const cache = () => join(dir, '.git', 'mk', 'cache');
+  const span = new Span(700);
+  await tally.category(
+    'kill: pre-commit hook',
+    14,
+    async (t) => {
+      const newModel = t.n % 2 === 1;
+      const before = await head(dir);
+      writeFileSync(join(dir, 'train.py'), `print(${t.n})\n`);
+      let args: string[];
+      const model = `models/m${t.n}.pt`;
+      if (newModel) {
+        put(join(dir, model), randomBytesFrom(t.rand, (1 + Math.floor(t.rand() * 4)) << 20));
+        await gitOk(dir, ['add', model, 'train.py']);
+        args = ['commit', '-q', '-m', `t${t.n}`];
+      } else {
+        changeDs(dir, t.rand, 20);
+        if (t.n % 4 === 0) writeBig(dir, t.rand);
+        args = ['commit', '-q', '-a', '-m', `t${t.n}`];
+      }
+      const want = dataState(dir, DATA);
+      const left = new Leftovers([dir, join(dir, '.git', 'mk')]);
+      const delay = span.next(t.rand);
+      t.what = `git ${args.join(' ')} (${newModel ? `${model} added, matched by *.pt` : 'ds/ and weights.bin changed'}), mk in the pre-commit hook SIGKILLed ${delay} ms after it started`;
+      const g = start('git', args, dir, {}, true);
+      const k = await killHookAfter(g, 'pre-commit', delay);
+      const r = await g.done;
+      if (!k.found) throw new Error(`the pre-commit hook never started mk: ${r.stderr}`);
+      // A kill that came as the hook was exiting did nothing: git committed.
+      t.injected = k.injected && r.status !== 0;
+      t.kind = newModel ? 'auto-tracking a new file' : 'updating changed data';
+      if (!t.injected) {
+        if (r.status !== 0) throw new Error(`the hook was not killed, yet git commit failed:\n${r.stderr}`);
+        span.finishedIn(k.afterMs);
+      } else if ((await head(dir)) !== before) throw new Error('git committed although its pre-commit hook was killed');
+      await indexUnlocked(dir);
+      // The index: pointers of tracked data staged, never the data; a staged new file is still staged, as itself or as its pointer.
+      const staged = (await gitOk(dir, ['ls-files'])).split('\n');
+      for (const p of MOVING) {
+        if (!staged.includes(`${p}.mk.yaml`)) throw new Error(`after the kill: ${p}.mk.yaml is not in the index`);
+        const raw = staged.filter((s) => s === p || s.startsWith(`${p}/`));
+        if (raw.length) throw new Error(`after the kill: data staged in git: ${raw.slice(0, 3).join(', ')}`);
+      }
+      if (newModel && !staged.includes(model) && !staged.includes(`${model}.mk.yaml`)) {
+        throw new Error(`after the kill: ${model} left the index without its pointer being staged (git ls-files has neither)`);
+      }
+      expectSoundLayout(cache(), 'after the kill');
+      pointersWhole(dir, MOVING, 'after the kill');
+      expectState(dataState(dir, DATA), want, 'after the kill (a commit must not change data)');
+      if (t.injected) {
+        const r2 = await gitAsync(dir, args);
+        expectNoInternalError(r2, 'the rerun');
+        if (r2.status !== 0) throw new Error(`the rerun of git ${args.join(' ')} failed:\n${r2.stderr}`);
+      }
+      // Committed: the pointers of HEAD record exactly the data in the work tree.
+      const tree = (await gitOk(dir, ['ls-tree', '-r', '--name-only', 'HEAD'])).split('\n');
+      if (newModel) {
+        if (!tree.includes(`${model}.mk.yaml`)) throw new Error(`after the rerun: HEAD has no ${model}.mk.yaml (the new model was committed without its pointer)`);
+        if (tree.includes(model)) throw new Error(`after the rerun: HEAD holds ${model} itself`);
+        if (pointerDigest(await show(dir, 'HEAD', `${model}.mk.yaml`)) !== hashOnce(join(dir, model))) throw new Error(`after the rerun: HEAD's ${model}.mk.yaml does not record ${model}`);
+      }
+      if (pointerDigest(await show(dir, 'HEAD', 'weights.bin.mk.yaml')) !== hashOnce(join(dir, 'weights.bin')))
+        throw new Error("after the rerun: HEAD's weights.bin.mk.yaml does not record weights.bin");
+      await statusClean(dir, 'after the rerun');
+      const porcelain = (await gitOk(dir, ['status', '--porcelain'])).trim();
+      if (porcelain) throw new Error(`after the rerun: git status is not clean:\n${porcelain}`);
+      expectSoundLayout(cache(), 'after the rerun');
+      await t.soft(() => left.check('after the rerun'));
+    },
+    () => {
+      dir = work(tmpl);
+    },
+  );
+}
+
+async function killPostCheckout(): Promise<void> {
+  const tmpl = work(await hooked());
+  const store = join(scratch('mk-faults-store-'), 'store');
+  await mkOk(tmpl, ['remote', 'add', 'origin', store]);
+  await gitOk(tmpl, ['commit', '-qam', 'remote']);
+  const stateA = dataState(tmpl, MOVING);
+  await gitOk(tmpl, ['switch', '-q', '-c', 'feat']);
+  versionB(tmpl, rng(13));
+  await mkOk(tmpl, ['add', 'ds', 'weights.bin']);
+  await gitOk(tmpl, ['commit', '-qm', 'B']);
+  const stateB = dataState(tmpl, MOVING);
+  await mkOk(tmpl, ['push', 'main', 'feat']);
+  const s0 = await gitAsync(tmpl, ['switch', '-q', 'main']);
+  if (s0.status !== 0) throw new Error(s0.stderr);
+  expectState(dataState(tmpl, MOVING), stateA, 'the post-checkout hook without a fault');
+  const states: Record<string, Map<string, string>> = { main: stateA, feat: stateB };
+  let dir = '';
+  let branch = 'main';
+  const edited = 'an unsaved edit of a tracked file\n';
+  const fresh = () => {
+    dir = work(tmpl);
+    branch = 'main';
+    writeFileSync(join(dir, 'other.bin'), edited);
+  };
+  fresh();
+  const span = new Span(s0.ms);
+  let cacheDir: string | undefined;
+  await tally.category(
+    'kill: post-checkout hook',
+    8,
+    async (t) => {
+      const to = branch === 'main' ? 'feat' : 'main';
+      const cold = t.n % 2 === 1;
+      if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
+      cacheDir = cold ? scratch('mk-faults-cache-') : undefined;
+      const e: NodeJS.ProcessEnv = cacheDir ? { MK_CACHE_DIR: cacheDir } : {};
+      if (cacheDir) await mkOk(dir, ['fetch', branch], e); // the cache holds only the current branch's data
+      const cache = cacheDir ?? join(dir, '.git', 'mk', 'cache');
+      const left = new Leftovers([dir, join(dir, '.git', 'mk'), store, ...(cacheDir ? [cacheDir] : [])]);
+      const delay = span.next(t.rand);
+      t.what = `git switch ${to} (from ${branch}; ${cold ? 'cold cache: the hook downloads from the layout remote' : 'warm cache'}), mk in the post-checkout hook SIGKILLed ${delay} ms after it started`;
+      const g = start('git', ['switch', '-q', to], dir, e, true);
+      const k = await killHookAfter(g, 'post-checkout', delay);
+      const r = await g.done;
+      if (!k.found) throw new Error(`the post-checkout hook never started mk: ${r.stderr}`);
+      // The hook exits 1 when it leaves an unsaved edit alone (with a message), so git's status
+      // does not tell a kill apart: killHookAfter saw it alive when the signal went.
+      t.injected = k.injected;
+      t.kind = cold ? 'restoring with a download' : 'restoring from the cache';
+      const now = (await gitOk(dir, ['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
+      if (now !== to) throw new Error(`git switch did not switch (HEAD is ${now}):\n${r.stderr}`);
+      branch = to;
+      expectNoInternalError(r, 'the hook');
+      if (!t.injected) {
+        if (r.status !== 0) expectCleanError(r, 'the hook, not killed');
+        span.finishedIn(k.afterMs);
+        expectState(dataState(dir, MOVING), states[to]!, 'the hook, not killed');
+      }
+      await indexUnlocked(dir);
+      expectOldOrNew(dataState(dir, MOVING), stateA, stateB, 'after the kill');
+      if (readFileSync(join(dir, 'other.bin'), 'utf8') !== edited) throw new Error('after the kill: the unsaved edit of other.bin is gone');
+      expectSoundLayout(cache, 'after the kill');
+      // "mk checkout if needed": the data of HEAD (pull: the cache may lack it), sparing the edit.
+      await mkOk(dir, ['pull', '--', ...MOVING], e);
+      expectState(dataState(dir, MOVING), states[to]!, 'after mk pull');
+      if (readFileSync(join(dir, 'other.bin'), 'utf8') !== edited) throw new Error('after mk pull: the unsaved edit of other.bin is gone');
+      await pointersAre(dir, 'HEAD', MOVING, 'after mk pull');
+      expectSoundLayout(cache, 'after mk pull');
+      await t.soft(() => left.check('after mk pull'));
+    },
+    fresh,
+  );
+}
+
+async function killPrePush(): Promise<void> {
+  const tmpl = work(await hooked());
+  const store = join(scratch('mk-faults-store-'), 'store');
+  const bare = scratch('mk-faults-bare-');
+  await gitOk(bare, ['init', '-q', '--bare', '-b', 'main']);
+  await mkOk(tmpl, ['remote', 'add', 'origin', store]);
+  await gitOk(tmpl, ['commit', '-qam', 'remote']);
+  await gitOk(tmpl, ['remote', 'add', 'origin', bare]);
+  const p0 = await gitAsync(tmpl, ['push', '-q', '-u', 'origin', 'main']);
+  if (p0.status !== 0) throw new Error(p0.stderr);
+  const verifier = scratch('mk-faults-verify-');
+  await gitOk(verifier, ['clone', '-q', bare, '.']);
+  let dir = work(tmpl);
+  const span = new Span(p0.ms);
+  const bareMain = async () => (await gitOk(bare, ['rev-parse', 'main'])).trim();
+  await tally.category(
+    'kill: pre-push hook',
+    8,
+    async (t) => {
+      changeDs(dir, t.rand, 20);
+      if (t.n % 2 === 0) writeBig(dir, t.rand);
+      writeFileSync(join(dir, 'train.py'), `print(${t.n})\n`);
+      await gitOk(dir, ['commit', '-qam', `t${t.n}`]);
+      const sha = await head(dir);
+      const want = dataState(dir, DATA);
+      const before = await bareMain();
+      const left = new Leftovers([dir, join(dir, '.git', 'mk'), store]);
+      const delay = span.next(t.rand);
+      t.what = `git push origin main (${sha.slice(0, 12)}: ${t.n % 2 === 0 ? 'new 16 MiB weights.bin + ' : ''}20 changed files), mk in the pre-push hook SIGKILLed ${delay} ms after it started`;
+      const g = start('git', ['push', '-q', 'origin', 'main'], dir, {}, true);
+      const k = await killHookAfter(g, 'pre-push', delay);
+      const r = await g.done;
+      if (!k.found) throw new Error(`the pre-push hook never started mk: ${r.stderr}`);
+      t.injected = k.injected && r.status !== 0;
+      t.kind = 'uploading and publishing';
+      const after = await bareMain();
+      if (!t.injected) {
+        if (r.status !== 0) throw new Error(`the hook was not killed, yet git push failed:\n${r.stderr}`);
+        span.finishedIn(k.afterMs);
+      } else if (after !== before) throw new Error(`git pushed ${after.slice(0, 12)} although its pre-push hook was killed`);
+      expectNoInternalError(r, 'the hook');
+      // Whatever the git remote holds has its data on the mk remote.
+      expectSoundLayout(store, 'after the kill: the remote');
+      if (after !== before) {
+        await verifyRemote(dir, after, 'the commit the git remote got');
+        await freshPull(verifier, after, want, 'the commit the git remote got');
+      }
+      if (after !== sha) {
+        const r2 = await gitAsync(dir, ['push', '-q', 'origin', 'main']);
+        expectNoInternalError(r2, 'the rerun');
+        if (r2.status !== 0) throw new Error(`the rerun of git push failed:\n${r2.stderr}`);
+        if ((await bareMain()) !== sha) throw new Error('the rerun of git push did not push');
+        await verifyRemote(dir, sha, 'after the rerun');
+        await freshPull(verifier, sha, want, 'after the rerun');
+      }
+      expectSoundLayout(store, 'after the rerun: the remote');
+      expectSoundLayout(join(dir, '.git', 'mk', 'cache'), 'after the rerun');
+      await t.soft(() => left.check('after the rerun'));
+    },
+    async () => {
+      dir = work(tmpl);
+      await gitOk(dir, ['fetch', '-q', 'origin']);
+      await gitOk(dir, ['reset', '-q', '--hard', 'origin/main']);
+      await mkOk(dir, ['pull']);
+    },
+  );
+}
+
+// =============================================================================================
+// Registry faults through the fault proxy
+
+const UPLOAD = /\/blobs\/uploads\//;
+const BLOB = /\/blobs\/sha256:/;
+const MANIFEST = /\/manifests\//;
+
+interface Injection {
+  name: string;
+  match: FaultMatch;
+  fault: (rand: () => number) => Fault;
+  times: (rand: () => number) => number;
+  /** More than the retries: the command must fail, cleanly. */
+  fatal?: boolean;
+  /** Retried until it works: the command must succeed. */
+  transient?: boolean;
+}
+
+const upTo = (n: number) => (rand: () => number) => 1 + Math.floor(rand() * n);
+const once = () => 1;
+const always = () => 1000;
+
+const PUSH_FAULTS: Injection[] = [
+  { name: '500 on an upload PUT', match: { method: 'PUT', path: UPLOAD }, fault: () => ({ kind: 'status', status: 500 }), times: upTo(3), transient: true },
+  { name: '503 on a blob HEAD', match: { method: 'HEAD', path: BLOB }, fault: () => ({ kind: 'status', status: 503 }), times: upTo(3), transient: true },
+  {
+    name: '429 + Retry-After: 1 on an upload POST',
+    match: { method: 'POST', path: UPLOAD },
+    fault: () => ({ kind: 'status', status: 429, headers: { 'retry-after': '1' } }),
+    times: once,
+    transient: true,
+  },
+  { name: 'connection reset mid-upload', match: { method: 'PUT', path: UPLOAD }, fault: (r) => ({ kind: 'drop-request', afterBytes: Math.floor(r() * 600_000) }), times: upTo(2), transient: true },
+  { name: 'a flipped byte in an upload', match: { method: 'PUT', path: UPLOAD }, fault: (r) => ({ kind: 'corrupt-request', at: Math.floor(r() * 2000) }), times: once },
+  { name: '500 on a manifest PUT', match: { method: 'PUT', path: MANIFEST }, fault: () => ({ kind: 'status', status: 500 }), times: upTo(2), transient: true },
+  { name: 'connection reset on a manifest PUT', match: { method: 'PUT', path: MANIFEST }, fault: () => ({ kind: 'drop-request', afterBytes: 100 }), times: once, transient: true },
+  { name: '503 on every upload (retries exhausted)', match: { method: 'POST', path: UPLOAD }, fault: () => ({ kind: 'status', status: 503 }), times: always, fatal: true },
+];
+
+const PULL_FAULTS: Injection[] = [
+  { name: '500 on a blob GET', match: { method: 'GET', path: BLOB }, fault: () => ({ kind: 'status', status: 500 }), times: upTo(3), transient: true },
+  { name: '503 on a blob GET', match: { method: 'GET', path: BLOB }, fault: () => ({ kind: 'status', status: 503 }), times: upTo(3), transient: true },
+  { name: '429 + Retry-After: 1 on a blob GET', match: { method: 'GET', path: BLOB }, fault: () => ({ kind: 'status', status: 429, headers: { 'retry-after': '1' } }), times: once, transient: true },
+  { name: 'connection reset mid-download', match: { method: 'GET', path: BLOB }, fault: (r) => ({ kind: 'drop-response', afterBytes: Math.floor(r() * 300_000) }), times: upTo(2), transient: true },
+  { name: 'a body truncated with a clean close', match: { method: 'GET', path: BLOB }, fault: (r) => ({ kind: 'truncate', afterBytes: Math.floor(r() * 300_000) }), times: upTo(2) },
+  { name: 'a flipped byte in a download', match: { method: 'GET', path: BLOB }, fault: (r) => ({ kind: 'corrupt', at: Math.floor(r() * 4000) }), times: upTo(2) },
+  { name: '500 on every blob GET (retries exhausted)', match: { method: 'GET', path: BLOB }, fault: () => ({ kind: 'status', status: 500 }), times: always, fatal: true },
+];
+
+/** Arms one injection (in turn from the menu, with random parameters); returns its rule and a description. */
+function arm(proxy: FaultProxy, t: Trial, menu: Injection[]): { inj: Injection; rule: FaultRule; desc: string } {
+  const inj = menu[t.n % menu.length]!;
+  const fault = inj.fault(t.rand);
+  const times = inj.times(t.rand);
+  const skip = inj.fatal ? 0 : Math.floor(t.rand() * 3);
+  proxy.clear();
+  const rule = proxy.fault(inj.match, fault, times, skip);
+  const detail = 'afterBytes' in fault ? ` after ${fault.afterBytes} bytes` : 'at' in fault ? ` at byte ${fault.at}` : '';
+  return { inj, rule, desc: `${inj.name}${detail}, ${inj.fatal ? 'on every request' : `${times}× after letting ${skip} matching request(s) through`}` };
+}
+
+/** The faulted command's outcome: success where retries must win, else success or one clean `mk:` line. */
+function judge(inj: Injection, r: Run, what: string): string {
+  if (inj.fatal) {
+    expectCleanError(r, what);
+    return 'failed cleanly';
+  }
+  if (r.status === 0) return 'recovered by itself';
+  if (inj.transient) throw new Error(`${what}: a transient fault the retries should absorb made it fail:\n${r.stderr}`);
+  expectCleanError(r, what);
+  return 'failed cleanly';
+}
+
+/**
+ * A copy of the base repository whose mk remote is a registry repository behind a fault
+ * proxy of its own (the categories run at the same time as others: each arms only its proxy).
+ */
+async function proxied(name: string): Promise<{ src: string; proxy: FaultProxy }> {
+  const proxy = await startFaultProxy(reg.url);
+  proxies.push(proxy);
+  const src = work(base);
+  await mkOk(src, ['remote', 'add', 'origin', `oci://${proxy.host}/faults/${name}`]);
+  await gitOk(src, ['commit', '-qam', 'remote']);
+  return { src, proxy };
+}
+
+async function registryPush(): Promise<void> {
+  const { src, proxy } = await proxied('push');
+  const dir = work(src);
+  await mkOk(dir, ['push']);
+  const verifier = scratch('mk-faults-verify-');
+  await gitOk(verifier, ['clone', '-q', dir, '.']);
+  await tally.category(
+    'registry: mk push',
+    12,
+    async (t) => {
+      changeDs(dir, t.rand, 30);
+      if (t.n % 3 === 0) writeBig(dir, t.rand, 'weights.bin', 4 << 20);
+      await mkOk(dir, ['add', 'ds', 'weights.bin']);
+      await gitOk(dir, ['commit', '-qm', `t${t.n}`]);
+      const sha = await head(dir);
+      const want = dataState(dir, DATA);
+      const left = new Leftovers([dir, join(dir, '.git', 'mk')]);
+      const { inj, rule, desc } = arm(proxy, t, PUSH_FAULTS);
+      t.what = `mk push of ${sha.slice(0, 12)} through the proxy: ${desc}`;
+      const r = await mkAsync(dir, ['push']);
+      proxy.clear();
+      t.injected = rule.applied > 0;
+      const outcome = judge(inj, r, 'the faulted mk push');
+      t.kind = `${inj.name}: ${outcome}`;
+      // mk was not killed: whatever it wrote for itself, it removed.
+      await t.soft(() => left.check('after the faulted push'));
+      expectNone(corruptRegistryBlobs(reg.rootDir), 'after the fault: registry blobs whose bytes do not match their digest');
+      expectSoundLayout(join(dir, '.git', 'mk', 'cache'), 'after the fault');
+      await mkOk(dir, ['push']);
+      await verifyRemote(dir, 'HEAD', 'after the rerun');
+      await freshPull(verifier, sha, want, 'after the rerun');
+      expectNone(corruptRegistryBlobs(reg.rootDir), 'after the rerun: registry blobs whose bytes do not match their digest');
+    },
+    () => proxy.clear(),
+  );
+}
+
+async function registryPull(): Promise<void> {
+  const { src, proxy } = await proxied('pull');
+  const s = work(src);
+  const X = await head(s);
+  versionB(s, rng(17));
+  await mkOk(s, ['add', 'ds', 'weights.bin']);
+  await gitOk(s, ['commit', '-qm', 'Y']);
+  const Y = await head(s);
+  const stateY = dataState(s, MOVING);
+  await mkOk(s, ['push', X, Y]);
+  const clone = scratch('mk-faults-clone-');
+  await gitOk(clone, ['clone', '-q', s, '.']);
+  let cacheDir = scratch('mk-faults-cache-');
+  const e = () => ({ MK_CACHE_DIR: cacheDir });
+  await mkOk(clone, ['pull', X], e());
+  const stateX = dataState(clone, MOVING);
+  const states: Record<string, Map<string, string>> = { [X]: stateX, [Y]: stateY };
+  let current = X;
+  await tally.category(
+    'registry: mk pull / fetch',
+    12,
+    async (t) => {
+      const target = current === X ? Y : X;
+      const old = cacheDir;
+      cacheDir = scratch('mk-faults-cache-');
+      rmSync(old, { recursive: true, force: true });
+      await mkOk(clone, ['fetch', current], e());
+      const cmd = t.n % 2 === 0 ? 'pull' : 'fetch';
+      const left = new Leftovers([clone, join(clone, '.git', 'mk'), cacheDir]);
+      const { inj, rule, desc } = arm(proxy, t, PULL_FAULTS);
+      t.what = `mk ${cmd} ${target.slice(0, 12)} through the proxy (cache holding ${current.slice(0, 12)} only): ${desc}`;
+      const r = await mkAsync(clone, [cmd, target], e());
+      proxy.clear();
+      t.injected = rule.applied > 0;
+      const outcome = judge(inj, r, `the faulted mk ${cmd}`);
+      t.kind = `${inj.name}: ${outcome}`;
+      await t.soft(() => left.check(`after the faulted ${cmd}`));
+      await indexUnlocked(clone);
+      expectSoundLayout(cacheDir, 'after the fault: the cache');
+      expectOldOrNew(dataState(clone, MOVING), stateX, stateY, 'after the fault');
+      if (cmd === 'pull' && r.status === 0) expectState(dataState(clone, MOVING), states[target]!, 'after a pull that succeeded');
+      await mkOk(clone, ['pull', target], e());
+      current = target;
+      expectState(dataState(clone, MOVING), states[target]!, 'after the rerun');
+      await pointersAre(clone, target, MOVING, 'after the rerun');
+      expectSoundLayout(cacheDir, 'after the rerun: the cache');
+      expectNone(tempLeftovers(clone), 'after the rerun: temporary files in the work tree');
+    },
+    async () => {
+      proxy.clear();
+      await mkAsync(clone, ['pull', current], e());
+      await mkAsync(clone, ['checkout', '--force', current], e());
+    },
+  );
+}
+
+// =============================================================================================
+// Two lanes run side by side (the machine has two cores; registry faults spend most of their
+// time in retry back-off). MK_FAULTS_ONLY=<text> runs only the categories whose name has it.
+
+const ONLY = process.env.MK_FAULTS_ONLY;
+tally.order = [
+  'kill: mk add',
+  'kill: mk checkout',
+  'kill: mk push (layout)',
+  'kill: mk pull (layout)',
+  'kill: mk push (registry)',
+  'kill: mk pull (registry)',
+  'kill: pre-commit hook',
+  'kill: post-checkout hook',
+  'kill: pre-push hook',
+  'registry: mk push',
+  'registry: mk pull / fetch',
+];
+const run = async (name: string, category: () => Promise<void>) => {
+  if (!ONLY || name.includes(ONLY)) await category();
+};
+
+describe.concurrent('fault injection', () => {
+  it('lane 1: SIGKILL of mk add, checkout, push and pull (layout and registry remotes)', { timeout: T(400_000) }, async () => {
+    await run('kill: mk add', killAdd);
+    await run('kill: mk checkout', killCheckout);
+    await run('kill: mk push (layout)', () => killPush('layout'));
+    await run('kill: mk pull (layout)', () => killPull('layout'));
+    await run('kill: mk push (registry)', () => killPush('registry'));
+    await run('kill: mk pull (registry)', () => killPull('registry'));
+  });
+  it('lane 2: SIGKILL of mk in the pre-commit, post-checkout and pre-push hooks; registry faults during push and pull', { timeout: T(400_000) }, async () => {
+    await run('registry: mk push', registryPush);
+    await run('registry: mk pull / fetch', registryPull);
+    await run('kill: pre-commit hook', killPreCommit);
+    await run('kill: post-checkout hook', killPostCheckout);
+    await run('kill: pre-push hook', killPrePush);
+  });
+});
+
+it('injected at least 100 faults in all, and every one was recovered from', () => {
+  const low = tally.stats.filter((s) => s.injected < Math.ceil(s.trials / 3));
+  expect(
+    low.map((s) => `${s.category}: ${s.injected} of ${s.trials} trials`),
+    'categories where most faults did not land',
+  ).toEqual([]);
+  expect(tally.failures.map((f) => `[${f.category}] trial ${f.trial} (${f.what}): ${f.message.split('\n')[0]}`)).toEqual([]);
+  if (!ONLY) expect(tally.total()).toBeGreaterThanOrEqual(Math.round(100 * Math.min(1, SCALE)));
+});
