@@ -17,11 +17,12 @@ const LAYERS = [
   ['experiments'],
   ['modelkit'],
   ['signing'],
-  ['api'],
-  // Git's entry points (hooks, the filter process, the merge driver). They still call some verbs
-  // (restore after checkout, push in pre-push): the work-tree engine (issue 23) takes those calls
-  // below both, after which integration and api sit side by side and never import each other.
-  ['integration'],
+  // Moving data and ModelKits to and from a remote (push, fetch, pull): above the work tree, the
+  // ModelKit builder and signing, which it calls; below the verbs and Git's entry points.
+  ['sync'],
+  // The verbs (one thin verb per file) and Git's entry points (hooks, the filter process, the
+  // merge driver) sit side by side: both call the engine below, neither imports the other.
+  ['api', 'integration'],
   ['cli'],
 ];
 
@@ -45,6 +46,13 @@ forbidden.push(
     severity: 'error',
     from: { path: '(^|/)src/cli/' },
     to: { path: '(^|/)src/(?!cli/|api/|integration/)' },
+  },
+  {
+    name: 'verbs-never-call-verbs',
+    comment: 'a verb in src/api validates, opens a session, calls the engine and returns data; it never calls another verb (shared helpers live in src/api/common* or below)',
+    severity: 'error',
+    from: { path: '(^|/)src/api/' },
+    to: { path: '(^|/)src/api/(?!common)' },
   },
   {
     name: 'no-cycles',

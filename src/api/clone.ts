@@ -4,7 +4,7 @@ import { installHooks } from '../git/hook-shims.js';
 import { installFilterConfig } from '../git/filter-config.js';
 import { RepoContext } from '../repo/context.js';
 import { UsageError } from '../errors/index.js';
-import { pull, type CopyProgress } from './transfer.js';
+import { pull, type CopyProgress } from '../sync/transfer.js';
 
 export interface CloneOptions {
   cwd?: string;

@@ -2,8 +2,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
-import { hasBlobStat } from '../content/storage.js';
-import { MkError, NotFoundError } from '../errors/index.js';
+import { MkError } from '../errors/index.js';
 import { pointersAtCommit, underPrefix, type TrackedPointer } from '../git/pointers.js';
 import { resolveCommit } from '../git/run.js';
 import { openRemote, remoteConfig } from '../remote/remotes.js';
@@ -11,14 +10,13 @@ import { RepoContext } from '../repo/context.js';
 import { assertNotGitDir, repoRelative } from '../repo/paths.js';
 import { copyGraph } from '../transfer/graph-copy.js';
 import { extractPack, placeBlob, type PackWant } from '../worktree/materialize.js';
-import { loadDirManifest, readCachedSmall } from '../worktree/load.js';
-import { assembleDirManifest, decodeDirRoot, type DirManifest, type FileEntry } from '../formats/dir-manifest.js';
-import { listsCovering } from '../worktree/dir-lookup.js';
+import { type FileEntry } from '../formats/dir-manifest.js';
 import { replaceWith, tmpName } from '../util/fs.js';
 import { readPackRanges } from '../worktree/pack-ranges.js';
 
-export type { GetOptions, GetResult } from './get-types.js';
-import type { GetOptions, GetResult } from './get-types.js';
+export type { GetOptions, GetResult } from '../modelkit/get-types.js';
+import type { GetOptions, GetResult } from '../modelkit/get-types.js';
+import { fetchDirManifest } from '../sync/dir-manifest.js';
 
 /**
  * One file, or one folder inside a tracked folder, of any revision, written outside the work
@@ -32,7 +30,7 @@ import type { GetOptions, GetResult } from './get-types.js';
  */
 export async function get(path: string, opts: GetOptions = {}): Promise<GetResult> {
   if (opts.rev !== undefined && !(await isRevision(opts.rev, opts.cwd))) {
-    const { getFromModelKit } = await import('./get-modelkit.js');
+    const { getFromModelKit } = await import('../modelkit/get.js');
     return getFromModelKit(opts.rev, path, opts);
   }
   const ctx = RepoContext.open(opts.cwd);
@@ -172,50 +170,6 @@ async function folderPart(
     await extractPack(ctx.cache, l, wants, () => undefined);
   }
   return { files, type: single ? 'file' : 'dir' };
-}
-
-/**
- * The file list of folder artifact `t` (its root, then its file lists: small), downloaded into
- * the cache where it lacks them (`ensure`), the root's size asked of the remote when unknown.
- * With `only` (a path inside the folder), only the files of the lists that can hold it.
- */
-export async function fetchDirManifest(
-  ctx: RepoContext,
-  t: TrackedPointer,
-  rev: string,
-  ensure: (d: Descriptor[]) => Promise<void>,
-  remote: () => Promise<Awaited<ReturnType<typeof openRemote>> | undefined>,
-  only?: string,
-): Promise<DirManifest> {
-  let rootSize = ctx.cache.statBlobSync(t.pointer.digest);
-  if (rootSize === undefined) {
-    const target = await remote();
-    if (target && hasBlobStat(target)) rootSize = await target.statBlob(t.pointer.digest);
-    if (target && rootSize === undefined) {
-      // A mirror that copied the ModelKits without mk's referrer: the file lists are rebuilt
-      // from the packs of a ModelKit there and checked against the pointer (or one line says why not).
-      const { ModelKitSource, rebuildDirRoot } = await import('../modelkit/rebuild-manifest.js');
-      const commit = await resolveCommit(ctx.root, rev).catch(() => undefined);
-      await rebuildDirRoot(ctx.cache, ctx.commonDir, new ModelKitSource(target, commit ? [commit] : []), t);
-      rootSize = ctx.cache.statBlobSync(t.pointer.digest);
-    }
-  }
-  if (rootSize === undefined) throw new NotFoundError(`the file list of ${t.path} at ${rev} is in neither the local cache nor the remote`, 'push it from a clone that has the data');
-  await ensure([{ mediaType: MediaType.octet, digest: t.pointer.digest, size: rootSize }]);
-  const what = `directory manifest ${t.pointer.digest.slice(7, 19)}`;
-  const root = decodeDirRoot(readCachedSmall(ctx.cache, t.pointer.digest, what), what);
-  if (only === undefined) {
-    await ensure(root.lists);
-    return loadDirManifest(ctx.cache, t.pointer);
-  }
-  // Only the file lists that can hold `only` (a binary search over them): the manifest then names those files alone.
-  const read = async (d: Descriptor) => {
-    await ensure([d]);
-    return readCachedSmall(ctx.cache, d.digest, what);
-  };
-  const needed = await listsCovering(root, only, read, what);
-  await ensure(root.lists.filter((l) => needed.has(l.digest)));
-  return assembleDirManifest(root, (d) => readCachedSmall(ctx.cache, d, what), what, needed);
 }
 
 /** Whether `rev` names a commit of the repository at `cwd` (false outside any repository). */

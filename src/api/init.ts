@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { KITFILE_NAMES } from '../modelkit/kitfile.js';
-import { defaultKitfile } from '../modelkit/kitfile-sync.js';
+import { KITFILE_NAMES } from '../formats/kitfile.js';
+import { defaultKitfile } from '../formats/kitfile-sync.js';
 import { fileURLToPath } from 'node:url';
 import { RepoContext, TEAM_CONFIG } from '../repo/context.js';
 import { writeFileAtomic } from '../util/fs.js';

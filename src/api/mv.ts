@@ -8,7 +8,7 @@ import { updateIndex } from '../git/index-update.js';
 import { recordPointerState } from '../git/pointer-state.js';
 import { readWorkspacePointer, underPrefix, workspacePointerPaths } from '../git/pointers.js';
 import { git } from '../git/run.js';
-import { planKitfileRename } from '../modelkit/kitfile-file.js';
+import { planKitfileRename } from '../repo/kitfile-file.js';
 import { dataPathFor, isPointerPath, pointerPathFor, serializePointer } from '../formats/pointer.js';
 import { RepoContext } from '../repo/context.js';
 import { ATTRIBUTES_FILE, readAttributes, syncAttributes, workspaceFilterMatcher } from '../repo/gitattributes.js';

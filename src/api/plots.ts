@@ -1,16 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { MkError, UsageError } from '../errors/index.js';
-import { lineSpec, renderPng, renderSvg, type RevisionSeries } from '../experiments/plots.js';
-import { parseSeries } from '../experiments/series.js';
-import { declaredAt, readSourceFile } from '../experiments/source.js';
+import { lineSpec, renderPng, renderSvg } from '../experiments/plots.js';
+import { declaredAt } from '../experiments/source.js';
 import type { PlotConfig } from '../repo/config.js';
 import { RepoContext } from '../repo/context.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { revision, sourceOf, WORKSPACE, type Revision } from './experiments.js';
-
-/** A plot file may be larger than a params file: a long training log. */
-const MAX_PLOT_FILE = 64 * 1024 * 1024;
+import { revision, WORKSPACE, type Revision } from '../experiments/revision.js';
+import { plotSeries, type PlotMissing } from '../experiments/plot-series.js';
 
 export interface RenderedPlot {
   path: string;
@@ -22,7 +19,7 @@ export interface RenderedPlot {
   spec: string;
   /** Revisions drawn, one line each, and those where the file is missing or unreadable. */
   revisions: string[];
-  missing: Array<{ revision: string; problem?: string }>;
+  missing: PlotMissing[];
 }
 
 export interface PlotsDiffResult {
@@ -43,27 +40,6 @@ async function declaredPlots(ctx: RepoContext, revs: Revision[]): Promise<PlotCo
 /** A file name for a plot path: `plots/loss.csv` -> `plots_loss.csv.svg`. */
 function fileName(path: string): string {
   return path.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_');
-}
-
-/** The series of one plot at each revision (a revision without the file is reported, not drawn). */
-export async function plotSeries(ctx: RepoContext, plot: PlotConfig, revs: Revision[]): Promise<{ series: RevisionSeries[]; missing: RenderedPlot['missing'] }> {
-  const series: RevisionSeries[] = [];
-  const missing: RenderedPlot['missing'] = [];
-  for (const r of revs) {
-    const src = sourceOf(ctx, r);
-    try {
-      const bytes = src && (await readSourceFile(src, plot.path, MAX_PLOT_FILE));
-      if (!bytes) {
-        missing.push({ revision: r.label });
-        continue;
-      }
-      series.push({ revision: r.label, series: parseSeries(bytes, plot.path, plot) });
-    } catch (e) {
-      if (!(e instanceof MkError)) throw e;
-      missing.push({ revision: r.label, problem: e.message });
-    }
-  }
-  return { series, missing };
 }
 
 /** Revisions to compare: as named, else HEAD and the work tree. */

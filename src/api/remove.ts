@@ -6,7 +6,7 @@ import type { Pointer } from '../formats/pointer.js';
 import { git } from '../git/run.js';
 import { recordPointerState } from '../git/pointer-state.js';
 import { readWorkspacePointer } from '../git/pointers.js';
-import { planKitfileSync } from '../modelkit/kitfile-file.js';
+import { planKitfileSync } from '../repo/kitfile-file.js';
 import { dataPathFor, isPointerPath, pointerPathFor } from '../formats/pointer.js';
 import { workspaceFilterMatcher } from '../repo/gitattributes.js';
 import { RepoContext } from '../repo/context.js';

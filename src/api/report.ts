@@ -8,9 +8,9 @@ import { remoteConfig } from '../remote/remotes.js';
 import { parseRemoteUrl } from '../remote/url.js';
 import { RepoContext } from '../repo/context.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { diff as dataDiff } from './diff.js';
-import { declaredFiles, revision, valuesAt, type ExperimentDiff, type Revision } from './experiments.js';
-import { plotSeries } from './plots.js';
+import { diff as dataDiff } from '../worktree/diff.js';
+import { declaredFiles, revision, valuesAt, type ExperimentDiff, type Revision } from '../experiments/revision.js';
+import { plotSeries } from '../experiments/plot-series.js';
 import { declaredAt } from '../experiments/source.js';
 
 export interface ReportData {

@@ -1,51 +1,19 @@
-import type { Fetcher, Target } from '../content/storage.js';
+import type { Fetcher } from '../content/storage.js';
 import { MkError } from '../errors/index.js';
 import { resolveCommit } from '../git/run.js';
-import { sourceUrl, type BuiltModelKit } from '../modelkit/builder.js';
+import { sourceUrl } from '../modelkit/builder.js';
 import { openRemote, remoteConfig } from '../remote/remotes.js';
-import { RepoContext } from '../repo/context.js';
 import { overlay } from '../stores/overlay.js';
-import type { GraphCopyOptions } from '../transfer/graph-copy.js';
-import { readPublicKey, readSigningKey, type SigningKey } from '../signing/keys.js';
-import { readSubject, type SignedSubject } from '../signing/modelkit-info.js';
+import { readPublicKey } from '../signing/keys.js';
+import { readSubject } from '../signing/modelkit-info.js';
 import { signModelKit, type SignResult } from '../signing/sign.js';
 import type { SignaturesResult } from '../signing/verify.js';
-import { resolveModelKit } from './modelkit.js';
-import { checkLocated, expand, knownFiles, mkVersion, revisionOf, signingKeyPath, tryRepo, type Located } from './signature-gate.js';
+import { resolveModelKit } from '../modelkit/resolve.js';
+import { checkLocated, expand, knownFiles, mkVersion, revisionOf, signingKeyPath, tryRepo, type Located } from '../signing/gate.js';
+
+import { signingKey, subjectName } from '../signing/on-push.js';
 
 export type { SignResult, SignaturesResult };
-
-/** The name the statements give a ModelKit: its registry repository, else its title. */
-function subjectName(store: unknown, subject: SignedSubject): string {
-  const s = store as { host?: unknown; repository?: unknown };
-  if (typeof s.host === 'string' && typeof s.repository === 'string') return `${s.host}/${s.repository}`;
-  return subject.manifest.annotations?.['org.opencontainers.image.title'] ?? 'modelkit';
-}
-
-const keys = new Map<string, SigningKey>();
-function signingKey(path: string): SigningKey {
-  let k = keys.get(path);
-  if (!k) keys.set(path, (k = readSigningKey(path)));
-  return k;
-}
-
-/**
- * `mk push` (and the pre-push hook): signs a ModelKit just published, when a signing key is
- * configured; undefined when signing is off. Its manifest and config are in `built`, its
- * code layers in the cache: nothing is read from the remote, no data is hashed again.
- */
-export async function signOnPush(ctx: RepoContext, target: Target, built: BuiltModelKit, opts: GraphCopyOptions = {}): Promise<SignResult | undefined> {
-  const path = signingKeyPath(ctx);
-  if (!path) return undefined;
-  const key = signingKey(path);
-  const local = overlay(built.store, ctx.cache);
-  const subject = await readSubject(local, built.manifest, `the ModelKit of ${built.commit.slice(0, 12)}`);
-  const repository = ctx.config.source ?? (await sourceUrl(ctx.root));
-  return signModelKit(
-    { store: target, subject, layers: local, known: await knownFiles(ctx, built.commit), name: subjectName(target, subject), commit: built.commit, repository, builderVersion: mkVersion(), key },
-    opts,
-  );
-}
 
 /** A revision of this repository (its ModelKit on a remote, by the commit tag) or a ModelKit reference. */
 async function locate(ref: string, opts: { cwd?: string; remote?: string }): Promise<Located> {

@@ -1,6 +1,6 @@
 import type { Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
-import type { Kitfile } from './kitfile.js';
+import type { Kitfile } from '../formats/kitfile.js';
 
 /** Key order of each Kitfile object, as kit's Go structs marshal them (pkg/artifact/kitfile.go). */
 const ORDER: Record<string, string[]> = {

@@ -12,7 +12,7 @@ import { cleanEntryName } from '../formats/stored-path.js';
 import { MkError, UnsafePathError } from '../errors/index.js';
 import type { CacheStore } from '../content/storage.js';
 import { tmpName } from '../util/fs.js';
-import { cleanPath } from './kitfile.js';
+import { cleanPath } from '../formats/kitfile.js';
 
 export type FilterType = 'kitfile' | 'model' | 'datasets' | 'code' | 'docs' | 'prompts';
 export interface Filter {

@@ -4,7 +4,7 @@ import { git } from '../../git/run.js';
 import type { RepoContext } from '../../repo/context.js';
 import { ATTRIBUTES_FILE, readAttributes, syncAttributes, usesFilter, workspaceFilterMatcher } from '../../repo/gitattributes.js';
 import { abs } from '../../repo/paths.js';
-import { syncProjectKitfile } from '../../modelkit/kitfile-file.js';
+import { syncProjectKitfile } from '../../repo/kitfile-file.js';
 import { matcher } from '../../util/glob.js';
 
 export interface FilteredCommitResult {

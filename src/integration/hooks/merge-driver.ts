@@ -133,7 +133,7 @@ async function mergeFolder(ctx: RepoContext, m: FolderMerge, messages: string[])
   }
   let placed = false;
   try {
-    const { checkout } = await import('../../api/checkout.js');
+    const { checkout } = await import('../../worktree/checkout.js');
     await checkout({ cwd: ctx.root, pointers: [{ path: dataPath, pointerPath: m.path, pointer, text }], baseline: new Map([[dataPath, await workTreeVersion(ctx, dataPath, m.pa)]]) });
     placed = true;
     const record = join(ctx.stateDir, PLACED_MERGES);

@@ -10,7 +10,7 @@ import { isPointerPath } from '../../formats/pointer.js';
 import { RepoContext, TEAM_CONFIG } from '../../repo/context.js';
 import { abs } from '../../repo/paths.js';
 import { dirMatcher, matcher } from '../../util/glob.js';
-import { KITFILE_NAMES } from '../../modelkit/names.js';
+import { KITFILE_NAMES } from '../../formats/kitfile-names.js';
 import { isMkError, MkError } from '../../errors/index.js';
 
 export interface PreCommitResult {
@@ -181,8 +181,8 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
   if (adding) {
     // Data leaves the index in the same step that stages its pointer (new artifacts, whole
     // folders named by 'dir/' patterns included): a kill before that step changes nothing.
-    const { add } = await import('../../api/add.js');
-    const r = await add([...newOnes, ...strayArtifacts], { cwd: ctx.root, unstage: stray });
+    const { record } = await import('../../worktree/record.js');
+    const r = await record([...newOnes, ...strayArtifacts], { cwd: ctx.root, unstage: stray });
     result.autoTracked.push(...r.filter((a) => newOnes.includes(a.path)).map((a) => a.path));
   }
   const merging = existsSync(join(ctx.gitDir, 'MERGE_HEAD'));
@@ -191,12 +191,13 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
     // The one rule before anything is recorded: data git left behind when it moved a pointer
     // (reset, cherry-pick, stash, a checked-out pointer file...) follows its pointer; only the
     // user's changes are recorded. While a merge is concluded, stale data stops the commit (below).
-    const { reconcile } = await import('./restore.js');
+    const { reconcile } = await import('../../worktree/restore.js');
     let r;
     try {
       // Evidence for data without a stamp: HEAD's version, where HEAD was before (reflog), ORIG_HEAD (reset, merge, rebase).
       // The pointers listed above, unless adding new artifacts has changed them since.
-      r = await reconcile(ctx, { reflog: true, dropUntracked: false, pointers: adding ? undefined : pointers });
+      const { autoFetch } = await import('../fetch.js');
+      r = await reconcile(ctx, { reflog: true, dropUntracked: false, pointers: adding ? undefined : pointers, fetch: autoFetch(ctx) });
     } catch (e) {
       if (!isMkError(e, 'ENOTCACHED')) throw e;
       const paths = ((e.data.artifacts as Array<{ path: string; action: string }> | undefined) ?? []).filter((a) => a.action === 'not-cached').map((a) => a.path);
@@ -229,8 +230,8 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
   stamps.save();
   if (result.staleSide.length) return result;
   if (changed.length) {
-    const { add } = await import('../../api/add.js');
-    const r = await add(changed, { cwd: ctx.root });
+    const { record } = await import('../../worktree/record.js');
+    const r = await record(changed, { cwd: ctx.root });
     result.updated.push(...r.filter((a) => a.changed).map((a) => a.path));
   }
   result.wouldBeEmpty = nothingElse && (result.autoTracked.length > 0 || result.updated.length > 0);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { push, type HeldTag, type TransferResult } from '../../api/transfer.js';
+import { push, type HeldTag, type TransferResult } from '../../sync/transfer.js';
 import { MkError } from '../../errors/index.js';
 import { git, hasCommit, isAncestor } from '../../git/run.js';
 import type { RepoContext } from '../../repo/context.js';
@@ -77,7 +77,7 @@ export async function prePush(ctx: RepoContext, gitRemote: string, stdin: string
     const m = /^refs\/(heads|tags)\/(.+)$/.exec(l.remoteRef);
     const name = m?.[2];
     if (ctx.config.remotes.length === 0) {
-      const { collectArtifacts } = await import('../../api/transfer.js');
+      const { collectArtifacts } = await import('../../sync/transfer.js');
       const arts = await collectArtifacts(ctx, revs, undefined, ctx.root);
       if (arts.length === 0) continue;
       throw new MkError('ENOREMOTE', `refusing to push ${name ?? l.remoteRef}: its commits track data and no mk remote is configured`, {

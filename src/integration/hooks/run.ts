@@ -128,7 +128,7 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
     case 'post-checkout':
     case 'post-merge':
     case 'post-rewrite': {
-      const { rebasing, restoreAfterGit, pointersInPlace } = await import('./restore.js');
+      const { rebasing, restoreAfterGit, pointersInPlace } = await import('../../worktree/restore.js');
       // During a rebase the intermediate checkouts restore nothing; post-rewrite (which git runs
       // before it removes its rebase state) restores once, at the end.
       if (name !== 'post-rewrite' && rebasing(ctx)) return out;
@@ -168,7 +168,9 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
       if (name === 'post-checkout' && args[2] === '0' && existsSync(join(ctx.gitDir, 'MERGE_HEAD'))) return out;
       try {
         // A file checkout (`git checkout <rev> -- <pointer>`): git wrote the pointer; its data follows by the same rule.
-        const r = await restoreAfterGit(ctx, prev, { fileCheckout: name === 'post-checkout' && args[2] === '0' });
+        if (ctx.config.verifySignaturesKey) await (await import('../../signing/gate.js')).requireSignedRevision({ cwd: ctx.root }); // config verify_signatures
+        const { autoFetch } = await import('../fetch.js');
+        const r = await restoreAfterGit(ctx, prev, { fileCheckout: name === 'post-checkout' && args[2] === '0', fetch: autoFetch(ctx) });
         const n = r?.artifacts.filter((a) => a.action === 'restored').length ?? 0;
         if (n) out.messages.push(`mk: restored the data of ${n} artifact(s)`);
         if (r?.removed.length) out.messages.push(`mk: removed the data of ${r.removed.length} artifact(s) this revision does not track`);
@@ -195,7 +197,7 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
       const { prePush } = await import('./pre-push.js');
       try {
         const rs = await prePush(ctx, args[0] ?? 'origin', stdin);
-        const { heldTagError } = await import('../../api/transfer.js');
+        const { heldTagError } = await import('../../sync/transfer.js');
         for (const r of rs) {
           out.messages.push(`mk: ${r.ref}: uploaded ${r.copied} blob(s) to '${r.remote}' (${r.skipped} already there)`);
           // Each pushed commit has its ModelKit: those with a ref tag are named, the others counted.
@@ -240,7 +242,7 @@ async function syncIndexAfterPartialCommit(root: string): Promise<void> {
   const staged = (await git(root, ['diff', '--cached', '--name-only', '-z', '--no-renames', 'HEAD'], { okCodes: [128] })).split('\0').filter(Boolean);
   if (staged.length === 0) return;
   const { isPointerPath } = await import('../../formats/pointer.js');
-  const { KITFILE_NAMES } = await import('../../modelkit/kitfile.js');
+  const { KITFILE_NAMES } = await import('../../formats/kitfile.js');
   const mine = staged.filter((p) => hookManaged(p, KITFILE_NAMES, isPointerPath));
   if (mine.length === 0) return;
   const inCommit = new Set((await git(root, ['diff-tree', '-r', '--root', '--no-commit-id', '--name-only', '-z', '--no-renames', 'HEAD', '--', ...mine])).split('\0').filter(Boolean));

@@ -1,6 +1,8 @@
 /**
- * Layers point one way (README, "Design"): cli → api → signing → modelkit → experiments → artifact → transfer →
- * remote → git → repo → stores → pointer → content, hashing → util → errors. The rule lives
+ * Layers point one way (README, "Design"): cli → api | integration → sync → signing → modelkit →
+ * experiments → worktree → transfer → remote → git → repo → stores → formats → content, hashing →
+ * util → errors; api and integration sit side by side (neither imports the other), and a verb
+ * never imports another verb. The rule lives
  * in .dependency-cruiser.cjs and this test runs it, so `npm test` (and CI) fails on an
  * import that points up, a cycle, or a CLI that reaches below src/api. The fixture holds
  * one deliberate violation of each kind, to show the rule biting.
@@ -19,10 +21,12 @@ describe('layers', () => {
     expect(r.status).toBe(0);
   });
 
-  it('a deliberate upward import and a CLI that bypasses the library fail the check', () => {
+  it('a deliberate upward import, a verb calling a verb, a hook calling a verb and a CLI that bypasses the library fail the check', () => {
     const r = cruise('test/unit/architecture/fixture/src');
     expect(r.status).not.toBe(0);
     expect(r.stdout).toContain('error stores-points-up: test/unit/architecture/fixture/src/stores/upward.ts → test/unit/architecture/fixture/src/api/verb.ts');
+    expect(r.stdout).toContain('error verbs-never-call-verbs: test/unit/architecture/fixture/src/api/calls-verb.ts → test/unit/architecture/fixture/src/api/verb.ts');
+    expect(r.stdout).toContain('error integration-points-up: test/unit/architecture/fixture/src/integration/hook.ts → test/unit/architecture/fixture/src/api/verb.ts');
     expect(r.stdout).toContain('error cli-only-calls-the-library: test/unit/architecture/fixture/src/cli/bypass.ts → test/unit/architecture/fixture/src/repo/ctx.ts');
   });
 });

@@ -9,17 +9,17 @@ import { underPrefix } from '../git/pointers.js';
 import { assembleDirManifest, decodeDirRoot, type DirManifest } from '../formats/dir-manifest.js';
 import { checkStoredPath } from '../formats/stored-path.js';
 import { readTar } from '../formats/tar.js';
-import { readManifest } from '../modelkit/publish.js';
-import { parseImageManifest, parseKitConfig } from '../modelkit/read.js';
-import { DIR_MANIFESTS_ARTIFACT, referrers } from '../modelkit/referrers.js';
-import { configEntries, layerPlaces } from '../modelkit/unpack.js';
-import { cleanPath } from '../modelkit/kitfile.js';
-import { ANN } from '../modelkit/builder.js';
+import { readManifest } from './publish.js';
+import { parseImageManifest, parseKitConfig } from './read.js';
+import { DIR_MANIFESTS_ARTIFACT, referrers } from './referrers.js';
+import { configEntries, layerPlaces } from './unpack.js';
+import { cleanPath } from '../formats/kitfile.js';
+import { ANN } from './builder.js';
 import { assertNotGitDir } from '../repo/paths.js';
 import { readPackRanges, type RangeWant } from '../worktree/pack-ranges.js';
 import { listsCovering } from '../worktree/dir-lookup.js';
 import { replaceWith, tmpName } from '../util/fs.js';
-import { resolveModelKit, type ResolvedModelKit } from './modelkit.js';
+import { resolveModelKit, type ResolvedModelKit } from './resolve.js';
 import type { GetOptions, GetResult } from './get-types.js';
 
 /** A small blob (a root, a file list) read whole: every store verifies a whole read. */

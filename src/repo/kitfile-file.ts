@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
-import { KITFILE_NAMES } from './kitfile.js';
-import { renameKitfilePath, syncKitfile, type SyncArtifact } from './kitfile-sync.js';
+import { KITFILE_NAMES } from '../formats/kitfile.js';
+import { renameKitfilePath, syncKitfile, type SyncArtifact } from '../formats/kitfile-sync.js';
 
 /** The project's Kitfile name, if it has one. */
 export function kitfileName(root: string): string | undefined {

@@ -1,7 +1,7 @@
 import { isMap, isSeq, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { MkError } from '../errors/index.js';
 
-import { KITFILE_NAMES } from './names.js';
+import { KITFILE_NAMES } from './kitfile-names.js';
 export { KITFILE_NAMES };
 
 export interface LayerInfo {

@@ -1,5 +1,5 @@
 import { isMap, isSeq, parseDocument, YAMLMap, YAMLSeq } from 'yaml';
-import type { Kind } from '../formats/pointer.js';
+import type { Kind } from './pointer.js';
 import { cleanPath, kitEntries, parseKitfile } from './kitfile.js';
 
 export interface SyncArtifact {

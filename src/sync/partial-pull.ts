@@ -14,7 +14,7 @@ import { readPartialMarks, writePartialMarks, restoredUnder } from '../worktree/
 import type { FileEntry } from '../formats/dir-manifest.js';
 import { copyGraph } from '../transfer/graph-copy.js';
 import type { CopyProgress } from '../transfer/copy.js';
-import { fetchDirManifest } from './get.js';
+import { fetchDirManifest } from './dir-manifest.js';
 
 export interface PartialPullOptions {
   remote?: string;

@@ -11,13 +11,13 @@ import { referrers } from '../modelkit/referrers.js';
 import { openRemote, remoteConfig } from '../remote/remotes.js';
 import { RepoContext } from '../repo/context.js';
 import { overlay } from '../stores/overlay.js';
-import { BUNDLE_MEDIA_TYPE } from '../signing/dsse.js';
-import { readPublicKey } from '../signing/keys.js';
-import { dirManifestFiles, type KnownLayerFiles } from '../signing/model-files.js';
-import { readSubject, type SignedSubject } from '../signing/modelkit-info.js';
-import { KEY_HINT_ANNOTATION, PREDICATE_ANNOTATION } from '../signing/sign.js';
-import { OMS_PREDICATE } from '../signing/statements.js';
-import { verifyModelKitSignatures, type SignaturesResult } from '../signing/verify.js';
+import { BUNDLE_MEDIA_TYPE } from './dsse.js';
+import { readPublicKey } from './keys.js';
+import { dirManifestFiles, type KnownLayerFiles } from './model-files.js';
+import { readSubject, type SignedSubject } from './modelkit-info.js';
+import { KEY_HINT_ANNOTATION, PREDICATE_ANNOTATION } from './sign.js';
+import { OMS_PREDICATE } from './statements.js';
+import { verifyModelKitSignatures, type SignaturesResult } from './verify.js';
 
 /** mk's version (package.json), named as the builder in provenance. */
 export function mkVersion(): string {

@@ -1,5 +1,5 @@
 import { lstatSync, type BigIntStats } from 'node:fs';
-import { snapshot } from '../worktree/snapshot.js';
+import { snapshot } from './snapshot.js';
 import { MkError } from '../errors/index.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { abs } from '../repo/paths.js';
@@ -10,7 +10,7 @@ import { stagePointerTexts } from '../git/index-update.js';
 import { guessKind, samePointerData, serializePointer, type Kind, type Pointer } from '../formats/pointer.js';
 import type { RepoContext } from '../repo/context.js';
 import { ATTRIBUTES_FILE, syncAttributes, workspaceFilterMatcher } from '../repo/gitattributes.js';
-import { syncProjectKitfile } from '../modelkit/kitfile-file.js';
+import { syncProjectKitfile } from '../repo/kitfile-file.js';
 import { configuredFilter } from '../git/filter-config.js';
 
 export interface FilteredAdd {

@@ -1,19 +1,19 @@
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { checkout, type CheckoutResult } from '../../api/checkout.js';
-import { compareWorkspace } from '../../worktree/compare.js';
-import { isMkError, UnsavedChangesError } from '../../errors/index.js';
-import { classifyData, type DataState } from '../../worktree/reconcile.js';
-import { Stamps } from '../../hashing/stamps.js';
-import { pointersAtCommit, underPrefix, workspacePointers, type TrackedPointer } from '../../git/pointers.js';
-import { git, headCommit } from '../../git/run.js';
-import { recordPointerState } from '../../git/pointer-state.js';
-export { pointersInPlace } from '../../git/pointer-state.js';
-import { StatCache } from '../../hashing/stat-cache.js';
-import type { Pointer } from '../../formats/pointer.js';
-import type { RepoContext } from '../../repo/context.js';
-import { pruneEmptyParents } from '../../util/fs.js';
-import { abs, assertNoSymlinkedParents, checkStoredPath } from '../../repo/paths.js';
+import { checkout, type CheckoutResult } from './checkout.js';
+import { compareWorkspace } from './compare.js';
+import { isMkError, UnsavedChangesError } from '../errors/index.js';
+import { classifyData, type DataState } from './reconcile.js';
+import { Stamps } from '../hashing/stamps.js';
+import { pointersAtCommit, underPrefix, workspacePointers, type TrackedPointer } from '../git/pointers.js';
+import { git, headCommit } from '../git/run.js';
+import { recordPointerState } from '../git/pointer-state.js';
+export { pointersInPlace } from '../git/pointer-state.js';
+import { StatCache } from '../hashing/stat-cache.js';
+import type { Pointer } from '../formats/pointer.js';
+import type { RepoContext } from '../repo/context.js';
+import { pruneEmptyParents } from '../util/fs.js';
+import { abs, assertNoSymlinkedParents, checkStoredPath } from '../repo/paths.js';
 
 const ZERO = /^0+$/;
 
@@ -64,6 +64,8 @@ export interface ReconcileOptions {
   dropUntracked?: boolean;
   /** The work tree's pointers, when the caller has just listed them (and `paths` is not given). */
   pointers?: TrackedPointer[];
+  /** Downloads the data of these artifacts into the cache (`auto_fetch`): given by the caller, which may reach a remote. */
+  fetch?: (paths: string[]) => Promise<void>;
 }
 
 /**
@@ -127,7 +129,7 @@ export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): 
   stamps.save();
   if (opts.dryRun) return out;
   if (todo.length) {
-    const r = await restoreFetching(ctx, todo, baseline, tracked);
+    const r = await restoreFetching(ctx, todo, baseline, tracked, opts.fetch);
     out.artifacts = r.artifacts;
     out.restored = r.artifacts.filter((a) => a.action === 'restored').map((a) => a.path);
     for (const p of out.restored) out.states.set(p, 'clean');
@@ -148,6 +150,7 @@ async function restoreFetching(
   paths: string[],
   baseline: Map<string, Pointer | undefined>,
   tracked: TrackedPointer[],
+  fetch: ((paths: string[]) => Promise<void>) | undefined,
 ): Promise<{ artifacts: CheckoutResult['artifacts']; unsaved: string[] }> {
   // The pointers just read (checkout would list the work tree's pointers again).
   const pointersOf = (ps: string[]) => tracked.filter((t) => ps.includes(t.path));
@@ -166,10 +169,9 @@ async function restoreFetching(
   try {
     return await run();
   } catch (e) {
-    if (!isMkError(e, 'ENOTCACHED') || !ctx.config.autoFetch || ctx.config.remotes.length === 0) throw e;
+    if (!isMkError(e, 'ENOTCACHED') || !fetch || !ctx.config.autoFetch || ctx.config.remotes.length === 0) throw e;
   }
-  const { fetchData } = await import('../../api/transfer.js');
-  await fetchData({ cwd: ctx.root, paths });
+  await fetch(paths);
   tracked = await workspacePointers(ctx.root, paths); // as they are now (a fetch may run for minutes)
   return run();
 }
@@ -180,9 +182,8 @@ async function restoreFetching(
  * The user's data is left alone: it is raised as an unsaved-changes error once every other
  * artifact is restored.
  */
-export async function restoreAfterGit(ctx: RepoContext, previous: string | undefined, opts: { fileCheckout?: boolean } = {}): Promise<ReconcileResult> {
-  if (ctx.config.verifySignaturesKey) await (await import('../../api/signature-gate.js')).requireSignedRevision({ cwd: ctx.root }); // config verify_signatures
-  const r = await reconcile(ctx, { previous: previous ? [previous] : [], reflog: true, restoreMissing: !opts.fileCheckout, dropUntracked: !opts.fileCheckout });
+export async function restoreAfterGit(ctx: RepoContext, previous: string | undefined, opts: { fileCheckout?: boolean; fetch?: (paths: string[]) => Promise<void> } = {}): Promise<ReconcileResult> {
+  const r = await reconcile(ctx, { previous: previous ? [previous] : [], reflog: true, restoreMissing: !opts.fileCheckout, dropUntracked: !opts.fileCheckout, fetch: opts.fetch });
   // A checkout that restored data recorded the pointers in place already (removing dropped data changes no pointer).
   if (!r.artifacts.length) await recordPointerState(ctx.root, ctx.stateDir);
   if (r.kept.length) throw new UnsavedChangesError(r.kept);
