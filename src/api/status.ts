@@ -1,7 +1,7 @@
 import { compareWorkspace, type FileChange, type WorkspaceStatus } from '../worktree/compare.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { pointerTextInWorkTree, pointersAtCommit, workspacePointers, type TrackedPointer } from '../git/pointers.js';
-import { classifyData } from '../worktree/reconcile.js';
+import { classifyData } from '../worktree/judge.js';
 import { git } from '../git/run.js';
 import { Stamps } from '../hashing/stamps.js';
 import type { Kind } from '../formats/pointer.js';
@@ -51,7 +51,7 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
     // A filtered file left as pointer text by a checkout that could not get its data: the data is absent.
     if (t.filtered && workspace === 'modified' && pointerTextInWorkTree(ctx.root, t.path)) workspace = 'deleted';
     else if (!t.filtered && (workspace === 'modified' || workspace === 'unknown')) {
-      // Changed data may be merely stale: the one rule (src/worktree/reconcile.ts) tells.
+      // Changed data may be merely stale: the one rule (src/worktree/judge.ts) tells.
       // The versions the work tree may have held before git moved the pointer: HEAD's, where HEAD was before, ORIG_HEAD's.
       // (A filtered file is Git's own: Git's checkout writes it, so it is never stale.)
       const d = await classifyData(ctx, stat, stamps, t.path, t.pointer, async function* () {

@@ -1,107 +1,225 @@
-import { compareWorkspace, diffFiles, isCached, type Comparison } from './compare.js';
-import { loadDirManifest } from './load.js';
-import { scanPath } from './workspace.js';
-import type { StatCache } from '../hashing/stat-cache.js';
-import { findSignatureAsync, statSignature, type Signature, type Stamps } from '../hashing/stamps.js';
+import { existsSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { checkout, type CheckoutResult } from './checkout.js';
+import { compareWorkspace } from './compare.js';
+import { isMkError, UnsavedChangesError } from '../errors/index.js';
+import { classifyData, type DataState } from './judge.js';
+import { Stamps } from '../hashing/stamps.js';
+import { pointersAtCommit, underPrefix, workspacePointers, type TrackedPointer } from '../git/pointers.js';
+import { git, headCommit } from '../git/run.js';
+import { recordPointerState } from '../git/pointer-state.js';
+export { pointersInPlace } from '../git/pointer-state.js';
+import { StatCache } from '../hashing/stat-cache.js';
 import type { Pointer } from '../formats/pointer.js';
 import type { RepoContext } from '../repo/context.js';
-import { abs } from '../repo/paths.js';
+import { pruneEmptyParents } from '../util/fs.js';
+import { abs, assertNoSymlinkedParents, checkStoredPath } from '../repo/paths.js';
 
-/**
- * What the work tree holds for an artifact, by the one rule:
- * - `clean`: the data is what its pointer records;
- * - `stale`: the data is exactly another version `version`, one mk placed or recorded, and the
- *   user has not changed it since: git moved the pointer without the data (reset, cherry-pick,
- *   stash, checkout of a pointer file...). It follows its pointer; nothing of the user's is lost
- *   (the version's bytes are in the cache);
- * - `modified`: the user's data (changed since mk last placed or recorded it): kept, reported,
- *   recorded by the next commit;
- * - `deleted`: no data; `unknown`: cannot tell (the pointer's file list is not in the cache).
- */
-export interface DataState {
-  state: 'clean' | 'stale' | 'modified' | 'deleted' | 'unknown';
-  /** For `stale`: the version the data holds. */
-  version?: Pointer;
-  /** How the version was known: mk's stamp (stat data unchanged since mk placed or recorded it), or the bytes themselves. */
-  evidence?: 'stamp' | 'content';
-  comparison?: Comparison;
+const ZERO = /^0+$/;
+
+/** True while git is in the middle of a rebase (post-rewrite restores at the end). */
+export function rebasing(ctx: RepoContext): boolean {
+  // `git am` keeps its state in rebase-apply too, with an 'applying' file: each applied patch moves HEAD, and no post-rewrite follows.
+  return existsSync(join(ctx.gitDir, 'rebase-merge')) || (existsSync(join(ctx.gitDir, 'rebase-apply')) && !existsSync(join(ctx.gitDir, 'rebase-apply', 'applying')));
+}
+
+async function baselineAt(ctx: RepoContext, commit: string | undefined): Promise<Map<string, Pointer | undefined>> {
+  const m = new Map<string, Pointer | undefined>();
+  if (!commit || ZERO.test(commit)) return m;
+  try {
+    // Files kept through mk's Git filter are Git's own: Git's checkout writes and removes them.
+    for (const t of await pointersAtCommit(ctx.commonDir, commit)) if (!t.filtered) m.set(t.path, t.pointer);
+  } catch {
+    /* an unreadable old commit: fall back to an empty baseline (more conservative) */
+  }
+  return m;
+}
+
+/** What reconciling did: data that followed its pointer, the user's data left alone, data of artifacts no longer tracked. */
+export interface ReconcileResult extends CheckoutResult {
+  /** Stale (or absent) data that now follows its pointer. */
+  restored: string[];
+  /** The user's data (changed since mk placed or recorded it): kept as it is. */
+  kept: string[];
+  /** Data of artifacts the previous revision tracked and this one does not. */
+  removed: string[];
+  /** Stale data that could not follow its pointer (while a merge is being concluded, or nothing to fetch it from). */
+  stale: Array<{ path: string; version: Pointer }>;
+  /** Each artifact's state after reconciling (stale data restored counts as clean). */
+  states: Map<string, DataState['state']>;
+}
+
+export interface ReconcileOptions {
+  /** Commits whose pointers the work tree may hold (the previous HEAD): evidence for stale data, and artifacts they tracked whose data goes. */
+  previous?: string[];
+  /** Where HEAD was before (HEAD@{1}) and ORIG_HEAD are evidence too (read only when a stamp cannot answer). */
+  reflog?: boolean;
+  /** Only these artifacts (repository-relative data paths). */
+  paths?: string[];
+  /** Restore absent data too (hooks after git moved HEAD); the pre-commit hook only reports it. */
+  restoreMissing?: boolean;
+  /** Only classify: restore nothing (the stale artifacts are returned). */
+  dryRun?: boolean;
+  /** Remove the data of artifacts `previous` tracked and the work tree no longer does (default true). */
+  dropUntracked?: boolean;
+  /** The work tree's pointers, when the caller has just listed them (and `paths` is not given). */
+  pointers?: TrackedPointer[];
+  /** Downloads the data of these artifacts into the cache (`auto_fetch`): given by the caller, which may reach a remote. */
+  fetch?: (paths: string[]) => Promise<void>;
 }
 
 /**
- * Classifies the data of `path` against its pointer `p`. The evidence, strongest first:
- * 1. The stamp (`.git/mk/stamps.json`): "with exactly this stat data it held version D",
- *    written only when mk placed the data (checkout), recorded it (add) or hashed it clean.
- *    Stat data unchanged since (inode, size, mtime, ctime of every file): the data is D
- *    untouched; D ≠ p means stale. A stamp for p whose stat data changed means the user
- *    changed the data after mk vouched for it: theirs, whatever it now holds.
- * 2. Without a stamp for p: the data's bytes (hashed through the stat cache) are exactly one
- *    of `candidates` (versions the work tree held before git moved the pointer: the previous
- *    HEAD's, HEAD's...), every file and mode, nothing more or less, and that version is in
- *    the cache. Anything else is the user's.
- * `candidates` yields the strongest evidence first and is read only as far as needed (each
- * step may read history).
+ * The one rule, for every folder (and legacy file) artifact: data the user has not changed
+ * since mk placed or recorded it follows its pointer (restored, fetched first when
+ * `auto_fetch` allows); data the user changed is kept and reported, never overwritten and
+ * never taken for stale. See classifyData for the evidence. Run by every hook that sees git
+ * move pointers (post-checkout, post-merge, post-rewrite, reference-transaction) and by
+ * pre-commit before it records anything.
  */
-export async function classifyData(
+export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
+  const out: ReconcileResult = { artifacts: [], restored: [], kept: [], removed: [], stale: [], states: new Map() };
+  // Files kept through mk's Git filter are Git's own (its checkout, reset and stash write them):
+  // never reconciled here, or a `git reset --mixed` would lose the work tree's bytes.
+  const all = opts.pointers && !opts.paths ? opts.pointers : await workspacePointers(ctx.root, opts.paths);
+  const tracked = all.filter((t) => !t.filtered);
+  // The evidence from history is read only when an artifact needs it (the stamps answer the common case).
+  const previous = (opts.previous ?? []).filter((c) => c && !ZERO.test(c));
+  let baselinesP: Promise<Array<Map<string, Pointer | undefined>>> | undefined;
+  const baselines = () => (baselinesP ??= Promise.all(previous.map((c) => baselineAt(ctx, c))));
+  let reflogP: Promise<Array<Map<string, Pointer | undefined>>> | undefined;
+  const reflog = () =>
+    (reflogP ??= (async () => {
+      if (!opts.reflog) return [];
+      const out: string[] = [];
+      for (const rev of ['HEAD@{1}', 'ORIG_HEAD']) {
+        const c = (await git(ctx.root, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { okCodes: [1, 128] })).trim();
+        if (c && !previous.includes(c) && !out.includes(c)) out.push(c);
+      }
+      return Promise.all(out.map((c) => baselineAt(ctx, c)));
+    })());
+  let headP: Promise<Map<string, Pointer | undefined>> | undefined;
+  const headPointers = () => (headP ??= (async () => baselineAt(ctx, await headCommit(ctx.root)))());
+  const stat = new StatCache(ctx.stateDir);
+  const stamps = new Stamps(ctx.stateDir);
+  const early = stamps.prefetch(ctx.root);
+  const baseline = new Map<string, Pointer | undefined>();
+  const todo: string[] = [];
+  for (const t of tracked) {
+    // In the order of the evidence's strength, read only as far as needed: the previous commit
+    // usually names the version the folder holds.
+    const candidates = async function* () {
+      for (const b of await baselines()) if (b.get(t.path)) yield b.get(t.path)!;
+      for (const b of await reflog()) if (b.get(t.path)) yield b.get(t.path)!;
+      // HEAD's version: for a pointer file checked out or restored from another revision.
+      const h = (await headPointers()).get(t.path);
+      if (h) yield h;
+    };
+    const d = await classifyData(ctx, stat, stamps, t.path, t.pointer, candidates, early.get(t.path));
+    out.states.set(t.path, d.state);
+    if (d.state === 'stale') {
+      out.stale.push({ path: t.path, version: d.version! });
+      baseline.set(t.path, d.version);
+      todo.push(t.path);
+    } else if (d.state === 'deleted' && opts.restoreMissing) {
+      baseline.set(t.path, undefined);
+      todo.push(t.path);
+    } else if (d.state === 'modified' || d.state === 'unknown') out.kept.push(t.path);
+  }
+  stat.save();
+  stamps.save();
+  if (opts.dryRun) return out;
+  if (todo.length) {
+    const r = await restoreFetching(ctx, todo, baseline, tracked, opts.fetch);
+    out.artifacts = r.artifacts;
+    out.restored = r.artifacts.filter((a) => a.action === 'restored').map((a) => a.path);
+    for (const p of out.restored) out.states.set(p, 'clean');
+    out.kept.push(...r.unsaved);
+    for (const p of r.unsaved) out.states.set(p, 'modified');
+    out.stale = out.stale.filter((s) => r.unsaved.includes(s.path));
+  }
+  if (opts.dropUntracked === false) return out;
+  const dropped = new Map<string, Pointer | undefined>();
+  for (const b of await baselines()) for (const [k, v] of b) if (!dropped.has(k)) dropped.set(k, v);
+  out.removed = await removeDropped(ctx, dropped, opts.paths ? undefined : all);
+  return out;
+}
+
+/** Restores `paths` (their data is stale or absent); missing blobs are fetched when `auto_fetch` allows. */
+async function restoreFetching(
   ctx: RepoContext,
-  stat: StatCache,
-  stamps: Stamps,
-  path: string,
-  p: Pointer,
-  candidates: () => AsyncIterable<Pointer>,
-  early?: Promise<Signature | undefined>,
-): Promise<DataState> {
-  const stamped = stamps.digestOf(path);
-  if (stamped && stamped !== p.digest) {
-    const sig = (early && (await early)?.sig) ?? (await signature(ctx, path, p));
-    if (sig && stamps.isClean(path, stamped, sig, abs(ctx.root, path))) {
-      let version: Pointer | undefined;
-      for await (const c of candidates())
-        if (c.digest === stamped) {
-          version = c;
-          break;
-        }
-      version ??= fromStamp(stamps, path, p, stamped);
-      if (await isCached(ctx, version).catch(() => false)) return { state: 'stale', version, evidence: 'stamp' };
-      return { state: 'modified' }; // the bytes exist nowhere else: never replaced
+  paths: string[],
+  baseline: Map<string, Pointer | undefined>,
+  tracked: TrackedPointer[],
+  fetch: ((paths: string[]) => Promise<void>) | undefined,
+): Promise<{ artifacts: CheckoutResult['artifacts']; unsaved: string[] }> {
+  // The pointers just read (checkout would list the work tree's pointers again).
+  const pointersOf = (ps: string[]) => tracked.filter((t) => ps.includes(t.path));
+  const run = async () => {
+    try {
+      return { artifacts: (await checkout({ cwd: ctx.root, baseline, paths, pointers: pointersOf(paths) })).artifacts, unsaved: [] as string[] };
+    } catch (e) {
+      // Changed between the classification and the checkout (a race with the user): theirs.
+      if (!isMkError(e, 'EUNSAVED')) throw e;
+      const unsaved = (e.data.paths as string[] | undefined) ?? [];
+      const artifacts = paths.filter((p) => unsaved.some((u) => underPrefix(u, p)));
+      const rest = paths.filter((p) => !artifacts.includes(p));
+      return { artifacts: rest.length ? (await checkout({ cwd: ctx.root, baseline, paths: rest, pointers: pointersOf(rest) })).artifacts : [], unsaved: artifacts };
     }
+  };
+  try {
+    return await run();
+  } catch (e) {
+    if (!isMkError(e, 'ENOTCACHED') || !fetch || !ctx.config.autoFetch || ctx.config.remotes.length === 0) throw e;
   }
-  const cmp = await compareWorkspace(ctx, stat, path, p, stamps, early);
-  if (cmp.workspace === 'clean' || cmp.workspace === 'deleted') return { state: cmp.workspace, comparison: cmp };
-  if (stamped === p.digest) return { state: 'modified', comparison: cmp };
-  const seen = new Set([p.digest]);
-  for await (const v of candidates()) {
-    if (seen.has(v.digest) || v.type !== p.type) continue;
-    seen.add(v.digest);
-    if (await holds(ctx, cmp, v)) return { state: 'stale', version: v, evidence: 'content', comparison: cmp };
-  }
-  return { state: cmp.workspace, comparison: cmp };
+  await fetch(paths);
+  tracked = await workspacePointers(ctx.root, paths); // as they are now (a fetch may run for minutes)
+  return run();
 }
 
-/** The stamped version as a pointer, when no candidate names it (a file's size is in the stamp's blob list). */
-function fromStamp(stamps: Stamps, path: string, p: Pointer, digest: string): Pointer {
-  if (p.type === 'dir') return { ...p, digest };
-  const size = Number(stamps.blobs(path)?.[0]?.split('@')[1] ?? -1);
-  return { ...p, digest, size };
+/**
+ * Brings the data in line with the pointers git just wrote (post-checkout, post-merge,
+ * post-rewrite, reference-transaction), by the one rule. `previous`: the commit HEAD was at.
+ * The user's data is left alone: it is raised as an unsaved-changes error once every other
+ * artifact is restored.
+ */
+export async function restoreAfterGit(ctx: RepoContext, previous: string | undefined, opts: { fileCheckout?: boolean; fetch?: (paths: string[]) => Promise<void> } = {}): Promise<ReconcileResult> {
+  const r = await reconcile(ctx, { previous: previous ? [previous] : [], reflog: true, restoreMissing: !opts.fileCheckout, dropUntracked: !opts.fileCheckout, fetch: opts.fetch });
+  // A checkout that restored data recorded the pointers in place already (removing dropped data changes no pointer).
+  if (!r.artifacts.length) await recordPointerState(ctx.root, ctx.stateDir);
+  if (r.kept.length) throw new UnsavedChangesError(r.kept);
+  return r;
 }
 
-/** The work tree's stat signature for `path`, as the stamps record it. */
-async function signature(ctx: RepoContext, path: string, p: Pointer): Promise<string | undefined> {
-  if (p.type === 'dir') {
-    const s = await findSignatureAsync(abs(ctx.root, path));
-    if (s) return s.sig;
+/**
+ * Artifacts the previous revision tracked and the new one does not: their data goes, as git
+ * removes the files the new commit no longer has. Only data that is exactly what the previous
+ * revision recorded, and whose bytes the cache keeps (switching back restores them), and
+ * nothing git now tracks at that path; anything else stays where it is.
+ */
+async function removeDropped(ctx: RepoContext, baseline: Map<string, Pointer | undefined>, pointers?: TrackedPointer[]): Promise<string[]> {
+  if (baseline.size === 0) return [];
+  const now = new Set((pointers ?? (await workspacePointers(ctx.root))).map((t) => t.path));
+  const dropped = [...baseline].filter((e): e is [string, Pointer] => e[1] !== undefined && !now.has(e[0]) && ![...now].some((n) => underPrefix(e[0], n) || underPrefix(n, e[0])));
+  if (dropped.length === 0) return [];
+  const removed: string[] = [];
+  const lock = await ctx.lock();
+  const stat = new StatCache(ctx.stateDir);
+  try {
+    for (const [path, p] of dropped) {
+      checkStoredPath(path);
+      assertNoSymlinkedParents(ctx.root, path);
+      if (!existsSync(abs(ctx.root, path))) continue;
+      if ((await git(ctx.root, ['ls-files', '-z', '--', path])).length > 0) continue; // git's own file or folder now
+      const c = await compareWorkspace(ctx, stat, path, p);
+      if (c.workspace !== 'clean' || !c.cached) continue;
+      rmSync(abs(ctx.root, path), { recursive: true, force: true });
+      stat.forgetUnder(path);
+      pruneEmptyParents(ctx.root, dirname(abs(ctx.root, path)));
+      removed.push(path);
+    }
+  } finally {
+    stat.save();
+    lock.release();
   }
-  const scanned = scanPath(ctx.root, path);
-  if (scanned.kind === 'file') return statSignature([{ path: '', stat: scanned.stat }]).sig;
-  if (scanned.kind === 'dir') return statSignature(scanned.scan.files).sig;
-  return undefined;
-}
-
-/** The compared work-tree state is exactly version `v` (and its bytes are all in the cache). */
-async function holds(ctx: RepoContext, cmp: Comparison, v: Pointer): Promise<boolean> {
-  const s = cmp.state;
-  if (v.type === 'file') return s.kind === 'file' && s.file.digest === v.digest && s.file.mode === (v.exec ? 0o755 : 0o644) && (await isCached(ctx, v));
-  if (s.kind !== 'dir' || s.files.length !== v.files) return false;
-  const m = await loadDirManifest(ctx.cache, v).catch(() => undefined);
-  if (!m || diffFiles(m.files, s.files).length) return false;
-  return isCached(ctx, v);
+  return removed;
 }

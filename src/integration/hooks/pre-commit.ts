@@ -191,7 +191,7 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
     // The one rule before anything is recorded: data git left behind when it moved a pointer
     // (reset, cherry-pick, stash, a checked-out pointer file...) follows its pointer; only the
     // user's changes are recorded. While a merge is concluded, stale data stops the commit (below).
-    const { reconcile } = await import('../../worktree/restore.js');
+    const { reconcile } = await import('../../worktree/reconcile.js');
     let r;
     try {
       // Evidence for data without a stamp: HEAD's version, where HEAD was before (reflog), ORIG_HEAD (reset, merge, rebase).

@@ -128,7 +128,7 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
     case 'post-checkout':
     case 'post-merge':
     case 'post-rewrite': {
-      const { rebasing, restoreAfterGit, pointersInPlace } = await import('../../worktree/restore.js');
+      const { rebasing, restoreAfterGit, pointersInPlace } = await import('../../worktree/reconcile.js');
       // During a rebase the intermediate checkouts restore nothing; post-rewrite (which git runs
       // before it removes its rebase state) restores once, at the end.
       if (name !== 'post-rewrite' && rebasing(ctx)) return out;

@@ -94,7 +94,7 @@ describe('unsaved changes are never overwritten without --force', () => {
 
   it("after a plain 'git switch', mk checkout brings that branch's data without --force", () => {
     // No hooks: git changes the pointers, the data still is v2's (saved in commit v2, small files in packs):
-    // stale, not the user's change (the one rule, src/worktree/reconcile.ts).
+    // stale, not the user's change (the one rule, src/worktree/judge.ts).
     git(repo.dir, 'switch', '-q', 'old');
     expect(mkJson(repo.dir, 'status').artifacts.map((s: any) => s.workspace)).toEqual(['stale', 'stale']);
     mk(repo.dir, 'checkout');
