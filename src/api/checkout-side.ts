@@ -13,6 +13,7 @@ import { openRemote, remoteConfig } from '../remote/remotes.js';
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, checkStoredPath, repoRelative } from '../repo/paths.js';
 import { pruneEmptyParents } from '../util/fs.js';
+import { isFolderMarker } from '../repo/gitignore.js';
 
 export interface SideCheckoutOptions {
   cwd?: string;
@@ -104,7 +105,7 @@ export async function checkoutSide(opts: SideCheckoutOptions): Promise<SideCheck
         } else {
           const wants = new Map<string, PackWant>();
           for (const f of fs) wants.set(`${folder}/${f.path}`, { dest: abs(root, f.path), mode: f.mode, digest: f.digest, size: f.size });
-          await extractPack(ctx.cache, layer, wants, (name, placed) => stat.record(name, placed.stat, placed.digest, undefined, true));
+          await extractPack(ctx.cache, layer, wants, (name, placed) => stat.record(name, placed.stat, placed.digest, undefined, true), folder);
         }
         for (const f of fs) out.push({ path: `${folder}/${f.path}`, action: 'written' });
       }
@@ -146,6 +147,7 @@ function listUnder(root: string, w: string): string[] {
   const walk = (rel: string) => {
     for (const e of readdirSync(rel ? abs(root, rel) : root, { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
+      if (r === '.gitignore' && isFolderMarker(abs(root, r))) continue; // the folder's marker is Git's
       if (e.isDirectory()) walk(r);
       else if (e.isFile()) out.push(r);
     }

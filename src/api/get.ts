@@ -167,7 +167,7 @@ async function folderPart(
     }
     if (!rest.length) continue;
     const wants = new Map<string, PackWant>(rest.map((f) => [entry(f), { dest: destOf(f), mode: f.mode, digest: f.digest, size: f.size }]));
-    await extractPack(ctx.cache, l, wants, () => undefined);
+    await extractPack(ctx.cache, l, wants, () => undefined, t.path);
   }
   return { files, type: single ? 'file' : 'dir' };
 }

@@ -1,7 +1,7 @@
 import { RepoContext } from '../repo/context.js';
 import { readAttributes, syncAttributes, usesFilter } from '../repo/gitattributes.js';
 import { git } from '../git/run.js';
-import { installHooks, uninstallHooks, type InstallResult } from '../git/hook-shims.js';
+import { installHooks, installTemplate, uninstallHooks, uninstallTemplate, type InstallResult, type TemplateResult } from '../git/hook-shims.js';
 import { installFilterConfig, uninstallFilterConfig } from '../git/filter-config.js';
 
 export type { InstallResult };
@@ -11,21 +11,25 @@ export { setupWarning } from '../git/filter-config.js';
 /**
  * Installs mk's Git hooks, the pointer merge driver and mk's Git filter in the repository at
  * `cwd`. With `global`, the filter goes into the user's global Git config instead (as
- * `git lfs install`), so every clone smudges and cleans through mk from its first checkout;
- * the hooks are installed too when `cwd` is inside a repository.
+ * `git lfs install`), so every clone smudges and cleans through mk from its first checkout,
+ * and Git's template for new repositories gets mk's post-checkout, so every clone (submodules
+ * included) of a repository that uses mk installs mk's hooks and restores its data at its
+ * first checkout; the hooks are installed too when `cwd` is inside a repository.
  */
-export async function install(opts: { cwd?: string; global?: boolean } = {}): Promise<InstallResult & { filter: 'local' | 'global'; attributes: boolean }> {
+export async function install(opts: { cwd?: string; global?: boolean } = {}): Promise<InstallResult & { filter: 'local' | 'global'; attributes: boolean; template?: TemplateResult }> {
   const cwd = opts.cwd ?? process.cwd();
   if (opts.global) {
     await installFilterConfig(cwd, true);
+    // Every new clone (submodules too) of a repository that uses mk gets mk's hooks and its data at its first checkout.
+    const template = await installTemplate(cwd);
     let ctx: RepoContext | undefined;
     try {
       ctx = RepoContext.open(cwd);
     } catch {
-      return { dir: '', installed: [], kept: [], filter: 'global', attributes: false };
+      return { dir: '', installed: [], kept: [], filter: 'global', attributes: false, template };
     }
     const r = await installHooks(ctx);
-    return { ...r, filter: 'global', attributes: await syncTracked(ctx) };
+    return { ...r, filter: 'global', attributes: await syncTracked(ctx), template };
   }
   const ctx = RepoContext.open(cwd);
   const r = await installHooks(ctx);
@@ -46,6 +50,7 @@ export async function uninstall(opts: { cwd?: string; global?: boolean } = {}): 
   const cwd = opts.cwd ?? process.cwd();
   if (opts.global) {
     await uninstallFilterConfig(cwd, true);
+    await uninstallTemplate(cwd);
     return { dir: '', removed: [], restored: [] };
   }
   const ctx = RepoContext.open(cwd);

@@ -1,18 +1,15 @@
-import { existsSync, lstatSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { MkError, UsageError } from '../errors/index.js';
-import { StatCache } from '../hashing/stat-cache.js';
-import { Stamps } from '../hashing/stamps.js';
-import { movePartial } from '../worktree/partial.js';
-import { updateIndex } from '../git/index-update.js';
-import { recordPointerState } from '../git/pointer-state.js';
 import { readWorkspacePointer, underPrefix, workspacePointerPaths } from '../git/pointers.js';
 import { git } from '../git/run.js';
 import { planKitfileRename } from '../repo/kitfile-file.js';
-import { dataPathFor, isPointerPath, pointerPathFor, serializePointer } from '../formats/pointer.js';
+import { dataPathFor, isPointerPath, pointerPathFor } from '../formats/pointer.js';
 import { RepoContext } from '../repo/context.js';
+import { Session } from '../worktree/session.js';
+import { moveTracked } from '../worktree/move.js';
 import { ATTRIBUTES_FILE, readAttributes, syncAttributes, workspaceFilterMatcher } from '../repo/gitattributes.js';
-import { checkIgnorable, ensureIgnored, ignoreFileOf, ignoreLine, readIgnoreFile } from '../repo/gitignore.js';
+import { checkIgnorable } from '../repo/gitignore.js';
 import { abs, assertNoSymlinkedParents, repoRelative } from '../repo/paths.js';
 import { writeFileAtomic } from '../util/fs.js';
 
@@ -98,60 +95,13 @@ export async function move(source: string, destination: string, opts: { cwd?: st
     assertNoSymlinkedParents(ctx.root, p);
     checkIgnorable(ctx.root, p);
   }
-  const kitfile = planKitfileRename(ctx.root, from, to); // validated before anything moves
-  const lock = await ctx.lock();
-  const stat = new StatCache(ctx.stateDir);
-  const stamps = new Stamps(ctx.stateDir);
-  const add: string[] = [];
-  const remove: string[] = [pointerPathFor(from)];
+  planKitfileRename(ctx.root, from, to); // validated before anything moves
+  const session = await Session.writer(ctx);
   try {
-    mkdirSync(dirname(abs(ctx.root, to)), { recursive: true });
-    let before;
-    try {
-      before = lstatSync(abs(ctx.root, from));
-    } catch {
-      /* no data in the work tree: only the pointer moves */
-    }
-    if (before) {
-      renameSync(abs(ctx.root, from), abs(ctx.root, to));
-      const renamed = lstatSync(abs(ctx.root, to));
-      stat.move(from, to, before.isFile() ? { before, renamed } : undefined);
-      if (before.isDirectory()) {
-        stamps.move(from, to);
-        movePartial(ctx.stateDir, from, to); // a folder restored in part stays so, under its new name
-      } else stamps.forget(from);
-    }
-    await writeFileAtomic(abs(ctx.root, pointerPathFor(to)), serializePointer(pointer, basename(to)));
-    add.push(pointerPathFor(to));
-    rmSync(abs(ctx.root, pointerPathFor(from)), { force: true });
-    const { file, name } = ignoreFileOf(from);
-    const text = readIgnoreFile(ctx.root, file);
-    if (text !== undefined) {
-      const next = text
-        .split('\n')
-        .filter((l) => l !== ignoreLine(name))
-        .join('\n');
-      if (next !== text) {
-        await writeFileAtomic(abs(ctx.root, file), next);
-        add.push(file);
-      }
-    }
-    const ignored = await ensureIgnored(ctx.root, to);
-    if (ignored) add.push(ignored);
-    if (kitfile) {
-      await writeFileAtomic(abs(ctx.root, kitfile.name), kitfile.text);
-      add.push(kitfile.name);
-    }
-    const staged = [...new Set(add)];
-    if (opts.stage !== false) {
-      await updateIndex(ctx.root, remove, staged);
-      await recordPointerState(ctx.root, ctx.stateDir);
-    }
-    return { from, to, by: 'mk', staged: [...remove, ...staged] };
+    const staged = await moveTracked(session, from, to, pointer, { stage: opts.stage });
+    return { from, to, by: 'mk', staged };
   } finally {
-    stat.save();
-    stamps.save();
-    lock.release();
+    session.close();
   }
 }
 

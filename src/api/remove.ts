@@ -12,7 +12,7 @@ import { workspaceFilterMatcher } from '../repo/gitattributes.js';
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, repoRelative } from '../repo/paths.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { checkIgnorable, removeIgnored } from '../repo/gitignore.js';
+import { checkIgnorable, folderMarkerOf, hasFolderMarker, removeIgnored } from '../repo/gitignore.js';
 
 export interface RemoveResult {
   path: string;
@@ -66,6 +66,11 @@ export async function remove(paths: string[], opts: { cwd?: string; data?: boole
       staged.push(pointerPath);
       const ignoreFile = await removeIgnored(ctx.root, rel);
       if (ignoreFile) staged.push(ignoreFile);
+      // A folder's marker goes too: its files become the user's untracked files.
+      if (hasFolderMarker(ctx.root, rel)) {
+        rmSync(abs(ctx.root, folderMarkerOf(rel)), { force: true });
+        staged.push(folderMarkerOf(rel));
+      }
       const dataPresent = existsInWorkTree(abs(ctx.root, rel));
       out.push({ path: rel, pointerPath, dataRemoved: !!opts.data && dataPresent, dataPresent });
     }

@@ -1,7 +1,9 @@
 import { compareWorkspace, type FileChange, type WorkspaceStatus } from '../worktree/compare.js';
 import { StatCache } from '../hashing/stat-cache.js';
-import { pointerTextInWorkTree, pointersAtCommit, workspacePointers, type TrackedPointer } from '../git/pointers.js';
-import { classifyData } from '../worktree/judge.js';
+import { pointerTextInWorkTree, workspacePointers } from '../git/pointers.js';
+import { judge } from '../worktree/judge.js';
+import { Journal } from '../worktree/journal.js';
+import { lazyHistory } from '../worktree/checkout.js';
 import { git } from '../git/run.js';
 import { Stamps } from '../hashing/stamps.js';
 import type { Kind } from '../formats/pointer.js';
@@ -19,9 +21,11 @@ export interface ArtifactStatus {
    * Work tree against the pointer: clean, modified (the user's changes), stale (exactly another
    * version mk placed or recorded: git changed the pointer without the data; `mk checkout` or the
    * next commit brings the pointer's data), deleted (data absent), unknown (not cached, cannot tell),
-   * partial (a folder restored in part by `mk pull -- <path inside>`, unchanged: see `partial`).
+   * partial (a folder restored in part by `mk pull -- <path inside>`, unchanged: see `partial`),
+   * interrupted (mk was placing another version here when it was stopped: any mk command that
+   * places data, or the next Git command that runs mk's hooks, finishes it).
    */
-  workspace: WorkspaceStatus | 'stale' | 'partial';
+  workspace: WorkspaceStatus | 'stale' | 'partial' | 'interrupted';
   /** A folder restored in part: `files` of its `of` files are in the work tree (the rest were not restored, not deleted). */
   partial?: { files: number; of: number };
   /** Pointer against HEAD: new (not in HEAD), changed (differs from HEAD), committed. */
@@ -44,21 +48,20 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
   for (const f of filters ?? []) if (!tracked.some((t) => covers(f, t.path))) throw notTracked(ctx.root, f);
   const filteredVsHead = tracked.some((t) => t.filtered) ? await stagedChanges(ctx.root) : new Map<string, 'new' | 'changed'>();
   const out: ArtifactStatus[] = [];
-  let headPointers: Promise<TrackedPointer[]> | undefined;
+  const history = lazyHistory(ctx);
+  const journal = new Journal(ctx.stateDir);
   for (const t of tracked) {
-    const cmp = await compareWorkspace(ctx, stat, t.path, t.pointer, stamps, early.get(t.path));
+    let cmp = await compareWorkspace(ctx, stat, t.path, t.pointer, stamps, early.get(t.path));
     let workspace: ArtifactStatus['workspace'] = cmp.partial && cmp.workspace === 'clean' ? 'partial' : cmp.workspace;
     // A filtered file left as pointer text by a checkout that could not get its data: the data is absent.
     if (t.filtered && workspace === 'modified' && pointerTextInWorkTree(ctx.root, t.path)) workspace = 'deleted';
-    else if (!t.filtered && (workspace === 'modified' || workspace === 'unknown')) {
-      // Changed data may be merely stale: the one rule (src/worktree/judge.ts) tells.
+    else if (!t.filtered && (workspace === 'modified' || workspace === 'unknown' || journal.get(t.path))) {
+      // Changed data may be merely stale, or mk's own half-placed data: the one rule (src/worktree/judge.ts) tells.
       // The versions the work tree may have held before git moved the pointer: HEAD's, where HEAD was before, ORIG_HEAD's.
       // (A filtered file is Git's own: Git's checkout writes it, so it is never stale.)
-      const d = await classifyData(ctx, stat, stamps, t.path, t.pointer, async function* () {
-        const all = await (headPointers ??= Promise.all(['HEAD', 'HEAD@{1}', 'ORIG_HEAD'].map((r) => pointersOf(ctx, r))).then((x) => x.flat()));
-        for (const h of all) if (h.path === t.path) yield h.pointer;
-      });
-      if (d.state === 'stale') workspace = 'stale';
+      const d = await judge(ctx, stat, stamps, journal, t.path, t.pointer, () => history.candidates(t.path));
+      if (d.state === 'stale' || d.state === 'interrupted') workspace = d.state;
+      if (d.comparison) cmp = d.comparison;
     }
     const s: ArtifactStatus = {
       path: t.path,
@@ -130,10 +133,4 @@ async function stagedChanges(root: string): Promise<Map<string, 'new' | 'changed
   const parts = text.split('\0');
   for (let i = 0; i + 1 < parts.length; i += 2) out.set(parts[i + 1]!, parts[i] === 'A' ? 'new' : 'changed');
   return out;
-}
-
-/** The pointers of a revision (none when it does not resolve, e.g. before the first commit). */
-async function pointersOf(ctx: RepoContext, rev: string): Promise<TrackedPointer[]> {
-  const c = (await git(ctx.root, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { okCodes: [1, 128] })).trim();
-  return c ? pointersAtCommit(ctx.commonDir, c).catch(() => []) : [];
 }

@@ -69,16 +69,19 @@ export function registerGit(program: Command): void {
     });
   program
     .command('clone')
-    .description('git clone, install the hooks and pull the data: a working copy with its data in one step')
-    .argument('<url>', 'the Git repository')
-    .argument('[dir]', 'where to clone')
+    .description(
+      'git clone, install the hooks and pull the data: a working copy with its data in one step. Options mk does not know go to git clone as they are (--filter=blob:none, --recurse-submodules, --single-branch, -o <name>...); with --recurse-submodules the data of every submodule that uses mk is restored too',
+    )
+    .usage('[options] [git clone options] <url> [dir]')
+    .argument('<args...>', 'the Git repository, then where to clone it, among any git clone options')
     .option('-b, --branch <name>', 'check out this branch')
     .option('--depth <n>', "a shallow clone of the last <n> commits (git clone --depth); mk restores the checked-out commit's data")
     .option('-j, --jobs <n>', 'transfers at once (default 6, or MK_CONCURRENCY)')
     .option('--progress', 'show progress even when not on a terminal')
     .option('-q, --quiet', 'print nothing but errors')
     .option('--json', 'print the result as JSON')
-    .action(async (url: string, dir: string | undefined, o: { branch?: string; depth?: string; jobs?: string; progress?: boolean; quiet?: boolean; json?: boolean }) => {
+    .allowUnknownOption()
+    .action(async (args: string[], o: { branch?: string; depth?: string; jobs?: string; progress?: boolean; quiet?: boolean; json?: boolean }) => {
       const { UsageError } = await import('../api/common.js');
       const whole = (name: string, v: string | undefined) => {
         if (v === undefined) return undefined;
@@ -88,14 +91,16 @@ export function registerGit(program: Command): void {
       };
       const depth = whole('--depth', o.depth);
       const concurrency = whole('--jobs', o.jobs);
+      const { splitCloneArgs } = await import('../api/clone.js');
+      const { url, dir, gitArgs } = splitCloneArgs(args);
       const { progressBar, wantProgress } = await import('./progress.js');
       const bar = progressBar('clone', wantProgress(o));
       try {
         const { clone } = await import('../api/clone.js');
-        const r = await clone(url, dir, { branch: o.branch, depth, concurrency, onProgress: bar.update });
+        const r = await clone(url, dir, { branch: o.branch, depth, concurrency, onProgress: bar.update, gitArgs });
         bar.stop();
         if (o.json) out.json(r);
-        else if (!o.quiet) out.line(`cloned into ${r.dir}; restored the data of ${r.restored} artifact(s)`);
+        else if (!o.quiet) out.line(`cloned into ${r.dir}; restored the data of ${r.restored} artifact(s)${r.submodules.length ? ` and of ${r.submodules.length} submodule(s)` : ''}`);
         const { setupWarning } = await import('../api/install.js');
         const w = await setupWarning(r.dir);
         if (w) out.err(w);

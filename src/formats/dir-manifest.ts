@@ -35,6 +35,37 @@ export interface LayerRef {
 export interface DirManifest {
   files: FileEntry[];
   layers: LayerRef[];
+  /**
+   * Symbolic links inside the folder, sorted by path, each with its target text as Git records
+   * it (always relative, and resolving inside the folder: see linkTargetInside). Absent when
+   * there are none, so a folder without links is encoded exactly as before links were kept.
+   */
+  links?: LinkEntry[];
+}
+
+/** A symbolic link of a tracked directory: its path (relative to the directory) and target text. */
+export interface LinkEntry {
+  path: string;
+  target: string;
+}
+
+/**
+ * Whether a link at `path` (inside a folder) whose target text is `target` resolves inside that
+ * folder: a relative target with no NUL that never climbs above the folder's top. Absolute
+ * targets and ones that leave the folder are refused everywhere (add, commit, and reading a
+ * file list from elsewhere): restoring them could point data at anything on the machine.
+ */
+export function linkTargetInside(path: string, target: string): boolean {
+  if (!target || target.length > 4096 || target.includes('\0') || target.startsWith('/') || /^[A-Za-z]:/.test(target) || target.includes('\\')) return false;
+  const parts = path.split('/').slice(0, -1);
+  for (const s of target.split('/')) {
+    if (s === '' || s === '.') continue;
+    if (s === '..') {
+      if (!parts.length) return false;
+      parts.pop();
+    } else parts.push(s);
+  }
+  return true;
 }
 
 /** The blobs of an encoded manifest: the root (named by the pointer) and the pack file lists. */
@@ -94,7 +125,15 @@ export function encodeDirManifest(m: DirManifest): EncodedDirManifest {
     return `{"format":"tar","digest":"${l.digest}","size":${l.size},"files":${fs.length},"list":${listOf[i]}}`;
   });
   const listRefs = lists.map((l) => `{"digest":"${l.digest}","size":${l.bytes.length}}`).join(',');
-  const root = Buffer.from(`{"mediaType":"${MediaType.mkDirectory}","version":2,"lists":[${listRefs}],"layers":[\n` + entries.join(',\n') + ']}\n', 'utf8');
+  const links = m.links?.length
+    ? `,"links":[\n` +
+      [...m.links]
+        .sort((a, b) => cmp(a.path, b.path))
+        .map((l) => `[${JSON.stringify(l.path)},${JSON.stringify(l.target)}]`)
+        .join(',\n') +
+      ']'
+    : '';
+  const root = Buffer.from(`{"mediaType":"${MediaType.mkDirectory}","version":2,"lists":[${listRefs}],"layers":[\n` + entries.join(',\n') + ']' + links + '}\n', 'utf8');
   const layers = m.layers.map((l, i): LayerRef =>
     l.format === 'raw'
       ? { format: 'raw', digest: l.digest, size: l.size }
@@ -115,10 +154,12 @@ export interface DirRoot {
   counts: number[];
   /** v2: per layer, the index in `lists` of the list that holds its pack's files (-1 for raw). */
   listIndex: number[];
+  /** v2: the folder's symbolic links (absent: none). */
+  links?: LinkEntry[];
 }
 
 export function decodeDirRoot(buf: Uint8Array, what: string): DirRoot {
-  const raw = parseJson(buf, what) as { mediaType?: string; version?: number; layers?: unknown; lists?: unknown };
+  const raw = parseJson(buf, what) as { mediaType?: string; version?: number; layers?: unknown; lists?: unknown; links?: unknown };
   if (raw.mediaType === MediaType.mkDirectoryV1 && raw.version === 1) return decodeV1(raw, what);
   if (raw.mediaType !== MediaType.mkDirectory || raw.version !== 2) throw new MkError('EMANIFEST', `${what}: not an mk directory manifest (version 1 or 2)`);
   if (!Array.isArray(raw.layers) || !Array.isArray(raw.lists)) throw new MkError('EMANIFEST', `${what}: missing layers or lists`);
@@ -145,7 +186,20 @@ export function decodeDirRoot(buf: Uint8Array, what: string): DirRoot {
     listIndex.push(l.list);
     return { format: 'tar', digest: l.digest, size: l.size, list: { digest: list.digest, size: list.size } };
   });
-  return { version: 2, layers, files, lists, counts, listIndex };
+  const out: DirRoot = { version: 2, layers, files, lists, counts, listIndex };
+  if (raw.links !== undefined) out.links = decodeLinks(raw.links, what);
+  return out;
+}
+
+function decodeLinks(raw: unknown, what: string): LinkEntry[] {
+  if (!Array.isArray(raw)) throw new MkError('EMANIFEST', `${what}: bad links`);
+  return raw.map((l: unknown) => {
+    if (!Array.isArray(l) || l.length !== 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') throw new MkError('EMANIFEST', `${what}: bad link entry`);
+    const [path, target] = l as [string, string];
+    checkStoredPath(path);
+    if (!linkTargetInside(path, target)) throw new MkError('EMANIFEST', `${what}: the link ${path} points outside its folder (${JSON.stringify(target).slice(0, 80)})`);
+    return { path, target };
+  });
 }
 
 function decodeV1(raw: { layers?: unknown; files?: unknown }, what: string): DirRoot {
@@ -194,6 +248,7 @@ export function decodeFileList(buf: Uint8Array, what: string): Array<Omit<FileEn
  */
 export function assembleDirManifest(root: DirRoot, listBytes: (digest: string) => Uint8Array, what: string, onlyLists?: Set<string>): DirManifest {
   if (root.version === 1) return checkFiles({ layers: root.layers, files: [...root.files] }, what, true);
+  const withLinks = (m: DirManifest): DirManifest => (root.links?.length ? { ...m, links: root.links } : m);
   const skip = (j: number) => onlyLists !== undefined && !onlyLists.has(root.lists[j]!.digest);
   const decoded = root.lists.map((l, j) => (skip(j) ? [] : decodeFileList(listBytes(l.digest), `${what} (file list ${l.digest.slice(7, 19)})`)));
   const next = root.lists.map(() => 0);
@@ -213,7 +268,7 @@ export function assembleDirManifest(root: DirRoot, listBytes: (digest: string) =
     next[j]! += n;
   });
   if (next.some((n, j) => !skip(j) && n !== decoded[j]!.length)) throw new MkError('EMANIFEST', `${what}: a file list holds files no pack claims`);
-  return checkFiles({ layers: root.layers, files }, what, onlyLists === undefined);
+  return checkFiles(withLinks({ layers: root.layers, files }), what, onlyLists === undefined);
 }
 
 /**
@@ -237,6 +292,23 @@ function checkFiles(m: DirManifest, what: string, whole: boolean): DirManifest {
     for (let k = p.indexOf('/'); k > 0; k = p.indexOf('/', k + 1)) {
       if (paths.has(p.slice(0, k))) throw new MkError('EMANIFEST', `${what}: ${p.slice(0, k)} is both a file and a folder`);
     }
+  }
+  const links = m.links ?? [];
+  for (let i = 0; i < links.length; i++) {
+    const p = links[i]!.path;
+    if (i > 0 && cmp(links[i - 1]!.path, p) >= 0) throw new MkError('EMANIFEST', `${what}: links not sorted, or ${p} listed twice`);
+    if (paths.has(p)) throw new MkError('EMANIFEST', `${what}: ${p} is both a file and a link`);
+    paths.add(p);
+  }
+  for (const l of links) {
+    for (let k = l.path.indexOf('/'); k > 0; k = l.path.indexOf('/', k + 1))
+      if (links.some((o) => o.path === l.path.slice(0, k))) throw new MkError('EMANIFEST', `${what}: ${l.path} is under the link ${l.path.slice(0, k)}`);
+  }
+  if (links.length) {
+    const linked = new Set(links.map((l) => l.path));
+    for (const f of files)
+      for (let k = f.path.indexOf('/'); k > 0; k = f.path.indexOf('/', k + 1))
+        if (linked.has(f.path.slice(0, k))) throw new MkError('EMANIFEST', `${what}: ${f.path} is under the link ${f.path.slice(0, k)}`);
   }
   const held = layers.map(() => 0);
   for (const f of files) {

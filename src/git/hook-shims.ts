@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { git } from './run.js';
 import type { RepoContext } from '../repo/context.js';
@@ -127,4 +127,58 @@ export async function uninstallHooks(ctx: RepoContext): Promise<{ dir: string; r
   }
   await uninstallMergeDriver(ctx);
   return { dir, removed, restored };
+}
+
+/** The folder `mk install --global` gives Git as its template for new repositories (unless the user has one). */
+export function templateDir(): string {
+  return join(process.env.XDG_CONFIG_HOME || join(process.env.HOME ?? '~', '.config'), 'mk', 'git-template');
+}
+
+/** What the template's post-checkout adds to mk's shim: repositories that do not use mk never start mk. */
+const TEMPLATE_GUARD = `# Git's template for new repositories ('mk install --global'): in a clone of a repository that
+# uses mk (also a submodule), mk installs its hooks and restores the data at the first checkout.
+mk_top=$(git rev-parse --show-toplevel 2>/dev/null) && [ -f "$mk_top/.mk/config.yaml" ] || exit 0
+`;
+
+export interface TemplateResult {
+  /** The template folder (init.templateDir). */
+  dir: string;
+  /** Its hooks/post-checkout is mk's now. */
+  installed: boolean;
+}
+
+/**
+ * The per-user setup for clones (`mk install --global`, as `git lfs install` sets up the
+ * filter): Git's template for new repositories gets mk's post-checkout, so every clone,
+ * submodules included, of a repository that uses mk runs it at its first checkout (which
+ * installs the rest of mk's hooks there and restores the data). An init.templateDir the user
+ * set is kept: mk's hook goes in it unless a post-checkout of theirs is there.
+ */
+export async function installTemplate(cwd: string): Promise<TemplateResult> {
+  const configured = (await git(cwd, ['config', '--global', '--get', 'init.templateDir'], { okCodes: [1] })).trim();
+  const dir = configured ? configured.replace(/^~(?=\/)/, process.env.HOME ?? '~') : templateDir();
+  const hook = join(dir, 'hooks', 'post-checkout');
+  if (existsSync(hook) && !isOurs(hook)) return { dir, installed: false };
+  if (!configured) {
+    // Git's own template (sample hooks, info/exclude, description) is kept in ours.
+    const system = resolve((await git(cwd, ['--exec-path'])).trim(), '..', '..', 'share', 'git-core', 'templates');
+    if (existsSync(system) && !existsSync(dir)) cpSync(system, dir, { recursive: true });
+  }
+  mkdirSync(dirname(hook), { recursive: true });
+  const text = shimText('post-checkout');
+  const nl = text.indexOf('\n', text.indexOf('mk-hook-shim'));
+  writeFileSync(hook + '.mk-tmp', text.slice(0, nl + 1) + TEMPLATE_GUARD + text.slice(nl + 1), { mode: 0o755 });
+  renameSync(hook + '.mk-tmp', hook);
+  chmodSync(hook, 0o755);
+  if (!configured) await git(cwd, ['config', '--global', 'init.templateDir', dir]);
+  return { dir, installed: true };
+}
+
+/** Undoes installTemplate: mk's post-checkout leaves the template, and the template setting goes when it is mk's own folder. */
+export async function uninstallTemplate(cwd: string): Promise<void> {
+  const configured = (await git(cwd, ['config', '--global', '--get', 'init.templateDir'], { okCodes: [1] })).trim();
+  const dir = configured ? configured.replace(/^~(?=\/)/, process.env.HOME ?? '~') : templateDir();
+  const hook = join(dir, 'hooks', 'post-checkout');
+  if (existsSync(hook) && isOurs(hook)) rmSync(hook);
+  if (configured && resolve(dir) === resolve(templateDir())) await git(cwd, ['config', '--global', '--unset', 'init.templateDir'], { okCodes: [5] });
 }

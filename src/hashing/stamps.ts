@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../util/fs.js';
 import { isRacy } from './racy.js';
@@ -27,6 +27,8 @@ export function statSignature(files: Array<{ path: string; stat: FileStat }>): {
  * It runs without blocking, so several folders (and git) are scanned at once.
  */
 export function findSignatureAsync(absDir: string): Promise<Signature | undefined> {
+  // find on a file (or a link) lists nothing, which would read as an empty folder.
+  if (!lstatSync(absDir, { throwIfNoEntry: false })?.isDirectory()) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     execFile('find', findArgs(absDir), { maxBuffer: 1 << 30, encoding: 'buffer' }, (err, out) => resolve(err ? undefined : reduceFind(out, Date.now())));
   });
@@ -75,7 +77,11 @@ function reduceFind(out: Buffer, at: number): Signature {
       if (c > newest) newest = c;
       // Only regular files can hide a same-tick change: every name in a folder is listed (so a
       // folder's own times add nothing), and links are not part of an artifact.
-      if (parts[0] === 'f' && isRacy({ mtimeMs: m, ctimeMs: c }, at)) recent.push(r.slice(nthSpace(r, 6) + 1));
+      // (The folder's marker, .gitignore at its top, is not data: a change to it changes the signature anyway.)
+      if (parts[0] === 'f' && isRacy({ mtimeMs: m, ctimeMs: c }, at)) {
+        const rel = r.slice(nthSpace(r, 6) + 1);
+        if (rel !== '.gitignore') recent.push(rel);
+      }
       if (parts[0] !== 'f' && parts[0] !== 'd') plain = false;
     }
     return (parsed = { newest, recent, plain, temps });
@@ -146,7 +152,7 @@ export class Stamps {
    */
   isClean(path: string, digest: string, sig: string, absDir?: string): boolean {
     const e = this.entries[path];
-    if (!e || e[0] !== digest || e[1] !== sig) return false;
+    if (!e || !e[1] || e[0] !== digest || e[1] !== sig) return false;
     for (const [rel, d] of e[3] ?? []) {
       if (absDir === undefined) return false;
       try {
@@ -162,7 +168,7 @@ export class Stamps {
   prefetch(root: string): Map<string, Promise<Signature | undefined>> {
     const out = new Map<string, Promise<Signature | undefined>>();
     for (const [path, e] of Object.entries(this.entries)) {
-      if (e[2]?.[0]?.endsWith('@-1')) out.set(path, findSignatureAsync(join(root, ...path.split('/'))));
+      if (e[1] && e[2]?.[0]?.endsWith('@-1')) out.set(path, findSignatureAsync(join(root, ...path.split('/'))));
     }
     return out;
   }
@@ -188,14 +194,17 @@ export class Stamps {
     // newest change, and then the whole folder waits out the longest window.
     // A stamp that cannot be renewed goes: it described data that has changed since (the
     // hooks read an old stamp as mk's last word on what the folder holds).
+    // Such a folder keeps the version alone (no signature): mk's word that it placed or recorded
+    // that version there, which the judgement weighs as evidence (see src/worktree/judge.ts)
+    // without ever taking the stat data for proof.
     const recent = s.recent ?? (now - s.newest < 2000 ? undefined : []);
-    if (!recent) return this.forget(path);
+    if (!recent) return this.versionOnly(path, digest, blobs);
     if (recent.length) {
-      if (!digestOf || recent.length > MAX_RACY) return this.forget(path);
+      if (!digestOf || recent.length > MAX_RACY) return this.versionOnly(path, digest, blobs);
       racy = [];
       for (const rel of recent) {
         const d = digestOf(rel);
-        if (!d) return this.forget(path);
+        if (!d) return this.versionOnly(path, digest, blobs);
         racy.push([rel, d]);
       }
     }
@@ -203,6 +212,20 @@ export class Stamps {
     if (JSON.stringify(this.entries[path]) === JSON.stringify(entry)) return;
     this.entries[path] = entry;
     this.dirty = true;
+  }
+
+  /** mk placed or recorded version `digest` at `path`, but no signature can vouch for it yet (files changed within the racy window). */
+  versionOnly(path: string, digest: string, blobs?: string[]): void {
+    // The first needed blob says what the version is (`<digest>@-1`: a folder's manifest; `<digest>@<size>`: a file).
+    const entry: Entry = blobs?.length ? [digest, '', [blobs[0]!]] : [digest, ''];
+    if (JSON.stringify(this.entries[path]) === JSON.stringify(entry)) return;
+    this.entries[path] = entry;
+    this.dirty = true;
+  }
+
+  /** Whether the stamp of `path` has a signature (else it names only the version mk last placed or recorded there). */
+  signed(path: string): boolean {
+    return !!this.entries[path]?.[1];
   }
 
   /** After mk renamed a folder `from` to `to`: its files keep their stat data (find lists them relative to the folder), so the stamp holds there. */

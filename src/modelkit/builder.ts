@@ -17,6 +17,7 @@ import { encodeConfig, encodeManifest } from './json.js';
 import { commitInfo, listTree, readGitBlob, type TreeFile } from './tree.js';
 import { fileLayer, treeLayer } from './tree-layer.js';
 import { commitExperiment } from '../experiments/modelkit.js';
+import { rerooted } from './reroot.js';
 
 export const ANN = {
   created: 'org.opencontainers.image.created',
@@ -264,6 +265,8 @@ async function artifactLayers(ctx: RepoContext, t: TrackedPointer, kind: KitLaye
   } catch {
     throw new MkError('ENOTCACHED', `the data of ${t.path} is not in the local cache`, { hint: "run 'mk fetch' for this revision first" });
   }
+  // A folder moved since its packs were written: the ModelKit gets packs naming its path now.
+  m = await rerooted(ctx, t, m);
   const firstFile = new Map<number, { path: string; mode: number }>();
   for (const f of m.files) if (!firstFile.has(f.layer)) firstFile.set(f.layer, f);
   // kit pairs each layer with a config entry (by digest), and `kit pack` refuses two entries

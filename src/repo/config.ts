@@ -111,6 +111,11 @@ export function readYamlFile(file: string): Raw | undefined {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
+  return parseYamlText(text, file);
+}
+
+/** A config file's text (named `file` in messages) as a mapping. */
+export function parseYamlText(text: string, file: string): Raw {
   const doc = yamlLib().parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length) {
     const err = doc.errors[0]!;

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { NotARepositoryError } from '../errors/index.js';
@@ -6,7 +7,7 @@ import { openCacheStore } from '../stores/open.js';
 import { acquireLock, type Lock } from '../util/lockfile.js';
 import { removeStaleTemps, writeFileAtomicSync } from '../util/fs.js';
 import { registerClone } from './shared-cache.js';
-import { applyConfig, DEFAULT_CONFIG, readYamlFile, type MkConfig } from './config.js';
+import { applyConfig, DEFAULT_CONFIG, parseYamlText, readYamlFile, type MkConfig } from './config.js';
 
 export const TEAM_CONFIG = '.mk/config.yaml';
 
@@ -21,11 +22,15 @@ export class RepoContext {
   readonly config: MkConfig;
   private cacheStore?: CacheStore;
 
-  private constructor(root: string, gitDir: string, commonDir: string, config: MkConfig) {
+  /** The team config is not in the work tree but in the index (a sparse checkout whose cone leaves `.mk/` out). */
+  private readonly configInIndex: boolean;
+
+  private constructor(root: string, gitDir: string, commonDir: string, config: MkConfig, configInIndex = false) {
     this.root = root;
     this.gitDir = gitDir;
     this.commonDir = commonDir;
     this.config = config;
+    this.configInIndex = configInIndex;
   }
 
   /** Finds the repository that contains `cwd` without running git (fast start-up). */
@@ -36,7 +41,8 @@ export class RepoContext {
     // temporary files go as soon as any mk runs here (those of live processes stay).
     removeStaleTemps(join(found.gitDir, 'mk'));
     if (found.commonDir !== found.gitDir) removeStaleTemps(join(found.commonDir, 'mk'));
-    return new RepoContext(found.root, found.gitDir, found.commonDir, loadConfig(found));
+    const { config, inIndex } = loadConfig(found);
+    return new RepoContext(found.root, found.gitDir, found.commonDir, config, inIndex);
   }
 
   /** mk's private folder shared by all worktrees: `.git/mk`. */
@@ -74,7 +80,7 @@ export class RepoContext {
   }
 
   get initialized(): boolean {
-    return existsSync(join(this.root, TEAM_CONFIG));
+    return this.configInIndex || existsSync(join(this.root, TEAM_CONFIG));
   }
 
   /** Takes the repository lock for a command that writes (waits up to MK_LOCK_TIMEOUT seconds). */
@@ -136,20 +142,24 @@ function statKey(p: string): string {
 /** Bumped when the rules that check a config change: a config cached by an older mk is read again. */
 const CONFIG_RULES = 2;
 
-function loadConfig(found: Found): MkConfig {
+function loadConfig(found: Found): { config: MkConfig; inIndex: boolean } {
   const teamFile = join(found.root, TEAM_CONFIG);
   const localFile = join(found.commonDir, 'mk', 'config.yaml');
   const cacheFile = join(found.commonDir, 'mk', 'config-cache.json');
+  // A sparse checkout whose cone leaves .mk/ out: the team config is read from the index.
+  const sparse = !existsSync(teamFile) && existsSync(join(found.gitDir, 'info', 'sparse-checkout'));
+  const indexed = sparse ? indexText(found.root, TEAM_CONFIG) : undefined;
   // The defaults are part of the key: a new mk version with other defaults re-reads the files.
-  const key = `${JSON.stringify(DEFAULT_CONFIG)}|${CONFIG_RULES}|${statKey(teamFile)}|${statKey(localFile)}`;
+  const key = `${JSON.stringify(DEFAULT_CONFIG)}|${CONFIG_RULES}|${statKey(teamFile)}|${statKey(localFile)}${indexed !== undefined ? `|index:${indexed.length}:${indexed}` : ''}`;
+  const inIndex = indexed !== undefined;
   try {
     const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { key: string; config: MkConfig };
-    if (cached.key === key) return cached.config;
+    if (cached.key === key) return { config: cached.config, inIndex };
   } catch {
     /* no cache yet */
   }
   let config = DEFAULT_CONFIG;
-  const team = readYamlFile(teamFile);
+  const team = indexed !== undefined ? parseYamlText(indexed, TEAM_CONFIG) : readYamlFile(teamFile);
   if (team) config = applyConfig(config, team, TEAM_CONFIG);
   const local = readYamlFile(localFile);
   if (local) config = applyConfig(config, local, localFile);
@@ -158,5 +168,14 @@ function loadConfig(found: Found): MkConfig {
   } catch {
     /* read-only: fine */
   }
-  return config;
+  return { config, inIndex };
+}
+
+/** A file's text as the index holds it (undefined when it is not there). */
+function indexText(root: string, path: string): string | undefined {
+  try {
+    return execFileSync('git', ['show', `:${path}`], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 20 });
+  } catch {
+    return undefined;
+  }
 }

@@ -81,3 +81,63 @@ export function checkIgnorable(root: string, rel: string): void {
 export function ignores(text: string | undefined, name: string): boolean {
   return text !== undefined && text.split(/\r?\n/).includes(ignoreLine(name));
 }
+
+/**
+ * The first line of a folder's marker: the `.gitignore` mk writes inside a tracked folder. It
+ * keeps every other entry of the folder out of Git, and being a file Git tracks, it makes the
+ * folder Git's to move: `git mv data/imgs data/pics`, or `mv` then `git add -A`, moves the
+ * marker and leaves the data ignored, and the pre-commit hook records the move of the
+ * dataset (see docs/spec/folder-marker.md). A `.gitignore` that does not start with it is data.
+ */
+export const MARKER_HEADER = "# mk: this folder's data is tracked by mk, by the pointer file beside it (<folder>.mk.yaml); Git ignores everything else in it";
+
+/** The marker's whole text: everything in the folder ignored, except the marker itself. */
+export const MARKER_TEXT = `${MARKER_HEADER}\n/*\n!/.gitignore\n`;
+
+/** Where the marker of folder `rel` is. */
+export function folderMarkerOf(rel: string): string {
+  return `${rel}/.gitignore`;
+}
+
+/** Whether `absFile` is an mk folder marker (a regular file that starts with MARKER_HEADER). */
+export function isFolderMarker(absFile: string): boolean {
+  let st;
+  try {
+    st = lstatSync(absFile);
+  } catch {
+    return false;
+  }
+  if (!st.isFile() || st.size < MARKER_HEADER.length || st.size > 4096) return false;
+  try {
+    return readFileSync(absFile, 'utf8').startsWith(MARKER_HEADER + '\n');
+  } catch {
+    return false;
+  }
+}
+
+/** Whether folder `rel` (a real folder, never through a link) holds mk's marker. */
+export function hasFolderMarker(root: string, rel: string): boolean {
+  return !!lstatSync(abs(root, rel), { throwIfNoEntry: false })?.isDirectory() && isFolderMarker(abs(root, folderMarkerOf(rel)));
+}
+
+/**
+ * Keeps artifact `rel` out of Git: a folder gets its marker (unless the folder holds a
+ * `.gitignore` of its own, which is data: then a line in the parent's .gitignore, as for a
+ * file). Returns the file written (to be staged), if any.
+ */
+export async function keepOutOfGit(root: string, rel: string, folder: boolean): Promise<string | undefined> {
+  // A link where the folder is (its data on another disk) is never written through.
+  if (!folder || lstatSync(abs(root, rel), { throwIfNoEntry: false })?.isSymbolicLink()) return ensureIgnored(root, rel);
+  const marker = folderMarkerOf(rel);
+  const p = abs(root, marker);
+  if (isFolderMarker(p)) return undefined;
+  let st;
+  try {
+    st = lstatSync(p);
+  } catch {
+    /* none yet */
+  }
+  if (st) return ensureIgnored(root, rel); // the folder's own .gitignore, part of its data
+  await writeFileAtomic(p, MARKER_TEXT);
+  return marker;
+}

@@ -1,4 +1,6 @@
 import { lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { isFolderMarker } from '../repo/gitignore.js';
 import type { Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
 import { MkError, UnsavedChangesError } from '../errors/index.js';
@@ -73,7 +75,8 @@ export async function pullPart(ctx: RepoContext, t: TrackedPointer, subs: string
   if (st && !st.isDirectory())
     throw new MkError('ENOTDIR', `${t.path} is a folder artifact, but the work tree holds something else there`, { hint: `restore it whole with 'mk pull -- ${t.path}' (--force replaces it)` });
   // An empty folder is as good as none: nothing of the user's is there to hide.
-  const fresh = !st || readdirSync(root).length === 0;
+  // (The folder's marker, which Git checked out, is Git's: not data.)
+  const fresh = !st || readdirSync(root).filter((n) => n !== '.gitignore' || !isFolderMarker(join(root, n))).length === 0;
   const marks = readPartialMarks(ctx.stateDir);
   const mark = marks[t.path];
   if (mark && mark.digest !== t.pointer.digest)
@@ -131,7 +134,7 @@ export async function pullPart(ctx: RepoContext, t: TrackedPointer, subs: string
         continue;
       }
       const wants = new Map<string, PackWant>(fs.map((f) => [`${t.path}/${f.path}`, { dest: abs(root, f.path), mode: f.mode, digest: f.digest, size: f.size }]));
-      await extractPack(ctx.cache, l, wants, (name, placed) => stat.record(name, placed.stat, placed.digest, undefined, true));
+      await extractPack(ctx.cache, l, wants, (name, placed) => stat.record(name, placed.stat, placed.digest, undefined, true), t.path);
     }
     // The mark: only on a folder that was absent, or already restored in part from this version.
     let partial = false;

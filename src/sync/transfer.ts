@@ -336,7 +336,7 @@ export async function pull(opts: TransferOptions & { rev?: string; force?: boole
   }
   const paths = parts ? parts.rest : opts.paths;
   const f = await fetchData({ ...opts, paths, revs: opts.rev ? [opts.rev] : undefined });
-  const c = await checkout({ cwd: opts.cwd, rev: opts.rev, paths, force: opts.force });
+  const c = await checkout({ cwd: opts.cwd, rev: opts.rev, paths, force: opts.force, wholePartial: true });
   for (const p of partial) {
     f.copied += p.copied;
     f.blobs += p.copied;

@@ -1,8 +1,10 @@
-import { lstatSync, mkdirSync, rmSync, type BigIntStats } from 'node:fs';
+import { lstatSync, mkdirSync, renameSync, rmdirSync, rmSync, symlinkSync, type BigIntStats } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { MediaType } from '../content/media-types.js';
-import type { DirManifest, FileEntry } from '../formats/dir-manifest.js';
-import { loadDirChange, loadDirManifest, savedFileDigests } from './load.js';
+import type { DirManifest, FileEntry, LinkEntry } from '../formats/dir-manifest.js';
+import { loadDirChange, loadDirManifest } from './load.js';
+import { judge, ownedFiles, type DataState } from './judge.js';
+import { Session } from './session.js';
 import { extractPack, placeBlob, type PackWant } from './materialize.js';
 import { workState, type WorkState } from './workspace.js';
 import { checkPointerSize } from './pointer-size.js';
@@ -16,8 +18,8 @@ import type { Pointer } from '../formats/pointer.js';
 import type { LinkType } from '../repo/config.js';
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, checkStoredPath, repoRelative } from '../repo/paths.js';
-import { pruneEmptyParents, removeStaleTemps, writeFileAtomic } from '../util/fs.js';
-import { checkIgnorable, ensureIgnored, ignoreFileOf, ignores } from '../repo/gitignore.js';
+import { pruneEmptyParents, removeStaleTemps, tmpName, writeFileAtomic } from '../util/fs.js';
+import { checkIgnorable, folderMarkerOf, hasFolderMarker, ignoreFileOf, ignores, keepOutOfGit } from '../repo/gitignore.js';
 import { indexTexts, refreshIndex, stagePointerTexts } from '../git/index-update.js';
 import { blobId } from '../git/blob-id.js';
 import { recordPointerState } from '../git/pointer-state.js';
@@ -28,8 +30,28 @@ export interface CheckoutOptions {
   /** Restore the pointers of this revision too (as `git checkout <rev> -- paths`). */
   rev?: string;
   paths?: string[];
-  /** Overwrite unsaved changes. */
+  /** Overwrite unsaved changes (the same as `mode: 'discard'`). */
   force?: boolean;
+  /**
+   * What happens to the user's data (files no version mk placed or recorded holds) that the
+   * placement would change: `refuse` (default: nothing is written, EUNSAVED names them),
+   * `carry` (as `git switch` does with local changes: a changed file the new version does not
+   * change stays, and the artifact is left as it is, reported in `kept`, only where the new
+   * version changes a file the user changed too), `discard` (overwritten, as `git reset --hard`).
+   */
+  mode?: 'refuse' | 'carry' | 'discard';
+  /** Judgements already made (by reconcile, with the evidence of history): not made again. */
+  judged?: Map<string, DataState>;
+  /**
+   * Restore folders restored in part (`mk pull -- <path inside>`) whole (`mk pull` does, once it
+   * has fetched their data); otherwise they are left as they are, as a sparse checkout is.
+   */
+  wholePartial?: boolean;
+  /**
+   * The data placed is the user's, not the pointers' (`git stash pop` bringing back stashed
+   * edits): it is not stamped, so nothing takes it for mk's own.
+   */
+  usersData?: boolean;
   link?: LinkType;
   /**
    * What the work tree is supposed to hold now, per data path (default: the pointer files
@@ -47,14 +69,27 @@ export interface CheckoutOptions {
 
 export interface CheckoutArtifact {
   path: string;
-  action: 'restored' | 'unchanged' | 'not-cached';
+  /** `kept`: with `mode: 'carry'`, left as it was (the user changed files the new version changes too: see `conflicts`). */
+  action: 'restored' | 'unchanged' | 'not-cached' | 'kept';
   written: number;
   removed: number;
+  /** The user's changes left in place (`mode: 'carry'`): files (repository paths) the new version does not change. */
+  carried?: string[];
+  /** `kept`: the user's files the new version changes too. */
+  conflicts?: string[];
 }
 
 export interface CheckoutResult {
   rev?: string;
   artifacts: CheckoutArtifact[];
+}
+
+type Mode = NonNullable<CheckoutOptions['mode']>;
+
+/** What planning found about the user's data. */
+interface Issues {
+  /** The user's files a `refuse` placement would change. */
+  unsaved: string[];
 }
 
 interface Plan {
@@ -68,7 +103,19 @@ interface Plan {
   clear: boolean;
   /** Planned from a stamp (no scan): the folder is re-stamped after it is written. */
   stamped?: boolean;
+  /** The user's files left in place (repository paths): the data will not be exactly the version, so it is not stamped. */
+  carried?: string[];
+  /** Versions the data may hold files of before the placement (noted in the journal). */
+  from: string[];
+  /** A folder restored in part, left so. */
+  partial?: boolean;
+  /** Symbolic links (relative to the folder) to create, after the files are written. */
+  links?: LinkEntry[];
 }
+
+/** A link as an entry of the same shape as a file (its "digest" is its target text), so one rule judges both. */
+const LINK = 'link:';
+const linkEntry = (l: LinkEntry): Entry => ({ digest: LINK + l.target, mode: 0 });
 
 /** Brings the work tree's data in line with the pointers (of the work tree, or of `rev`). */
 export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResult> {
@@ -76,21 +123,19 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
   const cwd = opts.cwd ?? process.cwd();
   const filters = opts.paths?.map((p) => repoRelative(ctx.root, p, cwd));
   const commit = opts.rev ? await resolveCommit(ctx.root, opts.rev) : undefined;
-  const lock = await ctx.lock();
-  const stat = new StatCache(ctx.stateDir);
-  const stamps = new Stamps(ctx.stateDir);
+  const mode: Mode = opts.force ? 'discard' : (opts.mode ?? 'refuse');
+  const session = await Session.writer(ctx);
+  const { stat, stamps, journal } = session;
   try {
     const targets = opts.pointers ?? (commit ? await pointersAtCommit(ctx.commonDir, commit, filters) : await workspacePointers(ctx.root, filters));
     if (filters?.length && targets.length === 0) throw new MkError('ENOTTRACKED', `no tracked artifact matches ${filters.join(', ')}${commit ? ` at ${opts.rev}` : ''}`);
     const plans: Plan[] = [];
-    const unsaved: string[] = [];
+    const issues: Issues = { unsaved: [] };
     const notCached: CheckoutArtifact[] = [];
-    // Files kept inside packs have no blob of their own: found through the cache's manifests, once, if needed.
-    let savedInPacks: Promise<Set<string>> | undefined;
-    const inCache = async (digest: string, size: number) => ctx.cache.existsSync({ mediaType: MediaType.octet, digest, size }) || (await (savedInPacks ??= savedFileDigests(ctx.cache))).has(digest);
-    // Folders stamped clean (status, add, an earlier checkout) for the version the work tree
-    // should hold: their scans start now, and if the stamp holds, only the files that differ
-    // between the two versions are touched, without reading the folder.
+    const kept: CheckoutArtifact[] = [];
+    // Folders stamped clean (status, add, an earlier checkout): their scans start now, and if
+    // the stamp holds, only the files that differ between the two versions are touched,
+    // without reading the folder.
     const bases = new Map<string, Pointer | undefined>();
     const early = new Map<string, Promise<Signature | undefined>>();
     // A filtered file's pointer is in the index (its path in the work tree holds the bytes).
@@ -102,9 +147,10 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
       const base = opts.baseline ? opts.baseline.get(t.path) : t.filtered ? indexed?.get(t.path) : readWorkspacePointer(ctx.root, t.pointerPath);
       bases.set(t.path, base);
       if (t.filtered) continue;
-      const stamped = stamps.digestOf(t.path);
-      if (t.pointer.type === 'dir' && stamped && (stamped === base?.digest || stamped === t.pointer.digest)) early.set(t.path, findSignatureAsync(abs(ctx.root, t.path)));
+      if (t.pointer.type === 'dir' && stamps.signed(t.path)) early.set(t.path, findSignatureAsync(abs(ctx.root, t.path)));
     }
+    // The evidence of history (read only when a stamp cannot answer): the versions the work tree may hold.
+    const history = lazyHistory(ctx);
     for (const t of targets) {
       checkStoredPath(t.path);
       assertNoSymlinkedParents(ctx.root, t.path);
@@ -115,15 +161,29 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
         if (st?.isFile() && st.size === t.pointer.size) {
           // Git holds it as the index pointer says (no hashing); the stat cache learns it for the filter's next clean.
           stat.record(t.path, st, t.pointer.digest);
-          plans.push({ t, write: [], remove: [], clear: false });
+          plans.push({ t, write: [], remove: [], clear: false, from: [] });
           continue;
         }
       }
-      const plan = (await planFromStamp(ctx, stamps, t, early.get(t.path))) ?? (await planArtifact(ctx, stat, t, base, unsaved, inCache));
+      // The one rule (judge.ts): whose is the data there now? A filtered file is Git's: the index pointer is its version.
+      let judged: DataState | undefined;
+      let owned: Pointer[];
+      if (t.filtered) owned = base ? [base, t.pointer] : [t.pointer];
+      else {
+        judged = opts.judged?.get(t.path) ?? (await judge(ctx, stat, stamps, journal, t.path, t.pointer, () => history.candidates(t.path, base), early.get(t.path)));
+        owned = base && !judged.owned.some((v) => v.digest === base.digest) ? [...judged.owned, base] : judged.owned;
+      }
+      if (judged?.state === 'partial' && !opts.wholePartial) {
+        plans.push({ t, write: [], remove: [], clear: false, from: [], partial: true });
+        continue;
+      }
+      const plan =
+        (judged?.state !== 'modified' ? await planFromStamp(ctx, stamps, t, early.get(t.path)) : undefined) ?? (await planArtifact(ctx, stat, t, owned, mode, issues, judged?.comparison?.state));
       if (plan === 'not-cached') notCached.push({ path: t.path, action: 'not-cached', written: 0, removed: 0 });
+      else if ('action' in plan) kept.push(plan);
       else plans.push(plan);
     }
-    if (unsaved.length && !opts.force) throw new UnsavedChangesError(unsaved);
+    if (issues.unsaved.length) throw new UnsavedChangesError(issues.unsaved);
     if (commit && notCached.length) {
       // All or nothing for another revision: its pointers are not written unless its data can be.
       throw new MkError('ENOTCACHED', `the data of ${notCached.map((a) => a.path).join(', ')} at ${opts.rev} is not in the local cache; nothing was changed`, {
@@ -131,6 +191,7 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
         data: { artifacts: notCached },
       });
     }
+    const markLater: string[] = [];
     if (commit) {
       // The revision's pointers (and .gitignore lines) are staged, also when an earlier run,
       // killed before it staged them, already wrote them to the work tree.
@@ -149,8 +210,14 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
           await writeFileAtomic(abs(ctx.root, t.pointerPath), t.text);
         staged.push(t.pointerPath);
         removeStaleTemps(dirname(abs(ctx.root, t.path)), '.gitignore');
-        const changed = await ensureIgnored(ctx.root, t.path);
-        if (changed) staged.push(changed);
+        // A folder whose place holds a file now (the version placed below replaces it): its marker goes in once the folder is there.
+        if (t.pointer.type === 'dir' && lstatSync(abs(ctx.root, t.path), { throwIfNoEntry: false }) && !isDir(abs(ctx.root, t.path))) {
+          markLater.push(t.path);
+          continue;
+        }
+        const changed = await keepOutOfGit(ctx.root, t.path, t.pointer.type === 'dir');
+        if (t.pointer.type === 'dir' && hasFolderMarker(ctx.root, t.path)) staged.push(folderMarkerOf(t.path));
+        else if (changed) staged.push(changed);
         else check.push(t.path);
       }
       if (opts.stage !== false) {
@@ -164,17 +231,38 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
     }
     const link = opts.link ?? ctx.config.link;
     const artifacts: CheckoutArtifact[] = [];
+    // The journal first: a placement killed half-way is finished by the next one, never taken for the user's edits.
+    journal.begin(plans.filter(changes).map((p) => ({ path: p.t.path, from: p.from, to: p.t.pointer.digest, type: p.t.pointer.type })));
     for (const plan of plans) {
       const done = await execute(ctx, stat, plan, link);
+      if (plan.carried?.length) done.carried = plan.carried;
       artifacts.push(done);
-      // The stamp is mk's word on what the data holds: after a write it says the new version (or nothing).
-      if (plan.stamped || (done.action === 'restored' && plan.t.pointer.type === 'dir')) await restamp(ctx, stamps, plan);
-      else if (done.action === 'restored') stamps.forget(plan.t.path);
+      // The stamp is mk's word on what the data holds: after a write it says the new version (or
+      // nothing: a folder that keeps some of the user's files is not exactly any version).
+      if (plan.carried?.length || opts.usersData) stamps.forget(plan.t.path);
+      else if (plan.stamped || (done.action === 'restored' && plan.t.pointer.type === 'dir')) await restamp(ctx, stamps, plan);
+      else if (done.action === 'restored') stamps.versionOnly(plan.t.path, plan.t.pointer.digest, neededBlobs(plan.t.pointer, plan.manifest));
+      if (changes(plan)) {
+        session.save();
+        journal.done([plan.t.path]);
+      }
     }
+    artifacts.push(...kept);
+    if (markLater.length) {
+      const staged: string[] = [];
+      for (const p of markLater) {
+        const changed = await keepOutOfGit(ctx.root, p, true);
+        if (hasFolderMarker(ctx.root, p)) staged.push(folderMarkerOf(p));
+        else if (changed) staged.push(changed);
+      }
+      if (opts.stage !== false && staged.length) await git(ctx.root, ['add', '-f', '--', ...staged]);
+    }
+    // A note of an interrupted placement whose data turned out to be in place already.
+    journal.done(plans.filter((p) => !changes(p)).map((p) => p.t.path));
     // Folders restored in part (mk pull -- <path inside>) are whole now.
     forgetPartial(
       ctx.stateDir,
-      plans.filter((p) => p.t.pointer.type === 'dir').map((p) => p.t.path),
+      plans.filter((p) => p.t.pointer.type === 'dir' && !p.partial).map((p) => p.t.path),
     );
     const rewritten = plans.filter((p) => p.t.filtered && p.write.length).map((p) => p.t.path);
     if (rewritten.length) {
@@ -205,10 +293,33 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
     await recordPointerState(ctx.root, ctx.stateDir);
     return { rev: commit, artifacts };
   } finally {
-    stat.save();
-    stamps.save();
-    lock.release();
+    session.close();
   }
+}
+
+/** Whether a plan touches the work tree (and so is noted in the journal first). */
+function changes(p: Plan): boolean {
+  return p.clear || p.write.length > 0 || p.remove.length > 0 || (p.links?.length ?? 0) > 0;
+}
+
+/**
+ * The versions the work tree may hold for a data path, strongest evidence first, read lazily:
+ * the caller's baseline (the commit git moved from), HEAD's, where HEAD was before (HEAD@{1}),
+ * ORIG_HEAD (reset, merge, rebase), and where it was before that (HEAD@{2}: a command rerun after a kill moved HEAD@{1} to where HEAD is). The same evidence the hooks weigh.
+ */
+export function lazyHistory(ctx: RepoContext): { candidates: (path: string, base?: Pointer) => AsyncIterable<Pointer> } {
+  let all: Promise<TrackedPointer[]> | undefined;
+  const at = async (rev: string): Promise<TrackedPointer[]> => {
+    const c = (await git(ctx.root, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { okCodes: [1, 128] })).trim();
+    return c ? pointersAtCommit(ctx.commonDir, c).catch(() => []) : [];
+  };
+  return {
+    async *candidates(path: string, base?: Pointer) {
+      if (base) yield base;
+      all ??= Promise.all(['HEAD', 'HEAD@{1}', 'ORIG_HEAD', 'HEAD@{2}'].map(at)).then((x) => x.flat());
+      for (const h of await all) if (h.path === path && !h.filtered) yield h.pointer;
+    },
+  };
 }
 
 /**
@@ -225,7 +336,7 @@ async function planFromStamp(ctx: RepoContext, stamps: Stamps, t: TrackedPointer
   if (stamped === t.pointer.digest) {
     const manifest = await loadDirManifest(ctx.cache, t.pointer).catch(() => undefined);
     if (!manifest) return undefined;
-    return { t, manifest, write: [], remove: [], clear: false, stamped: true };
+    return { t, manifest, write: [], remove: [], clear: false, stamped: true, from: [] };
   }
   // Only the file lists that differ between the two versions are read.
   let change;
@@ -245,7 +356,10 @@ async function planFromStamp(ctx: RepoContext, stamps: Stamps, t: TrackedPointer
   const remove = have.files.filter((f) => !want.has(f.path)).map((f) => f.path);
   // A file of one version where the other has a folder (or the reverse): left to the full scan.
   if (write.some((f) => !old.has(f.path) && hasUnder(have.files, f.path)) || remove.some((p) => hasUnder(manifest.files, p))) return undefined;
-  return { t, manifest, write, remove, clear: false, stamped: true };
+  // Links (the stamp proves the folder holds none now): the version's, unless one would go where a file of the old version stays.
+  const links = manifest.links ?? [];
+  if ((have.links ?? []).length || links.some((l) => old.has(l.path) && !remove.includes(l.path))) return undefined;
+  return { t, manifest, write, remove, clear: false, stamped: true, from: [stamped], links };
 }
 
 /** Whether `files` (sorted by path) holds a file under folder `dir`. */
@@ -268,94 +382,108 @@ async function restamp(ctx: RepoContext, stamps: Stamps, plan: Plan): Promise<vo
   else stamps.forget(plan.t.path);
 }
 
-async function planArtifact(
-  ctx: RepoContext,
-  stat: StatCache,
-  t: TrackedPointer,
-  base: Pointer | undefined,
-  unsaved: string[],
-  inCache: (digest: string, size: number) => Promise<boolean>,
-): Promise<Plan | 'not-cached'> {
+/**
+ * The plan for one artifact from what its path holds now (scanned, hashed through the stat
+ * cache), file by file: a file one of the `owned` versions has at that path is mk's and
+ * follows the pointer; any other file is the user's, and `mode` says what happens to it (see
+ * CheckoutOptions.mode). A `carry` placement that would change a file the user changed too
+ * returns the artifact as `kept`: it is left entirely as it is.
+ */
+async function planArtifact(ctx: RepoContext, stat: StatCache, t: TrackedPointer, owned: Pointer[], mode: Mode, issues: Issues, known?: WorkState): Promise<Plan | CheckoutArtifact | 'not-cached'> {
   const p = t.pointer;
   await checkPointerSize(ctx.cache, t);
   // Temporary files of a checkout or add that was killed (next to the artifact, or inside it):
   // not data; we hold the lock, so their writers are gone.
   removeStaleTemps(dirname(abs(ctx.root, t.path)), basename(t.path));
-  let state: WorkState = await workState(ctx.root, stat, t.path);
+  let state: WorkState = known && known.kind !== 'unread' ? known : await workState(ctx.root, stat, t.path);
   // A filtered file that holds pointer text (Git checked it out while its data was missing) holds no data: it is replaced.
   if (t.filtered && state.kind === 'file' && state.file.size <= 4096 && pointerTextInWorkTree(ctx.root, t.path)) state = { kind: 'missing' };
   if (state.kind === 'dir') for (const d of new Set((state.temps ?? []).map((f) => dirname(abs(abs(ctx.root, t.path), f))))) removeStaleTemps(d);
-  let baseFiles: Map<string, { digest: string; mode: number }> | undefined;
-  const baseline = async () => {
-    if (baseFiles) return baseFiles;
-    baseFiles = new Map();
-    if (base?.type === 'file') baseFiles.set('', { digest: base.digest, mode: base.exec ? 0o755 : 0o644 });
-    else if (base?.type === 'dir') {
-      const m = await loadDirManifest(ctx.cache, base).catch(() => undefined);
-      for (const f of m?.files ?? []) baseFiles.set(f.path, { digest: f.digest, mode: f.mode });
+  const from = [...new Set(owned.map((v) => v.digest))].filter((d) => d !== p.digest);
+  const own = await ownership(ctx, owned, p);
+  const conflicts: string[] = [];
+  const carried: string[] = [];
+  /** A file of the user's at `rel` that the placement would set to `target` (absent: remove): may it be written? */
+  const theirs = (rel: string, target: Entry | undefined): boolean => {
+    if (mode === 'discard') return true;
+    if (mode === 'carry' && own.unchanged(rel, target)) {
+      carried.push(rel ? `${t.path}/${rel}` : t.path);
+      return false;
     }
-    return baseFiles;
+    conflicts.push(rel ? `${t.path}/${rel}` : t.path);
+    return true;
   };
-  /** A work-tree file may be replaced if it is what the baseline recorded, or its bytes are in the cache. */
-  const safe = async (rel: string, digest: string, size: number) => {
-    const b = (await baseline()).get(rel);
-    if (b && b.digest === digest) return true;
-    return inCache(digest, size);
+  const finish = (plan: Omit<Plan, 'from' | 'carried'>): Plan | CheckoutArtifact => {
+    conflicts.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    if (conflicts.length && mode === 'refuse') issues.unsaved.push(...conflicts);
+    if (conflicts.length && mode === 'carry') return { path: t.path, action: 'kept', written: 0, removed: 0, conflicts };
+    return { ...plan, from, carried };
   };
   if (p.type === 'file') {
     if (!ctx.cache.existsSync({ mediaType: MediaType.octet, digest: p.digest, size: p.size })) {
-      if (state.kind === 'file' && state.file.digest === p.digest) return { t, write: [], remove: [], clear: false };
+      if (state.kind === 'file' && state.file.digest === p.digest) return finish({ t, write: [], remove: [], clear: false });
       return 'not-cached';
     }
     const entry: FileEntry = { path: '', mode: p.exec ? 0o755 : 0o644, size: p.size, digest: p.digest, layer: 0 };
-    if (state.kind === 'missing') return { t, write: [entry], remove: [], clear: false };
+    if (state.kind === 'missing') return finish({ t, write: [entry], remove: [], clear: false });
     if (state.kind === 'file') {
-      if (state.file.digest === p.digest && state.file.mode === entry.mode) return { t, write: [], remove: [], clear: false };
-      if (state.file.digest !== p.digest && !(await safe('', state.file.digest, state.file.size))) unsaved.push(t.path);
-      return { t, write: [entry], remove: [], clear: false };
+      if (state.file.digest === p.digest && state.file.mode === entry.mode) return finish({ t, write: [], remove: [], clear: false });
+      if (state.file.digest !== p.digest && !own.mine('', state.file.digest) && !theirs('', entry)) return finish({ t, write: [], remove: [], clear: false });
+      return finish({ t, write: [entry], remove: [], clear: false });
     }
+    // A folder (or something else) where the file goes: every file in it must be mk's.
     if (state.kind === 'dir') {
-      const b = await baseline();
-      for (const f of state.files)
-        if (!(await safeIn(b, f, inCache))) {
-          unsaved.push(`${t.path}/${f.path}`);
-          break;
-        }
-    } else unsaved.push(t.path);
-    return { t, write: [entry], remove: [], clear: true };
+      const user = state.files.find((f) => !own.mine(f.path, f.digest));
+      if (user && !theirs(user.path, undefined)) return finish({ t, write: [], remove: [], clear: false });
+    } else if (!theirs('', entry)) return finish({ t, write: [], remove: [], clear: false });
+    return finish({ t, write: [entry], remove: [], clear: true });
   }
   const manifest = await loadDirManifest(ctx.cache, p).catch(() => undefined);
   if (!manifest || !manifest.layers.every((l) => ctx.cache.existsSync({ mediaType: MediaType.octet, ...l }))) return 'not-cached';
-  if (state.kind === 'missing') return { t, manifest, write: manifest.files, remove: [], clear: false };
+  if (state.kind === 'missing') return finish({ t, manifest, write: manifest.files, remove: [], clear: false });
   if (state.kind === 'file' || state.kind === 'other') {
-    if (state.kind === 'file' && !(await safe('', state.file.digest, state.file.size))) unsaved.push(t.path);
-    if (state.kind === 'other') unsaved.push(t.path);
-    return { t, manifest, write: manifest.files, remove: [], clear: true };
+    const mine = state.kind === 'file' && own.mine('', state.file.digest);
+    if (!mine && !theirs('', undefined)) return finish({ t, manifest, write: [], remove: [], clear: false });
+    return finish({ t, manifest, write: manifest.files, remove: [], clear: true });
   }
   if (state.kind !== 'dir') throw new Error(`unexpected work-tree state ${state.kind} for ${t.path}`);
-  const want = new Map(manifest.files.map((f) => [f.path, f]));
+  // Files and links alike: a link's "digest" is its target text.
+  type Want = { path: string; digest: string; mode: number; file?: FileEntry; link?: LinkEntry };
+  const wanted: Want[] = [
+    ...manifest.files.map((f) => ({ path: f.path, digest: f.digest, mode: f.mode, file: f })),
+    ...(manifest.links ?? []).map((l) => ({ path: l.path, ...linkEntry(l), link: l })),
+  ];
+  const want = new Map(wanted.map((f) => [f.path, f]));
   const write: FileEntry[] = [];
+  const links: LinkEntry[] = [];
   const remove: string[] = [];
-  const have = new Map(state.files.map((f) => [f.path, f]));
-  for (const f of manifest.files) {
+  const present = [...state.files.map((f) => ({ path: f.path, digest: f.digest, mode: f.mode })), ...state.links.map((l) => ({ path: l.path, ...linkEntry(l) }))];
+  const have = new Map(present.map((f) => [f.path, f]));
+  for (const f of wanted) {
     const w = have.get(f.path);
     if (w && w.digest === f.digest && w.mode === f.mode) continue;
-    if (w && w.digest !== f.digest && !(await safe(f.path, w.digest, w.size))) unsaved.push(`${t.path}/${f.path}`);
-    write.push(f);
+    if (w && w.digest !== f.digest && !own.mine(f.path, w.digest) && !theirs(f.path, f)) continue;
+    // A file the user deleted: gone for good only where the new version does not change it (carry), else written.
+    if (!w && mode === 'carry' && own.had(f.path) && own.unchanged(f.path, f)) {
+      carried.push(`${t.path}/${f.path}`);
+      continue;
+    }
+    if (f.link) links.push(f.link);
+    else write.push(f.file!);
   }
-  for (const w of state.files) {
+  for (const w of present) {
     if (want.has(w.path)) continue;
-    if (!(await safe(w.path, w.digest, w.size))) unsaved.push(`${t.path}/${w.path}`);
+    if (!own.mine(w.path, w.digest) && !theirs(w.path, undefined)) continue;
     remove.push(w.path);
   }
-  // A symlink (or other non-regular entry, which mk does not track) where a file or a folder
-  // of the manifest must go: writing through a symlinked folder could land outside the
-  // repository. It is in the way like any unsaved change; with --force it is removed (never followed).
-  const skipped = new Set(state.skipped);
+  // A link of the work tree (or another non-regular entry) where a folder of the manifest
+  // must go: writing through a symlinked folder could land outside the repository. It is in
+  // the way like any of the user's changes; discarding removes it (never followed).
+  const skipped = new Set([...state.skipped, ...state.links.map((l) => l.path)]);
   const blocked = new Set<string>();
-  for (const f of write) {
+  for (const f of [...write, ...links]) {
     const parts = f.path.split('/');
-    for (let i = 1; i <= parts.length; i++) {
+    for (let i = 1; i < parts.length; i++) {
       const pre = parts.slice(0, i).join('/');
       if (skipped.has(pre)) {
         blocked.add(pre);
@@ -363,13 +491,46 @@ async function planArtifact(
       }
     }
   }
-  for (const b of blocked) unsaved.push(`${t.path}/${b}`);
-  return { t, manifest, write, remove: [...blocked, ...remove], clear: false };
+  for (const b of blocked) {
+    if (remove.includes(b) || want.get(b)?.link) continue; // mk's own link going, or replaced by the version's
+    if (mode === 'discard') remove.push(b);
+    else conflicts.push(`${t.path}/${b}`);
+  }
+  return finish({ t, manifest, write, remove, clear: false, links });
 }
 
-async function safeIn(b: Map<string, { digest: string }>, f: { path: string; digest: string; size: number }, inCache: (digest: string, size: number) => Promise<boolean>): Promise<boolean> {
-  const e = b.get(f.path);
-  return (e && e.digest === f.digest) || inCache(f.digest, f.size);
+type Entry = { digest: string; mode: number };
+
+/**
+ * Which files are mk's: per path inside the artifact ('' for a single file), what each owned
+ * version has there. `mine`: the work-tree file is one of them. `unchanged`: every owned
+ * version other than the pointer's has exactly `target` there (absent: none has a file), so a
+ * change the user made there is not one the placement needs to undo. `had`: some version had a file there.
+ */
+async function ownership(
+  ctx: RepoContext,
+  owned: Pointer[],
+  p: Pointer,
+): Promise<{ mine: (rel: string, digest: string) => boolean; unchanged: (rel: string, target: Entry | undefined) => boolean; had: (rel: string) => boolean }> {
+  const versions: Array<Map<string, Entry> | undefined> = [];
+  for (const v of owned) {
+    if (v.digest === p.digest && v.type === p.type) continue;
+    if (v.type === 'file') versions.push(new Map([['', { digest: v.digest, mode: v.exec ? 0o755 : 0o644 }]]));
+    else {
+      const m = await loadDirManifest(ctx.cache, v).catch(() => undefined);
+      versions.push(
+        m ? new Map([...m.files.map((f): [string, Entry] => [f.path, { digest: f.digest, mode: f.mode }]), ...(m.links ?? []).map((l): [string, Entry] => [l.path, linkEntry(l)])]) : undefined,
+      );
+    }
+  }
+  const files = await ownedFiles(ctx, owned);
+  return {
+    mine: (rel, digest) => files.get(rel)?.some((v) => v.digest === digest) ?? false,
+    // A version whose file list is unknown changes everything (nothing of the user's is carried past
+    // it); without any version to compare (the path was not tracked), the user's file is in the way.
+    unchanged: (rel, target) => versions.length > 0 && versions.every((m) => m !== undefined && m.get(rel)?.digest === target?.digest),
+    had: (rel) => files.has(rel),
+  };
 }
 
 async function execute(ctx: RepoContext, statCache: StatCache, plan: Plan, link: LinkType): Promise<CheckoutArtifact> {
@@ -382,7 +543,7 @@ async function execute(ctx: RepoContext, statCache: StatCache, plan: Plan, link:
     rmSync(root, { recursive: true, force: true });
     stat?.forgetUnder(t.path);
   }
-  if (plan.write.length === 0 && plan.remove.length === 0) {
+  if (plan.write.length === 0 && plan.remove.length === 0 && !plan.links?.length) {
     // A tracked folder with no files at all still exists as a folder.
     if (t.pointer.type === 'dir' && !isDir(root)) {
       mkdirSync(root, { recursive: true });
@@ -405,6 +566,31 @@ async function execute(ctx: RepoContext, statCache: StatCache, plan: Plan, link:
   const m = plan.manifest!;
   const byLayer = new Map<number, FileEntry[]>();
   for (const f of plan.write) (byLayer.get(f.layer) ?? byLayer.set(f.layer, []).get(f.layer)!).push(f);
+  await writeFiles(ctx, stat, t, root, m, byLayer, link);
+  for (const l of plan.links ?? []) placeLink(root, l);
+  return { path: t.path, action: 'restored', written: plan.write.length + (plan.links?.length ?? 0), removed: plan.remove.length };
+}
+
+/**
+ * Puts a symbolic link in place as Git does (its target text, never followed): made under a
+ * temporary name, then renamed over whatever file or link was there. The target was checked
+ * to stay inside the folder when the file list was read (see linkTargetInside).
+ */
+function placeLink(root: string, l: LinkEntry): void {
+  const dest = abs(root, l.path);
+  mkdirSync(dirname(dest), { recursive: true });
+  const tmp = tmpName(dest);
+  symlinkSync(l.target, tmp);
+  try {
+    if (lstatSync(dest, { throwIfNoEntry: false })?.isDirectory()) rmdirSync(dest); // an empty folder in the way (files under it were removed)
+    renameSync(tmp, dest);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+async function writeFiles(ctx: RepoContext, stat: StatCache | undefined, t: TrackedPointer, root: string, m: DirManifest, byLayer: Map<number, FileEntry[]>, link: LinkType): Promise<void> {
   for (const [li, files] of byLayer) {
     const layer = m.layers[li]!;
     if (layer.format === 'raw') {
@@ -415,9 +601,8 @@ async function execute(ctx: RepoContext, statCache: StatCache, plan: Plan, link:
     }
     const wants = new Map<string, PackWant>();
     for (const f of files) wants.set(`${t.path}/${f.path}`, { dest: abs(root, f.path), mode: f.mode, digest: f.digest, size: f.size });
-    await extractPack(ctx.cache, layer, wants, (name, placed) => stat?.record(name, placed.stat, placed.digest, undefined, true));
+    await extractPack(ctx.cache, layer, wants, (name, placed) => stat?.record(name, placed.stat, placed.digest, undefined, true), t.path);
   }
-  return { path: t.path, action: 'restored', written: plan.write.length, removed: plan.remove.length };
 }
 
 export function isDir(p: string): boolean {

@@ -60,6 +60,20 @@ export function diffFiles(oldFiles: Array<{ path: string; digest: string; size: 
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
+/** Differences between two link lists (old → new): a link whose target text differs is modified. */
+export function diffLinks(oldLinks: Array<{ path: string; target: string }>, newLinks: Array<{ path: string; target: string }>): FileChange[] {
+  const old = new Map(oldLinks.map((l) => [l.path, l.target]));
+  const out: FileChange[] = [];
+  for (const l of newLinks) {
+    const t = old.get(l.path);
+    if (t === undefined) out.push({ path: l.path, change: 'added' });
+    else if (t !== l.target) out.push({ path: l.path, change: 'modified' });
+    old.delete(l.path);
+  }
+  for (const p of old.keys()) out.push({ path: p, change: 'removed' });
+  return out;
+}
+
 export function pointerFiles(p: Pointer, path: string): Array<{ path: string; digest: string; size: number; mode: number }> {
   return [{ path, digest: p.digest, size: p.size, mode: p.exec ? 0o755 : 0o644 }];
 }
@@ -138,6 +152,9 @@ async function compareFull(ctx: RepoContext, stat: StatCache, path: string, p: P
   const state = await workState(ctx.root, stat, path, scanned);
   const cached = await isCached(ctx, p);
   if (state.kind === 'missing') return { workspace: 'deleted', cached, changes: [], state };
+  // A folder with nothing in it but what Git keeps there (its marker) holds none of its data.
+  if (state.kind === 'dir' && p.type === 'dir' && (p.files ?? 0) > 0 && !state.files.length && !state.links.length && !state.skipped.length)
+    return { workspace: 'deleted', cached, changes: [], state };
   if (p.type === 'file') {
     if (state.kind !== 'file') return { workspace: 'modified', cached, changes: [{ path, change: 'modified', oldSize: p.size }], state };
     const changes = diffFiles(pointerFiles(p, path), workFiles(state, path));
@@ -151,6 +168,8 @@ async function compareFull(ctx: RepoContext, stat: StatCache, path: string, p: P
     return { workspace: same ? 'unknown' : 'modified', cached: false, changes: [], state };
   }
   let changes = diffFiles(manifest.files, state.files);
+  const linkChanges = diffLinks(manifest.links ?? [], state.links);
+  if (linkChanges.length) changes = [...changes, ...linkChanges].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const mark = partialMark(ctx.stateDir, path, p.digest);
   if (mark) {
     const kept = changes.filter((c) => c.change !== 'removed' || restoredUnder(mark, c.path));

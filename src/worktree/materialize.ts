@@ -59,12 +59,34 @@ export interface PackWant {
  * is hashed as it is written and renamed into place only if it matches. The pack itself is
  * verified as it streams (or vouched for by the cache's trust rule).
  */
-export async function extractPack(cache: CacheStore, pack: { digest: string; size: number }, wants: Map<string, PackWant>, onPlaced: (name: string, p: Placed) => void): Promise<void> {
+export async function extractPack(
+  cache: CacheStore,
+  pack: { digest: string; size: number },
+  wants: Map<string, PackWant>,
+  onPlaced: (name: string, p: Placed) => void,
+  /** The artifact the wanted names are under (`<artifact>/<path inside>`): a pack written when the folder had another path (moved since) names its files under that path. */
+  artifact?: string,
+): Promise<void> {
   const desc = { mediaType: MediaType.octet, digest: pack.digest, size: pack.size };
   const remaining = new Set(wants.keys());
+  let packPrefix: string | undefined;
+  const nameOf = (name: string): string => {
+    if (wants.has(name) || artifact === undefined) return name;
+    if (packPrefix === undefined) {
+      // The pack's own folder path: the part before a path inside the folder that is wanted.
+      for (let i = name.indexOf('/'); i > 0; i = name.indexOf('/', i + 1))
+        if (wants.has(`${artifact}/${name.slice(i + 1)}`)) {
+          packPrefix = name.slice(0, i);
+          break;
+        }
+      if (packPrefix === undefined) return name;
+    }
+    return name.startsWith(packPrefix + '/') ? `${artifact}/${name.slice(packPrefix.length + 1)}` : name;
+  };
   try {
     await readTar(await cache.fetch(desc), `pack ${pack.digest.slice(7, 19)}`, async (entry) => {
-      const want = entry.type === 'file' ? wants.get(entry.name) : undefined;
+      const name = entry.type === 'file' ? nameOf(entry.name) : entry.name;
+      const want = entry.type === 'file' ? wants.get(name) : undefined;
       if (!want) return;
       // Synchronous file calls: tens of thousands of small files cost in per-call thread-pool
       // hand-offs (and lock contention on the folder), not in bytes.
@@ -96,8 +118,8 @@ export async function extractPack(cache: CacheStore, pack: { digest: string; siz
       }
       chmodSync(tmp, want.mode);
       renameSync(tmp, want.dest);
-      remaining.delete(entry.name);
-      onPlaced(entry.name, { abs: want.dest, stat: lstatSync(want.dest), digest: got });
+      remaining.delete(name);
+      onPlaced(name, { abs: want.dest, stat: lstatSync(want.dest), digest: got });
     });
   } catch (e) {
     if (!isMkError(e, 'ETAR')) throw e; // a damaged pack was dropped by the verifying read

@@ -105,6 +105,14 @@ export function mergeFiles(base: Slim[], ours: Slim[], theirs: Slim[]): FileMerg
   return { files, conflicts, fromTheirs };
 }
 
+/** A link's stand-in among a merge's files: its "digest" is its target text (links merge as files do, path by path). */
+const LINK = 'link:';
+
+/** A folder's files and links, as the entries mergeFiles takes. */
+export function mergeEntries(m: DirManifest): Slim[] {
+  return [...m.files, ...(m.links ?? []).map((l) => ({ path: l.path, mode: 0, size: 0, digest: LINK + l.target }))];
+}
+
 function slim(f: Slim): Slim {
   return { path: f.path, mode: f.mode, size: f.size, digest: f.digest };
 }
@@ -173,7 +181,9 @@ export interface MergedDir {
  */
 export async function storeMergedDir(src: BlobSources, rel: string, files: MergedFile[], sides: { ours: DirManifest; theirs: DirManifest }, opts: GroupingOptions): Promise<MergedDir> {
   const cache = src.cache;
-  const sorted = [...files].sort((a, b) => cmp(a.path, b.path));
+  const links = files.filter((f) => f.digest.startsWith(LINK)).map((f) => ({ path: f.path, target: f.digest.slice(LINK.length) }));
+  const sorted = files.filter((f) => !f.digest.startsWith(LINK)).sort((a, b) => cmp(a.path, b.path));
+  links.sort((a, b) => cmp(a.path, b.path));
   const groups = planGroups(sorted, opts);
   // The packs of both sides, by the files they hold.
   const existing = new Map<string, LayerRef>();
@@ -281,6 +291,7 @@ export async function storeMergedDir(src: BlobSources, rel: string, files: Merge
   const groupOf = new Map<string, number>();
   groups.forEach((g, gi) => g.files.forEach((f) => groupOf.set(f.path, gi)));
   const manifest: DirManifest = { layers, files: sorted.map((f) => ({ path: f.path, mode: f.mode, size: f.size, digest: f.digest, layer: groupOf.get(f.path)! })) };
+  if (links.length) manifest.links = links;
   const enc = encodeDirManifest(manifest);
   manifest.layers = enc.layers;
   const mem = new MemoryStore();

@@ -2,9 +2,9 @@ import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { checkout, type CheckoutResult } from './checkout.js';
 import { compareWorkspace } from './compare.js';
-import { isMkError, UnsavedChangesError } from '../errors/index.js';
-import { classifyData, type DataState } from './judge.js';
-import { Stamps } from '../hashing/stamps.js';
+import { isMkError } from '../errors/index.js';
+import { judge, type DataState } from './judge.js';
+import { Session } from './session.js';
 import { pointersAtCommit, underPrefix, workspacePointers, type TrackedPointer } from '../git/pointers.js';
 import { git, headCommit } from '../git/run.js';
 import { recordPointerState } from '../git/pointer-state.js';
@@ -37,15 +37,23 @@ async function baselineAt(ctx: RepoContext, commit: string | undefined): Promise
 
 /** What reconciling did: data that followed its pointer, the user's data left alone, data of artifacts no longer tracked. */
 export interface ReconcileResult extends CheckoutResult {
-  /** Stale (or absent) data that now follows its pointer. */
+  /** Stale, half-placed (interrupted) or absent data that now follows its pointer. */
   restored: string[];
-  /** The user's data (changed since mk placed or recorded it): kept as it is. */
+  /**
+   * The user's data left exactly as it was although git moved its pointer: the new version
+   * changes files the user changed too (`conflicts` in `artifacts` names them). Not this
+   * revision's data: the command that moved the pointer did not get what it asked for.
+   */
   kept: string[];
+  /** Artifacts with the user's changes in place (carried across the pointer's move, or the pointer did not move): nothing was refused. */
+  edited: string[];
+  /** Artifacts whose changes were discarded (`discard`: git reset --hard, checkout -f, switch --discard-changes). */
+  discarded: string[];
   /** Data of artifacts the previous revision tracked and this one does not. */
   removed: string[];
   /** Stale data that could not follow its pointer (while a merge is being concluded, or nothing to fetch it from). */
   stale: Array<{ path: string; version: Pointer }>;
-  /** Each artifact's state after reconciling (stale data restored counts as clean). */
+  /** Each artifact's state before reconciling. */
   states: Map<string, DataState['state']>;
 }
 
@@ -58,7 +66,7 @@ export interface ReconcileOptions {
   paths?: string[];
   /** Restore absent data too (hooks after git moved HEAD); the pre-commit hook only reports it. */
   restoreMissing?: boolean;
-  /** Only classify: restore nothing (the stale artifacts are returned). */
+  /** Only judge: restore nothing (the stale artifacts are returned). */
   dryRun?: boolean;
   /** Remove the data of artifacts `previous` tracked and the work tree no longer does (default true). */
   dropUntracked?: boolean;
@@ -66,18 +74,22 @@ export interface ReconcileOptions {
   pointers?: TrackedPointer[];
   /** Downloads the data of these artifacts into the cache (`auto_fetch`): given by the caller, which may reach a remote. */
   fetch?: (paths: string[]) => Promise<void>;
+  /** The user's changes go too (git reset --hard, checkout -f, switch --discard-changes): every artifact follows its pointer. */
+  discard?: boolean;
 }
 
 /**
- * The one rule, for every folder (and legacy file) artifact: data the user has not changed
- * since mk placed or recorded it follows its pointer (restored, fetched first when
- * `auto_fetch` allows); data the user changed is kept and reported, never overwritten and
- * never taken for stale. See classifyData for the evidence. Run by every hook that sees git
- * move pointers (post-checkout, post-merge, post-rewrite, reference-transaction) and by
- * pre-commit before it records anything.
+ * The one rule (src/worktree/judge.ts), for every folder (and legacy file) artifact, after git
+ * moved pointers: data the user has not changed since mk placed or recorded it follows its
+ * pointer (restored, fetched first when `auto_fetch` allows), and so does mk's own half-placed
+ * data; the user's changes stay, file by file, as git keeps local changes across a switch: a
+ * file the user changed that the new version does not change stays, and an artifact whose new
+ * version changes a file the user changed too is left entirely as it is (`kept`). Run by every
+ * hook that sees git move pointers (post-checkout, post-merge, post-rewrite,
+ * reference-transaction) and by pre-commit before it records anything.
  */
 export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
-  const out: ReconcileResult = { artifacts: [], restored: [], kept: [], removed: [], stale: [], states: new Map() };
+  const out: ReconcileResult = { artifacts: [], restored: [], kept: [], edited: [], discarded: [], removed: [], stale: [], states: new Map() };
   // Files kept through mk's Git filter are Git's own (its checkout, reset and stash write them):
   // never reconciled here, or a `git reset --mixed` would lose the work tree's bytes.
   const all = opts.pointers && !opts.paths ? opts.pointers : await workspacePointers(ctx.root, opts.paths);
@@ -91,7 +103,7 @@ export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): 
     (reflogP ??= (async () => {
       if (!opts.reflog) return [];
       const out: string[] = [];
-      for (const rev of ['HEAD@{1}', 'ORIG_HEAD']) {
+      for (const rev of ['HEAD@{1}', 'ORIG_HEAD', 'HEAD@{2}']) {
         const c = (await git(ctx.root, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { okCodes: [1, 128] })).trim();
         if (c && !previous.includes(c) && !out.includes(c)) out.push(c);
       }
@@ -99,10 +111,11 @@ export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): 
     })());
   let headP: Promise<Map<string, Pointer | undefined>> | undefined;
   const headPointers = () => (headP ??= (async () => baselineAt(ctx, await headCommit(ctx.root)))());
-  const stat = new StatCache(ctx.stateDir);
-  const stamps = new Stamps(ctx.stateDir);
+  const session = new Session(ctx);
+  const { stat, stamps, journal } = session;
   const early = stamps.prefetch(ctx.root);
   const baseline = new Map<string, Pointer | undefined>();
+  const judged = new Map<string, DataState>();
   const todo: string[] = [];
   for (const t of tracked) {
     // In the order of the evidence's strength, read only as far as needed: the previous commit
@@ -114,28 +127,42 @@ export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): 
       const h = (await headPointers()).get(t.path);
       if (h) yield h;
     };
-    const d = await classifyData(ctx, stat, stamps, t.path, t.pointer, candidates, early.get(t.path));
+    const d = await judge(ctx, stat, stamps, journal, t.path, t.pointer, candidates, early.get(t.path));
     out.states.set(t.path, d.state);
+    judged.set(t.path, d);
+    // The version git moved from (its pointer in the previous commit): what the user's changes were made on.
+    const before = (await baselines()).find((b) => b.has(t.path))?.get(t.path);
     if (d.state === 'stale') {
       out.stale.push({ path: t.path, version: d.version! });
       baseline.set(t.path, d.version);
       todo.push(t.path);
+    } else if (d.state === 'interrupted') {
+      baseline.set(t.path, before);
+      todo.push(t.path);
     } else if (d.state === 'deleted' && opts.restoreMissing) {
       baseline.set(t.path, undefined);
       todo.push(t.path);
-    } else if (d.state === 'modified' || d.state === 'unknown') out.kept.push(t.path);
+    } else if (d.state === 'modified' || d.state === 'unknown') {
+      // The user's changes: placed over only when asked to discard them, or carried across a pointer git moved.
+      const moved = previous.length > 0 && before?.digest !== t.pointer.digest;
+      if (opts.discard || moved) {
+        baseline.set(t.path, before);
+        todo.push(t.path);
+        if (opts.discard && d.state === 'modified') out.discarded.push(t.path);
+      } else if (d.state === 'modified') out.edited.push(t.path);
+    }
   }
-  stat.save();
-  stamps.save();
+  session.save();
   if (opts.dryRun) return out;
   if (todo.length) {
-    const r = await restoreFetching(ctx, todo, baseline, tracked, opts.fetch);
+    const r = await restoreFetching(ctx, todo, baseline, tracked, judged, opts.discard ? 'discard' : 'carry', opts.fetch);
     out.artifacts = r.artifacts;
-    out.restored = r.artifacts.filter((a) => a.action === 'restored').map((a) => a.path);
-    for (const p of out.restored) out.states.set(p, 'clean');
-    out.kept.push(...r.unsaved);
-    for (const p of r.unsaved) out.states.set(p, 'modified');
-    out.stale = out.stale.filter((s) => r.unsaved.includes(s.path));
+    out.restored = r.artifacts.filter((a) => a.action === 'restored' && !a.carried?.length && !out.discarded.includes(a.path)).map((a) => a.path);
+    for (const a of r.artifacts) {
+      if (a.action === 'kept') out.kept.push(a.path);
+      else if (a.carried?.length) out.edited.push(a.path);
+    }
+    out.stale = out.stale.filter((s) => out.kept.includes(s.path));
   }
   if (opts.dropUntracked === false) return out;
   const dropped = new Map<string, Pointer | undefined>();
@@ -144,49 +171,49 @@ export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): 
   return out;
 }
 
-/** Restores `paths` (their data is stale or absent); missing blobs are fetched when `auto_fetch` allows. */
+/** Restores `paths` (their data is stale, half-placed or absent, or git moved their pointer); missing blobs are fetched when `auto_fetch` allows. */
 async function restoreFetching(
   ctx: RepoContext,
   paths: string[],
   baseline: Map<string, Pointer | undefined>,
   tracked: TrackedPointer[],
+  judged: Map<string, DataState>,
+  mode: 'carry' | 'discard',
   fetch: ((paths: string[]) => Promise<void>) | undefined,
-): Promise<{ artifacts: CheckoutResult['artifacts']; unsaved: string[] }> {
+): Promise<{ artifacts: CheckoutResult['artifacts'] }> {
   // The pointers just read (checkout would list the work tree's pointers again).
   const pointersOf = (ps: string[]) => tracked.filter((t) => ps.includes(t.path));
-  const run = async () => {
-    try {
-      return { artifacts: (await checkout({ cwd: ctx.root, baseline, paths, pointers: pointersOf(paths) })).artifacts, unsaved: [] as string[] };
-    } catch (e) {
-      // Changed between the classification and the checkout (a race with the user): theirs.
-      if (!isMkError(e, 'EUNSAVED')) throw e;
-      const unsaved = (e.data.paths as string[] | undefined) ?? [];
-      const artifacts = paths.filter((p) => unsaved.some((u) => underPrefix(u, p)));
-      const rest = paths.filter((p) => !artifacts.includes(p));
-      return { artifacts: rest.length ? (await checkout({ cwd: ctx.root, baseline, paths: rest, pointers: pointersOf(rest) })).artifacts : [], unsaved: artifacts };
-    }
-  };
+  const run = async (j?: Map<string, DataState>) => ({ artifacts: (await checkout({ cwd: ctx.root, baseline, paths, pointers: pointersOf(paths), mode, judged: j })).artifacts });
   try {
-    return await run();
+    return await run(judged);
   } catch (e) {
     if (!isMkError(e, 'ENOTCACHED') || !fetch || !ctx.config.autoFetch || ctx.config.remotes.length === 0) throw e;
   }
   await fetch(paths);
   tracked = await workspacePointers(ctx.root, paths); // as they are now (a fetch may run for minutes)
-  return run();
+  return run(); // judged again: the data may have changed meanwhile
 }
 
 /**
  * Brings the data in line with the pointers git just wrote (post-checkout, post-merge,
  * post-rewrite, reference-transaction), by the one rule. `previous`: the commit HEAD was at.
- * The user's data is left alone: it is raised as an unsaved-changes error once every other
- * artifact is restored.
+ * The user's changes stay (see reconcile); with `discard`, they go.
  */
-export async function restoreAfterGit(ctx: RepoContext, previous: string | undefined, opts: { fileCheckout?: boolean; fetch?: (paths: string[]) => Promise<void> } = {}): Promise<ReconcileResult> {
-  const r = await reconcile(ctx, { previous: previous ? [previous] : [], reflog: true, restoreMissing: !opts.fileCheckout, dropUntracked: !opts.fileCheckout, fetch: opts.fetch });
+export async function restoreAfterGit(
+  ctx: RepoContext,
+  previous: string | undefined,
+  opts: { fileCheckout?: boolean; fetch?: (paths: string[]) => Promise<void>; discard?: boolean } = {},
+): Promise<ReconcileResult> {
+  const r = await reconcile(ctx, {
+    previous: previous ? [previous] : [],
+    reflog: true,
+    restoreMissing: !opts.fileCheckout,
+    dropUntracked: !opts.fileCheckout,
+    fetch: opts.fetch,
+    discard: opts.discard,
+  });
   // A checkout that restored data recorded the pointers in place already (removing dropped data changes no pointer).
   if (!r.artifacts.length) await recordPointerState(ctx.root, ctx.stateDir);
-  if (r.kept.length) throw new UnsavedChangesError(r.kept);
   return r;
 }
 

@@ -2,10 +2,11 @@ import { existsSync, lstatSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { MkError, PointerError, UsageError } from '../errors/index.js';
 import { snapshot } from './snapshot.js';
+import { Journal } from './journal.js';
 import { assertNotPartial, forgetPartial } from './partial.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { findSignatureAsync, Stamps } from '../hashing/stamps.js';
-import { digestLookup, neededBlobs } from './compare.js';
+import { compareWorkspace, digestLookup, neededBlobs } from './compare.js';
 import { indexTexts, updateIndex } from '../git/index-update.js';
 import { recordPointerState } from '../git/pointer-state.js';
 import { readWorkspacePointer, underPrefix, workspacePointerPaths } from '../git/pointers.js';
@@ -13,7 +14,7 @@ import { dataPathFor, guessKind, isPointerPath, pointerPathFor, serializePointer
 import { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents, repoRelative } from '../repo/paths.js';
 import { removeStaleTemps, writeFileAtomic } from '../util/fs.js';
-import { checkIgnorable, ensureIgnored, ignoreFileOf, ignores } from '../repo/gitignore.js';
+import { checkIgnorable, folderMarkerOf, hasFolderMarker, ignoreFileOf, ignores, keepOutOfGit, removeIgnored } from '../repo/gitignore.js';
 import { kitfileName, kitfileNeedsStaging, syncProjectKitfile } from '../repo/kitfile-file.js';
 import { KITFILE_NAMES } from '../formats/kitfile-names.js';
 import { readAttributes, usesFilter } from '../repo/gitattributes.js';
@@ -72,6 +73,25 @@ export async function record(paths: string[], opts: AddOptions = {}): Promise<Ad
     ctx.stateDir,
     rels.filter((r) => !existing.includes(r)),
   );
+  // mk's own placement of a version there was interrupted: recording would record a mix of two versions.
+  const journal = new Journal(ctx.stateDir);
+  const interrupted: string[] = [];
+  for (const r of rels.filter((x) => existing.includes(x) && journal.get(x))) {
+    let p: Pointer | undefined;
+    try {
+      p = readWorkspacePointer(ctx.root, pointerPathFor(r));
+    } catch {
+      /* a broken pointer: the data cannot be judged clean */
+    }
+    // Killed after the data was in place but before its note went: the note is all that is left.
+    if (p && (await compareWorkspace(ctx, new StatCache(ctx.stateDir), r, p)).workspace === 'clean') journal.done([r]);
+    else interrupted.push(r);
+  }
+  if (interrupted.length)
+    throw new MkError('EINTERRUPTED', `${interrupted.join(', ')}: mk was placing another version there when it was stopped; recording it now would record a mix of two versions`, {
+      hint: `finish the placement with 'mk checkout -- ${interrupted[0]}' (it names any changes of yours in the way), then record your changes`,
+      data: { paths: interrupted },
+    });
   // In a repository that keeps files through mk's Git filter, a file (not yet tracked with a
   // pointer file beside it) goes through Git: the filter stores it, Git stores its pointer.
   const viaFilter = usesFilter(readAttributes(ctx.root)) ? rels.filter((r) => lstatSync(abs(ctx.root, r)).isFile() && !existing.includes(r)) : [];
@@ -114,16 +134,25 @@ export async function record(paths: string[], opts: AddOptions = {}): Promise<Ad
       stat.save();
       const sig = await early;
       if (sig && snap.manifest) stamps.record(rel, snap.pointer.digest, sig, neededBlobs(snap.pointer, snap.manifest), digestLookup(snap.manifest));
-      else if (stamps.digestOf(rel) !== snap.pointer.digest) stamps.forget(rel); // a stamp of another version would no longer be true
+      else if (stamps.digestOf(rel) !== snap.pointer.digest) stamps.versionOnly(rel, snap.pointer.digest, neededBlobs(snap.pointer, snap.manifest)); // the version recorded, for the judgement (a stamp of another version would no longer be true)
       const changed = !previous || !samePointerData(previous, snap.pointer) || previous.kind !== kind || previous.description !== description;
       if (changed) await writeFileAtomic(abs(ctx.root, pointerPath), serializePointer(snap.pointer, rel.split('/').pop()!));
-      const changedIgnore = await ensureIgnored(ctx.root, rel);
+      // Out of Git: a folder by its marker (a .gitignore inside it, which Git tracks and moves
+      // with the folder), a file by a line in its folder's .gitignore.
+      const folder = lstatSync(abs(ctx.root, rel)).isDirectory();
+      const changedIgnore = await keepOutOfGit(ctx.root, rel, folder);
       // A file git tracked so far leaves the index: from now on its pointer stands for it.
       unstage.push(rel);
       stage.push(pointerPath);
+      if (folder && hasFolderMarker(ctx.root, rel)) {
+        // The marker goes in with the pointer (always: the folder's other files leave the index).
+        stage.push(folderMarkerOf(rel));
+        // A line an older mk wrote in the parent's .gitignore: the marker does its work now.
+        const dropped = await removeIgnored(ctx.root, rel);
+        if (dropped) stage.push(dropped);
+      } else if (changedIgnore) stage.push(changedIgnore);
       // The .gitignore line goes in with the pointer, also when an earlier run (killed before
       // it staged anything) already wrote it to the work tree (checked below, in one go).
-      if (changedIgnore) stage.push(changedIgnore);
       else ignoreChecks.push(rel);
       results.push({
         path: rel,

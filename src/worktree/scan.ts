@@ -1,7 +1,8 @@
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import type { FileStat } from '../hashing/stat-cache.js';
 import { join } from 'node:path';
 import { isTmpName } from '../util/fs.js';
+import { isFolderMarker } from '../repo/gitignore.js';
 import { cmp } from '../formats/dir-manifest.js';
 
 export type { FileStat };
@@ -17,7 +18,9 @@ export interface ScannedFile {
 
 export interface ScanResult {
   files: ScannedFile[];
-  /** Symlinks, sockets and other non-regular entries, which are not tracked. */
+  /** Symbolic links, with their target text (recorded as links, as Git records them). */
+  links: Array<{ path: string; target: string }>;
+  /** Sockets, fifos and other entries that are neither files, folders nor links: not tracked. */
   skipped: string[];
   /** mk's own temporary files (a killed checkout leaves them): not data, never tracked. */
   temps: string[];
@@ -27,22 +30,26 @@ export interface ScanResult {
 export function scanDir(root: string): ScanResult {
   const files: ScannedFile[] = [];
   const skipped: string[] = [];
+  const links: ScanResult['links'] = [];
   const temps: string[] = [];
   const walk = (dir: string, prefix: string) => {
     for (const d of readdirSync(dir, { withFileTypes: true })) {
       const rel = prefix ? `${prefix}/${d.name}` : d.name;
       const abs = join(dir, d.name);
+      if (!prefix && d.name === '.gitignore' && d.isFile() && isFolderMarker(abs)) continue; // the folder's marker is Git's, not data
       if (d.isDirectory()) walk(abs, rel);
       else if (d.isFile() && isTmpName(d.name)) temps.push(rel);
       else if (d.isFile()) {
         const st = lstatSync(abs);
         files.push({ path: rel, abs, stat: st, size: st.size, mode: st.mode & 0o111 ? 0o755 : 0o644 });
-      } else skipped.push(rel);
+      } else if (d.isSymbolicLink()) links.push({ path: rel, target: readlinkSync(abs, 'utf8') });
+      else skipped.push(rel);
     }
   };
   walk(root, '');
   files.sort((a, b) => cmp(a.path, b.path));
-  return { files, skipped, temps };
+  links.sort((a, b) => cmp(a.path, b.path));
+  return { files, links, skipped, temps };
 }
 
 /** Milliseconds from a `find %T@`/`%C@` time ("seconds.fraction"), computed as Node computes `mtimeMs` from its seconds and nanoseconds (so the two compare equal). */
@@ -62,6 +69,7 @@ const S_IFREG = 0o100000;
 export function scanFromFind(root: string, out: Buffer): ScanResult | undefined {
   const files: ScannedFile[] = [];
   const skipped: string[] = [];
+  const links: ScanResult['links'] = [];
   const temps: string[] = [];
   const records = out.toString('utf8').split('\0');
   if (records.pop() !== '') return undefined; // every record ends with NUL
@@ -79,10 +87,19 @@ export function scanFromFind(root: string, out: Buffer): ScanResult | undefined 
     if (!rel) return undefined;
     const type = r.slice(0, sp[0]);
     if (type === 'd') continue;
+    if (type === 'l') {
+      try {
+        links.push({ path: rel, target: readlinkSync(base + rel, 'utf8') });
+      } catch {
+        return undefined; // changed under us: the caller scans from Node
+      }
+      continue;
+    }
     if (type !== 'f') {
       skipped.push(rel);
       continue;
     }
+    if (rel === '.gitignore' && isFolderMarker(base + rel)) continue; // the folder's marker is Git's, not data
     if (isTmpName(rel.slice(rel.lastIndexOf('/') + 1))) {
       temps.push(rel);
       continue;
@@ -99,5 +116,6 @@ export function scanFromFind(root: string, out: Buffer): ScanResult | undefined 
     files.push({ path: rel, abs: base + rel, stat: st, size: st.size, mode: mode & 0o111 ? 0o755 : 0o644 });
   }
   files.sort((a, b) => cmp(a.path, b.path));
-  return { files, skipped, temps };
+  links.sort((a, b) => cmp(a.path, b.path));
+  return { files, links, skipped, temps };
 }

@@ -12,7 +12,7 @@ import type { Kind, Pointer } from '../formats/pointer.js';
 import type { RepoContext } from '../repo/context.js';
 import { abs } from '../repo/paths.js';
 import type { CacheStore } from '../content/storage.js';
-import { encodeDirManifest, type DirManifest, type FileEntry, type LayerRef } from '../formats/dir-manifest.js';
+import { encodeDirManifest, linkTargetInside, type DirManifest, type FileEntry, type LayerRef } from '../formats/dir-manifest.js';
 import { planGroups } from '../formats/grouping.js';
 import { loadDirManifest } from './load.js';
 import { PackPool } from './pack-pool.js';
@@ -152,7 +152,14 @@ function packSignature(dirRel: string, files: Array<{ path: string; mode: number
 
 async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts: SnapshotOptions): Promise<SnapshotResult> {
   const cache = ctx.cache;
-  const { files, skipped } = scanDir(abs(ctx.root, rel));
+  const { files, links, skipped } = scanDir(abs(ctx.root, rel));
+  // Links are recorded as Git records them (their target text), when they stay inside the folder.
+  const outside = links.find((l) => !linkTargetInside(l.path, l.target));
+  if (outside)
+    throw new UnsafePathError(
+      `${rel}/${outside.path}`,
+      `it is a symlink to ${JSON.stringify(outside.target)}, outside ${rel}: mk records links that stay inside a tracked folder (replace it with what it points to, or remove it)`,
+    );
   const warnings: string[] = [];
   const reusable = new Map<string, LayerRef>();
   const previousDigests = new Map<string, string>();
@@ -247,6 +254,7 @@ async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts:
     layers,
     files: files.map((f, i) => ({ path: f.path, mode: f.mode, size: f.size, digest: digests[i]!, layer: groupOf.get(f)! })),
   };
+  if (links.length) manifest.links = links;
   const enc = encodeDirManifest(manifest);
   manifest.layers = enc.layers;
   // The new file lists and root go to the cache through the one graph copy: lists before the

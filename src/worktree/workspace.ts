@@ -13,7 +13,12 @@ export interface WorkFile {
   stat: FileStat;
 }
 
-export type WorkState = { kind: 'unread' } | { kind: 'missing' } | { kind: 'file'; file: WorkFile } | { kind: 'dir'; files: WorkFile[]; skipped: string[]; temps?: string[] } | { kind: 'other' };
+export type WorkState =
+  | { kind: 'unread' }
+  | { kind: 'missing' }
+  | { kind: 'file'; file: WorkFile }
+  | { kind: 'dir'; files: WorkFile[]; links: Array<{ path: string; target: string }>; skipped: string[]; temps?: string[] }
+  | { kind: 'other' };
 
 /** Digest of a work-tree file: from the stat cache when it is unchanged, else by reading it. */
 export async function digestOf(stat: StatCache, rel: string, absPath: string, st: FileStat): Promise<string> {
@@ -49,7 +54,7 @@ export async function workState(root: string, stat: StatCache, rel: string, scan
     const digest = await digestOf(stat, rel, path, st);
     return { kind: 'file', file: { path: rel, mode: st.mode & 0o111 ? 0o755 : 0o644, size: st.size, digest, stat: st } };
   }
-  const { files, skipped, temps } = scanned.scan;
+  const { files, links, skipped, temps } = scanned.scan;
   const out: WorkFile[] = new Array(files.length);
   const misses: number[] = [];
   files.forEach((f, i) => {
@@ -66,5 +71,5 @@ export async function workState(root: string, stat: StatCache, rel: string, scan
       }),
     ),
   );
-  return { kind: 'dir', files: out, skipped, temps };
+  return { kind: 'dir', files: out, links, skipped, temps };
 }

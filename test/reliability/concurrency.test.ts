@@ -27,10 +27,10 @@ describe('two mk processes at once', () => {
     put(p('ds/x'), 'x');
     mk(repo.dir, 'add', 'ds');
     const blobs = [...cacheBlobs(p('.git/mk/cache')).keys()].sort();
-    const gitStatus = git(repo.dir, 'status', '--porcelain');
     // This test process is alive: its pid in the lock file stands for a running mk.
     writeFileSync(lockPath(), `${process.pid} ${hostname()}`);
     rmSync(p('ds'), { recursive: true });
+    const gitStatus = git(repo.dir, 'status', '--porcelain'); // (the folder's marker, ds/.gitignore, went with it)
 
     for (const args of [['add', 'a.bin'], ['checkout'], ['gc']]) {
       const t0 = Date.now();
@@ -118,7 +118,11 @@ describe('two mk processes at once', () => {
       expect(ptr.files).toBe(401);
       expect(staged).toContain(`${name}.mk.yaml`);
     }
-    expect(readFileSync(p('.gitignore'), 'utf8').split('\n').filter(Boolean).sort()).toEqual(['/left', '/right']);
+    // Each folder is kept out of Git by its own marker, staged with its pointer.
+    for (const name of ['left', 'right']) {
+      expect(readFileSync(p(`${name}/.gitignore`), 'utf8')).toMatch(/^# mk: /);
+      expect(staged).toContain(`${name}/.gitignore`);
+    }
     expect(corruptBlobs(p('.git/mk/cache'))).toEqual([]);
     expect(exists(lockPath())).toBe(false);
     git(repo.dir, 'commit', '-qm', 'both');

@@ -254,7 +254,7 @@ describe('what a killed mk leaves behind is swept, never taken for data', () => 
       git(repo.dir, 'add', '-f', 'models/m.pt'); // (--no-stage left the data staged, as the kill would)
       mk(repo.dir, 'add', 'models/m.pt');
       const staged = git(repo.dir, 'diff', '--cached', '--name-only').split('\n').filter(Boolean).sort();
-      expect(staged).toEqual(['Kitfile', 'ds.mk.yaml', 'models/.gitignore', 'models/m.pt.mk.yaml']);
+      expect(staged).toEqual(['Kitfile', 'ds.mk.yaml', 'models/.gitignore', 'models/m.pt.mk.yaml']); // (ds's marker, ds/.gitignore, was committed with A)
       git(repo.dir, 'commit', '-qm', 'model');
       expect(git(repo.dir, 'status', '--porcelain')).toBe('');
     } finally {

@@ -56,6 +56,7 @@ export function snapshotTree(dir: string): Map<string, FileState> {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const rel = prefix ? `${prefix}/${e.name}` : e.name;
       const p = join(d, e.name);
+      if (!prefix && isFolderMarker(p)) continue; // Git's file in a tracked folder, not its data
       if (e.isDirectory()) walk(p, rel);
       else if (e.isFile()) {
         const st = statSync(p);
@@ -65,6 +66,32 @@ export function snapshotTree(dir: string): Map<string, FileState> {
   };
   walk(dir, '');
   return out;
+}
+
+/** Whether `path` is the marker mk keeps in a tracked folder (`<folder>/.gitignore`, which Git tracks; see docs/spec/worktree-state.md). */
+export function isFolderMarker(path: string): boolean {
+  if (!path.endsWith('/.gitignore')) return false;
+  try {
+    return lstatSync(path).isFile() && readFileSync(path, 'utf8').startsWith('# mk: ');
+  } catch {
+    return false;
+  }
+}
+
+/** The entries of a folder, its marker left out (what a tracked folder holds of its data). */
+export function dataEntries(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((n) => !isFolderMarker(join(dir, n)))
+    .sort();
+}
+
+/** Whether a tracked folder holds any of its data (a folder holding only its marker holds none). */
+export function hasData(dir: string): boolean {
+  try {
+    return dataEntries(dir).length > 0;
+  } catch {
+    return false;
+  }
 }
 
 /** Plain object of a snapshot, sorted, for readable toEqual diffs. */

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { loadDirManifestFrom, mergeFiles, storeMergedDir, type BlobSources, type FileChangeKind } from '../../worktree/merge.js';
+import { loadDirManifestFrom, mergeEntries, mergeFiles, storeMergedDir, type BlobSources, type FileChangeKind } from '../../worktree/merge.js';
 import type { Target } from '../../content/storage.js';
 import { isMkError, MkError } from '../../errors/index.js';
 import { pointersAtCommit } from '../../git/pointers.js';
@@ -105,7 +105,7 @@ async function mergeFolder(ctx: RepoContext, m: FolderMerge, messages: string[])
     const base = m.po ? await loadDirManifestFrom(src, m.po.digest) : EMPTY;
     const mo = await loadDirManifestFrom(src, m.pa.digest);
     const mt = await loadDirManifestFrom(src, m.pb.digest);
-    result = mergeFiles(base.files, mo.files, mt.files);
+    result = mergeFiles(mergeEntries(base), mergeEntries(mo), mergeEntries(mt));
     merged = await storeMergedDir(src, dataPath, result.files, { ours: mo, theirs: mt }, { rawThreshold: ctx.config.rawThreshold, packTarget: ctx.config.packTarget });
   } finally {
     lock.release();

@@ -29,6 +29,8 @@ export interface PreCommitResult {
   restored: string[];
   /** `git commit <paths>`: changed artifacts the paths do not name; their data stays, unrecorded. */
   notNamed: string[];
+  /** Tracked folders the user moved, recorded as moves: [from, to]. */
+  moved: Array<[string, string]>;
 }
 
 /** Where the merge driver notes the partly merged folders it placed in the work tree (data path → manifest digest). */
@@ -142,10 +144,13 @@ const NEVER = (p: string) => isPointerPath(p) || p === TEAM_CONFIG || p.endsWith
  */
 export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
   const startedAt = Date.now();
-  const result: PreCommitResult = { autoTracked: [], updated: [], missing: [], wouldBeEmpty: false, staleSide: [], restored: [], notNamed: [] };
+  const result: PreCommitResult = { autoTracked: [], updated: [], missing: [], wouldBeEmpty: false, staleSide: [], restored: [], notNamed: [], moved: [] };
   // Git decides whether a commit is empty before this hook runs: changes made here alone do
   // not make it non-empty. Note whether anything else is staged, to tell the user.
   const nothingElse = !(await hasStagedChanges(ctx.root)) && !existsSync(join(ctx.gitDir, 'MERGE_HEAD')) && !commitArgs().some((a) => a === '--amend' || a === '--allow-empty');
+  // A tracked folder the user moved (mv + git add -A, git mv): its pointer follows it, and what
+  // git staged at the new place (its files, or its marker) is the dataset's, not new data.
+  result.moved = await recordMoves(ctx);
   const allStaged = (await git(ctx.root, ['diff', '--cached', '--name-only', '-z', '--diff-filter=AM', '--no-renames'])).split('\0').filter(Boolean);
   // Files that go through mk's Git filter are Git's to stage (src/integration/filter): only the rest is mk's here.
   const { filteredFilesBeforeCommit } = await import('../filter/pre-commit-files.js');
@@ -277,6 +282,29 @@ async function staleSides(ctx: RepoContext, stat: StatCache, changed: string[], 
     }
   }
   return out;
+}
+
+/** Finds tracked folders the user moved and records each as a move (see movedFolders). */
+async function recordMoves(ctx: RepoContext): Promise<Array<[string, string]>> {
+  const added = (await git(ctx.root, ['diff', '--cached', '--name-only', '-z', '--diff-filter=A', '--no-renames'])).split('\0').filter(Boolean);
+  if (!added.length) return [];
+  const tracked = (await workspacePointers(ctx.root)).filter((t) => !t.filtered && t.pointer.type === 'dir');
+  if (!tracked.length) return [];
+  const { Session } = await import('../../worktree/session.js');
+  const { movedFolders } = await import('../../worktree/moved.js');
+  const { moveTracked } = await import('../../worktree/move.js');
+  const session = await Session.writer(ctx);
+  try {
+    const moves = await movedFolders(session, tracked, added);
+    for (const m of moves) {
+      // Whatever git staged there leaves the index (the marker is staged again by the move).
+      const unstage = (await git(ctx.root, ['ls-files', '-z', '--cached', '--', m.to])).split('\0').filter(Boolean);
+      await moveTracked(session, m.from.path, m.to, m.from.pointer, { dataMoved: true, unstage });
+    }
+    return moves.map((m) => [m.from.path, m.to]);
+  } finally {
+    session.close();
+  }
 }
 
 async function hasStagedChanges(root: string): Promise<boolean> {

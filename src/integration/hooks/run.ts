@@ -94,6 +94,7 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
         out.exitCode = 1;
         return out;
       }
+      for (const [from, to] of r.moved) out.messages.push(`mk: recorded the move of ${from} to ${to} (the same data: nothing hashed or uploaded again)`);
       for (const p of r.restored) out.messages.push(`mk: ${p} held the data of another version than its pointer (git changed the pointer): restored the pointer's data, nothing recorded`);
       for (const p of r.notNamed) out.messages.push(`mk: ${p} has changed data, left out of this commit (its pointer is not among the paths committed)`);
       for (const p of r.autoTracked)
@@ -143,6 +144,7 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
         }
       };
       let prev: string | undefined;
+      let popped: string | undefined;
       if (name === 'reference-transaction') {
         // Only a committed transaction that moved HEAD (or the current branch) can have changed the work tree.
         if (args[0] !== 'committed') return out;
@@ -154,10 +156,24 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
           moved = lines.find((f) => updated(f) && f[2] === branch);
         }
         // `git stash pop` changes the work tree and only the stash ref.
-        const stash = lines.some((f) => f[2] === 'refs/stash');
+        const stashLine = lines.find((f) => f[2] === 'refs/stash');
+        const stash = stashLine !== undefined;
         if (!moved && !stash) return out;
+        const { gitCommands, discardsChanges, stashVerb } = await import('./git-command.js');
+        const cmds = gitCommands();
+        const verb = stashVerb(cmds[0]);
+        if (stash && verb === 'push' && stashLine[1] && !/^0+$/.test(stashLine[1])) {
+          // A stash is being made: the edited data goes with it (git resets the work tree next).
+          const { stashEdits } = await import('../../worktree/stash.js');
+          const paths = await stashEdits(ctx, stashLine[1]);
+          if (paths.length) out.messages.push(`mk: stashed your unsaved changes to ${shown(paths)} with the rest`);
+          return out;
+        }
+        if (verb === 'pop' && stashLine?.[0] && !/^0+$/.test(stashLine[0])) popped = stashLine[0];
         await settle();
-        if (moved && !stash && !pointersDiffer && (await pointersInPlace(ctx.root, ctx.stateDir, moved[1]!))) return out;
+        const { Journal } = await import('../../worktree/journal.js');
+        const busy = existsSync(Journal.path(ctx.stateDir)) || discardsChanges(cmds[0]);
+        if (moved && !stash && !busy && !pointersDiffer && (await pointersInPlace(ctx.root, ctx.stateDir, moved[1]!))) return out;
         prev = moved?.[0];
       } else {
         await settle();
@@ -166,23 +182,33 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
       // A pointer checked out while a merge is concluded (`git checkout --theirs -- <pointer>`):
       // the pre-commit hook stops the commit on stale data instead (see pre-commit.ts, staleSides).
       if (name === 'post-checkout' && args[2] === '0' && existsSync(join(ctx.gitDir, 'MERGE_HEAD'))) return out;
+      if (name === 'post-checkout' && /^0+$/.test(args[0] ?? '')) {
+        // A clone's first checkout, started by the hook Git's template gave it ('mk install --global'): the rest of mk's hooks go in too.
+        const { hooksDir, installHooks } = await import('../../git/hook-shims.js');
+        const pre = join(await hooksDir(ctx), 'pre-commit');
+        if (!existsSync(pre) || !readFileSync(pre, 'utf8').includes('mk-hook-shim')) {
+          await installHooks(ctx);
+          out.messages.push("mk: installed mk's hooks in this clone");
+        }
+      }
       try {
         // A file checkout (`git checkout <rev> -- <pointer>`): git wrote the pointer; its data follows by the same rule.
         if (ctx.config.verifySignaturesKey) await (await import('../../signing/gate.js')).requireSignedRevision({ cwd: ctx.root }); // config verify_signatures
         const { autoFetch } = await import('../fetch.js');
-        const r = await restoreAfterGit(ctx, prev, { fileCheckout: name === 'post-checkout' && args[2] === '0', fetch: autoFetch(ctx) });
-        const n = r?.artifacts.filter((a) => a.action === 'restored').length ?? 0;
-        if (n) out.messages.push(`mk: restored the data of ${n} artifact(s)`);
-        if (r?.removed.length) out.messages.push(`mk: removed the data of ${r.removed.length} artifact(s) this revision does not track`);
-      } catch (e) {
-        if (e instanceof MkError && e.code === 'EUNSAVED') {
-          const paths = (e.data.paths as string[] | undefined) ?? [];
-          const shown = paths.slice(0, 5).join(', ') + (paths.length > 5 ? ` and ${paths.length - 5} more` : '');
-          out.messages.push(`mk: left your unsaved changes to ${shown} as they are (not this revision's data); the other artifacts were restored`);
-          out.messages.push("hint: keep them with 'mk add <path>' and commit, or take this revision's data with 'mk checkout --force -- <path>'");
-          out.exitCode = 1;
-          return out;
+        const { discardsChanges, gitCommands } = await import('./git-command.js');
+        const cmds = gitCommands();
+        const discard = (name === 'post-checkout' || name === 'reference-transaction') && discardsChanges(cmds[0]);
+        const r = await restoreAfterGit(ctx, prev, { fileCheckout: name === 'post-checkout' && args[2] === '0', fetch: autoFetch(ctx), discard });
+        // git stash's own reset: the changes it discards went with the stash (said when it was made).
+        if (cmds.some((c) => c[0] === 'stash')) r.discarded = [];
+        reportReconcile(r, out);
+        if (popped) {
+          const { unstashEdits } = await import('../../worktree/stash.js');
+          const u = await unstashEdits(ctx, popped);
+          if (u.applied.length) out.messages.push(`mk: brought back your stashed changes to ${shown(u.applied)}`);
+          for (const [p, why] of u.left) out.messages.push(`mk: left your stashed changes to ${p} out: ${why} (they are kept in .git/mk/stash/${popped}.json)`);
         }
+      } catch (e) {
         if (e instanceof MkError) {
           out.messages.push(`mk: could not restore the data of this revision: ${e.message}`);
           if (e.hint) out.messages.push(`hint: ${e.hint}; then run 'mk checkout'`);
@@ -224,6 +250,31 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
     }
   }
   return out;
+}
+
+/** Up to five paths, then how many more. */
+function shown(paths: string[]): string {
+  return paths.slice(0, 5).join(', ') + (paths.length > 5 ? ` and ${paths.length - 5} more` : '');
+}
+
+/**
+ * One line per outcome of a hook's reconcile. The exit status is non-zero only when mk
+ * refused to place data the git command asked for (an artifact left as it was because the
+ * user changed files the new version changes too): the user's changes kept elsewhere are
+ * said in one line, as git lists local changes it carried across a switch.
+ */
+function reportReconcile(r: import('../../worktree/reconcile.js').ReconcileResult, out: HookOutcome): void {
+  const n = r.restored.length;
+  if (n) out.messages.push(`mk: restored the data of ${n} artifact(s)`);
+  if (r.removed.length) out.messages.push(`mk: removed the data of ${r.removed.length} artifact(s) this revision does not track`);
+  if (r.discarded.length) out.messages.push(`mk: discarded your unsaved changes to ${shown(r.discarded)}, as git does for files`);
+  if (r.edited.length) out.messages.push(`mk: kept your unsaved changes to ${shown(r.edited)} (record them with 'mk add' or a commit; 'mk checkout --force -- <path>' drops them)`);
+  if (r.kept.length) {
+    const files = r.artifacts.flatMap((a) => (a.action === 'kept' ? (a.conflicts ?? []) : []));
+    out.messages.push(`mk: left ${shown(r.kept)} as ${r.kept.length === 1 ? 'it was' : 'they were'} (not this revision's data): your unsaved changes to ${shown(files)} would be overwritten`);
+    out.messages.push("hint: keep them with 'mk add <path>' and commit, or take this revision's data with 'mk checkout --force -- <path>'");
+    out.exitCode = 1;
+  }
 }
 
 /** Files the pre-commit hook writes and stages: pointers, .gitignore files, the Kitfile. */

@@ -77,10 +77,13 @@ describe('stamps', () => {
       // A write in the same timestamp tick leaves stat data alone: simulated by checking the old signature.
       writeFileSync(join(dir, 'a.bin'), 'uno');
       expect(stamps.isClean('ds', 'sha256:' + 'e'.repeat(64), sig!.sig, dir)).toBe(false);
-      // Without a way to learn a recent file's digest, nothing is recorded.
+      // Without a way to learn a recent file's digest, no signature is recorded: only the version
+      // (mk's word that it placed or recorded it there, evidence for the judgement, never proof).
       const other = new Stamps(join(t.dir, 'other'));
       other.record('ds', 'sha256:' + 'e'.repeat(64), sig!, undefined, () => undefined);
-      expect(other.digestOf('ds')).toBeUndefined();
+      expect(other.signed('ds')).toBe(false);
+      expect(other.digestOf('ds')).toBe('sha256:' + 'e'.repeat(64));
+      expect(other.isClean('ds', 'sha256:' + 'e'.repeat(64), sig!.sig, dir)).toBe(false);
     } finally {
       t.cleanup();
     }

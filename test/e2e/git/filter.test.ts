@@ -284,7 +284,7 @@ describe('clones', () => {
 
   it('git clone with mk install --global (a temporary global config): smudge restores the models, the missing blobs delayed and fetched in one batch', () => {
     const cfg = globalConfig('user');
-    const ge = { GIT_CONFIG_GLOBAL: cfg };
+    const ge = { GIT_CONFIG_GLOBAL: cfg, XDG_CONFIG_HOME: join(root, 'xdg-user') }; // (mk install --global puts Git's template there)
     expect(mkRun(root, ['install', '--global'], ge).status).toBe(0);
     expect(readFileSync(cfg, 'utf8')).toMatch(/process = .*filter-process/);
     const trace = join(root, 'clone.trace');
@@ -302,16 +302,17 @@ describe('clones', () => {
     gx(B, ['add', 'fresh.onnx'], ge);
     expect(largestObject(B)).toBeLessThan(4096);
     expect(storedPointer(B, ':fresh.onnx').digest).toBe(fresh);
-    // mk install --global set no hooks in the clone: mk says so.
+    // mk install --global gave Git's template mk's post-checkout: the clone got the rest of mk's hooks at its first checkout.
     const st = mkRun(B, ['status'], ge);
-    expect(st.stderr).toMatch(/^mk: this clone lacks mk's hooks.*run 'mk install' here/m);
+    expect(st.stderr).not.toMatch(/lacks mk's hooks/);
+    expect(readFileSync(join(B, '.git', 'hooks', 'pre-commit'), 'utf8')).toContain('mk-hook-shim');
     expect(mkRun(root, ['uninstall', '--global'], ge).status).toBe(0);
     expect(readFileSync(cfg, 'utf8')).not.toContain('filter-process');
   });
 
   it('git clone with the global filter but no remote data: the files keep their pointer text, one warning, the checkout succeeds; mk pull restores them later', () => {
     const cfg = globalConfig('offline');
-    const ge = { GIT_CONFIG_GLOBAL: cfg };
+    const ge = { GIT_CONFIG_GLOBAL: cfg, XDG_CONFIG_HOME: join(root, 'xdg-offline') };
     expect(mkRun(root, ['install', '--global'], ge).status).toBe(0);
     const emptyStore = join(root, 'empty-store');
     const other = newRepo(join(root, 'unpushed'), { filter: true });
@@ -321,7 +322,7 @@ describe('clones', () => {
     g(other, 'commit', '-q', '-m', 'not pushed');
     const r = gitRun(root, ['clone', other, 'offline'], ge);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr.split('\n').filter((l) => l.startsWith('mk: '))).toEqual([expect.stringMatching(/1 file left as pointer text.*mk pull/)]);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('mk: '))).toEqual(["mk: installed mk's hooks in this clone", expect.stringMatching(/1 file left as pointer text.*mk pull/)]);
     const B = join(root, 'offline');
     expect(readFileSync(join(B, MODEL), 'utf8')).toMatch(/^mk: 1$/m);
     expect(mkRun(B, ['status', '--json'], ge).stdout).toMatch(/"workspace":\s*"deleted"/);

@@ -33,6 +33,7 @@ function folder(dir: string): Record<string, string> {
   const walk = (rel: string) => {
     for (const e of readdirSync(join(dir, DIR, rel), { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
+      if (r === '.gitignore') continue; // the folder's marker (Git's file), not data
       if (e.isDirectory()) walk(r);
       else out[r] = fileSha(join(dir, DIR, r));
     }

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ls, status } from '../../../src/index.js';
 import { tempDir } from '../../support/repo.js';
+import { hasData } from '../../support/files.js';
 import { env, fileSha, g, gitRun, identify, mk, mkLines, mkRun, newRepo } from './support.js';
 
 /** The whole matrix, for a model file through the Git filter (the default) or beside its pointer (`mk init --no-filter`). */
@@ -231,15 +232,14 @@ function matrix(filter: boolean): void {
         await expectNextCommit(R);
       });
 
-      it('mk mv of the folder: data renamed (no copy), pointer, .gitignore line and Kitfile entry follow, staged', async () => {
+      it('mk mv of the folder: data renamed (no copy), pointer, folder marker and Kitfile entry follow, staged', async () => {
         const R = row();
         const ino = execFileSync('stat', ['-c', '%i', join(R, IMGS, 'f01.png')], { encoding: 'utf8' });
         const r = mkRun(R, ['mv', IMGS, 'data/pics']);
         expect(r.status, r.stderr).toBe(0);
         expect(existsSync(join(R, IMGS))).toBe(false);
         expect(execFileSync('stat', ['-c', '%i', join(R, 'data/pics/f01.png')], { encoding: 'utf8' })).toBe(ino);
-        expect(g(R, 'status', '--porcelain').split('\n').filter(Boolean).sort()).toEqual(['M  Kitfile', 'M  data/.gitignore', `R  ${IMGS}.mk.yaml -> data/pics.mk.yaml`]);
-        expect(readFileSync(join(R, 'data/.gitignore'), 'utf8').split('\n')).toEqual(['/pics', '']);
+        expect(g(R, 'status', '--porcelain').split('\n').filter(Boolean).sort()).toEqual(['M  Kitfile', `R  ${IMGS}.mk.yaml -> data/pics.mk.yaml`, `R  ${IMGS}/.gitignore -> data/pics/.gitignore`]);
         expect(readFileSync(join(R, 'Kitfile'), 'utf8')).toContain('path: data/pics');
         expect(readFileSync(join(R, 'Kitfile'), 'utf8')).not.toContain(IMGS);
         // The stamp moved with the folder: it is clean without hashing it again.
@@ -297,14 +297,28 @@ function matrix(filter: boolean): void {
         });
       }
 
-      it('reset --hard keeps data the user changed (reported), and restores the rest', async () => {
+      it('reset --hard discards the changes the user made to tracked data, as git does for files, and says so', async () => {
+        const R = row();
+        editImgs(R);
+        const r = gitRun(R, ['reset', '-q', '--hard', 'HEAD~2']);
+        expect(r.status, r.stderr).toBe(0);
+        expect(mkLines(r)).toContain(`mk: discarded your unsaved changes to ${IMGS}, as git does for files`);
+        expect(await digests(R)).toEqual({ [IMGS]: D.I1, [MODEL]: D.M1 });
+        await expectInLine(R);
+        await expectNextCommit(R);
+      });
+
+      it('reset (keeping the work tree) keeps the changes the user made to tracked data, says so in one line, and exits 0', async () => {
         const R = row();
         const kept = editImgs(R);
-        gitRun(R, ['reset', '-q', '--hard', 'HEAD~2']);
-        expect(await digests(R)).toEqual({ [IMGS]: D.I1, [MODEL]: D.M1 });
-        await expectInLine(R, { [IMGS]: kept });
-        // The user's data is recorded by the next commit, as an edit on top of I1.
-        await expectNextCommit(R, [IMGS]);
+        const r = gitRun(R, ['reset', '-q', '--keep', 'HEAD~1']);
+        expect(r.status, r.stderr).toBe(0);
+        // Said whenever mk runs: here the model beside its pointer moved (a reset that moves no pointer does not start mk).
+        if (!filter)
+          expect(mkLines(r).filter((l) => l.includes('unsaved'))).toEqual([
+            `mk: kept your unsaved changes to ${IMGS} (record them with 'mk add' or a commit; 'mk checkout --force -- <path>' drops them)`,
+          ]);
+        expect(fileSha(join(R, kept.file))).toBe(kept.sha);
       });
 
       it('reset --hard with no hook running (the issue): status says stale, the next commit restores the data instead of recording it', async () => {
@@ -531,7 +545,7 @@ function matrix(filter: boolean): void {
         const dir = join(root, `clone${++rows}`);
         g(root, 'clone', '-q', bare, dir);
         identify(dir);
-        expect(existsSync(join(dir, IMGS))).toBe(false);
+        expect(hasData(join(dir, IMGS))).toBe(false); // the folder's marker only (Git's file)
         mk(dir, 'install');
         mk(dir, 'pull');
         await expectInLine(dir);

@@ -5,10 +5,10 @@
  * alone, and nothing records the folder (which would delete the files not restored) until it
  * is restored whole. `mk clone` takes --depth, -q, --json and --progress.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { put, randomBytesFrom, rng, snapshotTree } from '../../support/files.js';
+import { dataEntries, hasData, put, randomBytesFrom, rng, snapshotTree } from '../../support/files.js';
 import { spawnSync } from 'node:child_process';
 import { expectMkError, git, gitEnv, makeRepo, mk, mkJson, mkRun, tempDir } from '../../support/repo.js';
 
@@ -57,7 +57,7 @@ describe('partial pull and clone options', () => {
   };
   const statusOf = (work: string, path: string) =>
     (mkJson(work, 'status').artifacts as Array<{ path: string; workspace: string; partial?: { files: number; of: number } }>).find((s) => s.path === path)!;
-  const names = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
+  const names = (dir: string) => (existsSync(dir) ? dataEntries(dir) : []);
 
   it('restores only that part, downloading only the packs that hold it; the rest stays absent, reported as partially restored', () => {
     const work = fresh();
@@ -163,9 +163,9 @@ describe('partial pull and clone options', () => {
   it('refuses, with one line and nothing written: a path not in the folder, a part of another revision, unsaved changes in the way', () => {
     const work = fresh();
     expectMkError(mkRun(work, ['pull', '--', 'data/imgs/val/cow']), /data\/imgs\/val\/cow is not in data\/imgs/);
-    expect(existsSync(join(work, 'data/imgs'))).toBe(false);
+    expect(hasData(join(work, 'data/imgs'))).toBe(false);
     expectMkError(mkRun(work, ['pull', v1, '--', 'data/imgs/val/cat']), /another/);
-    expect(existsSync(join(work, 'data/imgs'))).toBe(false);
+    expect(hasData(join(work, 'data/imgs'))).toBe(false);
     mk(work, 'pull', '--', 'data/imgs/val/cat');
     writeFileSync(join(work, 'data/imgs/val/cat/img-4.bin'), 'mine');
     expectMkError(mkRun(work, ['pull', '--', 'data/imgs/val/cat']), /unsaved changes/);
