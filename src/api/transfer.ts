@@ -56,6 +56,8 @@ export interface TransferResult {
   blobs: number;
   copied: number;
   skipped: number;
+  /** Blobs a registry mounted from another repository of its own (no bytes sent; push only). */
+  mounted?: number;
   bytes: number;
 }
 
@@ -164,7 +166,7 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
       });
       // Signed with the configured key (signing.key / MK_SIGNING_KEY), when there is one.
       const signed = await (await import('./sign.js')).signOnPush(ctx, target, built, { concurrency, signal: opts.signal, known });
-      return { commit, digest: built.manifest.digest, tags, uploaded: p.uploaded, bytes: p.bytes, ...(signed ? { signatures: signed.referrers.map((r) => r.kind) } : {}) };
+      return { commit, digest: built.manifest.digest, tags, uploaded: p.uploaded, mounted: p.mounted, bytes: p.bytes, ...(signed ? { signatures: signed.referrers.map((r) => r.kind) } : {}) };
     };
     // Many commits (a branch pushed at once): several ModelKits at a time, each a few small
     // requests; the ones that carry a ref tag last, so a ref tag never names a ModelKit
@@ -196,6 +198,7 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
     blobs: r.copied.length + r.skipped.length,
     copied: r.copied.length,
     skipped: r.skipped.length,
+    mounted: r.mounted.length + modelkits.reduce((s, m) => s + m.mounted, 0),
     bytes: r.bytes + modelkits.reduce((s, m) => s + m.bytes, 0),
     modelkits,
     held,
@@ -268,6 +271,8 @@ export interface PublishedModelKit {
   digest: string;
   tags: string[];
   uploaded: number;
+  /** Blobs of the ModelKit the registry mounted from another repository (no bytes sent). */
+  mounted: number;
   bytes: number;
   /** With a signing key: the signatures attached by this push (none when this key had signed it already). */
   signatures?: string[];

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { UsageError } from '../api/common.js';
+import { signedNote, UsageError } from '../api/common.js';
 import { bytes, table } from './format.js';
 import { out } from './output.js';
 import { revsAndPathsOf } from './args.js';
@@ -116,10 +116,10 @@ export function registerRemote(program: Command): void {
       const { target: _t, ...rest } = r;
       if (o.json) out.json(rest);
       else {
-        out.line(`pushed ${r.copied} blob(s), ${bytes(r.bytes)} to '${r.remote}' (${r.skipped} already there) for ${r.artifacts} artifact(s)`);
+        const mounted = r.mounted ? `${r.mounted} mounted from another repository of the registry, ` : '';
+        out.line(`pushed ${r.copied} blob(s), ${bytes(r.bytes)} to '${r.remote}' (${mounted}${r.skipped} already there) for ${r.artifacts} artifact(s)`);
         for (const m of r.modelkits) {
-          const signed = m.signatures === undefined ? '' : m.signatures.length ? `, signed (${m.signatures.join(', ')})` : ', signed already';
-          out.line(`ModelKit ${m.digest} tagged ${m.tags.join(', ')}${signed}`);
+          out.line(`ModelKit ${m.digest} tagged ${m.tags.join(', ')}${signedNote(m.signatures)}`);
         }
       }
       // Everything else is published; a branch tag that would move back or sideways is refused, as git refuses a non-fast-forward.
