@@ -4,4 +4,3 @@
  */
 export * from '../errors/index.js';
 export { KINDS, LINK_TYPES, type Kind, type LinkType } from '../formats/kinds.js';
-export { signedNote } from '../signing/describe.js';

@@ -418,3 +418,4 @@ export async function remoteStatus(opts: TransferOptions = {}): Promise<{ remote
   }
   return { remote: rc.name, artifacts: out };
 }
+export { signedNote } from '../signing/describe.js';

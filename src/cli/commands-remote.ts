@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { signedNote, UsageError } from '../api/common.js';
+import { UsageError } from '../api/common.js';
 import { bytes, table } from './format.js';
 import { out } from './output.js';
 import { revsAndPathsOf } from './args.js';
@@ -101,7 +101,7 @@ export function registerRemote(program: Command): void {
     const { revs, paths } = await revsAndPathsOf('push', args, Infinity);
     const bar = await progressBar('push', wantProgress(o));
     try {
-      const { push, heldTagError } = await import('../api/transfer.js');
+      const { push, heldTagError, signedNote } = await import('../api/transfer.js');
       const r = await push({
         remote: o.remote,
         revs,
