@@ -22,6 +22,9 @@ import { pullPart, type PartialPullResult } from './partial-pull.js';
 import { buildModelKit, sourceUrl } from '../modelkit/builder.js';
 import { publishModelKit, taggedCommit } from '../modelkit/publish.js';
 import { ociTag } from '../modelkit/tags.js';
+import { announce, type Announcement } from '../notify/announce.js';
+export { announcementLines, type Announcement } from '../notify/announce.js';
+import { mkVersion } from '../util/version.js';
 
 export interface TransferOptions {
   cwd?: string;
@@ -48,6 +51,8 @@ export interface TransferOptions {
   force?: boolean;
   /** Ask the remote for every blob, ignoring what this repository knows it holds (push). */
   checkRemote?: boolean;
+  /** For the `notify:` announcement of a ref push: the Git ref pushed and the commit it named before (compared with). */
+  announce?: { ref?: string; base?: string };
 }
 
 export interface TransferResult {
@@ -89,7 +94,7 @@ function concurrencyOf(ctx: RepoContext, name: string | undefined, given?: numbe
  * them; config and layers before a manifest; a manifest before its tags and referrer). Data
  * missing from the local cache (and from the remote) stops the push before anything is sent.
  */
-export async function push(opts: TransferOptions = {}): Promise<TransferResult & { target: Target; modelkits: PublishedModelKit[]; held: HeldTag[] }> {
+export async function push(opts: TransferOptions = {}): Promise<TransferResult & { target: Target; modelkits: PublishedModelKit[]; held: HeldTag[]; announced: Announcement[] }> {
   const ctx = RepoContext.open(opts.cwd);
   const rc = remoteConfig(ctx, opts.remote);
   const tracked = await collectArtifacts(ctx, opts.revs, opts.paths, opts.cwd ?? process.cwd());
@@ -202,6 +207,8 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
     bytes: r.bytes + modelkits.reduce((s, m) => s + m.bytes, 0),
     modelkits,
     held,
+    // Each publish announced to the `notify:` targets; a target that is down is said, never a failed push.
+    announced: await announce(ctx, modelkits, { remote: rc.name, location: target.location, source: ctx.config.source ?? (await sourceUrl(ctx.root)) ?? null, ...opts.announce }, mkVersion()),
   };
 }
 

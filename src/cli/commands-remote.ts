@@ -101,7 +101,7 @@ export function registerRemote(program: Command): void {
     const { revs, paths } = await revsAndPathsOf('push', args, Infinity);
     const bar = await progressBar('push', wantProgress(o));
     try {
-      const { push, heldTagError, signedNote } = await import('../api/transfer.js');
+      const { push, heldTagError, signedNote, announcementLines } = await import('../api/transfer.js');
       const r = await push({
         remote: o.remote,
         revs,
@@ -122,6 +122,9 @@ export function registerRemote(program: Command): void {
           out.line(`ModelKit ${m.digest} tagged ${m.tags.join(', ')}${signedNote(m.signatures)}`);
         }
       }
+      const said = announcementLines(r.announced);
+      if (!o.json) for (const l of said.done) out.line(l);
+      for (const w of said.warnings) out.err(`mk: warning: ${w}`);
       // Everything else is published; a branch tag that would move back or sideways is refused, as git refuses a non-fast-forward.
       if (r.held[0]) throw heldTagError(r.held[0]);
     } finally {

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MkError } from '../../errors/index.js';
 import { signedNote } from '../../signing/describe.js';
+import { announcementLines } from '../../notify/announce.js';
 import { git } from '../../git/run.js';
 import { RepoContext } from '../../repo/context.js';
 import { HOOKS, hooksDir, PREVIOUS_SUFFIX, type HookName } from '../../git/hook-shims.js';
@@ -209,6 +210,9 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
             const note = signed === rest.length ? ', each signed' : signed ? `, ${signed} of them signed` : '';
             out.messages.push(`mk: published ${named.length ? `${rest.length} more ModelKits` : `${rest.length} ModelKits`}, each tagged with its commit id${note}`);
           }
+          const said = announcementLines(r.announced);
+          for (const l of said.done) out.messages.push(`mk: ${l}`);
+          for (const w of said.warnings) out.messages.push(`mk: warning: ${w}`);
           for (const h of r.held) {
             const e = heldTagError(h);
             out.messages.push(`mk: warning: ${e.message}`);
