@@ -166,8 +166,8 @@ export async function beforeUnpack(
     else if (r.commit) await requireSignedRevision({ cwd: opts.cwd, rev: r.commit });
   }
   if (!opts.signature) return undefined;
-  if (opts.filtered) throw new MkError('EUSAGE', '--signature writes the signature of the whole ModelKit: it cannot go with --filter', { exitCode: 2 });
-  if (opts.referenced) throw new MkError('EUSAGE', '--signature covers this ModelKit only, not the ModelKits its Kitfile references', { exitCode: 2 });
+  if (opts.filtered) throw new MkError('EUSAGE', '--signature writes the signature of the whole ModelKit: it cannot go with --filter');
+  if (opts.referenced) throw new MkError('EUSAGE', '--signature covers this ModelKit only, not the ModelKits its Kitfile references');
   return modelSignatureBundle(r, opts);
 }
 

@@ -1,3 +1,4 @@
+import { MkError } from '../errors/index.js';
 import type { Descriptor } from '../content/descriptor.js';
 import { readAll, type Fetcher, type Target } from '../content/storage.js';
 import { verifying } from '../hashing/digest.js';
@@ -86,12 +87,12 @@ export async function verifyModelKitSignatures(input: VerifyInput): Promise<Sign
     let bundle: Buffer;
     try {
       const bytes = await readManifest(input.store, r);
-      if (sha256(bytes) !== r.digest) throw new Error('its manifest does not match its digest');
+      if (sha256(bytes) !== r.digest) throw new MkError('ESIGNATURE', 'its manifest does not match its digest');
       const m = parseImageManifest(bytes, where);
       const named = (JSON.parse(bytes.toString('utf8')) as { subject?: { digest?: unknown } }).subject?.digest;
-      if (named !== desc.digest) throw new Error(`it names ${typeof named === 'string' ? named : 'no subject'}, not this ModelKit`);
+      if (named !== desc.digest) throw new MkError('ESIGNATURE', `it names ${typeof named === 'string' ? named : 'no subject'}, not this ModelKit`);
       const layer = m.layers[0] as Descriptor | undefined;
-      if (!layer || layer.mediaType !== BUNDLE_MEDIA_TYPE || layer.size > 16 << 20) throw new Error('it holds no Sigstore bundle');
+      if (!layer || layer.mediaType !== BUNDLE_MEDIA_TYPE || layer.size > 16 << 20) throw new MkError('ESIGNATURE', 'it holds no Sigstore bundle');
       bundle = await readAll(verifying(await input.store.fetch(layer), layer, where), 16 << 20);
     } catch (e) {
       const kind = SIGNATURE_KINDS.find((k) => k.predicateType === r.annotations?.['dev.sigstore.bundle.predicateType'])?.kind ?? 'signature';

@@ -58,7 +58,7 @@ export function fromPreCommitFramework(name: HookName, stdin: string, env: NodeJ
 
 export async function runHook(name: string, args: string[]): Promise<HookOutcome> {
   const out: HookOutcome = { messages: [], exitCode: 0 };
-  if (!HOOKS.includes(name as HookName)) throw new MkError('EUSAGE', `unknown hook '${name}' (one of ${HOOKS.join(', ')})`, { exitCode: 2 });
+  if (!HOOKS.includes(name as HookName)) throw new MkError('EUSAGE', `unknown hook '${name}' (one of ${HOOKS.join(', ')})`);
   let stdin = name === 'pre-push' || name === 'reference-transaction' ? readStdin() : '';
   // The shim already ran the hook that was there before mk (it had to read stdin first).
   const previousDone = process.env.MK_PREVIOUS_DONE === '1';
