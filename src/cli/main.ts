@@ -75,7 +75,7 @@ function failureOf(e: unknown, args: string[]): Failure | undefined {
   if (e instanceof CommanderError) {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return undefined;
     // Every other commander error is about the command line: a usage error, exit 2.
-    const message = e.message.replace(/^error: /, '');
+    const message = e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
     return { code: 'EUSAGE', message, hint: `see '${helpFor(args, e.code)}'`, exit: ERROR_CODES.EUSAGE.exit };
   }
   const system = fromSystemError(e);

@@ -1,6 +1,6 @@
 import { parse as parseToml } from 'smol-toml';
 import { MkError } from '../errors/index.js';
-import { readYamlBounded } from '../util/yaml-bounded.js';
+import { readYamlBounded, roughValueCount } from '../util/yaml-bounded.js';
 
 /** One parameter or metric value, as compared and shown (lists and dates become text). */
 export type Scalar = number | string | boolean | null;
@@ -39,6 +39,8 @@ export function parseValuesFile(bytes: Uint8Array, path: string): Record<string,
   const text = Buffer.from(bytes).toString('utf8');
   let v: unknown;
   const format = formatOf(path);
+  // Far over the bound: refused before a parser spends seconds on it.
+  if (roughValueCount(text, 4 * MAX_VALUES) > 4 * MAX_VALUES) throw new ExperimentFileError(path, `holds more than ${MAX_VALUES} values (the most one params or metrics file may hold)`);
   if (format === 'yaml') {
     const r = readYamlBounded(text, { dates: true, maxValues: MAX_VALUES });
     if (!r.ok)
