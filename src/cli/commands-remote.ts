@@ -121,6 +121,7 @@ export function registerRemote(program: Command): void {
           const signed = m.signatures === undefined ? '' : m.signatures.length ? `, signed (${m.signatures.join(', ')})` : ', signed already';
           out.line(`ModelKit ${m.digest} tagged ${m.tags.join(', ')}${signed}`);
         }
+        for (const w of new Set(r.modelkits.flatMap((m) => m.warnings ?? []))) out.err(`warning: ${w}`);
       }
       // Everything else is published; a branch tag that would move back or sideways is refused, as git refuses a non-fast-forward.
       if (r.held[0]) throw heldTagError(r.held[0]);

@@ -19,7 +19,7 @@ export function parsePushLines(stdin: string): PushLine[] {
     .map(([localRef, localSha, remoteRef, remoteSha]) => ({ localRef: localRef!, localSha: localSha!, remoteRef: remoteRef!, remoteSha: remoteSha! }));
 }
 
-export type PrePushResult = TransferResult & { ref: string; modelkits: Array<{ commit: string; digest: string; tags: string[] }>; held: HeldTag[] };
+export type PrePushResult = TransferResult & { ref: string; modelkits: Array<{ commit: string; digest: string; tags: string[]; warnings?: string[] }>; held: HeldTag[] };
 
 const ZERO = /^0+$/;
 

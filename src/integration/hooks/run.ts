@@ -203,6 +203,7 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
           for (const m of named) out.messages.push(`mk: published ModelKit ${m.digest.slice(0, 19)} as ${m.tags.join(', ')}`);
           const rest = r.modelkits.length - named.length;
           if (rest) out.messages.push(`mk: published ${named.length ? `${rest} more ModelKits` : `${rest} ModelKits`}, each tagged with its commit id`);
+          for (const w of new Set(r.modelkits.flatMap((m) => m.warnings ?? []))) out.messages.push(`mk: warning: ${w}`);
           for (const h of r.held) {
             const e = heldTagError(h);
             out.messages.push(`mk: warning: ${e.message}`);
