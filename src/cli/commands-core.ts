@@ -28,6 +28,7 @@ export function registerCore(program: Command): void {
     .action(async (o: { stage: boolean; filter: boolean; json?: boolean }) => {
       const { init } = await import('../api/init.js');
       const r = await init({ stage: o.stage, filter: o.filter });
+      for (const w of r.warnings) out.err(`warning: ${w}`);
       if (o.json) return out.json(r);
       out.line(r.created.length ? `Initialised mk in ${r.root} (created ${r.created.join(', ')})` : `mk is already set up in ${r.root}`);
       const found = (['params', 'metrics', 'plots'] as const).filter((k) => r.experiments[k].length).map((k) => `${k}: ${r.experiments[k].join(', ')}`);

@@ -104,6 +104,7 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
         );
       for (const p of r.updated) out.messages.push(`mk: recorded the new data of ${p}`);
       for (const p of r.missing) out.messages.push(`mk: warning: ${p} is tracked but missing from the work tree; its pointer stays as it was`);
+      for (const w of r.warnings) out.messages.push(`mk: warning: ${w}`);
       if (r.wouldBeEmpty) {
         out.messages.push('mk: only tracked data changed, and git counts a commit as empty before its hooks run: the updated pointers are now in the work tree.');
         out.messages.push("hint: run the same 'git commit -a ...' again (or 'git add' the .mk.yaml pointers and commit) to commit them");

@@ -10,7 +10,8 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync, chmodSync, readdirS
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { put } from '../../support/files.js';
-import { expectMkError, git, makeRepo, mk, mkRun, type MkRun } from '../../support/repo.js';
+import { expectMkError, git, gitEnv, makeRepo, mk, mkRun, type MkRun } from '../../support/repo.js';
+import { spawnSync } from 'node:child_process';
 
 /** A YAML document whose aliases multiply it 9^8 times (a "billion laughs"). */
 const BOMB = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]', ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`), ''].join('\n');
@@ -129,6 +130,33 @@ describe('one line with a proper code, where there was an internal error', () =>
       expect(readFileSync(join(hooks, 'post-merge'), 'utf8')).toBe('#!/bin/sh\necho theirs\n');
     } finally {
       r3.cleanup();
+    }
+  });
+});
+
+describe('a track: pattern mk cannot write into .gitattributes', () => {
+  it('is named with what to write instead: by mk install and when a commit changes the config, not dropped in silence', () => {
+    const r = makeRepo({ init: false });
+    try {
+      mk(r.dir, 'init'); // keeps files through the Git filter: track: patterns become .gitattributes lines
+      mk(r.dir, 'install');
+      const config = join(r.dir, '.mk/config.yaml');
+      writeFileSync(config, readFileSync(config, 'utf8').replace('track:\n', 'track:\n  - "!scratch.onnx"\n  - "my model.bin"\n'));
+      const inst = mkRun(r.dir, ['install']);
+      expect(inst.status, inst.stderr).toBe(0);
+      expect(inst.stderr).toContain("warning: track: pattern '!scratch.onnx' cannot be written into .gitattributes, which has no negative patterns");
+      expect(inst.stderr).toContain(
+        "warning: track: pattern 'my model.bin' holds white space, which a .gitattributes pattern cannot: the files it names are not kept through mk's Git filter; write '?' for each space ('my?model.bin')",
+      );
+      // The commit that changes track: says so too (the pre-commit hook).
+      git(r.dir, 'add', '.mk/config.yaml');
+      const c = spawnSync('git', ['commit', '-qm', 'track more'], { cwd: r.dir, encoding: 'utf8', env: gitEnv() });
+      expect(c.status, c.stderr).toBe(0);
+      expect(c.stderr).toContain("mk: warning: track: pattern 'my model.bin' holds white space");
+      // The patterns it could write are there.
+      expect(readFileSync(join(r.dir, '.gitattributes'), 'utf8')).toMatch(/^\*\.onnx filter=mk/m);
+    } finally {
+      r.cleanup();
     }
   });
 });
