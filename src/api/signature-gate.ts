@@ -121,6 +121,20 @@ export async function requireSignedRevision(opts: { cwd?: string; remote?: strin
 }
 
 /**
+ * For the Git filter's smudge (config verify_signatures): why the data of a revision may not be
+ * placed, or undefined when its ModelKit is signed by the key. Fails closed: a remote that cannot
+ * be reached or a key that cannot be read is a reason too.
+ */
+export async function smudgeRefusal(root: string, rev: string): Promise<string | undefined> {
+  try {
+    await requireSignedRevision({ cwd: root, rev });
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/**
  * The OMS (OpenSSF model signing) bundle attached to a ModelKit, for `mk modelkit unpack
  * --signature`: what `model_signing verify key --signature <file>` checks an unpacked tree
  * against. The one signed by the configured verify_signatures key when there is one; else the

@@ -102,7 +102,7 @@ export function registerCore(program: Command): void {
       if (r.length === 0) return out.line("no tracked artifacts (track some with 'mk add <path>')");
       const rows = r.map((s) => {
         const flags = [
-          s.workspace === 'stale' ? 'stale (pointer changed by git; run mk checkout)' : s.workspace,
+          s.workspace === 'stale' ? 'stale (pointer changed by git; run mk checkout)' : s.refused ? `refused (${s.refused})` : s.workspace,
           s.commit === 'committed' ? '' : s.commit === 'new' ? 'new' : 'uncommitted',
           s.cached ? '' : 'not cached',
         ]
