@@ -485,9 +485,34 @@ export interface CopyModelKitResult {
   destination: string;
   tag: string;
   copied: number;
+  /** Blobs the destination registry mounted from the source repository (no bytes sent). */
+  mounted: number;
   bytes: number;
   /** Referrers (the directory manifests, signatures...) copied along. */
   referrers: number;
+  /** For a commit of this repository: the remote whose signatures (and other referrers) of that ModelKit were copied too. */
+  referrersFrom?: string;
+}
+
+/**
+ * The referrers (signatures, provenance...) that the remotes of this repository hold for a
+ * commit's ModelKit, copied to `dst`: a copy made from the commit keeps what its publication
+ * carries. The default remote first; the first remote that has the ModelKit is used. A remote
+ * that cannot be read is passed over (the copy stands without its signatures, and says so).
+ */
+async function copyPublishedReferrers(ctx: RepoContext, subject: Descriptor, dst: Target, opts: GraphCopyOptions): Promise<{ n: number; from?: string }> {
+  const names = ctx.config.remotes.map((r) => r.name);
+  const first = names.length ? remoteConfig(ctx).name : undefined;
+  for (const name of [...(first ? [first] : []), ...names.filter((n) => n !== first)]) {
+    try {
+      const remote = await openRemote(ctx, remoteConfig(ctx, name));
+      if (!(await remote.exists(subject))) continue;
+      return { n: await copyReferrers(remote, dst, subject, opts), from: name };
+    } catch {
+      /* unreachable or unreadable: the next remote, else none */
+    }
+  }
+  return { n: 0 };
 }
 
 /**
@@ -511,9 +536,19 @@ export async function modelkitCopy(srcRef: string, dstRef: string, opts: { cwd?:
     const p = await publishModelKit(ctx.cache, dst.store, src.built, [tag], copts);
     const dirs = await dirManifestBlobs(ctx.cache, await pointersAtCommit(ctx.commonDir, src.commit));
     const attached = await attachDirManifests(ctx.cache, dst.store, src.built.manifest, dirs, src.commit, copts);
-    return { digest: src.desc.digest, destination: dst.store.location, tag, copied: p.uploaded, bytes: p.bytes, referrers: attached ? 1 : 0 };
+    const published = await copyPublishedReferrers(ctx, src.built.manifest, dst.store, copts);
+    return {
+      digest: src.desc.digest,
+      destination: dst.store.location,
+      tag,
+      copied: p.uploaded,
+      mounted: p.mounted,
+      bytes: p.bytes,
+      referrers: (attached ? 1 : 0) + published.n,
+      ...(published.from ? { referrersFrom: published.from } : {}),
+    };
   }
   const r = await copyGraph(src.target, dst.store, [src.desc], { ...copts, tags: [{ desc: src.desc, name: tag }] });
   const n = src.store ? await copyReferrers(src.store, dst.store, src.desc, copts) : 0;
-  return { digest: src.desc.digest, destination: dst.store.location, tag, copied: r.copied.length, bytes: r.bytes, referrers: n };
+  return { digest: src.desc.digest, destination: dst.store.location, tag, copied: r.copied.length, mounted: r.mounted.length, bytes: r.bytes, referrers: n };
 }

@@ -9,7 +9,8 @@ import { parseRemoteUrl } from '../remote/url.js';
 import { RepoContext } from '../repo/context.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { diff as dataDiff } from './diff.js';
-import { declaredFiles, revision, valuesAt, type ExperimentDiff, type Revision } from './experiments.js';
+import { declaredFiles, revision, valuesAt, type Revision } from '../experiments/revisions.js';
+import type { ExperimentDiff } from './experiments.js';
 import { plotSeries } from './plots.js';
 import { declaredAt } from '../experiments/source.js';
 

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { Descriptor } from '../content/descriptor.js';
 import type { Fetcher, Target } from '../content/storage.js';
@@ -16,14 +16,7 @@ import { KEY_HINT_ANNOTATION, PREDICATE_ANNOTATION } from '../signing/sign.js';
 import { OMS_PREDICATE } from '../signing/statements.js';
 import { verifyModelKitSignatures, type SignaturesResult } from '../signing/verify.js';
 
-/** mk's version (package.json), named as the builder in provenance. */
-export function mkVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
+export { mkVersion } from '../util/version.js';
 
 export function expand(ctx: RepoContext | undefined, p: string): string {
   const home = p.replace(/^~(?=\/|$)/, process.env.HOME ?? '~');

@@ -31,7 +31,7 @@ export interface LayerRef {
  * records, that lists the layers, plus one file-list blob per pack: changing one file
  * rewrites one pack, its list and the root, never the lists of the other packs. Encoded
  * deterministically (fixed key order, files sorted by path), so the same directory gives
- * the same digests anywhere. See docs/pointer-format.md.
+ * the same digests anywhere. See docs/spec/dir-manifest.md.
  */
 export interface DirManifest {
   files: FileEntry[];

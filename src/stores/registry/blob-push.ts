@@ -21,6 +21,8 @@ export interface BlobPushOptions {
   absent?: boolean;
   signal?: AbortSignal;
   onProgress?: (bytes: number) => void;
+  /** Called when the registry mounted the blob from `from` (no bytes sent). */
+  onMounted?: (from: string) => void;
 }
 
 /** Whether the blob is there (HEAD). */
@@ -84,14 +86,14 @@ async function uploadOnce(client: RegistryClient, expected: Descriptor, source: 
     for (const from of sources.slice(0, -1)) {
       const tried = await client.request({ ...common, method: 'POST', path: `blobs/uploads/${mountQuery(from)}`, headers: { 'content-length': '0' }, ok: [201, 202] });
       await tried.body.dump().catch(() => undefined);
-      if (tried.status === 201) return;
+      if (tried.status === 201) return opts.onMounted?.(from);
       await cancel(client, client.location(tried, what), opts.scopes);
     }
     const mount = sources.length ? mountQuery(sources.at(-1)!) : '';
     const post = await client.request({ ...common, method: 'POST', path: `blobs/uploads/${mount}`, headers: { 'content-length': '0' }, ok: [201, 202] });
     await post.body.dump().catch(() => undefined);
     if (post.status === 201) {
-      if (mount) return; // mounted: nothing to send
+      if (mount) return opts.onMounted?.(sources.at(-1)!); // mounted: nothing to send
       throw new RegistryProtocolError(`${what}: the registry answered 201 to an upload POST`);
     }
     loc = client.location(post, what);

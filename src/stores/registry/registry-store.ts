@@ -259,6 +259,7 @@ export class RegistryStore implements Target, BlobStat {
           absent: opts.absent,
           signal: opts.signal,
           onProgress: opts.onProgress,
+          onMounted: opts.onMounted,
         }),
       opts.signal,
     );

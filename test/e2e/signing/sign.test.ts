@@ -526,4 +526,21 @@ describe('signed ModelKits', () => {
       mp.cleanup();
     }
   });
+
+  it('mk modelkit copy of a commit keeps the signatures its publication carries: the copy verifies with the key', async () => {
+    const dst = join(tmp.dir, 'copy-of-commit');
+    expect(await mkOk(proj.dir, ['modelkit', 'copy', commit, `oci:${dst}:kept`])).toMatch(/; [1-9]\d* referrer\(s\) from 'origin'\)$/m);
+    const r = await mkAsync(proj.dir, ['verify', `oci:${dst}:kept`, '--key', `${key}.pub`]);
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/OK {2}provenance/);
+  });
+
+  it('the pre-push hook says it signed each ModelKit it published', () => {
+    writeFileSync(join(proj.dir, 'notes.txt'), 'published by the hook\n');
+    git(proj.dir, 'add', 'notes.txt');
+    git(proj.dir, 'commit', '-q', '-m', 'pushed with git');
+    const r = gitRun(proj.dir, ['push', 'origin', 'main']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^mk: published ModelKit sha256:[0-9a-f]{12} as [0-9a-f]{40}, main, signed \(signature, files, provenance\)$/m);
+  });
 });
