@@ -13,6 +13,7 @@ export function registerGit(program: Command): void {
       if (r.dir) out.line(`installed mk hooks in ${r.dir}: ${r.installed.join(', ')}`);
       if (r.attributes) out.line('updated .gitattributes from track: (staged)');
       if (r.kept.length) out.line(`kept your own ${r.kept.join(', ')} (moved to <hook>.pre-mk; still runs first)`);
+      for (const w of r.warnings) out.err(`warning: ${w}`);
     });
   program
     .command('uninstall')

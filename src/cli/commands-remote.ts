@@ -121,6 +121,7 @@ export function registerRemote(program: Command): void {
         for (const m of r.modelkits) {
           out.line(`ModelKit ${m.digest} tagged ${m.tags.join(', ')}${signedNote(m.signatures)}`);
         }
+        for (const w of new Set(r.modelkits.flatMap((m) => m.warnings ?? []))) out.err(`warning: ${w}`);
       }
       const said = announcementLines(r.announced);
       if (!o.json) for (const l of said.done) out.line(l);

@@ -19,7 +19,12 @@ export function parsePushLines(stdin: string): PushLine[] {
     .map(([localRef, localSha, remoteRef, remoteSha]) => ({ localRef: localRef!, localSha: localSha!, remoteRef: remoteRef!, remoteSha: remoteSha! }));
 }
 
-export type PrePushResult = TransferResult & { ref: string; modelkits: Array<{ commit: string; digest: string; tags: string[]; signatures?: string[] }>; held: HeldTag[]; announced: Announcement[] };
+export type PrePushResult = TransferResult & {
+  ref: string;
+  modelkits: Array<{ commit: string; digest: string; tags: string[]; signatures?: string[]; warnings?: string[] }>;
+  held: HeldTag[];
+  announced: Announcement[];
+};
 
 const ZERO = /^0+$/;
 
