@@ -61,15 +61,19 @@ code:
 const GOLDEN = {
   pack: 'sha256:7679ebc464143154eb4f1273f48f6c86efc09b49bec85fb51c1295e331679528',
   packSize: 15872,
-  codeLayer: 'sha256:24bc49096cac78f62702da3d6026cd4434a093f6d9670f6b676a592d11494dad',
+  codeLayer: 'sha256:c086082b36ad2d04603d1586c6b2d86cf3fda0489b0ba5b6c4e55c172a0db276',
   dirManifest: 'sha256:945b306c81b21b2001a7f956d3db859787e9956d4c2bda8ee14bde67e86426a3',
-  commit: '1a270a679f76a4edf3e1b5dff74aaf1879839cea',
-  config: 'sha256:15d908877950444cdcabc1945bf776dfab1bc8deee7a1e7328720d26f1c99a41',
-  manifest: 'sha256:07a2f85778bb7e4bae5e445d0f09e7d19723fec62b437587c8dc8968accd2bac',
-  /** The model (raw: the file's own digest), the code layer, the dataset's one pack (the pack above). */
+  commit: 'a5908669ba7a05973cd8b064152e441d0b181d3e',
+  config: 'sha256:096f40c3db9d44c955ea86aed8682e1cb8eeee8b5c621635f02a45e3f7f387c3',
+  manifest: 'sha256:1eae49a41e192291918fa888daeba6681210cf8435c9738d42d527169e754267',
   layers: [
+    // the model: a raw layer, the file's own digest
     'sha256:426e8e3d38e267e36a5931a934db7adef0982728ae74d329d739d429c9a1c412',
-    'sha256:24bc49096cac78f62702da3d6026cd4434a093f6d9670f6b676a592d11494dad',
+    // its identical copy: a one-file tar (a ModelKit lists a blob once)
+    'sha256:afb27600f4bc74536c4fff94ca4d10966e522298da2c1c478ace271191846aee',
+    // the code layer
+    'sha256:c086082b36ad2d04603d1586c6b2d86cf3fda0489b0ba5b6c4e55c172a0db276',
+    // the dataset's one pack (the pack above)
     'sha256:7679ebc464143154eb4f1273f48f6c86efc09b49bec85fb51c1295e331679528',
   ],
 };
@@ -84,12 +88,13 @@ describe('golden digests', () => {
     git(t.dir, 'init', '-q', '-b', 'main', repo);
     for (const f of fixedFiles()) put(join(repo, f.name), f.bytes, f.mode);
     put(join(repo, 'models/model.bin'), randomBytesFrom(rng(7), 3000));
+    put(join(repo, 'models/copy.bin'), randomBytesFrom(rng(7), 3000)); // the same bytes: a one-file tar layer
     put(join(repo, 'train.py'), 'print("train")\n');
     put(join(repo, 'scripts/run.sh'), '#!/bin/sh\npython train.py\n', 0o755);
     put(join(repo, 'Kitfile'), KITFILE);
     put(join(repo, '.mk/config.yaml'), '# the golden tree: defaults only\n');
     await init({ cwd: repo, filter: false });
-    await add(['data/images', 'models/model.bin'], { cwd: repo });
+    await add(['data/images', 'models/model.bin', 'models/copy.bin'], { cwd: repo });
     git(repo, 'add', '-A');
     const date = '2025-01-02T03:04:05Z';
     execFileSync('git', ['-c', 'commit.gpgsign=false', 'commit', '-q', '-m', 'golden'], { cwd: repo, env: gitEnv({ GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date }) });
@@ -117,7 +122,7 @@ describe('golden digests', () => {
     const pointer = readFileSync(join(repo, 'data/images.mk.yaml'), 'utf8');
     expect(/digest: (sha256:[0-9a-f]{64})/.exec(pointer)![1]).toBe(GOLDEN.dirManifest);
     const { files } = await listTree(ctx.commonDir, commit);
-    const code = files.filter((f) => !f.path.startsWith('data/images/') && f.path !== 'models/model.bin' && f.path !== 'Kitfile');
+    const code = files.filter((f) => !f.path.startsWith('data/images/') && !f.path.endsWith('.bin') && f.path !== 'Kitfile');
     const layer = await treeLayer(ctx.commonDir, join(t.dir, 'state'), ctx.cache, code);
     expect(layer.digest).toBe(GOLDEN.codeLayer);
     const built = await modelkitBuild({ cwd: repo });
