@@ -56,13 +56,15 @@ function plain(v: unknown, depth = 0): unknown {
   if (v instanceof Date) return Number.isNaN(v.getTime()) ? String(v) : v.toISOString();
   if (Array.isArray(v)) return v.map((x) => plain(x, depth + 1));
   if (typeof v === 'object') {
+    // A date of a parser's own (TOML's): its own text.
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
     if (typeof (v as { toISOString?: unknown }).toISOString === 'function') return String(v);
     const o: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v as object)) Object.defineProperty(o, k, { value: plain(x, depth + 1), enumerable: true, writable: true, configurable: true });
     return o;
   }
   if (typeof v === 'bigint') return Number(v);
-  return String(v);
+  return String(v as string); // undefined, a symbol or a function: never an object here
 }
 
 /** Nested mappings flattened to dotted keys; lists are one value (their JSON text). */
