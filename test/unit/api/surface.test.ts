@@ -79,7 +79,6 @@ const SURFACE = [
   'MediaType',
   'MemoryStore',
   'POINTER_SUFFIX',
-  'RepoContext',
   'bufferSource',
   'copyGraph',
   'digestHex',
