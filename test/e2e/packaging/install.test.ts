@@ -150,6 +150,22 @@ describe('the npm package', () => {
     expect(ok(root, 'mk', ['--help'])).toContain('Usage: mk');
   });
 
+  it('is a library with an exports map: the API and package.json, nothing deeper', () => {
+    const consumer = join(root, 'consumer');
+    mkdirSync(join(consumer, 'node_modules'), { recursive: true });
+    symlinkSync(installed, join(consumer, 'node_modules', 'mk'));
+    writeFileSync(join(consumer, 'package.json'), '{"type":"module"}');
+    const script = [
+      "const mk = await import('mk');",
+      "const pkg = (await import('mk/package.json', { with: { type: 'json' } })).default;",
+      "let deep = 'importable';",
+      "try { await import('mk/dist/api/add.js'); } catch (e) { deep = e.code; }",
+      'console.log(JSON.stringify({ add: typeof mk.add, MkError: typeof mk.MkError, RepoContext: typeof mk.RepoContext, version: pkg.version, deep }));',
+    ].join('\n');
+    const out = JSON.parse(ok(consumer, process.execPath, ['--input-type=module', '-e', script]));
+    expect(out).toEqual({ add: 'function', MkError: 'function', RepoContext: 'undefined', version: pkg.version, deep: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+  });
+
   it('runs with npx from the tarball', () => {
     const r = run(dirname(tarball), 'npx', ['--yes', `./${tarball.split('/').pop()}`, '--version'], process.env.PATH ?? '');
     expect(r.status, r.stderr).toBe(0);
