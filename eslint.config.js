@@ -6,7 +6,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test/unit/architecture/fixture/**', 'bench/**', 'coverage/**'] },
+  { ignores: ['dist/**', '.api/**', 'node_modules/**', 'test/unit/architecture/fixture/**', 'bench/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked.map((c) => ({ ...c, files: ['**/*.ts'] })),
   {
