@@ -17,8 +17,10 @@ const LAYERS = [
   ['experiments'],
   ['modelkit'],
   ['signing'],
+  // Announcements of publishes to the `notify:` targets (push calls them).
+  ['notify'],
   // Moving data and ModelKits to and from a remote (push, fetch, pull): above the work tree, the
-  // ModelKit builder and signing, which it calls; below the verbs and Git's entry points.
+  // ModelKit builder, signing and notifications, which it calls; below the verbs and Git's entry points.
   ['sync'],
   // The verbs (one thin verb per file) and Git's entry points (hooks, the filter process, the
   // merge driver) sit side by side: both call the engine below, neither imports the other.

@@ -1,15 +1,17 @@
-import { type FileValues } from '../experiments/collect.js';
 import { diffValues } from '../experiments/diff.js';
-import { DIFF_HEADER, diffRows, fileNotes, mdTable, textTable } from '../experiments/render.js';
+import { DIFF_HEADER, diffRows, fileNotes, mdInline, mdTable, textTable } from '../experiments/render.js';
 import type { FlatValues } from '../experiments/values.js';
 import { RepoContext } from '../repo/context.js';
 import { MkError } from '../errors/index.js';
-import { declaredFiles, revision, valuesAt, WORKSPACE, type ExperimentDiff, type Revision } from '../experiments/revision.js';
+import { declaredFiles, revision, valuesAt, WORKSPACE, type Revision } from '../experiments/revisions.js';
+import type { FileValues } from '../experiments/collect.js';
 
 export type { FlatValues, Scalar } from '../experiments/values.js';
 export type { ValueChange, FileNote } from '../experiments/diff.js';
+export { declaredFiles, revision, sourceOf, valuesAt, WORKSPACE, type Revision } from '../experiments/revisions.js';
 
-export type { Revision, ExperimentDiff } from '../experiments/revision.js';
+import type { ExperimentDiff } from '../experiments/revisions.js';
+export type { ExperimentDiff };
 
 function noneDeclared(kind: 'params' | 'metrics'): MkError {
   return new MkError('ENOEXP', `no ${kind} files are declared`, { hint: `list them in .mk/config.yaml, e.g. '${kind}: [${kind === 'params' ? 'params.yaml' : 'metrics.json'}]'` });
@@ -62,8 +64,9 @@ export async function metricsShow(opts: { cwd?: string; revs?: string[] } = {}):
 export function formatDiff(d: ExperimentDiff, format: 'text' | 'md'): string {
   const rows = [DIFF_HEADER, ...diffRows(d)];
   const notes = fileNotes(d, d.a.label, d.b.label);
-  const table = d.changes.length ? (format === 'md' ? mdTable(rows) : textTable(rows)) : `no ${d.kind} changed between ${d.a.label} and ${d.b.label}`;
-  return [table, ...notes.map((n) => (format === 'md' ? `\n> ${n}` : `note: ${n}`))].join('\n');
+  const label = (l: string) => (format === 'md' ? mdInline(l) : l);
+  const table = d.changes.length ? (format === 'md' ? mdTable(rows) : textTable(rows)) : `no ${d.kind} changed between ${label(d.a.label)} and ${label(d.b.label)}`;
+  return [table, ...notes.map((n) => (format === 'md' ? `\n> ${mdInline(n)}` : `note: ${n}`))].join('\n');
 }
 
 /** Metrics of several revisions as one table: a row per metric, a column per revision. */

@@ -1,10 +1,10 @@
 import { RepoContext } from '../repo/context.js';
-import { readAttributes, syncAttributes, usesFilter } from '../repo/gitattributes.js';
+import { readAttributes, syncAttributes, unwritablePatterns, usesFilter } from '../repo/gitattributes.js';
 import { git } from '../git/run.js';
 import { installHooks, installTemplate, uninstallHooks, uninstallTemplate, type InstallResult, type TemplateResult } from '../git/hook-shims.js';
 import { installFilterConfig, uninstallFilterConfig } from '../git/filter-config.js';
 
-export type { InstallResult };
+export type { InstallResult, TemplateResult };
 /** A line saying mk's Git filter is not set up for this user, or undefined when it is. */
 export { setupWarning } from '../git/filter-config.js';
 
@@ -16,7 +16,9 @@ export { setupWarning } from '../git/filter-config.js';
  * included) of a repository that uses mk installs mk's hooks and restores its data at its
  * first checkout; the hooks are installed too when `cwd` is inside a repository.
  */
-export async function install(opts: { cwd?: string; global?: boolean } = {}): Promise<InstallResult & { filter: 'local' | 'global'; attributes: boolean; template?: TemplateResult }> {
+export async function install(
+  opts: { cwd?: string; global?: boolean } = {},
+): Promise<InstallResult & { filter: 'local' | 'global'; attributes: boolean; warnings: string[]; template?: TemplateResult }> {
   const cwd = opts.cwd ?? process.cwd();
   if (opts.global) {
     await installFilterConfig(cwd, true);
@@ -26,15 +28,20 @@ export async function install(opts: { cwd?: string; global?: boolean } = {}): Pr
     try {
       ctx = RepoContext.open(cwd);
     } catch {
-      return { dir: '', installed: [], kept: [], filter: 'global', attributes: false, template };
+      return { dir: '', installed: [], kept: [], filter: 'global', attributes: false, warnings: [], template };
     }
     const r = await installHooks(ctx);
-    return { ...r, filter: 'global', attributes: await syncTracked(ctx), template };
+    return { ...r, filter: 'global', attributes: await syncTracked(ctx), warnings: trackWarnings(ctx), template };
   }
   const ctx = RepoContext.open(cwd);
   const r = await installHooks(ctx);
   await installFilterConfig(ctx.root, false);
-  return { ...r, filter: 'local', attributes: await syncTracked(ctx) };
+  return { ...r, filter: 'local', attributes: await syncTracked(ctx), warnings: trackWarnings(ctx) };
+}
+
+/** The `track:` patterns mk could not write into .gitattributes (in a repository that uses the filter). */
+function trackWarnings(ctx: RepoContext): string[] {
+  return usesFilter(readAttributes(ctx.root)) ? unwritablePatterns(ctx.config.track) : [];
 }
 
 /** In a repository that keeps files through the filter, the `track:` file patterns become .gitattributes lines (staged). */

@@ -1,13 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { MkError, UsageError } from '../errors/index.js';
-import { lineSpec, renderPng, renderSvg } from '../experiments/plots.js';
+import { lineSpec, pngRenderer, renderSvg } from '../experiments/plots.js';
 import { declaredAt } from '../experiments/source.js';
 import type { PlotConfig } from '../repo/config.js';
 import { RepoContext } from '../repo/context.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { revision, WORKSPACE, type Revision } from '../experiments/revision.js';
 import { plotSeries, type PlotMissing } from '../experiments/plot-series.js';
+
+export { plotSeries, type PlotMissing };
+import { revision, WORKSPACE, type Revision } from '../experiments/revisions.js';
 
 export interface RenderedPlot {
   path: string;
@@ -64,6 +66,7 @@ export async function plotsDiff(opts: { cwd?: string; revs?: string[]; dir: stri
   const revs = await plotRevisions(ctx, opts.revs);
   const declared = await declaredPlots(ctx, revs);
   if (!declared.length) throw new MkError('ENOEXP', 'no plots are declared', { hint: "list them in .mk/config.yaml, e.g. 'plots: [plots/loss.csv]' or '{path: plots/loss.csv, x: step, y: loss}'" });
+  const toPng = opts.png ? await pngRenderer() : undefined;
   mkdirSync(dir, { recursive: true });
   const plots: RenderedPlot[] = [];
   for (const plot of declared) {
@@ -75,8 +78,8 @@ export async function plotsDiff(opts: { cwd?: string; revs?: string[]; dir: stri
     const specFile = join(dir, `${fileName(plot.path)}.vl.json`);
     await writeFileAtomic(specFile, JSON.stringify(spec, null, 2) + '\n');
     await writeFileAtomic(file, svg);
-    const png = opts.png ? join(dir, `${fileName(plot.path)}.png`) : undefined;
-    if (png) await writeFileAtomic(png, await renderPng(svg));
+    const png = toPng ? join(dir, `${fileName(plot.path)}.png`) : undefined;
+    if (png) await writeFileAtomic(png, toPng!(svg));
     plots.push({ path: plot.path, title, file, ...(png ? { png } : {}), spec: specFile, revisions: series.map((s) => s.revision), missing });
   }
   return { dir, plots };

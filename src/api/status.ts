@@ -12,6 +12,7 @@ import { abs, repoRelative } from '../repo/paths.js';
 import { MkError } from '../errors/index.js';
 import { pointerPathFor } from '../formats/pointer.js';
 import { existsSync, statSync } from 'node:fs';
+import { readWithheld } from '../repo/withheld.js';
 
 export interface ArtifactStatus {
   path: string;
@@ -35,6 +36,8 @@ export interface ArtifactStatus {
   size: number;
   files?: number;
   changes: FileChange[];
+  /** A filtered file Git's checkout left as pointer text because verify_signatures refused its revision: why. */
+  refused?: string;
 }
 
 /** Status of every tracked artifact (or those under `paths`). */
@@ -50,6 +53,7 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
   const out: ArtifactStatus[] = [];
   const history = lazyHistory(ctx);
   const journal = new Journal(ctx.stateDir);
+  const withheld = readWithheld(ctx.stateDir);
   for (const t of tracked) {
     let cmp = await compareWorkspace(ctx, stat, t.path, t.pointer, stamps, early.get(t.path));
     let workspace: ArtifactStatus['workspace'] = cmp.partial && cmp.workspace === 'clean' ? 'partial' : cmp.workspace;
@@ -74,6 +78,8 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
       changes: cmp.changes,
     };
     if (t.pointer.files !== undefined) s.files = t.pointer.files;
+    const w = workspace === 'deleted' && t.filtered && Object.hasOwn(withheld, t.path) ? withheld[t.path] : undefined;
+    if (w && w.digest === t.pointer.digest) s.refused = w.reason;
     if (cmp.partial) s.partial = cmp.partial;
     out.push(s);
   }

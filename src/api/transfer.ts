@@ -14,4 +14,7 @@ export {
   type PublishedModelKit,
   type HeldTag,
   type CopyProgress,
+  type Announcement,
+  announcementLines,
+  signedNote,
 } from '../sync/transfer.js';

@@ -4,7 +4,7 @@ import { out } from './output.js';
 export function registerGit(program: Command): void {
   program
     .command('install')
-    .description('install the Git hooks (pre-commit, post-commit, post-checkout, post-merge, post-rewrite, pre-push) and the Git filter; keeps hooks already there')
+    .description('install the Git hooks (pre-commit, post-commit, post-checkout, post-merge, post-rewrite, pre-push, reference-transaction) and the Git filter; keeps hooks already there')
     .option('--global', "set up mk's Git filter in your global Git config, for every clone (as 'git lfs install')")
     .action(async (o: { global?: boolean }) => {
       const { install } = await import('../api/install.js');
@@ -13,6 +13,7 @@ export function registerGit(program: Command): void {
       if (r.dir) out.line(`installed mk hooks in ${r.dir}: ${r.installed.join(', ')}`);
       if (r.attributes) out.line('updated .gitattributes from track: (staged)');
       if (r.kept.length) out.line(`kept your own ${r.kept.join(', ')} (moved to <hook>.pre-mk; still runs first)`);
+      for (const w of r.warnings) out.err(`warning: ${w}`);
     });
   program
     .command('uninstall')
@@ -69,11 +70,12 @@ export function registerGit(program: Command): void {
     });
   program
     .command('clone')
-    .description(
-      'git clone, install the hooks and pull the data: a working copy with its data in one step. Options mk does not know go to git clone as they are (--filter=blob:none, --recurse-submodules, --single-branch, -o <name>...); with --recurse-submodules the data of every submodule that uses mk is restored too',
-    )
+    .description('git clone, install the hooks and pull the data: a working copy with its data in one step')
     .usage('[options] [git clone options] <url> [dir]')
-    .argument('<args...>', 'the Git repository, then where to clone it, among any git clone options')
+    .argument(
+      '<args...>',
+      'the Git repository, then where to clone it; options mk does not know (--filter=blob:none, --recurse-submodules, --single-branch, -o <name>...) go to git clone as they are, and with --recurse-submodules every submodule that uses mk gets its data too',
+    )
     .option('-b, --branch <name>', 'check out this branch')
     .option('--depth <n>', "a shallow clone of the last <n> commits (git clone --depth); mk restores the checked-out commit's data")
     .option('-j, --jobs <n>', 'transfers at once (default 6, or MK_CONCURRENCY)')

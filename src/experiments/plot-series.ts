@@ -1,15 +1,15 @@
 import { MkError } from '../errors/index.js';
 import type { PlotConfig } from '../repo/config.js';
 import type { RepoContext } from '../repo/context.js';
-import type { RevisionSeries } from './plots.js';
 import { parseSeries } from './series.js';
 import { readSourceFile } from './source.js';
-import { sourceOf, type Revision } from './revision.js';
+import { sourceOf, type Revision } from './revisions.js';
+import type { RevisionSeries } from './plots.js';
 
 /** A plot file may be larger than a params file: a long training log. */
 const MAX_PLOT_FILE = 64 * 1024 * 1024;
 
-/** A revision where a plot's file is missing or unreadable. */
+/** A revision a plot could not be drawn for: the file is missing there, or cannot be read (`problem`). */
 export interface PlotMissing {
   revision: string;
   problem?: string;

@@ -10,19 +10,19 @@ import { writeFileAtomicSync } from '../util/fs.js';
 import { loadDirManifest } from '../worktree/load.js';
 import { storeMergedDir } from '../worktree/merge.js';
 
-const STOP = 'ESTOPREAD';
-
 /** The name of a pack's first file entry (its files are named under the folder's path when the pack was written). */
 async function firstFileName(ctx: RepoContext, layer: { digest: string; size: number }): Promise<string | undefined> {
   let name: string | undefined;
+  // Thrown to stop reading once the first file is seen (that exact object, never an error of the pack's).
+  const stop = new MkError('EINTERNAL', 'stop reading: the first file was found');
   try {
     await readTar(await ctx.cache.fetch({ mediaType: MediaType.octet, digest: layer.digest, size: layer.size }), `pack ${layer.digest.slice(7, 19)}`, async (e) => {
       if (e.type !== 'file') return;
       name = e.name;
-      throw new MkError(STOP, 'found');
+      throw stop;
     });
   } catch (e) {
-    if (!(e instanceof MkError && e.code === STOP)) throw e;
+    if (e !== stop) throw e;
   }
   return name;
 }

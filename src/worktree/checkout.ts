@@ -9,6 +9,7 @@ import { extractPack, placeBlob, type PackWant } from './materialize.js';
 import { workState, type WorkState } from './workspace.js';
 import { checkPointerSize } from './pointer-size.js';
 import { MkError, UnsavedChangesError } from '../errors/index.js';
+import { invariant } from '../errors/invariant.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { findSignatureAsync, Stamps, type Signature } from '../hashing/stamps.js';
 import { digestLookup, neededBlobs } from './compare.js';
@@ -40,18 +41,11 @@ export interface CheckoutOptions {
    * version changes a file the user changed too), `discard` (overwritten, as `git reset --hard`).
    */
   mode?: 'refuse' | 'carry' | 'discard';
-  /** Judgements already made (by reconcile, with the evidence of history): not made again. */
-  judged?: Map<string, DataState>;
   /**
    * Restore folders restored in part (`mk pull -- <path inside>`) whole (`mk pull` does, once it
    * has fetched their data); otherwise they are left as they are, as a sparse checkout is.
    */
   wholePartial?: boolean;
-  /**
-   * The data placed is the user's, not the pointers' (`git stash pop` bringing back stashed
-   * edits): it is not stamped, so nothing takes it for mk's own.
-   */
-  usersData?: boolean;
   link?: LinkType;
   /**
    * What the work tree is supposed to hold now, per data path (default: the pointer files
@@ -65,6 +59,17 @@ export interface CheckoutOptions {
    * driver puts a folder's merged files in place while the pointer itself is in conflict.
    */
   pointers?: TrackedPointer[];
+}
+
+/** What the engine's own callers (reconcile, the stash) pass besides `mk checkout`'s options. */
+export interface PlaceOptions extends CheckoutOptions {
+  /** Judgements already made (by reconcile, with the evidence of history): not made again. */
+  judged?: Map<string, DataState>;
+  /**
+   * The data placed is the user's, not the pointers' (`git stash pop` bringing back stashed
+   * edits): it is not stamped, so nothing takes it for mk's own.
+   */
+  usersData?: boolean;
 }
 
 export interface CheckoutArtifact {
@@ -118,7 +123,7 @@ const LINK = 'link:';
 const linkEntry = (l: LinkEntry): Entry => ({ digest: LINK + l.target, mode: 0 });
 
 /** Brings the work tree's data in line with the pointers (of the work tree, or of `rev`). */
-export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResult> {
+export async function checkout(opts: PlaceOptions = {}): Promise<CheckoutResult> {
   const ctx = RepoContext.open(opts.cwd);
   const cwd = opts.cwd ?? process.cwd();
   const filters = opts.paths?.map((p) => repoRelative(ctx.root, p, cwd));
@@ -446,7 +451,7 @@ async function planArtifact(ctx: RepoContext, stat: StatCache, t: TrackedPointer
     if (!mine && !theirs('', undefined)) return finish({ t, manifest, write: [], remove: [], clear: false });
     return finish({ t, manifest, write: manifest.files, remove: [], clear: true });
   }
-  if (state.kind !== 'dir') throw new Error(`unexpected work-tree state ${state.kind} for ${t.path}`);
+  invariant(state.kind === 'dir', `work-tree state ${state.kind} for ${t.path}`);
   // Files and links alike: a link's "digest" is its target text.
   type Want = { path: string; digest: string; mode: number; file?: FileEntry; link?: LinkEntry };
   const wanted: Want[] = [

@@ -7,11 +7,9 @@ import { hasBlobStat, type Target } from '../content/storage.js';
 import { MkError } from '../errors/index.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { pointersAtCommit, underPrefix, workspacePointers, type TrackedPointer } from '../git/pointers.js';
-import { headCommit, resolveCommit } from '../git/run.js';
 import { decodeDirRoot } from '../formats/dir-manifest.js';
 import { openRemote, remoteConfig } from '../remote/remotes.js';
-import { RepoContext } from '../repo/context.js';
-import { repoRelative } from '../repo/paths.js';
+import type { RepoContext } from '../repo/context.js';
 import { copyGraph } from '../transfer/graph-copy.js';
 
 /** One file's change. A rename (`renamed`) is a file gone from `from` and the same bytes (digest) added at `path`. */
@@ -55,43 +53,31 @@ export interface DiffResult {
   fetched: number;
 }
 
-export interface DiffOptions {
-  cwd?: string;
-  /** Revision (default HEAD). */
-  from?: string;
-  /** Revision (default: the work tree). */
-  to?: string;
-  /** Only artifacts under these paths (relative to cwd), or files under them inside an artifact. */
-  paths?: string[];
-  /** Where to read file lists the cache lacks (default: the default remote, if one is configured). */
-  remote?: string;
-  /** Detect renamed files and artifacts (default true). */
-  renames?: boolean;
-}
-
-type Side = { label: string; commit?: string };
 type ListedFile = { path: string; digest: string; size: number; mode: number };
 
 /** A folder artifact that moved and changed a little is still a rename when this share of its files is the same. */
 const SIMILAR = 0.5;
 
+/** One side of a comparison: a commit, or (no commit, label 'workspace') the work tree. */
+export interface DiffSide {
+  label: string;
+  commit?: string;
+}
+
 /**
  * Files added, removed, modified and renamed inside tracked artifacts between two revisions,
- * or between a revision (default HEAD) and the work tree. Folder file lists the local cache
- * lacks are read from the remote (only those small blobs: no data is downloaded).
+ * or between a revision and the work tree (`b` without a commit, labelled 'workspace').
+ * `filters` (repository-relative) choose what is shown; every artifact is still listed so a
+ * rename is found when they name one side only. Folder file lists the local cache lacks are
+ * read from `remote` (default: the default remote): only those small blobs, no data.
  */
-export async function diff(opts: DiffOptions = {}): Promise<DiffResult> {
-  const ctx = RepoContext.open(opts.cwd);
-  const cwd = opts.cwd ?? process.cwd();
-  const filters = opts.paths?.length ? opts.paths.map((p) => repoRelative(ctx.root, p, cwd)) : undefined;
-  const fromCommit = opts.from ? await resolveCommit(ctx.root, opts.from) : await headCommit(ctx.root);
-  const a: Side = { label: opts.from ?? 'HEAD', commit: fromCommit };
-  const b: Side = opts.to ? { label: opts.to, commit: await resolveCommit(ctx.root, opts.to) } : { label: 'workspace' };
-  const toWork = !opts.to;
+export async function diffRevisions(ctx: RepoContext, a: DiffSide, b: DiffSide, opts: { filters?: string[]; remote?: string; renames?: boolean } = {}): Promise<DiffResult> {
+  const filters = opts.filters;
+  const toWork = !b.commit;
   const stat = new StatCache(ctx.stateDir);
   // Every artifact is listed (pointers only: cheap), so that a rename is found even when the
   // paths given name only one of its two sides; the paths then choose what is shown.
-  const list = async (s: Side): Promise<TrackedPointer[]> => (s.commit ? pointersAtCommit(ctx.commonDir, s.commit) : s.label === 'workspace' ? workspacePointers(ctx.root) : []);
+  const list = async (s: DiffSide): Promise<TrackedPointer[]> => (s.commit ? pointersAtCommit(ctx.commonDir, s.commit) : s.label === 'workspace' ? workspacePointers(ctx.root) : []);
   const wanted = (path: string) => !filters || filters.some((f) => underPrefix(path, f) || underPrefix(f, path));
   const [la, lb] = await Promise.all([list(a), list(b)]);
   const ma = new Map(la.map((t) => [t.path, t]));

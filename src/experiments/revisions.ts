@@ -1,8 +1,8 @@
 import { readValues, type FileValues } from './collect.js';
-import type { ValuesDiff } from './diff.js';
 import { declaredAt, type Source } from './source.js';
 import { resolveCommit } from '../git/run.js';
 import type { RepoContext } from '../repo/context.js';
+import type { ValuesDiff } from './diff.js';
 
 /** One side of a comparison: a commit, or the work tree (`workspace`). */
 export interface Revision {
@@ -11,14 +11,9 @@ export interface Revision {
   commit?: string;
 }
 
-export interface ExperimentDiff extends ValuesDiff {
-  kind: 'params' | 'metrics';
-  a: Revision;
-  b: Revision;
-}
-
 export const WORKSPACE = 'workspace';
 
+/** A revision as named (`rev`, else `fallback`; `workspace` or none: the work tree), with its commit. */
 export async function revision(ctx: RepoContext, rev: string | undefined, fallback: string | undefined): Promise<Revision> {
   const name = rev ?? fallback;
   if (name === undefined || name === WORKSPACE) return { label: WORKSPACE };
@@ -30,6 +25,7 @@ export async function revision(ctx: RepoContext, rev: string | undefined, fallba
   }
 }
 
+/** Where a revision's files are read from (undefined: a revision with no commit, e.g. HEAD before the first commit). */
 export function sourceOf(ctx: RepoContext, r: Revision): Source | undefined {
   if (r.label === WORKSPACE) return { kind: 'worktree', root: ctx.root };
   return r.commit ? { kind: 'commit', gitDir: ctx.commonDir, commit: r.commit } : undefined;
@@ -45,8 +41,16 @@ export async function declaredFiles(ctx: RepoContext, kind: 'params' | 'metrics'
   return files;
 }
 
+/** The values of the declared files at a revision (each file: ok, missing or unreadable). */
 export async function valuesAt(ctx: RepoContext, r: Revision, files: string[]): Promise<FileValues[]> {
   const src = sourceOf(ctx, r);
   if (!src) return files.map((path) => ({ path, status: 'missing' as const, values: {}, nested: {} }));
   return readValues(src, files);
+}
+
+/** Two revisions' params or metrics, compared. */
+export interface ExperimentDiff extends ValuesDiff {
+  kind: 'params' | 'metrics';
+  a: Revision;
+  b: Revision;
 }
