@@ -536,6 +536,75 @@ async function killPostCheckout(): Promise<void> {
   );
 }
 
+/**
+ * SIGKILL of mk inside the hook that places the data for `git switch`, `git reset --keep`,
+ * `git merge` or `git rebase` (whichever hook does the work: reference-transaction,
+ * post-checkout, post-merge, post-rewrite), at a seeded random moment; then the same command
+ * again, as a user would. Between the two, `mk status` never calls the half-placed data the
+ * user's; the rerun (and, where git has nothing left to do and runs no hook, `mk checkout`)
+ * finishes the placement; the unsaved edit of other.bin survives throughout.
+ */
+async function killGitRerun(): Promise<void> {
+  const tmpl = work(await hooked());
+  const stateA = dataState(tmpl, MOVING);
+  await gitOk(tmpl, ['branch', 'code']);
+  await gitOk(tmpl, ['switch', '-q', '-c', 'feat']);
+  versionB(tmpl, rng(17));
+  await mkOk(tmpl, ['add', 'ds', 'weights.bin']);
+  await gitOk(tmpl, ['commit', '-qm', 'B']);
+  const stateB = dataState(tmpl, MOVING);
+  await gitOk(tmpl, ['switch', '-q', 'code']);
+  writeFileSync(join(tmpl, 'train.py'), 'print("code")\n');
+  await gitOk(tmpl, ['commit', '-qam', 'code only']);
+  await gitOk(tmpl, ['switch', '-q', 'main']);
+  expectState(dataState(tmpl, MOVING), stateA, 'the template on main');
+  const commands = [
+    { name: 'git switch', from: 'main', args: ['switch', '-q', 'feat'], hooks: ['reference-transaction', 'post-checkout'] },
+    { name: 'git reset --keep', from: 'main', args: ['reset', '-q', '--keep', 'feat'], hooks: ['reference-transaction'] },
+    { name: 'git merge', from: 'main', args: ['merge', '-q', '--no-edit', 'feat'], hooks: ['reference-transaction', 'post-merge'], idle: true },
+    { name: 'git rebase', from: 'code', args: ['rebase', '-q', 'feat'], hooks: ['post-rewrite', 'reference-transaction'], idle: true },
+  ];
+  const edited = 'an unsaved edit of a tracked file\n';
+  const spans = new Map(commands.map((c) => [c.name, new Span(2000)]));
+  await tally.category(
+    'kill: git switch/reset/merge/rebase, rerun',
+    12,
+    async (t) => {
+      const c = commands[t.n % commands.length]!;
+      const dir = work(tmpl);
+      if (c.from !== 'main') await gitOk(dir, ['switch', '-q', c.from]);
+      writeFileSync(join(dir, 'other.bin'), edited);
+      const span = spans.get(c.name)!;
+      const delay = span.next(t.rand);
+      t.what = `${c.name}, mk in its hook SIGKILLed ${delay} ms after it started`;
+      const g = start('git', c.args, dir, {}, true);
+      let k = { found: false, injected: false, afterMs: 0 };
+      for (const h of c.hooks) {
+        k = await killHookAfter(g, h, delay);
+        if (k.found) break;
+      }
+      const r = await g.done;
+      t.kind = c.name;
+      t.injected = k.injected;
+      if (!k.injected) span.finishedIn(k.afterMs || r.ms);
+      await indexUnlocked(dir);
+      expectNoInternalError(r, 'the hook');
+      // Never the user's: whatever mk had written, its status is clean, stale or interrupted.
+      const st = JSON.parse((await mkOk(dir, ['status', '--json'])).stdout) as { artifacts: Array<{ path: string; workspace: string }> };
+      const mine = st.artifacts.filter((a) => MOVING.includes(a.path) && !['clean', 'stale', 'interrupted'].includes(a.workspace));
+      if (mine.length) throw new Error(`after the kill: mk status calls mk's own data ${mine.map((a) => `${a.path} ${a.workspace}`).join(', ')}`);
+      if (readFileSync(join(dir, 'other.bin'), 'utf8') !== edited) throw new Error('after the kill: the unsaved edit of other.bin is gone');
+      const again = await gitAsync(dir, c.args);
+      if (!c.idle && again.status !== 0) throw new Error(`the rerun failed (${again.status}):\n${again.stderr}`);
+      if (c.idle) await mkOk(dir, ['checkout', '--', ...MOVING]); // git has nothing left to do and runs no hook
+      expectState(dataState(dir, MOVING), stateB, 'after the rerun');
+      if (readFileSync(join(dir, 'other.bin'), 'utf8') !== edited) throw new Error('after the rerun: the unsaved edit of other.bin is gone');
+      expectSoundLayout(join(dir, '.git', 'mk', 'cache'), 'after the rerun');
+    },
+    () => undefined,
+  );
+}
+
 async function killPrePush(): Promise<void> {
   const tmpl = work(await hooked());
   const store = join(scratch('mk-faults-store-'), 'store');
@@ -798,6 +867,7 @@ tally.order = [
   'kill: pre-commit hook',
   'kill: post-checkout hook',
   'kill: pre-push hook',
+  'kill: git switch/reset/merge/rebase, rerun',
   'registry: mk push',
   'registry: mk pull / fetch',
 ];
@@ -820,6 +890,9 @@ describe.concurrent('fault injection', () => {
     await run('kill: pre-commit hook', killPreCommit);
     await run('kill: post-checkout hook', killPostCheckout);
     await run('kill: pre-push hook', killPrePush);
+  });
+  it('lane 3: SIGKILL of mk in the hook placing the data for git switch, reset, merge and rebase; the same command again finishes it', async () => {
+    await run('kill: git switch/reset/merge/rebase, rerun', killGitRerun);
   });
 });
 
