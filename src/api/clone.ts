@@ -4,7 +4,7 @@ import { installHooks } from '../git/hook-shims.js';
 import { installFilterConfig } from '../git/filter-config.js';
 import { RepoContext } from '../repo/context.js';
 import { MkError, UsageError } from '../errors/index.js';
-import { pull, type CopyProgress } from './transfer.js';
+import { pull, type CopyProgress, type Withheld } from './transfer.js';
 
 export interface CloneOptions {
   cwd?: string;
@@ -32,6 +32,8 @@ export interface CloneResult {
   /** Blobs downloaded, and their bytes. */
   blobs: number;
   bytes: number;
+  /** Data routed to remotes this user may not read (remotes by path): everything else was restored. */
+  withheld: Withheld[];
 }
 
 /**
@@ -58,7 +60,7 @@ export async function clone(url: string, dir?: string, opts: CloneOptions = {}):
   const commit = (await headCommit(target)) ?? null;
   if (!commit && !opts.branch) await refuseHeadless(url, target);
   const branch = (await git(target, ['symbolic-ref', '--quiet', '--short', 'HEAD'], { okCodes: [1] })).trim() || null;
-  const result: CloneResult = { url, dir: target, commit, branch, depth: opts.depth ?? null, mk: false, remote: null, artifacts: [], restored: 0, blobs: 0, bytes: 0 };
+  const result: CloneResult = { url, dir: target, commit, branch, depth: opts.depth ?? null, mk: false, remote: null, artifacts: [], restored: 0, blobs: 0, bytes: 0, withheld: [] };
   const ctx = RepoContext.open(target);
   if (!ctx.initialized) return result;
   result.mk = true;
@@ -72,5 +74,6 @@ export async function clone(url: string, dir?: string, opts: CloneOptions = {}):
   result.restored = result.artifacts.length;
   result.blobs = r.fetch.copied;
   result.bytes = r.fetch.bytes;
+  result.withheld = r.withheld;
   return result;
 }

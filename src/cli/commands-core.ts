@@ -4,7 +4,7 @@ import { bytes, short, table } from './format.js';
 import { out } from './output.js';
 import { revsAndPathsOf } from './args.js';
 import { diffFileLines, diffStat } from './diff-format.js';
-import { printRemoteStatus } from './commands-remote.js';
+import { printRemoteStatus, sayWithheld, strictAccessOption } from './commands-remote.js';
 
 function kindOpt(v: string | undefined): Kind | undefined {
   if (v === undefined) return undefined;
@@ -85,7 +85,7 @@ export function registerCore(program: Command): void {
 
   program
     .command('status')
-    .description('show each tracked artifact: clean, modified, stale, deleted, new, not cached')
+    .description('show each tracked artifact: clean, modified, stale, deleted, withheld, new, not cached')
     .argument('[path...]', 'limit to these paths')
     .option('--json', 'print the result as JSON')
     .option('-v, --verbose', 'list changed files inside directories')
@@ -101,9 +101,9 @@ export function registerCore(program: Command): void {
       if (r.length === 0) return out.line("no tracked artifacts (track some with 'mk add <path>')");
       const rows = r.map((s) => {
         const flags = [
-          s.workspace === 'stale' ? 'stale (pointer changed by git; run mk checkout)' : s.workspace,
+          s.workspace === 'stale' ? 'stale (pointer changed by git; run mk checkout)' : s.withheld ? `withheld (no read access to ${s.withheld.repository}, ${s.withheld.reason})` : s.workspace,
           s.commit === 'committed' ? '' : s.commit === 'new' ? 'new' : 'uncommitted',
-          s.cached ? '' : 'not cached',
+          s.cached || s.withheld ? '' : 'not cached',
         ]
           .filter(Boolean)
           .join(', ');
@@ -114,8 +114,7 @@ export function registerCore(program: Command): void {
       if (o.verbose) for (const s of r) for (const c of s.changes) out.line(`    ${c.change.padEnd(8)} ${s.type === 'dir' ? `${s.path}/${c.path}` : c.path}`);
     });
 
-  program
-    .command('checkout')
+  strictAccessOption(program.command('checkout'))
     .description('restore the data recorded by the pointers (of <rev>, whose pointers are restored too)')
     .argument('[rev]', 'a commit, branch or tag (default: the pointers of the work tree)')
     .argument('[paths...]', "only these paths ('--' before them when one could be read as a revision)")
@@ -124,7 +123,7 @@ export function registerCore(program: Command): void {
     .option('--ours', "while a folder's pointer is in conflict: take our side's version of the given files (git's 'ours'; the upstream during a rebase)")
     .option('--theirs', "while a folder's pointer is in conflict: take their side's version of the given files (git's 'theirs'; your commit during a rebase)")
     .option('--json', 'print the result as JSON')
-    .action(async function (this: Command, a1: string | undefined, rest: string[], o: { force?: boolean; link?: string; json?: boolean; ours?: boolean; theirs?: boolean }) {
+    .action(async function (this: Command, a1: string | undefined, rest: string[], o: { force?: boolean; link?: string; json?: boolean; ours?: boolean; theirs?: boolean; strictAccess?: boolean }) {
       const {
         revs: [rev],
         paths,
@@ -140,10 +139,13 @@ export function registerCore(program: Command): void {
       }
       const { checkout } = await import('../api/checkout.js');
       const r = await checkout({ rev, paths, force: o.force, link: linkOpt(o.link) });
-      if (o.json) return out.json(r);
-      const changed = r.artifacts.filter((a) => a.action === 'restored');
-      for (const a of changed) out.line(`restored  ${a.path} (${a.written} written${a.removed ? `, ${a.removed} removed` : ''})`);
-      if (changed.length === 0) out.line('data is up to date');
+      if (o.json) out.json(r);
+      else {
+        const changed = r.artifacts.filter((a) => a.action === 'restored');
+        for (const a of changed) out.line(`restored  ${a.path} (${a.written} written${a.removed ? `, ${a.removed} removed` : ''})`);
+        if (changed.length === 0) out.line('data is up to date');
+      }
+      await sayWithheld(r.withheld, o.strictAccess);
     });
 
   program

@@ -78,7 +78,8 @@ export function registerGit(program: Command): void {
     .option('--progress', 'show progress even when not on a terminal')
     .option('-q, --quiet', 'print nothing but errors')
     .option('--json', 'print the result as JSON')
-    .action(async (url: string, dir: string | undefined, o: { branch?: string; depth?: string; jobs?: string; progress?: boolean; quiet?: boolean; json?: boolean }) => {
+    .option('--strict-access', 'data routed to a remote you may not read (withheld) is an error, not a warning (also MK_STRICT_ACCESS=1, access.strict)')
+    .action(async (url: string, dir: string | undefined, o: { branch?: string; depth?: string; jobs?: string; progress?: boolean; quiet?: boolean; json?: boolean; strictAccess?: boolean }) => {
       const { UsageError } = await import('../api/common.js');
       const whole = (name: string, v: string | undefined) => {
         if (v === undefined) return undefined;
@@ -99,6 +100,11 @@ export function registerGit(program: Command): void {
         const { setupWarning } = await import('../api/install.js');
         const w = await setupWarning(r.dir);
         if (w) out.err(w);
+        if (r.withheld.length) {
+          const { withheldNotice } = await import('../api/access.js');
+          const line = withheldNotice(r.withheld, { cwd: r.dir, strict: o.strictAccess });
+          if (line) out.err(`mk: ${line}`);
+        }
       } finally {
         bar.stop();
       }

@@ -8,7 +8,7 @@ import { MkError } from '../errors/index.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { pointersAtCommit, underPrefix, workspacePointers, type TrackedPointer } from '../git/pointers.js';
 import { decodeDirRoot } from '../formats/dir-manifest.js';
-import { openRemote, remoteConfig } from '../remote/remotes.js';
+import { openRemote, remoteOfArtifact } from '../remote/remotes.js';
 import type { RepoContext } from '../repo/context.js';
 import { copyGraph } from '../transfer/graph-copy.js';
 
@@ -260,7 +260,7 @@ function summarize(artifacts: ArtifactDiff[]): DiffSummary {
  */
 class FileLists {
   fetched = 0;
-  private remote?: Promise<Target>;
+  private readonly remotes = new Map<string, Promise<Target>>();
   constructor(
     private readonly ctx: RepoContext,
     private readonly remoteName: string | undefined,
@@ -277,7 +277,10 @@ class FileLists {
         });
       }
     }
-    const target = await (this.remote ??= openRemote(this.ctx, remoteConfig(this.ctx, this.remoteName)));
+    // Each artifact's lists from its own remote (remotes by path).
+    const rc = remoteOfArtifact(this.ctx, t, this.remoteName);
+    if (!this.remotes.has(rc.name)) this.remotes.set(rc.name, openRemote(this.ctx, rc));
+    const target = await this.remotes.get(rc.name)!;
     const lock = await this.ctx.lock(); // mk gc waits: what is fetched here stays while it is read
     try {
       return await this.fetchLists(t, target);
