@@ -134,10 +134,9 @@ export function routedReference(ctx: Pick<RepoContext, 'config' | 'root'>, t: Tr
 
 /**
  * A Kitfile whose routed artifacts are references to their own ModelKits, with no layer here:
- * the model (when routed) becomes a ModelKit reference in `model.path`, as kit writes a base
- * model; every other routed entry becomes a dataset with a `remotePath`, as kit writes a
- * dataset kept in another ModelKit. The ModelKit then holds neither their bytes nor the names
- * of their files.
+ * each becomes a dataset with a `remotePath`, as kit writes a dataset kept in another ModelKit
+ * (kit has remote entries for datasets only, so a routed model or model part is listed so
+ * too). The ModelKit then holds neither their bytes nor the names of their files.
  */
 function withRoutedEntries(kf: Kitfile, refs: Map<string, string>): Kitfile {
   if (refs.size === 0) return kf;
@@ -154,7 +153,10 @@ function withRoutedEntries(kf: Kitfile, refs: Map<string, string>): Kitfile {
     });
   if (out.model) {
     const r = ref(out.model.path);
-    if (r) out.model.path = r;
+    if (r) {
+      move(out.model, r);
+      delete out.model.path;
+    }
     if (out.model.parts) {
       for (const part of out.model.parts) {
         const pr = ref(part.path);
@@ -163,6 +165,7 @@ function withRoutedEntries(kf: Kitfile, refs: Map<string, string>): Kitfile {
       out.model.parts = out.model.parts.filter((x) => !ref(x.path));
       if (!out.model.parts.length) delete out.model.parts;
     }
+    if (out.model.path === undefined && !out.model.parts) delete out.model;
   }
   for (const d of out.datasets ?? []) {
     const r = ref(d.path);

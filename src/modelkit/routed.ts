@@ -29,7 +29,7 @@ export interface BuiltRoutedModelKit extends BuiltModelKit {
  * repository and named by the commit's ModelKit (`remotePath`, or `model.path` for the model).
  * It depends on the artifact alone (its path and data), not on a commit: the same data at the
  * same path is the same ModelKit, tagged `routedTag(path, digest)`, whichever commit published
- * it. Its layers are the artifact's own blobs (the same raw files and packs mk stores), named
+ * it. The artifact is its one dataset (kit follows a remote dataset into datasets only). Its layers are the artifact's own blobs (the same raw files and packs mk stores), named
  * from the repository root as in the commit's ModelKit, so `kit unpack` of it into a project
  * folder puts the files where they belong. Always the KitOps format. The data must be in the
  * cache (its directory manifest, for a folder). `commit` is the commit being published: what
@@ -37,13 +37,11 @@ export interface BuiltRoutedModelKit extends BuiltModelKit {
  */
 export async function buildRoutedModelKit(ctx: RepoContext, t: TrackedPointer, commit: string): Promise<BuiltRoutedModelKit> {
   const name = t.path.split('/').pop()!;
-  const asModel = t.pointer.kind === 'model';
-  const kf: Kitfile = { manifestVersion: '1.0.0', package: { name } };
-  if (asModel) kf.model = { name, path: t.path };
-  else kf.datasets = [{ name, path: t.path }];
+  // A dataset whatever the artifact's kind: the commit's ModelKit lists it as a remote dataset (see withRoutedEntries).
+  const kf: Kitfile = { manifestVersion: '1.0.0', package: { name }, datasets: [{ name, path: t.path }] };
   const entries: KitEntryRef[] = kitEntries(kf);
   const planned = new Map<KitEntryRef, PlannedLayer[]>();
-  for (const e of entries) planned.set(e, await artifactLayers(ctx, t, asModel ? 'model' : 'dataset', e));
+  for (const e of entries) planned.set(e, await artifactLayers(ctx, t, 'dataset', e));
   // Two identical large files of one folder would be one raw blob twice: later copies become one-file tar layers, as in a commit's ModelKit.
   const used = new Set<string>();
   for (const e of entries)

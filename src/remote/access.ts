@@ -54,7 +54,7 @@ export function withheldLine(w: Withheld | Withheld[]): string {
   for (const x of list) by.set(`${x.repository}\0${x.reason}`, [...(by.get(`${x.repository}\0${x.reason}`) ?? []), x]);
   return [...by.values()]
     .map((g) => {
-      const paths = [...new Set(g.map((x) => x.path))];
+      const paths = [...new Set(g.map((x) => x.path))].sort();
       const shown = paths.slice(0, 3).join(', ') + (paths.length > 3 ? ` and ${paths.length - 3} more` : '');
       return `withheld ${shown}: no read access to ${g[0]!.repository} (${g[0]!.reason})`;
     })

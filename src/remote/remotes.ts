@@ -74,12 +74,14 @@ export async function openRemote(ctx: RepoContext, rc: RemoteConfig, opts: { rea
 /**
  * The repositories of the same registry a push to this remote mounts blobs from before
  * uploading them (cross-repository mount): the remote's `mount_from`, then the repositories of
- * the project's other remotes on that host, which hold what was pushed there.
+ * the project's other remotes on that host (remotes by path excepted), which hold what was pushed there.
  */
 function mountSources(ctx: RepoContext, rc: RemoteConfig, host: string, repository: string): string[] {
   const out = [...(rc.mountFrom ?? [])];
   for (const other of ctx.config.remotes) {
-    if (other.name === rc.name || !other.url.startsWith(`oci://${host}/`)) continue;
+    // Not from a remote by path: its repository has permissions of its own (a user who may push
+    // here may not read there, and a registry refuses a mount from where one may not read).
+    if (other.name === rc.name || other.paths?.length || !other.url.startsWith(`oci://${host}/`)) continue;
     try {
       const o = parseRemoteUrl(other.url, ctx.root);
       if (o.type === 'registry' && o.host === host) out.push(o.repository);

@@ -99,9 +99,7 @@ describe('route patterns', () => {
 describe('configurations refused in one line', () => {
   it('two remotes whose patterns route the same paths', () => {
     const m = refusal({ ...team, remotes: { ...team.remotes, genomics: { url: 'oci://registry.example.com/team/genomics', paths: ['data/**'] } } });
-    expect(m).toBe(
-      ".mk/config.yaml: remotes: 'data/clinical/**' (remote 'clinical') and 'data/**' (remote 'genomics') route the same paths; a path goes to one remote: narrow one of them",
-    );
+    expect(m).toBe(".mk/config.yaml: remotes: 'data/clinical/**' (remote 'clinical') and 'data/**' (remote 'genomics') route the same paths; a path goes to one remote: narrow one of them");
   });
 
   it('paths on the default remote, on a local layout, or naming every path', () => {
@@ -123,7 +121,9 @@ describe('configurations refused in one line', () => {
   });
 
   it('routes without a named default remote, unless exactly one remote takes the rest', () => {
-    expect(refusal({ remotes: { a: 'oci://r.example.com/a', b: 'oci://r.example.com/b', x: { url: 'oci://r.example.com/x', paths: ['d'] } } })).toMatch(/name the remote that takes every other path with default_remote/);
+    expect(refusal({ remotes: { a: 'oci://r.example.com/a', b: 'oci://r.example.com/b', x: { url: 'oci://r.example.com/x', paths: ['d'] } } })).toMatch(
+      /name the remote that takes every other path with default_remote/,
+    );
     const c = config({ remotes: { a: 'oci://r.example.com/a', x: { url: 'oci://r.example.com/x', paths: ['d'] } } });
     expect(routeOfPath(c, 'd/e')?.name).toBe('x');
   });
