@@ -1,5 +1,5 @@
 import { diffValues, type ValuesDiff } from '../experiments/diff.js';
-import { DIFF_HEADER, diffRows, fileNotes, mdTable, textTable } from '../experiments/render.js';
+import { DIFF_HEADER, diffRows, fileNotes, mdInline, mdTable, textTable } from '../experiments/render.js';
 import type { FlatValues } from '../experiments/values.js';
 import { RepoContext } from '../repo/context.js';
 import { MkError } from '../errors/index.js';
@@ -67,8 +67,9 @@ export async function metricsShow(opts: { cwd?: string; revs?: string[] } = {}):
 export function formatDiff(d: ExperimentDiff, format: 'text' | 'md'): string {
   const rows = [DIFF_HEADER, ...diffRows(d)];
   const notes = fileNotes(d, d.a.label, d.b.label);
-  const table = d.changes.length ? (format === 'md' ? mdTable(rows) : textTable(rows)) : `no ${d.kind} changed between ${d.a.label} and ${d.b.label}`;
-  return [table, ...notes.map((n) => (format === 'md' ? `\n> ${n}` : `note: ${n}`))].join('\n');
+  const label = (l: string) => (format === 'md' ? mdInline(l) : l);
+  const table = d.changes.length ? (format === 'md' ? mdTable(rows) : textTable(rows)) : `no ${d.kind} changed between ${label(d.a.label)} and ${label(d.b.label)}`;
+  return [table, ...notes.map((n) => (format === 'md' ? `\n> ${mdInline(n)}` : `note: ${n}`))].join('\n');
 }
 
 /** Metrics of several revisions as one table: a row per metric, a column per revision. */

@@ -37,7 +37,7 @@ const SMALL = 64 << 20;
 export async function getFromModelKit(ref: string, path: string, opts: GetOptions = {}): Promise<GetResult> {
   const cwd = opts.cwd ?? process.cwd();
   const rel = cleanPath(path);
-  if (rel === '.' || rel.startsWith('..')) throw new MkError('EUSAGE', `name a file or folder inside the ModelKit, not '${path}'`, { exitCode: 2 });
+  if (rel === '.' || rel.startsWith('..')) throw new MkError('EUSAGE', `name a file or folder inside the ModelKit, not '${path}'`);
   checkStoredPath(rel);
   const out = resolvePath(cwd, opts.out ?? basename(rel));
   assertNotGitDir(dirname(out));

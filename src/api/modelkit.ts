@@ -18,7 +18,8 @@ import { modelPackKitConfig, parseImageManifest, parseKitConfig, type ImageManif
 import { configEntries, matches, parseFilter, Unpacker, type Filter } from '../modelkit/unpack.js';
 import { isModelKitReference } from '../modelkit/kitfile.js';
 import { cleanEntryName } from '../formats/stored-path.js';
-import { openLayout, openRemote, registrySettings, remoteConfig, remoteOnHost } from '../remote/remotes.js';
+import { defaultRemoteHost, openLayout, openRemote, registrySettings, remoteConfig, remoteOnHost } from '../remote/remotes.js';
+import { parseRemoteUrl } from '../remote/url.js';
 import { openCacheStore, openLayoutStore, openRegistryStore } from '../stores/open.js';
 import { RepoContext } from '../repo/context.js';
 import type { CacheStore } from '../content/storage.js';
@@ -39,6 +40,12 @@ export interface ResolvedModelKit {
   /** Set when the reference named a commit of the current repository. */
   commit?: string;
   built?: BuiltModelKit;
+  /**
+   * The registry host the user chose for this command (named in the reference, or the remote's):
+   * the one host environment credentials may go to. ModelKits this one references get it as
+   * it is, never their own host.
+   */
+  envHost?: string;
 }
 
 function tryRepo(cwd?: string): RepoContext | undefined {
@@ -89,12 +96,13 @@ export async function resolveModelKit(ref: string, opts: { cwd?: string } = {}):
     const m = /^oci:(.*?)(?::([A-Za-z0-9_][A-Za-z0-9._-]{0,127})|@(sha256:[a-f0-9]{64}))?$/.exec(ref);
     const store = existingLayout(resolvePath(opts.cwd ?? process.cwd(), m![1]!));
     const tag = m![2] ?? m![3];
+    const envHost = defaultRemoteHost(ctx);
     if (!tag) {
       const tags = await store.tags();
       if (tags.length !== 1) throw new MkError('EREF', `${ref}: name a tag (${tags.length} in the layout: ${tags.slice(0, 5).join(', ')})`);
-      return { reference: ref, target: store, store, tag: tags[0], desc: await store.resolve(tags[0]!) };
+      return { reference: ref, target: store, store, tag: tags[0], desc: await store.resolve(tags[0]!), envHost };
     }
-    return { reference: ref, target: store, store, tag: m![2], desc: await store.resolve(tag) };
+    return { reference: ref, target: store, store, tag: m![2], desc: await store.resolve(tag), envHost };
   }
   if (ctx) {
     const colon = ref.indexOf(':');
@@ -103,7 +111,8 @@ export async function resolveModelKit(ref: string, opts: { cwd?: string } = {}):
       const rc = ctx.config.remotes.find((r) => r.name === name);
       if (rc) {
         const target = await openRemote(ctx, rc);
-        return { reference: ref, target, store: target, tag: ref.slice(colon + 1), desc: await target.resolve(ref.slice(colon + 1)) };
+        const u = parseRemoteUrl(rc.url, ctx.root);
+        return { reference: ref, target, store: target, tag: ref.slice(colon + 1), desc: await target.resolve(ref.slice(colon + 1)), envHost: u.type === 'registry' ? u.host : undefined };
       }
     }
     if (!ref.includes('/') || !/[.:]/.test(ref.split('/')[0]!)) {
@@ -115,15 +124,19 @@ export async function resolveModelKit(ref: string, opts: { cwd?: string } = {}):
       }
       if (commit) {
         const built = await buildModelKit(ctx, commit);
-        return { reference: ref, target: { ...overlay(built.store, ctx.cache), location: ctx.cacheDir }, desc: built.manifest, commit, built };
+        return { reference: ref, target: { ...overlay(built.store, ctx.cache), location: ctx.cacheDir }, desc: built.manifest, commit, built, envHost: defaultRemoteHost(ctx) };
       }
     }
   }
-  return resolveRegistryModelKit(ref, ctx);
+  return resolveRegistryModelKit(ref, ctx, (host) => host);
 }
 
-/** A registry reference (`[oci://]host[:port]/repository[:tag|@digest]`), with the settings of a remote on that host. */
-async function resolveRegistryModelKit(ref: string, ctx: RepoContext | undefined): Promise<ResolvedModelKit> {
+/**
+ * A registry reference (`[oci://]host[:port]/repository[:tag|@digest]`), with the settings of a
+ * remote on that host. `envHost` says which host environment credentials belong to: the
+ * reference's own when the user typed it, the command's when a ModelKit named it.
+ */
+async function resolveRegistryModelKit(ref: string, ctx: RepoContext | undefined, envHost: (refHost: string) => string | undefined): Promise<ResolvedModelKit> {
   const { findUserinfo, parseRegistryReference } = await import('../stores/registry/index.js');
   let r;
   try {
@@ -132,10 +145,11 @@ async function resolveRegistryModelKit(ref: string, ctx: RepoContext | undefined
     if (findUserinfo(ref)) throw e; // it says so, with the credentials masked
     throw new MkError('EREF', `'${ref}' is not a revision of this repository, a remote:tag, oci:<path>[:tag] or a registry reference (host/repository:tag)`, { cause: e });
   }
-  const target = await openRegistryStore(registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository));
+  const chosen = envHost(r.host);
+  const target = await openRegistryStore({ ...registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository), envCredentialsHost: chosen });
   const tag = (r as { tag?: string }).tag ?? ((r as { digest?: string }).digest ? undefined : 'latest');
   const reference = (r as { digest?: string }).digest ?? tag!;
-  return { reference: ref, target, store: target, tag, desc: await target.resolve(reference) };
+  return { reference: ref, target, store: target, tag, desc: await target.resolve(reference), envHost: chosen };
 }
 
 /** One ModelKit in a repository (a remote, a layout, host/repository), with every tag that names it. */
@@ -162,16 +176,16 @@ export async function modelkitList(where?: string, opts: { cwd?: string } = {}):
   let store: Target & { tags(): Promise<string[]>; resolve(ref: string): Promise<Descriptor> };
   if (where?.startsWith('oci:') && !where.startsWith('oci://')) store = existingLayout(resolvePath(opts.cwd ?? process.cwd(), where.slice(4)));
   else if (ctx && (where === undefined || ctx.config.remotes.some((r) => r.name === where))) store = await openRemote(ctx, remoteConfig(ctx, where));
-  else if (where === undefined) throw new MkError('EUSAGE', 'name where to list: a remote, oci:<path> or host/repository', { exitCode: 2, hint: 'outside a repository there is no default remote' });
+  else if (where === undefined) throw new MkError('EUSAGE', 'name where to list: a remote, oci:<path> or host/repository', { hint: 'outside a repository there is no default remote' });
   else {
     const { parseRegistryReference } = await import('../stores/registry/index.js');
     let r;
     try {
       r = parseRegistryReference(where.replace(/^oci:\/\//, ''));
     } catch (e) {
-      throw new MkError('EREF', `'${where}' is not a remote of this repository, oci:<path> or a registry repository (host/repository)`, { cause: e, exitCode: 2 });
+      throw new MkError('EUSAGE', `'${where}' is not a remote of this repository, oci:<path> or a registry repository (host/repository)`, { cause: e });
     }
-    store = await openRegistryStore(registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository));
+    store = await openRegistryStore({ ...registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository), envCredentialsHost: r.host });
   }
   const byDigest = new Map<string, ListedModelKit>();
   const tags = (await store.tags()).filter((t) => !/^sha256-[0-9a-f]{64}$/.test(t)); // not the referrers' fallback tags
@@ -306,6 +320,7 @@ async function planUnpack(
   chain: string[],
   base: string,
   warnings: string[],
+  envHost: string | undefined,
   withheld: Withheld[] = [],
 ): Promise<UnpackPart[]> {
   const parts: UnpackPart[] = [];
@@ -318,7 +333,8 @@ async function planUnpack(
     let r: ResolvedModelKit;
     let child: ModelKitInfo;
     try {
-      r = await resolveRegistryModelKit(ref, tryRepo(opts.cwd));
+      // A host the ModelKit names is not one the user chose: the command's host keeps the credentials.
+      r = await resolveRegistryModelKit(ref, tryRepo(opts.cwd), () => envHost);
       child = await inspectResolved(ref, r);
     } catch (e) {
       // A remote dataset in a repository this user may not read: withheld, the rest is unpacked.
@@ -330,7 +346,7 @@ async function planUnpack(
     }
     // mk's ModelKit of a routed artifact names its files from the repository root (its path is in them): unpacked where the project has it.
     const rooted = typeof child.manifest.annotations?.[ROUTED_PATH_ANNOTATION] === 'string';
-    parts.push(...(await planUnpack(child, r.target, sub, opts, [...chain, ref], rooted ? base : under, warnings, withheld)));
+    parts.push(...(await planUnpack(child, r.target, sub, opts, [...chain, ref], rooted ? base : under, warnings, envHost, withheld)));
   };
   const modelPath = info.config.model?.path;
   if (isModelKitReference(modelPath)) await follow(modelPath!, 'model', base);
@@ -383,7 +399,7 @@ export async function modelkitUnpack(
   const t = { dir, overwrite: !!opts.overwrite, ignoreExisting: !!opts.ignoreExisting };
   const warnings: string[] = [];
   const withheld: Withheld[] = [];
-  const parts = await planUnpack(info, r.target, filters, opts, [ref], '', warnings, withheld);
+  const parts = await planUnpack(info, r.target, filters, opts, [ref], '', warnings, r.envHost, withheld);
   // Signatures (config verify_signatures; --signature): checked and fetched before anything is written.
   const signing = await import('./signature-gate.js');
   const signature = await signing.beforeUnpack(r, { ...opts, filtered: filters.length > 0, referenced: parts.length > 1 });
@@ -559,7 +575,7 @@ async function openDestination(ref: string, cwd?: string): Promise<{ store: Targ
   const { parseRegistryReference } = await import('../stores/registry/index.js');
   const r = parseRegistryReference(ref.replace(/^oci:\/\//, ''));
   if ((r as { digest?: string }).digest) throw new MkError('EREF', `${ref}: a destination is named by a tag, not a digest`, { hint: 'write it as host/repository:tag' });
-  return { store: await openRegistryStore(registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository)), tag: (r as { tag?: string }).tag };
+  return { store: await openRegistryStore({ ...registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository), envCredentialsHost: r.host }), tag: (r as { tag?: string }).tag };
 }
 
 export interface CopyModelKitResult {

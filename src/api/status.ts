@@ -10,8 +10,9 @@ import { abs, repoRelative } from '../repo/paths.js';
 import { MkError } from '../errors/index.js';
 import { pointerPathFor } from '../formats/pointer.js';
 import { existsSync, statSync } from 'node:fs';
-import { readWithheld, withheldFor } from '../remote/access.js';
+import { readWithheld as readNoAccess, withheldFor } from '../remote/access.js';
 import { routeOf } from '../repo/routes.js';
+import { readWithheld } from '../repo/withheld.js';
 
 export interface ArtifactStatus {
   path: string;
@@ -36,6 +37,8 @@ export interface ArtifactStatus {
   size: number;
   files?: number;
   changes: FileChange[];
+  /** A filtered file Git's checkout left as pointer text because verify_signatures refused its revision: why. */
+  refused?: string;
 }
 
 /** Status of every tracked artifact (or those under `paths`). */
@@ -49,8 +52,9 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
   for (const f of filters ?? []) if (!tracked.some((t) => covers(f, t.path))) throw notTracked(ctx.root, f);
   const filteredVsHead = tracked.some((t) => t.filtered) ? await stagedChanges(ctx.root) : new Map<string, 'new' | 'changed'>();
   const out: ArtifactStatus[] = [];
-  let headPointers: Promise<TrackedPointer[]> | undefined;
   const withheld = readWithheld(ctx.stateDir);
+  let headPointers: Promise<TrackedPointer[]> | undefined;
+  const noAccess = readNoAccess(ctx.stateDir);
   for (const t of tracked) {
     const cmp = await compareWorkspace(ctx, stat, t.path, t.pointer, stamps, early.get(t.path));
     let workspace: ArtifactStatus['workspace'] = cmp.partial && cmp.workspace === 'clean' ? 'partial' : cmp.workspace;
@@ -67,8 +71,8 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
       if (d.state === 'stale') workspace = 'stale';
     }
     // Absent data this clone may not read (remotes by path): withheld, not deleted.
-    const w = !cmp.cached && (workspace === 'deleted' || workspace === 'unknown') && withheld.size ? withheldFor(withheld, t.path, routeOf(ctx.config, t)) : undefined;
-    if (w) workspace = 'withheld';
+    const denied = !cmp.cached && (workspace === 'deleted' || workspace === 'unknown') && noAccess.size ? withheldFor(noAccess, t.path, routeOf(ctx.config, t)) : undefined;
+    if (denied) workspace = 'withheld';
     const s: ArtifactStatus = {
       path: t.path,
       kind: t.pointer.kind,
@@ -80,8 +84,10 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
       changes: cmp.changes,
     };
     if (t.pointer.files !== undefined) s.files = t.pointer.files;
+    const w = workspace === 'deleted' && t.filtered && Object.hasOwn(withheld, t.path) ? withheld[t.path] : undefined;
+    if (w && w.digest === t.pointer.digest) s.refused = w.reason;
     if (cmp.partial) s.partial = cmp.partial;
-    if (w) s.withheld = { remote: w.remote, repository: w.repository, reason: w.reason };
+    if (denied) s.withheld = { remote: denied.remote, repository: denied.repository, reason: denied.reason };
     out.push(s);
   }
   try {

@@ -185,7 +185,15 @@ export async function push(
       });
       // Signed with the configured key (signing.key / MK_SIGNING_KEY), when there is one.
       const signed = await (await import('./sign.js')).signOnPush(ctx, target, built, { concurrency, signal: opts.signal, known });
-      return { commit, digest: built.manifest.digest, tags, uploaded: p.uploaded, mounted: p.mounted, bytes: p.bytes, ...(signed ? { signatures: signed.referrers.map((r) => r.kind) } : {}) };
+      return {
+        commit,
+        digest: built.manifest.digest,
+        tags,
+        uploaded: p.uploaded,
+        mounted: p.mounted,
+        bytes: p.bytes,
+        ...(signed ? { signatures: signed.referrers.map((r) => r.kind), warnings: signed.warnings } : {}),
+      };
     };
     // Many commits (a branch pushed at once): several ModelKits at a time, each a few small
     // requests; the ones that carry a ref tag last, so a ref tag never names a ModelKit
@@ -451,6 +459,8 @@ export interface PublishedModelKit {
   bytes: number;
   /** With a signing key: the signatures attached by this push (none when this key had signed it already). */
   signatures?: string[];
+  /** With a signing key: what the user should fix about it (a private key others can read). */
+  warnings?: string[];
 }
 
 /**

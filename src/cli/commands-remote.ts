@@ -143,6 +143,7 @@ export function registerRemote(program: Command): void {
           out.line(`ModelKit ${m.digest} tagged ${m.tags.join(', ')}${signedNote(m.signatures)}`);
         }
         for (const m of r.routed) if (!m.existed) out.line(`ModelKit ${m.digest} of ${m.path} tagged ${m.tag} on '${m.remote}'${signedNote(m.signatures)}`);
+        for (const w of new Set(r.modelkits.flatMap((m) => m.warnings ?? []))) out.err(`warning: ${w}`);
       }
       for (const w of r.warnings) out.err(`mk: warning: ${w}`);
       await sayWithheld(r.withheld, o.strictAccess);

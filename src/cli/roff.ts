@@ -1,3 +1,4 @@
+import { MkError } from '../api/common.js';
 /**
  * Renders a command page of docs/commands/ (the Markdown `npm run docs` and people write:
  * headings, paragraphs, lists, tables, fenced code, inline code, emphasis, links) to a man
@@ -12,7 +13,8 @@ export function markdownToRoff(markdown: string, version: string): string {
   const out: string[] = [];
   let i = 0;
   const title = /^# ([\w.-]+)\((\d)\) -- (.*)$/.exec(lines.find((l) => l.startsWith('# ')) ?? '');
-  if (!title) throw new Error('a command page starts with "# name(1) -- what it does"');
+  // mk's own pages: a page without its title line is a bug in mk.
+  if (!title) throw new MkError('EINTERNAL', 'a command page starts with "# name(1) -- what it does"');
   const [, name, section, what] = title as unknown as [string, string, string, string];
   out.push(`.TH "${name.toUpperCase()}" "${section}" "" "mk ${version}" "mk manual"`, '.SH "NAME"', `${escape(name)} \\- ${inline(what)}`);
   const isBlockStart = (l: string) => /^(#{1,3} |```|\||- |\s*$)/.test(l);

@@ -10,7 +10,7 @@ import { parseRemoteUrl } from './url.js';
  * Access per dataset: data routed to a remote this user may not read is withheld, not an
  * error. The user gets everything else, and every command names, in one line, what it could
  * not read and why; `--strict-access`, MK_STRICT_ACCESS=1 or `access.strict: true` make it an
- * error (CI). What a clone could not read is remembered (.git/mk/withheld.json), so that
+ * error (CI). What a clone could not read is remembered (.git/mk/no-access.json; withheld.json is the signature gate's), so that
  * status, checkout and the hooks say `withheld` for it instead of `deleted` or "not cached".
  */
 export interface Withheld {
@@ -82,7 +82,7 @@ export function enforceAccess(ctx: Pick<RepoContext, 'config'> | undefined, with
   if (withheld?.length && strictAccess(ctx, flag)) throw withheldError(withheld);
 }
 
-const RECORD = 'withheld.json';
+const RECORD = 'no-access.json';
 
 /** What this clone could not read, by artifact path (a fetch that can read it again forgets it). */
 export function readWithheld(stateDir: string): Map<string, Withheld> {

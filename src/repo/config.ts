@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { yamlLib } from '../util/yaml-lazy.js';
+import { readYamlBounded } from '../util/yaml-bounded.js';
 import { ConfigError } from '../errors/index.js';
 
 import { LINK_TYPES, type LinkType } from '../formats/kinds.js';
@@ -131,6 +131,9 @@ export function parseSize(v: unknown, file: string, key: string): number {
 
 type Raw = Record<string, unknown>;
 
+/** A config file is a few dozen lines; anything this large is not one. */
+const MAX_CONFIG_BYTES = 1 << 20;
+
 export function readYamlFile(file: string): Raw | undefined {
   let text: string;
   try {
@@ -139,13 +142,10 @@ export function readYamlFile(file: string): Raw | undefined {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
-  const doc = yamlLib().parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length) {
-    const err = doc.errors[0]!;
-    const line = err.linePos?.[0]?.line;
-    throw new ConfigError(file, `${line ? `line ${line}: ` : ''}${err.message.split('\n')[0]}`);
-  }
-  const v = doc.toJSON() as unknown;
+  if (text.length > MAX_CONFIG_BYTES) throw new ConfigError(file, `larger than ${MAX_CONFIG_BYTES >> 20} MiB: not an mk config`);
+  const r = readYamlBounded(text);
+  if (!r.ok) throw new ConfigError(file, `${r.line ? `line ${r.line}: ` : ''}${r.problem}`);
+  const v = r.value;
   if (v === null || v === undefined) return {};
   if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(file, 'expected a YAML mapping');
   return v as Raw;

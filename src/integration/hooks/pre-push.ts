@@ -21,7 +21,7 @@ export function parsePushLines(stdin: string): PushLine[] {
 
 export type PrePushResult = TransferResult & {
   ref: string;
-  modelkits: Array<{ commit: string; digest: string; tags: string[]; signatures?: string[] }>;
+  modelkits: Array<{ commit: string; digest: string; tags: string[]; signatures?: string[]; warnings?: string[] }>;
   routed: PublishedRoutedModelKit[];
   held: HeldTag[];
   announced: Announcement[];

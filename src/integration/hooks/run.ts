@@ -61,7 +61,7 @@ export function fromPreCommitFramework(name: HookName, stdin: string, env: NodeJ
 
 export async function runHook(name: string, args: string[]): Promise<HookOutcome> {
   const out: HookOutcome = { messages: [], exitCode: 0 };
-  if (!HOOKS.includes(name as HookName)) throw new MkError('EUSAGE', `unknown hook '${name}' (one of ${HOOKS.join(', ')})`, { exitCode: 2 });
+  if (!HOOKS.includes(name as HookName)) throw new MkError('EUSAGE', `unknown hook '${name}' (one of ${HOOKS.join(', ')})`);
   let stdin = name === 'pre-push' || name === 'reference-transaction' ? readStdin() : '';
   // The shim already ran the hook that was there before mk (it had to read stdin first).
   const previousDone = process.env.MK_PREVIOUS_DONE === '1';
@@ -107,6 +107,7 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
         );
       for (const p of r.updated) out.messages.push(`mk: recorded the new data of ${p}`);
       for (const p of r.missing) out.messages.push(`mk: warning: ${p} is tracked but missing from the work tree; its pointer stays as it was`);
+      for (const w of r.warnings) out.messages.push(`mk: warning: ${w}`);
       if (r.withheld.length) {
         // Remotes by path: the pointer stays; strict access makes it stop the commit.
         out.messages.push(`mk: ${withheldLine(r.withheld)}`);
@@ -238,6 +239,7 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
           const said = announcementLines(r.announced);
           for (const l of said.done) out.messages.push(`mk: ${l}`);
           for (const w of said.warnings) out.messages.push(`mk: warning: ${w}`);
+          for (const w of new Set(r.modelkits.flatMap((m) => m.warnings ?? []))) out.messages.push(`mk: warning: ${w}`);
           for (const h of r.held) {
             const e = heldTagError(h);
             out.messages.push(`mk: warning: ${e.message}`);

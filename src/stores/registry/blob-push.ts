@@ -136,12 +136,21 @@ async function uploadOnce(client: RegistryClient, expected: Descriptor, source: 
     await created(put, expected, what);
   } catch (e) {
     if (loc) await cancel(client, loc, opts.scopes);
-    if (e instanceof RegistryError && e.ociCode === 'DIGEST_INVALID' && meter.digest && meter.digest !== expected.digest) {
-      throw RegistryDigestError.source(`source of blob ${expected.digest}`, expected.digest, meter.digest);
+    if (e instanceof RegistryError && e.ociCode === 'DIGEST_INVALID') {
+      if (meter.digest && meter.digest !== expected.digest) throw RegistryDigestError.source(`source of blob ${expected.digest}`, expected.digest, meter.digest);
+      // What was sent hashed right (or came from the verified cache): it changed on the way.
+      throw new RegistryError(
+        `${what}: the registry received other bytes than mk sent (it answered ${e.status ?? 400} DIGEST_INVALID, and the bytes mk sent match ${expected.digest.slice(0, 19)})`,
+        { status: e.status, ociCode: e.ociCode, retriable: true, hint: IN_TRANSIT_HINT, cause: e },
+        'EDIGEST',
+      );
     }
     throw e;
   }
 }
+
+const IN_TRANSIT_HINT =
+  'the local copy is good: something between mk and the registry (the network, a proxy or a TLS-inspecting middlebox) changed the bytes. It was retried; check that path, then push again';
 
 async function created(res: HttpResponse, expected: Descriptor, what: string): Promise<void> {
   await res.body.dump().catch(() => undefined);

@@ -59,6 +59,7 @@ const SURFACE = [
   // errors
   'ConfigError',
   'DigestMismatchError',
+  'ERROR_CODES',
   'GitError',
   'GraphIncompleteError',
   'LockedError',
@@ -72,6 +73,7 @@ const SURFACE = [
   'UsageError',
   'WrongSizeError',
   'fromSystemError',
+  'isErrorCode',
   'isMkError',
   // content, stores, pointers
   'KINDS',
