@@ -98,6 +98,8 @@ describe('access per dataset: a registry with token auth grants two users differ
   const restricted = new Map<string, Buffer>();
   const publicFiles = new Map<string, string>();
   let kitHome: string;
+  /** alice's first commit (signed by her). */
+  let first: string;
 
   const git = (user: User, cwd: string, ...args: string[]) => run('git', args, cwd, as(user));
   const mk = (user: User, cwd: string, args: string[], extra: NodeJS.ProcessEnv = {}) => run(process.execPath, [MK_BIN, ...args], cwd, as(user, extra));
@@ -142,6 +144,9 @@ describe('access per dataset: a registry with token auth grants two users differ
     await ok(mk('alice', A, ['init']), 'mk init');
     await ok(mk('alice', A, ['install']), 'mk install');
     appendFileSync(join(A, '.mk', 'config.yaml'), 'storage:\n  raw_threshold: 64KiB\n  pack_target: 64KiB\n');
+    // alice signs what she publishes: the commit's ModelKit and the routed ones.
+    await ok(mk('alice', root, ['keygen', '--out', join(root, 'alice-signing')]), 'mk keygen');
+    appendFileSync(join(A, '.git', 'mk', 'config.yaml'), `signing:\n  key: ${join(root, 'alice-signing.key')}\n`);
     await ok(mk('alice', A, ['remote', 'add', 'origin', `oci://${reg.host}/team/proj`]), 'mk remote add origin');
     const added = await ok(mk('alice', A, ['remote', 'add', 'clinical', `oci://${clinicalRepo}`, '--path', 'data/clinical/**', '--path', 'models/private/**']), 'mk remote add clinical');
     expect(added.stdout).toMatch(/added remote 'clinical' .* for data\/clinical\/\*\*, models\/private\/\*\*/);
@@ -173,17 +178,20 @@ describe('access per dataset: a registry with token auth grants two users differ
     const pushed = await ok(git('alice', A, 'push', '-u', 'origin', 'main'), 'git push');
     const lines = mkLines(pushed);
     expect(
-      lines.some((l) => /^mk: published the ModelKit of data\/clinical as data-clinical-[0-9a-f]{24} on 'clinical'$/.test(l)),
+      lines.some((l) => /^mk: published the ModelKit of data\/clinical as data-clinical-[0-9a-f]{24} on 'clinical', signed \(signature, files, provenance\)$/.test(l)),
       lines.join('\n'),
     ).toBe(true);
     expect(
-      lines.some((l) => /^mk: published the ModelKit of models\/private\/adapter\.safetensors as models-private-adapter\.safetensors-[0-9a-f]{24} on 'clinical'$/.test(l)),
+      lines.some((l) =>
+        /^mk: published the ModelKit of models\/private\/adapter\.safetensors as models-private-adapter\.safetensors-[0-9a-f]{24} on 'clinical', signed \(signature, files, provenance\)$/.test(l),
+      ),
       lines.join('\n'),
     ).toBe(true);
     expect(lines.filter((l) => /withheld/.test(l))).toEqual([]);
 
     // The commit's ModelKit: the routed artifacts are references to their own ModelKits, with no layer.
     const head = (await ok(git('alice', A, 'rev-parse', 'HEAD'), 'rev-parse')).stdout.trim();
+    first = head;
     const info = JSON.parse((await ok(mk('alice', A, ['modelkit', 'inspect', `origin:${head}`, '--json']), 'inspect')).stdout) as {
       config: { datasets?: Array<{ name?: string; path?: string; remotePath?: string; digest?: string }> };
       manifest: { layers: Array<{ annotations?: Record<string, string> }> };
@@ -349,6 +357,31 @@ describe('access per dataset: a registry with token auth grants two users differ
       expect(v.status, `${user}: ${v.stderr}`).toBe(0);
       expect((JSON.parse(v.stdout) as { ok: boolean }).ok).toBe(true);
     }
+  });
+
+  it("bob checks alice's signatures on the commit's ModelKit (mk verify --key) and verifies what he may read", async () => {
+    const signed = await mk('bob', B, ['verify', first, '--key', join(root, 'alice-signing.pub')]);
+    expect(signed.status, signed.stderr + signed.stdout).toBe(0);
+    expect(signed.stdout).toMatch(/OK {2}provenance/);
+    const v = await mk('bob', B, ['verify', first, '--json']);
+    expect(v.status, v.stderr).toBe(0);
+    const r = JSON.parse(v.stdout) as { ok: boolean; routed: unknown[]; withheld: Array<{ path: string; repository: string }> };
+    expect(r.ok).toBe(true);
+    expect(r.routed).toEqual([]);
+    expect(r.withheld.map((w) => w.path).sort()).toEqual(['data/clinical', 'models/private/adapter.safetensors']);
+    expect(mkLines(v)).toEqual([expect.stringMatching(withheldLine('data/clinical, models/private/adapter\\.safetensors'))]);
+    const strict = await mk('bob', B, ['verify', first, '--strict-access']);
+    expect(strict.status).toBe(1);
+    // alice reads both routed ModelKits: rebuilt from her data, every blob read back.
+    const a = JSON.parse((await ok(mk('alice', A, ['verify', first, '--json']), 'alice verify')).stdout) as {
+      ok: boolean;
+      routed: Array<{ path: string; ok: boolean; expected?: string; actual?: string }>;
+    };
+    expect(a.ok).toBe(true);
+    expect(a.routed.map((x) => [x.path, x.ok, x.expected === x.actual]).sort()).toEqual([
+      ['data/clinical', true, true],
+      ['models/private/adapter.safetensors', true, true],
+    ]);
   });
 
   it("kit unpacks the commit's ModelKit for bob (the remote dataset skipped); mk modelkit unpack --include-remote follows it for alice and withholds it for bob", async () => {
