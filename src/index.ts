@@ -36,6 +36,8 @@ export {
   type HeldTag,
   type CopyProgress,
   type Announcement,
+  type PublishedRoutedModelKit,
+  type Withheld,
 } from './api/transfer.js';
 export type { PartialPullResult } from './api/partial-pull.js';
 export { get, type GetOptions, type GetResult } from './api/get.js';
@@ -53,6 +55,7 @@ export {
   type ModelKitInfo,
   type UnpackOptions,
   type VerifyResult,
+  type RoutedVerify,
   type CopyModelKitResult,
   type ResolvedModelKit,
 } from './api/modelkit.js';
