@@ -163,20 +163,24 @@ export function registerCore(program: Command): void {
     .option('--no-renames', 'show moved files and artifacts as removed and added')
     .option('-r, --remote <name>', 'where to read file lists the local cache lacks (default: the default remote)')
     .option('--json', 'print the result as JSON')
-    .action(async (args: string[], o: { stat?: boolean; renames: boolean; remote?: string; json?: boolean }) => {
+    .option('--strict-access', 'a folder whose file lists you may not read (withheld) is an error, not a warning (also MK_STRICT_ACCESS=1, access.strict)')
+    .action(async (args: string[], o: { stat?: boolean; renames: boolean; remote?: string; json?: boolean; strictAccess?: boolean }) => {
       const {
         revs: [from, to],
         paths,
       } = await revsAndPathsOf('diff', args, 2);
       const { diff } = await import('../api/diff.js');
       const r = await diff({ from, to, paths, remote: o.remote, renames: o.renames });
-      if (o.json) return out.json(r);
-      if (r.artifacts.length === 0) return out.line(`no data changes between ${r.from} and ${r.to}`);
-      if (o.stat) return out.line(diffStat(r));
-      for (const a of r.artifacts) {
-        out.line(a.change === 'renamed' ? `renamed ${a.from} -> ${a.path}` : `${a.change} ${a.path}`);
-        for (const line of diffFileLines(a.files)) out.line(`  ${line}`);
-      }
+      if (o.json) out.json(r);
+      else if (r.artifacts.length === 0) out.line(`no data changes between ${r.from} and ${r.to}`);
+      else if (o.stat) out.line(diffStat(r));
+      else
+        for (const a of r.artifacts) {
+          out.line(a.change === 'renamed' ? `renamed ${a.from} -> ${a.path}` : `${a.change} ${a.path}`);
+          for (const line of diffFileLines(a.files)) out.line(`  ${line}`);
+        }
+      // Folders routed to a repository this user may not read were left out: one line saying so.
+      await sayWithheld(r.withheld, o.strictAccess);
     });
 
   program

@@ -274,6 +274,14 @@ describe('access per dataset: a registry with token auth grants two users differ
     expect(back.status, back.stderr).toBe(0);
     expect(mkLines(back).filter((l) => /withheld/.test(l))).toEqual([expect.stringMatching(withheldLine('data/clinical'))]);
     expect(existsSync(join(B, 'data/clinical'))).toBe(false);
+
+    // mk diff compares what bob may read and names the folder it cannot.
+    const d = await mk('bob', B, ['diff', '--stat', 'main', 'exp']);
+    expect(d.status, d.stderr).toBe(0);
+    expect(d.stdout).toMatch(/data\/public/);
+    expect(d.stdout).not.toMatch(/clinical/);
+    expect(mkLines(d)).toEqual([expect.stringMatching(withheldLine('data/clinical'))]);
+    expect((await mk('bob', B, ['diff', '--stat', '--strict-access', 'main', 'exp'])).status).toBe(1);
   });
 
   it('bob commits and pushes everything else: the absent folder is never recorded, strict access refuses the push, the shared repository gets none of the restricted data', async () => {
