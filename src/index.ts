@@ -32,6 +32,8 @@ export {
 } from './api/modelkit.js';
 export { install, uninstall, type InstallResult } from './api/install.js';
 export { migrate, type MigrateResult } from './api/migrate.js';
+export { migrateFromDvc, type DvcMigrateOptions, type DvcMigrateResult, type DvcMigrated } from './api/migrate-dvc.js';
+export { migrateFromLfs, type LfsMigrateOptions, type LfsMigrateResult } from './api/migrate-lfs.js';
 export { filterProcess, type FilterProcessOptions } from './integration/filter/process.js';
 export { setupWarning } from './git/filter-config.js';
 export { runHook, type HookOutcome } from './integration/hooks/run.js';

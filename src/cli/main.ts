@@ -4,6 +4,7 @@ import { registerCore } from './commands-core.js';
 import { registerGet, registerRemote } from './commands-remote.js';
 import { registerModelKit } from './commands-modelkit.js';
 import { registerGit } from './commands-git.js';
+import { registerMigrate } from './commands-migrate.js';
 import { registerAuth } from './commands-auth.js';
 import { registerExperiments } from './commands-exp.js';
 import { registerSign } from './commands-sign.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerGet(program);
   registerModelKit(program);
   registerGit(program);
+  registerMigrate(program);
   registerAuth(program);
   registerExperiments(program);
   registerSign(program);

@@ -126,3 +126,31 @@ export function filterMatcher(text: string | undefined): (path: string) => boole
 export function workspaceFilterMatcher(root: string): (path: string) => boolean {
   return filterMatcher(readAttributes(root));
 }
+
+/**
+ * A .gitattributes text with Git LFS's attributes (`filter=lfs`, `diff=lfs`, `merge=lfs`) given
+ * to mk instead, everything else byte for byte (`mk migrate --from-lfs`); undefined when the
+ * text names no LFS attribute. Only attributes are touched, never a pattern.
+ */
+export function lfsAttributesToMk(text: string): string | undefined {
+  let changed = false;
+  const out = text.split('\n').map((line) => {
+    const lead = /^\s*/.exec(line)![0].length;
+    if (line[lead] === '#' || lead === line.length) return line;
+    // The pattern ends at the first blank, or after its closing quote.
+    let end: number;
+    if (line[lead] === '"') {
+      end = lead + 1;
+      while (end < line.length && line[end] !== '"') end += line[end] === '\\' ? 2 : 1;
+      end++;
+    } else {
+      end = line.slice(lead).search(/\s/);
+      end = end < 0 ? line.length : lead + end;
+    }
+    const attrs = line.slice(end).replace(/(^|\s)(filter|diff|merge)=lfs(?=\s|$)/g, (_m, sp: string, key: string) => `${sp}${key}=mk`);
+    if (attrs === line.slice(end)) return line;
+    changed = true;
+    return line.slice(0, end) + attrs;
+  });
+  return changed ? out.join('\n') : undefined;
+}

@@ -26,6 +26,8 @@ const SURFACE = [
   'ls',
   'mergePointers',
   'migrate',
+  'migrateFromDvc',
+  'migrateFromLfs',
   'modelkitBuild',
   'modelkitCopy',
   'modelkitInspect',
