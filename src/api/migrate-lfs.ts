@@ -66,14 +66,14 @@ async function needFilter(ctx: RepoContext): Promise<void> {
     });
 }
 
-/** Paths git status lists as changed (tracked files only). */
-async function changedPaths(root: string): Promise<Set<string>> {
+/** Paths git status lists as changed (tracked files only); `unstaged`: only those whose work-tree file differs from the index. */
+async function changedPaths(root: string, unstaged = false): Promise<Set<string>> {
   const out = (await git(root, ['status', '--porcelain=v1', '-z', '--untracked-files=no'])).split('\0');
   const set = new Set<string>();
   for (let i = 0; i < out.length; i++) {
     const e = out[i]!;
     if (e.length < 4) continue;
-    set.add(e.slice(3));
+    if (!unstaged || e[1] !== ' ') set.add(e.slice(3));
     if (e[0] === 'R' || e[0] === 'C') set.add(out[++i]!); // the source of a rename
   }
   return set;
@@ -147,10 +147,11 @@ async function fromLfsWorktree(ctx: RepoContext, opts: LfsMigrateOptions): Promi
   if (dryRun) return result;
   if (result.missing.length) throw missingError(result.missing, wanted, storage);
   await needFilter(ctx);
-  // The user's changes stay theirs: a changed .gitattributes stops the run, and an LFS file that
+  // The user's changes stay theirs: a .gitattributes changed since it was staged stops the run (its
+  // new text is staged), and an LFS file that
   // git lists as changed must hold exactly its pointer's bytes (git without Git LFS's filter lists
   // every smudged file).
-  const changed = await changedPaths(ctx.root);
+  const changed = await changedPaths(ctx.root, true);
   const dirtyAttr = attributes.find((f) => changed.has(f));
   if (dirtyAttr) throw new MkError('EDIRTY', `${dirtyAttr} has changes that are not committed`, { hint: "commit or stash them ('git stash'), then migrate again" });
   for (const f of files) {
