@@ -11,7 +11,7 @@ import { LfsToMk } from '../git/lfs-rewrite.js';
 import { gitBytes, ObjectWriter, rewriteHistory, updateRefs } from '../git/rewrite.js';
 import { git } from '../git/run.js';
 import { RepoContext } from '../repo/context.js';
-import { lfsAttributesToMk } from '../repo/gitattributes.js';
+import { attributesFromLfs } from '../repo/gitattributes.js';
 import { abs } from '../repo/paths.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { placeBlob } from '../worktree/materialize.js';
@@ -127,7 +127,10 @@ async function fromLfsWorktree(ctx: RepoContext, opts: LfsMigrateOptions): Promi
     for (let i = 0; i + 2 < out.length; i += 3) if (out[i + 2] === 'lfs') lfsPaths.add(out[i]!);
   }
   const files = candidates.filter((c) => lfsPaths.has(c.path));
-  const attributes = attrFiles.filter((f) => existsSync(abs(ctx.root, f)) && lfsAttributesToMk(readFileSync(abs(ctx.root, f), 'utf8')) !== undefined);
+  const texts = new Map<string, string>();
+  for (const f of new Set([...attrFiles, '.gitattributes'])) if (existsSync(abs(ctx.root, f))) texts.set(f, readFileSync(abs(ctx.root, f), 'utf8'));
+  const newAttributes = attributesFromLfs(texts);
+  const attributes = [...newAttributes.keys()];
   const wanted = new Map(files.map((f) => [f.pointer.oid, f.pointer.size]));
   const storage = await lfsStorage(ctx.root, ctx.commonDir);
   const result: LfsMigrateResult = {
@@ -165,7 +168,7 @@ async function fromLfsWorktree(ctx: RepoContext, opts: LfsMigrateOptions): Promi
   const lock = await ctx.lock();
   try {
     result.copied = (await ingestLfsObjects(ctx.cache, storage, wanted)).copied;
-    for (const f of attributes) await writeFileAtomic(abs(ctx.root, f), lfsAttributesToMk(readFileSync(abs(ctx.root, f), 'utf8'))!);
+    for (const [f, text] of newAttributes) await writeFileAtomic(abs(ctx.root, f), text);
     for (const f of files) await settleFile(ctx, stat, f.path, f.pointer, f.exec);
   } finally {
     stat.save();

@@ -83,7 +83,8 @@ async function fromLfs(refs: string[], o: MigrateFlags): Promise<void> {
   if (r.mode === 'worktree') {
     if (!r.files && !r.attributes.length) return out.line('no files kept by Git LFS here');
     for (const p of r.paths ?? []) out.line(`${r.dryRun ? 'would convert' : 'converted'}  ${p}`);
-    for (const a of r.attributes) out.line(`${would}${r.dryRun ? 'rewrite' : 'rewrote'}  ${a} (filter=lfs -> filter=mk)`);
+    for (const a of r.attributes)
+      out.line(`${r.dryRun ? 'would rewrite' : 'rewrote'}  ${a} (Git LFS's lines now name mk${a === '.gitattributes' ? '' : '; moved to the root .gitattributes, the only one mk reads'})`);
   } else {
     if (!r.refs?.length) return out.line(`no Git LFS files in the history of the ${refs.length || o.everything ? 'refs named' : 'current branch'}: nothing to rewrite`);
     out.line(`${would}${r.dryRun ? 'rewrite' : 'rewrote'} ${r.rewritten} of ${r.commits} commits (${r.files} LFS pointer(s) become mk pointers)`);
@@ -97,5 +98,6 @@ async function fromLfs(refs: string[], o: MigrateFlags): Promise<void> {
   else if (r.backup && r.refs?.length) {
     out.line(`the old refs are kept under ${r.backup}/; to go back: ${r.refs.map((x) => `git update-ref ${x.ref} ${r.backup}/${x.ref.replace(/^refs\//, '')}`).join('; ')}`);
     out.line("published history changed: push it with 'git push --force' (mk's pre-push hook uploads the data)");
+    out.line("Git LFS is still set up in this clone (its hooks run before mk's): once no branch needs it, 'mk uninstall && git lfs uninstall --local && mk install'");
   }
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { LFS_POINTER_MAX, parseLfsPointer, type LfsPointer } from '../formats/lfs-pointer.js';
 import { guessKind, serializePointer } from '../formats/pointer.js';
-import { lfsAttributesToMk } from '../repo/gitattributes.js';
+import { ATTRIBUTES_FILE, attributesFromLfs } from '../repo/gitattributes.js';
 import type { ObjectReader } from './cat-file-command.js';
 import { gitBytes, parseTree, type BlobEntry, type ObjectWriter, type TreeVisitor } from './rewrite.js';
 
@@ -56,7 +56,8 @@ export class LfsToMk implements TreeVisitor {
   private readonly pointerOf = new Map<string, LfsPointer | null>();
   private readonly scans = new Map<string, Scan>();
   private readonly decisions = new Map<string, Map<string, boolean>>();
-  private readonly attrBlobs = new Map<string, string | null>();
+  /** Per attributes key: the .gitattributes files that change (path -> new blob). */
+  private readonly attrPlans = new Map<string, Map<string, string>>();
   private readonly mkBlobs = new Map<string, string>();
 
   constructor(
@@ -100,6 +101,13 @@ export class LfsToMk implements TreeVisitor {
     const key = createHash('sha1')
       .update(s.attrs.map(([p, b]) => `${p}\0${b}`).join('\n'))
       .digest('hex');
+    if (!this.attrPlans.has(key)) {
+      const texts = new Map<string, string>();
+      for (const [p, b] of s.attrs) texts.set(p, (await this.reader.contents(b))?.body.toString('latin1') ?? '');
+      const plan = new Map<string, string>();
+      for (const [p, text] of attributesFromLfs(texts)) plan.set(p, this.writer.add('blob', Buffer.from(text, 'latin1')));
+      this.attrPlans.set(key, plan);
+    }
     let d = this.decisions.get(key);
     if (!d) this.decisions.set(key, (d = new Map()));
     const unknown = s.pointers.map(([p]) => p).filter((p) => !d.has(p));
@@ -111,7 +119,7 @@ export class LfsToMk implements TreeVisitor {
   }
 
   async blob(e: BlobEntry, key: string): Promise<string | undefined> {
-    if (e.name === '.gitattributes') return this.attributes(e.oid);
+    if (e.name === ATTRIBUTES_FILE) return this.attrPlans.get(key)?.get(e.path);
     const p = await this.lfsPointer(e.oid);
     if (!p || !this.decisions.get(key)?.get(e.path)) return undefined;
     const memo = `${e.oid}\0${e.path}\0${e.mode}`;
@@ -125,14 +133,8 @@ export class LfsToMk implements TreeVisitor {
     return id;
   }
 
-  private async attributes(oid: string): Promise<string | undefined> {
-    let id = this.attrBlobs.get(oid);
-    if (id === undefined) {
-      const o = await this.reader.contents(oid);
-      const next = o ? lfsAttributesToMk(o.body.toString('latin1')) : undefined;
-      id = next === undefined ? null : this.writer.add('blob', Buffer.from(next, 'latin1'));
-      this.attrBlobs.set(oid, id);
-    }
-    return id ?? undefined;
+  rootAdditions(key: string): Map<string, string> | undefined {
+    const root = this.attrPlans.get(key)?.get(ATTRIBUTES_FILE);
+    return root ? new Map([[ATTRIBUTES_FILE, root]]) : undefined;
   }
 }

@@ -129,6 +129,14 @@ export interface TreeVisitor {
   begin(commit: string, tree: string): Promise<string>;
   /** The id of a replacement for a blob (written through the writer), or undefined to keep it. */
   blob(e: BlobEntry, key: string): Promise<string | undefined>;
+  /** Blobs to add to the root tree (name -> id), when it lacks them. */
+  rootAdditions?(key: string): Map<string, string> | undefined;
+}
+
+/** Git's order of tree entries: by name, a folder's name read with a '/' after it. */
+function treeOrder(a: TreeEntryRaw, b: TreeEntryRaw): number {
+  const key = (e: TreeEntryRaw) => Buffer.from(e.name + (e.mode === '40000' || e.mode === '040000' ? '/' : ''), 'latin1');
+  return Buffer.compare(key(a), key(b));
 }
 
 export interface RewriteResult {
@@ -200,6 +208,13 @@ export async function rewriteHistory(
         changed = true;
       }
     }
+    if (prefix === '')
+      for (const [name, blob] of visitor.rootAdditions?.(key) ?? []) {
+        if (entries.some((e) => e.name === name)) continue;
+        entries.push({ mode: '100644', name, oid: blob });
+        entries.sort(treeOrder);
+        changed = true;
+      }
     const id = changed ? writer.add('tree', serializeTree(entries)) : oid;
     trees.set(memo, id);
     return id;
