@@ -16,6 +16,7 @@ const LAYERS = [
   ['worktree'],
   ['experiments'],
   ['modelkit'],
+  ['pipeline'],
   ['signing'],
   ['api'],
   // Git's entry points (hooks, the filter process, the merge driver). They still call some verbs

@@ -46,6 +46,8 @@ export { plotsDiff, type PlotsDiffResult, type RenderedPlot } from './api/plots.
 export { report, type ReportData, type ReportResult } from './api/report.js';
 export { keygen, type KeygenResult } from './api/keygen.js';
 export { sign, verifySignatures, type SignResult, type SignaturesResult } from './api/sign.js';
+export { repro, type ReproOptions, type ReproResult, type ReproEvent, type StageOutcome } from './api/repro.js';
+export { stageStatus, dag, type StageStatus, type DagResult, type DagStage } from './api/stages.js';
 export * from './api/common.js';
 export { RepoContext } from './repo/context.js';
 export { openCacheStore, openLayoutStore, openRegistryStore, type RegistrySettings } from './stores/open.js';

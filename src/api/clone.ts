@@ -32,6 +32,8 @@ export interface CloneResult {
   /** Blobs downloaded, and their bytes. */
   blobs: number;
   bytes: number;
+  /** The pipeline's run cache entries fetched (when the repository has a dvc.yaml). */
+  runCache?: number;
 }
 
 /** `git clone`, `mk install` (hooks and filter), then `mk pull` (files Git left as pointer text are restored too): a working copy with its data in one step. */
@@ -52,6 +54,7 @@ export async function clone(url: string, dir?: string, opts: CloneOptions = {}):
   // The data of the checked-out commit only (also in a shallow clone, which has no other).
   const r = await pull({ cwd: target, concurrency: opts.concurrency, onProgress: opts.onProgress });
   result.remote = r.fetch.remote;
+  if (r.fetch.runCache?.entries) result.runCache = r.fetch.runCache.entries;
   result.artifacts = r.checkout.artifacts.filter((a) => a.action === 'restored').map((a) => a.path);
   result.restored = result.artifacts.length;
   result.blobs = r.fetch.copied;

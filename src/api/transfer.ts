@@ -22,6 +22,10 @@ import { pullPart, type PartialPullResult } from './partial-pull.js';
 import { buildModelKit, sourceUrl } from '../modelkit/builder.js';
 import { publishModelKit, taggedCommit } from '../modelkit/publish.js';
 import { ociTag } from '../modelkit/tags.js';
+import { fetchRunCache, pushRunCache, type RunCacheTransfer } from '../pipeline/run-cache-remote.js';
+import { pipelineFiles } from '../pipeline/pipeline.js';
+
+export type { RunCacheTransfer };
 
 export interface TransferOptions {
   cwd?: string;
@@ -48,6 +52,8 @@ export interface TransferOptions {
   force?: boolean;
   /** Ask the remote for every blob, ignoring what this repository knows it holds (push). */
   checkRemote?: boolean;
+  /** Push (or fetch) the pipeline's run cache entries too (default true). */
+  runCache?: boolean;
 }
 
 export interface TransferResult {
@@ -57,6 +63,8 @@ export interface TransferResult {
   copied: number;
   skipped: number;
   bytes: number;
+  /** The pipeline's run cache entries moved with the data (absent when this clone has none to move). */
+  runCache?: RunCacheTransfer;
 }
 
 /** The artifacts named by the revisions (and the work tree when no revision is given). */
@@ -189,6 +197,8 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
     for (const group of [commits.filter((c) => !names.has(c)), commits.filter((c) => names.has(c))]) for (const m of await run(group)) if (m) byCommit.set(m.commit, m);
     for (const c of commits) modelkits.push(byCommit.get(c)!);
   }
+  // The run cache travels with the data: what any clone computed, teammates and CI skip.
+  const runCache = opts.runCache === false ? undefined : await pushRunCache(ctx.cache, ctx.mkDir, target, { concurrency, signal: opts.signal, known });
   return {
     target,
     remote: rc.name,
@@ -199,6 +209,7 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
     bytes: r.bytes + modelkits.reduce((s, m) => s + m.bytes, 0),
     modelkits,
     held,
+    ...(runCache && (runCache.entries || runCache.problem) ? { runCache } : {}),
   };
 }
 
@@ -304,8 +315,17 @@ export async function fetchData(opts: TransferOptions = {}): Promise<TransferRes
     const here = new Set([...rebuilt.fetched, ...rebuilt.made].map((d) => d.digest));
     const skipped = r.skipped.filter((d) => !here.has(d.digest));
     new KnownBlobs(ctx.mkDir, target.location).add(copied); // read from there: it holds them
+    const runCache = opts.runCache === false || !(await pipelineFiles(ctx.root)).length ? undefined : await fetchRunCache(target, ctx.cache, ctx.mkDir, { concurrency });
     // A rebuilt root and its file lists are in neither count: they were made here, from the layers.
-    return { remote: rc.name, artifacts: tracked.length, blobs: copied.length + skipped.length, copied: copied.length, skipped: skipped.length, bytes: r.bytes + rebuilt.bytes };
+    return {
+      remote: rc.name,
+      artifacts: tracked.length,
+      blobs: copied.length + skipped.length,
+      copied: copied.length,
+      skipped: skipped.length,
+      bytes: r.bytes + rebuilt.bytes,
+      ...(runCache && (runCache.entries || runCache.problem) ? { runCache } : {}),
+    };
   } finally {
     lock.release();
   }

@@ -85,7 +85,7 @@ export function registerCore(program: Command): void {
 
   program
     .command('status')
-    .description('show each tracked artifact: clean, modified, stale, deleted, new, not cached')
+    .description('show each tracked artifact: clean, modified, stale, deleted, new, not cached; and the stale stages of dvc.yaml, with why')
     .argument('[path...]', 'limit to these paths')
     .option('--json', 'print the result as JSON')
     .option('-v, --verbose', 'list changed files inside directories')
@@ -94,11 +94,17 @@ export function registerCore(program: Command): void {
       if (o.remote !== undefined) return printRemoteStatus({ remote: typeof o.remote === 'string' ? o.remote : undefined, json: o.json });
       const { status } = await import('../api/status.js');
       const { setupWarning } = await import('../api/install.js');
-      // The setup check (two config reads) runs while the work tree is scanned.
-      const [r, w] = await Promise.all([status({ paths }), setupWarning()]);
+      const { stageStatus } = await import('../api/stages.js');
+      // The setup check (two config reads) and the pipeline's stages run while the work tree is scanned.
+      const [r, w, st] = await Promise.all([status({ paths }), setupWarning(), paths.length ? undefined : stageStatus()]);
       if (w) out.err(w);
-      if (o.json) return out.json({ artifacts: r });
-      if (r.length === 0) return out.line("no tracked artifacts (track some with 'mk add <path>')");
+      if (o.json) return out.json({ artifacts: r, ...(st ? { stages: st.stages } : {}) });
+      const { stageLines } = await import('./commands-pipeline.js');
+      if (r.length === 0) {
+        out.line("no tracked artifacts (track some with 'mk add <path>')");
+        if (st) out.line(stageLines(st.stages));
+        return;
+      }
       const rows = r.map((s) => {
         const flags = [
           s.workspace === 'stale' ? 'stale (pointer changed by git; run mk checkout)' : s.workspace,
@@ -112,6 +118,7 @@ export function registerCore(program: Command): void {
       });
       out.line(table(rows));
       if (o.verbose) for (const s of r) for (const c of s.changes) out.line(`    ${c.change.padEnd(8)} ${s.type === 'dir' ? `${s.path}/${c.path}` : c.path}`);
+      if (st) out.line(stageLines(st.stages));
     });
 
   program

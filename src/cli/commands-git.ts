@@ -81,7 +81,8 @@ export function registerGit(program: Command): void {
         const r = await clone(url, dir, { branch: o.branch, depth, concurrency, onProgress: bar.update });
         bar.stop();
         if (o.json) out.json(r);
-        else if (!o.quiet) out.line(`cloned into ${r.dir}; restored the data of ${r.restored} artifact(s)`);
+        else if (!o.quiet)
+          out.line(`cloned into ${r.dir}; restored the data of ${r.restored} artifact(s)${r.runCache ? `; fetched ${r.runCache} run cache entr${r.runCache === 1 ? 'y' : 'ies'}` : ''}`);
         const { setupWarning } = await import('../api/install.js');
         const w = await setupWarning(r.dir);
         if (w) out.err(w);

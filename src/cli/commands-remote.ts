@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { RunCacheTransfer } from '../api/transfer.js';
 import { UsageError } from '../api/common.js';
 import { bytes, table } from './format.js';
 import { out } from './output.js';
@@ -121,6 +122,7 @@ export function registerRemote(program: Command): void {
           const signed = m.signatures === undefined ? '' : m.signatures.length ? `, signed (${m.signatures.join(', ')})` : ', signed already';
           out.line(`ModelKit ${m.digest} tagged ${m.tags.join(', ')}${signed}`);
         }
+        runCacheLine('pushed', r.runCache);
       }
       // Everything else is published; a branch tag that would move back or sideways is refused, as git refuses a non-fast-forward.
       if (r.held[0]) throw heldTagError(r.held[0]);
@@ -143,6 +145,7 @@ export function registerRemote(program: Command): void {
       bar.stop();
       if (o.json) return out.json(r);
       out.line(`fetched ${r.copied} blob(s), ${bytes(r.bytes)} from '${r.remote}' (${r.skipped} already cached) for ${r.artifacts} artifact(s)`);
+      runCacheLine('fetched', r.runCache);
     } finally {
       bar.stop();
     }
@@ -169,10 +172,18 @@ export function registerRemote(program: Command): void {
       const restored = r.checkout.artifacts.filter((a) => a.action === 'restored').length;
       const parts = r.partial.map((p) => `; restored ${p.written} of ${p.files} file(s) under ${p.paths.join(', ')}${p.partial ? ` (${p.path} is partially restored)` : ''}`).join('');
       out.line(`fetched ${r.fetch.copied} blob(s), ${bytes(r.fetch.bytes)}; restored ${restored} artifact(s)${parts}`);
+      runCacheLine('fetched', r.fetch.runCache);
     } finally {
       bar.stop();
     }
   });
+}
+
+/** The run cache's line after a push or fetch: entries moved, or why they could not be (the data moved regardless). */
+function runCacheLine(verb: string, rc: RunCacheTransfer | undefined): void {
+  if (!rc) return;
+  if (rc.entries) out.line(`${verb} ${rc.entries} run cache entr${rc.entries === 1 ? 'y' : 'ies'}`);
+  if (rc.problem) out.err(`warning: the run cache was not ${verb}: ${rc.problem}`);
 }
 
 export function registerGet(program: Command): void {

@@ -8,6 +8,7 @@ import { registerMigrate } from './commands-migrate.js';
 import { registerAuth } from './commands-auth.js';
 import { registerExperiments } from './commands-exp.js';
 import { registerSign } from './commands-sign.js';
+import { registerPipeline } from './commands-pipeline.js';
 import { guardPipes, out, printable } from './output.js';
 
 export const VERSION = '0.1.0';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerAuth(program);
   registerExperiments(program);
   registerSign(program);
+  registerPipeline(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -10,7 +10,7 @@ import type { PublicKey } from './keys.js';
 import { modelKitFiles, type KnownLayerFiles } from './model-files.js';
 import type { SignedSubject } from './modelkit-info.js';
 import { SIGNATURE_KINDS, type SignatureKind } from './sign.js';
-import { omsStatement, provenanceCommit } from './statements.js';
+import { omsStatement, provenanceCommit, provenanceStages } from './statements.js';
 
 export interface SignatureCheck {
   kind: SignatureKind;
@@ -32,6 +32,8 @@ export interface SignaturesResult {
   layers?: { checked: number; bad: Array<{ digest: string; problem: string }> };
   /** Bundles of other keys, left alone. */
   otherKeys: number;
+  /** The pipeline stages a good provenance names (what made the commit's data), when it names any. */
+  lineage?: ReturnType<typeof provenanceStages>;
 }
 
 export interface VerifyInput {
@@ -69,6 +71,7 @@ export async function verifyModelKitSignatures(input: VerifyInput): Promise<Sign
     if (!c.problem) c.problem = problem;
   };
   let otherKeys = 0;
+  let lineage: SignaturesResult['lineage'];
   let expectedFiles: Map<string, string> | undefined;
   let expectedRoot: string | undefined;
   const filesOf = async () => {
@@ -110,7 +113,13 @@ export async function verifyModelKitSignatures(input: VerifyInput): Promise<Sign
     if (!kind) continue; // another statement (an SBOM...): not one of mk's three
     const problem = kind === 'signature' ? checkManifestStatement(st, desc) : kind === 'provenance' ? checkProvenance(st, desc, subject, commit) : await checkFiles(st, await filesOf());
     if (problem) fail(kind, `${where}: ${problem}`);
-    else checks.get(kind)!.good.push(r.digest);
+    else {
+      checks.get(kind)!.good.push(r.digest);
+      if (kind === 'provenance' && !lineage) {
+        const st2 = provenanceStages(st);
+        if (st2.length) lineage = st2;
+      }
+    }
   }
   for (const c of checks.values()) {
     c.ok = !c.problem && c.good.length > 0;
@@ -129,7 +138,7 @@ export async function verifyModelKitSignatures(input: VerifyInput): Promise<Sign
     }
   }
   const list = [...checks.values()];
-  return { digest: desc.digest, key: key.path, ok: list.every((c) => c.ok) && !layers?.bad.length, checks: list, layers, otherKeys };
+  return { digest: desc.digest, key: key.path, ok: list.every((c) => c.ok) && !layers?.bad.length, checks: list, layers, otherKeys, ...(lineage ? { lineage } : {}) };
 }
 
 function subjectDigests(st: InTotoStatement): string[] {

@@ -58,6 +58,10 @@ const SURFACE = [
   'promote',
   'report',
   'verifySignatures',
+  // pipelines
+  'dag',
+  'repro',
+  'stageStatus',
   // errors
   'ConfigError',
   'DigestMismatchError',
@@ -148,6 +152,8 @@ const VERB_OF: Record<string, string> = {
   report: 'report',
   keygen: 'keygen',
   sign: 'sign',
+  repro: 'repro',
+  dag: 'dag',
 };
 
 describe('the public API', () => {

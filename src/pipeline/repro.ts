@@ -1,0 +1,419 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Descriptor } from '../content/descriptor.js';
+import type { CacheStore, Target } from '../content/storage.js';
+import { MkError } from '../errors/index.js';
+import { git } from '../git/run.js';
+import { copyGraph } from '../transfer/graph-copy.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { bufferSource, readAll } from '../content/storage.js';
+import { sha256, verifying } from '../hashing/digest.js';
+import { childrenOf } from '../transfer/graph-copy.js';
+import { MediaType } from '../content/media-types.js';
+import { plan } from './dag.js';
+import { PipelineError, StageFailedError } from './errors.js';
+import { sortItems, sortParams, writeLock, type LockItem, type LockStage } from './lock.js';
+import type { Md5Hasher, Md5Info } from './md5.js';
+import { hasherFor, Locks, requirePipeline } from './pipeline.js';
+import { outputRoots, readEntry, RUN_TAG_PREFIX, RunIndex, runKey, saveEntry, type RunEntry, type RunInputs, type RunOutput, type RunPointer } from './run-cache.js';
+import type { Stage } from './stages.js';
+import { describeReason, ParamsReader, stageState, type Reason, type StageState } from './status.js';
+import type { Mapping } from './values.js';
+
+/**
+ * What the runner needs from mk's work tree, given by the caller (src/api): recording outputs
+ * with mk (the add machinery: files through the filter, folders as folders), placing outputs
+ * from mk's cache, and telling which paths hold content mk has saved.
+ */
+export interface PipelineWorkspace {
+  /** Records outputs with mk; returns each one's pointer. */
+  track(paths: string[]): Promise<Array<{ path: string; pointer: RunPointer }>>;
+  /** Places outputs' data from mk's cache at their paths (the blobs are in the cache). */
+  place(outs: Array<{ path: string; pointer: RunPointer }>): Promise<void>;
+  /** Of these paths, those whose current content mk has saved (clean against a pointer whose bytes are cached). */
+  saved(paths: string[]): Promise<Set<string>>;
+}
+
+export type StageAction = 'ran' | 'restored' | 'skipped' | 'frozen' | 'would-run' | 'may-run';
+
+export interface StageOutcome {
+  stage: string;
+  action: StageAction;
+  /** Why it ran (or would): "deps changed: data/raw.csv". */
+  reasons: string[];
+  /** restored: where the run cache entry came from. */
+  from?: 'cache' | 'remote';
+  /** may-run: the stages whose outputs it waits on. */
+  after?: string[];
+  /** ran: the command's time. */
+  ms?: number;
+}
+
+export type ReproEvent = { type: 'start'; outcome: StageOutcome; cmd: string[] } | { type: 'end'; outcome: StageOutcome };
+
+export interface ReproOptions {
+  /** The work tree's root, and mk's folders for it. */
+  root: string;
+  stateDir: string;
+  mkDir: string;
+  cache: CacheStore;
+  targets?: string[];
+  /** Run the stages even when nothing changed (and let them overwrite outputs holding unsaved changes); no run cache. */
+  force?: boolean;
+  /** Only say what would run. */
+  dry?: boolean;
+  /** The targets alone, not what they depend on. */
+  single?: boolean;
+  /** The targets and every stage that depends on them. */
+  downstream?: boolean;
+  /** Use and fill the run cache (default true). */
+  runCache?: boolean;
+  /** Where to look for run cache entries this clone lacks (the default remote), opened when first needed. */
+  remote?: () => Promise<Target | undefined>;
+  workspace: PipelineWorkspace;
+  /** Stage the lock file with git after writing it (default true). */
+  stage?: boolean;
+  /** Where the commands' output goes (default: inherited). */
+  output?: 'inherit' | 'stderr' | 'ignore';
+  env?: NodeJS.ProcessEnv;
+  onEvent?: (e: ReproEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface ReproResult {
+  stages: StageOutcome[];
+  /** Lock files written. */
+  locks: string[];
+}
+
+/** A stage's run cache entry is usable: it has deps and outs, all of its plain outputs are cached, none persists, it is not always_changed. */
+function cacheable(s: Stage): boolean {
+  return !s.alwaysChanged && s.deps.length > 0 && s.outs.length > 0 && s.outs.every((o) => !o.persist && (o.cache || o.kind !== 'outs'));
+}
+
+const cmds = (s: Stage) => (Array.isArray(s.cmd) ? s.cmd : [s.cmd]);
+
+/**
+ * `mk repro`: runs the stale stages of the pipeline (or of the targets), in dependency order,
+ * and skips the rest. Before a stage runs, its run cache entry (this clone's, then the
+ * remote's) may give its outputs instead. After it runs: its outputs are checked, recorded by
+ * mk, written to the lock (one stage at a time, so a failure later keeps what came before)
+ * and to the run cache. The first failing stage stops the run with its exit status.
+ */
+export async function reproduce(opts: ReproOptions): Promise<ReproResult> {
+  const pipe = await requirePipeline(opts.root);
+  const steps = plan(pipe.dag, opts.targets ?? [], { single: opts.single, downstream: opts.downstream });
+  const hasher = hasherFor(opts.root, opts.stateDir);
+  const params = new ParamsReader(opts.root);
+  const locks = new Locks(opts.root);
+  const index = new RunIndex(opts.mkDir);
+  const written = new Set<string>();
+  const outcomes: StageOutcome[] = [];
+  // Dry runs: outputs that a stage before would write, so the stages after it "may run".
+  const pending = new Map<string, string>();
+  try {
+    for (const stage of steps) {
+      opts.signal?.throwIfAborted();
+      const st = await stageState(stage, locks.of(stage), hasher, params, { all: true });
+      const reasons = opts.force && !st.stale ? ['forced'] : st.reasons.map(describeReason);
+      if (opts.dry) {
+        const after = [...new Set(stage.deps.flatMap((d) => [...pending].filter(([p]) => d.path === p || d.path.startsWith(p + '/') || p.startsWith(d.path + '/')).map(([, s]) => s)))];
+        const action: StageAction = st.stale || opts.force ? 'would-run' : after.length ? 'may-run' : 'skipped';
+        if (action !== 'skipped' && !stage.frozen) for (const o of stage.outs) pending.set(o.path, stage.address);
+        outcomes.push(
+          end(opts, {
+            stage: stage.address,
+            action: stage.frozen && action !== 'skipped' ? 'frozen' : action,
+            reasons: action === 'may-run' ? [] : reasons,
+            ...(action === 'may-run' ? { after } : {}),
+          }),
+        );
+        continue;
+      }
+      if (!st.stale && !opts.force) {
+        outcomes.push(end(opts, { stage: stage.address, action: 'skipped', reasons: [] }));
+        continue;
+      }
+      if (stage.frozen) {
+        // DVC's rule: a frozen stage never runs; its outputs must be there, and are recorded as they are.
+        const missing = [];
+        for (const o of stage.outs) if (!(await hasher.hash(o.path))) missing.push(o.def);
+        if (missing.length) throw new PipelineError(`stage '${stage.address}' is frozen and its output '${missing[0]}' is missing`, `unfreeze it (frozen: false) to run it, or restore the output`);
+        await opts.workspace.track(stage.outs.filter((o) => o.cache).map((o) => o.path));
+        await record(opts, stage, hasher, params, locks, written);
+        outcomes.push(end(opts, { stage: stage.address, action: 'frozen', reasons }));
+        continue;
+      }
+      await guardOutputs(opts, stage, st);
+      const useCache = opts.runCache !== false && !opts.force && cacheable(stage);
+      if (useCache) {
+        const restored = await restoreFromCache(opts, stage, hasher, params, index);
+        if (restored) {
+          await record(opts, stage, hasher, params, locks, written);
+          outcomes.push(end(opts, { stage: stage.address, action: 'restored', reasons, from: restored.from }));
+          continue;
+        }
+      }
+      const outcome: StageOutcome = { stage: stage.address, action: 'ran', reasons };
+      opts.onEvent?.({ type: 'start', outcome, cmd: cmds(stage) });
+      removeOutputs(opts.root, stage);
+      const t0 = Date.now();
+      await runCommands(opts, stage);
+      outcome.ms = Date.now() - t0;
+      hasher.invalidate();
+      params.forget();
+      for (const o of stage.outs)
+        if (!existsSync(join(opts.root, ...o.path.split('/'))))
+          throw new PipelineError(`stage '${stage.address}' did not write its output '${o.def}'`, 'fix the command (or the outs of the stage), then run mk repro again');
+      const tracked = await opts.workspace.track(stage.outs.filter((o) => o.cache).map((o) => o.path));
+      const lock = await record(opts, stage, hasher, params, locks, written);
+      if (opts.runCache !== false && cacheable(stage)) await saveRun(opts, stage, lock, tracked, index);
+      outcomes.push(end(opts, outcome));
+    }
+  } finally {
+    hasher.save();
+    if (opts.stage !== false && written.size) await git(opts.root, ['add', '--', ...written]).catch(() => undefined);
+  }
+  return { stages: outcomes, locks: [...written] };
+}
+
+function end(opts: ReproOptions, o: StageOutcome): StageOutcome {
+  opts.onEvent?.({ type: 'end', outcome: o });
+  return o;
+}
+
+/**
+ * Outputs are deleted before their stage runs (unless `persist`), as DVC does. An output that
+ * holds content nothing has recorded (it differs from the lock, and mk has not saved it) would
+ * be lost: refused, unless --force.
+ */
+async function guardOutputs(opts: ReproOptions, stage: Stage, st: StageState): Promise<void> {
+  if (opts.force) return;
+  const outs = st.reasons.find((r): r is Extract<Reason, { kind: 'outs' }> => r.kind === 'outs');
+  const changed = (outs?.changes ?? []).filter((c) => c.state !== 'deleted').map((c) => c.path);
+  const never = st.reasons.some((r) => r.kind === 'never-run');
+  const candidates = stage.outs.filter((o) => !o.persist && (changed.includes(o.path) || (never && existsSync(join(opts.root, ...o.path.split('/')))))).map((o) => o.path);
+  if (!candidates.length) return;
+  const saved = await opts.workspace.saved(candidates);
+  const lost = candidates.filter((p) => !saved.has(p));
+  if (lost.length)
+    throw new MkError(
+      'EUNSAVED',
+      `running stage '${stage.address}' would delete ${lost.join(', ')}, which ${lost.length === 1 ? 'holds' : 'hold'} changes that neither dvc.lock nor mk's cache records`,
+      {
+        hint: `save ${lost.length === 1 ? 'it' : 'them'} first ('mk add ${lost[0]}' or a commit), or let the stage overwrite ${lost.length === 1 ? 'it' : 'them'}: 'mk repro --force ${stage.address}'`,
+        data: { paths: lost },
+      },
+    );
+}
+
+function removeOutputs(root: string, stage: Stage): void {
+  for (const o of stage.outs) if (!o.persist) rmSync(join(root, ...o.path.split('/')), { recursive: true, force: true });
+}
+
+async function runCommands(opts: ReproOptions, stage: Stage): Promise<void> {
+  const shell = process.env.SHELL && process.env.SHELL.startsWith('/') && existsSync(process.env.SHELL) ? process.env.SHELL : '/bin/sh';
+  const cwd = join(opts.root, ...stage.wdir.split('/').filter((p) => p !== '.'));
+  for (const cmd of cmds(stage)) {
+    opts.signal?.throwIfAborted();
+    const stdio = opts.output === 'ignore' ? 'ignore' : opts.output === 'stderr' ? (['inherit', process.stderr, 'inherit'] as const) : 'inherit';
+    const r = await new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
+      const child = spawn(shell, ['-c', cmd], { cwd, stdio: stdio as never, env: { ...process.env, ...opts.env, MK_STAGE: stage.address, MK_ROOT: opts.root }, signal: opts.signal });
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal }));
+    });
+    if (r.code !== 0) throw new StageFailedError(stage.address, r.code, r.signal, cmd);
+  }
+}
+
+function lockItem(def: string, info: Md5Info): LockItem {
+  const it: LockItem = { path: def, md5: info.md5, size: info.size, modern: true };
+  if (info.isdir) it.nfiles = info.nfiles;
+  if (info.isexec) it.isexec = true;
+  return it;
+}
+
+/** The stage's inputs as the lock records them: its command, its deps' md5s and its params' values. */
+async function currentInputs(stage: Stage, hasher: Md5Hasher, params: ParamsReader): Promise<{ lock: Omit<LockStage, 'outs'>; run: RunInputs } | undefined> {
+  const deps: LockItem[] = [];
+  for (const d of stage.deps) {
+    const info = await hasher.hash(d.path);
+    if (!info) return undefined;
+    deps.push(lockItem(d.def, info));
+  }
+  const values: Record<string, Mapping> = {};
+  for (const p of stage.params) {
+    const v = params.values(p);
+    if (!v) throw new PipelineError(`stage '${stage.address}': params file '${p.def}' does not exist`);
+    if (v.missing.length) throw new PipelineError(`stage '${stage.address}': params ${v.missing.map((k) => `'${k}'`).join(', ')} are missing from '${p.def}'`);
+    values[p.def] = v.values;
+  }
+  const sorted = sortItems(deps);
+  const sp = sortParams(values);
+  return { lock: { cmd: stage.cmd, deps: sorted, params: sp }, run: { cmd: stage.cmd, deps: sorted.map((d) => ({ path: d.path, md5: d.md5! })), params: sp } };
+}
+
+/** Writes the stage's lock entry from what is in the work tree now. */
+async function record(opts: ReproOptions, stage: Stage, hasher: Md5Hasher, params: ParamsReader, locks: Locks, written: Set<string>): Promise<LockStage> {
+  const inputs = await currentInputs(stage, hasher, params);
+  if (!inputs) {
+    const gone = [];
+    for (const d of stage.deps) if (!(await hasher.hash(d.path))) gone.push(d.def);
+    throw new PipelineError(`stage '${stage.address}': its dep '${gone[0]}' does not exist`, 'create it, or the stage that writes it, then run mk repro again');
+  }
+  const outs: LockItem[] = [];
+  for (const o of stage.outs) {
+    const info = await hasher.hash(o.path);
+    if (!info) throw new PipelineError(`stage '${stage.address}': its output '${o.def}' does not exist`);
+    outs.push(lockItem(o.def, info));
+  }
+  const entry: LockStage = { ...inputs.lock, outs: sortItems(outs) };
+  const lf = locks.of(stage);
+  lf.stages.set(stage.name, entry);
+  await writeLock(join(opts.root, ...stage.lockFile.split('/')), lf);
+  written.add(stage.lockFile);
+  return entry;
+}
+
+/** Stores this run in the run cache: the stage's inputs and outputs, with the outputs' blobs. */
+async function saveRun(opts: ReproOptions, stage: Stage, lock: LockStage, tracked: Array<{ path: string; pointer: RunPointer }>, index: RunIndex): Promise<void> {
+  const outs: RunOutput[] = [];
+  const layers: Descriptor[] = [];
+  for (const o of stage.outs) {
+    const l = lock.outs.find((x) => x.path === o.def)!;
+    const ro: RunOutput = { path: o.def, md5: l.md5!, size: l.size!, cache: o.cache, ...(l.nfiles !== undefined ? { nfiles: l.nfiles } : {}), ...(l.isexec ? { isexec: true } : {}) };
+    if (o.cache) {
+      const t = tracked.find((x) => x.path === o.path);
+      if (!t) return;
+      ro.pointer = t.pointer;
+      const blobs = await outputBlobs(opts.cache, t.pointer);
+      if (!blobs) return;
+      layers.push(...blobs);
+    } else {
+      if (l.nfiles !== undefined) return; // a folder Git keeps: not kept in the run cache
+      const bytes = readFileSync(join(opts.root, ...o.path.split('/')));
+      const d: Descriptor = { mediaType: MediaType.octet, digest: sha256(bytes), size: bytes.length };
+      await opts.cache.push(d, bufferSource(bytes));
+      ro.blob = { digest: d.digest, size: d.size };
+      layers.push(d);
+    }
+    outs.push(ro);
+  }
+  const inputs: RunInputs = { cmd: lock.cmd, deps: lock.deps.map((d) => ({ path: d.path, md5: d.md5! })), params: lock.params };
+  const entry: RunEntry = { version: 1, key: runKey(inputs), stage: stage.name, inputs, outs };
+  await saveEntry(opts.cache, index, entry, layers);
+}
+
+/** Every blob of an output in the cache (file blob; folder root, file lists, packs), or undefined if one is missing. */
+async function outputBlobs(cache: CacheStore, p: RunPointer): Promise<Descriptor[] | undefined> {
+  if (p.type === 'file') return cache.existsSync({ digest: p.digest, size: p.size }) ? [{ mediaType: MediaType.octet, digest: p.digest, size: p.size }] : undefined;
+  const rootSize = cache.statBlobSync(p.digest);
+  if (rootSize === undefined) return undefined;
+  const root: Descriptor = { mediaType: MediaType.mkDirectory, digest: p.digest, size: rootSize };
+  const kids = childrenOf(root, cache.readSmall(p.digest, 'a folder root'));
+  for (const k of kids) if (!cache.existsSync(k)) return undefined;
+  return [root, ...kids];
+}
+
+/**
+ * Looks for this stage's inputs in the run cache (this clone's index, then the remote's
+ * `mk-run-<key>` tag), checks the entry, brings its blobs into the cache (verified) and places
+ * the outputs. Undefined when there is no usable entry: the stage then runs.
+ */
+async function restoreFromCache(
+  opts: ReproOptions,
+  stage: Stage,
+  hasher: Md5Hasher,
+  params: ParamsReader,
+  index: RunIndex,
+): Promise<{ from: 'cache' | 'remote'; tracked: Array<{ path: string; pointer: RunPointer }> } | undefined> {
+  const inputs = await currentInputs(stage, hasher, params).catch(() => undefined);
+  if (!inputs) return undefined;
+  const key = runKey(inputs.run);
+  let from: 'cache' | 'remote' = 'cache';
+  let found = await localEntry(opts.cache, index, key);
+  let remote: Target | undefined;
+  if (!found && opts.remote) {
+    remote = await opts.remote().catch(() => undefined);
+    if (remote) {
+      found = await remoteEntry(remote, opts.cache, index, key);
+      from = 'remote';
+    }
+  }
+  if (!found) return undefined;
+  const entry = found.entry;
+  // The entry's outputs must be exactly this stage's (paths come from dvc.yaml, never from the entry).
+  const byPath = new Map(entry.outs.map((o) => [o.path, o]));
+  if (byPath.size !== stage.outs.length || stage.outs.some((o) => byPath.get(o.def)?.cache !== o.cache)) return undefined;
+  // Its blobs: in the cache already, or fetched (each verified) from where the entry came from.
+  const roots = outputRoots(entry, (d) => opts.cache.statBlobSync(d) ?? found!.manifest.layers.find((l) => l.digest === d)?.size);
+  if (!roots) return undefined;
+  const missing = roots.some((r) => !opts.cache.existsSync(r));
+  if (missing) {
+    remote ??= opts.remote ? await opts.remote().catch(() => undefined) : undefined;
+    if (!remote) return undefined;
+    try {
+      await copyGraph(remote, opts.cache, [found.manifestDesc], { signal: opts.signal });
+    } catch {
+      return undefined;
+    }
+    from = 'remote';
+  }
+  removeOutputs(opts.root, stage);
+  const place = stage.outs.filter((o) => o.cache).map((o) => ({ path: o.path, pointer: byPath.get(o.def)!.pointer! }));
+  if (place.length) await opts.workspace.place(place);
+  for (const o of stage.outs.filter((x) => !x.cache)) {
+    const b = byPath.get(o.def)!.blob!;
+    const d = { mediaType: MediaType.octet, digest: b.digest, size: b.size };
+    const bytes = await readAll(verifying(await opts.cache.fetch(d), d, `${o.def} from the run cache`), 64 << 20);
+    await writeFileAtomic(join(opts.root, ...o.path.split('/')), bytes);
+  }
+  hasher.invalidate();
+  // What was placed must be what the entry says (its md5s are the entry's word; the bytes are checked by sha256).
+  for (const o of stage.outs) {
+    const info = await hasher.hash(o.path);
+    if (!info || info.md5 !== byPath.get(o.def)!.md5) {
+      index.forget(key);
+      removeOutputs(opts.root, stage);
+      hasher.invalidate();
+      return undefined;
+    }
+  }
+  const tracked = await opts.workspace.track(stage.outs.filter((o) => o.cache).map((o) => o.path));
+  return { from, tracked };
+}
+
+interface Found {
+  entry: RunEntry;
+  manifest: { layers: Descriptor[] };
+  manifestDesc: Descriptor;
+}
+
+async function localEntry(cache: CacheStore, index: RunIndex, key: string): Promise<Found | undefined> {
+  const desc = index.get(key);
+  if (!desc || !cache.existsSync(desc)) return undefined;
+  const r = await readEntry(cache, desc, key);
+  if (typeof r === 'string') {
+    index.forget(key);
+    return undefined;
+  }
+  return { entry: r.entry, manifest: r.manifest, manifestDesc: desc };
+}
+
+/** The remote's entry for a key (its tag), checked, with its manifest and config stored in the cache. */
+export async function remoteEntry(remote: Target, cache: CacheStore, index: RunIndex, key: string): Promise<Found | undefined> {
+  let desc: Descriptor;
+  try {
+    desc = await remote.resolve(RUN_TAG_PREFIX + key);
+  } catch {
+    return undefined;
+  }
+  if (desc.mediaType !== MediaType.ociManifest) return undefined;
+  const r = await readEntry(remote, desc, key);
+  if (typeof r === 'string') return undefined;
+  await cache.push(r.manifest.config, bufferSource(r.config));
+  await cache.push(desc, bufferSource(r.bytes));
+  index.set(key, desc);
+  return { entry: r.entry, manifest: r.manifest, manifestDesc: desc };
+}
