@@ -42,6 +42,7 @@ export { clone } from './api/clone.js';
 export { login, logout } from './api/login.js';
 export { paramsDiff, metricsDiff, metricsShow, type ExperimentDiff, type MetricsAtRevision, type Revision, type ValueChange, type FileNote, type FlatValues, type Scalar } from './api/experiments.js';
 export { expShow, promote, type ExpShowOptions, type ExpShowResult, type ExperimentRow, type PromoteResult } from './api/exp.js';
+export { expApply, expBranch, expExec, expRemove, expRun, type ExpApplyResult, type Experiment, type ExpRunEvent, type ExpRunOptions, type ExpRunResult } from './api/exp-run.js';
 export { plotsDiff, type PlotsDiffResult, type RenderedPlot } from './api/plots.js';
 export { report, type ReportData, type ReportResult } from './api/report.js';
 export { keygen, type KeygenResult } from './api/keygen.js';

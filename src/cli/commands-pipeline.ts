@@ -8,7 +8,7 @@ function why(o: StageOutcome): string {
   return o.reasons.length ? ` (${o.reasons.join('; ')})` : '';
 }
 
-function renderEvent(e: ReproEvent, json: boolean): void {
+export function renderEvent(e: ReproEvent, json: boolean): void {
   if (json) return;
   const o = e.outcome;
   if (e.type === 'start') {
