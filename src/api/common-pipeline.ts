@@ -43,9 +43,10 @@ export function pipelineWorkspace(ctx: RepoContext, opts: { stage?: boolean } = 
     },
     async saved(paths: string[]) {
       const tracked = new Set((await workspacePointers(root, paths)).map((t) => t.path).filter((p) => paths.includes(p)));
-      if (!tracked.size) return new Set<string>();
-      const st = await status({ cwd: root, paths: [...tracked] });
-      return new Set(st.filter((s) => tracked.has(s.path) && s.workspace === 'clean' && s.cached).map((s) => s.path));
+      const out = new Map<string, boolean>();
+      if (!tracked.size) return out;
+      for (const s of await status({ cwd: root, paths: [...tracked] })) if (tracked.has(s.path)) out.set(s.path, s.workspace === 'clean' && s.cached);
+      return out;
     },
   };
 }

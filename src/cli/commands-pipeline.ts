@@ -21,7 +21,8 @@ export function renderEvent(e: ReproEvent, json: boolean): void {
       out.line(`Stage '${o.stage}' is up to date, skipped`);
       break;
     case 'restored':
-      out.line(`Restored stage '${o.stage}' from the run cache${o.from === 'remote' ? ' (fetched from the remote)' : ''}${why(o)}`);
+      if (o.from === 'lock') out.line(`Restored the outputs of stage '${o.stage}' as dvc.lock records them, without running it${why(o)}`);
+      else out.line(`Restored stage '${o.stage}' from the run cache${o.from === 'remote' ? ' (fetched from the remote)' : ''}${why(o)}`);
       break;
     case 'frozen':
       out.line(`Stage '${o.stage}' is frozen: ${o.reasons.length ? `not run, outputs recorded as they are${why(o)}` : 'not run'}`);

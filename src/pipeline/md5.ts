@@ -94,11 +94,15 @@ export function pyJsonString(s: string): string {
   return out + '"';
 }
 
+/** The JSON list dvc-data hashes for a folder (and keeps as its `.dir` object): entries sorted by path. */
+export function dirListing(files: Array<{ rel: string; md5: string }>): string {
+  const sorted = [...files].sort((a, b) => Buffer.compare(Buffer.from(a.rel), Buffer.from(b.rel)));
+  return '[' + sorted.map((f) => `{"md5": ${pyJsonString(f.md5)}, "relpath": ${pyJsonString(f.rel)}}`).join(', ') + ']';
+}
+
 /** The md5 of a folder from its files (relative path → md5), as dvc-data's Tree.digest. */
 export function dirMd5(files: Array<{ rel: string; md5: string }>): string {
-  const sorted = [...files].sort((a, b) => Buffer.compare(Buffer.from(a.rel), Buffer.from(b.rel)));
-  const json = '[' + sorted.map((f) => `{"md5": ${pyJsonString(f.md5)}, "relpath": ${pyJsonString(f.rel)}}`).join(', ') + ']';
-  return createHash('md5').update(json, 'utf8').digest('hex') + '.dir';
+  return createHash('md5').update(dirListing(files), 'utf8').digest('hex') + '.dir';
 }
 
 interface FileEntry {
@@ -229,6 +233,20 @@ export class Md5Hasher {
       this.dirtyDirs = true;
     }
     return { md5, size, nfiles: files.length, isdir: true };
+  }
+
+  /** The files of a folder with their md5s (from the cache where their stat data allows), for DVC's cache. */
+  async dirFiles(rel: string): Promise<Array<{ rel: string; md5: string; abs: string }>> {
+    const full = rel === '.' ? this.root : join(this.root, ...rel.split('/'));
+    const { listing } = await listDir(full);
+    const out: Array<{ rel: string; md5: string; abs: string }> = [];
+    for (const l of listing) {
+      const repoRel = rel === '.' ? l.rel : `${rel}/${l.rel}`;
+      if (this.ignored(repoRel)) continue;
+      const abs = join(full, ...l.rel.split('/'));
+      out.push({ rel: l.rel, md5: this.fileMd5(repoRel, abs, l, false), abs });
+    }
+    return out;
   }
 
   save(): void {

@@ -16,6 +16,7 @@ import { PipelineError, StageFailedError } from './errors.js';
 import { sortItems, sortParams, writeLock, type LockItem, type LockStage } from './lock.js';
 import type { Md5Hasher, Md5Info } from './md5.js';
 import { hasherFor, Locks, requirePipeline } from './pipeline.js';
+import { dvcCacheDir, restoreFromDvcCache, saveToDvcCache } from './dvc-cache.js';
 import { outputRoots, readEntry, RUN_TAG_PREFIX, RunIndex, runKey, saveEntry, type RunEntry, type RunInputs, type RunOutput, type RunPointer } from './run-cache.js';
 import type { Stage } from './stages.js';
 import { describeReason, ParamsReader, stageState, type Reason, type StageState } from './status.js';
@@ -31,8 +32,8 @@ export interface PipelineWorkspace {
   track(paths: string[]): Promise<Array<{ path: string; pointer: RunPointer }>>;
   /** Places outputs' data from mk's cache at their paths (the blobs are in the cache). */
   place(outs: Array<{ path: string; pointer: RunPointer }>): Promise<void>;
-  /** Of these paths, those whose current content mk has saved (clean against a pointer whose bytes are cached). */
-  saved(paths: string[]): Promise<Set<string>>;
+  /** Of these paths, those mk tracks (with a pointer), each with whether mk has saved its current content (clean, bytes cached). */
+  saved(paths: string[]): Promise<Map<string, boolean>>;
 }
 
 export type StageAction = 'ran' | 'restored' | 'skipped' | 'frozen' | 'would-run' | 'may-run';
@@ -42,8 +43,8 @@ export interface StageOutcome {
   action: StageAction;
   /** Why it ran (or would): "deps changed: data/raw.csv". */
   reasons: string[];
-  /** restored: where the run cache entry came from. */
-  from?: 'cache' | 'remote';
+  /** restored: from this clone's run cache, the remote's, or as the lock records them (inputs unchanged, outputs not). */
+  from?: 'cache' | 'remote' | 'lock';
   /** may-run: the stages whose outputs it waits on. */
   after?: string[];
   /** ran: the command's time. */
@@ -146,9 +147,14 @@ export async function reproduce(opts: ReproOptions): Promise<ReproResult> {
         continue;
       }
       await guardOutputs(opts, stage, st);
-      const useCache = opts.runCache !== false && !opts.force && cacheable(stage);
-      if (useCache) {
-        const restored = await restoreFromCache(opts, stage, hasher, params, index);
+      if (!opts.force) {
+        // Inputs as the lock records them, outputs not: put back the outputs the lock records
+        // (as DVC checks them out of its cache). Else the run cache: these inputs, run before.
+        const rec = locks.of(stage).stages.get(stage.name);
+        const onlyOuts = rec !== undefined && st.reasons.every((r) => r.kind === 'outs');
+        const restored =
+          (onlyOuts ? await restoreRecorded(opts, stage, st, rec, hasher, params, index) : undefined) ??
+          (opts.runCache !== false && cacheable(stage) ? await restoreFromCache(opts, stage, hasher, params, index) : undefined);
         if (restored) {
           await record(opts, stage, hasher, params, locks, written);
           outcomes.push(end(opts, { stage: stage.address, action: 'restored', reasons, from: restored.from }));
@@ -184,9 +190,10 @@ function end(opts: ReproOptions, o: StageOutcome): StageOutcome {
 }
 
 /**
- * Outputs are deleted before their stage runs (unless `persist`), as DVC does. An output that
- * holds content nothing has recorded (it differs from the lock, and mk has not saved it) would
- * be lost: refused, unless --force.
+ * Outputs are deleted before their stage runs (unless `persist`), as DVC does. An output mk
+ * tracks that holds content nothing has recorded (it differs from the lock, and from what mk
+ * saved) would be lost: refused, unless --force. Outputs mk does not track are the stage's to
+ * rewrite, as in DVC.
  */
 async function guardOutputs(opts: ReproOptions, stage: Stage, st: StageState): Promise<void> {
   if (opts.force) return;
@@ -196,7 +203,7 @@ async function guardOutputs(opts: ReproOptions, stage: Stage, st: StageState): P
   const candidates = stage.outs.filter((o) => !o.persist && (changed.includes(o.path) || (never && existsSync(join(opts.root, ...o.path.split('/')))))).map((o) => o.path);
   if (!candidates.length) return;
   const saved = await opts.workspace.saved(candidates);
-  const lost = candidates.filter((p) => !saved.has(p));
+  const lost = candidates.filter((p) => saved.get(p) === false);
   if (lost.length)
     throw new MkError(
       'EUNSAVED',
@@ -269,6 +276,13 @@ async function record(opts: ReproOptions, stage: Stage, hasher: Md5Hasher, param
     outs.push(lockItem(o.def, info));
   }
   const entry: LockStage = { ...inputs.lock, outs: sortItems(outs) };
+  // DVC still in use here: its cache gets the outputs too, so it decides as mk does.
+  const dvcCache = dvcCacheDir(opts.root);
+  if (dvcCache)
+    for (const o of stage.outs) {
+      const l = outs.find((x) => x.path === o.def)!;
+      if (o.cache) await saveToDvcCache(dvcCache, hasher, o.path, join(opts.root, ...o.path.split('/')), l.md5!);
+    }
   const lf = locks.of(stage);
   lf.stages.set(stage.name, entry);
   await writeLock(join(opts.root, ...stage.lockFile.split('/')), lf);
@@ -316,42 +330,86 @@ async function outputBlobs(cache: CacheStore, p: RunPointer): Promise<Descriptor
   return [root, ...kids];
 }
 
+/** The run cache entry for these inputs: this clone's, else (when allowed) the remote's. */
+async function findEntry(opts: ReproOptions, index: RunIndex, key: string, remoteToo: boolean): Promise<(Found & { from: 'cache' | 'remote'; remote?: Target }) | undefined> {
+  const local = await localEntry(opts.cache, index, key);
+  if (local) return { ...local, from: 'cache' };
+  if (!remoteToo || !opts.remote) return undefined;
+  const remote = await opts.remote().catch(() => undefined);
+  if (!remote) return undefined;
+  const found = await remoteEntry(remote, opts.cache, index, key);
+  return found ? { ...found, from: 'remote', remote } : undefined;
+}
+
 /**
  * Looks for this stage's inputs in the run cache (this clone's index, then the remote's
- * `mk-run-<key>` tag), checks the entry, brings its blobs into the cache (verified) and places
- * the outputs. Undefined when there is no usable entry: the stage then runs.
+ * `mk-run-<key>` tag) and restores the outputs from the entry. Undefined when there is no
+ * usable entry: the stage then runs.
  */
-async function restoreFromCache(
-  opts: ReproOptions,
-  stage: Stage,
-  hasher: Md5Hasher,
-  params: ParamsReader,
-  index: RunIndex,
-): Promise<{ from: 'cache' | 'remote'; tracked: Array<{ path: string; pointer: RunPointer }> } | undefined> {
+async function restoreFromCache(opts: ReproOptions, stage: Stage, hasher: Md5Hasher, params: ParamsReader, index: RunIndex): Promise<Restored | undefined> {
   const inputs = await currentInputs(stage, hasher, params).catch(() => undefined);
   if (!inputs) return undefined;
   const key = runKey(inputs.run);
-  let from: 'cache' | 'remote' = 'cache';
-  let found = await localEntry(opts.cache, index, key);
-  let remote: Target | undefined;
-  if (!found && opts.remote) {
-    remote = await opts.remote().catch(() => undefined);
-    if (remote) {
-      found = await remoteEntry(remote, opts.cache, index, key);
-      from = 'remote';
+  const found = await findEntry(opts, index, key, true);
+  return found ? applyEntry(opts, stage, hasher, index, key, found) : undefined;
+}
+
+/**
+ * A stage whose inputs are what the lock records, but whose outputs are not (deleted,
+ * edited): the outputs the lock records are put back without running, from the run cache
+ * entry of exactly those inputs and outputs, or from DVC's cache where DVC keeps one.
+ */
+async function restoreRecorded(opts: ReproOptions, stage: Stage, st: StageState, rec: LockStage, hasher: Md5Hasher, params: ParamsReader, index: RunIndex): Promise<Restored | undefined> {
+  const want = new Map(rec.outs.map((o) => [o.path, o.md5]));
+  if (stage.outs.some((o) => !want.get(o.def))) return undefined;
+  const inputs = await currentInputs(stage, hasher, params).catch(() => undefined);
+  if (inputs && cacheable(stage)) {
+    const key = runKey(inputs.run);
+    const found = await findEntry(opts, index, key, opts.runCache !== false);
+    if (found && found.entry.outs.every((o) => want.get(o.path) === o.md5)) {
+      const r = await applyEntry(opts, stage, hasher, index, key, found);
+      if (r) return { ...r, from: 'lock' };
     }
   }
-  if (!found) return undefined;
+  const dvc = dvcCacheDir(opts.root);
+  if (!dvc) return undefined;
+  const changed = new Set(st.reasons.flatMap((r) => (r.kind === 'outs' ? r.changes.map((c) => c.path) : [])));
+  // DVC keeps even `cache: false` outputs in its cache once it ran a stage (for its run cache).
+  const outs = stage.outs.filter((o) => changed.has(o.path));
+  if (!outs.length) return undefined;
+  for (const o of outs) if (!restoreFromDvcCache(dvc, join(opts.root, ...o.path.split('/')), want.get(o.def)!)) return undefined;
+  hasher.invalidate();
+  const tracked = await opts.workspace.track(stage.outs.filter((o) => o.cache).map((o) => o.path));
+  return { from: 'lock', tracked };
+}
+
+interface Restored {
+  from: 'cache' | 'remote' | 'lock';
+  tracked: Array<{ path: string; pointer: RunPointer }>;
+}
+
+/**
+ * Restores a stage's outputs from a run cache entry: the entry's outputs must be exactly the
+ * stage's (paths come from dvc.yaml, never from the entry); its blobs come into the cache
+ * (each verified) from where the entry came from; what is placed must have the md5s the
+ * entry claims. Undefined (and the entry forgotten) when anything does not hold.
+ */
+async function applyEntry(
+  opts: ReproOptions,
+  stage: Stage,
+  hasher: Md5Hasher,
+  index: RunIndex,
+  key: string,
+  found: Found & { from: 'cache' | 'remote'; remote?: Target },
+): Promise<Restored | undefined> {
   const entry = found.entry;
-  // The entry's outputs must be exactly this stage's (paths come from dvc.yaml, never from the entry).
+  let from = found.from;
   const byPath = new Map(entry.outs.map((o) => [o.path, o]));
   if (byPath.size !== stage.outs.length || stage.outs.some((o) => byPath.get(o.def)?.cache !== o.cache)) return undefined;
-  // Its blobs: in the cache already, or fetched (each verified) from where the entry came from.
-  const roots = outputRoots(entry, (d) => opts.cache.statBlobSync(d) ?? found!.manifest.layers.find((l) => l.digest === d)?.size);
+  const roots = outputRoots(entry, (d) => opts.cache.statBlobSync(d) ?? found.manifest.layers.find((l) => l.digest === d)?.size);
   if (!roots) return undefined;
-  const missing = roots.some((r) => !opts.cache.existsSync(r));
-  if (missing) {
-    remote ??= opts.remote ? await opts.remote().catch(() => undefined) : undefined;
+  if (roots.some((r) => !opts.cache.existsSync(r))) {
+    const remote = found.remote ?? (opts.remote ? await opts.remote().catch(() => undefined) : undefined);
     if (!remote) return undefined;
     try {
       await copyGraph(remote, opts.cache, [found.manifestDesc], { signal: opts.signal });

@@ -118,7 +118,7 @@ export function parseYamlText(text: string, file: string): Value {
   if (doc.errors.length) {
     const e = doc.errors[0]!;
     const line = e.linePos?.[0]?.line;
-    throw new PipelineError(`${file}${line ? `:${line}` : ''}: not valid YAML: ${e.message.split('\n')[0]}`);
+    throw new PipelineError(`${file}${line ? `:${line}` : ''}: not valid YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
   }
   try {
     return yamlToValue(doc.contents);

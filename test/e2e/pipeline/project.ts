@@ -15,7 +15,7 @@ split = float(sys.argv[1])
 cut = int(len(body) * split)
 for name, part in (('test.csv', body[:cut]), ('train.csv', body[cut:])):
     with open(os.path.join('data/prepared', name), 'w', newline='') as f:
-        w = csv.writer(f)
+        w = csv.writer(f, lineterminator='\\n')
         w.writerow(head)
         w.writerows(part)
 open(os.environ['TRACE'], 'a').write('prepare\\n')

@@ -7,7 +7,7 @@
  * runs nothing, and takes even the outputs of a run that was never committed from the
  * registry's run cache. The scripts leave a trace, so the test knows what really ran.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type RunningRegistry } from '../../support/registry-server.js';
@@ -77,6 +77,18 @@ describe('mk repro: a four-stage pipeline', () => {
     expect(takeTrace(trace)).toEqual([]);
     expect(r.stdout).toContain("Stage 'train' is up to date, skipped");
     expect(r.stdout).toContain('Every stage is up to date');
+  });
+
+  it('a deleted output is put back as dvc.lock records it, without running the stage', () => {
+    const model = readFileSync(join(dir, 'model.pkl'), 'utf8');
+    rmSync(join(dir, 'model.pkl'));
+    expect(mk(dir, 'status')).toMatch(/train +outs missing: model\.pkl/);
+    const r = repro(dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(takeTrace(trace)).toEqual([]);
+    expect(r.stdout).toContain("Restored the outputs of stage 'train' as dvc.lock records them, without running it (outs missing: model.pkl)");
+    expect(readFileSync(join(dir, 'model.pkl'), 'utf8')).toBe(model);
+    expect(g(dir, 'status', '--porcelain')).toBe('');
   });
 
   it('a changed param reruns train and evaluate only, and says which param', () => {
