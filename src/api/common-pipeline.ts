@@ -1,16 +1,13 @@
 import type { Target } from '../content/storage.js';
 import { guessKind, pointerPathFor, type Pointer } from '../formats/pointer.js';
-import { workspacePointers, type TrackedPointer } from '../git/pointers.js';
+import type { TrackedPointer } from '../git/pointers.js';
 import type { PipelineWorkspace } from '../pipeline/repro.js';
 import type { RunPointer } from '../pipeline/run-cache.js';
-import { openRemote, remoteConfig } from '../remote/remotes.js';
 import type { RepoContext } from '../repo/context.js';
-// The add, checkout and status machinery the pipeline runner records and places outputs with.
-// (Verbs for now: the work-tree engine (issue 23) moves their bodies below src/api, and these
-// imports then point there. This file is the one place in src/api that reaches for them.)
-import { add } from './add.js';
-import { checkout } from './checkout.js';
-import { status } from './status.js';
+// The add, checkout and status machinery the pipeline runner records and places outputs with,
+// loaded when a stage needs them (a run with nothing to do never does). Verbs for now: the
+// work-tree engine (issue 23) moves their bodies below src/api, and these imports then point
+// there. This file is the one place in src/api that reaches for them.
 
 /**
  * The work tree as the pipeline runner sees it (src/pipeline/repro.ts): outputs are recorded
@@ -23,6 +20,7 @@ export function pipelineWorkspace(ctx: RepoContext, opts: { stage?: boolean } = 
   return {
     async track(paths: string[]) {
       if (!paths.length) return [];
+      const { add } = await import('./add.js');
       const added = await add(paths, { cwd: root, stage: opts.stage });
       return added.map((a) => ({ path: a.path, pointer: runPointer(a.pointer) }));
     },
@@ -39,9 +37,12 @@ export function pipelineWorkspace(ctx: RepoContext, opts: { stage?: boolean } = 
         };
         return { path: o.path, pointerPath: pointerPathFor(o.path), text: '', pointer: p };
       });
+      const { checkout } = await import('./checkout.js');
       await checkout({ cwd: root, pointers, force: true });
     },
     async saved(paths: string[]) {
+      const { workspacePointers } = await import('../git/pointers.js');
+      const { status } = await import('./status.js');
       const tracked = new Set((await workspacePointers(root, paths)).map((t) => t.path).filter((p) => paths.includes(p)));
       const out = new Map<string, boolean>();
       if (!tracked.size) return out;
@@ -62,6 +63,7 @@ export function defaultRemote(ctx: RepoContext, name?: string): () => Promise<Ta
     (opened ??= (async () => {
       if (!name && !ctx.config.defaultRemote && !ctx.config.remotes.length) return undefined;
       try {
+        const { openRemote, remoteConfig } = await import('../remote/remotes.js');
         return await openRemote(ctx, remoteConfig(ctx, name), { readOnly: true });
       } catch {
         return undefined;

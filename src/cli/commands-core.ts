@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { KINDS, LINK_TYPES, UsageError, type Kind, type LinkType } from '../api/common.js';
+import { KINDS, LINK_TYPES, MkError, UsageError, type Kind, type LinkType } from '../api/common.js';
 import { bytes, short, table } from './format.js';
 import { out } from './output.js';
 import { revsAndPathsOf } from './args.js';
@@ -96,7 +96,18 @@ export function registerCore(program: Command): void {
       const { setupWarning } = await import('../api/install.js');
       const { stageStatus } = await import('../api/stages.js');
       // The setup check (two config reads) and the pipeline's stages run while the work tree is scanned.
-      const [r, w, st] = await Promise.all([status({ paths }), setupWarning(), paths.length ? undefined : stageStatus()]);
+      // A pipeline file mk cannot read is a warning here: the artifacts' status stands on its own.
+      const [r, w, st] = await Promise.all([
+        status({ paths }),
+        setupWarning(),
+        paths.length
+          ? undefined
+          : stageStatus().catch((e: unknown) => {
+              if (!(e instanceof MkError)) throw e;
+              out.err(`warning: pipeline: ${e.message}`);
+              return undefined;
+            }),
+      ]);
       if (w) out.err(w);
       if (o.json) return out.json({ artifacts: r, ...(st ? { stages: st.stages } : {}) });
       const { stageLines } = await import('./commands-pipeline.js');

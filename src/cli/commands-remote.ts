@@ -97,8 +97,9 @@ export function registerRemote(program: Command): void {
       .argument('[rev...]', "revisions, then paths ('--' before them when one could be read as a revision)")
       .option('--no-modelkit', 'upload data only; publish no ModelKit')
       .option('--check-remote', 'ask the remote for every blob, not trusting what this repository knows it holds')
-      .option('-f, --force', 'move the branch tag even to a commit that does not descend from the one it names'),
-  ).action(async (args: string[], o: TOpts & { modelkit: boolean; checkRemote?: boolean; force?: boolean }) => {
+      .option('-f, --force', 'move the branch tag even to a commit that does not descend from the one it names')
+      .option('--no-run-cache', "do not push the pipeline's run cache (the entries mk repro adds)"),
+  ).action(async (args: string[], o: TOpts & { modelkit: boolean; checkRemote?: boolean; force?: boolean; runCache: boolean }) => {
     const { revs, paths } = await revsAndPathsOf('push', args, Infinity);
     const bar = await progressBar('push', wantProgress(o));
     try {
@@ -112,6 +113,7 @@ export function registerRemote(program: Command): void {
         modelkits: o.modelkit === false ? false : undefined,
         checkRemote: o.checkRemote,
         force: o.force,
+        runCache: o.runCache,
       });
       bar.stop();
       const { target: _t, ...rest } = r;
@@ -134,14 +136,15 @@ export function registerRemote(program: Command): void {
   transferOptions(
     program
       .command('fetch')
-      .description('download into the cache the data of revisions (default: HEAD and the work tree)')
-      .argument('[rev...]', "revisions, then paths ('--' before them when one could be read as a revision)"),
-  ).action(async (args: string[], o: TOpts) => {
+      .description("download into the cache the data of revisions (default: HEAD and the work tree), and the remote's run cache entries this clone lacks")
+      .argument('[rev...]', "revisions, then paths ('--' before them when one could be read as a revision)")
+      .option('--no-run-cache', "do not fetch the pipeline's run cache"),
+  ).action(async (args: string[], o: TOpts & { runCache: boolean }) => {
     const { revs, paths } = await revsAndPathsOf('fetch', args, Infinity);
     const bar = await progressBar('fetch', wantProgress(o));
     try {
       const { fetchData } = await import('../api/transfer.js');
-      const r = await fetchData({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update });
+      const r = await fetchData({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update, runCache: o.runCache });
       bar.stop();
       if (o.json) return out.json(r);
       out.line(`fetched ${r.copied} blob(s), ${bytes(r.bytes)} from '${r.remote}' (${r.skipped} already cached) for ${r.artifacts} artifact(s)`);
@@ -157,13 +160,14 @@ export function registerRemote(program: Command): void {
       .description('fetch, then checkout')
       .argument('[rev]', 'a revision (default: the pointers of the work tree)')
       .argument('[paths...]', "only these paths ('--' before them when one could be read as a revision); a path inside a tracked folder restores that part of it alone")
-      .option('-f, --force', 'overwrite unsaved changes'),
-  ).action(async (rev: string | undefined, rest: string[], o: TOpts & { force?: boolean }) => {
+      .option('-f, --force', 'overwrite unsaved changes')
+      .option('--no-run-cache', "do not fetch the pipeline's run cache"),
+  ).action(async (rev: string | undefined, rest: string[], o: TOpts & { force?: boolean; runCache: boolean }) => {
     const { revs, paths } = await revsAndPathsOf('pull', [rev, ...rest], 1);
     const bar = await progressBar('pull', wantProgress(o));
     try {
       const { pull } = await import('../api/transfer.js');
-      const r = await pull({ remote: o.remote, rev: revs[0], paths, force: o.force, concurrency: jobs(o), onProgress: bar.update });
+      const r = await pull({ remote: o.remote, rev: revs[0], paths, force: o.force, concurrency: jobs(o), onProgress: bar.update, runCache: o.runCache });
       bar.stop();
       const { setupWarning } = await import('../api/install.js');
       const w = await setupWarning();

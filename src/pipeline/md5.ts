@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, lstatSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { isRacy } from '../hashing/racy.js';
 import { writeFileAtomicSync } from '../util/fs.js';
@@ -134,11 +134,21 @@ interface Listed {
 
 const VERSION = 1;
 
+/** A file of stat-keyed md5s: the single files of a pipeline, or the files of one folder. */
+class FileStore {
+  private map?: Map<string, FileEntry>;
+  dirty = false;
+  constructor(readonly file: string) {}
+  get entries(): Map<string, FileEntry> {
+    if (!this.map) this.map = load<FileEntry>(this.file);
+    return this.map;
+  }
+}
+
 export class Md5Hasher {
-  private files?: Map<string, FileEntry>;
   private dirs?: Map<string, DirEntry>;
-  private dirtyFiles = false;
   private dirtyDirs = false;
+  private readonly stores = new Map<string, FileStore>();
   private readonly memo = new Map<string, Promise<Md5Info | undefined>>();
 
   constructor(
@@ -150,13 +160,16 @@ export class Md5Hasher {
     private readonly ignoreKey = '',
   ) {}
 
-  private get fileMap(): Map<string, FileEntry> {
-    if (!this.files) this.files = load<FileEntry>(join(this.stateDir, 'pipeline-md5-files.json'));
-    return this.files;
+  /** The md5s of single files in one small file; those of each folder's files in a file of their own, read only when the folder changed. */
+  private store(dir?: string): FileStore {
+    const name = dir === undefined ? 'files.json' : `dir-${createHash('sha256').update(dir).digest('hex').slice(0, 24)}.json`;
+    let s = this.stores.get(name);
+    if (!s) this.stores.set(name, (s = new FileStore(join(this.stateDir, 'pipeline-md5', name))));
+    return s;
   }
 
   private get dirMap(): Map<string, DirEntry> {
-    if (!this.dirs) this.dirs = load<DirEntry>(join(this.stateDir, 'pipeline-md5-dirs.json'));
+    if (!this.dirs) this.dirs = load<DirEntry>(join(this.stateDir, 'pipeline-md5', 'dirs.json'));
     return this.dirs;
   }
 
@@ -187,15 +200,15 @@ export class Md5Hasher {
     }
     if (st.isDirectory()) return this.hashDir(rel, full, legacy);
     if (!st.isFile()) return undefined;
-    const md5 = this.fileMd5(rel, full, { k: `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, rel }, legacy);
+    const md5 = this.fileMd5(this.store(), rel, full, { k: `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, rel }, legacy);
     const info: Md5Info = { md5, size: st.size, isdir: false };
     if (st.mode & 0o111) info.isexec = true;
     return info;
   }
 
-  private fileMd5(key: string, full: string, l: Omit<Listed, 'rel'> & { rel: string }, legacy: boolean): string {
+  private fileMd5(store: FileStore, key: string, full: string, l: Listed, legacy: boolean): string {
     const now = Date.now();
-    const e = this.fileMap.get(key);
+    const e = store.entries.get(key);
     if (e && e.k === l.k && !isRacy({ mtimeMs: l.mtimeMs, ctimeMs: l.ctimeMs }, e.at)) {
       const v = legacy ? e.d2u : e.md5;
       if (v) return v;
@@ -205,28 +218,48 @@ export class Md5Hasher {
     next.at = now;
     if (legacy) next.d2u = md5;
     else next.md5 = md5;
-    this.fileMap.set(key, next);
-    this.dirtyFiles = true;
+    store.entries.set(key, next);
+    store.dirty = true;
     return md5;
+  }
+
+  /** The files of a folder with their md5s (from the folder's cache where their stat data allows). */
+  private async files(
+    rel: string,
+    full: string,
+    legacy: boolean,
+    listed?: Awaited<ReturnType<typeof listDir>>,
+  ): Promise<{ files: Array<{ rel: string; md5: string; abs: string }>; size: number; racy: boolean }> {
+    const now = Date.now();
+    const store = this.store(rel);
+    const files: Array<{ rel: string; md5: string; abs: string }> = [];
+    let size = 0;
+    let racy = false;
+    const seen = new Set<string>();
+    for (const l of (listed ?? (await listDir(full))).listing()) {
+      const repoRel = rel === '.' ? l.rel : `${rel}/${l.rel}`;
+      if (this.ignored(repoRel)) continue;
+      if (isRacy({ mtimeMs: l.mtimeMs, ctimeMs: l.ctimeMs }, now)) racy = true;
+      const abs = join(full, ...l.rel.split('/'));
+      files.push({ rel: l.rel, md5: this.fileMd5(store, l.rel, abs, l, legacy), abs });
+      seen.add(l.rel);
+      size += l.size;
+    }
+    // Files no longer there leave the folder's cache.
+    for (const k of [...store.entries.keys()])
+      if (!seen.has(k)) {
+        store.entries.delete(k);
+        store.dirty = true;
+      }
+    return { files, size, racy };
   }
 
   private async hashDir(rel: string, full: string, legacy: boolean): Promise<Md5Info> {
     const listed = await listDir(full);
-    const listing = listed.listing;
     const sig = `${listed.sig}:${this.ignoreKey}`;
     const cached = this.dirMap.get(rel);
     if (cached && cached.sig === sig && cached.legacy === legacy) return { md5: cached.md5, size: cached.size, nfiles: cached.nfiles, isdir: true };
-    const now = Date.now();
-    const files: Array<{ rel: string; md5: string }> = [];
-    let size = 0;
-    let racy = false;
-    for (const l of listing) {
-      const repoRel = rel === '.' ? l.rel : `${rel}/${l.rel}`;
-      if (this.ignored(repoRel)) continue;
-      if (isRacy({ mtimeMs: l.mtimeMs, ctimeMs: l.ctimeMs }, now)) racy = true;
-      files.push({ rel: l.rel, md5: this.fileMd5(repoRel, join(full, ...l.rel.split('/')), l, legacy) });
-      size += l.size;
-    }
+    const { files, size, racy } = await this.files(rel, full, legacy, listed);
     const md5 = dirMd5(files);
     if (!racy) {
       this.dirMap.set(rel, { sig, md5, size, nfiles: files.length, legacy });
@@ -235,25 +268,22 @@ export class Md5Hasher {
     return { md5, size, nfiles: files.length, isdir: true };
   }
 
-  /** The files of a folder with their md5s (from the cache where their stat data allows), for DVC's cache. */
+  /** The files of a folder with their md5s, for DVC's cache. */
   async dirFiles(rel: string): Promise<Array<{ rel: string; md5: string; abs: string }>> {
     const full = rel === '.' ? this.root : join(this.root, ...rel.split('/'));
-    const { listing } = await listDir(full);
-    const out: Array<{ rel: string; md5: string; abs: string }> = [];
-    for (const l of listing) {
-      const repoRel = rel === '.' ? l.rel : `${rel}/${l.rel}`;
-      if (this.ignored(repoRel)) continue;
-      const abs = join(full, ...l.rel.split('/'));
-      out.push({ rel: l.rel, md5: this.fileMd5(repoRel, abs, l, false), abs });
-    }
-    return out;
+    return (await this.files(rel, full, false)).files;
   }
 
   save(): void {
     try {
-      if (this.dirtyDirs && this.dirs) writeFileAtomicSync(join(this.stateDir, 'pipeline-md5-dirs.json'), JSON.stringify({ v: VERSION, e: Object.fromEntries(this.dirs) }));
-      if (this.dirtyFiles && this.files) writeFileAtomicSync(join(this.stateDir, 'pipeline-md5-files.json'), JSON.stringify({ v: VERSION, e: Object.fromEntries(this.files) }));
-      this.dirtyDirs = this.dirtyFiles = false;
+      mkdirSync(join(this.stateDir, 'pipeline-md5'), { recursive: true });
+      if (this.dirtyDirs && this.dirs) writeFileAtomicSync(join(this.stateDir, 'pipeline-md5', 'dirs.json'), JSON.stringify({ v: VERSION, e: Object.fromEntries(this.dirs) }));
+      this.dirtyDirs = false;
+      for (const s of this.stores.values())
+        if (s.dirty) {
+          writeFileAtomicSync(s.file, JSON.stringify({ v: VERSION, e: Object.fromEntries(s.entries) }));
+          s.dirty = false;
+        }
     } catch {
       /* a read-only repository: the answers stand, only the next run reads more */
     }
@@ -275,7 +305,7 @@ function load<T>(file: string): Map<string, T> {
  * ignore does; symlinks to files count as the files), from one `find`, and a signature of
  * the listing: the same signature means the same stat data for every file.
  */
-async function listDir(full: string): Promise<{ listing: Listed[]; sig: string }> {
+async function listDir(full: string): Promise<{ listing: () => Listed[]; sig: string }> {
   const out = await new Promise<Buffer>((resolve, reject) =>
     execFile(
       'find',
@@ -284,28 +314,40 @@ async function listDir(full: string): Promise<{ listing: Listed[]; sig: string }
       (err, stdout) => (err ? reject(err) : resolve(stdout)),
     ),
   );
-  const listing: Listed[] = [];
   const sig = createHash('sha256').update(out);
-  const records = out.toString('utf8').split('\0');
-  records.pop();
-  for (const r of records) {
-    const sp = nthSpaces(r, 5);
-    const type = r.slice(0, sp[0]);
-    const p = r.slice(sp[4]! + 1);
-    if (type === 'f') {
-      const size = Number(r.slice(sp[1]! + 1, sp[2]));
-      listing.push({ rel: p, k: r.slice(sp[0]! + 1, sp[4]), size, mtimeMs: Number(r.slice(sp[2]! + 1, sp[3])) * 1000, ctimeMs: Number(r.slice(sp[3]! + 1, sp[4])) * 1000 });
-    } else if (type === 'l') {
+  // Symlinks: the link's own stat data does not change with its target, so the targets' go into the signature.
+  const links: Listed[] = [];
+  const hasLinks = out.subarray(0, 2).toString() === 'l ' || out.includes('\0l ');
+  let records: string[] | undefined;
+  const parse = () => (records ??= out.toString('utf8').split('\0').slice(0, -1));
+  if (hasLinks)
+    for (const r of parse()) {
+      if (!r.startsWith('l ')) continue;
+      const p = r.slice(nthSpaces(r, 5)[4]! + 1);
       try {
         const st = statSync(join(full, p));
         const k = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
-        sig.update(`\0${p}\0${k}`); // the link's own stat data does not change with its target
-        if (st.isFile()) listing.push({ rel: p, k, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs });
+        sig.update(`\0${p}\0${k}`);
+        if (st.isFile()) links.push({ rel: p, k, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs });
       } catch {
         /* dangling: DVC fails on it; mk leaves it out */
       }
     }
-  }
+  const listing = () => {
+    const l: Listed[] = [];
+    for (const r of parse()) {
+      if (!r.startsWith('f ')) continue;
+      const sp = nthSpaces(r, 5);
+      l.push({
+        rel: r.slice(sp[4]! + 1),
+        k: r.slice(sp[0]! + 1, sp[4]),
+        size: Number(r.slice(sp[1]! + 1, sp[2])),
+        mtimeMs: Number(r.slice(sp[2]! + 1, sp[3])) * 1000,
+        ctimeMs: Number(r.slice(sp[3]! + 1, sp[4])) * 1000,
+      });
+    }
+    return l.concat(links);
+  };
   return { listing, sig: sig.digest('hex') };
 }
 

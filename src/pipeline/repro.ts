@@ -105,83 +105,91 @@ const cmds = (s: Stage) => (Array.isArray(s.cmd) ? s.cmd : [s.cmd]);
 export async function reproduce(opts: ReproOptions): Promise<ReproResult> {
   const pipe = await requirePipeline(opts.root);
   const steps = plan(pipe.dag, opts.targets ?? [], { single: opts.single, downstream: opts.downstream });
-  const hasher = hasherFor(opts.root, opts.stateDir);
-  const params = new ParamsReader(opts.root);
-  const locks = new Locks(opts.root);
-  const index = new RunIndex(opts.mkDir);
-  const written = new Set<string>();
+  const run: Run = { opts, hasher: hasherFor(opts.root, opts.stateDir), params: new ParamsReader(opts.root), locks: new Locks(opts.root), index: new RunIndex(opts.mkDir), written: new Set() };
   const outcomes: StageOutcome[] = [];
   // Dry runs: outputs that a stage before would write, so the stages after it "may run".
   const pending = new Map<string, string>();
   try {
     for (const stage of steps) {
       opts.signal?.throwIfAborted();
-      const st = await stageState(stage, locks.of(stage), hasher, params, { all: true });
+      const st = await stageState(stage, run.locks.of(stage), run.hasher, run.params, { all: true });
       const reasons = opts.force && !st.stale ? ['forced'] : st.reasons.map(describeReason);
-      if (opts.dry) {
-        const after = [...new Set(stage.deps.flatMap((d) => [...pending].filter(([p]) => d.path === p || d.path.startsWith(p + '/') || p.startsWith(d.path + '/')).map(([, s]) => s)))];
-        const action: StageAction = st.stale || opts.force ? 'would-run' : after.length ? 'may-run' : 'skipped';
-        if (action !== 'skipped' && !stage.frozen) for (const o of stage.outs) pending.set(o.path, stage.address);
-        outcomes.push(
-          end(opts, {
-            stage: stage.address,
-            action: stage.frozen && action !== 'skipped' ? 'frozen' : action,
-            reasons: action === 'may-run' ? [] : reasons,
-            ...(action === 'may-run' ? { after } : {}),
-          }),
-        );
-        continue;
-      }
-      if (!st.stale && !opts.force) {
-        outcomes.push(end(opts, { stage: stage.address, action: 'skipped', reasons: [] }));
-        continue;
-      }
-      if (stage.frozen) {
-        // DVC's rule: a frozen stage never runs; its outputs must be there, and are recorded as they are.
-        const missing = [];
-        for (const o of stage.outs) if (!(await hasher.hash(o.path))) missing.push(o.def);
-        if (missing.length) throw new PipelineError(`stage '${stage.address}' is frozen and its output '${missing[0]}' is missing`, `unfreeze it (frozen: false) to run it, or restore the output`);
-        await opts.workspace.track(stage.outs.filter((o) => o.cache).map((o) => o.path));
-        await record(opts, stage, hasher, params, locks, written);
-        outcomes.push(end(opts, { stage: stage.address, action: 'frozen', reasons }));
-        continue;
-      }
-      await guardOutputs(opts, stage, st);
-      if (!opts.force) {
-        // Inputs as the lock records them, outputs not: put back the outputs the lock records
-        // (as DVC checks them out of its cache). Else the run cache: these inputs, run before.
-        const rec = locks.of(stage).stages.get(stage.name);
-        const onlyOuts = rec !== undefined && st.reasons.every((r) => r.kind === 'outs');
-        const restored =
-          (onlyOuts ? await restoreRecorded(opts, stage, st, rec, hasher, params, index) : undefined) ??
-          (opts.runCache !== false && cacheable(stage) ? await restoreFromCache(opts, stage, hasher, params, index) : undefined);
-        if (restored) {
-          await record(opts, stage, hasher, params, locks, written);
-          outcomes.push(end(opts, { stage: stage.address, action: 'restored', reasons, from: restored.from }));
-          continue;
-        }
-      }
-      const outcome: StageOutcome = { stage: stage.address, action: 'ran', reasons };
-      opts.onEvent?.({ type: 'start', outcome, cmd: cmds(stage) });
-      removeOutputs(opts.root, stage);
-      const t0 = Date.now();
-      await runCommands(opts, stage);
-      outcome.ms = Date.now() - t0;
-      hasher.invalidate();
-      params.forget();
-      for (const o of stage.outs)
-        if (!existsSync(join(opts.root, ...o.path.split('/'))))
-          throw new PipelineError(`stage '${stage.address}' did not write its output '${o.def}'`, 'fix the command (or the outs of the stage), then run mk repro again');
-      const tracked = await opts.workspace.track(stage.outs.filter((o) => o.cache).map((o) => o.path));
-      const lock = await record(opts, stage, hasher, params, locks, written);
-      if (opts.runCache !== false && cacheable(stage)) await saveRun(opts, stage, lock, tracked, index);
+      const outcome = opts.dry
+        ? dryOutcome(opts, stage, st, reasons, pending)
+        : !st.stale && !opts.force
+          ? { stage: stage.address, action: 'skipped' as const, reasons: [] }
+          : await reproStage(run, stage, st, reasons);
       outcomes.push(end(opts, outcome));
     }
   } finally {
-    hasher.save();
-    if (opts.stage !== false && written.size) await git(opts.root, ['add', '--', ...written]).catch(() => undefined);
+    run.hasher.save();
+    if (opts.stage !== false && run.written.size) await git(opts.root, ['add', '--', ...run.written]).catch(() => undefined);
   }
-  return { stages: outcomes, locks: [...written] };
+  return { stages: outcomes, locks: [...run.written] };
+}
+
+/** What one `mk repro` works with. */
+interface Run {
+  opts: ReproOptions;
+  hasher: Md5Hasher;
+  params: ParamsReader;
+  locks: Locks;
+  index: RunIndex;
+  /** Lock files written (staged at the end). */
+  written: Set<string>;
+}
+
+/** A dry run's word on a stage: it would run (stale), may run (after a stage that would), or is up to date. */
+function dryOutcome(opts: ReproOptions, stage: Stage, st: StageState, reasons: string[], pending: Map<string, string>): StageOutcome {
+  const overlaps = (a: string, b: string) => a === b || a.startsWith(b + '/') || b.startsWith(a + '/');
+  const after = [...new Set(stage.deps.flatMap((d) => [...pending].filter(([p]) => overlaps(d.path, p)).map(([, s]) => s)))];
+  const action: StageAction = st.stale || opts.force ? 'would-run' : after.length ? 'may-run' : 'skipped';
+  if (action !== 'skipped' && !stage.frozen) for (const o of stage.outs) pending.set(o.path, stage.address);
+  if (action === 'may-run') return { stage: stage.address, action, reasons: [], after };
+  return { stage: stage.address, action: stage.frozen && action !== 'skipped' ? 'frozen' : action, reasons };
+}
+
+/** Brings one stale (or forced) stage up to date: verified as it is (frozen), restored, or run. */
+async function reproStage(run: Run, stage: Stage, st: StageState, reasons: string[]): Promise<StageOutcome> {
+  const { opts, hasher, params, locks, index, written } = run;
+  if (stage.frozen) {
+    // DVC's rule: a frozen stage never runs; its outputs must be there, and are recorded as they are.
+    const missing = [];
+    for (const o of stage.outs) if (!(await hasher.hash(o.path))) missing.push(o.def);
+    if (missing.length) throw new PipelineError(`stage '${stage.address}' is frozen and its output '${missing[0]}' is missing`, `unfreeze it (frozen: false) to run it, or restore the output`);
+    await opts.workspace.track(stage.outs.filter((o) => o.cache).map((o) => o.path));
+    await record(opts, stage, hasher, params, locks, written);
+    return { stage: stage.address, action: 'frozen', reasons };
+  }
+  await guardOutputs(opts, stage, st);
+  if (!opts.force) {
+    // Inputs as the lock records them, outputs not: put back the outputs the lock records
+    // (as DVC checks them out of its cache). Else the run cache: these inputs, run before.
+    const rec = locks.of(stage).stages.get(stage.name);
+    const onlyOuts = rec !== undefined && st.reasons.every((r) => r.kind === 'outs');
+    const restored =
+      (onlyOuts ? await restoreRecorded(opts, stage, st, rec, hasher, params, index) : undefined) ??
+      (opts.runCache !== false && cacheable(stage) ? await restoreFromCache(opts, stage, hasher, params, index) : undefined);
+    if (restored) {
+      await record(opts, stage, hasher, params, locks, written);
+      return { stage: stage.address, action: 'restored', reasons, from: restored.from };
+    }
+  }
+  const outcome: StageOutcome = { stage: stage.address, action: 'ran', reasons };
+  opts.onEvent?.({ type: 'start', outcome, cmd: cmds(stage) });
+  removeOutputs(opts.root, stage);
+  const t0 = Date.now();
+  await runCommands(opts, stage);
+  outcome.ms = Date.now() - t0;
+  hasher.invalidate();
+  params.forget();
+  for (const o of stage.outs)
+    if (!existsSync(join(opts.root, ...o.path.split('/'))))
+      throw new PipelineError(`stage '${stage.address}' did not write its output '${o.def}'`, 'fix the command (or the outs of the stage), then run mk repro again');
+  const tracked = await opts.workspace.track(stage.outs.filter((o) => o.cache).map((o) => o.path));
+  const lock = await record(opts, stage, hasher, params, locks, written);
+  if (opts.runCache !== false && cacheable(stage)) await saveRun(opts, stage, lock, tracked, index);
+  return outcome;
 }
 
 function end(opts: ReproOptions, o: StageOutcome): StageOutcome {
