@@ -18,6 +18,7 @@ const LAYERS = [
   ['modelkit'],
   ['pipeline'],
   ['signing'],
+  ['notify'],
   ['api'],
   // Git's entry points (hooks, the filter process, the merge driver). They still call some verbs
   // (restore after checkout, push in pre-push): the work-tree engine (issue 23) takes those calls

@@ -28,6 +28,7 @@ export function registerCore(program: Command): void {
     .action(async (o: { stage: boolean; filter: boolean; json?: boolean }) => {
       const { init } = await import('../api/init.js');
       const r = await init({ stage: o.stage, filter: o.filter });
+      for (const w of r.warnings) out.err(`warning: ${w}`);
       if (o.json) return out.json(r);
       out.line(r.created.length ? `Initialised mk in ${r.root} (created ${r.created.join(', ')})` : `mk is already set up in ${r.root}`);
       const found = (['params', 'metrics', 'plots'] as const).filter((k) => r.experiments[k].length).map((k) => `${k}: ${r.experiments[k].join(', ')}`);
@@ -96,19 +97,15 @@ export function registerCore(program: Command): void {
       const { setupWarning } = await import('../api/install.js');
       const { stageStatus } = await import('../api/stages.js');
       // The setup check (two config reads) and the pipeline's stages run while the work tree is scanned.
-      // A pipeline file mk cannot read is a warning here: the artifacts' status stands on its own.
-      const [r, w, st] = await Promise.all([
-        status({ paths }),
-        setupWarning(),
-        paths.length
-          ? undefined
-          : stageStatus().catch((e: unknown) => {
-              if (!(e instanceof MkError)) throw e;
-              out.err(`warning: pipeline: ${e.message}`);
-              return undefined;
-            }),
-      ]);
+      // A pipeline file mk cannot read is a warning here: the artifacts' status stands on its own
+      // (and a problem both share, a bad config, is the artifacts' error, said once).
+      const [r, w, stages] = await Promise.all([status({ paths }), setupWarning(), paths.length ? undefined : stageStatus().catch((e: unknown) => ({ error: e }))]);
       if (w) out.err(w);
+      let st: Awaited<ReturnType<typeof stageStatus>>;
+      if (stages && 'error' in stages) {
+        if (!(stages.error instanceof MkError)) throw stages.error;
+        out.err(`warning: pipeline: ${stages.error.message}`);
+      } else st = stages;
       if (o.json) return out.json({ artifacts: r, ...(st ? { stages: st.stages } : {}) });
       const { stageLines } = await import('./commands-pipeline.js');
       if (r.length === 0) {
@@ -118,7 +115,7 @@ export function registerCore(program: Command): void {
       }
       const rows = r.map((s) => {
         const flags = [
-          s.workspace === 'stale' ? 'stale (pointer changed by git; run mk checkout)' : s.workspace,
+          s.workspace === 'stale' ? 'stale (pointer changed by git; run mk checkout)' : s.refused ? `refused (${s.refused})` : s.workspace,
           s.commit === 'committed' ? '' : s.commit === 'new' ? 'new' : 'uncommitted',
           s.cached ? '' : 'not cached',
         ]

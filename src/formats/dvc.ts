@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { yamlLib } from '../util/yaml-lazy.js';
+import { MkError } from '../errors/index.js';
 import { checkStoredPath } from './stored-path.js';
 
 /**
@@ -48,7 +49,7 @@ const MD5 = /^[0-9a-f]{32}$/;
 
 function parseYamlDoc(text: string, file: string): unknown {
   const doc = yamlLib().parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length) throw new Error(`${file} is not valid YAML (${doc.errors[0]!.message.split('\n')[0]})`);
+  if (doc.errors.length) throw new MkError('EDVCFILE', `${file} is not valid YAML (${doc.errors[0]!.message.split('\n')[0]})`);
   return doc.toJSON();
 }
 
@@ -101,7 +102,7 @@ const folderOf = (file: string) => (file.includes('/') ? file.slice(0, file.last
 /** Reads a `.dvc` file (`file` is its repository-relative path). Throws on text that is not a `.dvc` file at all. */
 export function readDvcFile(text: string, file: string): DvcRead {
   const v = parseYamlDoc(text, file);
-  if (!isMap(v) || !Array.isArray(v.outs)) throw new Error(`${file} has no 'outs' list`);
+  if (!isMap(v) || !Array.isArray(v.outs)) throw new MkError('EDVCFILE', `${file} has no 'outs' list`);
   const base = typeof v.wdir === 'string' ? folderPath(folderOf(file), v.wdir) : folderOf(file);
   const res: DvcRead = { outs: [], skipped: [], complete: true };
   if (base === undefined) return { outs: [], skipped: [{ path: file, source: file, reason: 'its wdir leaves the repository' }], complete: false };
@@ -190,20 +191,20 @@ export function parseDirListing(text: string, what: string): DvcDirEntry[] {
   try {
     v = JSON.parse(text);
   } catch {
-    throw new Error(`${what} is not JSON`);
+    throw new MkError('EDVCFILE', `${what} is not JSON`);
   }
-  if (!Array.isArray(v)) throw new Error(`${what} is not a list`);
+  if (!Array.isArray(v)) throw new MkError('EDVCFILE', `${what} is not a list`);
   const seen = new Set<string>();
   return v.map((e, i) => {
-    if (!isMap(e) || typeof e.relpath !== 'string' || typeof e.md5 !== 'string') throw new Error(`${what}: entry ${i} lacks md5 or relpath`);
-    if (!MD5.test(e.md5)) throw new Error(`${what}: entry ${i} has md5 '${e.md5}', not 32 hex digits`);
+    if (!isMap(e) || typeof e.relpath !== 'string' || typeof e.md5 !== 'string') throw new MkError('EDVCFILE', `${what}: entry ${i} lacks md5 or relpath`);
+    if (!MD5.test(e.md5)) throw new MkError('EDVCFILE', `${what}: entry ${i} has md5 '${e.md5}', not 32 hex digits`);
     let rel: string;
     try {
       rel = checkStoredPath(e.relpath);
     } catch {
-      throw new Error(`${what}: entry ${i} has the path '${e.relpath}', which leaves the folder or enters .git`);
+      throw new MkError('EDVCFILE', `${what}: entry ${i} has the path '${e.relpath}', which leaves the folder or enters .git`);
     }
-    if (seen.has(rel)) throw new Error(`${what}: '${rel}' is listed twice`);
+    if (seen.has(rel)) throw new MkError('EDVCFILE', `${what}: '${rel}' is listed twice`);
     seen.add(rel);
     return { relpath: rel, md5: e.md5, exec: e.isexec === true };
   });

@@ -7,13 +7,12 @@ export class PipelineError extends MkError {
   }
 }
 
-/** A stage's command failed: mk stops there with the command's exit status. */
+/** A stage's command failed: mk stops there (exit 1, as every ESTAGE; the command's status is in the message and data). */
 export class StageFailedError extends MkError {
   constructor(stage: string, status: number | null, signal: string | null, cmd: string) {
     const how = signal ? `was killed by ${signal}` : `exited with status ${status}`;
     super('ESTAGE', `stage '${stage}' failed: '${cmd.length > 120 ? cmd.slice(0, 117) + '...' : cmd}' ${how}`, {
       hint: 'the stages before it are recorded in dvc.lock; fix the failure and run mk repro again',
-      exitCode: status && status > 0 && status < 256 ? status : 1,
       data: { stage, status, signal },
     });
   }

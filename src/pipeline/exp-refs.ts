@@ -99,7 +99,7 @@ export function expMessage(name: string, sets: string[], queuedAt: string, what 
  */
 export async function queueExperiment(root: string, name: string, sets: ParamSet[]): Promise<Experiment> {
   const baseline = (await git(root, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { okCodes: [1] })).trim();
-  if (!baseline) throw new MkError('ENOHEAD', 'this repository has no commit yet: an experiment starts from one', { hint: "commit the project ('git commit'), then run the experiment" });
+  if (!baseline) throw new MkError('ENOCOMMIT', 'this repository has no commit yet: an experiment starts from one', { hint: "commit the project ('git commit'), then run the experiment" });
   const snapshot = (await git(root, ['stash', 'create'])).trim() || baseline;
   const dir = mkdtempSync(join(tmpdir(), 'mk-exp-'));
   try {

@@ -81,7 +81,7 @@ const FLOAT_SOURCE = /[.eEnN]/; // 1.0, 1e5, .inf, .nan (ints are digits, 0x.., 
 /** A YAML document's contents with floats kept apart from ints (see PyFloat). JSON is YAML too. */
 export function yamlToValue(node: unknown, depth = 0): Value {
   const Y = yamlLib();
-  if (depth > 64) throw new Error('nested too deeply');
+  if (depth > 64) throw new PipelineError('nested too deeply');
   if (node === null || node === undefined) return null;
   if (Y.isScalar(node)) {
     const v = node.value;
@@ -104,7 +104,7 @@ export function yamlToValue(node: unknown, depth = 0): Value {
     return out;
   }
   if (Y.isSeq(node)) return node.items.map((x) => yamlToValue(x, depth + 1));
-  if (Y.isAlias(node)) throw new Error('YAML aliases are not supported in pipeline files');
+  if (Y.isAlias(node)) throw new PipelineError('YAML aliases are not supported in pipeline files');
   return null;
 }
 
@@ -147,7 +147,7 @@ export function parseParamsText(bytes: Uint8Array, file: string): Mapping {
 }
 
 function tomlValue(v: unknown, depth = 0): Value {
-  if (depth > 64) throw new Error('nested too deeply');
+  if (depth > 64) throw new PipelineError('nested too deeply');
   if (v === null || typeof v === 'boolean' || typeof v === 'string' || typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);
   if (Array.isArray(v)) return v.map((x) => tomlValue(x, depth + 1));
@@ -185,7 +185,7 @@ export function toPlain(v: Value): unknown {
 
 /** The inverse of toPlain, for values read back from mk's own records. */
 export function fromPlain(v: unknown, depth = 0): Value {
-  if (depth > 64) throw new Error('nested too deeply');
+  if (depth > 64) throw new PipelineError('nested too deeply');
   if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
   if (typeof v === 'number') return v;
   if (Array.isArray(v)) return v.map((x) => fromPlain(x, depth + 1));

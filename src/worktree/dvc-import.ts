@@ -129,7 +129,7 @@ export function planOut(ctx: RepoContext, cacheDir: string, out: DvcOut): Planne
   let entries;
   try {
     const bytes = readFileSync(listingPath);
-    if (createHash('md5').update(bytes).digest('hex') !== out.md5) throw new Error(`${out.path}: DVC's file list ${listingPath} is damaged (its bytes do not match its md5)`);
+    if (createHash('md5').update(bytes).digest('hex') !== out.md5) throw new MkError('EDVCCACHE', `${out.path}: DVC's file list ${listingPath} is damaged (its bytes do not match its md5)`);
     entries = parseDirListing(bytes.toString('utf8'), `${out.path}'s file list ${out.md5}.dir`);
   } catch (e) {
     return { out, files: [], problem: { kind: 'damaged', message: (e as Error).message } };

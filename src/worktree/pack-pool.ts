@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type Tinypool from 'tinypool';
-import { MkError } from '../errors/index.js';
+import { isErrorCode, MkError } from '../errors/index.js';
 import { buildPack, type PackInput, type PackResult } from './pack.js';
 
 /**
@@ -24,7 +24,7 @@ export class PackPool {
       this.pool = new Pool({ filename: new URL('./pack-worker.js', import.meta.url).href, minThreads: this.size, maxThreads: this.size });
     }
     const r = (await this.pool.run({ files, outPath })) as { result?: PackResult; error?: { message: string; code?: string; hint?: string } };
-    if (r.error) throw new MkError(r.error.code ?? 'EPACK', r.error.message, { hint: r.error.hint });
+    if (r.error) throw new MkError(isErrorCode(r.error.code) ? r.error.code : 'EPACK', r.error.message, { hint: r.error.hint });
     return r.result!;
   }
 

@@ -1,6 +1,6 @@
 /**
  * mk repro on small shell pipelines: what runs with -s, --downstream and a foreach group; a
- * failing stage stops the run with its exit status and keeps the stages before it; every
+ * failing stage stops the run (exit 1, its status in the message) and keeps the stages before it; every
  * malformed pipeline is one line; an output mk tracks that holds unsaved changes is not
  * deleted unless --force; a pipeline file mk cannot read leaves `mk status` working.
  */
@@ -67,10 +67,10 @@ describe('mk repro: targets, failures and refusals', () => {
     ]);
   });
 
-  it('a failing stage stops the run with its exit status; the stages before it are recorded', () => {
+  it("a failing stage stops the run (ESTAGE, exit 1, the command's status in the message); the stages before it are recorded", () => {
     write('dvc.yaml', PIPE.replace('cat a.txt a.txt > b.txt', 'exit 3'));
     const res = mkRun(r.dir, ['repro']);
-    expect(res.status).toBe(3);
+    expect(res.status).toBe(1);
     expectMkError(res, "stage 'b' failed: 'exit 3 && echo b >> trace' exited with status 3");
     expect(trace()).toEqual(['a']);
     expect(readFileSync(join(r.dir, 'dvc.lock'), 'utf8')).toMatch(/^ {2}a:\n/m);
