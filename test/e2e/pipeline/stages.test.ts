@@ -111,6 +111,13 @@ describe('mk repro: targets, failures and refusals', () => {
     expect(st.stderr).toMatch(/^warning: pipeline: dvc\.yaml:\d+: not valid YAML/m);
   });
 
+  it('a bad .mk/config.yaml, which both the artifacts and the stages read, is one error in mk status, not an error and a warning', () => {
+    write('.mk/config.yaml', readFileSync(join(r.dir, '.mk/config.yaml'), 'utf8') + 'no_such_key: 1\n');
+    const st = mkRun(r.dir, ['status']);
+    expectMkError(st, 'no_such_key');
+    expect(st.stderr).not.toContain('warning: pipeline');
+  });
+
   it('an output mk tracks that holds unsaved changes is not deleted, unless --force', () => {
     expect(mkRun(r.dir, ['repro']).status).toBe(0);
     trace();
