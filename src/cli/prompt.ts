@@ -7,10 +7,11 @@ import { UsageError } from '../api/common.js';
 export function promptSecret(question: string): Promise<string> {
   const input = process.stdin;
   if (!input.isTTY || !process.stderr.isTTY) return Promise.reject(new UsageError('no password given, and no terminal to ask on', 'use --password-stdin (or -p)'));
-  process.stderr.write(question);
+  // Echo goes off before the question is shown, so nothing typed ahead of it is echoed.
   input.setRawMode(true);
   input.setEncoding('utf8');
   input.resume();
+  process.stderr.write(question);
   return new Promise((resolve, reject) => {
     let secret = '';
     const done = () => {
