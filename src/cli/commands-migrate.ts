@@ -97,7 +97,7 @@ async function fromLfs(refs: string[], o: MigrateFlags): Promise<void> {
   if (r.mode === 'worktree') out.line("staged; commit with 'git commit'");
   else if (r.backup && r.refs?.length) {
     out.line(`the old refs are kept under ${r.backup}/; to go back: ${r.refs.map((x) => `git update-ref ${x.ref} ${r.backup}/${x.ref.replace(/^refs\//, '')}`).join('; ')}`);
-    out.line("published history changed: push it with 'git push --force' (mk's pre-push hook uploads the data)");
-    out.line("Git LFS is still set up in this clone (its hooks run before mk's): once no branch needs it, 'mk uninstall && git lfs uninstall --local && mk install'");
+    out.line("if these refs were pushed before: push them again with 'git push --force' (mk's pre-push hook uploads the data)");
+    out.line("once no branch needs Git LFS, take its hooks and filter out of this clone: 'mk uninstall && git lfs uninstall --local && mk install'");
   }
 }
