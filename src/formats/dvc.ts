@@ -85,7 +85,7 @@ function readOut(o: unknown, base: string, source: string, stage?: string): DvcO
   if (path === undefined) return skip('it is outside the repository (an external output): mk tracks data inside the repository only');
   if (o.cache === false) return skip('DVC does not cache it (cache: false): Git keeps it');
   if (Array.isArray(o.files) || o.version_id !== undefined) return skip('it is a cloud-versioned output (version_id/files): its bytes are not in the DVC cache');
-  if (o.hash !== undefined && o.hash !== 'md5') return skip(`its hash is '${String(o.hash)}', which mk does not read (md5 only)`);
+  if (o.hash !== undefined && o.hash !== 'md5') return skip(`its hash is ${JSON.stringify(o.hash)}, which mk does not read (md5 only)`);
   if (typeof o.md5 !== 'string') return skip(o.etag || o.checksum ? 'it is recorded by etag/checksum, not md5 (an external output)' : 'it has no md5 (never committed with DVC)');
   const dir = o.md5.endsWith('.dir');
   const md5 = dir ? o.md5.slice(0, -4) : o.md5;

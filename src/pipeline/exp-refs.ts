@@ -21,8 +21,9 @@ import { applyParamSets, type ParamSet } from './exp-params.js';
  * `git push origin 'refs/mk/exps/*'`.
  */
 export const EXP_NAMESPACE = 'refs/mk/';
-const PREFIX = { done: 'refs/mk/exps/', queued: 'refs/mk/exps-queue/', running: 'refs/mk/exps-running/', failed: 'refs/mk/exps-failed/' } as const;
-export type ExpStatus = keyof typeof PREFIX;
+/** Where an experiment is: finished, queued, taken by a runner, or failed. */
+export type ExpStatus = 'done' | 'queued' | 'running' | 'failed';
+const PREFIX: Readonly<Record<ExpStatus, string>> = { done: 'refs/mk/exps/', queued: 'refs/mk/exps-queue/', running: 'refs/mk/exps-running/', failed: 'refs/mk/exps-failed/' };
 
 export interface Experiment {
   name: string;

@@ -71,7 +71,7 @@ export function parseLock(text: string, rel: string): LockFile {
   if (!isMapping(v)) throw new PipelineError(`${rel}: not a lock file (expected a mapping)`);
   if (v.schema !== '2.0')
     throw new PipelineError(
-      `${rel}: lock file schema ${v.schema === undefined ? '1 (DVC 1.x)' : `'${String(v.schema)}'`} is not supported`,
+      `${rel}: lock file schema ${v.schema === undefined ? '1 (DVC 1.x)' : JSON.stringify(v.schema)} is not supported`,
       "delete it and run 'mk repro' to write a new one (every stage then runs once)",
     );
   for (const k of Object.keys(v)) if (k !== 'schema' && k !== 'stages') lf.extra[k] = v[k]!;

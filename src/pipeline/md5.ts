@@ -311,7 +311,7 @@ async function listDir(full: string): Promise<{ listing: () => Listed[]; sig: st
       'find',
       [full, '-mindepth', '1', '(', '-name', '.git', '-o', '-type', 'd', '(', '-name', '.hg', '-o', '-name', '.dvc', ')', ')', '-prune', '-o', '-printf', '%y %i %s %T@ %C@ %P\\0'],
       { maxBuffer: 1 << 30, encoding: 'buffer' },
-      (err, stdout) => (err ? reject(err) : resolve(stdout)),
+      (err, stdout) => (err ? reject(err as Error) : resolve(stdout)),
     ),
   );
   const sig = createHash('sha256').update(out);

@@ -172,7 +172,9 @@ function resolveStage(parent: Context, name: string, def: Mapping, dir: string, 
   if (hasInterpolation(vars)) throw new PipelineError(`${where}: 'vars': interpolating is not allowed`);
   let wdir = dir;
   if (def.wdir !== undefined && def.wdir !== null) {
-    const w = catchAt(`${where}.wdir`, () => resolveString(ctx, String(def.wdir), 'wdir'));
+    const raw = def.wdir;
+    if (typeof raw !== 'string' && typeof raw !== 'number') throw new PipelineError(`${where}: 'wdir' must be a path`);
+    const w = catchAt(`${where}.wdir`, () => resolveString(ctx, String(raw), 'wdir'));
     wdir = joinRel(dir, pyStr(w));
   }
   if (vars.length) {

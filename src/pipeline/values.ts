@@ -78,6 +78,11 @@ export function pyEqual(a: Value, b: Value): boolean {
 
 const FLOAT_SOURCE = /[.eEnN]/; // 1.0, 1e5, .inf, .nan (ints are digits, 0x.., 0o..)
 
+/** A scalar of no JSON kind (a YAML !!binary, a symbol...) as text. */
+function oddScalar(v: unknown): string {
+  return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v as symbol | undefined);
+}
+
 /** A YAML document's contents with floats kept apart from ints (see PyFloat). JSON is YAML too. */
 export function yamlToValue(node: unknown, depth = 0): Value {
   const Y = yamlLib();
@@ -92,7 +97,7 @@ export function yamlToValue(node: unknown, depth = 0): Value {
     if (typeof v === 'bigint') return Number(v);
     if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
     if (v instanceof Date) return v.toISOString();
-    return String(v);
+    return oddScalar(v);
   }
   if (Y.isMap(node)) {
     const out: Mapping = {};
@@ -157,7 +162,7 @@ function tomlValue(v: unknown, depth = 0): Value {
     for (const [k, x] of Object.entries(v as object)) Object.defineProperty(out, k, { value: tomlValue(x, depth + 1), enumerable: true, writable: true, configurable: true });
     return out;
   }
-  return String(v);
+  return oddScalar(v);
 }
 
 /** `a.b[0].c` → the value at that path (dpath with '.' separators, as DVC reads params keys), or undefined. */

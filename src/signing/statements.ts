@@ -137,10 +137,16 @@ export function provenanceStatement(p: ProvenanceInput): InTotoStatement {
   };
 }
 
+/** One stage a provenance statement names: its command and the digests of its inputs and outputs. */
+export interface LineageStage {
+  stage: string;
+  cmd: string | string[];
+  deps: Array<{ path: string; digest: Record<string, string> }>;
+  outs: Array<{ path: string; digest: Record<string, string> }>;
+}
+
 /** The stages a provenance statement names (its byproducts of mk's stage type), as `mk verify --key` shows them. */
-export function provenanceStages(
-  s: InTotoStatement,
-): Array<{ stage: string; cmd: string | string[]; deps: Array<{ path: string; digest: Record<string, string> }>; outs: Array<{ path: string; digest: Record<string, string> }> }> {
+export function provenanceStages(s: InTotoStatement): LineageStage[] {
   const bp = (s.predicate as { runDetails?: { byproducts?: unknown } }).runDetails?.byproducts;
   if (!Array.isArray(bp)) return [];
   const out = [];

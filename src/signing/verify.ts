@@ -8,7 +8,7 @@ import type { PublicKey } from './keys.js';
 import { modelKitFiles, type KnownLayerFiles } from './model-files.js';
 import type { SignedSubject } from './modelkit-info.js';
 import { PREDICATE_ANNOTATION, SIGNATURE_KINDS, type SignatureKind } from './sign.js';
-import { omsStatement, provenanceCommit, provenanceStages } from './statements.js';
+import { omsStatement, provenanceCommit, provenanceStages, type LineageStage } from './statements.js';
 
 export interface SignatureCheck {
   kind: SignatureKind;
@@ -36,7 +36,7 @@ export interface SignaturesResult {
   /** Bundles of other keys, left alone. */
   otherKeys: number;
   /** The pipeline stages a good provenance names (what made the commit's data), when it names any. */
-  lineage?: ReturnType<typeof provenanceStages>;
+  lineage?: LineageStage[];
 }
 
 export interface VerifyInput {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import tar from 'tar-stream';
 import { MkError } from '../errors/index.js';
+import { missingParents, TAR_END, tarHeader, tarPadding } from '../formats/tar.js';
 
 export interface PackInput {
   /** Absolute path of the file to read. */
@@ -20,26 +20,7 @@ export interface PackResult {
   fileDigests: string[];
 }
 
-/** Fixed tar metadata: packs depend on names, modes and bytes only. */
-const EPOCH = new Date(0);
-
-export function tarHeader(name: string, type: 'file' | 'directory', mode: number, size: number): tar.Header {
-  return { name, type, mode, size, uid: 0, gid: 0, uname: '', gname: '', mtime: EPOCH, linkname: '', devmajor: 0, devminor: 0 };
-}
-
-/** The parent directories of `name` not yet in `seen`, outermost first (kit needs them before files). */
-export function missingParents(name: string, seen: Set<string>): string[] {
-  const parts = name.split('/');
-  const out: string[] = [];
-  for (let i = 1; i < parts.length; i++) {
-    const d = parts.slice(0, i).join('/');
-    if (!seen.has(d)) {
-      seen.add(d);
-      out.push(d);
-    }
-  }
-  return out;
-}
+export { missingParents };
 
 /**
  * Writes a deterministic tar of `files` (already sorted by name) to `outPath`, reading each
@@ -76,8 +57,7 @@ export async function buildPackFromMemory(files: MemoryPackInput[], outPath: str
   return writePack(files.length, (i) => ({ name: files[i]!.name, mode: files[i]!.mode, buf: files[i]!.bytes }), outPath);
 }
 
-async function writePack(count: number, read: (i: number) => { name: string; mode: number; buf: Buffer }, outPath: string): Promise<PackResult> {
-  const pack = tar.pack();
+function writePack(count: number, read: (i: number) => { name: string; mode: number; buf: Buffer }, outPath: string): PackResult {
   const tarHash = createHash('sha256');
   let tarSize = 0;
   const fd = openSync(outPath, 'wx', 0o444);
@@ -91,25 +71,13 @@ async function writePack(count: number, read: (i: number) => { name: string; mod
     pending = [];
     pendingBytes = 0;
   };
-  let failure: unknown;
-  pack.on('data', (data: unknown) => {
-    const c = data as Buffer;
+  const push = (c: Buffer) => {
+    if (c.length === 0) return;
     tarHash.update(c);
     tarSize += c.length;
     pending.push(c);
     pendingBytes += c.length;
-    if (pendingBytes >= 1 << 20) {
-      try {
-        flush();
-      } catch (e) {
-        failure ??= e;
-      }
-    }
-  });
-  const ended = new Promise<void>((resolve, reject) => {
-    pack.on('end', () => resolve());
-    pack.on('error', reject);
-  });
+  };
   const fileDigests: string[] = [];
   const seen = new Set<string>();
   try {
@@ -117,18 +85,14 @@ async function writePack(count: number, read: (i: number) => { name: string; mod
       const f = read(i);
       const buf = f.buf;
       fileDigests.push('sha256:' + createHash('sha256').update(buf).digest('hex'));
-      for (const d of missingParents(f.name, seen)) pack.entry(tarHeader(d, 'directory', 0o755, 0));
-      pack.entry(tarHeader(f.name, 'file', f.mode, buf.length), buf);
-      if (i % 32 === 31) await new Promise<void>((r) => setImmediate(r)); // let the tar drain
-      if (failure) throw failure;
+      for (const d of missingParents(f.name, seen)) push(tarHeader(d, 'directory', 0o755, 0));
+      push(tarHeader(f.name, 'file', f.mode, buf.length));
+      push(buf);
+      push(tarPadding(buf.length));
+      if (pendingBytes >= 1 << 20) flush();
     }
-    pack.finalize();
-    await ended;
-    if (failure) throw failure;
+    push(TAR_END);
     flush();
-  } catch (e) {
-    pack.destroy();
-    throw e;
   } finally {
     closeSync(fd);
   }

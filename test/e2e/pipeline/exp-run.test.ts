@@ -102,14 +102,15 @@ describe('mk exp run: experiments with changed params, queued and run two at onc
     expect(new Set(exps.map((x) => x.model)).size).toBe(3);
     // each result is a commit on the baseline with the lock, metrics and model pointer it made
     for (const x of exps) {
+      const lr = String(x.params['train.lr'] as number);
       expect(g(dir, 'rev-parse', `${x.commit}^`).trim()).toBe(head);
-      expect(g(dir, 'show', `${x.commit}:params.yaml`)).toContain(`lr: ${x.params['train.lr']}`);
-      expect(g(dir, 'show', `${x.commit}:dvc.lock`)).toContain(`cmd: python3 train.py ${x.params['train.lr']} 3`);
+      expect(g(dir, 'show', `${x.commit}:params.yaml`)).toContain(`lr: ${lr}`);
+      expect(g(dir, 'show', `${x.commit}:dvc.lock`)).toContain(`cmd: python3 train.py ${lr} 3`);
       expect(JSON.parse(g(dir, 'show', `${x.commit}:metrics.json`)).mse).toBe(x.metrics.mse);
-      expect(g(dir, 'log', '-1', '--format=%B', x.commit!)).toContain(`Mk-Exp-Set: train.lr=${x.params['train.lr']}`);
+      expect(g(dir, 'log', '-1', '--format=%B', x.commit!)).toContain(`Mk-Exp-Set: train.lr=${lr}`);
     }
     const text = mk(dir, 'exp', 'show');
-    for (const x of exps) expect(text).toMatch(new RegExp(`^ {2}${x.experiment!.name} .*${x.params['train.lr']}`, 'm'));
+    for (const x of exps) expect(text).toMatch(new RegExp(`^ {2}${x.experiment!.name} .*${String(x.params['train.lr'] as number)}`, 'm'));
   });
 
   it('mk exp apply brings one into the work tree: params, lock, metrics and the model bytes', () => {

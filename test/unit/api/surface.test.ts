@@ -92,7 +92,6 @@ const SURFACE = [
   'MediaType',
   'MemoryStore',
   'POINTER_SUFFIX',
-  'RepoContext',
   'bufferSource',
   'copyGraph',
   'digestHex',
