@@ -34,6 +34,8 @@ export interface CloneResult {
   bytes: number;
   /** Data routed to remotes this user may not read (remotes by path): everything else was restored. */
   withheld: Withheld[];
+  /** The pipeline's run cache entries fetched (when the repository has a dvc.yaml). */
+  runCache?: number;
 }
 
 /**
@@ -70,6 +72,7 @@ export async function clone(url: string, dir?: string, opts: CloneOptions = {}):
   // The data of the checked-out commit only (also in a shallow clone, which has no other).
   const r = await pull({ cwd: target, concurrency: opts.concurrency, onProgress: opts.onProgress });
   result.remote = r.fetch.remote;
+  if (r.fetch.runCache?.entries) result.runCache = r.fetch.runCache.entries;
   result.artifacts = r.checkout.artifacts.filter((a) => a.action === 'restored').map((a) => a.path);
   result.restored = result.artifacts.length;
   result.blobs = r.fetch.copied;

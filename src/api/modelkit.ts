@@ -188,7 +188,7 @@ export async function modelkitList(where?: string, opts: { cwd?: string } = {}):
     store = await openRegistryStore({ ...registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository), envCredentialsHost: r.host });
   }
   const byDigest = new Map<string, ListedModelKit>();
-  const tags = (await store.tags()).filter((t) => !/^sha256-[0-9a-f]{64}$/.test(t)); // not the referrers' fallback tags
+  const tags = (await store.tags()).filter((t) => !/^sha256-[0-9a-f]{64}$/.test(t) && !t.startsWith('mk-run-')); // not the referrers' fallback tags, nor run cache entries
   const limit = pLimit(8);
   const resolved = await Promise.all(tags.map((tag) => limit(async () => ({ tag, desc: await store.resolve(tag) }))));
   const manifests = new Map<string, Promise<ImageManifest | undefined>>();

@@ -22,6 +22,8 @@ import { pullPart, type PartialPullResult } from './partial-pull.js';
 import { buildModelKit, sourceUrl } from '../modelkit/builder.js';
 import { publishModelKit, taggedCommit } from '../modelkit/publish.js';
 import { ociTag } from '../modelkit/tags.js';
+import { fetchRunCache, pushRunCache, type RunCacheTransfer } from '../pipeline/run-cache-remote.js';
+import { pipelineFiles } from '../pipeline/pipeline.js';
 import { announce, type Announcement } from '../notify/announce.js';
 export { announcementLines, type Announcement } from '../notify/announce.js';
 import { mkVersion } from '../util/version.js';
@@ -31,6 +33,8 @@ import { routeOf } from '../repo/routes.js';
 import type { RemoteConfig } from '../repo/config.js';
 import { isMkError } from '../errors/index.js';
 export type { Withheld };
+
+export type { RunCacheTransfer };
 
 export interface TransferOptions {
   cwd?: string;
@@ -57,6 +61,8 @@ export interface TransferOptions {
   force?: boolean;
   /** Ask the remote for every blob, ignoring what this repository knows it holds (push). */
   checkRemote?: boolean;
+  /** Push (or fetch) the pipeline's run cache entries too (default true). */
+  runCache?: boolean;
   /** For the `notify:` announcement of a ref push: the Git ref pushed and the commit it named before (compared with). */
   announce?: { ref?: string; base?: string };
 }
@@ -72,6 +78,8 @@ export interface TransferResult {
   bytes: number;
   /** Data routed to a remote this user may not read (remotes by path): not fetched, everything else was. */
   withheld?: Withheld[];
+  /** The pipeline's run cache entries moved with the data (absent when this clone has none to move). */
+  runCache?: RunCacheTransfer;
 }
 
 /** The artifacts named by the revisions (and the work tree when no revision is given). */
@@ -218,6 +226,8 @@ export async function push(
     for (const group of [commits.filter((c) => !names.has(c)), commits.filter((c) => names.has(c))]) for (const m of await run(group)) if (m) byCommit.set(m.commit, m);
     for (const c of commits) if (byCommit.has(c)) modelkits.push(byCommit.get(c)!);
   }
+  // The run cache travels with the data: what any clone computed, teammates and CI skip.
+  const runCache = opts.runCache === false ? undefined : await pushRunCache(ctx.cache, ctx.mkDir, target, { concurrency, signal: opts.signal, known: new KnownBlobs(ctx.mkDir, target.location) });
   return {
     target,
     remote: rc.name,
@@ -232,6 +242,7 @@ export async function push(
     held,
     withheld,
     warnings,
+    ...(runCache && (runCache.entries || runCache.problem) ? { runCache } : {}),
     // Each publish announced to the `notify:` targets; a target that is down is said, never a failed push.
     announced: await announce(ctx, modelkits, { remote: rc.name, location: target.location, source: ctx.config.source ?? (await sourceUrl(ctx.root)) ?? null, ...opts.announce }, mkVersion()),
   };
@@ -505,7 +516,17 @@ export async function fetchData(opts: TransferOptions = {}): Promise<TransferRes
       }
     }
     recordWithheld(ctx.stateDir, withheld, readable);
-    return { remote: rc.name, artifacts: tracked.length, blobs: sum.copied + sum.skipped, copied: sum.copied, skipped: sum.skipped, bytes: sum.bytes, ...(withheld.length ? { withheld } : {}) };
+    const runCache = opts.runCache === false || !(await pipelineFiles(ctx.root)).length ? undefined : await fetchRunCache(target, ctx.cache, ctx.mkDir, { concurrency });
+    return {
+      remote: rc.name,
+      artifacts: tracked.length,
+      blobs: sum.copied + sum.skipped,
+      copied: sum.copied,
+      skipped: sum.skipped,
+      bytes: sum.bytes,
+      ...(withheld.length ? { withheld } : {}),
+      ...(runCache && (runCache.entries || runCache.problem) ? { runCache } : {}),
+    };
   } finally {
     lock.release();
   }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { KINDS, LINK_TYPES, UsageError, type Kind, type LinkType } from '../api/common.js';
+import { KINDS, LINK_TYPES, MkError, UsageError, type Kind, type LinkType } from '../api/common.js';
 import { bytes, short, table } from './format.js';
 import { out } from './output.js';
 import { revsAndPathsOf } from './args.js';
@@ -86,7 +86,7 @@ export function registerCore(program: Command): void {
 
   program
     .command('status')
-    .description('show each tracked artifact: clean, modified, stale, deleted, withheld, new, not cached')
+    .description('show each tracked artifact: clean, modified, stale, deleted, withheld, new, not cached; and the stale stages of dvc.yaml, with why')
     .argument('[path...]', 'limit to these paths')
     .option('--json', 'print the result as JSON')
     .option('-v, --verbose', 'list changed files inside directories')
@@ -95,11 +95,24 @@ export function registerCore(program: Command): void {
       if (o.remote !== undefined) return printRemoteStatus({ remote: typeof o.remote === 'string' ? o.remote : undefined, json: o.json });
       const { status } = await import('../api/status.js');
       const { setupWarning } = await import('../api/install.js');
-      // The setup check (two config reads) runs while the work tree is scanned.
-      const [r, w] = await Promise.all([status({ paths }), setupWarning()]);
+      const { stageStatus } = await import('../api/stages.js');
+      // The setup check (two config reads) and the pipeline's stages run while the work tree is scanned.
+      // A pipeline file mk cannot read is a warning here: the artifacts' status stands on its own
+      // (and a problem both share, a bad config, is the artifacts' error, said once).
+      const [r, w, stages] = await Promise.all([status({ paths }), setupWarning(), paths.length ? undefined : stageStatus().catch((e: unknown) => ({ error: e }))]);
       if (w) out.err(w);
-      if (o.json) return out.json({ artifacts: r });
-      if (r.length === 0) return out.line("no tracked artifacts (track some with 'mk add <path>')");
+      let st: Awaited<ReturnType<typeof stageStatus>>;
+      if (stages && 'error' in stages) {
+        if (!(stages.error instanceof MkError)) throw stages.error;
+        out.err(`warning: pipeline: ${stages.error.message}`);
+      } else st = stages;
+      if (o.json) return out.json({ artifacts: r, ...(st ? { stages: st.stages } : {}) });
+      const { stageLines } = await import('./commands-pipeline.js');
+      if (r.length === 0) {
+        out.line("no tracked artifacts (track some with 'mk add <path>')");
+        if (st) out.line(stageLines(st.stages));
+        return;
+      }
       const rows = r.map((s) => {
         const flags = [
           s.workspace === 'stale'
@@ -119,6 +132,7 @@ export function registerCore(program: Command): void {
       });
       out.line(table(rows));
       if (o.verbose) for (const s of r) for (const c of s.changes) out.line(`    ${c.change.padEnd(8)} ${s.type === 'dir' ? `${s.path}/${c.path}` : c.path}`);
+      if (st) out.line(stageLines(st.stages));
     });
 
   strictAccessOption(program.command('checkout'))

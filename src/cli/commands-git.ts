@@ -38,20 +38,6 @@ export function registerGit(program: Command): void {
       process.exitCode = r.exitCode;
     });
   program
-    .command('migrate')
-    .description('convert file artifacts with a <file>.mk.yaml beside them to files kept through the Git filter (.gitattributes); folders keep their pointers')
-    .option('-n, --dry-run', 'only list what would be converted')
-    .option('--json', 'print the result as JSON')
-    .action(async (o: { dryRun?: boolean; json?: boolean }) => {
-      const { migrate } = await import('../api/migrate.js');
-      const r = await migrate({ dryRun: o.dryRun });
-      if (o.json) return out.json(r);
-      for (const c of r.converted) out.line(`${r.dryRun ? 'would convert' : 'converted'}  ${c.path}`);
-      for (const s of r.skipped) out.line(`skipped  ${s.path}: ${s.reason}`);
-      if (!r.converted.length && !r.skipped.length) out.line('no file artifacts with pointer files to convert');
-      else if (!r.dryRun && r.converted.length) out.line("staged; commit with 'git commit'");
-    });
-  program
     .command('filter-process', { hidden: true })
     .description("git's long-running filter for files kept by mk (filter.mk.process, set up by mk install)")
     .action(async () => {
@@ -97,7 +83,8 @@ export function registerGit(program: Command): void {
         const r = await clone(url, dir, { branch: o.branch, depth, concurrency, onProgress: bar.update });
         bar.stop();
         if (o.json) out.json(r);
-        else if (!o.quiet) out.line(`cloned into ${r.dir}; restored the data of ${r.restored} artifact(s)`);
+        else if (!o.quiet)
+          out.line(`cloned into ${r.dir}; restored the data of ${r.restored} artifact(s)${r.runCache ? `; fetched ${r.runCache} run cache entr${r.runCache === 1 ? 'y' : 'ies'}` : ''}`);
         const { setupWarning } = await import('../api/install.js');
         const w = await setupWarning(r.dir);
         if (w) out.err(w);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { RunCacheTransfer } from '../api/transfer.js';
 import { UsageError } from '../api/common.js';
 import { bytes, table } from './format.js';
 import { out } from './output.js';
@@ -117,8 +118,9 @@ export function registerRemote(program: Command): void {
       .argument('[rev...]', "revisions, then paths ('--' before them when one could be read as a revision)")
       .option('--no-modelkit', 'upload data only; publish no ModelKit')
       .option('--check-remote', 'ask the remote for every blob, not trusting what this repository knows it holds')
-      .option('-f, --force', 'move the branch tag even to a commit that does not descend from the one it names'),
-  ).action(async (args: string[], o: TOpts & { modelkit: boolean; checkRemote?: boolean; force?: boolean }) => {
+      .option('-f, --force', 'move the branch tag even to a commit that does not descend from the one it names')
+      .option('--no-run-cache', "do not push the pipeline's run cache (the entries mk repro adds)"),
+  ).action(async (args: string[], o: TOpts & { modelkit: boolean; checkRemote?: boolean; force?: boolean; runCache: boolean }) => {
     const { revs, paths } = await revsAndPathsOf('push', args, Infinity);
     const bar = await progressBar('push', wantProgress(o));
     try {
@@ -132,6 +134,7 @@ export function registerRemote(program: Command): void {
         modelkits: o.modelkit === false ? false : undefined,
         checkRemote: o.checkRemote,
         force: o.force,
+        runCache: o.runCache,
       });
       bar.stop();
       const { target: _t, ...rest } = r;
@@ -143,6 +146,7 @@ export function registerRemote(program: Command): void {
           out.line(`ModelKit ${m.digest} tagged ${m.tags.join(', ')}${signedNote(m.signatures)}`);
         }
         for (const m of r.routed) if (!m.existed) out.line(`ModelKit ${m.digest} of ${m.path} tagged ${m.tag} on '${m.remote}'${signedNote(m.signatures)}`);
+        runCacheLine('pushed', r.runCache);
         for (const w of new Set(r.modelkits.flatMap((m) => m.warnings ?? []))) out.err(`warning: ${w}`);
       }
       for (const w of r.warnings) out.err(`mk: warning: ${w}`);
@@ -160,17 +164,21 @@ export function registerRemote(program: Command): void {
   transferOptions(
     program
       .command('fetch')
-      .description('download into the cache the data of revisions (default: HEAD and the work tree)')
-      .argument('[rev...]', "revisions, then paths ('--' before them when one could be read as a revision)"),
-  ).action(async (args: string[], o: TOpts) => {
+      .description("download into the cache the data of revisions (default: HEAD and the work tree), and the remote's run cache entries this clone lacks")
+      .argument('[rev...]', "revisions, then paths ('--' before them when one could be read as a revision)")
+      .option('--no-run-cache', "do not fetch the pipeline's run cache"),
+  ).action(async (args: string[], o: TOpts & { runCache: boolean }) => {
     const { revs, paths } = await revsAndPathsOf('fetch', args, Infinity);
     const bar = await progressBar('fetch', wantProgress(o));
     try {
       const { fetchData } = await import('../api/transfer.js');
-      const r = await fetchData({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update });
+      const r = await fetchData({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update, runCache: o.runCache });
       bar.stop();
       if (o.json) out.json(r);
-      else out.line(`fetched ${r.copied} blob(s), ${bytes(r.bytes)} from '${r.remote}' (${r.skipped} already cached) for ${r.artifacts} artifact(s)`);
+      else {
+        out.line(`fetched ${r.copied} blob(s), ${bytes(r.bytes)} from '${r.remote}' (${r.skipped} already cached) for ${r.artifacts} artifact(s)`);
+        runCacheLine('fetched', r.runCache);
+      }
       await sayWithheld(r.withheld, o.strictAccess);
     } finally {
       bar.stop();
@@ -183,13 +191,14 @@ export function registerRemote(program: Command): void {
       .description('fetch, then checkout')
       .argument('[rev]', 'a revision (default: the pointers of the work tree)')
       .argument('[paths...]', "only these paths ('--' before them when one could be read as a revision); a path inside a tracked folder restores that part of it alone")
-      .option('-f, --force', 'overwrite unsaved changes'),
-  ).action(async (rev: string | undefined, rest: string[], o: TOpts & { force?: boolean }) => {
+      .option('-f, --force', 'overwrite unsaved changes')
+      .option('--no-run-cache', "do not fetch the pipeline's run cache"),
+  ).action(async (rev: string | undefined, rest: string[], o: TOpts & { force?: boolean; runCache: boolean }) => {
     const { revs, paths } = await revsAndPathsOf('pull', [rev, ...rest], 1);
     const bar = await progressBar('pull', wantProgress(o));
     try {
       const { pull } = await import('../api/transfer.js');
-      const r = await pull({ remote: o.remote, rev: revs[0], paths, force: o.force, concurrency: jobs(o), onProgress: bar.update });
+      const r = await pull({ remote: o.remote, rev: revs[0], paths, force: o.force, concurrency: jobs(o), onProgress: bar.update, runCache: o.runCache });
       bar.stop();
       const { setupWarning } = await import('../api/install.js');
       const w = await setupWarning();
@@ -199,12 +208,20 @@ export function registerRemote(program: Command): void {
         const restored = r.checkout.artifacts.filter((a) => a.action === 'restored').length;
         const parts = r.partial.map((p) => `; restored ${p.written} of ${p.files} file(s) under ${p.paths.join(', ')}${p.partial ? ` (${p.path} is partially restored)` : ''}`).join('');
         out.line(`fetched ${r.fetch.copied} blob(s), ${bytes(r.fetch.bytes)}; restored ${restored} artifact(s)${parts}`);
+        runCacheLine('fetched', r.fetch.runCache);
       }
       await sayWithheld(r.withheld, o.strictAccess);
     } finally {
       bar.stop();
     }
   });
+}
+
+/** The run cache's line after a push or fetch: entries moved, or why they could not be (the data moved regardless). */
+function runCacheLine(verb: string, rc: RunCacheTransfer | undefined): void {
+  if (!rc) return;
+  if (rc.entries) out.line(`${verb} ${rc.entries} run cache entr${rc.entries === 1 ? 'y' : 'ies'}`);
+  if (rc.problem) out.err(`warning: the run cache was not ${verb}: ${rc.problem}`);
 }
 
 export function registerGet(program: Command): void {

@@ -216,6 +216,8 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
         for (const r of rs) {
           const mounted = r.mounted ? `${r.mounted} mounted from another repository of the registry, ` : '';
           out.messages.push(`mk: ${r.ref}: uploaded ${r.copied} blob(s) to '${r.remote}' (${mounted}${r.skipped} already there)`);
+          if (r.runCache?.entries) out.messages.push(`mk: pushed ${r.runCache.entries} run cache entr${r.runCache.entries === 1 ? 'y' : 'ies'}`);
+          if (r.runCache?.problem) out.messages.push(`mk: warning: the run cache was not pushed: ${r.runCache.problem}`);
           // Each pushed commit has its ModelKit: those with a ref tag are named, the others counted.
           const named = r.modelkits.filter((m) => m.tags.length > 1 || r.modelkits.length <= 3);
           for (const m of named) out.messages.push(`mk: published ModelKit ${m.digest.slice(0, 19)} as ${m.tags.join(', ')}${signedNote(m.signatures)}`);
