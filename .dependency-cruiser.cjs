@@ -16,6 +16,7 @@ const LAYERS = [
   ['worktree'],
   ['experiments'],
   ['modelkit'],
+  ['pipeline'],
   ['signing'],
   // Announcements of publishes to the `notify:` targets (push calls them).
   ['notify'],

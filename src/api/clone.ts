@@ -4,7 +4,7 @@ import { installHooks } from '../git/hook-shims.js';
 import { installFilterConfig } from '../git/filter-config.js';
 import { RepoContext } from '../repo/context.js';
 import { MkError, UsageError } from '../errors/index.js';
-import { pull, type CopyProgress } from '../sync/transfer.js';
+import { pull, type CopyProgress, type Withheld } from '../sync/transfer.js';
 
 export interface CloneOptions {
   cwd?: string;
@@ -36,6 +36,10 @@ export interface CloneResult {
   bytes: number;
   /** Submodules (with --recurse-submodules) that use mk, whose data was restored too: their paths. */
   submodules: string[];
+  /** Data routed to remotes this user may not read (remotes by path): everything else was restored. */
+  withheld: Withheld[];
+  /** The pipeline's run cache entries fetched (when the repository has a dvc.yaml). */
+  runCache?: number;
 }
 
 /**
@@ -63,7 +67,7 @@ export async function clone(url: string, dir?: string, opts: CloneOptions = {}):
   const commit = (await headCommit(target)) ?? null;
   if (!commit && !opts.branch) await refuseHeadless(url, target);
   const branch = (await git(target, ['symbolic-ref', '--quiet', '--short', 'HEAD'], { okCodes: [1] })).trim() || null;
-  const result: CloneResult = { url, dir: target, commit, branch, depth: opts.depth ?? null, mk: false, remote: null, artifacts: [], restored: 0, blobs: 0, bytes: 0, submodules: [] };
+  const result: CloneResult = { url, dir: target, commit, branch, depth: opts.depth ?? null, mk: false, remote: null, artifacts: [], restored: 0, blobs: 0, bytes: 0, submodules: [], withheld: [] };
   const here = await setUp(target, opts);
   if (here) Object.assign(result, here);
   // Submodules git cloned (--recurse-submodules): each that uses mk gets its hooks and its data.
@@ -75,18 +79,19 @@ export async function clone(url: string, dir?: string, opts: CloneOptions = {}):
       result.submodules.push(sub);
       result.blobs += s.blobs;
       result.bytes += s.bytes;
+      result.withheld.push(...s.withheld.map((w) => ({ ...w, path: `${sub}/${w.path}` })));
     }
   }
   return result;
 }
 
 /** A freshly cloned repository that uses mk: hooks, filter, then the data of its checked-out commit. Undefined when it does not use mk. */
-async function setUp(dir: string, opts: CloneOptions): Promise<Pick<CloneResult, 'mk' | 'remote' | 'artifacts' | 'restored' | 'blobs' | 'bytes'> | undefined> {
+async function setUp(dir: string, opts: CloneOptions): Promise<Pick<CloneResult, 'mk' | 'remote' | 'artifacts' | 'restored' | 'blobs' | 'bytes' | 'withheld' | 'runCache'> | undefined> {
   const ctx = RepoContext.open(dir);
   if (!ctx.initialized) return undefined;
   await installHooks(ctx);
   await installFilterConfig(dir, false);
-  const out = { mk: true, remote: null as string | null, artifacts: [] as string[], restored: 0, blobs: 0, bytes: 0 };
+  const out = { mk: true, remote: null as string | null, artifacts: [] as string[], restored: 0, blobs: 0, bytes: 0, withheld: [] as Withheld[], runCache: undefined as number | undefined };
   if (ctx.config.remotes.length === 0) return out;
   // The data of the checked-out commit only (also in a shallow clone, which has no other).
   const r = await pull({ cwd: dir, concurrency: opts.concurrency, onProgress: opts.onProgress });
@@ -95,6 +100,8 @@ async function setUp(dir: string, opts: CloneOptions): Promise<Pick<CloneResult,
   out.restored = out.artifacts.length;
   out.blobs = r.fetch.copied;
   out.bytes = r.fetch.bytes;
+  out.withheld = r.withheld;
+  if (r.fetch.runCache?.entries) out.runCache = r.fetch.runCache.entries;
   return out;
 }
 

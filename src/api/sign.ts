@@ -9,6 +9,7 @@ import { readSubject } from '../signing/modelkit-info.js';
 import { signModelKit, type SignResult } from '../signing/sign.js';
 import type { SignaturesResult } from '../signing/verify.js';
 import { resolveModelKit } from '../modelkit/resolve.js';
+import { pipelineLineage } from '../pipeline/lineage.js';
 import { checkLocated, expand, knownFiles, mkVersion, revisionOf, signingKeyPath, tryRepo, type Located } from '../signing/gate.js';
 
 import { signingKey, subjectName } from '../signing/on-push.js';
@@ -47,7 +48,10 @@ export async function sign(ref: string, opts: { cwd?: string; remote?: string; k
   const layers: Fetcher = at.ctx ? overlay(at.ctx.cache, at.store) : at.store;
   const known = at.ctx ? await knownFiles(at.ctx, await resolveCommit(at.ctx.root, commit).catch(() => undefined)) : new Map();
   const repository = at.ctx ? (at.ctx.config.source ?? (await sourceUrl(at.ctx.root))) : subject.manifest.annotations?.['org.opencontainers.image.source'];
-  const r = await signModelKit({ store: at.store, subject, layers, known, name: subjectName(at.store, subject), commit, repository, builderVersion: mkVersion(), key, force: opts.force });
+  // The stages that made the commit's data, when this clone has the commit.
+  const local = at.ctx ? await resolveCommit(at.ctx.root, commit).catch(() => undefined) : undefined;
+  const lineage = at.ctx && local ? await pipelineLineage(at.ctx.commonDir, local) : undefined;
+  const r = await signModelKit({ store: at.store, subject, layers, known, name: subjectName(at.store, subject), commit, repository, builderVersion: mkVersion(), key, force: opts.force, lineage });
   return { ...r, reference: at.reference, commit };
 }
 

@@ -12,6 +12,8 @@ import { abs, repoRelative } from '../repo/paths.js';
 import { MkError } from '../errors/index.js';
 import { pointerPathFor } from '../formats/pointer.js';
 import { existsSync, statSync } from 'node:fs';
+import { readWithheld as readNoAccess, withheldFor } from '../remote/access.js';
+import { routeOf } from '../repo/routes.js';
 import { readWithheld } from '../repo/withheld.js';
 
 export interface ArtifactStatus {
@@ -24,9 +26,12 @@ export interface ArtifactStatus {
    * next commit brings the pointer's data), deleted (data absent), unknown (not cached, cannot tell),
    * partial (a folder restored in part by `mk pull -- <path inside>`, unchanged: see `partial`),
    * interrupted (mk was placing another version here when it was stopped: any mk command that
-   * places data, or the next Git command that runs mk's hooks, finishes it).
+   * places data, or the next Git command that runs mk's hooks, finishes it),
+   * withheld (routed to a remote this clone may not read: absent, and never recorded as deleted; see `withheld`).
    */
-  workspace: WorkspaceStatus | 'stale' | 'partial' | 'interrupted';
+  workspace: WorkspaceStatus | 'stale' | 'partial' | 'interrupted' | 'withheld';
+  /** Why the data is withheld: the remote by path and what it answered. */
+  withheld?: { remote: string; repository: string; reason: string };
   /** A folder restored in part: `files` of its `of` files are in the work tree (the rest were not restored, not deleted). */
   partial?: { files: number; of: number };
   /** Pointer against HEAD: new (not in HEAD), changed (differs from HEAD), committed. */
@@ -54,6 +59,7 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
   const history = lazyHistory(ctx);
   const journal = new Journal(ctx.stateDir);
   const withheld = readWithheld(ctx.stateDir);
+  const noAccess = readNoAccess(ctx.stateDir);
   for (const t of tracked) {
     let cmp = await compareWorkspace(ctx, stat, t.path, t.pointer, stamps, early.get(t.path));
     let workspace: ArtifactStatus['workspace'] = cmp.partial && cmp.workspace === 'clean' ? 'partial' : cmp.workspace;
@@ -67,6 +73,9 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
       if (d.state === 'stale' || d.state === 'interrupted') workspace = d.state;
       if (d.comparison) cmp = d.comparison;
     }
+    // Absent data this clone may not read (remotes by path): withheld, not deleted.
+    const denied = !cmp.cached && (workspace === 'deleted' || workspace === 'unknown') && noAccess.size ? withheldFor(noAccess, t.path, routeOf(ctx.config, t)) : undefined;
+    if (denied) workspace = 'withheld';
     const s: ArtifactStatus = {
       path: t.path,
       kind: t.pointer.kind,
@@ -81,6 +90,7 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
     const w = workspace === 'deleted' && t.filtered && Object.hasOwn(withheld, t.path) ? withheld[t.path] : undefined;
     if (w && w.digest === t.pointer.digest) s.refused = w.reason;
     if (cmp.partial) s.partial = cmp.partial;
+    if (denied) s.withheld = { remote: denied.remote, repository: denied.repository, reason: denied.reason };
     out.push(s);
   }
   try {

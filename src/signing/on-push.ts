@@ -7,6 +7,7 @@ import { knownFiles, mkVersion, signingKeyPath } from './gate.js';
 import { readSigningKey, type SigningKey } from './keys.js';
 import { readSubject, type SignedSubject } from './modelkit-info.js';
 import { signModelKit, type SignResult } from './sign.js';
+import { pipelineLineage } from '../pipeline/lineage.js';
 
 /** The name the statements give a ModelKit: its registry repository, else its title. */
 export function subjectName(store: unknown, subject: SignedSubject): string {
@@ -34,8 +35,20 @@ export async function signOnPush(ctx: RepoContext, target: Target, built: BuiltM
   const local = overlay(built.store, ctx.cache);
   const subject = await readSubject(local, built.manifest, `the ModelKit of ${built.commit.slice(0, 12)}`);
   const repository = ctx.config.source ?? (await sourceUrl(ctx.root));
+  const lineage = await pipelineLineage(ctx.commonDir, built.commit);
   return signModelKit(
-    { store: target, subject, layers: local, known: await knownFiles(ctx, built.commit), name: subjectName(target, subject), commit: built.commit, repository, builderVersion: mkVersion(), key },
+    {
+      store: target,
+      subject,
+      layers: local,
+      known: await knownFiles(ctx, built.commit),
+      name: subjectName(target, subject),
+      commit: built.commit,
+      repository,
+      builderVersion: mkVersion(),
+      key,
+      lineage,
+    },
     opts,
   );
 }

@@ -25,6 +25,8 @@ import { indexTexts, refreshIndex, stagePointerTexts } from '../git/index-update
 import { blobId } from '../git/blob-id.js';
 import { recordPointerState } from '../git/pointer-state.js';
 import { forgetPartial } from './partial.js';
+import { readWithheld, withheldFor, type Withheld } from '../remote/access.js';
+import { routeOf } from '../repo/routes.js';
 
 export interface CheckoutOptions {
   cwd?: string;
@@ -74,8 +76,11 @@ export interface PlaceOptions extends CheckoutOptions {
 
 export interface CheckoutArtifact {
   path: string;
-  /** `kept`: with `mode: 'carry'`, left as it was (the user changed files the new version changes too: see `conflicts`). */
-  action: 'restored' | 'unchanged' | 'not-cached' | 'kept';
+  /**
+   * `kept`: with `mode: 'carry'`, left as it was (the user changed files the new version changes too: see `conflicts`).
+   * `withheld`: routed to a remote this clone may not read (remotes by path); its pointer stays, its data is absent.
+   */
+  action: 'restored' | 'unchanged' | 'not-cached' | 'kept' | 'withheld';
   written: number;
   removed: number;
   /** The user's changes left in place (`mode: 'carry'`): files (repository paths) the new version does not change. */
@@ -87,6 +92,8 @@ export interface CheckoutArtifact {
 export interface CheckoutResult {
   rev?: string;
   artifacts: CheckoutArtifact[];
+  /** Data this clone may not read (remotes by path), left out; everything else was placed. */
+  withheld?: Withheld[];
 }
 
 type Mode = NonNullable<CheckoutOptions['mode']>;
@@ -138,6 +145,9 @@ export async function checkout(opts: PlaceOptions = {}): Promise<CheckoutResult>
     const issues: Issues = { unsaved: [] };
     const notCached: CheckoutArtifact[] = [];
     const kept: CheckoutArtifact[] = [];
+    // Data a fetch found this clone may not read (remotes by path): withheld, not an error.
+    const record = readWithheld(ctx.stateDir);
+    const withheld: Withheld[] = [];
     // Folders stamped clean (status, add, an earlier checkout): their scans start now, and if
     // the stamp holds, only the files that differ between the two versions are touched,
     // without reading the folder.
@@ -184,7 +194,9 @@ export async function checkout(opts: PlaceOptions = {}): Promise<CheckoutResult>
       }
       const plan =
         (judged?.state !== 'modified' ? await planFromStamp(ctx, stamps, t, early.get(t.path)) : undefined) ?? (await planArtifact(ctx, stat, t, owned, mode, issues, judged?.comparison?.state));
-      if (plan === 'not-cached') notCached.push({ path: t.path, action: 'not-cached', written: 0, removed: 0 });
+      const w = plan === 'not-cached' && record.size ? withheldFor(record, t.path, routeOf(ctx.config, t)) : undefined;
+      if (w) withheld.push(w);
+      else if (plan === 'not-cached') notCached.push({ path: t.path, action: 'not-cached', written: 0, removed: 0 });
       else if ('action' in plan) kept.push(plan);
       else plans.push(plan);
     }
@@ -287,7 +299,7 @@ export async function checkout(opts: PlaceOptions = {}): Promise<CheckoutResult>
       } else if (await configuredFilter(ctx.root)) await git(ctx.root, ['add', '--', ...rest]);
       else await refreshIndex(ctx.root);
     }
-    artifacts.push(...notCached);
+    artifacts.push(...notCached, ...withheld.map((w) => ({ path: w.path, action: 'withheld' as const, written: 0, removed: 0 })));
     if (notCached.length) {
       stat.save();
       throw new MkError('ENOTCACHED', `data not in the local cache for ${notCached.map((a) => a.path).join(', ')}`, {
@@ -296,7 +308,7 @@ export async function checkout(opts: PlaceOptions = {}): Promise<CheckoutResult>
       });
     }
     await recordPointerState(ctx.root, ctx.stateDir);
-    return { rev: commit, artifacts };
+    return { rev: commit, artifacts, ...(withheld.length ? { withheld } : {}) };
   } finally {
     session.close();
   }

@@ -14,6 +14,7 @@ import type { Pointer } from '../formats/pointer.js';
 import type { RepoContext } from '../repo/context.js';
 import { pruneEmptyParents } from '../util/fs.js';
 import { abs, assertNoSymlinkedParents, checkStoredPath } from '../repo/paths.js';
+import type { Withheld } from '../remote/access.js';
 
 const ZERO = /^0+$/;
 
@@ -55,6 +56,8 @@ export interface ReconcileResult extends CheckoutResult {
   stale: Array<{ path: string; version: Pointer }>;
   /** Each artifact's state before reconciling. */
   states: Map<string, DataState['state']>;
+  /** Absent data routed to a remote this clone may not read (remotes by path): left absent. */
+  withheld: Withheld[];
 }
 
 export interface ReconcileOptions {
@@ -89,7 +92,7 @@ export interface ReconcileOptions {
  * reference-transaction) and by pre-commit before it records anything.
  */
 export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
-  const out: ReconcileResult = { artifacts: [], restored: [], kept: [], edited: [], discarded: [], removed: [], stale: [], states: new Map() };
+  const out: ReconcileResult = { artifacts: [], restored: [], kept: [], edited: [], discarded: [], removed: [], stale: [], states: new Map(), withheld: [] };
   // Files kept through mk's Git filter are Git's own (its checkout, reset and stash write them):
   // never reconciled here, or a `git reset --mixed` would lose the work tree's bytes.
   const all = opts.pointers && !opts.paths ? opts.pointers : await workspacePointers(ctx.root, opts.paths);
@@ -157,6 +160,7 @@ export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): 
   if (todo.length) {
     const r = await restoreFetching(ctx, todo, baseline, tracked, judged, opts.discard ? 'discard' : 'carry', opts.fetch);
     out.artifacts = r.artifacts;
+    out.withheld = r.withheld;
     out.restored = r.artifacts.filter((a) => a.action === 'restored' && !a.carried?.length && !out.discarded.includes(a.path)).map((a) => a.path);
     for (const a of r.artifacts) {
       if (a.action === 'kept') out.kept.push(a.path);
@@ -180,10 +184,13 @@ async function restoreFetching(
   judged: Map<string, DataState>,
   mode: 'carry' | 'discard',
   fetch: ((paths: string[]) => Promise<void>) | undefined,
-): Promise<{ artifacts: CheckoutResult['artifacts'] }> {
+): Promise<{ artifacts: CheckoutResult['artifacts']; withheld: Withheld[] }> {
   // The pointers just read (checkout would list the work tree's pointers again).
   const pointersOf = (ps: string[]) => tracked.filter((t) => ps.includes(t.path));
-  const run = async (j?: Map<string, DataState>) => ({ artifacts: (await checkout({ cwd: ctx.root, baseline, paths, pointers: pointersOf(paths), mode, judged: j })).artifacts });
+  const run = async (j?: Map<string, DataState>) => {
+    const c = await checkout({ cwd: ctx.root, baseline, paths, pointers: pointersOf(paths), mode, judged: j });
+    return { artifacts: c.artifacts, withheld: c.withheld ?? [] };
+  };
   try {
     return await run(judged);
   } catch (e) {
