@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { isRacy } from '../hashing/racy.js';
+import { isFolderMarker } from '../repo/gitignore.js';
 import { writeFileAtomicSync } from '../util/fs.js';
 
 /**
@@ -338,8 +339,11 @@ async function listDir(full: string): Promise<{ listing: () => Listed[]; sig: st
     for (const r of parse()) {
       if (!r.startsWith('f ')) continue;
       const sp = nthSpaces(r, 5);
+      const rel = r.slice(sp[4]! + 1);
+      // mk's marker of a tracked folder (the .gitignore Git keeps in it) is Git's, not the output's data: DVC never sees it.
+      if (rel === '.gitignore' && isFolderMarker(join(full, rel))) continue;
       l.push({
-        rel: r.slice(sp[4]! + 1),
+        rel,
         k: r.slice(sp[0]! + 1, sp[4]),
         size: Number(r.slice(sp[1]! + 1, sp[2])),
         mtimeMs: Number(r.slice(sp[2]! + 1, sp[3])) * 1000,

@@ -122,12 +122,14 @@ export function hasFolderMarker(root: string, rel: string): boolean {
 
 /**
  * Keeps artifact `rel` out of Git: a folder gets its marker (unless the folder holds a
- * `.gitignore` of its own, which is data: then a line in the parent's .gitignore, as for a
- * file). Returns the file written (to be staged), if any.
+ * `.gitignore` of its own, which is data, or the repository still uses DVC, which hashes every
+ * file of an output folder: then a line in the parent's .gitignore, as for a file). Returns the
+ * file written (to be staged), if any.
  */
 export async function keepOutOfGit(root: string, rel: string, folder: boolean): Promise<string | undefined> {
   // A link where the folder is (its data on another disk) is never written through.
   if (!folder || lstatSync(abs(root, rel), { throwIfNoEntry: false })?.isSymbolicLink()) return ensureIgnored(root, rel);
+  if (lstatSync(abs(root, '.dvc'), { throwIfNoEntry: false })?.isDirectory() && !isFolderMarker(abs(root, folderMarkerOf(rel)))) return ensureIgnored(root, rel);
   const marker = folderMarkerOf(rel);
   const p = abs(root, marker);
   if (isFolderMarker(p)) return undefined;
