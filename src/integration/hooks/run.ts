@@ -195,18 +195,17 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
       // A pointer checked out while a merge is concluded (`git checkout --theirs -- <pointer>`):
       // the pre-commit hook stops the commit on stale data instead (see pre-commit.ts, staleSides).
       if (name === 'post-checkout' && args[2] === '0' && existsSync(join(ctx.gitDir, 'MERGE_HEAD'))) return out;
-      if (name === 'post-checkout' && /^0+$/.test(args[0] ?? '')) {
-        // A clone's first checkout, started by the hook Git's template gave it ('mk install --global'): the rest of mk's hooks go in too.
+      const firstCheckout = name === 'post-checkout' && /^0+$/.test(args[0] ?? '');
+      if (firstCheckout) {
+        // A clone's first checkout, started by the hook Git's template gave it ('mk install --global'): the rest of
+        // mk's hooks go in too, silently, as the template's own hooks do (the per-user setup asked for it once).
         const { hooksDir, installHooks } = await import('../../git/hook-shims.js');
         const pre = join(await hooksDir(ctx), 'pre-commit');
-        if (!existsSync(pre) || !readFileSync(pre, 'utf8').includes('mk-hook-shim')) {
-          await installHooks(ctx);
-          out.messages.push("mk: installed mk's hooks in this clone");
-        }
+        if (!existsSync(pre) || !readFileSync(pre, 'utf8').includes('mk-hook-shim')) await installHooks(ctx);
       }
       try {
-        // A file checkout (`git checkout <rev> -- <pointer>`): git wrote the pointer; its data follows by the same rule.
         if (ctx.config.verifySignaturesKey) await (await import('../../signing/gate.js')).requireSignedRevision({ cwd: ctx.root }); // config verify_signatures
+        // A file checkout (`git checkout <rev> -- <pointer>`): git wrote the pointer; its data follows by the same rule.
         const { autoFetch } = await import('../fetch.js');
         const { discardsChanges, gitCommands } = await import('./git-command.js');
         const cmds = gitCommands();
@@ -226,6 +225,15 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
           for (const [p, why] of u.left) out.messages.push(`mk: left your stashed changes to ${p} out: ${why} (they are kept in .git/mk/stash/${popped}.json)`);
         }
       } catch (e) {
+        if (firstCheckout && e instanceof MkError && e.code === 'EUNSIGNED') {
+          // A clone of an unsigned revision: the clone itself succeeds with the data withheld. The filter
+          // refuses the files it writes on its own (pointer text, recorded for mk status, said in one line
+          // when git ends it); the hook names only what it alone would have placed.
+          const { workspacePointers } = await import('../../git/pointers.js');
+          const own = (await workspacePointers(ctx.root)).filter((t) => !t.filtered).map((t) => t.path);
+          if (own.length) out.messages.push(`mk: left the data of ${shown(own)} out: ${e.message}`);
+          return out;
+        }
         if (e instanceof MkError) {
           out.messages.push(`mk: could not restore the data of this revision: ${e.message}`);
           if (e.hint) out.messages.push(`hint: ${e.hint}; then run 'mk checkout'`);
