@@ -40,7 +40,8 @@ const WRITE_BATCH = 4 << 20;
  *   once from the default remote when git asks for the delayed blobs; what cannot be had is
  *   delivered as the pointer text, with one warning line, so the checkout goes on
  *   (`mk pull` restores those files later). Content that is not a pointer passes through;
- *   a damaged or hostile pointer is refused (git reports the file) and nothing is written.
+ *   a damaged or hostile pointer is refused with one line and left as its pointer text (no
+ *   data is written for it, and git's checkout is not stopped midway).
  */
 export async function filterProcess(opts: FilterProcessOptions = {}): Promise<void> {
   const ctxRoot = RepoContext.open(opts.cwd).root;
@@ -147,8 +148,9 @@ class Filter {
     const h = await head(content, MAX_POINTER_BYTES);
     if (h.done && h.size <= MAX_POINTER_BYTES) {
       const text = Buffer.concat(h.parts, h.size);
-      if (isValidFilePointer(text.toString('utf8'), path)) {
-        // Already a pointer (git re-cleaning what it stored, or a file left as pointer text): as it is.
+      if (isValidFilePointer(text.toString('utf8'), path) || (looksLikePointer(text.toString('utf8')) && (await this.indexText(path))?.equals(text))) {
+        // Already a pointer (git re-cleaning what it stored, or a file left as pointer text,
+        // a refused one too: what the smudge left, the clean gives back): as it is.
         this.answer(text);
         return;
       }
@@ -199,6 +201,17 @@ class Filter {
     if (st && st.mode & 0o100) p.exec = true;
     if (previous?.description !== undefined) p.description = previous.description;
     return serializePointer(p);
+  }
+
+  /** The bytes git's index holds for `path` when they are pointer-sized, if any. */
+  private async indexText(path: string): Promise<Buffer | undefined> {
+    try {
+      const size = Number((await git(this.root, ['cat-file', '-s', `:${path}`], { okCodes: [128] })).trim());
+      if (!size || size > MAX_POINTER_BYTES) return undefined;
+      return Buffer.from(await git(this.root, ['cat-file', 'blob', `:${path}`]), 'utf8');
+    } catch {
+      return undefined;
+    }
   }
 
   /** The pointer git's index holds for `path` (its kind and description are kept), if any. */
@@ -288,7 +301,7 @@ class Filter {
       p = parsePointer(text, path);
       if (p.type !== 'file') throw new MkError('EPOINTER', `${path}: a folder pointer cannot stand for a file`);
     } catch (e) {
-      this.refuse(path, e);
+      this.refuse(path, e, bytes);
       return;
     }
     const desc: Descriptor = { mediaType: MediaType.octet, digest: p.digest, size: p.size };
@@ -307,16 +320,16 @@ class Filter {
         return;
       }
     }
-    await this.sendBlob(path, desc);
+    await this.sendBlob(path, desc, bytes);
   }
 
-  private async sendBlob(path: string, desc: Descriptor): Promise<void> {
+  private async sendBlob(path: string, desc: Descriptor, pointerText: Buffer): Promise<void> {
     let it: AsyncIterable<Uint8Array>;
     try {
       // The verified read path: a size that contradicts the blob is refused before any byte.
       it = await this.ctx.cache.fetch(desc);
     } catch (e) {
-      this.refuse(path, e);
+      this.refuse(path, e, pointerText);
       return;
     }
     this.w.text('status=success');
@@ -335,10 +348,17 @@ class Filter {
     this.w.flush();
   }
 
-  private refuse(path: string, e: unknown): void {
+  /**
+   * A pointer mk will not follow (damaged, hostile, or contradicting its blob): no byte of data
+   * is written for it, and git gets the pointer text as it is stored (as Git LFS passes through
+   * what it cannot read). An error answer would stop git midway through a checkout, after it
+   * had already removed the old file and updated others; this way the checkout finishes and
+   * the file holds its pointer text, which mk status reports and the clean filter keeps as it is.
+   */
+  private refuse(path: string, e: unknown, pointerText: Buffer): void {
     this.refused.push(path);
-    this.w.status('error');
-    this.warn(`mk: refusing to check out ${path}: ${e instanceof Error ? e.message : String(e)}`);
+    this.answer(pointerText);
+    this.warn(`mk: refusing to check out ${path}: ${e instanceof Error ? e.message : String(e)}; it is left as its pointer text`);
   }
 
   private canFetch(): boolean {
