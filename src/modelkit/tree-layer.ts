@@ -1,9 +1,7 @@
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { createWriteStream, readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { MediaType } from '../content/media-types.js';
@@ -65,32 +63,26 @@ async function memoizedTar(stateDir: string, cache: CacheStore, sig: string, lab
     /* first time */
   }
   const hit = memo[sig];
-  if (hit && cache.existsSync({ mediaType: MediaType.octet, ...hit })) return hit;
-  const tmp = cache.ingestPath(label);
+  if (hit && cache.claim(hit)) return hit;
+  const w = await cache.ingest(label);
   const pack = tar.pack();
-  const h = createHash('sha256');
-  let size = 0;
-  const count = new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      h.update(chunk);
-      size += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  const done = pipeline(pack, count, createWriteStream(tmp, { flags: 'wx', mode: 0o444 }));
+  // The store hashes the tar as it is written, and names it.
+  const sink = (async () => {
+    for await (const c of pack as AsyncIterable<Buffer>) await w.write(c);
+  })();
+  sink.catch(() => undefined); // awaited below
   try {
     await fill(pack);
     pack.finalize();
-    await done;
-    const desc = { mediaType: MediaType.octet, digest: 'sha256:' + h.digest('hex'), size };
-    await cache.adopt(desc, tmp);
-    memo[sig] = { digest: desc.digest, size };
+    await sink;
+    const { digest, size } = await w.commit();
+    memo[sig] = { digest, size };
     writeFileAtomicSync(memoFile, JSON.stringify(memo));
-    return { digest: desc.digest, size };
+    return { digest, size };
   } catch (e) {
     pack.destroy();
-    await done.catch(() => undefined);
-    await rm(tmp, { force: true });
+    await sink.catch(() => undefined);
+    await w.abort();
     throw e;
   }
 }

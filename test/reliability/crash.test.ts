@@ -54,7 +54,7 @@ describe('mk killed at random moments (SIGKILL)', () => {
   let trials = 0;
   let leftBehind = 0; // trials after which temporary files were lying around (swept by the next run)
 
-  it(`checkout and add leave a sound cache and whole files (seed ${seed})`, { timeout: 180_000 }, async () => {
+  it(`checkout and add leave a sound cache and whole files (seed ${seed})`, async () => {
     const t0 = Date.now();
     // Version A, then version B: every small file rewritten, some removed, some added, a new big file.
     const gen = rng(1234);

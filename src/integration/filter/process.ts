@@ -1,6 +1,4 @@
 import { lstatSync, type Stats } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import type { Descriptor } from '../../content/descriptor.js';
 import { MediaType } from '../../content/media-types.js';
 import { MkError } from '../../errors/index.js';
@@ -9,7 +7,6 @@ import { StatCache } from '../../hashing/stat-cache.js';
 import { guessKind, looksLikePointer, MAX_POINTER_BYTES, parsePointer, serializePointer, type Pointer } from '../../formats/pointer.js';
 import { RepoContext } from '../../repo/context.js';
 import { abs, checkStoredPath } from '../../repo/paths.js';
-import { afterWritten } from '../../util/buffers.js';
 import { PktReader, PktWriter } from './pkt-line.js';
 
 export interface FilterProcessOptions {
@@ -23,8 +20,6 @@ export interface FilterProcessOptions {
 }
 
 const CAPABILITIES = ['clean', 'smudge', 'delay'];
-/** Content is written to the cache in batches of about this many bytes (views of git's packets, never copied). */
-const WRITE_BATCH = 4 << 20;
 
 /**
  * `mk filter-process`: Git's long-running filter protocol, version 2 (gitattributes(5),
@@ -166,7 +161,7 @@ class Filter {
     const previous = await this.indexPointer(path);
     const known = before && this.stat.lookup(path, before);
     const cache = this.ctx.cache;
-    if (known && before && cache.existsSync({ digest: known, size: before.size })) {
+    if (known && before && cache.claim({ digest: known, size: before.size })) {
       // Unchanged since mk hashed it, and stored: read git's copy through without hashing it.
       let n = h.size;
       for (;;) {
@@ -225,48 +220,16 @@ class Filter {
     }
   }
 
-  /** Writes the content to an ingest file while hashing it, then moves it into the cache. */
+  /** Stores the content in the cache (the store hashes it as it is written, and names it). */
   private async store(path: string, content: AsyncIterable<Buffer>): Promise<{ digest: string; size: number }> {
-    const cache = this.ctx.cache;
-    const tmp = cache.ingestPath(path);
-    const fh = await open(tmp, 'wx', 0o444);
-    const hash = createHash('sha256');
-    let size = 0;
-    let pos = 0;
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
-    let inFlight: Promise<unknown> = Promise.resolve();
-    const flush = async () => {
-      if (!batchBytes) return;
-      const b = batch;
-      const at = pos;
-      pos += batchBytes;
-      batch = [];
-      batchBytes = 0;
-      await inFlight; // at most one write in flight, one batch filling
-      inFlight = writevFully(fh, b, at);
-    };
+    const w = await this.ctx.cache.ingest(path);
     try {
-      for await (const c of content) {
-        hash.update(c);
-        size += c.length;
-        batch.push(c);
-        batchBytes += c.length;
-        if (batchBytes >= WRITE_BATCH) await flush();
-      }
-      await flush();
-      await inFlight;
+      for await (const c of content) await w.write(c);
     } catch (e) {
-      await inFlight.catch(() => undefined);
-      await fh.close();
-      await rm(tmp, { force: true });
+      await w.abort();
       throw e;
     }
-    await fh.close();
-    const desc: Descriptor = { mediaType: MediaType.octet, digest: 'sha256:' + hash.digest('hex'), size };
-    if (cache.existsSync(desc)) await rm(tmp, { force: true });
-    else await cache.adopt(desc, tmp);
-    return { digest: desc.digest, size };
+    return w.commit();
   }
 
   /** A successful answer with content. */
@@ -418,15 +381,5 @@ function isValidFilePointer(text: string, path: string): boolean {
     return parsePointer(text, path).type === 'file';
   } catch {
     return false;
-  }
-}
-
-async function writevFully(fh: import('node:fs/promises').FileHandle, bufs: Buffer[], at: number): Promise<void> {
-  let pos = at;
-  let rest = bufs;
-  while (rest.length) {
-    const { bytesWritten } = await fh.writev(rest, pos);
-    pos += bytesWritten;
-    rest = afterWritten(rest, bytesWritten);
   }
 }
