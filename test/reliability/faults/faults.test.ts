@@ -9,8 +9,12 @@
  * survives, the git remote never gets a commit whose data the mk remote lacks, the index
  * never loses a staged data file, and every failure is one clean `mk:` line.
  *
- * CI runs ~110 faults; `npm run faults` (MK_FAULTS_SCALE=10) runs the same trials ×10 and
+ * A third kind of trial races `mk gc` in one clone against `mk add` + `git commit` in another
+ * that shares its cache: what was committed must stay in the cache.
+ *
+ * CI runs ~120 faults; `npm run faults` (MK_FAULTS_SCALE=10) runs the same trials ×10 and
  * writes docs/RELIABILITY.md. MK_FAULTS_SEED=<seed> replays a run (the seed is printed).
+ * Every category is bounded by its trial count, no lane by a clock (see LANES below).
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
