@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants as fsc, lstatSync, openSync, writeSync } from 'node:fs';
-import { copyFile, open, rm, type FileHandle } from 'node:fs/promises';
+import { chmod, copyFile, open, rm, type FileHandle } from 'node:fs/promises';
 import type { IngestResult, IngestWriter } from '../../content/storage.js';
 import { MkError } from '../../errors/index.js';
 import { hashFile } from '../../hashing/digest.js';
@@ -168,7 +168,7 @@ async function settles(before: SourceStat): Promise<boolean> {
 
 async function hashWhileCopying(src: string, tmp: string): Promise<{ digest: string; size: number }> {
   const [got] = await Promise.all([hashFile(src), copyFile(src, tmp, fsc.COPYFILE_EXCL)]);
-  await (await import('node:fs/promises')).chmod(tmp, 0o444);
+  await chmod(tmp, 0o444);
   const st = lstatSync(tmp);
   if (st.size !== got.size) throw changed(src);
   return got;
