@@ -17,6 +17,7 @@ const LAYERS = [
   ['experiments'],
   ['modelkit'],
   ['signing'],
+  ['notify'],
   ['api'],
   // Git's entry points (hooks, the filter process, the merge driver). They still call some verbs
   // (restore after checkout, push in pre-push): the work-tree engine (issue 23) takes those calls

@@ -16,6 +16,25 @@ export default tseslint.config(
     },
   },
   {
+    // Every failure a user, a file or a registry can cause is an MkError with a code from
+    // src/errors/codes.ts; a plain Error is thrown only by invariant() (src/errors/invariant.ts).
+    files: ['src/**/*.ts'],
+    ignores: ['src/errors/invariant.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'NewExpression[callee.name=/^(Error|TypeError|RangeError|SyntaxError|ReferenceError)$/]',
+          message: 'throw an MkError with a code from src/errors/codes.ts, or call invariant() for what only a bug in mk can break',
+        },
+        {
+          selector: 'CallExpression[callee.name=/^(Error|TypeError|RangeError|SyntaxError|ReferenceError)$/]',
+          message: 'throw an MkError with a code from src/errors/codes.ts, or call invariant() for what only a bug in mk can break',
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', module: 'writable', require: 'readonly', URL: 'readonly' } },
   },

@@ -7,6 +7,7 @@ import { extractPack, placeBlob, type PackWant } from '../worktree/materialize.j
 import { workState, type WorkState } from '../worktree/workspace.js';
 import { checkPointerSize } from '../worktree/pointer-size.js';
 import { MkError, UnsavedChangesError } from '../errors/index.js';
+import { invariant } from '../errors/invariant.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { findSignatureAsync, Stamps, type Signature } from '../hashing/stamps.js';
 import { digestLookup, neededBlobs } from '../worktree/compare.js';
@@ -333,7 +334,7 @@ async function planArtifact(
     if (state.kind === 'other') unsaved.push(t.path);
     return { t, manifest, write: manifest.files, remove: [], clear: true };
   }
-  if (state.kind !== 'dir') throw new Error(`unexpected work-tree state ${state.kind} for ${t.path}`);
+  invariant(state.kind === 'dir', `work-tree state ${state.kind} for ${t.path}`);
   const want = new Map(manifest.files.map((f) => [f.path, f]));
   const write: FileEntry[] = [];
   const remove: string[] = [];

@@ -3,7 +3,7 @@ import { git, headCommit } from '../git/run.js';
 import { installHooks } from '../git/hook-shims.js';
 import { installFilterConfig } from '../git/filter-config.js';
 import { RepoContext } from '../repo/context.js';
-import { UsageError } from '../errors/index.js';
+import { MkError, UsageError } from '../errors/index.js';
 import { pull, type CopyProgress } from './transfer.js';
 
 export interface CloneOptions {
@@ -34,6 +34,21 @@ export interface CloneResult {
   bytes: number;
 }
 
+/**
+ * A clone that checked nothing out although the remote has branches: the remote's HEAD names a
+ * branch it does not have (git only warns, and leaves an empty work tree). Said in one line,
+ * with the branches there are; the clone stays where it is.
+ */
+async function refuseHeadless(url: string, target: string): Promise<void> {
+  const branches = (await git(target, ['for-each-ref', '--format=%(refname:lstrip=3)', 'refs/remotes/origin/'])).split('\n').filter((b) => b && b !== 'HEAD');
+  if (!branches.length) return; // an empty repository: nothing to check out
+  const shown = branches.slice(0, 5).join(', ') + (branches.length > 5 ? `, ... (${branches.length})` : '');
+  throw new MkError('ENOTFOUND', `${url}: the remote's HEAD names no branch it has, so nothing was checked out in ${target} (branches: ${shown})`, {
+    hint: `name one: 'mk clone -b ${branches[0]} ${url}' (or 'git -C ${target} switch ${branches[0]}' then 'mk install' and 'mk pull' there)`,
+    data: { dir: target, branches },
+  });
+}
+
 /** `git clone`, `mk install` (hooks and filter), then `mk pull` (files Git left as pointer text are restored too): a working copy with its data in one step. */
 export async function clone(url: string, dir?: string, opts: CloneOptions = {}): Promise<CloneResult> {
   if (opts.depth !== undefined && (!Number.isInteger(opts.depth) || opts.depth < 1)) throw new UsageError(`--depth must be a positive whole number, not '${opts.depth}'`);
@@ -41,6 +56,7 @@ export async function clone(url: string, dir?: string, opts: CloneOptions = {}):
   const depth = opts.depth !== undefined ? ['--depth', String(opts.depth)] : [];
   await git(opts.cwd ?? process.cwd(), ['clone', '-q', ...depth, ...(opts.branch ? ['-b', opts.branch] : []), '--', url, target]);
   const commit = (await headCommit(target)) ?? null;
+  if (!commit && !opts.branch) await refuseHeadless(url, target);
   const branch = (await git(target, ['symbolic-ref', '--quiet', '--short', 'HEAD'], { okCodes: [1] })).trim() || null;
   const result: CloneResult = { url, dir: target, commit, branch, depth: opts.depth ?? null, mk: false, remote: null, artifacts: [], restored: 0, blobs: 0, bytes: 0 };
   const ctx = RepoContext.open(target);

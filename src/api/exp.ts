@@ -182,7 +182,7 @@ async function openWhere(ctx: RepoContext | undefined, where: string): Promise<{
   } catch {
     throw new UsageError(`'${where}' is not a remote of this repository or a registry repository (host/repository)`, ctx ? undefined : 'outside a repository, name the registry repository');
   }
-  return { store: await openRegistryStore(registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository)), base: `${r.host}/${r.repository}` };
+  return { store: await openRegistryStore({ ...registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository), envCredentialsHost: r.host }), base: `${r.host}/${r.repository}` };
 }
 
 async function remoteRows(store: Target, base: string, n: number): Promise<ExpShowResult> {

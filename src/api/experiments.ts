@@ -1,60 +1,19 @@
-import { readValues, type FileValues } from '../experiments/collect.js';
 import { diffValues, type ValuesDiff } from '../experiments/diff.js';
-import { DIFF_HEADER, diffRows, fileNotes, mdTable, textTable } from '../experiments/render.js';
-import { declaredAt, type Source } from '../experiments/source.js';
+import { DIFF_HEADER, diffRows, fileNotes, mdInline, mdTable, textTable } from '../experiments/render.js';
 import type { FlatValues } from '../experiments/values.js';
-import { resolveCommit } from '../git/run.js';
 import { RepoContext } from '../repo/context.js';
 import { MkError } from '../errors/index.js';
+import { declaredFiles, revision, valuesAt, WORKSPACE, type Revision } from '../experiments/revisions.js';
+import type { FileValues } from '../experiments/collect.js';
 
 export type { FlatValues, Scalar } from '../experiments/values.js';
 export type { ValueChange, FileNote } from '../experiments/diff.js';
-
-/** One side of a comparison: a commit, or the work tree (`workspace`). */
-export interface Revision {
-  /** As named (`HEAD`, `main`, `workspace`). */
-  label: string;
-  commit?: string;
-}
+export { declaredFiles, revision, sourceOf, valuesAt, WORKSPACE, type Revision } from '../experiments/revisions.js';
 
 export interface ExperimentDiff extends ValuesDiff {
   kind: 'params' | 'metrics';
   a: Revision;
   b: Revision;
-}
-
-export const WORKSPACE = 'workspace';
-
-export async function revision(ctx: RepoContext, rev: string | undefined, fallback: string | undefined): Promise<Revision> {
-  const name = rev ?? fallback;
-  if (name === undefined || name === WORKSPACE) return { label: WORKSPACE };
-  try {
-    return { label: name, commit: await resolveCommit(ctx.root, name) };
-  } catch (e) {
-    if (rev === undefined && name === 'HEAD') return { label: 'HEAD' }; // no commit yet: nothing at HEAD
-    throw e;
-  }
-}
-
-export function sourceOf(ctx: RepoContext, r: Revision): Source | undefined {
-  if (r.label === WORKSPACE) return { kind: 'worktree', root: ctx.root };
-  return r.commit ? { kind: 'commit', gitDir: ctx.commonDir, commit: r.commit } : undefined;
-}
-
-/** The files of `kind` the work tree's config declares, then those the revisions' own configs add. */
-export async function declaredFiles(ctx: RepoContext, kind: 'params' | 'metrics', revs: Revision[]): Promise<string[]> {
-  const files = [...ctx.config[kind]];
-  for (const r of revs) {
-    if (!r.commit) continue;
-    for (const p of (await declaredAt({ kind: 'commit', gitDir: ctx.commonDir, commit: r.commit }))[kind]) if (!files.includes(p)) files.push(p);
-  }
-  return files;
-}
-
-export async function valuesAt(ctx: RepoContext, r: Revision, files: string[]): Promise<FileValues[]> {
-  const src = sourceOf(ctx, r);
-  if (!src) return files.map((path) => ({ path, status: 'missing' as const, values: {}, nested: {} }));
-  return readValues(src, files);
 }
 
 function noneDeclared(kind: 'params' | 'metrics'): MkError {
@@ -108,8 +67,9 @@ export async function metricsShow(opts: { cwd?: string; revs?: string[] } = {}):
 export function formatDiff(d: ExperimentDiff, format: 'text' | 'md'): string {
   const rows = [DIFF_HEADER, ...diffRows(d)];
   const notes = fileNotes(d, d.a.label, d.b.label);
-  const table = d.changes.length ? (format === 'md' ? mdTable(rows) : textTable(rows)) : `no ${d.kind} changed between ${d.a.label} and ${d.b.label}`;
-  return [table, ...notes.map((n) => (format === 'md' ? `\n> ${n}` : `note: ${n}`))].join('\n');
+  const label = (l: string) => (format === 'md' ? mdInline(l) : l);
+  const table = d.changes.length ? (format === 'md' ? mdTable(rows) : textTable(rows)) : `no ${d.kind} changed between ${label(d.a.label)} and ${label(d.b.label)}`;
+  return [table, ...notes.map((n) => (format === 'md' ? `\n> ${mdInline(n)}` : `note: ${n}`))].join('\n');
 }
 
 /** Metrics of several revisions as one table: a row per metric, a column per revision. */

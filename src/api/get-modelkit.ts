@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { Descriptor } from '../content/descriptor.js';
-import { MediaType, parseKitLayerType } from '../content/media-types.js';
+import { MediaType, parseModelKitLayerType } from '../content/media-types.js';
 import { isCompression, decompress } from '../content/decompress.js';
 import { readAll, type Fetcher } from '../content/storage.js';
 import { MkError } from '../errors/index.js';
@@ -10,7 +10,7 @@ import { assembleDirManifest, decodeDirRoot, type DirManifest } from '../formats
 import { checkStoredPath } from '../formats/stored-path.js';
 import { readTar } from '../formats/tar.js';
 import { readManifest } from '../modelkit/publish.js';
-import { parseImageManifest, parseKitConfig } from '../modelkit/read.js';
+import { modelPackKitConfig, parseImageManifest, parseKitConfig } from '../modelkit/read.js';
 import { DIR_MANIFESTS_ARTIFACT, referrers } from '../modelkit/referrers.js';
 import { configEntries, layerPlaces } from '../modelkit/unpack.js';
 import { cleanPath } from '../modelkit/kitfile.js';
@@ -38,7 +38,7 @@ const SMALL = 64 << 20;
 export async function getFromModelKit(ref: string, path: string, opts: GetOptions = {}): Promise<GetResult> {
   const cwd = opts.cwd ?? process.cwd();
   const rel = cleanPath(path);
-  if (rel === '.' || rel.startsWith('..')) throw new MkError('EUSAGE', `name a file or folder inside the ModelKit, not '${path}'`, { exitCode: 2 });
+  if (rel === '.' || rel.startsWith('..')) throw new MkError('EUSAGE', `name a file or folder inside the ModelKit, not '${path}'`);
   checkStoredPath(rel);
   const out = resolvePath(cwd, opts.out ?? basename(rel));
   assertNotGitDir(dirname(out));
@@ -53,18 +53,25 @@ export async function getFromModelKit(ref: string, path: string, opts: GetOption
   };
   const manifestBytes = await readManifest(r.target, r.desc);
   const manifest = parseImageManifest(manifestBytes, `the manifest of ${ref}`);
-  if (manifest.config.mediaType !== MediaType.kitConfig) throw new MkError('ENOTMODELKIT', `${ref} is not a ModelKit (config media type ${manifest.config.mediaType})`);
-  const config = parseKitConfig(await small(r.target, manifest.config), `the config of ${ref}`);
+  const modelPack = manifest.config.mediaType === MediaType.modelPackConfig;
+  if (manifest.config.mediaType !== MediaType.kitConfig && !modelPack)
+    throw new MkError('ENOTMODELKIT', `${ref} is not a ModelKit (config media type ${manifest.config.mediaType})`, {
+      hint: `a ModelKit has config type ${MediaType.kitConfig} (KitOps) or ${MediaType.modelPackConfig} (ModelPack)`,
+    });
+  const configBytes = await small(r.target, manifest.config);
+  const config = modelPack ? modelPackKitConfig(manifest, configBytes, ref).config : parseKitConfig(configBytes, `the config of ${ref}`);
   // Each layer's place: the config entry that names its digest (a raw layer also names its
-  // file); a folder's further layers take the folder's (any of them may hold the path).
+  // file); a folder's further layers take the folder's (any of them may hold the path). A
+  // ModelPack's layers carry their path themselves (org.cncf.model.filepath).
   const entryOf = layerPlaces(configEntries(config));
   const diffIdOf = new Map(configEntries(config).flatMap((e) => (e.digest && e.diffId && e.diffId !== e.digest ? [[e.digest, e.diffId] as const] : [])));
   const raws: Array<{ l: Descriptor; file: string; mode: number }> = [];
   const tars: Array<{ l: Descriptor; at: string }> = [];
   for (const l of manifest.layers) {
-    const kind = parseKitLayerType(l.mediaType);
-    const at = entryOf.get(l.digest) ?? '.';
-    if (kind?.format === 'raw' || l.annotations?.[ANN.filepath]) {
+    const kind = parseModelKitLayerType(l.mediaType);
+    const own = l.annotations?.[ANN.filepath];
+    const at = entryOf.get(l.digest) ?? (modelPack && own ? checkStoredPath(cleanPath(own)) : '.');
+    if (kind ? kind.format === 'raw' : own !== undefined) {
       const file = checkStoredPath(cleanPath(l.annotations?.[ANN.filepath] ?? at));
       if (underPrefix(file, rel)) raws.push({ l, file, mode: fileMode(l.annotations?.[ANN.fileMetadata]) });
     } else if (underPrefix(rel, at) || underPrefix(at, rel)) tars.push({ l, at });
@@ -117,7 +124,7 @@ export async function getFromModelKit(ref: string, path: string, opts: GetOption
         rest = new Set(got.unmatched.map((w) => w.name));
       }
       // The whole layer, verified as it streams; only entries under the path are kept.
-      const kind = parseKitLayerType(l.mediaType);
+      const kind = parseModelKitLayerType(l.mediaType);
       let body: AsyncIterable<Uint8Array> = await r.target.fetch({ mediaType: MediaType.octet, digest: l.digest, size: l.size });
       counted.blobs++;
       counted.bytes += l.size;

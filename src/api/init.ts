@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { RepoContext, TEAM_CONFIG } from '../repo/context.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { git } from '../git/run.js';
-import { readAttributes, syncAttributes, usesFilter } from '../repo/gitattributes.js';
+import { readAttributes, syncAttributes, unwritablePatterns, usesFilter } from '../repo/gitattributes.js';
 
 export interface InitResult {
   root: string;
@@ -14,6 +14,8 @@ export interface InitResult {
   cache: string;
   /** Experiment files found in the repository and declared in the new `.mk/config.yaml` (README, "Experiments"). */
   experiments: { params: string[]; metrics: string[]; plots: string[] };
+  /** `track:` patterns that could not go into .gitattributes. */
+  warnings: string[];
 }
 
 const PARAMS_FILE = /^(params|hparams|hyperparams|hyperparameters)\.(ya?ml|json|toml)$/;
@@ -85,5 +87,5 @@ export async function init(opts: { cwd?: string; stage?: boolean; filter?: boole
     if (opts.stage !== false) await git(ctx.root, ['add', '--', '.gitattributes']);
   }
   void fresh.cache; // creates the layout
-  return { root: ctx.root, created, cache: fresh.cacheDir, experiments };
+  return { root: ctx.root, created, cache: fresh.cacheDir, experiments, warnings: filter ? unwritablePatterns(fresh.config.track) : [] };
 }

@@ -1,5 +1,5 @@
 import { RepoContext } from '../repo/context.js';
-import { readAttributes, syncAttributes, usesFilter } from '../repo/gitattributes.js';
+import { readAttributes, syncAttributes, unwritablePatterns, usesFilter } from '../repo/gitattributes.js';
 import { git } from '../git/run.js';
 import { installHooks, uninstallHooks, type InstallResult } from '../git/hook-shims.js';
 import { installFilterConfig, uninstallFilterConfig } from '../git/filter-config.js';
@@ -14,7 +14,7 @@ export { setupWarning } from '../git/filter-config.js';
  * `git lfs install`), so every clone smudges and cleans through mk from its first checkout;
  * the hooks are installed too when `cwd` is inside a repository.
  */
-export async function install(opts: { cwd?: string; global?: boolean } = {}): Promise<InstallResult & { filter: 'local' | 'global'; attributes: boolean }> {
+export async function install(opts: { cwd?: string; global?: boolean } = {}): Promise<InstallResult & { filter: 'local' | 'global'; attributes: boolean; warnings: string[] }> {
   const cwd = opts.cwd ?? process.cwd();
   if (opts.global) {
     await installFilterConfig(cwd, true);
@@ -22,15 +22,20 @@ export async function install(opts: { cwd?: string; global?: boolean } = {}): Pr
     try {
       ctx = RepoContext.open(cwd);
     } catch {
-      return { dir: '', installed: [], kept: [], filter: 'global', attributes: false };
+      return { dir: '', installed: [], kept: [], filter: 'global', attributes: false, warnings: [] };
     }
     const r = await installHooks(ctx);
-    return { ...r, filter: 'global', attributes: await syncTracked(ctx) };
+    return { ...r, filter: 'global', attributes: await syncTracked(ctx), warnings: trackWarnings(ctx) };
   }
   const ctx = RepoContext.open(cwd);
   const r = await installHooks(ctx);
   await installFilterConfig(ctx.root, false);
-  return { ...r, filter: 'local', attributes: await syncTracked(ctx) };
+  return { ...r, filter: 'local', attributes: await syncTracked(ctx), warnings: trackWarnings(ctx) };
+}
+
+/** The `track:` patterns mk could not write into .gitattributes (in a repository that uses the filter). */
+function trackWarnings(ctx: RepoContext): string[] {
+  return usesFilter(readAttributes(ctx.root)) ? unwritablePatterns(ctx.config.track) : [];
 }
 
 /** In a repository that keeps files through the filter, the `track:` file patterns become .gitattributes lines (staged). */

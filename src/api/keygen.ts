@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { MkError } from '../errors/index.js';
 import { generateSigningKeys, keyHint } from '../signing/keys.js';
@@ -32,6 +32,8 @@ export function keygen(opts: { out?: string; cwd?: string } = {}): KeygenResult 
   const key = `${prefix}.key`;
   const pub = `${prefix}.pub`;
   const { privatePem, publicPem } = generateSigningKeys();
+  // A folder for keys (e.g. ~/.config/mk) is made when missing, readable by its owner only.
+  mkdirSync(dirname(prefix), { recursive: true, mode: 0o700 });
   const written: string[] = [];
   try {
     for (const [file, text, mode] of [

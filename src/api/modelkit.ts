@@ -18,7 +18,8 @@ import { modelPackKitConfig, parseImageManifest, parseKitConfig, type ImageManif
 import { configEntries, matches, parseFilter, Unpacker, type Filter } from '../modelkit/unpack.js';
 import { isModelKitReference } from '../modelkit/kitfile.js';
 import { cleanEntryName } from '../formats/stored-path.js';
-import { openLayout, openRemote, registrySettings, remoteConfig, remoteOnHost } from '../remote/remotes.js';
+import { defaultRemoteHost, openLayout, openRemote, registrySettings, remoteConfig, remoteOnHost } from '../remote/remotes.js';
+import { parseRemoteUrl } from '../remote/url.js';
 import { openCacheStore, openLayoutStore, openRegistryStore } from '../stores/open.js';
 import { RepoContext } from '../repo/context.js';
 import type { CacheStore } from '../content/storage.js';
@@ -36,6 +37,12 @@ export interface ResolvedModelKit {
   /** Set when the reference named a commit of the current repository. */
   commit?: string;
   built?: BuiltModelKit;
+  /**
+   * The registry host the user chose for this command (named in the reference, or the remote's):
+   * the one host environment credentials may go to. ModelKits this one references get it as
+   * it is, never their own host.
+   */
+  envHost?: string;
 }
 
 function tryRepo(cwd?: string): RepoContext | undefined {
@@ -86,12 +93,13 @@ export async function resolveModelKit(ref: string, opts: { cwd?: string } = {}):
     const m = /^oci:(.*?)(?::([A-Za-z0-9_][A-Za-z0-9._-]{0,127})|@(sha256:[a-f0-9]{64}))?$/.exec(ref);
     const store = existingLayout(resolvePath(opts.cwd ?? process.cwd(), m![1]!));
     const tag = m![2] ?? m![3];
+    const envHost = defaultRemoteHost(ctx);
     if (!tag) {
       const tags = await store.tags();
       if (tags.length !== 1) throw new MkError('EREF', `${ref}: name a tag (${tags.length} in the layout: ${tags.slice(0, 5).join(', ')})`);
-      return { reference: ref, target: store, store, tag: tags[0], desc: await store.resolve(tags[0]!) };
+      return { reference: ref, target: store, store, tag: tags[0], desc: await store.resolve(tags[0]!), envHost };
     }
-    return { reference: ref, target: store, store, tag: m![2], desc: await store.resolve(tag) };
+    return { reference: ref, target: store, store, tag: m![2], desc: await store.resolve(tag), envHost };
   }
   if (ctx) {
     const colon = ref.indexOf(':');
@@ -100,7 +108,8 @@ export async function resolveModelKit(ref: string, opts: { cwd?: string } = {}):
       const rc = ctx.config.remotes.find((r) => r.name === name);
       if (rc) {
         const target = await openRemote(ctx, rc);
-        return { reference: ref, target, store: target, tag: ref.slice(colon + 1), desc: await target.resolve(ref.slice(colon + 1)) };
+        const u = parseRemoteUrl(rc.url, ctx.root);
+        return { reference: ref, target, store: target, tag: ref.slice(colon + 1), desc: await target.resolve(ref.slice(colon + 1)), envHost: u.type === 'registry' ? u.host : undefined };
       }
     }
     if (!ref.includes('/') || !/[.:]/.test(ref.split('/')[0]!)) {
@@ -112,15 +121,19 @@ export async function resolveModelKit(ref: string, opts: { cwd?: string } = {}):
       }
       if (commit) {
         const built = await buildModelKit(ctx, commit);
-        return { reference: ref, target: { ...overlay(built.store, ctx.cache), location: ctx.cacheDir }, desc: built.manifest, commit, built };
+        return { reference: ref, target: { ...overlay(built.store, ctx.cache), location: ctx.cacheDir }, desc: built.manifest, commit, built, envHost: defaultRemoteHost(ctx) };
       }
     }
   }
-  return resolveRegistryModelKit(ref, ctx);
+  return resolveRegistryModelKit(ref, ctx, (host) => host);
 }
 
-/** A registry reference (`[oci://]host[:port]/repository[:tag|@digest]`), with the settings of a remote on that host. */
-async function resolveRegistryModelKit(ref: string, ctx: RepoContext | undefined): Promise<ResolvedModelKit> {
+/**
+ * A registry reference (`[oci://]host[:port]/repository[:tag|@digest]`), with the settings of a
+ * remote on that host. `envHost` says which host environment credentials belong to: the
+ * reference's own when the user typed it, the command's when a ModelKit named it.
+ */
+async function resolveRegistryModelKit(ref: string, ctx: RepoContext | undefined, envHost: (refHost: string) => string | undefined): Promise<ResolvedModelKit> {
   const { findUserinfo, parseRegistryReference } = await import('../stores/registry/index.js');
   let r;
   try {
@@ -129,10 +142,11 @@ async function resolveRegistryModelKit(ref: string, ctx: RepoContext | undefined
     if (findUserinfo(ref)) throw e; // it says so, with the credentials masked
     throw new MkError('EREF', `'${ref}' is not a revision of this repository, a remote:tag, oci:<path>[:tag] or a registry reference (host/repository:tag)`, { cause: e });
   }
-  const target = await openRegistryStore(registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository));
+  const chosen = envHost(r.host);
+  const target = await openRegistryStore({ ...registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository), envCredentialsHost: chosen });
   const tag = (r as { tag?: string }).tag ?? ((r as { digest?: string }).digest ? undefined : 'latest');
   const reference = (r as { digest?: string }).digest ?? tag!;
-  return { reference: ref, target, store: target, tag, desc: await target.resolve(reference) };
+  return { reference: ref, target, store: target, tag, desc: await target.resolve(reference), envHost: chosen };
 }
 
 /** One ModelKit in a repository (a remote, a layout, host/repository), with every tag that names it. */
@@ -159,16 +173,16 @@ export async function modelkitList(where?: string, opts: { cwd?: string } = {}):
   let store: Target & { tags(): Promise<string[]>; resolve(ref: string): Promise<Descriptor> };
   if (where?.startsWith('oci:') && !where.startsWith('oci://')) store = existingLayout(resolvePath(opts.cwd ?? process.cwd(), where.slice(4)));
   else if (ctx && (where === undefined || ctx.config.remotes.some((r) => r.name === where))) store = await openRemote(ctx, remoteConfig(ctx, where));
-  else if (where === undefined) throw new MkError('EUSAGE', 'name where to list: a remote, oci:<path> or host/repository', { exitCode: 2, hint: 'outside a repository there is no default remote' });
+  else if (where === undefined) throw new MkError('EUSAGE', 'name where to list: a remote, oci:<path> or host/repository', { hint: 'outside a repository there is no default remote' });
   else {
     const { parseRegistryReference } = await import('../stores/registry/index.js');
     let r;
     try {
       r = parseRegistryReference(where.replace(/^oci:\/\//, ''));
     } catch (e) {
-      throw new MkError('EREF', `'${where}' is not a remote of this repository, oci:<path> or a registry repository (host/repository)`, { cause: e, exitCode: 2 });
+      throw new MkError('EUSAGE', `'${where}' is not a remote of this repository, oci:<path> or a registry repository (host/repository)`, { cause: e });
     }
-    store = await openRegistryStore(registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository));
+    store = await openRegistryStore({ ...registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository), envCredentialsHost: r.host });
   }
   const byDigest = new Map<string, ListedModelKit>();
   const tags = (await store.tags()).filter((t) => !/^sha256-[0-9a-f]{64}$/.test(t)); // not the referrers' fallback tags
@@ -295,7 +309,16 @@ function restrictFilters(filters: Filter[], type: Filter['types'][number]): Filt
  * ModelKit's datasets under the dataset's path, with `includeRemote`. References are registry
  * references only: a ModelKit from outside never makes mk read a local path.
  */
-async function planUnpack(info: ModelKitInfo, target: Fetcher, filters: Filter[], opts: UnpackOptions, chain: string[], base: string, warnings: string[]): Promise<UnpackPart[]> {
+async function planUnpack(
+  info: ModelKitInfo,
+  target: Fetcher,
+  filters: Filter[],
+  opts: UnpackOptions,
+  chain: string[],
+  base: string,
+  warnings: string[],
+  envHost: string | undefined,
+): Promise<UnpackPart[]> {
   const parts: UnpackPart[] = [];
   const follow = async (ref: string, type: Filter['types'][number], under: string): Promise<void> => {
     const sub = restrictFilters(filters, type);
@@ -303,9 +326,10 @@ async function planUnpack(info: ModelKitInfo, target: Fetcher, filters: Filter[]
     const at = chain.indexOf(ref);
     if (at !== -1) throw new MkError('EMODELKIT', `found a cycle in ModelKit references: [${[...chain.slice(at), ref].join(' => ')}]`);
     if (chain.length > MAX_REFERENCE_CHAIN) throw new MkError('EMODELKIT', `reached the maximum number of ModelKit references (${MAX_REFERENCE_CHAIN}): [${[...chain, ref].join(' => ')}]`);
-    const r = await resolveRegistryModelKit(ref, tryRepo(opts.cwd));
+    // A host the ModelKit names is not one the user chose: the command's host keeps the credentials.
+    const r = await resolveRegistryModelKit(ref, tryRepo(opts.cwd), () => envHost);
     const child = await inspectResolved(ref, r);
-    parts.push(...(await planUnpack(child, r.target, sub, opts, [...chain, ref], under, warnings)));
+    parts.push(...(await planUnpack(child, r.target, sub, opts, [...chain, ref], under, warnings, envHost)));
   };
   const modelPath = info.config.model?.path;
   if (isModelKitReference(modelPath)) await follow(modelPath!, 'model', base);
@@ -354,7 +378,7 @@ export async function modelkitUnpack(ref: string, opts: UnpackOptions = {}): Pro
   const dir = resolvePath(opts.cwd ?? process.cwd(), opts.dir ?? '.');
   const t = { dir, overwrite: !!opts.overwrite, ignoreExisting: !!opts.ignoreExisting };
   const warnings: string[] = [];
-  const parts = await planUnpack(info, r.target, filters, opts, [ref], '', warnings);
+  const parts = await planUnpack(info, r.target, filters, opts, [ref], '', warnings, r.envHost);
   // Signatures (config verify_signatures; --signature): checked and fetched before anything is written.
   const signing = await import('./signature-gate.js');
   const signature = await signing.beforeUnpack(r, { ...opts, filtered: filters.length > 0, referenced: parts.length > 1 });
@@ -453,7 +477,7 @@ async function openDestination(ref: string, cwd?: string): Promise<{ store: Targ
   const { parseRegistryReference } = await import('../stores/registry/index.js');
   const r = parseRegistryReference(ref.replace(/^oci:\/\//, ''));
   if ((r as { digest?: string }).digest) throw new MkError('EREF', `${ref}: a destination is named by a tag, not a digest`, { hint: 'write it as host/repository:tag' });
-  return { store: await openRegistryStore(registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository)), tag: (r as { tag?: string }).tag };
+  return { store: await openRegistryStore({ ...registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository), envCredentialsHost: r.host }), tag: (r as { tag?: string }).tag };
 }
 
 export interface CopyModelKitResult {
@@ -461,9 +485,34 @@ export interface CopyModelKitResult {
   destination: string;
   tag: string;
   copied: number;
+  /** Blobs the destination registry mounted from the source repository (no bytes sent). */
+  mounted: number;
   bytes: number;
   /** Referrers (the directory manifests, signatures...) copied along. */
   referrers: number;
+  /** For a commit of this repository: the remote whose signatures (and other referrers) of that ModelKit were copied too. */
+  referrersFrom?: string;
+}
+
+/**
+ * The referrers (signatures, provenance...) that the remotes of this repository hold for a
+ * commit's ModelKit, copied to `dst`: a copy made from the commit keeps what its publication
+ * carries. The default remote first; the first remote that has the ModelKit is used. A remote
+ * that cannot be read is passed over (the copy stands without its signatures, and says so).
+ */
+async function copyPublishedReferrers(ctx: RepoContext, subject: Descriptor, dst: Target, opts: GraphCopyOptions): Promise<{ n: number; from?: string }> {
+  const names = ctx.config.remotes.map((r) => r.name);
+  const first = names.length ? remoteConfig(ctx).name : undefined;
+  for (const name of [...(first ? [first] : []), ...names.filter((n) => n !== first)]) {
+    try {
+      const remote = await openRemote(ctx, remoteConfig(ctx, name));
+      if (!(await remote.exists(subject))) continue;
+      return { n: await copyReferrers(remote, dst, subject, opts), from: name };
+    } catch {
+      /* unreachable or unreadable: the next remote, else none */
+    }
+  }
+  return { n: 0 };
 }
 
 /**
@@ -487,9 +536,19 @@ export async function modelkitCopy(srcRef: string, dstRef: string, opts: { cwd?:
     const p = await publishModelKit(ctx.cache, dst.store, src.built, [tag], copts);
     const dirs = await dirManifestBlobs(ctx.cache, await pointersAtCommit(ctx.commonDir, src.commit));
     const attached = await attachDirManifests(ctx.cache, dst.store, src.built.manifest, dirs, src.commit, copts);
-    return { digest: src.desc.digest, destination: dst.store.location, tag, copied: p.uploaded, bytes: p.bytes, referrers: attached ? 1 : 0 };
+    const published = await copyPublishedReferrers(ctx, src.built.manifest, dst.store, copts);
+    return {
+      digest: src.desc.digest,
+      destination: dst.store.location,
+      tag,
+      copied: p.uploaded,
+      mounted: p.mounted,
+      bytes: p.bytes,
+      referrers: (attached ? 1 : 0) + published.n,
+      ...(published.from ? { referrersFrom: published.from } : {}),
+    };
   }
   const r = await copyGraph(src.target, dst.store, [src.desc], { ...copts, tags: [{ desc: src.desc, name: tag }] });
   const n = src.store ? await copyReferrers(src.store, dst.store, src.desc, copts) : 0;
-  return { digest: src.desc.digest, destination: dst.store.location, tag, copied: r.copied.length, bytes: r.bytes, referrers: n };
+  return { digest: src.desc.digest, destination: dst.store.location, tag, copied: r.copied.length, mounted: r.mounted.length, bytes: r.bytes, referrers: n };
 }

@@ -7,7 +7,7 @@ import { declaredAt, readSourceFile } from '../experiments/source.js';
 import type { PlotConfig } from '../repo/config.js';
 import { RepoContext } from '../repo/context.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { revision, sourceOf, WORKSPACE, type Revision } from './experiments.js';
+import { revision, sourceOf, WORKSPACE, type Revision } from '../experiments/revisions.js';
 
 /** A plot file may be larger than a params file: a long training log. */
 const MAX_PLOT_FILE = 64 * 1024 * 1024;

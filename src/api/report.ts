@@ -2,14 +2,15 @@ import { mkdirSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { diffValues } from '../experiments/diff.js';
 import { lineSpec, renderSvg } from '../experiments/plots.js';
-import { DIFF_HEADER, diffRows, fileNotes, htmlEscape, htmlTable, mdCell, mdTable } from '../experiments/render.js';
+import { DIFF_HEADER, diffRows, fileNotes, htmlEscape, htmlTable, mdEscapeAll, mdInline, mdTable } from '../experiments/render.js';
 import { MkError, UsageError } from '../errors/index.js';
 import { remoteConfig } from '../remote/remotes.js';
 import { parseRemoteUrl } from '../remote/url.js';
 import { RepoContext } from '../repo/context.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { diff as dataDiff } from './diff.js';
-import { declaredFiles, revision, valuesAt, type ExperimentDiff, type Revision } from './experiments.js';
+import { declaredFiles, revision, valuesAt, type Revision } from '../experiments/revisions.js';
+import type { ExperimentDiff } from './experiments.js';
 import { plotSeries } from './plots.js';
 import { declaredAt } from '../experiments/source.js';
 
@@ -88,9 +89,21 @@ async function gather(ctx: RepoContext, baseRev: string): Promise<ReportData> {
 const short = (r: Revision) => (r.commit ? `${r.label} (${r.commit.slice(0, 12)})` : r.label);
 const MARKER = '<!-- mk-report -->';
 
+/** A revision in Markdown: its label (from the command line or the repository) and commit, inert. */
+const mdShort = (r: Revision) => mdInline(short(r));
+
+/** A fenced block that no line of `lines` can close (each line one line). */
+function mdFence(lines: string[], info = ''): string[] {
+  const flat = lines.map((l) => l.replace(/[\r\n]+/g, ' '));
+  const run = flat.flatMap((l) => l.match(/`+/g) ?? []).reduce((m, r) => Math.max(m, r.length), 0);
+  const fence = '`'.repeat(Math.max(3, run + 1));
+  return [fence + info, ...flat, fence];
+}
+
 function diffMd(d: ExperimentDiff): string {
   if (!d.changes.length && !d.files.length) return `No ${d.kind} changed.`;
-  const notes = fileNotes(d, d.a.label, d.b.label).map((n) => `> ${n}`);
+  // Notes quote file names and parser messages (which quote the file): inert text.
+  const notes = fileNotes(d, d.a.label, d.b.label).map((n) => `> ${mdInline(n)}`);
   return [d.changes.length ? mdTable([DIFF_HEADER, ...diffRows(d)]) : `No ${d.kind} changed.`, ...(notes.length ? ['', ...notes] : [])].join('\n');
 }
 
@@ -99,19 +112,20 @@ function dataRows(r: ReportData): string[][] {
 }
 
 function markdown(r: ReportData): string {
-  const out = [MARKER, `## mk report: ${short(r.head)} against ${short(r.base)}`, '', '### Metrics', '', diffMd(r.metrics), '', '### Params', '', diffMd(r.params), '', '### Data', ''];
-  if (r.dataProblem) out.push(`Not compared: ${r.dataProblem}`);
+  const out = [MARKER, `## mk report: ${mdShort(r.head)} against ${mdShort(r.base)}`, '', '### Metrics', '', diffMd(r.metrics), '', '### Params', '', diffMd(r.params), '', '### Data', ''];
+  if (r.dataProblem) out.push(`Not compared: ${mdInline(r.dataProblem)}`);
   else if (!r.data?.length) out.push('No tracked data changed.');
   else out.push(mdTable(dataRows(r)));
   if (r.plots.length) {
     out.push('', '### Plots', '');
     for (const p of r.plots) {
-      const title = mdCell(p.title).replace(/[[\]]/g, '\\$&');
-      out.push(p.file ? `![${title}](${encodeURI(p.file)})` : `- ${title}: ${mdCell(p.revisions.join(' vs '))} (write the report with -o to get the SVG)`);
+      // An image's alt text is an attribute, never markup: every punctuation character escaped keeps it text.
+      if (p.file) out.push(`![${mdEscapeAll(p.title)}](${encodeURI(p.file).replace(/[()]/g, (c) => `%${c.charCodeAt(0).toString(16)}`)})`);
+      else out.push(`- ${mdInline(p.title)}: ${mdInline(p.revisions.join(' vs '))} (write the report with -o to get the SVG)`);
     }
   }
   out.push('', '### ModelKit', '');
-  if (r.modelkit) out.push(`\`${r.modelkit.reference}\``, '', '```sh', ...r.modelkit.commands, '```');
+  if (r.modelkit) out.push(mdInline(r.modelkit.reference), '', ...mdFence(r.modelkit.commands, 'sh'));
   else out.push('No mk remote: this commit has no published ModelKit reference.');
   return out.join('\n') + '\n';
 }

@@ -1,17 +1,14 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { Descriptor } from '../content/descriptor.js';
-import { readAll, type Fetcher, type Target } from '../content/storage.js';
+import type { Fetcher, Target } from '../content/storage.js';
 import { MkError } from '../errors/index.js';
-import { verifying } from '../hashing/digest.js';
 import { pointersAtCommit } from '../git/pointers.js';
 import { resolveCommit } from '../git/run.js';
-import { readManifest } from '../modelkit/publish.js';
-import { referrers } from '../modelkit/referrers.js';
 import { openRemote, remoteConfig } from '../remote/remotes.js';
 import { RepoContext } from '../repo/context.js';
 import { overlay } from '../stores/overlay.js';
-import { BUNDLE_MEDIA_TYPE } from '../signing/dsse.js';
+import { bundleReferrers, readBundle } from '../signing/bundles.js';
 import { readPublicKey } from '../signing/keys.js';
 import { dirManifestFiles, type KnownLayerFiles } from '../signing/model-files.js';
 import { readSubject, type SignedSubject } from '../signing/modelkit-info.js';
@@ -19,14 +16,7 @@ import { KEY_HINT_ANNOTATION, PREDICATE_ANNOTATION } from '../signing/sign.js';
 import { OMS_PREDICATE } from '../signing/statements.js';
 import { verifyModelKitSignatures, type SignaturesResult } from '../signing/verify.js';
 
-/** mk's version (package.json), named as the builder in provenance. */
-export function mkVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
+export { mkVersion } from '../util/version.js';
 
 export function expand(ctx: RepoContext | undefined, p: string): string {
   const home = p.replace(/^~(?=\/|$)/, process.env.HOME ?? '~');
@@ -124,6 +114,20 @@ export async function requireSignedRevision(opts: { cwd?: string; remote?: strin
 }
 
 /**
+ * For the Git filter's smudge (config verify_signatures): why the data of a revision may not be
+ * placed, or undefined when its ModelKit is signed by the key. Fails closed: a remote that cannot
+ * be reached or a key that cannot be read is a reason too.
+ */
+export async function smudgeRefusal(root: string, rev: string): Promise<string | undefined> {
+  try {
+    await requireSignedRevision({ cwd: root, rev });
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/**
  * The OMS (OpenSSF model signing) bundle attached to a ModelKit, for `mk modelkit unpack
  * --signature`: what `model_signing verify key --signature <file>` checks an unpacked tree
  * against. The one signed by the configured verify_signatures key when there is one; else the
@@ -136,19 +140,17 @@ export async function modelSignatureBundle(r: { store?: Target; desc: Descriptor
     const t = await openRemote(ctx, remoteConfig(ctx));
     if ((await t.resolve(r.commit).catch(() => undefined))?.digest === r.desc.digest) store = t;
   }
-  const list = store ? (await referrers(store, r.desc)).filter((d) => d.artifactType === BUNDLE_MEDIA_TYPE && d.annotations?.[PREDICATE_ANNOTATION] === OMS_PREDICATE) : [];
+  // Which referrers are bundles, and what they sign, by their own manifests (never an index's labels).
+  const list = store ? (await bundleReferrers(store, r.desc)).filter((b) => !b.problem && b.annotations[PREDICATE_ANNOTATION] === OMS_PREDICATE) : [];
   const keyPath = ctx && requiredKeyPath(ctx);
   const hint = keyPath ? readPublicKey(keyPath).hint : undefined;
-  list.sort((a, b) => (b.annotations?.['org.opencontainers.image.created'] ?? '').localeCompare(a.annotations?.['org.opencontainers.image.created'] ?? ''));
-  const pick = (hint && list.find((d) => d.annotations?.[KEY_HINT_ANNOTATION] === hint)) || list[0];
+  list.sort((a, b) => (b.annotations['org.opencontainers.image.created'] ?? '').localeCompare(a.annotations['org.opencontainers.image.created'] ?? ''));
+  const pick = (hint && list.find((b) => b.annotations[KEY_HINT_ANNOTATION] === hint)) || list[0];
   if (!pick || !store)
     throw new MkError('EUNSIGNED', `${r.desc.digest.slice(0, 19)} carries no model signature (OpenSSF model signing) to write`, {
       hint: "sign it first: 'mk sign <rev>' or 'mk push' with signing.key set",
     });
-  const m = JSON.parse((await readManifest(store, pick)).toString('utf8')) as { layers?: Descriptor[] };
-  const layer = m.layers?.[0];
-  if (!layer || layer.mediaType !== BUNDLE_MEDIA_TYPE || layer.size > 16 << 20) throw new MkError('EUNSIGNED', `referrer ${pick.digest.slice(0, 19)} holds no Sigstore bundle`);
-  return readAll(verifying(await store.fetch(layer), layer, `bundle ${layer.digest.slice(7, 19)}`), 16 << 20);
+  return readBundle(store, pick);
 }
 
 /**
@@ -166,8 +168,8 @@ export async function beforeUnpack(
     else if (r.commit) await requireSignedRevision({ cwd: opts.cwd, rev: r.commit });
   }
   if (!opts.signature) return undefined;
-  if (opts.filtered) throw new MkError('EUSAGE', '--signature writes the signature of the whole ModelKit: it cannot go with --filter', { exitCode: 2 });
-  if (opts.referenced) throw new MkError('EUSAGE', '--signature covers this ModelKit only, not the ModelKits its Kitfile references', { exitCode: 2 });
+  if (opts.filtered) throw new MkError('EUSAGE', '--signature writes the signature of the whole ModelKit: it cannot go with --filter');
+  if (opts.referenced) throw new MkError('EUSAGE', '--signature covers this ModelKit only, not the ModelKits its Kitfile references');
   return modelSignatureBundle(r, opts);
 }
 

@@ -10,6 +10,7 @@ import { abs, repoRelative } from '../repo/paths.js';
 import { MkError } from '../errors/index.js';
 import { pointerPathFor } from '../formats/pointer.js';
 import { existsSync, statSync } from 'node:fs';
+import { readWithheld } from '../repo/withheld.js';
 
 export interface ArtifactStatus {
   path: string;
@@ -31,6 +32,8 @@ export interface ArtifactStatus {
   size: number;
   files?: number;
   changes: FileChange[];
+  /** A filtered file Git's checkout left as pointer text because verify_signatures refused its revision: why. */
+  refused?: string;
 }
 
 /** Status of every tracked artifact (or those under `paths`). */
@@ -44,6 +47,7 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
   for (const f of filters ?? []) if (!tracked.some((t) => covers(f, t.path))) throw notTracked(ctx.root, f);
   const filteredVsHead = tracked.some((t) => t.filtered) ? await stagedChanges(ctx.root) : new Map<string, 'new' | 'changed'>();
   const out: ArtifactStatus[] = [];
+  const withheld = readWithheld(ctx.stateDir);
   let headPointers: Promise<TrackedPointer[]> | undefined;
   for (const t of tracked) {
     const cmp = await compareWorkspace(ctx, stat, t.path, t.pointer, stamps, early.get(t.path));
@@ -71,6 +75,8 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
       changes: cmp.changes,
     };
     if (t.pointer.files !== undefined) s.files = t.pointer.files;
+    const w = workspace === 'deleted' && t.filtered && Object.hasOwn(withheld, t.path) ? withheld[t.path] : undefined;
+    if (w && w.digest === t.pointer.digest) s.refused = w.reason;
     if (cmp.partial) s.partial = cmp.partial;
     out.push(s);
   }

@@ -22,6 +22,9 @@ import { pullPart, type PartialPullResult } from './partial-pull.js';
 import { buildModelKit, sourceUrl } from '../modelkit/builder.js';
 import { publishModelKit, taggedCommit } from '../modelkit/publish.js';
 import { ociTag } from '../modelkit/tags.js';
+import { announce, type Announcement } from '../notify/announce.js';
+export { announcementLines, type Announcement } from '../notify/announce.js';
+import { mkVersion } from '../util/version.js';
 
 export interface TransferOptions {
   cwd?: string;
@@ -48,6 +51,8 @@ export interface TransferOptions {
   force?: boolean;
   /** Ask the remote for every blob, ignoring what this repository knows it holds (push). */
   checkRemote?: boolean;
+  /** For the `notify:` announcement of a ref push: the Git ref pushed and the commit it named before (compared with). */
+  announce?: { ref?: string; base?: string };
 }
 
 export interface TransferResult {
@@ -56,6 +61,8 @@ export interface TransferResult {
   blobs: number;
   copied: number;
   skipped: number;
+  /** Blobs a registry mounted from another repository of its own (no bytes sent; push only). */
+  mounted?: number;
   bytes: number;
 }
 
@@ -87,7 +94,7 @@ function concurrencyOf(ctx: RepoContext, name: string | undefined, given?: numbe
  * them; config and layers before a manifest; a manifest before its tags and referrer). Data
  * missing from the local cache (and from the remote) stops the push before anything is sent.
  */
-export async function push(opts: TransferOptions = {}): Promise<TransferResult & { target: Target; modelkits: PublishedModelKit[]; held: HeldTag[] }> {
+export async function push(opts: TransferOptions = {}): Promise<TransferResult & { target: Target; modelkits: PublishedModelKit[]; held: HeldTag[]; announced: Announcement[] }> {
   const ctx = RepoContext.open(opts.cwd);
   const rc = remoteConfig(ctx, opts.remote);
   const tracked = await collectArtifacts(ctx, opts.revs, opts.paths, opts.cwd ?? process.cwd());
@@ -164,7 +171,15 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
       });
       // Signed with the configured key (signing.key / MK_SIGNING_KEY), when there is one.
       const signed = await (await import('./sign.js')).signOnPush(ctx, target, built, { concurrency, signal: opts.signal, known });
-      return { commit, digest: built.manifest.digest, tags, uploaded: p.uploaded, bytes: p.bytes, ...(signed ? { signatures: signed.referrers.map((r) => r.kind) } : {}) };
+      return {
+        commit,
+        digest: built.manifest.digest,
+        tags,
+        uploaded: p.uploaded,
+        mounted: p.mounted,
+        bytes: p.bytes,
+        ...(signed ? { signatures: signed.referrers.map((r) => r.kind), warnings: signed.warnings } : {}),
+      };
     };
     // Many commits (a branch pushed at once): several ModelKits at a time, each a few small
     // requests; the ones that carry a ref tag last, so a ref tag never names a ModelKit
@@ -196,9 +211,12 @@ export async function push(opts: TransferOptions = {}): Promise<TransferResult &
     blobs: r.copied.length + r.skipped.length,
     copied: r.copied.length,
     skipped: r.skipped.length,
+    mounted: r.mounted.length + modelkits.reduce((s, m) => s + m.mounted, 0),
     bytes: r.bytes + modelkits.reduce((s, m) => s + m.bytes, 0),
     modelkits,
     held,
+    // Each publish announced to the `notify:` targets; a target that is down is said, never a failed push.
+    announced: await announce(ctx, modelkits, { remote: rc.name, location: target.location, source: ctx.config.source ?? (await sourceUrl(ctx.root)) ?? null, ...opts.announce }, mkVersion()),
   };
 }
 
@@ -268,9 +286,13 @@ export interface PublishedModelKit {
   digest: string;
   tags: string[];
   uploaded: number;
+  /** Blobs of the ModelKit the registry mounted from another repository (no bytes sent). */
+  mounted: number;
   bytes: number;
   /** With a signing key: the signatures attached by this push (none when this key had signed it already). */
   signatures?: string[];
+  /** With a signing key: what the user should fix about it (a private key others can read). */
+  warnings?: string[];
 }
 
 /** Downloads into the cache what it lacks of the artifacts' data. Every byte is verified. */
@@ -413,3 +435,4 @@ export async function remoteStatus(opts: TransferOptions = {}): Promise<{ remote
   }
   return { remote: rc.name, artifacts: out };
 }
+export { signedNote } from '../signing/describe.js';

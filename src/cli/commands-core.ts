@@ -28,6 +28,7 @@ export function registerCore(program: Command): void {
     .action(async (o: { stage: boolean; filter: boolean; json?: boolean }) => {
       const { init } = await import('../api/init.js');
       const r = await init({ stage: o.stage, filter: o.filter });
+      for (const w of r.warnings) out.err(`warning: ${w}`);
       if (o.json) return out.json(r);
       out.line(r.created.length ? `Initialised mk in ${r.root} (created ${r.created.join(', ')})` : `mk is already set up in ${r.root}`);
       const found = (['params', 'metrics', 'plots'] as const).filter((k) => r.experiments[k].length).map((k) => `${k}: ${r.experiments[k].join(', ')}`);
@@ -101,7 +102,7 @@ export function registerCore(program: Command): void {
       if (r.length === 0) return out.line("no tracked artifacts (track some with 'mk add <path>')");
       const rows = r.map((s) => {
         const flags = [
-          s.workspace === 'stale' ? 'stale (pointer changed by git; run mk checkout)' : s.workspace,
+          s.workspace === 'stale' ? 'stale (pointer changed by git; run mk checkout)' : s.refused ? `refused (${s.refused})` : s.workspace,
           s.commit === 'committed' ? '' : s.commit === 'new' ? 'new' : 'uncommitted',
           s.cached ? '' : 'not cached',
         ]

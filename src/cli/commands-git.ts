@@ -4,7 +4,7 @@ import { out } from './output.js';
 export function registerGit(program: Command): void {
   program
     .command('install')
-    .description('install the Git hooks (pre-commit, post-commit, post-checkout, post-merge, post-rewrite, pre-push) and the Git filter; keeps hooks already there')
+    .description('install the Git hooks (pre-commit, post-commit, post-checkout, post-merge, post-rewrite, pre-push, reference-transaction) and the Git filter; keeps hooks already there')
     .option('--global', "set up mk's Git filter in your global Git config, for every clone (as 'git lfs install')")
     .action(async (o: { global?: boolean }) => {
       const { install } = await import('../api/install.js');
@@ -13,6 +13,7 @@ export function registerGit(program: Command): void {
       if (r.dir) out.line(`installed mk hooks in ${r.dir}: ${r.installed.join(', ')}`);
       if (r.attributes) out.line('updated .gitattributes from track: (staged)');
       if (r.kept.length) out.line(`kept your own ${r.kept.join(', ')} (moved to <hook>.pre-mk; still runs first)`);
+      for (const w of r.warnings) out.err(`warning: ${w}`);
     });
   program
     .command('uninstall')

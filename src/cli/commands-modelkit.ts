@@ -80,7 +80,9 @@ export function registerModelKit(program: Command): void {
       if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a positive whole number, not '${o.jobs}'`);
       const r = await modelkitCopy(src, dst, { concurrency: jobs });
       if (o.json) return out.json(r);
-      out.line(`copied ${short(r.digest)} to ${r.destination}:${r.tag} (${r.copied} blob(s), ${bytes(r.bytes)}; ${r.referrers} referrer(s))`);
+      const mounted = r.mounted ? `, ${r.mounted} mounted` : '';
+      const from = r.referrersFrom ? ` from '${r.referrersFrom}'` : '';
+      out.line(`copied ${short(r.digest)} to ${r.destination}:${r.tag} (${r.copied} blob(s), ${bytes(r.bytes)}${mounted}; ${r.referrers} referrer(s)${from})`);
     });
   program
     .command('verify')

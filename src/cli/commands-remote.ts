@@ -101,7 +101,7 @@ export function registerRemote(program: Command): void {
     const { revs, paths } = await revsAndPathsOf('push', args, Infinity);
     const bar = await progressBar('push', wantProgress(o));
     try {
-      const { push, heldTagError } = await import('../api/transfer.js');
+      const { push, heldTagError, signedNote, announcementLines } = await import('../api/transfer.js');
       const r = await push({
         remote: o.remote,
         revs,
@@ -116,12 +116,16 @@ export function registerRemote(program: Command): void {
       const { target: _t, ...rest } = r;
       if (o.json) out.json(rest);
       else {
-        out.line(`pushed ${r.copied} blob(s), ${bytes(r.bytes)} to '${r.remote}' (${r.skipped} already there) for ${r.artifacts} artifact(s)`);
+        const mounted = r.mounted ? `${r.mounted} mounted from another repository of the registry, ` : '';
+        out.line(`pushed ${r.copied} blob(s), ${bytes(r.bytes)} to '${r.remote}' (${mounted}${r.skipped} already there) for ${r.artifacts} artifact(s)`);
         for (const m of r.modelkits) {
-          const signed = m.signatures === undefined ? '' : m.signatures.length ? `, signed (${m.signatures.join(', ')})` : ', signed already';
-          out.line(`ModelKit ${m.digest} tagged ${m.tags.join(', ')}${signed}`);
+          out.line(`ModelKit ${m.digest} tagged ${m.tags.join(', ')}${signedNote(m.signatures)}`);
         }
+        for (const w of new Set(r.modelkits.flatMap((m) => m.warnings ?? []))) out.err(`warning: ${w}`);
       }
+      const said = announcementLines(r.announced);
+      if (!o.json) for (const l of said.done) out.line(l);
+      for (const w of said.warnings) out.err(`mk: warning: ${w}`);
       // Everything else is published; a branch tag that would move back or sideways is refused, as git refuses a non-fast-forward.
       if (r.held[0]) throw heldTagError(r.held[0]);
     } finally {

@@ -29,6 +29,7 @@ export function registerSign(program: Command): void {
       const { sign } = await import('../api/sign.js');
       const r = await sign(ref, { remote: o.remote, key: o.key, force: o.force });
       if (o.json) return out.json(r);
+      for (const w of r.warnings) out.err(`warning: ${w}`);
       if (!r.referrers.length) return out.line(`${short(r.digest)} (${r.commit.slice(0, 12)}) is signed by this key already (--force signs again)`);
       out.line(`signed ${short(r.digest)} (commit ${r.commit.slice(0, 12)}): ${r.referrers.map((x) => `${x.kind} ${short(x.digest)}`).join(', ')}; ${r.files} file(s)`);
     });
@@ -41,7 +42,11 @@ export async function verifySignaturesCommand(ref: string, o: { remote?: string;
   if (o.json) out.json(r);
   else {
     out.line(`modelkit    ${r.digest}${r.commit ? ` (commit ${r.commit})` : ''}`);
-    for (const c of r.checks) out.line(`${c.ok ? 'OK ' : 'BAD'} ${c.kind.padEnd(10)} ${c.ok ? c.covers : c.problem}`);
+    for (const c of r.checks) {
+      out.line(`${c.ok ? 'OK ' : 'BAD'} ${c.kind.padEnd(10)} ${c.ok ? c.covers : c.problem}`);
+      // Referrers anyone with push access may attach: shown, never counted against a good one.
+      if (c.ok) for (const x of c.rejected) out.line(`    ignored ${x}`);
+    }
     if (r.layers) {
       out.line(`${r.layers.bad.length ? 'BAD' : 'OK '} ${'layers'.padEnd(10)} ${r.layers.checked - r.layers.bad.length}/${r.layers.checked} blob(s) match their digests`);
       for (const b of r.layers.bad) out.line(`    ${b.digest}: ${b.problem}`);

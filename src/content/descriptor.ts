@@ -1,3 +1,5 @@
+import { invariant } from '../errors/invariant.js';
+
 /** An OCI content descriptor (image-spec descriptor.md). */
 export interface Descriptor {
   mediaType: string;
@@ -20,7 +22,7 @@ export function isDigest(s: unknown): s is string {
 
 /** The hex part of a sha256 digest, checked. */
 export function digestHex(digest: string): string {
-  if (!isDigest(digest)) throw new TypeError(`not a sha256 digest: ${digest}`);
+  invariant(isDigest(digest), `a sha256 digest, not ${digest}`);
   return digest.slice(7);
 }
 

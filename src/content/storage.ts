@@ -39,6 +39,8 @@ export interface PushOptions {
   onProgress?: (bytes: number) => void;
   /** The caller has just found that the store lacks this content: a store may skip asking again. */
   absent?: boolean;
+  /** Called when the store got the blob without its bytes: a registry mounted it from another repository (`from`). */
+  onMounted?: (from: string) => void;
 }
 
 /** Reads content by descriptor. */

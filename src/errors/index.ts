@@ -1,3 +1,4 @@
 export * from './mk-error.js';
 export * from './codes.js';
+export * from './common-errors.js';
 export * from './system.js';

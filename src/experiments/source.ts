@@ -2,7 +2,7 @@ import { lstatSync, openSync, readSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { readBlob, readCommit, readTree, type TreeEntry } from '../git/objects.js';
 import { experimentKeys, type MkConfig } from '../repo/config.js';
-import { yamlLib } from '../util/yaml-lazy.js';
+import { readYamlBounded } from '../util/yaml-bounded.js';
 import { ExperimentFileError, MAX_VALUES_FILE } from './values.js';
 
 /** Where experiment files are read from: a commit (through git's objects) or the work tree. */
@@ -75,9 +75,9 @@ export async function declaredAt(src: Source & { kind: 'commit' }): Promise<Expe
   const bytes = await readSourceFile(src, '.mk/config.yaml', 1024 * 1024).catch(() => undefined);
   if (!bytes) return none;
   try {
-    const doc = yamlLib().parseDocument(Buffer.from(bytes).toString('utf8'), { uniqueKeys: true, prettyErrors: false });
-    if (doc.errors.length) return none;
-    const raw = doc.toJSON() as unknown;
+    const r = readYamlBounded(Buffer.from(bytes).toString('utf8'));
+    if (!r.ok) return none;
+    const raw = r.value;
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return none;
     return { ...none, ...experimentKeys(raw as Record<string, unknown>, '.mk/config.yaml') };
   } catch {

@@ -1,6 +1,6 @@
 import { parse as parseToml } from 'smol-toml';
 import { MkError } from '../errors/index.js';
-import { yamlLib } from '../util/yaml-lazy.js';
+import { readYamlBounded, roughValueCount } from '../util/yaml-bounded.js';
 
 /** One parameter or metric value, as compared and shown (lists and dates become text). */
 export type Scalar = number | string | boolean | null;
@@ -18,6 +18,12 @@ export class ExperimentFileError extends MkError {
 /** At most this many bytes are read from a params or metrics file (they are small by nature). */
 export const MAX_VALUES_FILE = 8 * 1024 * 1024;
 
+/**
+ * At most this many values (keys and list items, at any depth) in one file: far more than any
+ * table or report of them can show, and few enough that every view of them stays fast.
+ */
+export const MAX_VALUES = 10_000;
+
 type Format = 'yaml' | 'json' | 'toml';
 
 function formatOf(path: string): Format {
@@ -33,32 +39,47 @@ export function parseValuesFile(bytes: Uint8Array, path: string): Record<string,
   const text = Buffer.from(bytes).toString('utf8');
   let v: unknown;
   const format = formatOf(path);
-  try {
-    if (format === 'toml') v = plain(parseToml(text));
-    else if (format === 'json') v = JSON.parse(text);
-    else {
-      const doc = yamlLib().parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-      if (doc.errors.length) throw new Error(doc.errors[0]!.message.split('\n')[0]);
-      v = doc.toJS({ maxAliasCount: 100 });
+  // Far over the bound: refused before a parser spends seconds on it.
+  if (roughValueCount(text, 4 * MAX_VALUES) > 4 * MAX_VALUES) throw new ExperimentFileError(path, `holds more than ${MAX_VALUES} values (the most one params or metrics file may hold)`);
+  if (format === 'yaml') {
+    const r = readYamlBounded(text, { dates: true, maxValues: MAX_VALUES });
+    if (!r.ok)
+      throw new ExperimentFileError(
+        path,
+        r.bound ? `holds ${r.problem} (the most one params or metrics file may hold is ${MAX_VALUES} values)` : `not valid YAML: ${r.line ? `line ${r.line}: ` : ''}${r.problem}`,
+      );
+    v = r.value;
+  } else {
+    try {
+      v = format === 'toml' ? parseToml(text) : JSON.parse(text);
+    } catch (e) {
+      throw new ExperimentFileError(path, `not valid ${format.toUpperCase()}: ${(e as Error).message.split('\n')[0]}`);
     }
-  } catch (e) {
-    throw new ExperimentFileError(path, `not valid ${format.toUpperCase()}: ${(e as Error).message.split('\n')[0]}`);
   }
   if (v === null || v === undefined) return {};
   if (typeof v !== 'object' || Array.isArray(v)) throw new ExperimentFileError(path, `expected a mapping of names to values, not ${Array.isArray(v) ? 'a list' : typeof v}`);
-  return plain(v) as Record<string, unknown>;
+  return plain(v, path, { left: MAX_VALUES }) as Record<string, unknown>;
 }
 
-/** A copy with only JSON values: plain objects (no prototype tricks), dates as text. */
-function plain(v: unknown, depth = 0): unknown {
-  if (depth > 64) throw new Error('nested too deeply');
+/** A copy with only JSON values: plain objects (no prototype tricks), dates as text; at most `budget.left` values. */
+function plain(v: unknown, path: string, budget: { left: number }, depth = 0): unknown {
+  if (depth > 64) throw new ExperimentFileError(path, 'nested more than 64 levels deep');
   if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
   if (v instanceof Date) return Number.isNaN(v.getTime()) ? String(v) : v.toISOString();
-  if (Array.isArray(v)) return v.map((x) => plain(x, depth + 1));
+  const count = (n: number): void => {
+    budget.left -= n;
+    if (budget.left < 0) throw new ExperimentFileError(path, `holds more than ${MAX_VALUES} values (the most one params or metrics file may hold)`);
+  };
+  if (Array.isArray(v)) {
+    count(v.length);
+    return v.map((x) => plain(x, path, budget, depth + 1));
+  }
   if (typeof v === 'object') {
     if (typeof (v as { toISOString?: unknown }).toISOString === 'function') return String(v);
+    const entries = Object.entries(v as object);
+    count(entries.length);
     const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v as object)) Object.defineProperty(o, k, { value: plain(x, depth + 1), enumerable: true, writable: true, configurable: true });
+    for (const [k, x] of entries) Object.defineProperty(o, k, { value: plain(x, path, budget, depth + 1), enumerable: true, writable: true, configurable: true });
     return o;
   }
   if (typeof v === 'bigint') return Number(v);

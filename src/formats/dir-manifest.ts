@@ -3,6 +3,7 @@ import { isDigest, type Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
 import { checkStoredPath } from './stored-path.js';
 import { MkError } from '../errors/index.js';
+import { invariant } from '../errors/invariant.js';
 import { pathFraction } from './grouping.js';
 
 /** A file of a tracked directory. `path` is relative to the directory, with forward slashes. */
@@ -30,7 +31,7 @@ export interface LayerRef {
  * records, that lists the layers, plus one file-list blob per pack: changing one file
  * rewrites one pack, its list and the root, never the lists of the other packs. Encoded
  * deterministically (fixed key order, files sorted by path), so the same directory gives
- * the same digests anywhere. See docs/pointer-format.md.
+ * the same digests anywhere. See docs/spec/dir-manifest.md.
  */
 export interface DirManifest {
   files: FileEntry[];
@@ -79,10 +80,10 @@ export function encodeDirManifest(m: DirManifest): EncodedDirManifest {
     const fs = byLayer[i]!;
     if (l.format === 'raw') {
       const f = fs[0];
-      if (fs.length !== 1 || f!.digest !== l.digest || f!.size !== l.size) throw new Error(`raw layer ${i} must hold exactly its one file`);
+      invariant(fs.length === 1 && f!.digest === l.digest && f!.size === l.size, `raw layer ${i} holds exactly its one file`);
       return;
     }
-    if (!fs.length) throw new Error(`pack ${i} holds no file`);
+    invariant(fs.length > 0, `pack ${i} holds a file`);
     cur.push(...fs);
     listOf[i] = lists.length;
     if (cur.length >= 2 * LIST_FILES || pathFraction(fs[fs.length - 1]!.path + '\0list') < fs.length / LIST_FILES) close();

@@ -1,4 +1,4 @@
-import { yamlLib } from '../util/yaml-lazy.js';
+import { readYamlBounded } from '../util/yaml-bounded.js';
 import { isDigest } from '../content/descriptor.js';
 import { PointerConflictError, PointerError } from '../errors/index.js';
 
@@ -111,9 +111,10 @@ function parseCanonical(text: string): Record<string, unknown> | undefined {
 }
 
 function parseYaml(text: string, file: string): Record<string, unknown> | null {
-  const doc = yamlLib().parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length) throw new PointerError(file, `not valid YAML (${doc.errors[0]!.message.split('\n')[0]})`);
-  return doc.toJSON() as Record<string, unknown> | null;
+  // A pointer is a few plain lines: no aliases, a few keys.
+  const r = readYamlBounded(text, { maxAliases: 0, maxValues: 64 });
+  if (!r.ok) throw new PointerError(file, r.bound ? `it holds ${r.problem}` : `not valid YAML (${r.problem})`);
+  return r.value as Record<string, unknown> | null;
 }
 
 /**

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { git } from './run.js';
 import type { RepoContext } from '../repo/context.js';
 import { launchCommand, mkScript, projectDir } from './launch.js';
+import { MkError } from '../errors/index.js';
 
 export const HOOKS = ['pre-commit', 'post-commit', 'post-checkout', 'post-merge', 'post-rewrite', 'pre-push', 'reference-transaction'] as const;
 export type HookName = (typeof HOOKS)[number];
@@ -57,11 +58,20 @@ export async function installHooks(ctx: RepoContext): Promise<InstallResult> {
   mkdirSync(dir, { recursive: true });
   const installed: string[] = [];
   const kept: string[] = [];
+  // Checked for every hook before any is touched: a refusal leaves the hooks folder as it was.
+  for (const name of HOOKS) {
+    const path = join(dir, name);
+    const prev = path + PREVIOUS_SUFFIX;
+    if (existsSync(path) && !isOurs(path) && existsSync(prev)) {
+      throw new MkError('EHOOK', `the ${name} hook (${path}) is another tool's, and ${name}${PREVIOUS_SUFFIX}, where mk keeps such a hook, is taken too; nothing was installed`, {
+        hint: `merge ${name} into ${name}${PREVIOUS_SUFFIX} by hand (mk runs ${name}${PREVIOUS_SUFFIX} first, then its own), remove ${name}, then run 'mk install' again; or let a hook manager call 'mk hook ${name}'`,
+      });
+    }
+  }
   for (const name of HOOKS) {
     const path = join(dir, name);
     if (existsSync(path) && !isOurs(path)) {
       const prev = path + PREVIOUS_SUFFIX;
-      if (existsSync(prev)) throw new Error(`${path} is not mk's and ${prev} already exists; merge them by hand, then run 'mk install' again`);
       renameSync(path, prev);
       kept.push(name);
     }

@@ -18,23 +18,32 @@ const FORMAT = '--format=%(objectname) %(path)';
 export async function recordPointerState(root: string, stateDir: string, opts: { forget?: boolean } = {}): Promise<void> {
   const file = join(stateDir, POINTER_STATE);
   try {
-    if (opts.forget) throw new Error('forget');
-    const list = await git(root, ['ls-files', FORMAT, '--', '*.mk.yaml']);
-    // The work tree's pointer files must be the index's (what `git diff` would say, one git call less):
-    // each file's blob id is compared with the index's; anything else (missing, a link, other bytes) forgets.
-    for (const line of list.split('\n')) {
-      if (!line) continue;
-      const sp = line.indexOf(' ');
-      const oid = line.slice(0, sp);
-      const p = join(root, line.slice(sp + 1));
-      const st = lstatSync(p, { throwIfNoEntry: false });
-      if (!st?.isFile() || blobId(readFileSync(p), oid.length) !== oid) throw new Error('the work tree differs from the index');
+    const list = opts.forget ? undefined : await git(root, ['ls-files', FORMAT, '--', '*.mk.yaml']);
+    if (list !== undefined && workTreeMatches(root, list)) {
+      mkdirSync(stateDir, { recursive: true });
+      writeFileAtomicSync(file, list);
+      return;
     }
-    mkdirSync(stateDir, { recursive: true });
-    writeFileAtomicSync(file, list);
   } catch {
-    rmSync(file, { force: true });
+    /* forgotten below */
   }
+  rmSync(file, { force: true });
+}
+
+/**
+ * The work tree's pointer files must be the index's (what `git diff` would say, one git call less):
+ * each file's blob id is compared with the index's; anything else (missing, a link, other bytes) forgets.
+ */
+function workTreeMatches(root: string, list: string): boolean {
+  for (const line of list.split('\n')) {
+    if (!line) continue;
+    const sp = line.indexOf(' ');
+    const oid = line.slice(0, sp);
+    const p = join(root, line.slice(sp + 1));
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (!st?.isFile() || blobId(readFileSync(p), oid.length) !== oid) return false;
+  }
+  return true;
 }
 
 /**

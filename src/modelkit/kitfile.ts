@@ -1,4 +1,5 @@
 import { isMap, isSeq, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { readYamlBounded } from '../util/yaml-bounded.js';
 import { MkError } from '../errors/index.js';
 
 import { KITFILE_NAMES } from './names.js';
@@ -96,17 +97,12 @@ const SCHEMA: Spec = {
 
 /** Parses a Kitfile strictly (unknown keys are errors, as kit's KnownFields decoder) and validates it. */
 export function parseKitfile(text: string, file = 'Kitfile'): Kitfile {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { uniqueKeys: true, lineCounter: lc, prettyErrors: false });
-  if (doc.errors.length) {
-    const e = doc.errors[0]!;
-    // With prettyErrors off, yaml sets no linePos: the line comes from the error's offset.
-    const line = e.linePos?.[0]?.line ?? (e.pos?.[0] !== undefined ? lc.linePos(e.pos[0]).line : undefined);
-    throw new KitfileError(file, line, e.message.split('\n')[0]!.replace(/ at line \d+.*$/, ''));
-  }
-  const lineOf = (n: Node | null | undefined) => (n?.range ? lc.linePos(n.range[0]).line : undefined);
+  const r = readYamlBounded(text);
+  if (!r.ok) throw new KitfileError(file, r.line, r.problem);
+  const { doc, lines } = r;
+  const lineOf = (n: Node | null | undefined) => (n?.range ? lines.linePos(n.range[0]).line : undefined);
   checkNode(doc.contents as Node, SCHEMA, '', file, lineOf);
-  const kf = (doc.toJSON() ?? {}) as Kitfile;
+  const kf = (r.value ?? {}) as Kitfile;
   validateKitfile(kf, file, (path) => lineOf(findPathNode(doc, path)));
   return kf;
 }

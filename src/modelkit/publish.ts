@@ -9,9 +9,15 @@ import { MkError } from '../errors/index.js';
  * Publishes a built ModelKit (manifest, config and layers in the cache) to `target`, through
  * the one graph copy: the blobs the target lacks, then the manifest, then each tag.
  */
-export async function publishModelKit(cache: CacheStore, target: Target, mk: BuiltModelKit, tags: string[], opts: GraphCopyOptions = {}): Promise<{ uploaded: number; bytes: number }> {
+export async function publishModelKit(
+  cache: CacheStore,
+  target: Target,
+  mk: BuiltModelKit,
+  tags: string[],
+  opts: GraphCopyOptions = {},
+): Promise<{ uploaded: number; mounted: number; bytes: number }> {
   const r = await copyGraph(overlay(mk.store, cache), target, [mk.manifest], { ...opts, tags: tags.map((name) => ({ desc: mk.manifest, name })) });
-  return { uploaded: r.copied.length, bytes: r.bytes };
+  return { uploaded: r.copied.length, mounted: r.mounted.length, bytes: r.bytes };
 }
 
 /** Reads a manifest's exact bytes from any store. */

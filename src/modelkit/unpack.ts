@@ -27,9 +27,9 @@ const TYPES: FilterType[] = ['kitfile', 'model', 'datasets', 'code', 'docs', 'pr
 /** Parses kit's `--filter` syntax: `types[:names]`, e.g. `model`, `datasets:train,test`. */
 export function parseFilter(s: string): Filter {
   const parts = s.split(':');
-  if (parts.length > 2) throw new MkError('EUSAGE', `invalid filter '${s}': should be in format <type1>,<type2>[:<filter1>,<filter2>]`, { exitCode: 2 });
+  if (parts.length > 2) throw new MkError('EUSAGE', `invalid filter '${s}': should be in format <type1>,<type2>[:<filter1>,<filter2>]`);
   const types = parts[0] ? parts[0].split(',').map((t) => t.trim()) : [...TYPES];
-  for (const t of types) if (!TYPES.includes(t as FilterType)) throw new MkError('EUSAGE', `invalid filter type '${t}' (one of ${TYPES.join(', ')})`, { exitCode: 2 });
+  for (const t of types) if (!TYPES.includes(t as FilterType)) throw new MkError('EUSAGE', `invalid filter type '${t}' (one of ${TYPES.join(', ')})`);
   return {
     types: types as FilterType[],
     names: parts[1]

@@ -48,7 +48,8 @@ export function listRemotes(ctx: RepoContext): RemoteListing[] {
 export async function openRemote(ctx: RepoContext, rc: RemoteConfig, opts: { readOnly?: boolean; create?: boolean } = {}): Promise<Target> {
   const u = parseRemoteUrl(rc.url, ctx.root);
   if (u.type === 'layout') return openLayout(u.path, rc.name, !opts.create || opts.readOnly);
-  return openRegistryStore({ ...registrySettings(rc, u.host, u.repository), mountFrom: mountSources(ctx, rc, u.host, u.repository) });
+  // The remote is the registry the user chose: environment credentials may go to it.
+  return openRegistryStore({ ...registrySettings(rc, u.host, u.repository), mountFrom: mountSources(ctx, rc, u.host, u.repository), envCredentialsHost: u.host });
 }
 
 /**
@@ -73,6 +74,20 @@ function mountSources(ctx: RepoContext, rc: RemoteConfig, host: string, reposito
 /** The store settings a remote's config gives a registry (its own repository, or another one on the same host). */
 export function registrySettings(rc: RemoteConfig | undefined, host: string, repository: string): RegistrySettings {
   return { host, repository, insecure: rc?.insecure, caFile: rc?.ca, concurrency: rc?.concurrency, upload: rc?.upload };
+}
+
+/**
+ * The registry host of the remote a command uses by default (for environment credentials when
+ * the command names no registry of its own), if it is a registry.
+ */
+export function defaultRemoteHost(ctx: RepoContext | undefined): string | undefined {
+  if (!ctx) return undefined;
+  try {
+    const u = parseRemoteUrl(remoteConfig(ctx).url, ctx.root);
+    return u.type === 'registry' ? u.host : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The configured remote on a registry host, if any (its TLS and transfer settings apply to any repository there). */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { yamlLib } from '../util/yaml-lazy.js';
+import { readYamlBounded } from '../util/yaml-bounded.js';
 import { ConfigError } from '../errors/index.js';
 
 import { LINK_TYPES, type LinkType } from '../formats/kinds.js';
@@ -15,6 +15,21 @@ export interface RemoteConfig {
   concurrency?: number;
   /** Repositories of the same registry to mount blobs from (cross-repository mount) before uploading them. */
   mountFrom?: string[];
+}
+
+/** Where a publish is announced (`notify:`): a URL that receives a JSON POST. */
+export interface NotifyTarget {
+  url: string;
+  /** `json` (mk's own event) or `openlineage` (an OpenLineage 2-0-2 RunEvent). */
+  format: 'json' | 'openlineage';
+  /** The environment variable holding the secret (named MK_NOTIFY_*, never the secret itself: the config is committed). */
+  secretEnv?: string;
+  /** The header that carries the secret (default `Authorization`, as `Bearer <secret>`). */
+  header?: string;
+  /** Per attempt, in milliseconds (default 5 s). */
+  timeoutMs: number;
+  /** Attempts after the first one, for network errors, 408, 425, 429 and 5xx answers (default 2). */
+  retries: number;
 }
 
 /** Team settings from `.mk/config.yaml` (committed), with local overrides from `.git/mk/config.yaml`. */
@@ -51,6 +66,8 @@ export interface MkConfig {
   signingKey?: string;
   /** The public key (PEM) whose signatures pull, checkout, the hooks and unpack require (`verify_signatures.key`). */
   verifySignaturesKey?: string;
+  /** Where each publish is announced (webhooks, OpenLineage endpoints). */
+  notify: NotifyTarget[];
 }
 
 /** A declared plot: a CSV, TSV or JSON series file, with the columns to draw. */
@@ -74,6 +91,7 @@ export const DEFAULT_CONFIG: MkConfig = {
   params: [],
   metrics: [],
   plots: [],
+  notify: [],
 };
 
 const UNITS: Record<string, number> = {
@@ -103,6 +121,9 @@ export function parseSize(v: unknown, file: string, key: string): number {
 
 type Raw = Record<string, unknown>;
 
+/** A config file is a few dozen lines; anything this large is not one. */
+const MAX_CONFIG_BYTES = 1 << 20;
+
 export function readYamlFile(file: string): Raw | undefined {
   let text: string;
   try {
@@ -111,13 +132,10 @@ export function readYamlFile(file: string): Raw | undefined {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
-  const doc = yamlLib().parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length) {
-    const err = doc.errors[0]!;
-    const line = err.linePos?.[0]?.line;
-    throw new ConfigError(file, `${line ? `line ${line}: ` : ''}${err.message.split('\n')[0]}`);
-  }
-  const v = doc.toJSON() as unknown;
+  if (text.length > MAX_CONFIG_BYTES) throw new ConfigError(file, `larger than ${MAX_CONFIG_BYTES >> 20} MiB: not an mk config`);
+  const r = readYamlBounded(text);
+  if (!r.ok) throw new ConfigError(file, `${r.line ? `line ${r.line}: ` : ''}${r.problem}`);
+  const v = r.value;
   if (v === null || v === undefined) return {};
   if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(file, 'expected a YAML mapping');
   return v as Raw;
@@ -138,6 +156,7 @@ const KNOWN = new Set([
   'cache',
   'signing',
   'verify_signatures',
+  'notify',
 ]);
 for (const k of ['params', 'metrics', 'plots']) KNOWN.add(k); // experiments
 
@@ -196,6 +215,53 @@ function bool(v: unknown, file: string, key: string): boolean {
 function text(v: unknown, file: string, key: string): string {
   if (typeof v !== 'string' || v === '') throw new ConfigError(file, `${key}: expected text, got ${JSON.stringify(v)}`);
   return v;
+}
+
+const NOTIFY_KEYS = ['url', 'format', 'secret_env', 'header', 'timeout', 'retries'];
+
+/** `notify:` — one target (a URL or a mapping) or a list of them. */
+function notifyList(v: unknown, file: string): NotifyTarget[] {
+  const list = Array.isArray(v) ? v : [v];
+  return list.map((x, i) => {
+    const key = Array.isArray(v) ? `notify[${i}]` : 'notify';
+    const e = typeof x === 'string' ? { url: x } : section(x, file, key, NOTIFY_KEYS);
+    const url = text(e.url, file, `${key}.url`);
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new ConfigError(file, `${key}.url: '${url}' is not a URL`);
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ConfigError(file, `${key}.url: expected an http(s) URL, got '${parsed.protocol}'`);
+    if (parsed.username || parsed.password) throw new ConfigError(file, `${key}.url: no credentials in the URL (the config is committed); name an environment variable with secret_env`);
+    const t: NotifyTarget = { url, format: 'json', timeoutMs: 5_000, retries: 2 };
+    if (e.format !== undefined) {
+      if (e.format !== 'json' && e.format !== 'openlineage') throw new ConfigError(file, `${key}.format: expected json or openlineage, got ${JSON.stringify(e.format)}`);
+      t.format = e.format;
+    }
+    if (e.secret_env !== undefined) {
+      const name = text(e.secret_env, file, `${key}.secret_env`);
+      // Only variables meant for this: a committed config must not be able to send any other secret of the environment away.
+      if (!/^MK_NOTIFY_[A-Z0-9_]+$/.test(name)) throw new ConfigError(file, `${key}.secret_env: '${name}' must be an environment variable named MK_NOTIFY_<NAME>`);
+      t.secretEnv = name;
+    }
+    if (e.header !== undefined) {
+      const h = text(e.header, file, `${key}.header`);
+      if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(h)) throw new ConfigError(file, `${key}.header: '${h}' is not an HTTP header name`);
+      t.header = h;
+    }
+    if (e.timeout !== undefined) {
+      if (typeof e.timeout !== 'number' || !(e.timeout > 0) || e.timeout > 600)
+        throw new ConfigError(file, `${key}.timeout: expected seconds, more than 0 and at most 600, got ${JSON.stringify(e.timeout)}`);
+      t.timeoutMs = Math.round(e.timeout * 1000);
+    }
+    if (e.retries !== undefined) {
+      if (!Number.isInteger(e.retries) || (e.retries as number) < 0 || (e.retries as number) > 10)
+        throw new ConfigError(file, `${key}.retries: expected a whole number from 0 to 10, got ${JSON.stringify(e.retries)}`);
+      t.retries = e.retries as number;
+    }
+    return t;
+  });
 }
 
 /** Applies one config file (team or local) over `base`. */
@@ -260,6 +326,7 @@ export function applyConfig(base: MkConfig, raw: Raw, file: string): MkConfig {
   }
   Object.assign(c, experimentKeys(raw, file));
   if (raw.signing !== undefined) c.signingKey = text(section(raw.signing, file, 'signing', ['key']).key, file, 'signing.key');
+  if (raw.notify !== undefined) c.notify = raw.notify === null ? [] : notifyList(raw.notify, file);
   if (raw.verify_signatures !== undefined) c.verifySignaturesKey = text(section(raw.verify_signatures, file, 'verify_signatures', ['key']).key, file, 'verify_signatures.key');
   if (raw.modelkits !== undefined) {
     const mk = section(raw.modelkits, file, 'modelkits', ['publish', 'format']);

@@ -21,6 +21,27 @@ export function filePatterns(track: string[]): string[] {
   return track.map((p) => p.trim()).filter((p) => p && !p.startsWith('#') && !p.startsWith('!') && !p.endsWith('/') && !/\s/.test(p));
 }
 
+/**
+ * The `track:` patterns that cannot become a .gitattributes line, each with the one line that
+ * says why and what to write instead. They are left out of mk's block, so the user is told.
+ */
+export function unwritablePatterns(track: string[]): string[] {
+  const out: string[] = [];
+  for (const raw of track) {
+    const p = raw.trim();
+    if (!p || p.startsWith('#') || p.endsWith('/')) continue;
+    if (p.startsWith('!'))
+      out.push(
+        `track: pattern '${p}' cannot be written into .gitattributes, which has no negative patterns: files it would exclude still go through mk's Git filter when another pattern names them; name what to track instead`,
+      );
+    else if (/\s/.test(p))
+      out.push(
+        `track: pattern '${p}' holds white space, which a .gitattributes pattern cannot: the files it names are not kept through mk's Git filter; write '?' for each space ('${p.replace(/\s/g, '?')}')`,
+      );
+  }
+  return out;
+}
+
 /** The text of the root .gitattributes (undefined when there is none or it is not a regular file). */
 export function readAttributes(root: string): string | undefined {
   const file = join(root, ATTRIBUTES_FILE);

@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { MkError } from '../errors/index.js';
 
 /** A signing key, read from a PEM file: the private key never leaves this object (no output, log or error shows it). */
@@ -12,6 +12,8 @@ export interface SigningKey {
   publicPem: string;
   /** sha256 (hex) of `publicPem`: the key hint written into bundles, as model_signing writes it. */
   hint: string;
+  /** Set when others on this machine can read the file (as ssh refuses such a key, mk says so). */
+  warning?: string;
 }
 
 export interface PublicKey {
@@ -65,7 +67,21 @@ export function readSigningKey(path: string): SigningKey {
   checkCurve(privateKey, path, 'signing key');
   const publicKey = createPublicKey(privateKey);
   const publicPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
-  return { path, privateKey, publicKey, publicPem, hint: keyHint(publicPem) };
+  const warning = exposure(path);
+  return { path, privateKey, publicKey, publicPem, hint: keyHint(publicPem), ...(warning ? { warning } : {}) };
+}
+
+/** What is wrong with a private key file others can open (ssh's rule: no bits for group or others). */
+function exposure(path: string): string | undefined {
+  let mode: number;
+  try {
+    mode = statSync(path).mode & 0o777;
+  } catch {
+    return undefined;
+  }
+  if ((mode & 0o077) === 0) return undefined;
+  const who = mode & 0o004 ? 'every user of this machine' : mode & 0o040 ? 'its group' : 'others';
+  return `the signing key ${path} is open to ${who} (mode ${mode.toString(8).padStart(4, '0')}): whoever reads it can sign as you; keep it to yourself with 'chmod 600 ${path}'`;
 }
 
 /** Reads a public key (PEM; a private key file is refused: it is not something to pass around). */

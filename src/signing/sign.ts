@@ -1,7 +1,8 @@
 import type { Descriptor } from '../content/descriptor.js';
 import type { Fetcher, Target } from '../content/storage.js';
 import { sha256 } from '../hashing/digest.js';
-import { attachReferrers, referrers, type ReferrerArtifact } from '../modelkit/referrers.js';
+import { attachReferrers, type ReferrerArtifact } from '../modelkit/referrers.js';
+import { bundleReferrers } from './bundles.js';
 import type { GraphCopyOptions } from '../transfer/graph-copy.js';
 import { BUNDLE_MEDIA_TYPE, signStatement, type InTotoStatement } from './dsse.js';
 import type { SigningKey } from './keys.js';
@@ -46,14 +47,14 @@ export interface SignResult {
   files: number;
   /** Layers whose bytes were read to list their files (tar layers no directory manifest describes). */
   read: Array<{ digest: string; size: number }>;
+  /** Things the user should fix (a private key others can read). */
+  warnings: string[];
 }
 
-/** Whether the subject's referrers already hold this key's three signatures (by their annotations). */
+/** Whether the subject's referrers already hold this key's three signatures (by their manifests' own annotations). */
 export async function signedBy(store: Target, subject: Descriptor, hint: string): Promise<boolean> {
-  const list = await referrers(store, subject);
-  return SIGNATURE_KINDS.every((k) =>
-    list.some((d) => d.artifactType === BUNDLE_MEDIA_TYPE && d.annotations?.[PREDICATE_ANNOTATION] === k.predicateType && d.annotations?.[KEY_HINT_ANNOTATION] === hint),
-  );
+  const list = (await bundleReferrers(store, subject)).filter((r) => !r.problem);
+  return SIGNATURE_KINDS.every((k) => list.some((r) => r.annotations[PREDICATE_ANNOTATION] === k.predicateType && r.annotations[KEY_HINT_ANNOTATION] === hint));
 }
 
 /**
@@ -65,7 +66,8 @@ export async function signedBy(store: Target, subject: Descriptor, hint: string)
  */
 export async function signModelKit(input: SignInput, opts: GraphCopyOptions = {}): Promise<SignResult> {
   const { subject, key } = input;
-  if (!input.force && (await signedBy(input.store, subject.desc, key.hint))) return { digest: subject.desc.digest, referrers: [], files: 0, read: [] };
+  const warnings = key.warning ? [key.warning] : [];
+  if (!input.force && (await signedBy(input.store, subject.desc, key.hint))) return { digest: subject.desc.digest, referrers: [], files: 0, read: [], warnings };
   const { files, read } = await modelKitFiles(subject.manifest, subject.config, subject.kitfile, input.layers, input.known);
   const created = subject.manifest.annotations?.['org.opencontainers.image.created'];
   const statements: Array<[SignatureKind, InTotoStatement]> = [
@@ -100,5 +102,6 @@ export async function signModelKit(input: SignInput, opts: GraphCopyOptions = {}
     referrers: added.map((d, i) => ({ kind: statements[i]![0], digest: d.digest, predicateType: statements[i]![1].predicateType })),
     files: files.length,
     read,
+    warnings,
   };
 }

@@ -1,15 +1,13 @@
+import { MkError } from '../errors/index.js';
 import type { Descriptor } from '../content/descriptor.js';
-import { readAll, type Fetcher, type Target } from '../content/storage.js';
+import type { Fetcher, Target } from '../content/storage.js';
 import { verifying } from '../hashing/digest.js';
-import { readManifest } from '../modelkit/publish.js';
-import { parseImageManifest } from '../modelkit/read.js';
-import { referrers } from '../modelkit/referrers.js';
-import { sha256 } from '../hashing/digest.js';
-import { BUNDLE_MEDIA_TYPE, openBundle, type InTotoStatement } from './dsse.js';
+import { bundleReferrers, readBundle } from './bundles.js';
+import { openBundle, type InTotoStatement } from './dsse.js';
 import type { PublicKey } from './keys.js';
 import { modelKitFiles, type KnownLayerFiles } from './model-files.js';
 import type { SignedSubject } from './modelkit-info.js';
-import { SIGNATURE_KINDS, type SignatureKind } from './sign.js';
+import { PREDICATE_ANNOTATION, SIGNATURE_KINDS, type SignatureKind } from './sign.js';
 import { omsStatement, provenanceCommit } from './statements.js';
 
 export interface SignatureCheck {
@@ -21,6 +19,11 @@ export interface SignatureCheck {
   problem?: string;
   /** The referrer manifests of this kind that were good. */
   good: string[];
+  /**
+   * Other referrers of this kind that did not hold (anyone who may push can attach one): each
+   * one line. They do not undo a good one; without a good one, the first is the problem.
+   */
+  rejected: string[];
 }
 
 export interface SignaturesResult {
@@ -54,20 +57,21 @@ const COVERS: Record<SignatureKind, string> = {
 };
 
 /**
- * Checks a ModelKit's signatures against a public key: its referrers that are Sigstore bundles
- * signed by this key must all hold (a changed bundle, a statement about another manifest, other
- * files or another commit fails), and there must be one of each kind. Bundles of other keys are
- * left alone. Everything read is hostile: sizes are bounded and every digest is checked.
+ * Checks a ModelKit's signatures against a public key: of each kind (the manifest's signature,
+ * the files, the provenance) one referrer that is a Sigstore bundle signed by this key must hold.
+ * Every candidate is checked; one that does not hold (a changed bundle, a statement about another
+ * manifest, other files or another commit, a referrer that cannot be read) is listed in
+ * `rejected` and does not undo a good one: anyone with push access to the registry can attach
+ * referrers. Bundles of other keys are left alone. Which referrers are bundles is decided from
+ * their own manifests, never from an index's labels. Everything read is hostile: sizes are
+ * bounded and every digest is checked.
  */
 export async function verifyModelKitSignatures(input: VerifyInput): Promise<SignaturesResult> {
   const { subject, key } = input;
   const desc = subject.desc;
   const commit = input.commit ?? subject.manifest.annotations?.['org.opencontainers.image.revision'];
-  const checks = new Map<SignatureKind, SignatureCheck>(SIGNATURE_KINDS.map((k) => [k.kind, { kind: k.kind, ok: false, covers: COVERS[k.kind], good: [] }]));
-  const fail = (kind: SignatureKind, problem: string) => {
-    const c = checks.get(kind)!;
-    if (!c.problem) c.problem = problem;
-  };
+  const checks = new Map<SignatureKind, SignatureCheck>(SIGNATURE_KINDS.map((k) => [k.kind, { kind: k.kind, ok: false, covers: COVERS[k.kind], good: [], rejected: [] }]));
+  const reject = (kind: SignatureKind, problem: string) => checks.get(kind)!.rejected.push(problem);
   let otherKeys = 0;
   let expectedFiles: Map<string, string> | undefined;
   let expectedRoot: string | undefined;
@@ -80,41 +84,33 @@ export async function verifyModelKitSignatures(input: VerifyInput): Promise<Sign
     }
     return { files: expectedFiles, root: expectedRoot! };
   };
-  for (const r of await referrers(input.store, desc)) {
-    if (r.artifactType !== BUNDLE_MEDIA_TYPE) continue;
-    const where = `referrer ${r.digest.slice(7, 19)}`;
+  for (const r of await bundleReferrers(input.store, desc)) {
+    const where = `referrer ${r.desc.digest.slice(7, 19)}`;
+    const claimed = SIGNATURE_KINDS.find((k) => k.predicateType === r.annotations[PREDICATE_ANNOTATION])?.kind;
     let bundle: Buffer;
     try {
-      const bytes = await readManifest(input.store, r);
-      if (sha256(bytes) !== r.digest) throw new Error('its manifest does not match its digest');
-      const m = parseImageManifest(bytes, where);
-      const named = (JSON.parse(bytes.toString('utf8')) as { subject?: { digest?: unknown } }).subject?.digest;
-      if (named !== desc.digest) throw new Error(`it names ${typeof named === 'string' ? named : 'no subject'}, not this ModelKit`);
-      const layer = m.layers[0] as Descriptor | undefined;
-      if (!layer || layer.mediaType !== BUNDLE_MEDIA_TYPE || layer.size > 16 << 20) throw new Error('it holds no Sigstore bundle');
-      bundle = await readAll(verifying(await input.store.fetch(layer), layer, where), 16 << 20);
+      if (r.problem) throw new MkError('ESIGNATURE', r.problem);
+      bundle = await readBundle(input.store, r);
     } catch (e) {
-      const kind = SIGNATURE_KINDS.find((k) => k.predicateType === r.annotations?.['dev.sigstore.bundle.predicateType'])?.kind ?? 'signature';
-      fail(kind, `${where}: ${(e as Error).message}`);
+      reject(claimed ?? 'signature', `${where}: ${(e as Error).message}`);
       continue;
     }
     const opened = await openBundle(bundle, key);
-    const claimed = SIGNATURE_KINDS.find((k) => k.predicateType === r.annotations?.['dev.sigstore.bundle.predicateType'])?.kind;
     if (!opened.ok) {
       if (opened.otherKey) otherKeys++;
-      else fail(claimed ?? 'signature', `${where}: ${opened.problem}`);
+      else reject(claimed ?? 'signature', `${where}: ${opened.problem}`);
       continue;
     }
     const st = opened.statement;
     const kind = SIGNATURE_KINDS.find((k) => k.predicateType === st.predicateType)?.kind;
     if (!kind) continue; // another statement (an SBOM...): not one of mk's three
     const problem = kind === 'signature' ? checkManifestStatement(st, desc) : kind === 'provenance' ? checkProvenance(st, desc, subject, commit) : await checkFiles(st, await filesOf());
-    if (problem) fail(kind, `${where}: ${problem}`);
-    else checks.get(kind)!.good.push(r.digest);
+    if (problem) reject(kind, `${where}: ${problem}`);
+    else checks.get(kind)!.good.push(r.desc.digest);
   }
   for (const c of checks.values()) {
-    c.ok = !c.problem && c.good.length > 0;
-    if (!c.problem && !c.good.length) c.problem = otherKeys ? 'signed with another key only' : 'not signed';
+    c.ok = c.good.length > 0;
+    if (!c.ok) c.problem = c.rejected[0] ?? (otherKeys ? 'signed with another key only' : 'not signed');
   }
   let layers: SignaturesResult['layers'];
   if (input.checkLayers) {

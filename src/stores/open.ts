@@ -20,7 +20,7 @@ export function openLayoutStore(dir: string, opts: { create?: boolean } = {}): C
 }
 
 /** What a remote's settings say about a registry (from .mk/config.yaml, or a reference given on the command line). */
-export type RegistrySettings = Pick<RegistryStoreOptions, 'host' | 'repository' | 'insecure' | 'caFile' | 'concurrency' | 'upload' | 'credentials' | 'mountFrom'>;
+export type RegistrySettings = Pick<RegistryStoreOptions, 'host' | 'repository' | 'insecure' | 'caFile' | 'concurrency' | 'upload' | 'credentials' | 'mountFrom' | 'envCredentialsHost'>;
 
 /** A registry store (the client is loaded on first use: most commands never need it). */
 export async function openRegistryStore(s: RegistrySettings): Promise<RegistryStore & Target> {

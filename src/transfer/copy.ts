@@ -21,8 +21,13 @@ export interface CopyOptions {
 }
 
 export interface CopyResult {
+  /** Blobs whose bytes were sent. */
   copied: Descriptor[];
+  /** Blobs the destination already held. */
   skipped: Descriptor[];
+  /** Blobs the destination got without their bytes: a registry mounted them from another repository. */
+  mounted: Descriptor[];
+  /** Bytes sent (mounted blobs excluded). */
   bytes: number;
 }
 
@@ -55,11 +60,14 @@ export async function copyLevel(
   const limit = pLimit(Math.max(1, opts.concurrency ?? 4));
   const copied: Descriptor[] = [];
   const skipped: Descriptor[] = [];
+  const mounted: Descriptor[] = [];
   await Promise.all(
     uniq.map((d) =>
       limit(async () => {
         opts.signal?.throwIfAborted();
+        let wasMounted = false;
         await dst.push(d, opts.sourceFor?.(d) ?? sourceOf(src, d), {
+          onMounted: () => (wasMounted = true),
           absent: true, // copyGraph has just asked
           signal: opts.signal,
           onProgress: (n) => {
@@ -67,12 +75,13 @@ export async function copyLevel(
             opts.onProgress?.(progress);
           },
         });
-        copied.push(d);
+        if (wasMounted) progress.doneBytes += d.size;
+        (wasMounted ? mounted : copied).push(d);
         opts.known?.add([d]);
         progress.copiedBlobs++;
         opts.onProgress?.(progress);
       }),
     ),
   );
-  return { copied, skipped, bytes: copied.reduce((s, b) => s + b.size, 0) };
+  return { copied, skipped, mounted, bytes: copied.reduce((s, b) => s + b.size, 0) };
 }

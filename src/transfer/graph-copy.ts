@@ -147,7 +147,7 @@ export async function copyGraph(src: Fetcher, dst: Target, roots: Descriptor[], 
       opts.known?.add([n.desc]);
     }
   opts.onProgress?.(progress);
-  const result: CopyResult = { copied: [], skipped: order.filter((n) => n.present).map((n) => n.desc), bytes: 0 };
+  const result: CopyResult = { copied: [], skipped: order.filter((n) => n.present).map((n) => n.desc), mounted: [], bytes: 0 };
   const heights = [...new Set(todo.map((n) => n.height))].sort((a, b) => a - b);
   for (const h of heights) {
     const level = todo.filter((n) => n.height === h);
@@ -160,6 +160,7 @@ export async function copyGraph(src: Fetcher, dst: Target, roots: Descriptor[], 
     );
     result.copied.push(...r.copied);
     result.skipped.push(...r.skipped);
+    result.mounted.push(...r.mounted);
     result.bytes += r.bytes;
   }
   for (const t of opts.tags ?? []) await dst.tag(t.desc, t.name);

@@ -31,6 +31,5 @@ export function ensureRoom(dir: string, bytes: number, what: string): void {
       return;
     }
   }
-  if (bytes + RESERVE > free)
-    throw new MkError('ENOROOM', `${what} needs ${mib(bytes)} and ${dir} has ${mib(free)} free`, { hint: 'free some space or unpack elsewhere; nothing was written', exitCode: 74 });
+  if (bytes + RESERVE > free) throw new MkError('ENOROOM', `${what} needs ${mib(bytes)} and ${dir} has ${mib(free)} free`, { hint: 'free some space or unpack elsewhere; nothing was written' });
 }

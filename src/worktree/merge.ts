@@ -3,6 +3,7 @@ import type { Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
 import { readAll, type CacheStore, type Target, hasBlobStat } from '../content/storage.js';
 import { DigestMismatchError, MkError, NotFoundError } from '../errors/index.js';
+import { invariant } from '../errors/invariant.js';
 import { assembleDirManifest, cmp, decodeDirRoot, encodeDirManifest, type DirManifest, type FileEntry, type LayerRef } from '../formats/dir-manifest.js';
 import { planGroups, type GroupingOptions } from '../formats/grouping.js';
 import { readTar } from '../formats/tar.js';
@@ -188,7 +189,7 @@ export async function storeMergedDir(src: BlobSources, rel: string, files: Merge
   }
   const sourceOf = (f: MergedFile): LayerRef => {
     const l = holder[f.from].get(f.path);
-    if (!l) throw new Error(`no layer of ${f.from} holds ${f.path}`);
+    invariant(l, `a layer of ${f.from} holds ${f.path}`);
     return l;
   };
   const layers: LayerRef[] = new Array(groups.length);

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type Tinypool from 'tinypool';
 import type { Ingest } from '../content/storage.js';
-import { MkError } from '../errors/index.js';
+import { isErrorCode, MkError } from '../errors/index.js';
 import { buildPack, type PackInput, type PackResult } from './pack.js';
 
 /**
@@ -33,7 +33,7 @@ export class PackPool {
       this.pool = new Pool({ filename: new URL('./pack-worker.js', import.meta.url).href, minThreads: this.size, maxThreads: this.size });
     }
     const r = (await this.pool.run({ files, cacheDir: this.cacheDir })) as { result?: PackResult; error?: { message: string; code?: string; hint?: string } };
-    if (r.error) throw new MkError(r.error.code ?? 'EPACK', r.error.message, { hint: r.error.hint });
+    if (r.error) throw new MkError(isErrorCode(r.error.code) ? r.error.code : 'EPACK', r.error.message, { hint: r.error.hint });
     return r.result!;
   }
 

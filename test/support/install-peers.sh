@@ -79,7 +79,7 @@ as_root() {
 
 # ---------------------------------------------------------------- Debian packages
 # command -> package
-APT_TOOLS=(docker-registry:docker-registry skopeo:skopeo git-lfs:git-lfs htpasswd:apache2-utils hyperfine:hyperfine zstd:zstd chromium:chromium)
+APT_TOOLS=(docker-registry:docker-registry skopeo:skopeo git-lfs:git-lfs htpasswd:apache2-utils hyperfine:hyperfine zstd:zstd chromium:chromium man:man-db cmark-gfm:cmark-gfm)
 
 pkg_installed() {
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'

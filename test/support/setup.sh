@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian machine (run as root):
-# Debian packages (docker-registry, skopeo, git-lfs, htpasswd, zstd, chromium), the kit, oras, crane and
+# Debian packages (docker-registry, skopeo, git-lfs, htpasswd, zstd, chromium, cmark-gfm: GitHub's Markdown renderer), the kit, oras, crane and
 # cosign clients and distribution v3's registry (built from the Go module proxy into
 # ~/.cache/mk-peers/bin), model_signing (PyPI, in its own venv), and the npm dependencies.
 # Idempotent and quick when everything is already there.

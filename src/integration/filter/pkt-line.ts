@@ -1,5 +1,6 @@
 import { writeSync, writevSync } from 'node:fs';
 import { MkError } from '../../errors/index.js';
+import { invariant } from '../../errors/invariant.js';
 import { afterWritten } from '../../util/buffers.js';
 
 /**
@@ -129,7 +130,7 @@ export class PktReader {
 /** Encodes one packet (tests and small answers). */
 export function encodePacket(payload: Buffer | string): Buffer {
   const b = typeof payload === 'string' ? Buffer.from(payload) : payload;
-  if (b.length > MAX_PKT_DATA) throw new RangeError(`packet payload larger than ${MAX_PKT_DATA} bytes`);
+  invariant(b.length <= MAX_PKT_DATA, `packet payload of at most ${MAX_PKT_DATA} bytes`);
   return Buffer.concat([Buffer.from((b.length + 4).toString(16).padStart(4, '0')), b]);
 }
 

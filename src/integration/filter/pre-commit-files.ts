@@ -2,7 +2,8 @@ import { lstatSync } from 'node:fs';
 import { filteredIndexPointers } from '../../git/pointers.js';
 import { git } from '../../git/run.js';
 import type { RepoContext } from '../../repo/context.js';
-import { ATTRIBUTES_FILE, readAttributes, syncAttributes, usesFilter, workspaceFilterMatcher } from '../../repo/gitattributes.js';
+import { ATTRIBUTES_FILE, readAttributes, syncAttributes, unwritablePatterns, usesFilter, workspaceFilterMatcher } from '../../repo/gitattributes.js';
+import { TEAM_CONFIG } from '../../repo/context.js';
 import { abs } from '../../repo/paths.js';
 import { syncProjectKitfile } from '../../modelkit/kitfile-file.js';
 import { matcher } from '../../util/glob.js';
@@ -14,6 +15,8 @@ export interface FilteredCommitResult {
   autoTracked: string[];
   /** Whether the hook staged anything (attributes, re-cleaned files, the Kitfile). */
   changed: boolean;
+  /** `track:` patterns that cannot go into .gitattributes (told when the config is part of the commit). */
+  warnings: string[];
 }
 
 /**
@@ -27,7 +30,7 @@ export interface FilteredCommitResult {
  *   (`git mv` moves the entry).
  */
 export async function filteredFilesBeforeCommit(ctx: RepoContext, staged: string[], never: (p: string) => boolean): Promise<FilteredCommitResult> {
-  const result: FilteredCommitResult = { handled: new Set(), autoTracked: [], changed: false };
+  const result: FilteredCommitResult = { handled: new Set(), autoTracked: [], changed: false, warnings: [] };
   const attrs = readAttributes(ctx.root);
   if (!usesFilter(attrs) && !attrs?.includes('filter=mk')) return result;
   let filtered = workspaceFilterMatcher(ctx.root);
@@ -48,6 +51,7 @@ export async function filteredFilesBeforeCommit(ctx: RepoContext, staged: string
     const files = add.filter((p) => !ctx.config.track.some((t) => t.endsWith('/') && matcher([t])(p)));
     // The block follows track: (a pattern added or removed there), plus exact paths for large files.
     const synced = await syncAttributes(ctx.root, ctx.config.track, { addPaths: files.filter((p) => !matcher(ctx.config.track)(p)) });
+    if (staged.includes(TEAM_CONFIG)) result.warnings.push(...unwritablePatterns(ctx.config.track));
     if (synced) {
       await git(ctx.root, ['add', '--', ATTRIBUTES_FILE]);
       filtered = workspaceFilterMatcher(ctx.root);

@@ -7,6 +7,7 @@ import { StatCache } from '../../hashing/stat-cache.js';
 import { guessKind, looksLikePointer, MAX_POINTER_BYTES, parsePointer, serializePointer, type Pointer } from '../../formats/pointer.js';
 import { RepoContext } from '../../repo/context.js';
 import { abs, checkStoredPath } from '../../repo/paths.js';
+import { updateWithheld, type Withheld } from '../../repo/withheld.js';
 import { PktReader, PktWriter } from './pkt-line.js';
 
 export interface FilterProcessOptions {
@@ -60,7 +61,7 @@ export async function filterProcess(opts: FilterProcessOptions = {}): Promise<vo
       const command = req.get('command');
       const path = req.get('pathname') ?? '';
       if (command === 'clean') await f.clean(path, r.content());
-      else if (command === 'smudge') await f.smudge(path, r.content(), req.get('can-delay') === '1');
+      else if (command === 'smudge') await f.smudge(path, r.content(), req.get('can-delay') === '1', req.get('treeish'));
       else if (command === 'list_available_blobs') await f.listAvailable();
       else {
         // Not a capability mk offered: git sends none, but stay in step if it ever does.
@@ -109,6 +110,12 @@ class Filter {
   /** Files delivered as pointer text (their blobs could not be had). */
   private readonly leftAsPointers: string[] = [];
   private readonly refused: string[] = [];
+  /** Files left as pointer text because their revision is not signed as verify_signatures asks. */
+  private readonly withheld: Withheld = {};
+  /** Files whose bytes were placed (their withheld record, if any, is forgotten). */
+  private readonly placed: string[] = [];
+  /** The signature verdict of each revision smudged from (memoised: one check per revision per git command). */
+  private readonly verdicts = new Map<string, Promise<string | undefined>>();
 
   constructor(
     private readonly root: string,
@@ -129,6 +136,19 @@ class Filter {
 
   finish(): void {
     this.statCache?.save();
+    const refusedHere = Object.keys(this.withheld);
+    if (refusedHere.length || this.placed.length) {
+      try {
+        updateWithheld(this.ctx.stateDir, this.withheld, this.placed);
+      } catch {
+        /* no repository context: nothing to record */
+      }
+    }
+    if (refusedHere.length) {
+      const n = refusedHere.length;
+      const reason = Object.values(this.withheld)[0]!.reason;
+      this.warn(`mk: left ${n} file${n === 1 ? '' : 's'} as pointer text (${refusedHere.slice(0, 3).join(', ')}${n > 3 ? ', ...' : ''}): ${reason}`);
+    }
     if (this.leftAsPointers.length) {
       const n = this.leftAsPointers.length;
       this.warn(
@@ -243,7 +263,33 @@ class Filter {
 
   // --- smudge ----------------------------------------------------------------------------
 
-  async smudge(path: string, content: AsyncIterable<Buffer>, canDelay: boolean): Promise<void> {
+  /**
+   * With config verify_signatures: why the data of `treeish` (the commit git checks out, or HEAD
+   * when git names none, as for `git checkout -- <path>`) may not be placed, or undefined.
+   */
+  private async refusal(treeish: string | undefined): Promise<string | undefined> {
+    let ctx: RepoContext;
+    try {
+      ctx = RepoContext.open(this.root); // read now: in a clone, .mk/config.yaml arrived with the checkout
+    } catch {
+      return undefined;
+    }
+    if (!ctx.config.verifySignaturesKey) return undefined;
+    let rev = treeish && /^[0-9a-f]{40,64}$/.test(treeish) ? treeish : 'HEAD';
+    if (rev !== 'HEAD') {
+      // git names a tree (not a commit) for some operations: the data is then judged by HEAD's.
+      const type = (await git(this.root, ['cat-file', '-t', rev], { okCodes: [128] }).catch(() => '')).trim();
+      if (type !== 'commit') rev = 'HEAD';
+    }
+    let v = this.verdicts.get(rev);
+    if (!v) {
+      v = import('../../api/signature-gate.js').then((g) => g.smudgeRefusal(this.root, rev));
+      this.verdicts.set(rev, v);
+    }
+    return v;
+  }
+
+  async smudge(path: string, content: AsyncIterable<Buffer>, canDelay: boolean, treeish?: string): Promise<void> {
     const parts: Buffer[] = [];
     for await (const c of content) parts.push(c);
     let bytes = Buffer.concat(parts);
@@ -283,6 +329,14 @@ class Filter {
         return;
       }
     }
+    // verify_signatures covers the files git writes too: an unsigned revision's data stays out, as pointer text.
+    const refused = await this.refusal(treeish);
+    if (refused !== undefined) {
+      Object.defineProperty(this.withheld, path, { value: { digest: p.digest, reason: refused }, enumerable: true, configurable: true });
+      this.answer(bytes);
+      return;
+    }
+    this.placed.push(path);
     await this.sendBlob(path, desc, bytes);
   }
 

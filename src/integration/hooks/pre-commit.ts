@@ -29,6 +29,8 @@ export interface PreCommitResult {
   restored: string[];
   /** `git commit <paths>`: changed artifacts the paths do not name; their data stays, unrecorded. */
   notNamed: string[];
+  /** Things to tell the user (a `track:` pattern .gitattributes cannot hold). */
+  warnings: string[];
 }
 
 /** Where the merge driver notes the partly merged folders it placed in the work tree (data path → manifest digest). */
@@ -142,7 +144,7 @@ const NEVER = (p: string) => isPointerPath(p) || p === TEAM_CONFIG || p.endsWith
  */
 export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
   const startedAt = Date.now();
-  const result: PreCommitResult = { autoTracked: [], updated: [], missing: [], wouldBeEmpty: false, staleSide: [], restored: [], notNamed: [] };
+  const result: PreCommitResult = { autoTracked: [], updated: [], missing: [], wouldBeEmpty: false, staleSide: [], restored: [], notNamed: [], warnings: [] };
   // Git decides whether a commit is empty before this hook runs: changes made here alone do
   // not make it non-empty. Note whether anything else is staged, to tell the user.
   const nothingElse = !(await hasStagedChanges(ctx.root)) && !existsSync(join(ctx.gitDir, 'MERGE_HEAD')) && !commitArgs().some((a) => a === '--amend' || a === '--allow-empty');
@@ -151,6 +153,7 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
   const { filteredFilesBeforeCommit } = await import('../filter/pre-commit-files.js');
   const filtered = await filteredFilesBeforeCommit(ctx, allStaged, NEVER);
   result.autoTracked.push(...filtered.autoTracked);
+  result.warnings.push(...filtered.warnings);
   const staged = allStaged.filter((p) => !filtered.handled.has(p) && !filtered.autoTracked.includes(p));
   const pointers = await workspacePointers(ctx.root);
   const tracked = pointers.filter((t) => !t.filtered);

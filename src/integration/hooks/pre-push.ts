@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { push, type HeldTag, type TransferResult } from '../../api/transfer.js';
+import { push, type Announcement, type HeldTag, type TransferResult } from '../../api/transfer.js';
 import { MkError } from '../../errors/index.js';
 import { git, hasCommit, isAncestor } from '../../git/run.js';
 import type { RepoContext } from '../../repo/context.js';
@@ -19,7 +19,12 @@ export function parsePushLines(stdin: string): PushLine[] {
     .map(([localRef, localSha, remoteRef, remoteSha]) => ({ localRef: localRef!, localSha: localSha!, remoteRef: remoteRef!, remoteSha: remoteSha! }));
 }
 
-export type PrePushResult = TransferResult & { ref: string; modelkits: Array<{ commit: string; digest: string; tags: string[] }>; held: HeldTag[] };
+export type PrePushResult = TransferResult & {
+  ref: string;
+  modelkits: Array<{ commit: string; digest: string; tags: string[]; signatures?: string[]; warnings?: string[] }>;
+  held: HeldTag[];
+  announced: Announcement[];
+};
 
 const ZERO = /^0+$/;
 
@@ -84,7 +89,15 @@ export async function prePush(ctx: RepoContext, gitRemote: string, stdin: string
         hint: "add one with 'mk remote add origin <oci://host/repo | path>', or push with --no-verify to skip mk (the data will not be pushed)",
       });
     }
-    const r = await push({ cwd: ctx.root, revs, modelkitRevs: revs, refTags: name ? [{ rev: commit, name }] : [], force: forced === true, modelkits: publish });
+    const r = await push({
+      cwd: ctx.root,
+      revs,
+      modelkitRevs: revs,
+      refTags: name ? [{ rev: commit, name }] : [],
+      force: forced === true,
+      modelkits: publish,
+      announce: { ref: l.remoteRef, ...(have ? { base: l.remoteSha } : {}) },
+    });
     out.push({ ...r, ref: l.remoteRef });
   }
   return out;

@@ -2,6 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MkError } from '../../errors/index.js';
+import { signedNote } from '../../signing/describe.js';
+import { announcementLines } from '../../notify/announce.js';
 import { git } from '../../git/run.js';
 import { RepoContext } from '../../repo/context.js';
 import { HOOKS, hooksDir, PREVIOUS_SUFFIX, type HookName } from '../../git/hook-shims.js';
@@ -58,7 +60,7 @@ export function fromPreCommitFramework(name: HookName, stdin: string, env: NodeJ
 
 export async function runHook(name: string, args: string[]): Promise<HookOutcome> {
   const out: HookOutcome = { messages: [], exitCode: 0 };
-  if (!HOOKS.includes(name as HookName)) throw new MkError('EUSAGE', `unknown hook '${name}' (one of ${HOOKS.join(', ')})`, { exitCode: 2 });
+  if (!HOOKS.includes(name as HookName)) throw new MkError('EUSAGE', `unknown hook '${name}' (one of ${HOOKS.join(', ')})`);
   let stdin = name === 'pre-push' || name === 'reference-transaction' ? readStdin() : '';
   // The shim already ran the hook that was there before mk (it had to read stdin first).
   const previousDone = process.env.MK_PREVIOUS_DONE === '1';
@@ -104,6 +106,7 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
         );
       for (const p of r.updated) out.messages.push(`mk: recorded the new data of ${p}`);
       for (const p of r.missing) out.messages.push(`mk: warning: ${p} is tracked but missing from the work tree; its pointer stays as it was`);
+      for (const w of r.warnings) out.messages.push(`mk: warning: ${w}`);
       if (r.wouldBeEmpty) {
         out.messages.push('mk: only tracked data changed, and git counts a commit as empty before its hooks run: the updated pointers are now in the work tree.');
         out.messages.push("hint: run the same 'git commit -a ...' again (or 'git add' the .mk.yaml pointers and commit) to commit them");
@@ -197,12 +200,21 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
         const rs = await prePush(ctx, args[0] ?? 'origin', stdin);
         const { heldTagError } = await import('../../api/transfer.js');
         for (const r of rs) {
-          out.messages.push(`mk: ${r.ref}: uploaded ${r.copied} blob(s) to '${r.remote}' (${r.skipped} already there)`);
+          const mounted = r.mounted ? `${r.mounted} mounted from another repository of the registry, ` : '';
+          out.messages.push(`mk: ${r.ref}: uploaded ${r.copied} blob(s) to '${r.remote}' (${mounted}${r.skipped} already there)`);
           // Each pushed commit has its ModelKit: those with a ref tag are named, the others counted.
           const named = r.modelkits.filter((m) => m.tags.length > 1 || r.modelkits.length <= 3);
-          for (const m of named) out.messages.push(`mk: published ModelKit ${m.digest.slice(0, 19)} as ${m.tags.join(', ')}`);
-          const rest = r.modelkits.length - named.length;
-          if (rest) out.messages.push(`mk: published ${named.length ? `${rest} more ModelKits` : `${rest} ModelKits`}, each tagged with its commit id`);
+          for (const m of named) out.messages.push(`mk: published ModelKit ${m.digest.slice(0, 19)} as ${m.tags.join(', ')}${signedNote(m.signatures)}`);
+          const rest = r.modelkits.filter((m) => !named.includes(m));
+          if (rest.length) {
+            const signed = rest.filter((m) => m.signatures !== undefined).length;
+            const note = signed === rest.length ? ', each signed' : signed ? `, ${signed} of them signed` : '';
+            out.messages.push(`mk: published ${named.length ? `${rest.length} more ModelKits` : `${rest.length} ModelKits`}, each tagged with its commit id${note}`);
+          }
+          const said = announcementLines(r.announced);
+          for (const l of said.done) out.messages.push(`mk: ${l}`);
+          for (const w of said.warnings) out.messages.push(`mk: warning: ${w}`);
+          for (const w of new Set(r.modelkits.flatMap((m) => m.warnings ?? []))) out.messages.push(`mk: warning: ${w}`);
           for (const h of r.held) {
             const e = heldTagError(h);
             out.messages.push(`mk: warning: ${e.message}`);

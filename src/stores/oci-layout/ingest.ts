@@ -3,6 +3,7 @@ import { closeSync, constants as fsc, lstatSync, openSync, writeSync } from 'nod
 import { chmod, copyFile, open, rm, type FileHandle } from 'node:fs/promises';
 import type { IngestResult, IngestWriter } from '../../content/storage.js';
 import { MkError } from '../../errors/index.js';
+import { invariant } from '../../errors/invariant.js';
 import { hashFile } from '../../hashing/digest.js';
 import { isRacy, racyWindowMs } from '../../hashing/racy.js';
 import { afterWritten } from '../../util/buffers.js';
@@ -57,7 +58,7 @@ export class LayoutIngestWriter implements IngestWriter {
 
   writeSync(chunk: Uint8Array): void {
     this.live();
-    if (this.batchBytes) throw new Error('LayoutIngestWriter: writeSync after write');
+    invariant(!this.batchBytes, 'LayoutIngestWriter: writeSync after write');
     this.hash.update(chunk);
     this.size += chunk.length;
     let off = 0;
@@ -88,7 +89,7 @@ export class LayoutIngestWriter implements IngestWriter {
   }
 
   private live(): void {
-    if (this.done) throw new Error('LayoutIngestWriter: used after commit or abort');
+    invariant(!this.done, 'LayoutIngestWriter: used after commit or abort');
   }
 
   private async close(): Promise<void> {

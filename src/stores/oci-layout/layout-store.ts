@@ -371,7 +371,7 @@ export class OciLayoutStore implements CacheStore {
   private readIndex(): Index {
     try {
       const idx = JSON.parse(readFileSync(join(this.root, 'index.json'), 'utf8')) as Index;
-      if (!idx || !Array.isArray(idx.manifests)) throw new Error('no manifests array');
+      if (!idx || !Array.isArray(idx.manifests)) throw new MkError('ECONFIG', 'no manifests array');
       idx.manifests = idx.manifests.filter((d) => d && typeof d === 'object' && isDigest(d.digest) && Number.isSafeInteger(d.size) && typeof d.mediaType === 'string');
       return idx;
     } catch (e) {

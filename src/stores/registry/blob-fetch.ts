@@ -108,7 +108,7 @@ async function* resumingBody(
   try {
     for (;;) {
       try {
-        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        for await (const chunk of heardChunks(res.body as AsyncIterable<Buffer>, client, what)) {
           let c: Uint8Array = chunk;
           if (skip > 0) {
             // A registry that ignored Range: the bytes before the range are dropped as they come.
@@ -149,5 +149,27 @@ async function* resumingBody(
     }
   } finally {
     discard(res.body);
+  }
+}
+
+/**
+ * A response body whose every wait for the next chunk is a wait on the registry host (under the
+ * command's deadline); the time between chunks, spent on mk's side, is not.
+ */
+async function* heardChunks(body: AsyncIterable<Buffer>, client: RegistryClient, what: string): AsyncIterable<Buffer> {
+  const it = body[Symbol.asyncIterator]();
+  for (;;) {
+    const w = client.deadline.watch(client.host, what);
+    let n: IteratorResult<Buffer>;
+    try {
+      n = await it.next();
+    } catch (e) {
+      // The deadline aborted the request: its reason (naming the host) is what happened.
+      throw w.signal.aborted ? w.signal.reason : e;
+    } finally {
+      w.done();
+    }
+    if (n.done) return;
+    yield n.value;
   }
 }

@@ -21,6 +21,8 @@ export interface BlobPushOptions {
   absent?: boolean;
   signal?: AbortSignal;
   onProgress?: (bytes: number) => void;
+  /** Called when the registry mounted the blob from `from` (no bytes sent). */
+  onMounted?: (from: string) => void;
 }
 
 /** Whether the blob is there (HEAD). */
@@ -84,14 +86,14 @@ async function uploadOnce(client: RegistryClient, expected: Descriptor, source: 
     for (const from of sources.slice(0, -1)) {
       const tried = await client.request({ ...common, method: 'POST', path: `blobs/uploads/${mountQuery(from)}`, headers: { 'content-length': '0' }, ok: [201, 202] });
       await tried.body.dump().catch(() => undefined);
-      if (tried.status === 201) return;
+      if (tried.status === 201) return opts.onMounted?.(from);
       await cancel(client, client.location(tried, what), opts.scopes);
     }
     const mount = sources.length ? mountQuery(sources.at(-1)!) : '';
     const post = await client.request({ ...common, method: 'POST', path: `blobs/uploads/${mount}`, headers: { 'content-length': '0' }, ok: [201, 202] });
     await post.body.dump().catch(() => undefined);
     if (post.status === 201) {
-      if (mount) return; // mounted: nothing to send
+      if (mount) return opts.onMounted?.(sources.at(-1)!); // mounted: nothing to send
       throw new RegistryProtocolError(`${what}: the registry answered 201 to an upload POST`);
     }
     loc = client.location(post, what);
@@ -134,12 +136,21 @@ async function uploadOnce(client: RegistryClient, expected: Descriptor, source: 
     await created(put, expected, what);
   } catch (e) {
     if (loc) await cancel(client, loc, opts.scopes);
-    if (e instanceof RegistryError && e.ociCode === 'DIGEST_INVALID' && meter.digest && meter.digest !== expected.digest) {
-      throw RegistryDigestError.source(`source of blob ${expected.digest}`, expected.digest, meter.digest);
+    if (e instanceof RegistryError && e.ociCode === 'DIGEST_INVALID') {
+      if (meter.digest && meter.digest !== expected.digest) throw RegistryDigestError.source(`source of blob ${expected.digest}`, expected.digest, meter.digest);
+      // What was sent hashed right (or came from the verified cache): it changed on the way.
+      throw new RegistryError(
+        `${what}: the registry received other bytes than mk sent (it answered ${e.status ?? 400} DIGEST_INVALID, and the bytes mk sent match ${expected.digest.slice(0, 19)})`,
+        { status: e.status, ociCode: e.ociCode, retriable: true, hint: IN_TRANSIT_HINT, cause: e },
+        'EDIGEST',
+      );
     }
     throw e;
   }
 }
+
+const IN_TRANSIT_HINT =
+  'the local copy is good: something between mk and the registry (the network, a proxy or a TLS-inspecting middlebox) changed the bytes. It was retried; check that path, then push again';
 
 async function created(res: HttpResponse, expected: Descriptor, what: string): Promise<void> {
   await res.body.dump().catch(() => undefined);

@@ -3,6 +3,7 @@ import { Authorizer } from './auth/authorizer.js';
 import { errorFromResponse, parseErrorBody, RegistryError, RegistryProtocolError } from './errors.js';
 import { header, headerValues, parseLocation, readBody, readText, type HttpBody, type HttpMethod, type HttpResponse, type HttpTransport } from './http.js';
 import { parseRetryAfter, withRetry, type RetryPolicy } from './retry.js';
+import type { AnswerDeadline, Watch } from './deadline.js';
 
 export interface ClientOptions {
   /** host[:port] */
@@ -13,6 +14,8 @@ export interface ClientOptions {
   auth: Authorizer;
   retry: RetryPolicy;
   userAgent: string;
+  /** The command's allowance for hosts that do not answer (shared by its stores). */
+  deadline: AnswerDeadline;
   onRetry?: (info: RetryInfo) => void;
 }
 
@@ -53,6 +56,7 @@ export class RegistryClient {
   readonly http: HttpTransport;
   readonly auth: Authorizer;
   readonly retry: RetryPolicy;
+  readonly deadline: AnswerDeadline;
   private readonly userAgent: string;
   private readonly onRetry?: (info: RetryInfo) => void;
 
@@ -63,6 +67,7 @@ export class RegistryClient {
     this.http = o.http;
     this.auth = o.auth;
     this.retry = o.retry;
+    this.deadline = o.deadline;
     this.userAgent = o.userAgent;
     this.onRetry = o.onRetry;
   }
@@ -77,7 +82,7 @@ export class RegistryClient {
   }
 
   async request(req: ClientRequest): Promise<HttpResponse> {
-    return this.retrying(req, () => this.attempt(req));
+    return this.retrying(req, (signal, w) => this.attempt(req, signal, w));
   }
 
   /**
@@ -86,36 +91,51 @@ export class RegistryClient {
    * retriable error), is asked for again within the same retry budget as the request.
    */
   async requestBody<T>(req: ClientRequest, limit: number, tooLarge: () => MkError, use: (res: HttpResponse, body: Buffer) => T): Promise<T> {
-    return this.retrying(req, async () => {
-      const res = await this.attempt(req);
+    return this.retrying(req, async (signal, w) => {
+      const res = await this.attempt(req, signal, w);
       return use(res, await readBody(res, req.what, limit, tooLarge));
     });
   }
 
-  private retrying<T>(req: ClientRequest, once: () => Promise<T>): Promise<T> {
-    if (req.retry === false) return once();
-    return withRetry(this.retry, once, {
-      signal: req.signal,
-      onRetry: (e, delayMs, attempt) => this.notifyRetry(req.what, attempt, delayMs, e),
-    });
+  /**
+   * Runs one request with its retries, all under the command's deadline for this host: the
+   * signal each try gets aborts when the host has sent nothing for the whole allowance.
+   */
+  private async retrying<T>(req: ClientRequest, once: (signal: AbortSignal, w: Watch) => Promise<T>): Promise<T> {
+    const w = this.deadline.watch(this.host, req.what);
+    const signal = req.signal ? AbortSignal.any([req.signal, w.signal]) : w.signal;
+    try {
+      if (req.retry === false) return await once(signal, w);
+      return await withRetry(this.retry, () => once(signal, w), {
+        signal,
+        onRetry: (e, delayMs, attempt) => {
+          // A wait the registry asked for (Retry-After) is an answer, not silence.
+          if (e instanceof RegistryError && e.retryAfterMs !== undefined) w.heard(Date.now() + delayMs);
+          this.notifyRetry(req.what, attempt, delayMs, e);
+        },
+      });
+    } finally {
+      w.done();
+    }
   }
 
   notifyRetry(what: string, attempt: number, delayMs: number, e: unknown): void {
     this.onRetry?.({ what, attempt, delayMs, error: e instanceof Error ? e.message : String(e) });
   }
 
-  private async attempt(req: ClientRequest): Promise<HttpResponse> {
+  private async attempt(req: ClientRequest, signal: AbortSignal, w: Watch): Promise<HttpResponse> {
     const url = req.url ?? this.url(req.path ?? '');
-    let auth = await this.auth.header(req.scopes, req.signal);
+    let auth = await this.auth.header(req.scopes, signal);
     for (let answered401 = false; ; answered401 = true) {
       const headers: Record<string, string> = { 'user-agent': this.userAgent, ...(req.headers ?? {}) };
       if (auth) headers.authorization = auth;
-      const res = await this.http.send({ method: req.method, url, headers, body: req.body?.() ?? null, signal: req.signal }, req.what);
+      const res = await this.http.send({ method: req.method, url, headers, body: heardWhileSent(req.body?.() ?? null, w), signal }, req.what);
+      w.heard();
       if (req.ok.includes(res.status)) return res;
       if (res.status === 401 && !answered401) {
         const challenge = headerValues(res.headers, 'www-authenticate').join(', ');
         const text = await readText(res.body);
-        const next = challenge ? await this.auth.unauthorized(challenge, req.scopes, auth, req.signal) : undefined;
+        const next = challenge ? await this.auth.unauthorized(challenge, req.scopes, auth, signal) : undefined;
         if (next !== undefined) {
           auth = next;
           continue;
@@ -158,4 +178,15 @@ export class RegistryClient {
     }
     return url;
   }
+}
+
+/** A streamed request body: each chunk the connection takes is progress, not silence (a large upload gets no answer until it is whole). */
+function heardWhileSent(body: HttpBody, w: Watch): HttpBody {
+  if (body === null || typeof body === 'string' || body instanceof Uint8Array) return body;
+  return (async function* () {
+    for await (const c of body) {
+      w.heard();
+      yield c;
+    }
+  })();
 }

@@ -1,4 +1,4 @@
-import { DigestMismatchError, MkError } from '../../errors/index.js';
+import { DigestMismatchError, MkError, type ErrorCode } from '../../errors/index.js';
 
 /**
  * Errors raised while talking to an OCI registry. Each carries the HTTP status and the OCI
@@ -23,7 +23,7 @@ export class RegistryError extends MkError {
   readonly retriable: boolean;
   readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, info: RegistryErrorInfo = {}, code = 'EREGISTRY') {
+  constructor(message: string, info: RegistryErrorInfo = {}, code: ErrorCode = 'EREGISTRY') {
     super(code, message, {
       hint: info.hint,
       cause: info.cause,
@@ -220,7 +220,7 @@ export function redact(text: string, secrets: Array<string | undefined>): string
 const CODE_HINTS: Record<string, string> = {
   MANIFEST_BLOB_UNKNOWN: 'push the config and every layer blob before the manifest',
   MANIFEST_INVALID: 'the registry rejected the manifest; manifests must be valid JSON of the declared media type and under 4 MiB',
-  DIGEST_INVALID: 'the bytes sent did not match their digest; the local copy may be corrupt: verify it and try again',
+  DIGEST_INVALID: 'the registry received other bytes than were sent: the network or a proxy changed them on the way; try again',
   SIZE_INVALID: 'the bytes sent did not match the declared size; verify the local copy',
   NAME_INVALID: 'use a valid repository name: lowercase letters, digits and . _ - separators',
   TAG_INVALID: 'a tag is 1-128 characters of [A-Za-z0-9_.-] and cannot start with . or -',

@@ -16,6 +16,7 @@ import { deleteManifest, getManifest, headManifest, isManifestType, notFound, pu
 import { checkHost, checkRepository, checkTag, isLoopbackHost, parseRegistryReference } from './reference.js';
 import { retryPolicy, type RetryPolicy } from './retry.js';
 import { TransferSlots } from './slots.js';
+import { processDeadline, type AnswerDeadline } from './deadline.js';
 import { listTags } from './tags.js';
 
 export interface RegistryStoreOptions {
@@ -38,8 +39,14 @@ export interface RegistryStoreOptions {
   upload?: UploadMode;
   /** Default 100 MiB. */
   chunkSize?: number;
-  /** Default: MK_REGISTRY_* environment variables, then the docker config. */
+  /** Default: MK_REGISTRY_* environment variables (for their one host, see envCredentialsHost), then the docker config. */
   credentials?: CredentialsProvider;
+  /**
+   * The host MK_REGISTRY_* credentials belong to when MK_REGISTRY_HOST is unset: the registry
+   * the user chose (the remote's, or one named on the command line). Default none: they go to
+   * MK_REGISTRY_HOST only. Never a host that came from outside (a ModelKit's reference).
+   */
+  envCredentialsHost?: string;
   /** Other repositories of the same registry that may hold the blobs: mount from them (in order) instead of uploading. */
   mountFrom?: string | string[];
   retry?: Partial<RetryPolicy>;
@@ -49,6 +56,8 @@ export interface RegistryStoreOptions {
   authCache?: AuthCache;
   /** Told before each retry (for "retrying…" displays; nothing here prints). */
   onRetry?: (info: RetryInfo) => void;
+  /** The allowance for a host that sends nothing, shared across stores and retries. Default: the process's (MK_REGISTRY_TIMEOUT, 60 s). */
+  deadline?: AnswerDeadline;
 }
 
 export interface RegistryFetchOptions extends FetchOptions {
@@ -65,8 +74,8 @@ export interface RegistryPushOptions extends PushOptions {
 
 const DEFAULT_CHUNK = 100 << 20;
 
-export function defaultCredentials(): CredentialsProvider {
-  return chainCredentials(envCredentials(), dockerConfigCredentials());
+export function defaultCredentials(envCredentialsHost?: string): CredentialsProvider {
+  return chainCredentials(envCredentials(process.env, envCredentialsHost), dockerConfigCredentials());
 }
 
 /**
@@ -121,7 +130,7 @@ export class RegistryStore implements Target, BlobStat {
       host: o.host,
       base: this.base,
       http: this.http,
-      credentials: o.credentials ?? defaultCredentials(),
+      credentials: o.credentials ?? defaultCredentials(o.envCredentialsHost),
       cache: o.authCache,
       insecure: o.insecure,
       userAgent,
@@ -134,6 +143,7 @@ export class RegistryStore implements Target, BlobStat {
       auth,
       retry: retryPolicy(o.retry),
       userAgent,
+      deadline: o.deadline ?? processDeadline(),
       onRetry: o.onRetry,
     });
     this.slots = new TransferSlots(o.concurrency ?? 4);
@@ -249,6 +259,7 @@ export class RegistryStore implements Target, BlobStat {
           absent: opts.absent,
           signal: opts.signal,
           onProgress: opts.onProgress,
+          onMounted: opts.onMounted,
         }),
       opts.signal,
     );

@@ -134,10 +134,10 @@ describe('a path without --, as git reads one when it is not a revision', () => 
   });
 });
 
-describe('--link: the README, --help and the code name the same choices', () => {
+describe('--link: mk-checkout(1), --help and the code name the same choices', () => {
   it('copy, reflink, hardlink, symlink everywhere; anything else is refused in one line', () => {
-    const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
-    const inReadme = /`mk checkout [^`]*\[--link ([a-z\\|]+)\]`/.exec(readme)![1]!.split('\\|');
+    const page = readFileSync(fileURLToPath(new URL('../../../docs/commands/mk-checkout.md', import.meta.url)), 'utf8');
+    const inReadme = /`mk checkout [^`]*\[--link ([a-z\\|]+)\]`/.exec(page)![1]!.split(/\\?\|/);
     expect(inReadme).toEqual([...LINK_TYPES]);
     const repo = makeRepo();
     try {

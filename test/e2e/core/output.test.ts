@@ -86,8 +86,8 @@ describe('--json: one object, always', () => {
     return names;
   };
 
-  it('the README lists exactly the commands that have --json', () => {
-    const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
+  it('mk(1) (docs/commands/mk.md) lists exactly the commands that have --json', () => {
+    const readme = readFileSync(fileURLToPath(new URL('../../../docs/commands/mk.md', import.meta.url)), 'utf8');
     const para = /have `--json`:\n([\s\S]*?)\.\n/.exec(readme)![1]!;
     const listed = [...para.matchAll(/`([a-z ]+)`/g)].map((m) => m[1]);
     expect(listed.sort()).toEqual(withJson().sort());

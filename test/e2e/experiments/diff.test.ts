@@ -92,7 +92,10 @@ describe('params and metrics diffs over real branches', () => {
     expect(d.files.find((f: any) => f.path === 'params.yaml')).toMatchObject({ old: 'ok', new: 'invalid', problem: expect.stringContaining('params.yaml: not valid YAML') });
     git(repo.dir, 'checkout', '--', 'params.yaml');
     expectMkError(mkRun(repo.dir, ['params', 'diff', 'no-such-branch']), "unknown revision 'no-such-branch'");
-    expectMkError(mkRun(repo.dir, ['metrics', 'diff', '--json', '--md']), '--json and --md');
+    // With --json, the error is JSON on stdout (docs/spec/errors.md), exit 2 for a usage error.
+    const both = mkRun(repo.dir, ['metrics', 'diff', '--json', '--md']);
+    expect(both.status).toBe(2);
+    expect(JSON.parse(both.stdout).error).toMatchObject({ code: 'EUSAGE', message: expect.stringContaining('--json and --md') });
     const bare = makeRepo();
     try {
       expectMkError(mkRun(bare.dir, ['metrics', 'diff']), 'no metrics files are declared');

@@ -110,6 +110,17 @@ describe('mk reads the ModelPacks kit writes', () => {
     expect(bareInfo.config.model.path).toBe('model/weights.safetensors');
   });
 
+  it.each(['tar', 'zstd', 'raw'])('%s layers: mk get gives one file and one folder of a ModelPack kit wrote, byte for byte', async (format) => {
+    const dir = freshDir(`get-${format}`);
+    await mkOutside('get', refs[format]!, 'model/weights.safetensors', '-o', join(dir, 'weights'));
+    expect(readFileSync(join(dir, 'weights')).equals(readFileSync(join(project, 'model/weights.safetensors')))).toBe(true);
+    await mkOutside('get', refs[format]!, 'data/eval.csv', '-o', join(dir, 'eval.csv'));
+    expect(readFileSync(join(dir, 'eval.csv'), 'utf8')).toBe('a,b\n1,2\n');
+    if (format === 'raw') return; // that project has no folder
+    await mkOutside('get', refs[format]!, 'data/train', '-o', join(dir, 'train'));
+    expect(asRecord(snapshotTree(join(dir, 'train')))).toEqual(asRecord(snapshotTree(join(project, 'data/train'))));
+  });
+
   it('mk modelkit list shows ModelPacks beside ModelKits', async () => {
     const r = await mkJsonAsync(tmp.dir, ['modelkit', 'list', `${reg.host}/team/modelpack`], outside);
     expect(r.modelkits.flatMap((m: { tags: string[] }) => m.tags)).toEqual(expect.arrayContaining(['tar', 'zstd', 'raw']));
@@ -163,6 +174,17 @@ describe('mk publishes a ModelPack with modelkits: {format: modelpack}, and kit 
     expect(info.model.path).toBe(MODEL);
     expect(info.datasets.some((d: { path: string }) => d.path === DATASET)).toBe(true);
     expect(readFileSync(join(byKit, MODEL)).equals(readFileSync(join(proj.dir, MODEL)))).toBe(true);
+  });
+
+  it('mk get reads one file of a folder by byte ranges of its pack, and a raw model layer whole', async () => {
+    const dir = freshDir('get-published');
+    const one = 'data/ds/bin/prepare.sh';
+    const r = await mkJsonAsync(tmp.dir, ['get', ref, one, '-o', join(dir, 'emb')], outside);
+    expect(readFileSync(join(dir, 'emb')).equals(readFileSync(join(proj.dir, one)))).toBe(true);
+    expect(r.packsInPart).toBe(1);
+    const m = await mkJsonAsync(tmp.dir, ['get', ref, MODEL, '-o', join(dir, 'model')], outside);
+    expect(readFileSync(join(dir, 'model')).equals(readFileSync(join(proj.dir, MODEL)))).toBe(true);
+    expect(m.packsInPart).toBe(0);
   });
 
   it('is reproducible: mk verify HEAD rebuilds the same ModelPack', async () => {

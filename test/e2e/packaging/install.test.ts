@@ -17,7 +17,7 @@ import { tempDir } from '../../support/repo.js';
 import { bareRemote, env, fileSha, identify, mkLines, writeRandom, type Run } from '../git/support.js';
 
 const project = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string>; devDependencies: Record<string, string>; man: string[] };
 
 let root: string;
 let cleanup: () => void;
@@ -107,6 +107,8 @@ describe('the npm package', () => {
       'templates/config.yaml',
       'package.json',
       'README.md',
+      'docs/commands/mk-add.md',
+      ...pkg.man,
     ])
       expect(files).toContain(f);
     for (const h of HOOKS) expect(files).toContain(`hooks/${h}`);
@@ -138,6 +140,9 @@ describe('the npm package', () => {
     expect(ok(root, 'sh', ['-c', 'command -v mk'])).toBe(`${join(prefix, 'bin', 'mk')}\n`);
     expect(ok(root, 'mk', ['--version']).trim()).toBe(pkg.version);
     expect(ok(root, 'mk', ['--help'])).toContain('Usage: mk');
+    // The man pages, where man finds them (npm links the package.json "man" list into share/man).
+    for (const m of pkg.man) expect(existsSync(join(prefix, 'share', 'man', 'man1', basename(m))), m).toBe(true);
+    expect(ok(root, 'mk', ['help', 'add'])).toMatch(/^MK-ADD\(1\)/m);
   });
 
   it('runs with npx from the tarball', () => {

@@ -4,7 +4,8 @@ import { startRegistry, type RunningRegistry } from '../../support/registry-serv
 import { startTokenIssuer, type TokenIssuer } from '../../support/token-issuer.js';
 import { targetContract } from '../../support/target-contract.js';
 
-// Credentials come from MK_REGISTRY_USERNAME / MK_REGISTRY_PASSWORD, through the default provider chain.
+// Credentials come from MK_REGISTRY_USERNAME / MK_REGISTRY_PASSWORD, through the default provider chain,
+// for the one host MK_REGISTRY_HOST names (a store opened directly chose no host of its own).
 let reg: RunningRegistry;
 let issuer: TokenIssuer;
 beforeAll(async () => {
@@ -13,6 +14,7 @@ beforeAll(async () => {
   vi.stubEnv('MK_REGISTRY_USERNAME', 'bob');
   vi.stubEnv('MK_REGISTRY_PASSWORD', 'token-secret-77ab');
   vi.stubEnv('MK_REGISTRY_TOKEN', undefined);
+  vi.stubEnv('MK_REGISTRY_HOST', reg.host);
   vi.stubEnv('DOCKER_CONFIG', '/nonexistent-mk-docker-config');
 });
 afterAll(async () => {

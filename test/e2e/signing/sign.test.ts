@@ -6,7 +6,7 @@
  * signature, a provenance for another commit; and config verify_signatures makes pull,
  * checkout, the hooks and unpack refuse an unsigned ModelKit.
  */
-import { appendFileSync, cpSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peer } from '../../support/peers.js';
@@ -21,6 +21,8 @@ import { readSigningKey } from '../../../src/signing/keys.js';
 import { BUNDLE_MEDIA_TYPE, signStatement } from '../../../src/signing/dsse.js';
 import { manifestStatement, provenanceStatement, SLSA_PREDICATE, COSIGN_SIGN_PREDICATE } from '../../../src/signing/statements.js';
 import type { Descriptor } from '../../../src/content/descriptor.js';
+import { bufferSource } from '../../../src/content/storage.js';
+import { sha256 } from '../../../src/hashing/digest.js';
 
 const PREDICATE = 'dev.sigstore.bundle.predicateType';
 
@@ -45,6 +47,15 @@ describe('signed ModelKits', () => {
     const dir = join(tmp.dir, name);
     cpSync(layout, dir, { recursive: true });
     return { dir, ref: `oci:${dir}:${commit}` };
+  };
+
+  /** Removes a kind of signature (by its predicate) from the ModelKit's referrers in a layout. */
+  const dropSignatures = async (store: ReturnType<typeof openLayoutStore>, desc: Descriptor, predicate: string) => {
+    const kept = (await referrers(store, desc)).filter((d) => d.annotations?.[PREDICATE] !== predicate);
+    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: kept }));
+    const idx = { mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha256(bytes), size: bytes.length };
+    await store.push(idx, bufferSource(bytes));
+    await store.tag(idx, `sha256-${desc.digest.slice(7)}`);
   };
 
   beforeAll(async () => {
@@ -236,7 +247,16 @@ describe('signed ModelKits', () => {
     payload[payload.length - 3] ^= 1;
     bundle.dsseEnvelope.payload = payload.toString('base64');
     await attachReferrers(store, desc, [{ artifactType: BUNDLE_MEDIA_TYPE, layers: [{ mediaType: BUNDLE_MEDIA_TYPE, bytes: Buffer.from(JSON.stringify(bundle)) }], annotations: m.annotations }]);
-    const p = problems(await verifyJson(c.ref, `${key}.pub`));
+    // Beside the good one it is shown and ignored (anyone who may push can attach such a thing).
+    const beside = await verify(c.ref, `${key}.pub`);
+    expect(beside.status, beside.stdout).toBe(0);
+    expect(beside.stdout).toMatch(/OK {2}signature .*\n {4}ignored referrer [0-9a-f]{12}: the signature does not match \(the bundle was changed after signing\)/);
+    // In place of the good one, it is the reason for the refusal.
+    const alone = layoutCopy('changed-signature-alone');
+    const aloneStore = openLayoutStore(alone.dir);
+    await dropSignatures(aloneStore, desc, COSIGN_SIGN_PREDICATE);
+    await attachReferrers(aloneStore, desc, [{ artifactType: BUNDLE_MEDIA_TYPE, layers: [{ mediaType: BUNDLE_MEDIA_TYPE, bytes: Buffer.from(JSON.stringify(bundle)) }], annotations: m.annotations }]);
+    const p = problems(await verifyJson(alone.ref, `${key}.pub`));
     expect(p.signature).toMatch(/the signature does not match \(the bundle was changed after signing\)/);
     // The stored bytes themselves changed under their digest: refused too.
     writeFileSync(file, JSON.stringify(bundle));
@@ -264,6 +284,95 @@ describe('signed ModelKits', () => {
     expect(problems(await verifyJson(c.ref, `${other}.pub`))).toEqual({ files: 'signed with another key only', provenance: 'signed with another key only' });
   });
 
+  it('one extra referrer of a signature kind (anyone with push access can attach one) does not undo a valid signature: each candidate is checked, one that holds is enough', async () => {
+    const c = layoutCopy('extra-referrers');
+    const store = openLayoutStore(c.dir);
+    const desc = await store.resolve(commit);
+    const team = readSigningKey(`${key}.key`);
+    const manifest = JSON.parse(readFileSync(join(c.dir, 'blobs', 'sha256', desc.digest.slice(7)), 'utf8'));
+    const [replayed, otherCommit, dangling] = await attachReferrers(store, desc, [
+      // A genuine team signature of another ModelKit, replayed here.
+      {
+        artifactType: BUNDLE_MEDIA_TYPE,
+        layers: [{ mediaType: BUNDLE_MEDIA_TYPE, bytes: await signStatement(manifestStatement('proj', { digest: `sha256:${'1'.repeat(64)}` }), team) }],
+        annotations: { [PREDICATE]: COSIGN_SIGN_PREDICATE },
+      },
+      // A team provenance of this manifest for another commit.
+      {
+        artifactType: BUNDLE_MEDIA_TYPE,
+        layers: [
+          {
+            mediaType: BUNDLE_MEDIA_TYPE,
+            bytes: await signStatement(provenanceStatement({ name: 'proj', manifest: desc, layers: manifest.layers, commit: 'e'.repeat(40), builderVersion: '0.1.0' }), team),
+          },
+        ],
+        annotations: { [PREDICATE]: SLSA_PREDICATE },
+      },
+      // A referrer whose bundle is not there.
+      { artifactType: BUNDLE_MEDIA_TYPE, layers: [{ mediaType: BUNDLE_MEDIA_TYPE, bytes: Buffer.from('{"gone": true}') }], annotations: { [PREDICATE]: COSIGN_SIGN_PREDICATE } },
+    ]);
+    const gone = JSON.parse(readFileSync(join(c.dir, 'blobs', 'sha256', dangling!.digest.slice(7)), 'utf8')).layers[0].digest as string;
+    rmSync(join(c.dir, 'blobs', 'sha256', gone.slice(7)));
+    const r = await verify(c.ref, `${key}.pub`);
+    expect(r.status, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/^OK: signed by /m);
+    const ignored = r.stdout.split('\n').filter((l) => l.startsWith('    ignored referrer '));
+    expect(ignored).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining(`${replayed!.digest.slice(7, 19)}: it signs sha256:111111111111, not this manifest`),
+        expect.stringContaining(`${otherCommit!.digest.slice(7, 19)}: the provenance is for commit eeeeeeeeeeee`),
+        expect.stringContaining(dangling!.digest.slice(7, 19)),
+      ]),
+    );
+    const j = await verifyJson(c.ref, `${key}.pub`);
+    expect(j.ok).toBe(true);
+    expect(j.checks.every((x) => x.ok)).toBe(true);
+  });
+
+  it('mk verify --key decides from the referrer manifests it reads, not the labels in index.json (oras copy -r from a registry that mislabels artifactType)', async () => {
+    const copy = join(tmp.dir, 'oras-mislabelled');
+    await oras(orasHome, 'cp', '-r', '--from-plain-http', `${repoRef}:${commit}`, '--to-oci-layout', `${copy}:${commit}`);
+    const indexFile = join(copy, 'index.json');
+    const index = JSON.parse(readFileSync(indexFile, 'utf8'));
+    let relabelled = 0;
+    for (const d of index.manifests) {
+      if (d.artifactType !== BUNDLE_MEDIA_TYPE) continue;
+      d.artifactType = 'application/vnd.oci.empty.v1+json';
+      delete d.annotations;
+      relabelled++;
+    }
+    expect(relabelled).toBe(3);
+    writeFileSync(indexFile, JSON.stringify(index));
+    const env = { MK_CACHE_DIR: join(tmp.dir, 'mislabelled-cache') };
+    const r = await mkAsync(tmp.dir, ['verify', `oci:${copy}:${commit}`, '--key', `${key}.pub`], env);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    // The model signature is found the same way for model_signing.
+    const sig = join(tmp.dir, 'mislabelled.sig');
+    const u = await mkAsync(tmp.dir, ['modelkit', 'unpack', `oci:${copy}:${commit}`, '-d', join(tmp.dir, 'mislabelled-tree'), '--signature', sig], env);
+    expect(u.status, u.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(sig, 'utf8')).dsseEnvelope).toBeDefined();
+  });
+
+  it('a signing key others can read is used with a warning that says which chmod fixes it (as ssh refuses one)', async () => {
+    const c = layoutCopy('open-key');
+    const file = `${key}.key`;
+    const warning = `warning: the signing key ${file} is open to every user of this machine (mode 0644): whoever reads it can sign as you; keep it to yourself with 'chmod 600 ${file}'`;
+    chmodSync(file, 0o644);
+    try {
+      const r = await mkAsync(proj.dir, ['sign', c.ref, '--key', file, '--force']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr.split('\n')).toContain(warning);
+      // And where mk signs by itself: mk push with signing.key set.
+      const p = await mkAsync(proj.dir, ['push', '-r', 'lay']);
+      expect(p.status, p.stderr).toBe(0);
+      expect(p.stderr.split('\n')).toContain(warning);
+    } finally {
+      chmodSync(file, 0o600);
+    }
+    const quiet = await mkAsync(proj.dir, ['sign', c.ref, '--key', file, '--force']);
+    expect(quiet.stderr).not.toMatch(/warning/);
+  });
+
   it('refuses a provenance for another commit, signed with the right key', async () => {
     const c = layoutCopy('other-commit');
     const store = openLayoutStore(c.dir);
@@ -271,6 +380,8 @@ describe('signed ModelKits', () => {
     const manifest = JSON.parse(readFileSync(join(c.dir, 'blobs', 'sha256', desc.digest.slice(7)), 'utf8'));
     const st = provenanceStatement({ name: 'proj', manifest: desc, layers: manifest.layers, commit: 'f'.repeat(40), builderVersion: '0.1.0' });
     const bytes = await signStatement(st, readSigningKey(`${key}.key`));
+    // In place of the good one (beside it, it would be ignored: see the next test).
+    await dropSignatures(store, desc, SLSA_PREDICATE);
     await attachReferrers(store, desc, [{ artifactType: BUNDLE_MEDIA_TYPE, layers: [{ mediaType: BUNDLE_MEDIA_TYPE, bytes }], annotations: { [PREDICATE]: SLSA_PREDICATE } }]);
     const j = await verifyJson(c.ref, `${key}.pub`);
     expect(j.ok).toBe(false);
@@ -279,6 +390,7 @@ describe('signed ModelKits', () => {
     const d2 = layoutCopy('other-manifest');
     const s2 = openLayoutStore(d2.dir);
     const bytes2 = await signStatement(manifestStatement('proj', { digest: `sha256:${'0'.repeat(64)}` }), readSigningKey(`${key}.key`));
+    await dropSignatures(s2, desc, COSIGN_SIGN_PREDICATE);
     await attachReferrers(s2, desc, [{ artifactType: BUNDLE_MEDIA_TYPE, layers: [{ mediaType: BUNDLE_MEDIA_TYPE, bytes: bytes2 }] }]);
     expect(problems(await verifyJson(d2.ref, `${key}.pub`)).signature).toMatch(/it signs sha256:000000000000, not this manifest/);
   });
@@ -413,5 +525,22 @@ describe('signed ModelKits', () => {
     } finally {
       mp.cleanup();
     }
+  });
+
+  it('mk modelkit copy of a commit keeps the signatures its publication carries: the copy verifies with the key', async () => {
+    const dst = join(tmp.dir, 'copy-of-commit');
+    expect(await mkOk(proj.dir, ['modelkit', 'copy', commit, `oci:${dst}:kept`])).toMatch(/; [1-9]\d* referrer\(s\) from 'origin'\)$/m);
+    const r = await mkAsync(proj.dir, ['verify', `oci:${dst}:kept`, '--key', `${key}.pub`]);
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/OK {2}provenance/);
+  });
+
+  it('the pre-push hook says it signed each ModelKit it published', () => {
+    writeFileSync(join(proj.dir, 'notes.txt'), 'published by the hook\n');
+    git(proj.dir, 'add', 'notes.txt');
+    git(proj.dir, 'commit', '-q', '-m', 'pushed with git');
+    const r = gitRun(proj.dir, ['push', 'origin', 'main']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^mk: published ModelKit sha256:[0-9a-f]{12} as [0-9a-f]{40}, main, signed \(signature, files, provenance\)$/m);
   });
 });

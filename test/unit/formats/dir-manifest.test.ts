@@ -1,5 +1,5 @@
 /**
- * The two-level directory manifest (docs/pointer-format.md): a root naming the layers and
+ * The two-level directory manifest (docs/spec/dir-manifest.md): a root naming the layers and
  * file-list blobs of ~1,024 files each. What it promises: an exact round trip, one changed
  * file rewrites one list, version 1 roots still read, and a tampered root or list is refused.
  */

@@ -207,8 +207,23 @@ if (action === 'get') {
     mkdirSync(cfgDir);
     writeFileSync(join(cfgDir, 'config.json'), JSON.stringify({ auths: { 'reg.example': { auth: b64('file:fp') } } }));
     const chain = (e: NodeJS.ProcessEnv) => chainCredentials(envCredentials(e), dockerConfigCredentials({ configDir: cfgDir, env: e }));
-    expect(await chain({ MK_REGISTRY_USERNAME: 'ci', MK_REGISTRY_PASSWORD: 'cp' })('reg.example')).toEqual({ username: 'ci', password: 'cp' });
-    expect(await chain({ MK_REGISTRY_TOKEN: 'bearer-1' })('reg.example')).toEqual({ registryToken: 'bearer-1' });
+    expect(await chain({ MK_REGISTRY_HOST: 'reg.example', MK_REGISTRY_USERNAME: 'ci', MK_REGISTRY_PASSWORD: 'cp' })('reg.example')).toEqual({ username: 'ci', password: 'cp' });
+    expect(await chain({ MK_REGISTRY_HOST: 'REG.example', MK_REGISTRY_TOKEN: 'bearer-1' })('reg.example')).toEqual({ registryToken: 'bearer-1' });
     expect(await chain({})('reg.example')).toEqual({ username: 'file', password: 'fp' });
+  });
+
+  it('environment credentials belong to one host: MK_REGISTRY_HOST, else the one the command chose; never another', async () => {
+    const ci = { MK_REGISTRY_USERNAME: 'ci', MK_REGISTRY_PASSWORD: 'cp', MK_REGISTRY_TOKEN: undefined };
+    // No host named and none chosen: nobody gets them.
+    expect(await envCredentials(ci)('reg.example')).toBeUndefined();
+    // The host the command chose (its remote, or the one on the command line).
+    expect(await envCredentials(ci, 'reg.example:5000')('reg.example:5000')).toEqual({ username: 'ci', password: 'cp' });
+    expect(await envCredentials(ci, 'reg.example:5000')('reg.example')).toBeUndefined(); // another port is another registry
+    expect(await envCredentials(ci, 'reg.example:5000')('other.example:5000')).toBeUndefined();
+    // MK_REGISTRY_HOST wins over the chosen host.
+    expect(await envCredentials({ ...ci, MK_REGISTRY_HOST: 'pinned.example' }, 'reg.example')('reg.example')).toBeUndefined();
+    expect(await envCredentials({ ...ci, MK_REGISTRY_HOST: 'pinned.example' }, 'reg.example')('pinned.example')).toEqual({ username: 'ci', password: 'cp' });
+    // Docker Hub's names are one registry.
+    expect(await envCredentials({ ...ci, MK_REGISTRY_HOST: 'docker.io' })('registry-1.docker.io')).toEqual({ username: 'ci', password: 'cp' });
   });
 });

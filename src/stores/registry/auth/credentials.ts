@@ -28,9 +28,16 @@ export function secretsOf(c: Credential | undefined): string[] {
 /**
  * Credentials from the environment, for CI: MK_REGISTRY_USERNAME + MK_REGISTRY_PASSWORD,
  * or MK_REGISTRY_TOKEN (a bearer token sent to the registry as is). Read at call time.
+ *
+ * They belong to one registry host, as docker keeps credentials per host: the one
+ * MK_REGISTRY_HOST names, or else `chosenHost`, the registry the user chose for the command
+ * (its mk remote's, or one named on the command line). Any other host gets nothing from
+ * here: a host a ModelKit's Kitfile references, a redirect, another host's token server.
  */
-export function envCredentials(env: NodeJS.ProcessEnv = process.env): CredentialsProvider {
-  return async () => {
+export function envCredentials(env: NodeJS.ProcessEnv = process.env, chosenHost?: string): CredentialsProvider {
+  return async (host) => {
+    const owner = env.MK_REGISTRY_HOST?.trim() || chosenHost;
+    if (!owner || !sameRegistryHost(owner, host)) return undefined;
     const token = env.MK_REGISTRY_TOKEN;
     if (token) return { registryToken: token };
     const username = env.MK_REGISTRY_USERNAME;
@@ -57,4 +64,19 @@ export function chainCredentials(...providers: CredentialsProvider[]): Credentia
     }
     return undefined;
   };
+}
+
+const HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
+
+/** One registry host (host[:port], case aside; Docker Hub's names are one). */
+export function sameRegistryHost(a: string, b: string): boolean {
+  const norm = (h: string): string => {
+    const x = h
+      .trim()
+      .toLowerCase()
+      .replace(/^[a-z]+:\/\//, '')
+      .replace(/\/.*$/, '');
+    return HUB.has(x) ? 'docker.io' : x;
+  };
+  return norm(a) === norm(b);
 }

@@ -54,7 +54,7 @@ export async function readDockerConfig(path: string): Promise<DockerConfig> {
   if (!text.trim()) return {};
   try {
     const j = JSON.parse(text) as unknown;
-    if (!j || typeof j !== 'object' || Array.isArray(j)) throw new Error('not an object');
+    if (!j || typeof j !== 'object' || Array.isArray(j)) throw new ConfigError(path, 'not an object');
     return j as DockerConfig;
   } catch {
     // The text may hold credentials: never quote it.
