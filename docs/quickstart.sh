@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # mk quickstart: the main job end to end on the embedded default (a local OCI image layout,
 # no server): commit data with plain git, push, clone elsewhere, restore, go back in time.
+# Every check (cmp, diff, [ ... ]) stops the script when it fails: CI runs it as a test.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/mk-quickstart.XXXXXX")
@@ -36,8 +37,8 @@ run mk modelkit inspect origin:main
 say "Bob clones elsewhere: one command, data included"
 cd "$work"
 run mk clone "$work/origin.git" bob
-cmp alice/models/classifier.safetensors bob/models/classifier.safetensors && echo "bob's model is byte-identical"
-diff -r alice/data/images bob/data/images && echo "bob's dataset is byte-identical"
+cmp alice/models/classifier.safetensors bob/models/classifier.safetensors; echo "bob's model is byte-identical"
+diff -r alice/data/images bob/data/images; echo "bob's dataset is byte-identical"
 
 say "Alice retrains: git commit -a records the new model"
 cd "$work/alice"
@@ -48,12 +49,12 @@ run mk diff HEAD~1 HEAD
 
 say "Back in time: mk checkout restores the data of any revision"
 run mk checkout HEAD~1 -- models
-cmp models/classifier.safetensors "$work/bob/models/classifier.safetensors" && echo "the first model is back"
+cmp models/classifier.safetensors "$work/bob/models/classifier.safetensors"; echo "the first model is back"
 run mk checkout HEAD
 
 say "Plain git keeps the data right: reset and cherry-pick move the data with the pointers"
 run git reset -q --hard HEAD~1                                            # the model is Git's (filter): smudged back
-cmp models/classifier.safetensors "$work/bob/models/classifier.safetensors" && echo "reset: the first model is back"
+cmp models/classifier.safetensors "$work/bob/models/classifier.safetensors"; echo "reset: the first model is back"
 run git reset -q --hard ORIG_HEAD                                         # and forward again
 run git switch -q -c more-images
 for i in $(seq 201 230); do head -c 4096 /dev/urandom > "data/images/img-$i.png"; done
@@ -69,12 +70,12 @@ echo "after the reset: $(ls data/images | wc -l) images"
 [ "$(ls data/images | wc -l)" = 200 ]
 run mk status
 run git commit -q --allow-empty -m "docs"                                 # the next commit records nothing stale
-[ "$(git diff HEAD~1 HEAD --stat | wc -l)" = 0 ] && echo "the next commit recorded no stale data"
+[ "$(git diff HEAD~1 HEAD --stat | wc -l)" = 0 ]; echo "the next commit recorded no stale data"
 
 say "Bob pulls Alice's retrain with git; the post-merge hook restores the data"
 cd "$work/bob"
 run git pull -q
-cmp models/classifier.safetensors "$work/alice/models/classifier.safetensors" && echo "bob has the retrained model"
+cmp models/classifier.safetensors "$work/alice/models/classifier.safetensors"; echo "bob has the retrained model"
 
 say "Experiments: params, metrics and plots per commit; compare two trainings, promote the better one"
 cd "$work/alice"

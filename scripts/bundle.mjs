@@ -48,8 +48,8 @@ const common = {
   // network path and loads its own parts at run time. vega and vega-lite (mk plots diff, mk
   // report only) are 1.4 MB bundled: loaded from node_modules, where npm puts them anyway; so
   // is @sigstore/* (signing only; 1 MB with its HTTP stack, twice: in main's and the hooks'
-  // chunks); @resvg/resvg-js is a native addon.
-  external: ['tinypool', 'yaml', 'undici', 'vega', 'vega-lite', '@resvg/resvg-js', '@sigstore/sign', '@sigstore/bundle', '@sigstore/verify', '@sigstore/core'],
+  // chunks); @resvg/resvg-js (mk plots diff --png only) is a native addon and an optional peer.
+  external: ['tinypool', 'yaml', 'undici', 'vega', 'vega-lite', '@resvg/resvg-js', '@sigstore/sign', '@sigstore/bundle', '@sigstore/core'],
   // Bundled CommonJS dependencies require() Node's built-in modules.
   banner: { js: "import{createRequire as __mkRequire}from'node:module';const require=__mkRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { MkError, UsageError } from '../errors/index.js';
-import { lineSpec, renderPng, renderSvg, type RevisionSeries } from '../experiments/plots.js';
+import { lineSpec, pngRenderer, renderSvg, type RevisionSeries } from '../experiments/plots.js';
 import { parseSeries } from '../experiments/series.js';
 import { declaredAt, readSourceFile } from '../experiments/source.js';
 import type { PlotConfig } from '../repo/config.js';
@@ -88,6 +88,7 @@ export async function plotsDiff(opts: { cwd?: string; revs?: string[]; dir: stri
   const revs = await plotRevisions(ctx, opts.revs);
   const declared = await declaredPlots(ctx, revs);
   if (!declared.length) throw new MkError('ENOEXP', 'no plots are declared', { hint: "list them in .mk/config.yaml, e.g. 'plots: [plots/loss.csv]' or '{path: plots/loss.csv, x: step, y: loss}'" });
+  const toPng = opts.png ? await pngRenderer() : undefined;
   mkdirSync(dir, { recursive: true });
   const plots: RenderedPlot[] = [];
   for (const plot of declared) {
@@ -99,8 +100,8 @@ export async function plotsDiff(opts: { cwd?: string; revs?: string[]; dir: stri
     const specFile = join(dir, `${fileName(plot.path)}.vl.json`);
     await writeFileAtomic(specFile, JSON.stringify(spec, null, 2) + '\n');
     await writeFileAtomic(file, svg);
-    const png = opts.png ? join(dir, `${fileName(plot.path)}.png`) : undefined;
-    if (png) await writeFileAtomic(png, await renderPng(svg));
+    const png = toPng ? join(dir, `${fileName(plot.path)}.png`) : undefined;
+    if (png) await writeFileAtomic(png, toPng!(svg));
     plots.push({ path: plot.path, title, file, ...(png ? { png } : {}), spec: specFile, revisions: series.map((s) => s.revision), missing });
   }
   return { dir, plots };

@@ -110,7 +110,7 @@ function registerPlots(program: Command): void {
     .description('render each declared plot into one SVG with a line per revision (default: HEAD and the work tree)')
     .argument('[rev...]', 'revisions; `workspace` is the work tree')
     .option('-o, --out <dir>', 'the folder to write the SVGs (and their Vega-Lite specs) into (required)')
-    .option('--png', 'also write a PNG of each plot (twice the SVG size)')
+    .option('--png', 'also write a PNG of each plot (twice the SVG size; needs the optional package @resvg/resvg-js)')
     .option('--json', 'print the result as JSON')
     .action(async (revs: string[], o: { out?: string; png?: boolean; json?: boolean }) => {
       if (!o.out) throw new UsageError('name the folder to write the plots into: -o <dir>');

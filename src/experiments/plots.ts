@@ -1,3 +1,4 @@
+import { MkError } from '../errors/index.js';
 import type { Series } from './series.js';
 
 /** One revision's series of a plot. */
@@ -30,16 +31,35 @@ export function lineSpec(title: string, all: RevisionSeries[]): Record<string, u
   };
 }
 
-/** Renders a Vega-Lite spec to SVG, headless (no browser, no canvas). */
 /**
- * A PNG of an SVG, drawn by resvg (Rust, a prebuilt Node addon from npm; no browser), at twice
- * the SVG's size, with the system's fonts for the labels and a white background.
+ * What draws a PNG of an SVG: resvg (Rust, a prebuilt Node addon from npm; no browser), at
+ * twice the SVG's size, with the system's fonts for the labels and a white background. resvg
+ * is an optional peer of mk (4 MB for one option): loaded here, before anything is written,
+ * and when it is not installed one line says what to install.
  */
-export async function renderPng(svg: string): Promise<Buffer> {
-  const { Resvg } = await import('@resvg/resvg-js');
-  return Buffer.from(new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng());
+export async function pngRenderer(): Promise<(svg: string) => Buffer> {
+  const { Resvg } = await loadResvg();
+  return (svg) => Buffer.from(new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng());
 }
 
+/** The package that draws PNGs, installed beside mk by the users who want them. */
+export const RESVG = '@resvg/resvg-js';
+
+async function loadResvg(): Promise<typeof import('@resvg/resvg-js')> {
+  try {
+    return await import('@resvg/resvg-js');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const missing = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String((e as Error).message).includes(RESVG);
+    const why = missing ? 'which is not installed' : `which could not be loaded (${String((e as Error).message).split('\n')[0]})`;
+    throw new MkError('EUNSUPPORTED', `--png needs the optional package ${RESVG}, ${why}`, {
+      hint: `install it beside mk ('npm install -g ${RESVG}', or 'npm install ${RESVG}' where mk is a project dependency), or leave out --png for SVGs only`,
+      cause: e,
+    });
+  }
+}
+
+/** Renders a Vega-Lite spec to SVG, headless (no browser, no canvas). */
 export async function renderSvg(spec: Record<string, unknown>): Promise<string> {
   const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
   const compiled = vl.compile(spec as unknown as Parameters<typeof vl.compile>[0]).spec;

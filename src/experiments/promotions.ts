@@ -37,7 +37,7 @@ function parseNote(commit: string, text: string): Promotion[] {
     try {
       const v = JSON.parse(l.slice(PREFIX.length)) as Record<string, unknown>;
       if (typeof v.tag === 'string' && typeof v.at === 'string' && typeof v.digest === 'string')
-        out.push({ commit, tag: v.tag, remote: String(v.remote ?? ''), location: String(v.location ?? ''), digest: v.digest, at: v.at });
+        out.push({ commit, tag: v.tag, remote: typeof v.remote === 'string' ? v.remote : '', location: typeof v.location === 'string' ? v.location : '', digest: v.digest, at: v.at });
     } catch {
       /* a line someone edited by hand: not a promotion */
     }

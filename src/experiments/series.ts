@@ -55,6 +55,12 @@ function num(v: unknown): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+/** An x value that is not a number, as text (a nested JSON value as its JSON); a missing one is its row's index. */
+function label(v: unknown, i: number): string {
+  if (v === undefined || v === null) return String(i);
+  return typeof v === 'object' ? JSON.stringify(v) : String(v as string | boolean | bigint);
+}
+
 /** Records (column name -> value) from a CSV, TSV or JSON file. */
 function records(bytes: Uint8Array, path: string): Array<Record<string, unknown>> {
   const text = Buffer.from(bytes)
@@ -101,7 +107,7 @@ export function parseSeries(bytes: Uint8Array, path: string, want: { x?: string;
   recs.forEach((r, i) => {
     const yv = num(r[y]);
     if (yv === undefined) return;
-    const xv = x === undefined ? i : (num(r[x]) ?? String(r[x] ?? i));
+    const xv = x === undefined ? i : (num(r[x]) ?? label(r[x], i));
     points.push({ x: xv, y: yv });
   });
   return { x: x ?? 'step', y, points };

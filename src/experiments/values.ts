@@ -75,6 +75,8 @@ function plain(v: unknown, path: string, budget: { left: number }, depth = 0): u
     return v.map((x) => plain(x, path, budget, depth + 1));
   }
   if (typeof v === 'object') {
+    // A date of a parser's own (TOML's): its own text.
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
     if (typeof (v as { toISOString?: unknown }).toISOString === 'function') return String(v);
     const entries = Object.entries(v as object);
     count(entries.length);
@@ -83,7 +85,7 @@ function plain(v: unknown, path: string, budget: { left: number }, depth = 0): u
     return o;
   }
   if (typeof v === 'bigint') return Number(v);
-  return String(v);
+  return String(v as string); // undefined, a symbol or a function: never an object here
 }
 
 /** Nested mappings flattened to dotted keys; lists are one value (their JSON text). */

@@ -121,9 +121,9 @@ export async function writeStreamHashed(
       opts.onChunk?.(chunk.length);
     }
     await flush();
-    await Promise.all(inFlight);
+    await Promise.all(inFlight.filter((p) => p !== undefined));
   } catch (e) {
-    await Promise.allSettled(inFlight);
+    await Promise.allSettled(inFlight.filter((p) => p !== undefined));
     throw e;
   }
   giveBuffers(bufs);

@@ -1,13 +1,10 @@
-import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import { MediaType } from '../content/media-types.js';
-import { MkError } from '../errors/index.js';
-import { missingParents, tarHeader } from '../worktree/pack.js';
-import type { CacheStore } from '../content/storage.js';
+import { MkError, WrongSizeError } from '../errors/index.js';
+import { missingParents, TAR_END, tarHeader, tarPadding } from '../formats/tar.js';
+import type { CacheStore, IngestWriter } from '../content/storage.js';
 import { writeFileAtomicSync } from '../util/fs.js';
 import { readGitBlob, type TreeFile } from './tree.js';
 
@@ -20,12 +17,14 @@ import { readGitBlob, type TreeFile } from './tree.js';
 export async function treeLayer(gitdir: string, stateDir: string, cache: CacheStore, files: TreeFile[]): Promise<{ digest: string; size: number }> {
   const sigHash = createHash('sha256');
   for (const f of files) sigHash.update(`${f.path}\0${f.mode}\0${f.oid}\n`);
-  return memoizedTar(stateDir, cache, sigHash.digest('hex'), 'tree', async (pack) => {
+  return memoizedTar(stateDir, cache, sigHash.digest('hex'), 'tree', async (out) => {
     const seen = new Set<string>();
     for (const f of files) {
       const data = Buffer.from(await readGitBlob(gitdir, f.oid));
-      for (const d of missingParents(f.path, seen)) pack.entry(tarHeader(d, 'directory', 0o755, 0));
-      pack.entry(tarHeader(f.path, 'file', f.mode, data.length), data);
+      for (const d of missingParents(f.path, seen)) await out.write(tarHeader(d, 'directory', 0o755, 0));
+      await out.write(tarHeader(f.path, 'file', f.mode, data.length));
+      await out.write(data);
+      await out.write(tarPadding(data.length));
     }
   });
 }
@@ -38,13 +37,19 @@ export async function treeLayer(gitdir: string, stateDir: string, cache: CacheSt
  */
 export async function fileLayer(stateDir: string, cache: CacheStore, path: string, mode: number, blob: { digest: string; size: number }): Promise<{ digest: string; size: number }> {
   const sig = createHash('sha256').update(`file\0${path}\0${mode}\0${blob.digest}\n`).digest('hex');
-  return memoizedTar(stateDir, cache, sig, 'file', async (pack) => {
+  return memoizedTar(stateDir, cache, sig, 'file', async (out) => {
     if (!cache.existsSync({ mediaType: MediaType.octet, ...blob })) {
       throw new MkError('ENOTCACHED', `the data of ${path} is not in the local cache`, { hint: "run 'mk fetch' for this revision first" });
     }
-    for (const d of missingParents(path, new Set())) pack.entry(tarHeader(d, 'directory', 0o755, 0));
-    const entry = pack.entry(tarHeader(path, 'file', mode, blob.size));
-    await pipeline(Readable.from(await cache.fetch({ mediaType: MediaType.octet, ...blob })), entry); // verified (or trusted) on the way
+    for (const d of missingParents(path, new Set())) await out.write(tarHeader(d, 'directory', 0o755, 0));
+    await out.write(tarHeader(path, 'file', mode, blob.size));
+    let n = 0;
+    for await (const chunk of await cache.fetch({ mediaType: MediaType.octet, ...blob })) {
+      n += chunk.length;
+      await out.write(chunk); // verified (or trusted) on the way
+    }
+    if (n !== blob.size) throw new WrongSizeError(`the cached data of ${path}`, blob.size, n);
+    await out.write(tarPadding(blob.size));
   });
 }
 
@@ -53,7 +58,7 @@ export async function fileLayer(stateDir: string, cache: CacheStore, path: strin
  * unless a tar with the same signature was made before and is still cached (remembered in
  * .git/mk/tree-layers.json).
  */
-async function memoizedTar(stateDir: string, cache: CacheStore, sig: string, label: string, fill: (pack: tar.Pack) => Promise<void>): Promise<{ digest: string; size: number }> {
+async function memoizedTar(stateDir: string, cache: CacheStore, sig: string, label: string, fill: (out: Pick<IngestWriter, 'write'>) => Promise<void>): Promise<{ digest: string; size: number }> {
   const memoFile = join(stateDir, 'tree-layers.json');
   let memo: Record<string, { digest: string; size: number }> = {};
   try {
@@ -64,25 +69,17 @@ async function memoizedTar(stateDir: string, cache: CacheStore, sig: string, lab
   }
   const hit = memo[sig];
   if (hit && cache.claim(hit)) return hit;
-  const w = await cache.ingest(label);
-  const pack = tar.pack();
   // The store hashes the tar as it is written, and names it.
-  const sink = (async () => {
-    for await (const c of pack as AsyncIterable<Buffer>) await w.write(c);
-  })();
-  sink.catch(() => undefined); // awaited below
+  const out = await cache.ingest(label);
   try {
-    await fill(pack);
-    pack.finalize();
-    await sink;
-    const { digest, size } = await w.commit();
-    memo[sig] = { digest, size };
-    writeFileAtomicSync(memoFile, JSON.stringify(memo));
-    return { digest, size };
+    await fill(out);
+    await out.write(TAR_END);
   } catch (e) {
-    pack.destroy();
-    await sink.catch(() => undefined);
-    await w.abort();
+    await out.abort();
     throw e;
   }
+  const { digest, size } = await out.commit();
+  memo[sig] = { digest, size };
+  writeFileAtomicSync(memoFile, JSON.stringify(memo));
+  return { digest, size };
 }

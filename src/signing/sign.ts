@@ -15,12 +15,14 @@ export const KEY_HINT_ANNOTATION = 'dev.mk.signature.key-hint';
 export const PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
 export const CONTENT_ANNOTATION = 'dev.sigstore.bundle.content';
 
-export const SIGNATURE_KINDS = [
+/** What a signature referrer signs: the ModelKit (cosign), its files (OMS), or how it was built (SLSA provenance). */
+export type SignatureKind = 'signature' | 'files' | 'provenance';
+
+export const SIGNATURE_KINDS: ReadonlyArray<{ readonly kind: SignatureKind; readonly predicateType: string }> = [
   { kind: 'signature', predicateType: COSIGN_SIGN_PREDICATE },
   { kind: 'files', predicateType: OMS_PREDICATE },
   { kind: 'provenance', predicateType: SLSA_PREDICATE },
-] as const;
-export type SignatureKind = (typeof SIGNATURE_KINDS)[number]['kind'];
+];
 
 export interface SignInput {
   /** Where the ModelKit is: its referrers go there too. */

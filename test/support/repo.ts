@@ -1,8 +1,9 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultKitfile } from '../../src/modelkit/kitfile-sync.js';
 
 export const MK_BIN = fileURLToPath(new URL('../../bin/mk.js', import.meta.url));
 
@@ -35,14 +36,39 @@ export function gitEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   };
 }
 
-/** A fresh git repository with mk initialised; `cleanup` removes it. */
+/** The repositories makeRepo copies, made once per test process (git init, identity, and `mk init` or not). */
+const templates = new Map<boolean, string>();
+function repoTemplate(init: boolean): string {
+  const have = templates.get(init);
+  if (have && existsSync(have)) return have;
+  const dir = mkdtempSync(join(tmpdir(), 'mk-repo-template-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'config', 'user.name', 'Test');
+  git(dir, 'config', 'user.email', 'test@example.com');
+  git(dir, 'config', 'commit.gpgsign', 'false');
+  if (init) mk(dir, 'init', '--no-filter');
+  templates.set(init, dir);
+  return dir;
+}
+
+/**
+ * A fresh git repository with mk initialised (`mk init --no-filter`, or none with init: false);
+ * `cleanup` removes it. A copy of a repository made once per test process, so each test does
+ * not pay for git init and mk init again; its Kitfile names the new folder, as mk init would.
+ */
 export function makeRepo(opts: { init?: boolean } = {}): { dir: string; cleanup: () => void } {
+  const init = opts.init !== false;
+  const template = repoTemplate(init);
   const t = tempDir('mk-repo-');
-  git(t.dir, 'init', '-q', '-b', 'main');
-  git(t.dir, 'config', 'user.name', 'Test');
-  git(t.dir, 'config', 'user.email', 'test@example.com');
-  git(t.dir, 'config', 'commit.gpgsign', 'false');
-  if (opts.init !== false) mk(t.dir, 'init', '--no-filter');
+  cpSync(template, t.dir, { recursive: true });
+  if (init) {
+    const kitfile = defaultKitfile(basename(t.dir));
+    if (readFileSync(join(t.dir, 'Kitfile'), 'utf8') !== kitfile) {
+      writeFileSync(join(t.dir, 'Kitfile'), kitfile);
+      git(t.dir, 'add', '--', 'Kitfile');
+    }
+  }
   return t;
 }
 

@@ -1,18 +1,23 @@
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { Descriptor } from '../../content/descriptor.js';
 import { isDigest } from '../../content/descriptor.js';
-import { bufferSource, readAll, type BlobSource, type FetchOptions, type LocalStat, type SmallReads, type Sourcing, type Target } from '../../content/storage.js';
-import { DigestMismatchError, MkError, NotFoundError } from '../../errors/index.js';
+import { MediaType } from '../../content/media-types.js';
+import { bufferSource, readAll, type BlobSource, type FetchOptions, type LocalStat, type PushOptions, type SmallReads, type Sourcing, type Target } from '../../content/storage.js';
+import { DigestMismatchError, isMkError, MkError, NotFoundError } from '../../errors/index.js';
 
 /**
  * Blobs and tags held in memory: what a writer has just encoded (file lists and a directory
  * root, a referrer manifest and its index) before one graph copy sends them, children first,
- * to the cache or a remote. Also a store for tests and dry runs. Every push is verified.
+ * to the cache or a remote. Also a store for tests and dry runs. Every push is verified. It
+ * keeps the same Target contract as the layout and the registry (test/unit/stores).
  */
 export class MemoryStore implements Target, LocalStat, Sourcing, SmallReads {
   readonly location: string;
   private readonly blobs = new Map<string, Buffer>();
   private readonly refs = new Map<string, Descriptor>();
+  /** The media type each blob was stored with (resolving a manifest by digest names it). */
+  private readonly types = new Map<string, string>();
 
   constructor(location = 'memory') {
     this.location = location;
@@ -23,6 +28,7 @@ export class MemoryStore implements Target, LocalStat, Sourcing, SmallReads {
     const buf = Buffer.from(bytes);
     const digest = 'sha256:' + createHash('sha256').update(buf).digest('hex');
     this.blobs.set(digest, buf);
+    this.types.set(digest, mediaType);
     return { mediaType, digest, size: buf.length };
   }
 
@@ -62,15 +68,29 @@ export class MemoryStore implements Target, LocalStat, Sourcing, SmallReads {
     return this.blobs.get(digest)?.subarray(0, n);
   }
 
-  async push(expected: Descriptor, source: BlobSource): Promise<void> {
+  async push(expected: Descriptor, source: BlobSource, opts: PushOptions = {}): Promise<void> {
     if (!isDigest(expected.digest)) throw new MkError('EDIGEST', `not a sha256 digest: ${expected.digest}`);
-    const bytes = await readAll(source.open(0), expected.size);
-    const got = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
-    if (got !== expected.digest || bytes.length !== expected.size) throw new DigestMismatchError(`blob ${expected.digest}`, expected.digest, got);
+    // One byte more than expected is read, so a longer source is a mismatch, not a cut-off copy.
+    const bytes = source.path
+      ? await readFile(source.path)
+      : await readAll(source.open(0), expected.size + 1).catch((e: unknown) => {
+          if (isMkError(e, 'ETOOLARGE')) return undefined;
+          throw e;
+        });
+    const got = bytes ? 'sha256:' + createHash('sha256').update(bytes).digest('hex') : 'more bytes than expected';
+    if (!bytes || got !== expected.digest || bytes.length !== expected.size) throw new DigestMismatchError(`blob ${expected.digest}`, expected.digest, got);
+    const fresh = !this.blobs.has(expected.digest);
     this.blobs.set(expected.digest, bytes);
+    this.types.set(expected.digest, expected.mediaType);
+    if (fresh) opts.onProgress?.(bytes.length);
   }
 
   async resolve(reference: string): Promise<Descriptor> {
+    if (isDigest(reference)) {
+      const b = this.blobs.get(reference);
+      if (!b) throw new NotFoundError(`${reference} is not in ${this.location}`);
+      return { mediaType: this.types.get(reference) ?? MediaType.ociManifest, digest: reference, size: b.length };
+    }
     const d = this.refs.get(reference);
     if (!d) throw new NotFoundError(`tag '${reference}' is not in ${this.location}`);
     return d;

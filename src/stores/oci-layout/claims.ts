@@ -23,9 +23,16 @@ import { processAlive } from '../../util/fs.js';
  * - A gc that dies leaves its trash: the next process that opens the cache puts it all back.
  * - Claim files of finished processes are removed by gc, or by any process that finds no gc
  *   running (it holds the gc lock for that moment).
+ * - A gc run in a process that stored blobs itself (mk's API called in process: add, then gc)
+ *   counts that thread's earlier claims as finished, as it counts a finished process's: the
+ *   operations that made them have returned, with their pointers written. Claims this thread
+ *   makes after the run began go to a new file, and protect their blobs as any other.
  */
+let generation = 0;
+
 export class Claims {
   private fd?: number;
+  private gen = -1;
   private readonly dir: string;
 
   constructor(private readonly root: string) {
@@ -35,7 +42,9 @@ export class Claims {
   /** Records that this process is about to use `hex` (a blob it writes or reuses). */
   claim(hex: string): void {
     try {
-      if (this.fd === undefined) {
+      if (this.fd === undefined || this.gen !== generation) {
+        this.close();
+        this.gen = generation;
         mkdirSync(this.dir, { recursive: true });
         this.fd = openSync(join(this.dir, `${process.pid}-${threadId}-${randomBytes(4).toString('hex')}`), 'a', 0o644);
       }
@@ -106,13 +115,15 @@ export class Claims {
   /** Starts a gc run: the gc lock, and the claim files of processes already gone. */
   async beginSweep(): Promise<ClaimSweep> {
     const lock = await acquireLock(join(this.root, 'gc.lock'), 10 * 60_000);
+    generation++; // this thread's later claims go to new files
     let names: string[] = [];
     try {
       names = readdirSync(this.dir);
     } catch {
       /* none */
     }
-    return new ClaimSweep(this.root, this.dir, new Set(names.filter((n) => !alive(n))), lock);
+    const mine = `${process.pid}-${threadId}-`;
+    return new ClaimSweep(this.root, this.dir, new Set(names.filter((n) => !alive(n) || n.startsWith(mine))), lock);
   }
 }
 

@@ -262,7 +262,7 @@ export async function readBody(res: HttpResponse, what: string, limit: number, t
 }
 
 function cutOff(what: string, got: number, expected: number | undefined, cause?: unknown): RegistryNetworkError {
-  const why = cause === undefined ? '' : ` (${(cause as Error)?.message ?? String(cause)})`;
+  const why = cause === undefined ? '' : ` (${cause instanceof Error ? cause.message : String(cause as string)})`;
   return new RegistryNetworkError(`${what}: the answer broke off after ${got}${expected === undefined ? '' : ` of ${expected}`} bytes${why}`, {
     retriable: true,
     cause,

@@ -77,7 +77,7 @@ describe('mk report', () => {
       browser = await puppeteer.launch({ executablePath: peer('chromium'), headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
       page = await browser.newPage();
       await page.setViewport({ width: 1100, height: 1400 });
-    }, 60_000);
+    });
     afterAll(async () => {
       await browser?.close();
     });
@@ -135,7 +135,7 @@ describe('mk report', () => {
       expect(await page.$$eval('figure svg [aria-roledescription="line mark container"]', (l) => l.length)).toBe(2);
       expect(await page.$eval('pre', (e) => e.textContent)).toContain(`kit pull registry.example.com/team/churn:${head}`);
       writeFileSync(p('out/report.png'), shot);
-    }, 60_000);
+    });
   });
 });
 

@@ -177,11 +177,17 @@ describe('git commit forms', () => {
     // A retrain in the main work tree, not committed yet...
     const retrained = writeRandom(join(R, 'data', 'big.bin'), 100_000);
     writeRandom(join(R, 'code.py'), 107);
-    // ...while, a few seconds later, a clean, code-only commit happens in the linked worktree.
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2500);
+    // ...while a clean, code-only commit happens in the linked worktree. Its pre-commit hook
+    // finds nothing to do there and stamps that worktree clean: in the worktree's own git dir.
+    // Were it the main work tree's stamp, the main tree's next commit would skip mk once the
+    // stamp is newer than the retrain (the fast path compares change times with it).
+    const mainFastPath = ['clean.stamp', 'pre-commit-fast.sh'].map((f) => join(R, '.git', 'mk', f));
+    const before = mainFastPath.map((f) => (existsSync(f) ? `${statSync(f).mtimeMs} ${readFileSync(f, 'utf8')}` : 'none'));
     writeRandom(join(wt, 'code.py'), 106);
     const w = gitRun(wt, ['commit', '-am', 'code in the worktree']);
     expect(w.status, w.stderr).toBe(0);
+    expect(existsSync(join(g(wt, 'rev-parse', '--absolute-git-dir').trim(), 'mk', 'clean.stamp')), 'the worktree stamps itself clean').toBe(true);
+    expect(mainFastPath.map((f) => (existsSync(f) ? `${statSync(f).mtimeMs} ${readFileSync(f, 'utf8')}` : 'none'))).toEqual(before);
     const c = gitRun(R, ['commit', '-am', 'retrain']);
     expect(c.status, c.stderr).toBe(0);
     expect(pointerDigest(R, 'HEAD', 'data/big.bin')).toBe(retrained);

@@ -4,12 +4,19 @@
  * ModelKit under its commit id; a branch tag is the remote ref being updated (never a local
  * branch name) and only moves forward, unless forced.
  */
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forcedRef, isDryRun } from '../../../src/integration/hooks/pre-push.js';
+import { startFaultProxy } from '../../support/fault-proxy.js';
 import { tempDir } from '../../support/repo.js';
 import { bareRemote, expectModelKit, g, gitRun, gitRunAsync, head, identify, mk, mkLines, mkRun, newRepo, pointerDigest, published, registry, writeRandom, type Registry } from './support.js';
+
+/**
+ * The most registry requests a pushed commit's ModelKit may take on average: its new code
+ * layer and config (HEAD, POST, PUT each), its manifest and tag, a tenth of a model. Measured:
+ * 9.3 per commit for 100 commits.
+ */
+const PER_MODELKIT = 12;
 
 describe('push tags: what the registry is told, and what is left to git', () => {
   let root: string;
@@ -197,8 +204,14 @@ describe('push tags: what the registry is told, and what is left to git', () => 
     expect(digestOf(remote, 'main')).toBe(digestOf(remote, c));
   });
 
-  it('100 commits pushed at once: each gets its ModelKit under its commit id, the branch tag names the last', async () => {
+  it('100 commits pushed at once: each gets its ModelKit under its commit id, the branch tag names the last, for a bounded number of requests each', async () => {
     const { repo, remote, A } = team();
+    // A proxy in front of the registry counts the requests (the time is in bench/push-history.mjs):
+    // A's own setting (.git/mk/config.yaml) sends origin through it for this push.
+    const proxy = await startFaultProxy(`http://${reg.host}`);
+    const local = join(A, '.git', 'mk', 'config.yaml');
+    expect(existsSync(local)).toBe(false);
+    writeFileSync(local, `remotes:\n  origin: oci://${proxy.host}/${repo}\n`);
     const commits: string[] = [];
     for (let i = 1; i <= 100; i++) {
       if (i % 10 === 0) {
@@ -208,61 +221,19 @@ describe('push tags: what the registry is told, and what is left to git', () => 
       g(A, '-c', 'core.hooksPath=/dev/null', 'commit', '-q', '-am', `step ${i}`);
       commits.push(head(A));
     }
-    const started = Date.now();
+    proxy.clear();
     const p = await gitRunAsync(A, ['push']); // not gitRun: see gitRunAsync
-    const ms = Date.now() - started;
+    const requests = proxy.requests.length;
+    await proxy.stop();
+    rmSync(local);
     expect(p.status, p.stderr).toBe(0);
     expect(mkLines(p)).toContain('mk: published 99 more ModelKits, each tagged with its commit id');
     const all = await tags(repo);
     for (const c of commits) expect(all, c).toContain(c);
     expect(digestOf(remote, 'main')).toBe(digestOf(remote, commits[99]!));
     expectModelKit(A, remote, commits[49]!, {}, { verify: true });
-    // ~10 small requests per ModelKit, several ModelKits at a time: ~70-140 ms per commit on a
-    // loaded 2-vCPU machine. The bound only catches a return to seconds per commit.
-    expect(ms).toBeLessThan(60_000);
-  });
-});
-
-describe('which git push forces a ref (read from its command line)', () => {
-  const main = { localRef: 'refs/heads/main', remoteRef: 'refs/heads/main' };
-  const feature = { localRef: 'refs/heads/feature', remoteRef: 'refs/heads/main' };
-  const head = { localRef: 'HEAD', remoteRef: 'refs/heads/main' };
-  it.each([
-    [[], main, false],
-    [['origin', 'main'], main, false],
-    [['-f'], main, true],
-    [['-uf', 'origin', 'main'], main, true],
-    [['--force'], main, true],
-    [['--force-with-lease'], main, true],
-    [['--force-with-lease=main:abc'], main, true],
-    [['--mirror', 'origin'], main, true],
-    [['-o', 'f', 'origin', 'main'], main, false],
-    [['-of', 'origin', 'main'], main, false],
-    [['origin', '+main'], main, true],
-    [['origin', '+main', 'other'], { localRef: 'refs/heads/other', remoteRef: 'refs/heads/other' }, false],
-    [['origin', '+feature:main'], feature, true],
-    [['origin', '+feature:other'], feature, false],
-    [['origin', '+HEAD'], head, true],
-    [['origin', '+HEAD:refs/heads/main'], head, true],
-    [['origin', '+refs/heads/*:refs/heads/*'], main, true],
-    [['origin', '--', '+main'], main, true],
-  ] as const)('git push %j forces %j: %s', (argv, line, want) => {
-    expect(forcedRef([...argv], line)).toBe(want);
-  });
-  it('a + refspec in remote.<name>.push forces when the command line names no refspec', () => {
-    expect(forcedRef(['origin'], main, ['+refs/heads/*:refs/heads/*'])).toBe(true);
-    expect(forcedRef([], main, ['+refs/heads/main:refs/heads/main'])).toBe(true);
-    expect(forcedRef([], main, ['refs/heads/*:refs/heads/*'])).toBe(false);
-    expect(forcedRef(['origin', 'main'], main, ['+refs/heads/*:refs/heads/*'])).toBe(false);
-  });
-  it.each([
-    [[], false],
-    [['-n'], true],
-    [['--dry-run', 'origin'], true],
-    [['-un', 'origin', 'main'], true],
-    [['-o', 'n', 'origin'], false],
-    [['origin', 'n'], false],
-  ] as const)('git push %j is a dry run: %s', (argv, want) => {
-    expect(isDryRun([...argv])).toBe(want);
+    // A few small requests per ModelKit (its new blobs, config, manifest, tag): a regression to
+    // re-sending or re-checking what earlier ModelKits already published shows here.
+    expect(requests / 100).toBeLessThanOrEqual(PER_MODELKIT);
   });
 });

@@ -200,7 +200,7 @@ export async function registry(root: string): Promise<Registry> {
       c.on('exit', () => (exited = true));
       c.stdout!.on('data', (d: Buffer) => (output += d.toString()));
       c.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-      const deadline = Date.now() + 15_000;
+      const deadline = Date.now() + 120_000; // a hang guard: a loaded machine starts it slowly
       while (!(await answers(url))) {
         if (exited) throw new Error(`docker-registry exited before answering:\n${output}`);
         if (Date.now() > deadline) throw new Error(`docker-registry did not answer on ${url}:\n${output}`);

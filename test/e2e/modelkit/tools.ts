@@ -23,7 +23,7 @@ export interface ToolRun {
 }
 
 /** No command in these stories takes long: one that hangs fails its test instead of stalling the suite. */
-const TIMEOUT_MS = 90_000;
+const TIMEOUT_MS = 300_000;
 
 export function runAsync(bin: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ToolRun> {
   return new Promise((resolve, reject) => {

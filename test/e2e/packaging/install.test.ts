@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,16 @@ import { tempDir } from '../../support/repo.js';
 import { bareRemote, env, fileSha, identify, mkLines, writeRandom, type Run } from '../git/support.js';
 
 const project = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string>; devDependencies: Record<string, string>; man: string[] };
+const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as {
+  version: string;
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
+  peerDependenciesMeta: Record<string, { optional?: boolean }>;
+  man: string[];
+};
+/** Packages mk loads only for one option, installed by the users who want it (`npm install -g <name>`). */
+const optionalPeers = Object.keys(pkg.peerDependencies).filter((d) => pkg.peerDependenciesMeta[d]?.optional);
 
 let root: string;
 let cleanup: () => void;
@@ -122,7 +131,9 @@ describe('the npm package', () => {
     // Scoped packages (@sigstore/sign) are a folder per scope.
     const deps = readdirSync(join(installed, 'node_modules')).flatMap((d) => (d.startsWith('@') ? readdirSync(join(installed, 'node_modules', d)).map((s) => `${d}/${s}`) : [d]));
     for (const d of Object.keys(pkg.dependencies)) expect(deps).toContain(d);
-    for (const d of Object.keys(pkg.devDependencies)) expect(deps).not.toContain(d.split('/')[0]);
+    for (const d of Object.keys(pkg.devDependencies)) if (!(d in pkg.dependencies)) expect(deps).not.toContain(d);
+    expect(optionalPeers).toContain('@resvg/resvg-js');
+    for (const d of optionalPeers) expect(deps).not.toContain(d);
     // Every package the installed JavaScript imports is a runtime dependency (or Node's own).
     const imported = new Set<string>();
     const scan = (dir: string): void => {
@@ -136,7 +147,7 @@ describe('the npm package', () => {
     scan(join(installed, 'dist'));
     const outside = [...imported].filter((m) => !m.startsWith('node:') && !builtinModules.includes(m));
     expect(outside).toContain('commander');
-    expect(outside.filter((m) => !(m in pkg.dependencies))).toEqual([]);
+    expect(outside.filter((m) => !(m in pkg.dependencies) && !optionalPeers.includes(m))).toEqual([]);
     expect(ok(root, 'sh', ['-c', 'command -v mk'])).toBe(`${join(prefix, 'bin', 'mk')}\n`);
     expect(ok(root, 'mk', ['--version']).trim()).toBe(pkg.version);
     expect(ok(root, 'mk', ['--help'])).toContain('Usage: mk');
@@ -145,10 +156,56 @@ describe('the npm package', () => {
     expect(ok(root, 'mk', ['help', 'add'])).toMatch(/^MK-ADD\(1\)/m);
   });
 
+  it('is a library with an exports map: the API and package.json, nothing deeper', () => {
+    const consumer = join(root, 'consumer');
+    mkdirSync(join(consumer, 'node_modules'), { recursive: true });
+    symlinkSync(installed, join(consumer, 'node_modules', 'mk'));
+    writeFileSync(join(consumer, 'package.json'), '{"type":"module"}');
+    const script = [
+      "const mk = await import('mk');",
+      "const pkg = (await import('mk/package.json', { with: { type: 'json' } })).default;",
+      "let deep = 'importable';",
+      "try { await import('mk/dist/api/add.js'); } catch (e) { deep = e.code; }",
+      'console.log(JSON.stringify({ add: typeof mk.add, MkError: typeof mk.MkError, RepoContext: typeof mk.RepoContext, version: pkg.version, deep }));',
+    ].join('\n');
+    const out = JSON.parse(ok(consumer, process.execPath, ['--input-type=module', '-e', script]));
+    expect(out).toEqual({ add: 'function', MkError: 'function', RepoContext: 'undefined', version: pkg.version, deep: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+  });
+
   it('runs with npx from the tarball', () => {
     const r = run(dirname(tarball), 'npx', ['--yes', `./${tarball.split('/').pop()}`, '--version'], process.env.PATH ?? '');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe(pkg.version);
+  });
+});
+
+describe('an optional package', () => {
+  it('mk plots diff --png without @resvg/resvg-js says in one line what to install, and writes nothing; installed beside mk as it says, PNGs are drawn', () => {
+    const repo = join(root, 'plots');
+    mkdirSync(join(repo, 'plots'), { recursive: true });
+    ok(repo, 'git', ['init', '-q']);
+    identify(repo);
+    ok(repo, 'mk', ['init']);
+    writeFileSync(join(repo, 'plots', 'loss.csv'), 'step,loss\n0,1\n1,0.5\n2,0.3\n');
+    appendFileSync(join(repo, '.mk', 'config.yaml'), 'plots: [plots/loss.csv]\n');
+    ok(repo, 'git', ['add', '-A']);
+    ok(repo, 'git', ['commit', '-qm', 'plots']);
+    const r = run(repo, 'mk', ['plots', 'diff', '-o', 'out', '--png']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/^mk: --png needs the optional package @resvg\/resvg-js, which is not installed\nhint: install it beside mk \('npm install -g @resvg\/resvg-js'/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(2);
+    expect(existsSync(join(repo, 'out'))).toBe(false);
+    // Without --png, the SVGs need nothing more.
+    ok(repo, 'mk', ['plots', 'diff', '-o', 'svg-only']);
+    expect(readdirSync(join(repo, 'svg-only'))).toContain('plots_loss.csv.svg');
+    // The hint's command, into the prefix mk is installed in (from npm's cache when it has it).
+    ok(root, 'npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', `@resvg/resvg-js@${pkg.peerDependencies['@resvg/resvg-js']}`]);
+    ok(repo, 'mk', ['plots', 'diff', '-o', 'out', '--png']);
+    expect(
+      readFileSync(join(repo, 'out', 'plots_loss.csv.png'))
+        .subarray(1, 4)
+        .toString('latin1'),
+    ).toBe('PNG');
   });
 });
 

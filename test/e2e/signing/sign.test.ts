@@ -75,7 +75,7 @@ describe('signed ModelKits', () => {
     appendFileSync(join(proj.dir, '.git', 'mk', 'config.yaml'), `signing:\n  key: ${key}.key\n`);
     expect(await mkOk(proj.dir, ['push'])).toMatch(/^ModelKit sha256:[0-9a-f]{64} tagged .*, signed \(signature, files, provenance\)$/m);
     await mkOk(proj.dir, ['push', '-r', 'lay']);
-  }, 120_000);
+  });
   afterAll(async () => {
     await reg?.stop();
     proj?.cleanup();

@@ -57,7 +57,7 @@ describe('mk get reads one file of a 3,000-file dataset by byte range', () => {
     expect(index.manifests.length).toBe(before - 1);
     writeFileSync(join(bare, 'index.json'), JSON.stringify(index));
     commit = git(src, 'rev-parse', 'HEAD').trim();
-  }, 180_000);
+  });
   afterAll(async () => {
     await proxy?.stop();
     await registry?.stop();

@@ -253,8 +253,8 @@ type RemoteKind = 'layout' | 'registry';
 interface MkRemote {
   src: string;
   url: string;
-  remoteSound(what: string): void;
-  remoteRoots(): string[];
+  remoteSound: (what: string) => void;
+  remoteRoots: () => string[];
 }
 const remotes = new Map<RemoteKind, MkRemote>();
 /** A copy of the base repository whose default mk remote is a layout folder or a registry repository (no fault proxy). */
@@ -268,7 +268,7 @@ async function mkRemote(kind: RemoteKind): Promise<MkRemote> {
   r = {
     src,
     url,
-    remoteSound(what: string) {
+    remoteSound: (what: string) => {
       if (kind === 'layout') expectSoundLayout(url, `${what}: the remote`);
       else expectNone(corruptRegistryBlobs(reg.rootDir), `${what}: registry blobs whose bytes do not match their digest`);
     },

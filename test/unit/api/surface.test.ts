@@ -81,7 +81,6 @@ const SURFACE = [
   'MediaType',
   'MemoryStore',
   'POINTER_SUFFIX',
-  'RepoContext',
   'bufferSource',
   'copyGraph',
   'digestHex',

@@ -45,7 +45,8 @@ describe("the cache's ingest", () => {
     const file = join(root, 'claimed.bin');
     writeFileSync(file, bytes);
     // A buffer, a file, and a file the source says is a trusted cache blob (only mk's stores may say so).
-    for (const source of [bufferSource(bytes), { path: file, open: bufferSource(bytes).open }, { path: file, trusted: true, open: bufferSource(bytes).open }]) {
+    const open = (offset?: number) => bufferSource(bytes).open(offset);
+    for (const source of [bufferSource(bytes), { path: file, open }, { path: file, trusted: true, open }]) {
       const e = await cache.push({ mediaType: 'application/octet-stream', digest: wrong, size: bytes.length }, source).then(
         () => undefined,
         (x: unknown) => x,

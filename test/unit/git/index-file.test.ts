@@ -5,7 +5,7 @@
  * and the cases mk leaves to git (split index, a held lock, a changed entry).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { entryStat, indexLocation, parseIndex, patchIndexStat, readIndexFile, sameStatData, statData } from '../../../src/git/index-file.js';
@@ -30,6 +30,12 @@ function repo(format: 'sha1' | 'sha256' = 'sha1'): string {
   git(dir, 'add', '-A');
   git(dir, 'commit', '-qm', 'init');
   return dir;
+}
+
+/** Dates a file a minute back: older than any index written from now on, so git does not take its entry as racy. */
+function datedBack(path: string): void {
+  const t = Date.now() / 1000 - 60;
+  utimesSync(path, t, t);
 }
 
 /** Stages `text` for `path` without stat data (as mk does before patching it), returns the oid. */
@@ -71,8 +77,8 @@ describe('the index file', () => {
       // staged blob is not the file's bytes, yet after the patch git takes the file as clean.
       writeFileSync(join(d, 'dir/c.txt'), 'content of dir/c.txt\n'); // same bytes, new stat data
       const oid = stageWithoutStat(d, 'dir/c.txt', 'a different text\n');
+      datedBack(join(d, 'dir/c.txt')); // not racy: written well before the index
       const st = lstatSync(join(d, 'dir/c.txt'), { bigint: true });
-      await new Promise((r) => setTimeout(r, 1100)); // not racy
       expect(patchIndexStat(where.path, where.hashLen, [{ path: 'dir/c.txt', oid, stat: statData(st) }])).toEqual(['dir/c.txt']);
       // git accepts the file (checksum right) and, trusting the stat data, does not read it
       // (entries racy when the patch was written are smudged: git re-reads those, see below).
@@ -101,8 +107,8 @@ describe('the index file', () => {
     expect(where.hashLen).toBe(32);
     const oid = stageWithoutStat(d, 'a.txt', 'other\n');
     expect(oid).toHaveLength(64);
+    datedBack(join(d, 'a.txt'));
     const st = lstatSync(join(d, 'a.txt'), { bigint: true });
-    await new Promise((r) => setTimeout(r, 1100));
     expect(patchIndexStat(where.path, where.hashLen, [{ path: 'a.txt', oid, stat: statData(st) }])).toEqual(['a.txt']);
     expect(git(d, 'diff-files', '--name-only').split('\n')).not.toContain('a.txt');
     expect(git(d, 'diff', '--name-only').trim()).toBe('');
