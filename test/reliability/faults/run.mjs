@@ -51,6 +51,9 @@ const dirty = res.dirty ?? sh('git', ['status', '--porcelain', '--', 'src', 'bin
 const cpu = (readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m) ?? [])[1] ?? cpus()[0]?.model ?? '?';
 const machine = `${sh('nproc', [])} CPUs (nproc), ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux ${sh('uname', ['-r'])}, Node ${process.version}, ${sh('git', ['--version'])}`;
 const minutes = (res.ms / 60000).toFixed(1);
+// The machine's load while the suite ran (a shared machine makes a run slower, never failed).
+// Results from before the suite sampled it can be given one: MK_FAULTS_LOAD='mean 9.1, min 6.0, max 15.2'.
+const load = res.load ? `mean ${res.load.mean.toFixed(1)}, min ${res.load.min.toFixed(1)}, max ${res.load.max.toFixed(1)} (${res.load.samples} samples)` : process.env.MK_FAULTS_LOAD;
 
 const stats = res.stats;
 const tot = stats.reduce((a, s) => ({ injected: a.injected + s.injected, recovered: a.recovered + s.recovered, failures: a.failures + s.failures, trials: a.trials + s.trials }), {
@@ -101,7 +104,7 @@ const date = res.date ?? statSync(out).mtime.toISOString();
 const doc = `# Reliability: fault injection
 
 \`test/reliability/faults/\` injects faults into real runs of mk and checks that nothing is lost or
-corrupted and that the next run finishes the job. CI (\`npm test\`) runs about 120 faults;
+corrupted and that the next run finishes the job. CI (\`npm test\`) runs about 120 faults (at least 100);
 \`npm run faults\` runs the same trials ten times over (about 1,200) and rewrites this file.
 Each category is bounded by its number of trials, never by a clock: on a loaded machine a run
 takes longer, it does not fail. A run prints its seed; \`MK_FAULTS_SEED=<seed>\` replays it (kill moments are seeded,
@@ -133,7 +136,7 @@ never an internal error.
 ## Latest long run
 
 - date: ${date.replace(/\.\d+Z$/, 'Z')}
-- machine: ${machine}
+- machine: ${machine}${load ? `\n- machine load (1-minute load average during the run): ${load}` : ''}
 - commit: ${commit}${dirty ? ' (the work tree had uncommitted changes in src/, being edited at the time of the run)' : ''}
 - seed ${res.seed}, scale ×${res.scale}, ${minutes} min
 
