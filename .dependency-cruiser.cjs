@@ -16,6 +16,7 @@ const LAYERS = [
   ['worktree'],
   ['experiments'],
   ['modelkit'],
+  ['pipeline'],
   ['signing'],
   ['notify'],
   ['api'],

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // mk benchmark harness: mk vs Git LFS vs DVC vs hardware floors, on generated data.
-// Usage: node bench/run.mjs [--quick] [--only big,small,medium] [--tools mk,lfs,dvc,floor]
+// Usage: node bench/run.mjs [--quick] [--only big,small,medium,pipeline] [--tools mk,lfs,dvc,floor]
 //        [--reps N] [--dir PATH] [--out FILE] [--mk-remote registry|layout] [--timeout SEC]
 //        [--keep] [--no-install]
 // See docs/BENCHMARKS.md ("How to run") and `--help`.
@@ -28,7 +28,8 @@ const ROOT = resolve(HERE, '..');
 const HELP = `mk benchmark: mk vs Git LFS vs DVC vs floors (openssl sha256, cp -r, skopeo copy)
 
   --quick              scaled-down data: 256 MiB file, 2,000 small files, 20 x 10 MiB
-  --only LIST          datasets to run: big, small, medium (comma-separated)
+  --only LIST          datasets to run: big, small, medium (comma-separated); pipeline: mk repro
+                       beside dvc repro with nothing to do (bench/pipeline.mjs, --reps runs)
   --tools LIST         columns to run: mk, lfs, dvc, floor (default: all)
   --reps N             repetitions per measurement (default 3)
   --dir PATH           work dir for data and temp repos (default $MK_BENCH_DIR or /tmp/mk-bench)
@@ -129,7 +130,7 @@ function parseArgs(argv) {
         throw new Error(`unknown option ${a} (see --help)`);
     }
   }
-  const known = ['big', 'small', 'medium'];
+  const known = ['big', 'small', 'medium', 'pipeline'];
   for (const d of o.only ?? []) if (!known.includes(d)) throw new Error(`unknown dataset '${d}' (one of ${known.join(', ')})`);
   for (const t of o.tools) if (!['mk', 'lfs', 'dvc', 'floor'].includes(t)) throw new Error(`unknown tool '${t}' (one of mk, lfs, dvc, floor)`);
   if (!['registry', 'layout'].includes(o.mkRemote)) throw new Error('--mk-remote is registry or layout');
@@ -235,6 +236,13 @@ function reportOnly(opts) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.reportOnly) return reportOnly(opts);
+  if (opts.only?.includes('pipeline')) {
+    // Its own script (a table of its own in docs/BENCHMARKS.md): mk repro and dvc repro with nothing to do.
+    const r = spawnSync(process.execPath, [join(HERE, 'pipeline.mjs'), '--runs', String(opts.reps), ...(opts.quick ? ['--files', '2000'] : [])], { stdio: 'inherit' });
+    if (r.status !== 0) process.exitCode = r.status ?? 1;
+    opts.only = opts.only.filter((d) => d !== 'pipeline');
+    if (!opts.only.length) return;
+  }
   const t0 = Date.now();
   const work = resolve(opts.dir);
   mkdirSync(work, { recursive: true });

@@ -36,6 +36,9 @@ export {
   type HeldTag,
   type CopyProgress,
   type Announcement,
+  type PublishedRoutedModelKit,
+  type Withheld,
+  type RunCacheTransfer,
 } from './api/transfer.js';
 export type { PartialPullResult } from './api/partial-pull.js';
 export { get, type GetOptions, type GetResult } from './api/get.js';
@@ -53,6 +56,7 @@ export {
   type ModelKitInfo,
   type UnpackOptions,
   type VerifyResult,
+  type RoutedVerify,
   type CopyModelKitResult,
   type ResolvedModelKit,
 } from './api/modelkit.js';
@@ -62,10 +66,14 @@ export type { ImageManifest } from './content/oci-manifest.js';
 export type { TrackedPointer } from './git/pointers.js';
 export { install, uninstall, type InstallResult } from './api/install.js';
 export { migrate, type MigrateResult } from './api/migrate.js';
+export { migrateFromDvc, type DvcMigrateOptions, type DvcMigrateResult, type DvcMigrated } from './api/migrate-dvc.js';
+export type { DvcSkip } from './formats/dvc.js';
+export { migrateFromLfs, type LfsMigrateOptions, type LfsMigrateResult } from './api/migrate-lfs.js';
 export { login, logout } from './api/login.js';
 export { keygen, type KeygenResult } from './api/keygen.js';
 export { sign, verifySignatures, type SignResult, type SignaturesResult } from './api/sign.js';
 export type { SignatureCheck } from './signing/verify.js';
+export type { LineageStage } from './signing/statements.js';
 export type { SignatureKind } from './signing/sign.js';
 
 // ---------------------------------------------------------------- experiments
@@ -74,8 +82,15 @@ export type { ValuesDiff } from './experiments/diff.js';
 export type { FileValues } from './experiments/collect.js';
 export { expShow, promote, type ExpShowOptions, type ExpShowResult, type ExperimentRow, type PromoteResult } from './api/exp.js';
 export type { Promotion } from './experiments/promotions.js';
+export { expApply, expBranch, expExec, expRemove, expRun, type ExpApplyResult, type Experiment, type ExpRunEvent, type ExpRunOptions, type ExpRunResult } from './api/exp-run.js';
+export type { ExpStatus } from './pipeline/exp-refs.js';
 export { plotsDiff, type PlotsDiffResult, type RenderedPlot } from './api/plots.js';
 export { report, type ReportData, type ReportResult } from './api/report.js';
+
+// ---------------------------------------------------------------- pipelines
+export { repro, type ReproOptions, type ReproResult, type ReproEvent, type StageOutcome } from './api/repro.js';
+export type { StageAction } from './pipeline/repro.js';
+export { stageStatus, dag, type StageStatus, type DagResult, type DagStage } from './api/stages.js';
 
 // ---------------------------------------------------------------- what Git starts
 export { filterProcess, type FilterProcessOptions } from './integration/filter/process.js';

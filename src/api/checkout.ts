@@ -23,6 +23,8 @@ import { indexTexts, refreshIndex, stagePointerTexts } from '../git/index-update
 import { blobId } from '../git/blob-id.js';
 import { recordPointerState } from '../git/pointer-state.js';
 import { forgetPartial } from '../worktree/partial.js';
+import { readWithheld, withheldFor, type Withheld } from '../remote/access.js';
+import { routeOf } from '../repo/routes.js';
 
 export interface CheckoutOptions {
   cwd?: string;
@@ -48,7 +50,8 @@ export interface CheckoutOptions {
 
 export interface CheckoutArtifact {
   path: string;
-  action: 'restored' | 'unchanged' | 'not-cached';
+  /** `withheld`: routed to a remote this clone may not read (remotes by path); its pointer stays, its data is absent. */
+  action: 'restored' | 'unchanged' | 'not-cached' | 'withheld';
   written: number;
   removed: number;
 }
@@ -56,6 +59,8 @@ export interface CheckoutArtifact {
 export interface CheckoutResult {
   rev?: string;
   artifacts: CheckoutArtifact[];
+  /** Data this clone may not read (remotes by path), left out; everything else was placed. */
+  withheld?: Withheld[];
 }
 
 interface Plan {
@@ -87,6 +92,9 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
     const plans: Plan[] = [];
     const unsaved: string[] = [];
     const notCached: CheckoutArtifact[] = [];
+    // Data a fetch found this clone may not read (remotes by path): withheld, not an error.
+    const record = readWithheld(ctx.stateDir);
+    const withheld: Withheld[] = [];
     // Files kept inside packs have no blob of their own: found through the cache's manifests, once, if needed.
     let savedInPacks: Promise<Set<string>> | undefined;
     const inCache = async (digest: string, size: number) => ctx.cache.existsSync({ mediaType: MediaType.octet, digest, size }) || (await (savedInPacks ??= savedFileDigests(ctx.cache))).has(digest);
@@ -122,7 +130,9 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
         }
       }
       const plan = (await planFromStamp(ctx, stamps, t, early.get(t.path))) ?? (await planArtifact(ctx, stat, t, base, unsaved, inCache));
-      if (plan === 'not-cached') notCached.push({ path: t.path, action: 'not-cached', written: 0, removed: 0 });
+      const w = plan === 'not-cached' && record.size ? withheldFor(record, t.path, routeOf(ctx.config, t)) : undefined;
+      if (w) withheld.push(w);
+      else if (plan === 'not-cached') notCached.push({ path: t.path, action: 'not-cached', written: 0, removed: 0 });
       else plans.push(plan);
     }
     if (unsaved.length && !opts.force) throw new UnsavedChangesError(unsaved);
@@ -196,7 +206,7 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
       } else if (await configuredFilter(ctx.root)) await git(ctx.root, ['add', '--', ...rest]);
       else await refreshIndex(ctx.root);
     }
-    artifacts.push(...notCached);
+    artifacts.push(...notCached, ...withheld.map((w) => ({ path: w.path, action: 'withheld' as const, written: 0, removed: 0 })));
     if (notCached.length) {
       stat.save();
       throw new MkError('ENOTCACHED', `data not in the local cache for ${notCached.map((a) => a.path).join(', ')}`, {
@@ -205,7 +215,7 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
       });
     }
     await recordPointerState(ctx.root, ctx.stateDir);
-    return { rev: commit, artifacts };
+    return { rev: commit, artifacts, ...(withheld.length ? { withheld } : {}) };
   } finally {
     stat.save();
     stamps.save();

@@ -4,7 +4,7 @@ import { installHooks } from '../git/hook-shims.js';
 import { installFilterConfig } from '../git/filter-config.js';
 import { RepoContext } from '../repo/context.js';
 import { MkError, UsageError } from '../errors/index.js';
-import { pull, type CopyProgress } from './transfer.js';
+import { pull, type CopyProgress, type Withheld } from './transfer.js';
 
 export interface CloneOptions {
   cwd?: string;
@@ -32,6 +32,10 @@ export interface CloneResult {
   /** Blobs downloaded, and their bytes. */
   blobs: number;
   bytes: number;
+  /** Data routed to remotes this user may not read (remotes by path): everything else was restored. */
+  withheld: Withheld[];
+  /** The pipeline's run cache entries fetched (when the repository has a dvc.yaml). */
+  runCache?: number;
 }
 
 /**
@@ -58,7 +62,7 @@ export async function clone(url: string, dir?: string, opts: CloneOptions = {}):
   const commit = (await headCommit(target)) ?? null;
   if (!commit && !opts.branch) await refuseHeadless(url, target);
   const branch = (await git(target, ['symbolic-ref', '--quiet', '--short', 'HEAD'], { okCodes: [1] })).trim() || null;
-  const result: CloneResult = { url, dir: target, commit, branch, depth: opts.depth ?? null, mk: false, remote: null, artifacts: [], restored: 0, blobs: 0, bytes: 0 };
+  const result: CloneResult = { url, dir: target, commit, branch, depth: opts.depth ?? null, mk: false, remote: null, artifacts: [], restored: 0, blobs: 0, bytes: 0, withheld: [] };
   const ctx = RepoContext.open(target);
   if (!ctx.initialized) return result;
   result.mk = true;
@@ -68,9 +72,11 @@ export async function clone(url: string, dir?: string, opts: CloneOptions = {}):
   // The data of the checked-out commit only (also in a shallow clone, which has no other).
   const r = await pull({ cwd: target, concurrency: opts.concurrency, onProgress: opts.onProgress });
   result.remote = r.fetch.remote;
+  if (r.fetch.runCache?.entries) result.runCache = r.fetch.runCache.entries;
   result.artifacts = r.checkout.artifacts.filter((a) => a.action === 'restored').map((a) => a.path);
   result.restored = result.artifacts.length;
   result.blobs = r.fetch.copied;
   result.bytes = r.fetch.bytes;
+  result.withheld = r.withheld;
   return result;
 }

@@ -7,6 +7,8 @@ import { readValues } from '../experiments/collect.js';
 import { METRICS_ANNOTATION, PARAMS_ANNOTATION, valuesFromAnnotation } from '../experiments/modelkit.js';
 import { currentPromotions, listPromotions, recordPromotion, type Promotion } from '../experiments/promotions.js';
 import { declaredAt } from '../experiments/source.js';
+import { stageFilesAt } from '../experiments/stage-files.js';
+import { listExperiments, type ExpStatus } from '../pipeline/exp-refs.js';
 import type { FlatValues } from '../experiments/values.js';
 import { mergedFlat } from '../experiments/collect.js';
 import { pointersAtCommit } from '../git/pointers.js';
@@ -35,6 +37,8 @@ export interface ExperimentRow {
   modelkit?: { reference: string; digest?: string };
   /** Tags the commit was promoted to (and still holds): champion, ... */
   promoted: string[];
+  /** For an experiment of `mk exp run`: its name, state, baseline commit and the params set for it. */
+  experiment?: { name: string; status: ExpStatus; baseline: string; sets: string[] };
 }
 
 export interface ExpShowOptions {
@@ -137,22 +141,48 @@ async function gitRows(ctx: RepoContext, opts: ExpShowOptions, n: number): Promi
   const files = async (src: Parameters<typeof readValues>[0], kind: 'params' | 'metrics', own: string[]) => mergedFlat(await readValues(src, [...new Set([...ctx.config[kind], ...own])]));
 
   const wt = { kind: 'worktree' as const, root: ctx.root };
-  rows.push({ names: ['workspace'], params: await files(wt, 'params', []), metrics: await files(wt, 'metrics', []), promoted: [] });
-  for (const commit of commits) {
+  const wtStages = await stageFilesAt(wt);
+  rows.push({ names: ['workspace'], params: await files(wt, 'params', wtStages.params), metrics: await files(wt, 'metrics', wtStages.metrics), promoted: [] });
+  const experiments = await listExperiments(ctx.root);
+  const shown = new Set<string>();
+  const commitRow = async (commit: string, created: string | undefined): Promise<ExperimentRow> => {
     const src = { kind: 'commit' as const, gitDir: ctx.commonDir, commit };
     const own = await declaredAt(src);
+    const stages = await stageFilesAt(src);
     const pointers = await pointersAtCommit(ctx.commonDir, commit, undefined, memo, () => undefined);
     const model = pointers.find((t) => t.pointer.kind === 'model');
-    rows.push({
+    return {
       names: names.get(commit) ?? [commit.slice(0, 12)],
       commit,
-      created: times.get(commit),
-      params: await files(src, 'params', own.params),
-      metrics: await files(src, 'metrics', own.metrics),
+      created,
+      params: await files(src, 'params', [...own.params, ...stages.params]),
+      metrics: await files(src, 'metrics', [...own.metrics, ...stages.metrics]),
       ...(model ? { model: model.pointer.digest } : {}),
       ...(base ? { modelkit: { reference: `${base}:${commit}` } } : {}),
       promoted: [...promoted.values()].filter((p) => p.commit === commit).map((p) => p.tag),
-    });
+    };
+  };
+  // An experiment: its commit's params; metrics only once it has a result (a queued one still holds its baseline's).
+  const expRow = async (e: (typeof experiments)[number]): Promise<ExperimentRow> => {
+    const r = await commitRow(e.commit, e.created);
+    shown.add(e.name);
+    return {
+      ...r,
+      names: [e.name],
+      ...(e.status === 'done' ? {} : { metrics: {}, model: undefined }),
+      modelkit: undefined,
+      promoted: [],
+      experiment: { name: e.name, status: e.status, baseline: e.baseline, sets: e.sets },
+    };
+  };
+  for (const commit of commits) {
+    rows.push(await commitRow(commit, times.get(commit)));
+    for (const e of experiments.filter((x) => x.baseline === commit)) rows.push(await expRow(e));
+  }
+  for (const e of experiments.filter((x) => !shown.has(x.name))) rows.push(await expRow(e));
+  for (const r of rows) {
+    if (r.model === undefined) delete r.model;
+    if (r.modelkit === undefined) delete r.modelkit;
   }
   return { source: 'git', rows };
 }
@@ -278,7 +308,7 @@ export function formatExpShow(r: ExpShowResult, format: 'text' | 'md'): string {
   const cell = (v: FlatValues, k: string) => (Object.hasOwn(v, k) ? String(v[k]) : '-');
   const head = ['Experiment', 'Created', ...metrics, ...params, 'Model', 'ModelKit'];
   const rows = r.rows.map((x) => [
-    `${x.names.join(', ')}${x.promoted.length ? ` [${x.promoted.join(', ')}]` : ''}`,
+    x.experiment ? `  ${x.experiment.name}${x.experiment.status === 'done' ? '' : ` (${x.experiment.status})`}` : `${x.names.join(', ')}${x.promoted.length ? ` [${x.promoted.join(', ')}]` : ''}`,
     x.created?.slice(0, 19).replace('T', ' ') ?? '-',
     ...metrics.map((k) => cell(x.metrics, k)),
     ...params.map((k) => cell(x.params, k)),

@@ -6,7 +6,9 @@ import { hasBlobStat } from '../content/storage.js';
 import { MkError, NotFoundError } from '../errors/index.js';
 import { pointersAtCommit, underPrefix, type TrackedPointer } from '../git/pointers.js';
 import { resolveCommit } from '../git/run.js';
-import { openRemote, remoteConfig } from '../remote/remotes.js';
+import { openRemote, remoteOfArtifact } from '../remote/remotes.js';
+import { deniedReason, withheldError, withheldOf } from '../remote/access.js';
+import { routeOf } from '../repo/routes.js';
 import { RepoContext } from '../repo/context.js';
 import { assertNotGitDir, repoRelative } from '../repo/paths.js';
 import { copyGraph } from '../transfer/graph-copy.js';
@@ -55,7 +57,7 @@ export async function get(path: string, opts: GetOptions = {}): Promise<GetResul
   let remoteP: Promise<{ target: Awaited<ReturnType<typeof openRemote>>; concurrency: number }> | undefined;
   const remote = () =>
     (remoteP ??= (async () => {
-      const rc = remoteConfig(ctx, opts.remote);
+      const rc = remoteOfArtifact(ctx, t, opts.remote); // a remote by path, if the artifact is routed
       return { target: await openRemote(ctx, rc), concurrency: opts.concurrency ?? rc.concurrency ?? 6 };
     })());
   // Downloads the blobs the cache lacks (each a plain blob: nothing below it is walked).
@@ -103,6 +105,9 @@ export async function get(path: string, opts: GetOptions = {}): Promise<GetResul
       };
     } catch (e) {
       rmSync(tmp, { recursive: true, force: true });
+      // Routed to a remote this user may not read: one line naming that repository.
+      const route = deniedReason(e) ? routeOf(ctx.config, t) : undefined;
+      if (route) throw withheldError([withheldOf(route, ctx.root, rel, deniedReason(e)!)]);
       throw e;
     }
   } finally {

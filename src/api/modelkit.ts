@@ -24,6 +24,9 @@ import { openCacheStore, openLayoutStore, openRegistryStore } from '../stores/op
 import { RepoContext } from '../repo/context.js';
 import type { CacheStore } from '../content/storage.js';
 import { copyGraph, type GraphCopyOptions } from '../transfer/graph-copy.js';
+import { deniedReason, repositoryOf, withheldOf, type Withheld } from '../remote/access.js';
+import { isMkError } from '../errors/index.js';
+import { ROUTED_PATH_ANNOTATION } from '../modelkit/routed.js';
 
 export interface ResolvedModelKit {
   reference: string;
@@ -185,7 +188,7 @@ export async function modelkitList(where?: string, opts: { cwd?: string } = {}):
     store = await openRegistryStore({ ...registrySettings(ctx && remoteOnHost(ctx, r.host), r.host, r.repository), envCredentialsHost: r.host });
   }
   const byDigest = new Map<string, ListedModelKit>();
-  const tags = (await store.tags()).filter((t) => !/^sha256-[0-9a-f]{64}$/.test(t)); // not the referrers' fallback tags
+  const tags = (await store.tags()).filter((t) => !/^sha256-[0-9a-f]{64}$/.test(t) && !t.startsWith('mk-run-')); // not the referrers' fallback tags, nor run cache entries
   const limit = pLimit(8);
   const resolved = await Promise.all(tags.map((tag) => limit(async () => ({ tag, desc: await store.resolve(tag) }))));
   const manifests = new Map<string, Promise<ImageManifest | undefined>>();
@@ -318,18 +321,32 @@ async function planUnpack(
   base: string,
   warnings: string[],
   envHost: string | undefined,
+  withheld: Withheld[] = [],
 ): Promise<UnpackPart[]> {
   const parts: UnpackPart[] = [];
-  const follow = async (ref: string, type: Filter['types'][number], under: string): Promise<void> => {
+  const follow = async (ref: string, type: Filter['types'][number], under: string, dataset?: string): Promise<void> => {
     const sub = restrictFilters(filters, type);
     if (!sub) return;
     const at = chain.indexOf(ref);
     if (at !== -1) throw new MkError('EMODELKIT', `found a cycle in ModelKit references: [${[...chain.slice(at), ref].join(' => ')}]`);
     if (chain.length > MAX_REFERENCE_CHAIN) throw new MkError('EMODELKIT', `reached the maximum number of ModelKit references (${MAX_REFERENCE_CHAIN}): [${[...chain, ref].join(' => ')}]`);
-    // A host the ModelKit names is not one the user chose: the command's host keeps the credentials.
-    const r = await resolveRegistryModelKit(ref, tryRepo(opts.cwd), () => envHost);
-    const child = await inspectResolved(ref, r);
-    parts.push(...(await planUnpack(child, r.target, sub, opts, [...chain, ref], under, warnings, envHost)));
+    let r: ResolvedModelKit;
+    let child: ModelKitInfo;
+    try {
+      // A host the ModelKit names is not one the user chose: the command's host keeps the credentials.
+      r = await resolveRegistryModelKit(ref, tryRepo(opts.cwd), () => envHost);
+      child = await inspectResolved(ref, r);
+    } catch (e) {
+      // A remote dataset in a repository this user may not read: withheld, the rest is unpacked.
+      const why = dataset !== undefined ? deniedReason(e) : undefined;
+      if (why === undefined) throw e;
+      const repository = ref.replace(/^oci:\/\//, '').replace(/[:@][^/]*$/, '');
+      withheld.push({ path: dataset!, remote: repository, repository, reason: why });
+      return;
+    }
+    // mk's ModelKit of a routed artifact names its files from the repository root (its path is in them): unpacked where the project has it.
+    const rooted = typeof child.manifest.annotations?.[ROUTED_PATH_ANNOTATION] === 'string';
+    parts.push(...(await planUnpack(child, r.target, sub, opts, [...chain, ref], rooted ? base : under, warnings, envHost, withheld)));
   };
   const modelPath = info.config.model?.path;
   if (isModelKitReference(modelPath)) await follow(modelPath!, 'model', base);
@@ -341,7 +358,7 @@ async function planUnpack(
       if (!isModelKitReference(rp))
         throw new MkError('EUNSUPPORTED', `dataset ${d.path}: remote path ${rp} is not a ModelKit reference; mk unpacks ModelKit references only (kit unpack --include-remote downloads S3 objects)`);
       const under = cleanEntryName(typeof d.path === 'string' ? d.path : '');
-      await follow(rp, 'datasets', base ? `${base}/${under}` : under);
+      await follow(rp, 'datasets', base ? `${base}/${under}` : under, under);
     }
   }
 
@@ -371,14 +388,18 @@ async function planUnpack(
  * the ModelKits its config references. All or nothing: a refusal anywhere leaves the
  * directory as it was.
  */
-export async function modelkitUnpack(ref: string, opts: UnpackOptions = {}): Promise<{ digest: string; layers: number; files: number; dir: string; referenced: number; warnings: string[] }> {
+export async function modelkitUnpack(
+  ref: string,
+  opts: UnpackOptions = {},
+): Promise<{ digest: string; layers: number; files: number; dir: string; referenced: number; warnings: string[]; withheld: Withheld[] }> {
   const r = await resolveModelKit(ref, opts);
   const info = await inspectResolved(ref, r);
   const filters: Filter[] = (opts.filters ?? []).map(parseFilter);
   const dir = resolvePath(opts.cwd ?? process.cwd(), opts.dir ?? '.');
   const t = { dir, overwrite: !!opts.overwrite, ignoreExisting: !!opts.ignoreExisting };
   const warnings: string[] = [];
-  const parts = await planUnpack(info, r.target, filters, opts, [ref], '', warnings, r.envHost);
+  const withheld: Withheld[] = [];
+  const parts = await planUnpack(info, r.target, filters, opts, [ref], '', warnings, r.envHost, withheld);
   // Signatures (config verify_signatures; --signature): checked and fetched before anything is written.
   const signing = await import('./signature-gate.js');
   const signature = await signing.beforeUnpack(r, { ...opts, filtered: filters.length > 0, referenced: parts.length > 1 });
@@ -395,7 +416,7 @@ export async function modelkitUnpack(ref: string, opts: UnpackOptions = {}): Pro
     throw e;
   }
   if (signature) signing.writeSignature(signature, resolvePath(opts.cwd ?? process.cwd(), opts.signature!));
-  return { digest: info.digest, layers: parts.reduce((n, p) => n + p.layers.length, 0), files, dir, referenced: parts.length - 1, warnings };
+  return { digest: info.digest, layers: parts.reduce((n, p) => n + p.layers.length, 0), files, dir, referenced: parts.length - 1, warnings, withheld };
 }
 
 export interface VerifyResult {
@@ -404,7 +425,25 @@ export interface VerifyResult {
   expected: string;
   actual?: string;
   blobs: Array<{ digest: string; ok: boolean; problem?: string }>;
+  /**
+   * The ModelKits of the commit's routed artifacts (remotes by path), each in its own
+   * repository: rebuilt and compared where this clone has the data, else checked against the
+   * pointer; read back blob by blob. Those this user may not read are withheld (not a failure).
+   */
+  routed: RoutedVerify[];
+  withheld: Withheld[];
   ok: boolean;
+}
+
+export interface RoutedVerify {
+  path: string;
+  reference: string;
+  /** The digest rebuilt from the data (when this clone has it). */
+  expected?: string;
+  actual?: string;
+  blobs: number;
+  ok: boolean;
+  problem?: string;
 }
 
 /**
@@ -455,8 +494,67 @@ export async function verify(ref: string, opts: { cwd?: string; remote?: string 
       }
     }
   }
-  const ok = !!remoteDesc && remoteDesc.digest === built.manifest.digest && blobs.every((b) => b.ok);
-  return { reference: ref, commit: commit!, expected: built.manifest.digest, actual: remoteDesc?.digest, blobs, ok };
+  const { routed, withheld } = await verifyRouted(ctx, commit!);
+  const ok = !!remoteDesc && remoteDesc.digest === built.manifest.digest && blobs.every((b) => b.ok) && routed.every((r) => r.ok);
+  return { reference: ref, commit: commit!, expected: built.manifest.digest, actual: remoteDesc?.digest, blobs, routed, withheld, ok };
+}
+
+/** Verifies the ModelKits of a commit's routed artifacts in their own repositories (see VerifyResult.routed). */
+async function verifyRouted(ctx: RepoContext, commit: string): Promise<{ routed: RoutedVerify[]; withheld: Withheld[] }> {
+  const routed: RoutedVerify[] = [];
+  const withheld: Withheld[] = [];
+  const { routeOf } = await import('../repo/routes.js');
+  const { routedTag } = await import('../modelkit/tags.js');
+  const { buildRoutedModelKit, ROUTED_DIGEST_ANNOTATION } = await import('../modelkit/routed.js');
+  for (const t of await pointersAtCommit(ctx.commonDir, commit)) {
+    const rc = routeOf(ctx.config, t);
+    if (!rc) continue;
+    const tag = routedTag(t.path, t.pointer.digest);
+    const reference = `${repositoryOf(rc, ctx.root)}:${tag}`;
+    const target = await openRemote(ctx, rc);
+    let desc: Descriptor | undefined;
+    try {
+      desc = await target.resolve(tag);
+    } catch (e) {
+      const why = deniedReason(e);
+      if (why) {
+        withheld.push(withheldOf(rc, ctx.root, t.path, why));
+        continue;
+      }
+      if (!isMkError(e, 'ENOTFOUND')) throw e;
+      routed.push({ path: t.path, reference, blobs: 0, ok: false, problem: 'not published' });
+      continue;
+    }
+    const built = await buildRoutedModelKit(ctx, t, commit).catch((e: unknown) => {
+      if (isMkError(e, 'ENOTCACHED')) return undefined; // not this clone's data: checked against the pointer below
+      throw e;
+    });
+    const problems: string[] = [];
+    let checked = 0;
+    try {
+      const bytes = await readManifest(target, desc);
+      if (sha256(bytes) !== desc.digest) problems.push('the manifest does not match its digest');
+      const m = parseImageManifest(bytes, `the manifest of ${reference}`);
+      if (built && built.manifest.digest !== desc.digest) problems.push(`rebuilt ${built.manifest.digest}, the remote holds ${desc.digest}`);
+      if (m.annotations?.[ROUTED_DIGEST_ANNOTATION] !== t.pointer.digest) problems.push(`it names ${m.annotations?.[ROUTED_DIGEST_ANNOTATION] ?? 'no data'}, the pointer ${t.pointer.digest}`);
+      for (const d of [m.config, ...m.layers] as Descriptor[]) {
+        for await (const _ of verifying(await target.fetch(d), d, `blob ${d.digest}`)) void _;
+        checked++;
+      }
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+    routed.push({
+      path: t.path,
+      reference,
+      ...(built ? { expected: built.manifest.digest } : {}),
+      actual: desc.digest,
+      blobs: checked,
+      ok: problems.length === 0,
+      ...(problems.length ? { problem: problems.join('; ') } : {}),
+    });
+  }
+  return { routed, withheld };
 }
 
 /**

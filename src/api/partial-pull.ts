@@ -6,7 +6,7 @@ import { hashFile } from '../hashing/digest.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { Stamps } from '../hashing/stamps.js';
 import { underPrefix, type TrackedPointer } from '../git/pointers.js';
-import { openRemote, remoteConfig } from '../remote/remotes.js';
+import { openRemote, remoteOfArtifact } from '../remote/remotes.js';
 import type { RepoContext } from '../repo/context.js';
 import { abs, assertNoSymlinkedParents } from '../repo/paths.js';
 import { extractPack, placeBlob, type PackWant } from '../worktree/materialize.js';
@@ -51,7 +51,7 @@ export interface PartialPullResult {
  * asked for are restored into it, and no mark hides what else it lacks.
  */
 export async function pullPart(ctx: RepoContext, t: TrackedPointer, subs: string[], opts: PartialPullOptions): Promise<PartialPullResult> {
-  const rc = remoteConfig(ctx, opts.remote);
+  const rc = remoteOfArtifact(ctx, t, opts.remote); // a remote by path, if the folder is routed
   const concurrency = opts.concurrency ?? rc.concurrency ?? 6;
   let targetP: ReturnType<typeof openRemote> | undefined;
   const remote = () => (targetP ??= openRemote(ctx, rc));

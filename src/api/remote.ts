@@ -7,7 +7,11 @@ export type { AddedRemote, RemoteListing };
  * Adds a remote (the first becomes the default): the config file it was written to, the URL
  * as stored (a relative path: relative to the repository root) and warnings to show.
  */
-export async function remoteAdd(name: string, url: string, opts: { cwd?: string; local?: boolean; insecure?: boolean; makeDefault?: boolean; create?: boolean } = {}): Promise<AddedRemote> {
+export async function remoteAdd(
+  name: string,
+  url: string,
+  opts: { cwd?: string; local?: boolean; insecure?: boolean; makeDefault?: boolean; create?: boolean; paths?: string[] } = {},
+): Promise<AddedRemote> {
   return addRemote(RepoContext.open(opts.cwd), name, url, opts);
 }
 

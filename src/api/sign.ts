@@ -11,6 +11,7 @@ import { readSubject, type SignedSubject } from '../signing/modelkit-info.js';
 import { signModelKit, type SignResult } from '../signing/sign.js';
 import type { SignaturesResult } from '../signing/verify.js';
 import { resolveModelKit } from './modelkit.js';
+import { pipelineLineage } from '../pipeline/lineage.js';
 import { checkLocated, expand, knownFiles, mkVersion, revisionOf, signingKeyPath, tryRepo, type Located } from './signature-gate.js';
 
 export type { SignResult, SignaturesResult };
@@ -41,8 +42,20 @@ export async function signOnPush(ctx: RepoContext, target: Target, built: BuiltM
   const local = overlay(built.store, ctx.cache);
   const subject = await readSubject(local, built.manifest, `the ModelKit of ${built.commit.slice(0, 12)}`);
   const repository = ctx.config.source ?? (await sourceUrl(ctx.root));
+  const lineage = await pipelineLineage(ctx.commonDir, built.commit);
   return signModelKit(
-    { store: target, subject, layers: local, known: await knownFiles(ctx, built.commit), name: subjectName(target, subject), commit: built.commit, repository, builderVersion: mkVersion(), key },
+    {
+      store: target,
+      subject,
+      layers: local,
+      known: await knownFiles(ctx, built.commit),
+      name: subjectName(target, subject),
+      commit: built.commit,
+      repository,
+      builderVersion: mkVersion(),
+      key,
+      lineage,
+    },
     opts,
   );
 }
@@ -79,7 +92,10 @@ export async function sign(ref: string, opts: { cwd?: string; remote?: string; k
   const layers: Fetcher = at.ctx ? overlay(at.ctx.cache, at.store) : at.store;
   const known = at.ctx ? await knownFiles(at.ctx, await resolveCommit(at.ctx.root, commit).catch(() => undefined)) : new Map();
   const repository = at.ctx ? (at.ctx.config.source ?? (await sourceUrl(at.ctx.root))) : subject.manifest.annotations?.['org.opencontainers.image.source'];
-  const r = await signModelKit({ store: at.store, subject, layers, known, name: subjectName(at.store, subject), commit, repository, builderVersion: mkVersion(), key, force: opts.force });
+  // The stages that made the commit's data, when this clone has the commit.
+  const local = at.ctx ? await resolveCommit(at.ctx.root, commit).catch(() => undefined) : undefined;
+  const lineage = at.ctx && local ? await pipelineLineage(at.ctx.commonDir, local) : undefined;
+  const r = await signModelKit({ store: at.store, subject, layers, known, name: subjectName(at.store, subject), commit, repository, builderVersion: mkVersion(), key, force: opts.force, lineage });
   return { ...r, reference: at.reference, commit };
 }
 

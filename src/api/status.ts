@@ -10,6 +10,8 @@ import { abs, repoRelative } from '../repo/paths.js';
 import { MkError } from '../errors/index.js';
 import { pointerPathFor } from '../formats/pointer.js';
 import { existsSync, statSync } from 'node:fs';
+import { readWithheld as readNoAccess, withheldFor } from '../remote/access.js';
+import { routeOf } from '../repo/routes.js';
 import { readWithheld } from '../repo/withheld.js';
 
 export interface ArtifactStatus {
@@ -20,9 +22,12 @@ export interface ArtifactStatus {
    * Work tree against the pointer: clean, modified (the user's changes), stale (exactly another
    * version mk placed or recorded: git changed the pointer without the data; `mk checkout` or the
    * next commit brings the pointer's data), deleted (data absent), unknown (not cached, cannot tell),
-   * partial (a folder restored in part by `mk pull -- <path inside>`, unchanged: see `partial`).
+   * partial (a folder restored in part by `mk pull -- <path inside>`, unchanged: see `partial`),
+   * withheld (routed to a remote this clone may not read: absent, and never recorded as deleted; see `withheld`).
    */
-  workspace: WorkspaceStatus | 'stale' | 'partial';
+  workspace: WorkspaceStatus | 'stale' | 'partial' | 'withheld';
+  /** Why the data is withheld: the remote by path and what it answered. */
+  withheld?: { remote: string; repository: string; reason: string };
   /** A folder restored in part: `files` of its `of` files are in the work tree (the rest were not restored, not deleted). */
   partial?: { files: number; of: number };
   /** Pointer against HEAD: new (not in HEAD), changed (differs from HEAD), committed. */
@@ -49,6 +54,7 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
   const out: ArtifactStatus[] = [];
   const withheld = readWithheld(ctx.stateDir);
   let headPointers: Promise<TrackedPointer[]> | undefined;
+  const noAccess = readNoAccess(ctx.stateDir);
   for (const t of tracked) {
     const cmp = await compareWorkspace(ctx, stat, t.path, t.pointer, stamps, early.get(t.path));
     let workspace: ArtifactStatus['workspace'] = cmp.partial && cmp.workspace === 'clean' ? 'partial' : cmp.workspace;
@@ -64,6 +70,9 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
       });
       if (d.state === 'stale') workspace = 'stale';
     }
+    // Absent data this clone may not read (remotes by path): withheld, not deleted.
+    const denied = !cmp.cached && (workspace === 'deleted' || workspace === 'unknown') && noAccess.size ? withheldFor(noAccess, t.path, routeOf(ctx.config, t)) : undefined;
+    if (denied) workspace = 'withheld';
     const s: ArtifactStatus = {
       path: t.path,
       kind: t.pointer.kind,
@@ -78,6 +87,7 @@ export async function status(opts: { cwd?: string; paths?: string[] } = {}): Pro
     const w = workspace === 'deleted' && t.filtered && Object.hasOwn(withheld, t.path) ? withheld[t.path] : undefined;
     if (w && w.digest === t.pointer.digest) s.refused = w.reason;
     if (cmp.partial) s.partial = cmp.partial;
+    if (denied) s.withheld = { remote: denied.remote, repository: denied.repository, reason: denied.reason };
     out.push(s);
   }
   try {

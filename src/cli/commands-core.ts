@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { KINDS, LINK_TYPES, UsageError, type Kind, type LinkType } from '../api/common.js';
+import { KINDS, LINK_TYPES, MkError, UsageError, type Kind, type LinkType } from '../api/common.js';
 import { bytes, short, table } from './format.js';
 import { out } from './output.js';
 import { revsAndPathsOf } from './args.js';
 import { diffFileLines, diffStat } from './diff-format.js';
-import { printRemoteStatus } from './commands-remote.js';
+import { printRemoteStatus, sayWithheld, strictAccessOption } from './commands-remote.js';
 
 function kindOpt(v: string | undefined): Kind | undefined {
   if (v === undefined) return undefined;
@@ -86,7 +86,7 @@ export function registerCore(program: Command): void {
 
   program
     .command('status')
-    .description('show each tracked artifact: clean, modified, stale, deleted, new, not cached')
+    .description('show each tracked artifact: clean, modified, stale, deleted, withheld, new, not cached; and the stale stages of dvc.yaml, with why')
     .argument('[path...]', 'limit to these paths')
     .option('--json', 'print the result as JSON')
     .option('-v, --verbose', 'list changed files inside directories')
@@ -95,16 +95,35 @@ export function registerCore(program: Command): void {
       if (o.remote !== undefined) return printRemoteStatus({ remote: typeof o.remote === 'string' ? o.remote : undefined, json: o.json });
       const { status } = await import('../api/status.js');
       const { setupWarning } = await import('../api/install.js');
-      // The setup check (two config reads) runs while the work tree is scanned.
-      const [r, w] = await Promise.all([status({ paths }), setupWarning()]);
+      const { stageStatus } = await import('../api/stages.js');
+      // The setup check (two config reads) and the pipeline's stages run while the work tree is scanned.
+      // A pipeline file mk cannot read is a warning here: the artifacts' status stands on its own
+      // (and a problem both share, a bad config, is the artifacts' error, said once).
+      const [r, w, stages] = await Promise.all([status({ paths }), setupWarning(), paths.length ? undefined : stageStatus().catch((e: unknown) => ({ error: e }))]);
       if (w) out.err(w);
-      if (o.json) return out.json({ artifacts: r });
-      if (r.length === 0) return out.line("no tracked artifacts (track some with 'mk add <path>')");
+      let st: Awaited<ReturnType<typeof stageStatus>>;
+      if (stages && 'error' in stages) {
+        if (!(stages.error instanceof MkError)) throw stages.error;
+        out.err(`warning: pipeline: ${stages.error.message}`);
+      } else st = stages;
+      if (o.json) return out.json({ artifacts: r, ...(st ? { stages: st.stages } : {}) });
+      const { stageLines } = await import('./commands-pipeline.js');
+      if (r.length === 0) {
+        out.line("no tracked artifacts (track some with 'mk add <path>')");
+        if (st) out.line(stageLines(st.stages));
+        return;
+      }
       const rows = r.map((s) => {
         const flags = [
-          s.workspace === 'stale' ? 'stale (pointer changed by git; run mk checkout)' : s.refused ? `refused (${s.refused})` : s.workspace,
+          s.workspace === 'stale'
+            ? 'stale (pointer changed by git; run mk checkout)'
+            : s.withheld
+              ? `withheld (no read access to ${s.withheld.repository}, ${s.withheld.reason})`
+              : s.refused
+                ? `refused (${s.refused})`
+                : s.workspace,
           s.commit === 'committed' ? '' : s.commit === 'new' ? 'new' : 'uncommitted',
-          s.cached ? '' : 'not cached',
+          s.cached || s.withheld ? '' : 'not cached',
         ]
           .filter(Boolean)
           .join(', ');
@@ -113,10 +132,10 @@ export function registerCore(program: Command): void {
       });
       out.line(table(rows));
       if (o.verbose) for (const s of r) for (const c of s.changes) out.line(`    ${c.change.padEnd(8)} ${s.type === 'dir' ? `${s.path}/${c.path}` : c.path}`);
+      if (st) out.line(stageLines(st.stages));
     });
 
-  program
-    .command('checkout')
+  strictAccessOption(program.command('checkout'))
     .description('restore the data recorded by the pointers (of <rev>, whose pointers are restored too)')
     .argument('[rev]', 'a commit, branch or tag (default: the pointers of the work tree)')
     .argument('[paths...]', "only these paths ('--' before them when one could be read as a revision)")
@@ -125,7 +144,7 @@ export function registerCore(program: Command): void {
     .option('--ours', "while a folder's pointer is in conflict: take our side's version of the given files (git's 'ours'; the upstream during a rebase)")
     .option('--theirs', "while a folder's pointer is in conflict: take their side's version of the given files (git's 'theirs'; your commit during a rebase)")
     .option('--json', 'print the result as JSON')
-    .action(async function (this: Command, a1: string | undefined, rest: string[], o: { force?: boolean; link?: string; json?: boolean; ours?: boolean; theirs?: boolean }) {
+    .action(async function (this: Command, a1: string | undefined, rest: string[], o: { force?: boolean; link?: string; json?: boolean; ours?: boolean; theirs?: boolean; strictAccess?: boolean }) {
       const {
         revs: [rev],
         paths,
@@ -141,10 +160,13 @@ export function registerCore(program: Command): void {
       }
       const { checkout } = await import('../api/checkout.js');
       const r = await checkout({ rev, paths, force: o.force, link: linkOpt(o.link) });
-      if (o.json) return out.json(r);
-      const changed = r.artifacts.filter((a) => a.action === 'restored');
-      for (const a of changed) out.line(`restored  ${a.path} (${a.written} written${a.removed ? `, ${a.removed} removed` : ''})`);
-      if (changed.length === 0) out.line('data is up to date');
+      if (o.json) out.json(r);
+      else {
+        const changed = r.artifacts.filter((a) => a.action === 'restored');
+        for (const a of changed) out.line(`restored  ${a.path} (${a.written} written${a.removed ? `, ${a.removed} removed` : ''})`);
+        if (changed.length === 0) out.line('data is up to date');
+      }
+      await sayWithheld(r.withheld, o.strictAccess);
     });
 
   program
@@ -155,20 +177,24 @@ export function registerCore(program: Command): void {
     .option('--no-renames', 'show moved files and artifacts as removed and added')
     .option('-r, --remote <name>', 'where to read file lists the local cache lacks (default: the default remote)')
     .option('--json', 'print the result as JSON')
-    .action(async (args: string[], o: { stat?: boolean; renames: boolean; remote?: string; json?: boolean }) => {
+    .option('--strict-access', 'a folder whose file lists you may not read (withheld) is an error, not a warning (also MK_STRICT_ACCESS=1, access.strict)')
+    .action(async (args: string[], o: { stat?: boolean; renames: boolean; remote?: string; json?: boolean; strictAccess?: boolean }) => {
       const {
         revs: [from, to],
         paths,
       } = await revsAndPathsOf('diff', args, 2);
       const { diff } = await import('../api/diff.js');
       const r = await diff({ from, to, paths, remote: o.remote, renames: o.renames });
-      if (o.json) return out.json(r);
-      if (r.artifacts.length === 0) return out.line(`no data changes between ${r.from} and ${r.to}`);
-      if (o.stat) return out.line(diffStat(r));
-      for (const a of r.artifacts) {
-        out.line(a.change === 'renamed' ? `renamed ${a.from} -> ${a.path}` : `${a.change} ${a.path}`);
-        for (const line of diffFileLines(a.files)) out.line(`  ${line}`);
-      }
+      if (o.json) out.json(r);
+      else if (r.artifacts.length === 0) out.line(`no data changes between ${r.from} and ${r.to}`);
+      else if (o.stat) out.line(diffStat(r));
+      else
+        for (const a of r.artifacts) {
+          out.line(a.change === 'renamed' ? `renamed ${a.from} -> ${a.path}` : `${a.change} ${a.path}`);
+          for (const line of diffFileLines(a.files)) out.line(`  ${line}`);
+        }
+      // Folders routed to a repository this user may not read were left out: one line saying so.
+      await sayWithheld(r.withheld, o.strictAccess);
     });
 
   program

@@ -87,6 +87,7 @@ function registerExpShow(program: Command): void {
       if (o.json) return out.json(r);
       out.line(formatExpShow(r, format(o)));
     });
+  registerExpRun(exp);
   program
     .command('promote')
     .description("tag a commit's published ModelKit (default: champion) and record the promotion in Git")
@@ -143,5 +144,93 @@ function registerReport(program: Command): void {
       }
       if (r.file) out.line(`wrote ${r.file}`);
       else out.line(r.text.trimEnd());
+    });
+}
+
+function registerExpRun(exp: Command): void {
+  exp
+    .command('run')
+    .description(
+      "run the pipeline (dvc.yaml) with params set, in a temporary Git worktree (the work tree, index and HEAD stay as they are; mk's cache and run cache are shared); the result is kept as refs/mk/exps/<name>, which 'mk exp show' lists",
+    )
+    .option(
+      '-S, --set-param <[file:]key=value>',
+      'set a param for this experiment (file default params.yaml; the value is read as YAML); repeatable',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option('-n, --name <name>', 'name the experiment (default exp-<6 hex>)')
+    .option('--queue', "only queue it; 'mk exp run --run-all' runs the queue")
+    .option('--run-all', 'run every queued experiment')
+    .option('-j, --jobs <n>', 'with --run-all: experiments at once (default 1); each logs to .git/mk/exps/logs/<name>.log')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { setParam: string[]; name?: string; queue?: boolean; runAll?: boolean; jobs?: string; json?: boolean }) => {
+      const jobs = o.jobs === undefined ? undefined : /^\d+$/.test(o.jobs) ? Number(o.jobs) : NaN;
+      if (jobs !== undefined && !o.runAll) throw new UsageError('-j goes with --run-all', "queue experiments with --queue, then 'mk exp run --run-all -j <n>'");
+      const { expRun } = await import('../api/exp-run.js');
+      const r = await expRun({
+        set: o.setParam,
+        name: o.name,
+        queue: o.queue,
+        runAll: o.runAll,
+        jobs,
+        output: o.json ? 'log' : 'inherit',
+        onEvent: (e) => {
+          if (o.json) return;
+          if (e.type === 'queued' && o.queue) out.line(`queued ${e.name}${e.sets.length ? `: ${e.sets.join(', ')}` : ''}`);
+          else if (e.type === 'start' && e.log) out.line(`running ${e.name} (log: ${e.log})`);
+          else if (e.type === 'end') out.line(e.ok ? `done ${e.name}` : `failed ${e.name}${e.log ? `: see ${e.log}` : ''}`);
+        },
+      });
+      if (o.json) out.json(r);
+      else if (o.runAll && !r.ran.length) out.line('no queued experiments');
+      else if (r.ran.some((x) => x.status === 'done')) out.line("'mk exp show' lists the results; 'mk exp apply <name>' brings one into the work tree");
+      if (r.ran.some((x) => x.status === 'failed')) process.exitCode = 1;
+    });
+  exp
+    .command('exec', { hidden: true })
+    .description('run one queued experiment in this process (what mk exp run starts)')
+    .argument('<name>')
+    .action(async (name: string) => {
+      const { expExec } = await import('../api/exp-run.js');
+      const { renderEvent } = await import('./commands-pipeline.js');
+      const r = await expExec(name, { onEvent: (e) => renderEvent(e, false) });
+      out.line(`experiment ${r.name} is commit ${r.commit.slice(0, 12)} (refs/mk/exps/${r.name})`);
+    });
+  exp
+    .command('apply')
+    .description("bring an experiment's files (params, dvc.lock, metrics, outputs) into the work tree and the index, their data from the cache; HEAD stays: 'git commit' keeps it")
+    .argument('<name>', 'the experiment')
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, o: { json?: boolean }) => {
+      const { expApply } = await import('../api/exp-run.js');
+      const r = await expApply(name);
+      if (o.json) return out.json(r);
+      out.line(`applied ${r.name} (${r.commit.slice(0, 12)}): ${r.changed.length} file(s) changed, staged; commit with 'git commit'`);
+    });
+  exp
+    .command('branch')
+    .description('keep an experiment as a Git branch')
+    .argument('<name>', 'the experiment')
+    .argument('<branch>', 'the new branch')
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, branch: string, o: { json?: boolean }) => {
+      const { expBranch } = await import('../api/exp-run.js');
+      const r = await expBranch(name, branch);
+      if (o.json) return out.json(r);
+      out.line(`branch ${r.branch} is experiment ${r.name} (${r.commit.slice(0, 12)})`);
+    });
+  exp
+    .command('remove')
+    .description('forget experiments (done, queued or failed); their data stays in the cache until mk gc')
+    .argument('[names...]', 'the experiments')
+    .option('--queue', 'every queued experiment')
+    .option('-A, --all', 'every experiment')
+    .option('--json', 'print the result as JSON')
+    .action(async (names: string[], o: { queue?: boolean; all?: boolean; json?: boolean }) => {
+      const { expRemove } = await import('../api/exp-run.js');
+      const r = await expRemove(names, { queue: o.queue, all: o.all });
+      if (o.json) return out.json(r);
+      for (const n of r.removed) out.line(`removed ${n}`);
     });
 }

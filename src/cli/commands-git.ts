@@ -38,20 +38,6 @@ export function registerGit(program: Command): void {
       process.exitCode = r.exitCode;
     });
   program
-    .command('migrate')
-    .description('convert file artifacts with a <file>.mk.yaml beside them to files kept through the Git filter (.gitattributes); folders keep their pointers')
-    .option('-n, --dry-run', 'only list what would be converted')
-    .option('--json', 'print the result as JSON')
-    .action(async (o: { dryRun?: boolean; json?: boolean }) => {
-      const { migrate } = await import('../api/migrate.js');
-      const r = await migrate({ dryRun: o.dryRun });
-      if (o.json) return out.json(r);
-      for (const c of r.converted) out.line(`${r.dryRun ? 'would convert' : 'converted'}  ${c.path}`);
-      for (const s of r.skipped) out.line(`skipped  ${s.path}: ${s.reason}`);
-      if (!r.converted.length && !r.skipped.length) out.line('no file artifacts with pointer files to convert');
-      else if (!r.dryRun && r.converted.length) out.line("staged; commit with 'git commit'");
-    });
-  program
     .command('filter-process', { hidden: true })
     .description("git's long-running filter for files kept by mk (filter.mk.process, set up by mk install)")
     .action(async () => {
@@ -79,7 +65,8 @@ export function registerGit(program: Command): void {
     .option('--progress', 'show progress even when not on a terminal')
     .option('-q, --quiet', 'print nothing but errors')
     .option('--json', 'print the result as JSON')
-    .action(async (url: string, dir: string | undefined, o: { branch?: string; depth?: string; jobs?: string; progress?: boolean; quiet?: boolean; json?: boolean }) => {
+    .option('--strict-access', 'data routed to a remote you may not read (withheld) is an error, not a warning (also MK_STRICT_ACCESS=1, access.strict)')
+    .action(async (url: string, dir: string | undefined, o: { branch?: string; depth?: string; jobs?: string; progress?: boolean; quiet?: boolean; json?: boolean; strictAccess?: boolean }) => {
       const { UsageError } = await import('../api/common.js');
       const whole = (name: string, v: string | undefined) => {
         if (v === undefined) return undefined;
@@ -96,10 +83,16 @@ export function registerGit(program: Command): void {
         const r = await clone(url, dir, { branch: o.branch, depth, concurrency, onProgress: bar.update });
         bar.stop();
         if (o.json) out.json(r);
-        else if (!o.quiet) out.line(`cloned into ${r.dir}; restored the data of ${r.restored} artifact(s)`);
+        else if (!o.quiet)
+          out.line(`cloned into ${r.dir}; restored the data of ${r.restored} artifact(s)${r.runCache ? `; fetched ${r.runCache} run cache entr${r.runCache === 1 ? 'y' : 'ies'}` : ''}`);
         const { setupWarning } = await import('../api/install.js');
         const w = await setupWarning(r.dir);
         if (w) out.err(w);
+        if (r.withheld.length) {
+          const { withheldNotice } = await import('../api/access.js');
+          const line = withheldNotice(r.withheld, { cwd: r.dir, strict: o.strictAccess });
+          if (line) out.err(`mk: ${line}`);
+        }
       } finally {
         bar.stop();
       }

@@ -60,14 +60,27 @@ export function registerModelKit(program: Command): void {
     .option('--include-remote', 'also unpack datasets that name another ModelKit (remotePath), as kit does')
     .option('--signature <file>', "write the ModelKit's OpenSSF model signature to <file>, for 'model_signing verify key'")
     .option('--json', 'print the result as JSON')
-    .action(async (ref: string, o: { dir: string; filter?: string[]; overwrite?: boolean; ignoreExisting?: boolean; includeRemote?: boolean; signature?: string; json?: boolean }) => {
-      const { modelkitUnpack } = await import('../api/modelkit.js');
-      const r = await modelkitUnpack(ref, { dir: o.dir, filters: o.filter, overwrite: o.overwrite, ignoreExisting: o.ignoreExisting, includeRemote: o.includeRemote, signature: o.signature });
-      for (const w of r.warnings) out.err(`warning: ${w}`);
-      if (o.json) return out.json(r);
-      const refs = r.referenced ? ` (with ${r.referenced} referenced ModelKit(s))` : '';
-      out.line(`unpacked ${r.layers} layer(s), ${r.files} file(s) of ${short(r.digest)}${refs} into ${r.dir}`);
-    });
+    .option('--strict-access', 'a remote dataset you may not read (withheld) is an error, not a warning (also MK_STRICT_ACCESS=1, access.strict)')
+    .action(
+      async (
+        ref: string,
+        o: { dir: string; filter?: string[]; overwrite?: boolean; ignoreExisting?: boolean; includeRemote?: boolean; signature?: string; json?: boolean; strictAccess?: boolean },
+      ) => {
+        const { modelkitUnpack } = await import('../api/modelkit.js');
+        const r = await modelkitUnpack(ref, { dir: o.dir, filters: o.filter, overwrite: o.overwrite, ignoreExisting: o.ignoreExisting, includeRemote: o.includeRemote, signature: o.signature });
+        for (const w of r.warnings) out.err(`warning: ${w}`);
+        if (o.json) out.json(r);
+        else {
+          const refs = r.referenced ? ` (with ${r.referenced} referenced ModelKit(s))` : '';
+          out.line(`unpacked ${r.layers} layer(s), ${r.files} file(s) of ${short(r.digest)}${refs} into ${r.dir}`);
+        }
+        if (r.withheld.length) {
+          const { withheldNotice } = await import('../api/access.js');
+          const line = withheldNotice(r.withheld, { strict: o.strictAccess });
+          if (line) out.err(`mk: ${line}`);
+        }
+      },
+    );
   mk.command('copy')
     .description('copy a ModelKit with its referrers (mk directory manifests, signatures) to another store: a mirror, as oras copy -r makes')
     .argument('<src>', 'a revision, remote:tag, oci:<path>[:tag] or host/repo:tag')
@@ -91,7 +104,8 @@ export function registerModelKit(program: Command): void {
     .option('-r, --remote <name>', 'the remote to check (default: the default remote)')
     .option('--key <pub>', "check the ModelKit's signatures against this public key instead (see 'mk sign')")
     .option('--json', 'print the result as JSON')
-    .action(async (ref: string, o: { remote?: string; key?: string; json?: boolean }) => {
+    .option('--strict-access', 'a routed ModelKit you may not read (withheld) is an error, not a warning (also MK_STRICT_ACCESS=1, access.strict)')
+    .action(async (ref: string, o: { remote?: string; key?: string; json?: boolean; strictAccess?: boolean }) => {
       if (o.key) return (await import('./commands-sign.js')).verifySignaturesCommand(ref, { ...o, key: o.key });
       const { verify } = await import('../api/modelkit.js');
       const r = await verify(ref, { remote: o.remote });
@@ -107,10 +121,19 @@ export function registerModelKit(program: Command): void {
           out.line(`blobs    ${r.blobs.length - bad.length}/${r.blobs.length} verified`);
           for (const b of bad) out.line(`  BAD ${b.digest}: ${b.problem}`);
         }
+        for (const x of r.routed)
+          out.line(
+            `${x.ok ? 'routed ' : 'BAD    '} ${x.path}: ${x.ok ? `${x.actual} in ${x.reference} (${x.expected ? 'rebuilt, ' : ''}${x.blobs} blob(s) verified)` : `${x.reference}: ${x.problem}`}`,
+          );
         out.line(status === 'ok' ? "OK: the remote holds exactly this commit's ModelKit" : status === 'mismatch' ? 'MISMATCH' : 'NOT PUBLISHED: the remote holds no ModelKit for this commit');
         if (status === 'not-published') out.err(`hint: publish it with 'mk push${o.remote ? ` -r ${o.remote}` : ''}${/^HEAD$/.test(ref) ? '' : ` ${ref}`}'`);
       }
       if (status === 'mismatch') process.exitCode = 1;
       if (status === 'not-published') process.exitCode = 3;
+      if (r.withheld.length) {
+        const { withheldNotice } = await import('../api/access.js');
+        const line = withheldNotice(r.withheld, { strict: o.strictAccess });
+        if (line) out.err(`mk: ${line}`);
+      }
     });
 }

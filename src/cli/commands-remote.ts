@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { RunCacheTransfer } from '../api/transfer.js';
 import { UsageError } from '../api/common.js';
 import { bytes, table } from './format.js';
 import { out } from './output.js';
@@ -16,6 +17,7 @@ function wantProgress(o: { json?: boolean; progress?: boolean; quiet?: boolean }
 }
 
 interface TOpts {
+  strictAccess?: boolean;
   remote?: string;
   jobs?: string;
   json?: boolean;
@@ -30,9 +32,23 @@ function jobs(o: TOpts): number | undefined {
   return n;
 }
 
+/**
+ * Data routed to a remote this user may not read (remotes by path): one line on stderr, or the
+ * command's error with --strict-access (MK_STRICT_ACCESS=1, access.strict).
+ */
+export async function sayWithheld(withheld: Array<{ path: string }> | undefined, strict?: boolean, cwd?: string): Promise<void> {
+  if (!withheld?.length) return;
+  const { withheldNotice } = await import('../api/access.js');
+  const line = withheldNotice(withheld as Parameters<typeof withheldNotice>[0], { strict, cwd });
+  if (line) out.err(`mk: ${line}`);
+}
+
+export const strictAccessOption = (c: Command) =>
+  c.option('--strict-access', 'data routed to a remote you may not read (withheld) is an error, not a warning (also MK_STRICT_ACCESS=1, access.strict)');
+
 const transferOptions = (c: Command) =>
-  c
-    .option('-r, --remote <name>', 'the remote to use (default: the default remote)')
+  strictAccessOption(c)
+    .option('-r, --remote <name>', 'the remote to use (default: the default remote; data routed to a remote by path always uses that one)')
     .option('-j, --jobs <n>', 'transfers at once (default 6, or MK_CONCURRENCY)')
     .option('--progress', 'show progress even when not on a terminal')
     .option('-q, --quiet', 'no progress display')
@@ -49,11 +65,16 @@ export function registerRemote(program: Command): void {
     .option('--insecure', 'allow plain HTTP to a non-loopback registry')
     .option('--default', 'make it the default remote')
     .option('--create', 'create the local OCI layout now (otherwise the first push creates it)')
-    .action(async (name: string, url: string, o: { local?: boolean; insecure?: boolean; default?: boolean; create?: boolean }) => {
+    .option(
+      '--path <pattern>',
+      'a remote by path: tracked paths matching the pattern (e.g. data/clinical/**) go to this registry repository instead of the default remote (repeatable)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .action(async (name: string, url: string, o: { local?: boolean; insecure?: boolean; default?: boolean; create?: boolean; path?: string[] }) => {
       const { remoteAdd } = await import('../api/remote.js');
-      const r = await remoteAdd(name, url, { local: o.local, insecure: o.insecure, makeDefault: o.default, create: o.create });
+      const r = await remoteAdd(name, url, { local: o.local, insecure: o.insecure, makeDefault: o.default, create: o.create, paths: o.path });
       for (const w of r.warnings) out.err(`warning: ${w}`);
-      out.line(`added remote '${name}' (${r.url}) to ${r.file}${o.create ? '; created the layout' : ''}`);
+      out.line(`added remote '${name}' (${r.url})${o.path?.length ? ` for ${o.path.join(', ')}` : ''} to ${r.file}${o.create ? '; created the layout' : ''}`);
     });
   remote
     .command('list')
@@ -65,7 +86,8 @@ export function registerRemote(program: Command): void {
       const rows = remoteList();
       if (o.json) return out.json({ remotes: rows });
       if (rows.length === 0) return out.line("no remotes (add one with 'mk remote add <name> <url>')");
-      out.line(table(rows.map((r) => [r.default ? '*' : ' ', r.name, r.url])));
+      const routed = rows.some((r) => r.paths);
+      out.line(table(rows.map((r) => [r.default ? '*' : ' ', r.name, r.url, ...(routed ? [r.paths ? `paths: ${r.paths.join(', ')}` : '(every other path)'] : [])])));
     });
   remote
     .command('remove')
@@ -96,8 +118,9 @@ export function registerRemote(program: Command): void {
       .argument('[rev...]', "revisions, then paths ('--' before them when one could be read as a revision)")
       .option('--no-modelkit', 'upload data only; publish no ModelKit')
       .option('--check-remote', 'ask the remote for every blob, not trusting what this repository knows it holds')
-      .option('-f, --force', 'move the branch tag even to a commit that does not descend from the one it names'),
-  ).action(async (args: string[], o: TOpts & { modelkit: boolean; checkRemote?: boolean; force?: boolean }) => {
+      .option('-f, --force', 'move the branch tag even to a commit that does not descend from the one it names')
+      .option('--no-run-cache', "do not push the pipeline's run cache (the entries mk repro adds)"),
+  ).action(async (args: string[], o: TOpts & { modelkit: boolean; checkRemote?: boolean; force?: boolean; runCache: boolean }) => {
     const { revs, paths } = await revsAndPathsOf('push', args, Infinity);
     const bar = await progressBar('push', wantProgress(o));
     try {
@@ -111,6 +134,7 @@ export function registerRemote(program: Command): void {
         modelkits: o.modelkit === false ? false : undefined,
         checkRemote: o.checkRemote,
         force: o.force,
+        runCache: o.runCache,
       });
       bar.stop();
       const { target: _t, ...rest } = r;
@@ -121,8 +145,12 @@ export function registerRemote(program: Command): void {
         for (const m of r.modelkits) {
           out.line(`ModelKit ${m.digest} tagged ${m.tags.join(', ')}${signedNote(m.signatures)}`);
         }
+        for (const m of r.routed) if (!m.existed) out.line(`ModelKit ${m.digest} of ${m.path} tagged ${m.tag} on '${m.remote}'${signedNote(m.signatures)}`);
+        runCacheLine('pushed', r.runCache);
         for (const w of new Set(r.modelkits.flatMap((m) => m.warnings ?? []))) out.err(`warning: ${w}`);
       }
+      for (const w of r.warnings) out.err(`mk: warning: ${w}`);
+      await sayWithheld(r.withheld, o.strictAccess);
       const said = announcementLines(r.announced);
       if (!o.json) for (const l of said.done) out.line(l);
       for (const w of said.warnings) out.err(`mk: warning: ${w}`);
@@ -136,17 +164,22 @@ export function registerRemote(program: Command): void {
   transferOptions(
     program
       .command('fetch')
-      .description('download into the cache the data of revisions (default: HEAD and the work tree)')
-      .argument('[rev...]', "revisions, then paths ('--' before them when one could be read as a revision)"),
-  ).action(async (args: string[], o: TOpts) => {
+      .description("download into the cache the data of revisions (default: HEAD and the work tree), and the remote's run cache entries this clone lacks")
+      .argument('[rev...]', "revisions, then paths ('--' before them when one could be read as a revision)")
+      .option('--no-run-cache', "do not fetch the pipeline's run cache"),
+  ).action(async (args: string[], o: TOpts & { runCache: boolean }) => {
     const { revs, paths } = await revsAndPathsOf('fetch', args, Infinity);
     const bar = await progressBar('fetch', wantProgress(o));
     try {
       const { fetchData } = await import('../api/transfer.js');
-      const r = await fetchData({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update });
+      const r = await fetchData({ remote: o.remote, revs, paths, concurrency: jobs(o), onProgress: bar.update, runCache: o.runCache });
       bar.stop();
-      if (o.json) return out.json(r);
-      out.line(`fetched ${r.copied} blob(s), ${bytes(r.bytes)} from '${r.remote}' (${r.skipped} already cached) for ${r.artifacts} artifact(s)`);
+      if (o.json) out.json(r);
+      else {
+        out.line(`fetched ${r.copied} blob(s), ${bytes(r.bytes)} from '${r.remote}' (${r.skipped} already cached) for ${r.artifacts} artifact(s)`);
+        runCacheLine('fetched', r.runCache);
+      }
+      await sayWithheld(r.withheld, o.strictAccess);
     } finally {
       bar.stop();
     }
@@ -158,25 +191,37 @@ export function registerRemote(program: Command): void {
       .description('fetch, then checkout')
       .argument('[rev]', 'a revision (default: the pointers of the work tree)')
       .argument('[paths...]', "only these paths ('--' before them when one could be read as a revision); a path inside a tracked folder restores that part of it alone")
-      .option('-f, --force', 'overwrite unsaved changes'),
-  ).action(async (rev: string | undefined, rest: string[], o: TOpts & { force?: boolean }) => {
+      .option('-f, --force', 'overwrite unsaved changes')
+      .option('--no-run-cache', "do not fetch the pipeline's run cache"),
+  ).action(async (rev: string | undefined, rest: string[], o: TOpts & { force?: boolean; runCache: boolean }) => {
     const { revs, paths } = await revsAndPathsOf('pull', [rev, ...rest], 1);
     const bar = await progressBar('pull', wantProgress(o));
     try {
       const { pull } = await import('../api/transfer.js');
-      const r = await pull({ remote: o.remote, rev: revs[0], paths, force: o.force, concurrency: jobs(o), onProgress: bar.update });
+      const r = await pull({ remote: o.remote, rev: revs[0], paths, force: o.force, concurrency: jobs(o), onProgress: bar.update, runCache: o.runCache });
       bar.stop();
       const { setupWarning } = await import('../api/install.js');
       const w = await setupWarning();
       if (w) out.err(w);
-      if (o.json) return out.json(r);
-      const restored = r.checkout.artifacts.filter((a) => a.action === 'restored').length;
-      const parts = r.partial.map((p) => `; restored ${p.written} of ${p.files} file(s) under ${p.paths.join(', ')}${p.partial ? ` (${p.path} is partially restored)` : ''}`).join('');
-      out.line(`fetched ${r.fetch.copied} blob(s), ${bytes(r.fetch.bytes)}; restored ${restored} artifact(s)${parts}`);
+      if (o.json) out.json(r);
+      else {
+        const restored = r.checkout.artifacts.filter((a) => a.action === 'restored').length;
+        const parts = r.partial.map((p) => `; restored ${p.written} of ${p.files} file(s) under ${p.paths.join(', ')}${p.partial ? ` (${p.path} is partially restored)` : ''}`).join('');
+        out.line(`fetched ${r.fetch.copied} blob(s), ${bytes(r.fetch.bytes)}; restored ${restored} artifact(s)${parts}`);
+        runCacheLine('fetched', r.fetch.runCache);
+      }
+      await sayWithheld(r.withheld, o.strictAccess);
     } finally {
       bar.stop();
     }
   });
+}
+
+/** The run cache's line after a push or fetch: entries moved, or why they could not be (the data moved regardless). */
+function runCacheLine(verb: string, rc: RunCacheTransfer | undefined): void {
+  if (!rc) return;
+  if (rc.entries) out.line(`${verb} ${rc.entries} run cache entr${rc.entries === 1 ? 'y' : 'ies'}`);
+  if (rc.problem) out.err(`warning: the run cache was not ${verb}: ${rc.problem}`);
 }
 
 export function registerGet(program: Command): void {
@@ -210,5 +255,13 @@ export async function printRemoteStatus(o: { remote?: string; json?: boolean }):
   const r = await remoteStatus({ remote: o.remote });
   if (o.json) return out.json(r);
   out.line(`remote '${r.remote}':`);
-  out.line(table(r.artifacts.map((a) => [a.missingRemote ? `${a.missingRemote} blob(s) not pushed` : 'pushed', a.missingLocal ? `${a.missingLocal} not cached` : 'cached', a.path])));
+  out.line(
+    table(
+      r.artifacts.map((a) =>
+        a.withheld
+          ? [`withheld (${a.withheld})`, '', `${a.path}${a.remote ? ` (on '${a.remote}')` : ''}`]
+          : [a.missingRemote ? `${a.missingRemote} blob(s) not pushed` : 'pushed', a.missingLocal ? `${a.missingLocal} not cached` : 'cached', `${a.path}${a.remote ? ` (on '${a.remote}')` : ''}`],
+      ),
+    ),
+  );
 }

@@ -51,7 +51,23 @@ export async function verifySignaturesCommand(ref: string, o: { remote?: string;
       out.line(`${r.layers.bad.length ? 'BAD' : 'OK '} ${'layers'.padEnd(10)} ${r.layers.checked - r.layers.bad.length}/${r.layers.checked} blob(s) match their digests`);
       for (const b of r.layers.bad) out.line(`    ${b.digest}: ${b.problem}`);
     }
+    if (r.lineage?.length) {
+      out.line(`lineage     ${r.lineage.length} pipeline stage(s) made this commit's data (from its provenance):`);
+      for (const s of r.lineage) {
+        out.line(`    ${s.stage}: ${Array.isArray(s.cmd) ? s.cmd.join(' && ') : s.cmd}`);
+        for (const d of s.deps) out.line(`        <- ${d.path}  ${digestText(d.digest)}`);
+        for (const d of s.outs) out.line(`        -> ${d.path}  ${digestText(d.digest)}`);
+      }
+    }
     out.line(r.ok ? `OK: signed by ${o.key}` : `REFUSED: not validly signed by ${o.key}`);
   }
   if (!r.ok) process.exitCode = 1;
+}
+
+/** A path's digests in one short text: sha256 first, else DVC's md5, else Git's id. */
+function digestText(d: Record<string, string>): string {
+  if (d.sha256) return `sha256:${d.sha256.slice(0, 12)}`;
+  if (d.md5) return `md5:${d.md5.slice(0, 12)}`;
+  const git = d.gitBlob ?? d.gitTree;
+  return git ? `git:${git.slice(0, 12)}` : '';
 }

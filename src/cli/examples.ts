@@ -125,6 +125,9 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   migrate: [
     ['mk migrate --dry-run', 'list the file artifacts that would move to the Git filter'],
     ['mk migrate', 'convert them, all staged'],
+    ['mk migrate --from-dvc', "take DVC's outputs over (bytes from .dvc/cache), all staged"],
+    ['mk migrate --from-lfs', "send Git LFS files through mk's filter from the next commit"],
+    ['mk migrate --from-lfs --history main', 'rewrite every commit of main, the old refs kept'],
   ],
   'filter-process': [['git config filter.mk.process "mk filter-process"', 'what mk install sets up (with absolute paths)']],
   'merge-driver': [['git config merge.mk.driver "mk merge-driver %O %A %B %P"', 'what mk install sets up (with absolute paths)']],
@@ -151,11 +154,34 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ['mk metrics diff', 'HEAD against the work tree, as dvc metrics diff'],
     ['mk metrics diff HEAD~1 HEAD --all --json', 'unchanged metrics too, for a script'],
   ],
-  exp: [['mk exp show -A --sort-by accuracy', 'every branch tip too, best first']],
+  exp: [
+    ['mk exp show -A --sort-by accuracy', 'every branch tip too, best first'],
+    ['mk exp run -S train.lr=0.2', 'run the pipeline with another param, in a temporary worktree'],
+  ],
   'exp show': [
     ['mk exp show', "a row per commit of HEAD's history: params, metrics, model, ModelKit"],
     ['mk exp show --all-branches --sort-by accuracy', 'branch tips too, best first'],
     ['mk exp show --remote registry.example.com/team/proj', 'from the published ModelKits alone'],
+  ],
+  'exp run': [
+    ['mk exp run -S train.lr=0.2', 'run the pipeline with lr 0.2 in a temporary worktree'],
+    ['mk exp run -S train.lr=0.1 --queue', 'queue it instead'],
+    ['mk exp run --run-all -j 2', 'run the queued experiments, two at once'],
+  ],
+  'exp apply': [['mk exp apply exp-3f2a1c', "bring that experiment's params, lock, metrics and outputs into the work tree"]],
+  'exp branch': [['mk exp branch exp-3f2a1c lr-02', 'keep that experiment as the branch lr-02']],
+  'exp remove': [
+    ['mk exp remove exp-3f2a1c', 'forget one experiment'],
+    ['mk exp remove --queue', 'empty the queue'],
+  ],
+  repro: [
+    ['mk repro', 'run the stale stages of dvc.yaml, in dependency order'],
+    ['mk repro --dry', 'only say which stages would run, and why'],
+    ['mk repro train -s', 'the train stage alone, not what it depends on'],
+  ],
+  dag: [
+    ['mk dag', 'the stages and the outputs that link them'],
+    ['mk dag --dot | dot -Tsvg > dag.svg', 'as a picture, with Graphviz'],
   ],
   promote: [
     ['mk promote HEAD', "tag HEAD's published ModelKit 'champion' and note it in Git"],

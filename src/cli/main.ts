@@ -4,9 +4,11 @@ import { registerCore } from './commands-core.js';
 import { registerGet, registerRemote } from './commands-remote.js';
 import { registerModelKit } from './commands-modelkit.js';
 import { registerGit } from './commands-git.js';
+import { registerMigrate } from './commands-migrate.js';
 import { registerAuth } from './commands-auth.js';
 import { registerExperiments } from './commands-exp.js';
 import { registerSign } from './commands-sign.js';
+import { registerPipeline } from './commands-pipeline.js';
 import { addExamples, registerHelp } from './commands-help.js';
 import { guardPipes, out, printable } from './output.js';
 
@@ -37,9 +39,11 @@ export function buildProgram(): Command {
   registerGet(program);
   registerModelKit(program);
   registerGit(program);
+  registerMigrate(program);
   registerAuth(program);
   registerExperiments(program);
   registerSign(program);
+  registerPipeline(program);
   registerHelp(program);
   addExamples(program);
   for (const c of program.commands) c.exitOverride();

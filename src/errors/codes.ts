@@ -90,6 +90,52 @@ export const ERROR_CODES = {
   EEXPFILE: { exit: 1, what: 'a params or metrics file cannot be read as a mapping of names to values (or holds too many)', todo: 'fix the file, or remove it from params/metrics in .mk/config.yaml' },
   ENOEXP: { exit: 1, what: 'no params, metrics or plots files are declared', todo: 'list them in .mk/config.yaml (params:, metrics:, plots:)' },
   ENOCOMMIT: { exit: 1, what: 'there is no commit yet', todo: 'commit first' },
+  // --- pipelines and experiments -------------------------------------------------------
+  EPIPELINE: {
+    exit: 1,
+    what: 'dvc.yaml or dvc.lock cannot be read, or breaks the stages schema (a cycle, two stages writing one output, an unknown key)',
+    todo: 'fix the file at the place the message names',
+  },
+  ENOPIPELINE: { exit: 1, what: 'the command needs a pipeline and the repository has no dvc.yaml', todo: 'describe the stages in dvc.yaml (docs/guides/pipelines.md)' },
+  ESTAGE: { exit: 1, what: "a stage's command failed, or did not write an output it declares", todo: 'the message names the stage, its command and how it ended: fix it, then run mk repro again' },
+  EBUSY: {
+    exit: 1,
+    what: 'another process took the same experiment, or a Git operation (rebase, merge, cherry-pick) is in progress',
+    todo: 'let the other one finish (or finish the Git operation), then run the command again',
+  },
+  ENOTDONE: {
+    exit: 1,
+    what: 'the experiment has not run yet (queued, running or failed): it has no result to apply or keep',
+    todo: "run it ('mk exp run --run-all'), or see its state in 'mk exp show'",
+  },
+  // --- moving in from DVC and Git LFS -------------------------------------------------------
+  EDVCFILE: {
+    exit: 1,
+    what: "a .dvc file, dvc.lock or one of DVC's folder listings cannot be read, or names a path mk cannot take over",
+    todo: 'fix the file the message names (or take it from a good revision), then migrate again',
+  },
+  ENODVC: {
+    exit: 1,
+    what: 'no DVC outputs to take over here, or DVC is not installed where --fetch needs it',
+    todo: "run it in the DVC repository's work tree; for --fetch, install DVC or run 'dvc fetch' yourself",
+  },
+  EDVCFETCH: { exit: 1, what: 'dvc fetch failed while mk migrate --fetch asked it for missing cache objects', todo: "check DVC's remote ('dvc remote list') and its credentials, then migrate again" },
+  EDVCCACHE: { exit: 1, what: "an object in DVC's cache does not match the md5 DVC recorded for it", todo: "remove that object from .dvc/cache and fetch it again ('dvc fetch'), then migrate again" },
+  EMODIFIED: {
+    exit: 1,
+    what: 'a file in the work tree differs from what DVC recorded for it (changes DVC has not recorded)',
+    todo: "record them with DVC ('dvc commit') or restore the file ('dvc checkout'), then migrate again",
+  },
+  EMISSING: {
+    exit: 1,
+    what: 'the bytes of a DVC or Git LFS object are neither in the work tree nor in the local cache',
+    todo: "fetch them first ('dvc fetch', 'git lfs fetch --all'), or use --fetch, then migrate again",
+  },
+  EDIRTY: {
+    exit: 1,
+    what: 'the work tree has uncommitted changes (or Git is mid-operation) and the command rewrites commits or files',
+    todo: "commit or stash them ('git stash'), then run the command again",
+  },
   // --- content and the cache ---------------------------------------------------------
   EDIGEST: {
     exit: 1,
@@ -114,6 +160,16 @@ export const ERROR_CODES = {
     exit: 1,
     what: 'the registry refused the credentials, or asked for some and mk had none for that host',
     todo: "'mk login <host>' (or docker login), or MK_REGISTRY_USERNAME/_PASSWORD with MK_REGISTRY_HOST",
+  },
+  EWITHHELD: {
+    exit: 1,
+    what: 'access is strict (--strict-access, MK_STRICT_ACCESS=1, access.strict) and data routed to a repository this user may not read was withheld',
+    todo: 'ask for read access to the repository the message names, or go on without that data (leave strict access off)',
+  },
+  EROUTE: {
+    exit: 1,
+    what: "a remote's paths (remotes by path) cannot route a tracked artifact: they split one folder artifact, or the remote is not a registry repository",
+    todo: "route the whole folder (a pattern that covers it), or track its parts apart; 'mk remote list' shows the routes",
   },
   ERATELIMIT: { exit: 1, what: 'the registry is rate-limiting requests (429)', todo: 'try again later, or lower the concurrency (-j)' },
   ENETWORK: { exit: 1, what: 'the connection to a registry failed, broke off, or TLS verification failed', todo: 'check the network, the host name and (for a private CA) the ca: setting' },

@@ -26,9 +26,10 @@ const giveBuffers = (b: Buffer[]) => void (spare.length < 8 && spare.push(b));
  * Streams a file through sha256 and, when `dst` is given, copies it there in the same
  * pass: reads, hashes and writes overlap (the reads and writes run on libuv's thread pool
  * while this thread hashes), so a copy costs little more than the hash alone.
- * Memory is three 4 MiB buffers whatever the file size.
+ * Memory is three 4 MiB buffers whatever the file size. `also` sees every chunk too (another
+ * digest taken in the same pass); it must not keep the chunk, whose buffer is reused.
  */
-export async function hashFile(src: string, dst?: string, mode = 0o444): Promise<HashResult> {
+export async function hashFile(src: string, dst?: string, mode = 0o444, also?: (chunk: Uint8Array) => void): Promise<HashResult> {
   const input = await open(src, 'r');
   let output: import('node:fs/promises').FileHandle | undefined;
   try {
@@ -55,6 +56,7 @@ export async function hashFile(src: string, dst?: string, mode = 0o444): Promise
         await writing;
         if (output) writing = writeFully(output, buf, bytesRead, at);
         h.update(buf.subarray(0, bytesRead));
+        also?.(buf.subarray(0, bytesRead));
         i++;
       }
       await writing;

@@ -17,6 +17,9 @@ import { encodeConfig, encodeManifest } from './json.js';
 import { commitInfo, listTree, readGitBlob, type TreeFile } from './tree.js';
 import { fileLayer, treeLayer } from './tree-layer.js';
 import { commitExperiment } from '../experiments/modelkit.js';
+import { routeOf } from '../repo/routes.js';
+import { parseRemoteUrl } from '../remote/url.js';
+import { routedTag } from './tags.js';
 
 export const ANN = {
   created: 'org.opencontainers.image.created',
@@ -44,7 +47,7 @@ export interface BuiltModelKit {
   store: MemoryStore;
 }
 
-interface PlannedLayer {
+export interface PlannedLayer {
   desc: Descriptor;
   /** Path written in the config entry for this layer. */
   entryPath: string;
@@ -117,6 +120,74 @@ function withImplicitEntries(kf: Kitfile, tracked: TrackedPointer[]): Kitfile {
 }
 
 /**
+ * The reference a ModelKit gives a routed artifact (remotes by path): its own ModelKit in its
+ * remote's repository, `host/repository:<routedTag>`. Undefined for an artifact of the default
+ * remote.
+ */
+export function routedReference(ctx: Pick<RepoContext, 'config' | 'root'>, t: TrackedPointer): string | undefined {
+  const rc = routeOf(ctx.config, t);
+  if (!rc) return undefined;
+  const u = parseRemoteUrl(rc.url, ctx.root);
+  if (u.type !== 'registry') throw new MkError('EROUTE', `remote '${rc.name}' has paths but is not a registry repository`);
+  return `${u.host}/${u.repository}:${routedTag(t.path, t.pointer.digest)}`;
+}
+
+/**
+ * A Kitfile whose routed artifacts are references to their own ModelKits, with no layer here:
+ * each becomes a dataset with a `remotePath`, as kit writes a dataset kept in another ModelKit
+ * (kit has remote entries for datasets only, so a routed model or model part is listed so
+ * too). The ModelKit then holds neither their bytes nor the names of their files.
+ */
+function withRoutedEntries(kf: Kitfile, refs: Map<string, string>): Kitfile {
+  if (refs.size === 0) return kf;
+  const out: Kitfile = JSON.parse(JSON.stringify(kf));
+  const ref = (p: string | undefined) => (p === undefined ? undefined : refs.get(cleanPath(p)));
+  const moved: NonNullable<Kitfile['datasets']> = [];
+  const move = (e: { path?: string; name?: string; description?: string; license?: string }, r: string) =>
+    moved.push({
+      name: e.name ?? cleanPath(e.path!).split('/').pop()!,
+      path: cleanPath(e.path!),
+      remotePath: r,
+      ...(e.description ? { description: e.description } : {}),
+      ...(e.license ? { license: e.license } : {}),
+    });
+  if (out.model) {
+    const r = ref(out.model.path);
+    if (r) {
+      move(out.model, r);
+      delete out.model.path;
+    }
+    if (out.model.parts) {
+      for (const part of out.model.parts) {
+        const pr = ref(part.path);
+        if (pr) move(part, pr);
+      }
+      out.model.parts = out.model.parts.filter((x) => !ref(x.path));
+      if (!out.model.parts.length) delete out.model.parts;
+    }
+    if (out.model.path === undefined && !out.model.parts) delete out.model;
+  }
+  for (const d of out.datasets ?? []) {
+    const r = ref(d.path);
+    if (r) {
+      d.remotePath = r;
+      delete d.remoteHash;
+    }
+  }
+  for (const k of ['code', 'docs', 'prompts', 'mcpServers'] as const) {
+    const list = out[k] as Array<{ path?: string; name?: string }> | undefined;
+    if (!list) continue;
+    for (const e of list) {
+      const r = ref(e.path);
+      if (r) move(e, r);
+    }
+    (out as unknown as Record<string, unknown>)[k] = list.filter((e) => !ref(e.path));
+  }
+  if (moved.length) out.datasets = [...(out.datasets ?? []), ...moved];
+  return out;
+}
+
+/**
  * Builds the ModelKit of a commit from the commit alone: its Kitfile, its pointers (whose
  * data must be in the cache) and its tree. Writes the config, code/docs layers and the
  * manifest into the cache. Same commit in, same bytes out, on any machine.
@@ -127,7 +198,13 @@ export async function buildModelKit(ctx: RepoContext, commit: string, opts: { so
   const { files: tree, skipped } = await listTree(ctx.commonDir, commit);
   const tracked = await pointersAtCommit(ctx.commonDir, commit);
   const { kf: written, name: kitfileName, text: kitfileText } = await readKitfileAt(ctx, tree);
-  const kf = withImplicitEntries(written, tracked);
+  // Remotes by path: a routed artifact is a reference to its own ModelKit, never a layer here.
+  const refs = new Map<string, string>();
+  for (const t of tracked) {
+    const r = routedReference(ctx, t);
+    if (r) refs.set(t.path, r);
+  }
+  const kf = withRoutedEntries(withImplicitEntries(written, tracked), refs);
   // The commit's params (its own .mk/config.yaml's `params` files) go in model.parameters,
   // over what the Kitfile says; params and metrics also as manifest annotations.
   const exp = await commitExperiment(ctx.commonDir, commit);
@@ -144,6 +221,10 @@ export async function buildModelKit(ctx: RepoContext, commit: string, opts: { so
   for (const e of entries) {
     const p = cleanPath(e.entry.path);
     if (e.section === 'model' && isModelKitReference(e.entry.path)) {
+      planned.set(e, []);
+      continue;
+    }
+    if (refs.has(p)) {
       planned.set(e, []);
       continue;
     }
@@ -237,7 +318,7 @@ export async function buildModelKit(ctx: RepoContext, commit: string, opts: { so
   return { commit, manifest, manifestBytes, config: configDesc, layers, skipped, store };
 }
 
-async function artifactLayers(ctx: RepoContext, t: TrackedPointer, kind: KitLayerKind, e: KitEntryRef): Promise<PlannedLayer[]> {
+export async function artifactLayers(ctx: RepoContext, t: TrackedPointer, kind: KitLayerKind, e: KitEntryRef): Promise<PlannedLayer[]> {
   const p = t.pointer;
   const rawLayer = (digest: string, size: number, path: string, mode: number, entryPath = path, k: KitLayerKind = kind): PlannedLayer => ({
     entryPath,
@@ -354,12 +435,13 @@ function modelPackConfig(kf: Kitfile, layers: Descriptor[], committerTime: numbe
   return Buffer.from(JSON.stringify({ descriptor, modelfs: { type: 'layers', diffIds: layers.map((l) => l.digest) }, config }), 'utf8');
 }
 
-function expandConfig(kf: Kitfile, entries: KitEntryRef[], planned: Map<KitEntryRef, PlannedLayer[]>): Kitfile {
+export function expandConfig(kf: Kitfile, entries: KitEntryRef[], planned: Map<KitEntryRef, PlannedLayer[]>): Kitfile {
   const out: Kitfile = { manifestVersion: kf.manifestVersion };
   if (kf.package) out.package = kf.package;
   const expand = <T extends { path?: string }>(ref: KitEntryRef): T[] => {
     const ls = planned.get(ref) ?? [];
-    if (ls.length === 0) return ref.section === 'model' ? [{ ...(ref.entry as T) }] : [];
+    // A model that names another ModelKit, and a dataset kept in another ModelKit (remotePath), have no layer here.
+    if (ls.length === 0) return ref.section === 'model' || (ref.entry as { remotePath?: string }).remotePath ? [{ ...(ref.entry as T) }] : [];
     return ls.map((l) => ({ ...(ref.entry as T), path: l.entryPath, digest: l.desc.digest, diffId: l.desc.digest }));
   };
   for (const ref of entries) {

@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { parseRemoteUrl } from './url.js';
 import { redactUserinfo } from '../stores/registry/reference.js';
 import { git } from '../git/run.js';
+import { checkRoutes, parseRoutePattern, routeOf } from '../repo/routes.js';
 
 /** The remote called `name`, or the default remote. */
 export function remoteConfig(ctx: RepoContext, name?: string): RemoteConfig {
@@ -20,9 +21,19 @@ export function remoteConfig(ctx: RepoContext, name?: string): RemoteConfig {
     return r;
   }
   if (ctx.config.defaultRemote) return remoteConfig(ctx, ctx.config.defaultRemote);
-  if (remotes.length === 1) return remotes[0]!;
+  // Remotes by path take only their paths: the one remote without paths takes the rest.
+  const general = remotes.filter((r) => !r.paths?.length);
+  if (general.length === 1) return general[0]!;
   if (remotes.length === 0) throw new MkError('ENOREMOTE', 'no mk remote is configured', { hint: "add one with 'mk remote add origin <oci://host/repo | path>'" });
   throw new UsageError('several remotes and no default', "name one with -r, or set one with 'mk remote default <name>'");
+}
+
+/**
+ * The remote that holds an artifact's data (remotes by path): the remote its path is routed
+ * to, else the one called `name`, else the default remote.
+ */
+export function remoteOfArtifact(ctx: RepoContext, t: { path: string; pointer: { type: 'file' | 'dir' } }, name?: string): RemoteConfig {
+  return routeOf(ctx.config, t) ?? remoteConfig(ctx, name);
 }
 
 export interface RemoteListing {
@@ -31,12 +42,21 @@ export interface RemoteListing {
   url: string;
   insecure?: boolean;
   default: boolean;
+  /** A remote by path: the patterns of the tracked paths it receives. */
+  paths?: string[];
 }
 
 /** The configured remotes, for display. */
 export function listRemotes(ctx: RepoContext): RemoteListing[] {
-  const def = ctx.config.defaultRemote ?? (ctx.config.remotes.length === 1 ? ctx.config.remotes[0]!.name : undefined);
-  return ctx.config.remotes.map((r) => ({ name: r.name, url: redactUserinfo(r.url), ...(r.insecure ? { insecure: true } : {}), default: r.name === def }));
+  const general = ctx.config.remotes.filter((r) => !r.paths?.length);
+  const def = ctx.config.defaultRemote ?? (general.length === 1 ? general[0]!.name : undefined);
+  return ctx.config.remotes.map((r) => ({
+    name: r.name,
+    url: redactUserinfo(r.url),
+    ...(r.insecure ? { insecure: true } : {}),
+    default: r.name === def,
+    ...(r.paths?.length ? { paths: r.paths } : {}),
+  }));
 }
 
 /**
@@ -55,12 +75,14 @@ export async function openRemote(ctx: RepoContext, rc: RemoteConfig, opts: { rea
 /**
  * The repositories of the same registry a push to this remote mounts blobs from before
  * uploading them (cross-repository mount): the remote's `mount_from`, then the repositories of
- * the project's other remotes on that host, which hold what was pushed there.
+ * the project's other remotes on that host (remotes by path excepted), which hold what was pushed there.
  */
 function mountSources(ctx: RepoContext, rc: RemoteConfig, host: string, repository: string): string[] {
   const out = [...(rc.mountFrom ?? [])];
   for (const other of ctx.config.remotes) {
-    if (other.name === rc.name || !other.url.startsWith(`oci://${host}/`)) continue;
+    // Not from a remote by path: its repository has permissions of its own (a user who may push
+    // here may not read there, and a registry refuses a mount from where one may not read).
+    if (other.name === rc.name || other.paths?.length || !other.url.startsWith(`oci://${host}/`)) continue;
     try {
       const o = parseRemoteUrl(other.url, ctx.root);
       if (o.type === 'registry' && o.host === host) out.push(o.repository);
@@ -175,7 +197,7 @@ export async function addRemote(
   ctx: RepoContext,
   name: string,
   url: string,
-  opts: { cwd?: string; local?: boolean; insecure?: boolean; makeDefault?: boolean; create?: boolean } = {},
+  opts: { cwd?: string; local?: boolean; insecure?: boolean; makeDefault?: boolean; create?: boolean; paths?: string[] } = {},
 ): Promise<AddedRemote> {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new UsageError(`'${name}' is not a valid remote name`, 'use letters, digits, . _ -');
   const cwd = opts.cwd ?? process.cwd();
@@ -183,14 +205,30 @@ export async function addRemote(
   const u = parseRemoteUrl(stored, ctx.root);
   if (ctx.config.remotes.some((r) => r.name === name)) throw new UsageError(`remote '${name}' already exists`, `remove it first with 'mk remote remove ${name}'`);
   if (opts.create && u.type !== 'layout') throw new UsageError('--create is for a local OCI layout (a path), not a registry', 'a registry repository comes into being with the first push');
+  const paths = opts.paths?.length ? opts.paths.map((p, i) => parseRoutePattern(p, '--path', `--path[${i}]`)) : undefined;
+  if (paths && opts.makeDefault) throw new UsageError('a remote with --path takes only those paths; it cannot be the default remote', 'add it without --default');
+  if (paths) {
+    // The whole configuration, as it would be: overlaps with other remotes' paths, a default for everything else.
+    const first = ctx.config.remotes.length === 0;
+    const next = { remotes: [...ctx.config.remotes, { name, url: stored, paths }], defaultRemote: ctx.config.defaultRemote };
+    if (first)
+      throw new UsageError(`'${name}' would be the only remote: add the remote that takes every other path first`, "e.g. 'mk remote add origin oci://host/team/project', then this one with --path");
+    if (!next.defaultRemote) {
+      const general = ctx.config.remotes.filter((r) => !r.paths?.length);
+      if (general.length === 1) next.defaultRemote = general[0]!.name;
+    }
+    checkRoutes(next, TEAM_CONFIG);
+  }
   const warnings: string[] = [];
   if (u.type === 'layout' && !opts.local && (isAbsolute(stored) || stored.startsWith('file://')))
     warnings.push(`the absolute path ${u.path} is committed in ${TEAM_CONFIG} for everyone: it must exist on every machine (use --local for this clone only, or a path relative to the repository)`);
   if (opts.create && u.type === 'layout') openLayout(u.path, name, false);
   const first = ctx.config.remotes.length === 0;
   const file = await editConfig(ctx, !!opts.local, (doc) => {
-    doc.setIn(['remotes', name], opts.insecure ? { url: stored, insecure: true } : { url: stored });
+    doc.setIn(['remotes', name], { url: stored, ...(opts.insecure ? { insecure: true } : {}), ...(paths ? { paths } : {}) });
     if (first || opts.makeDefault) doc.set('default_remote', name);
+    // Routing needs the remote that takes every other path to be named.
+    else if (paths && !doc.get('default_remote')) doc.set('default_remote', remoteConfig(ctx).name);
   });
   return { file, url: stored, warnings };
 }

@@ -4,6 +4,7 @@ import { ConfigError } from '../errors/index.js';
 
 import { LINK_TYPES, type LinkType } from '../formats/kinds.js';
 import { isGitSegment } from '../formats/stored-path.js';
+import { checkRoutes, parseRoutePattern } from './routes.js';
 export { LINK_TYPES, type LinkType };
 
 export interface RemoteConfig {
@@ -15,6 +16,12 @@ export interface RemoteConfig {
   concurrency?: number;
   /** Repositories of the same registry to mount blobs from (cross-repository mount) before uploading them. */
   mountFrom?: string[];
+  /**
+   * Path patterns whose tracked artifacts go to this remote instead of the default one (remotes
+   * by path: its own registry repository, so its permissions apply to that data alone). See
+   * src/remote/routes.ts for the pattern rules.
+   */
+  paths?: string[];
 }
 
 /** Where a publish is announced (`notify:`): a URL that receives a JSON POST. */
@@ -68,6 +75,8 @@ export interface MkConfig {
   verifySignaturesKey?: string;
   /** Where each publish is announced (webhooks, OpenLineage endpoints). */
   notify: NotifyTarget[];
+  /** Data a remote by path would not let this user read (withheld) is an error, not a warning (`access.strict`; MK_STRICT_ACCESS=1). */
+  strictAccess: boolean;
 }
 
 /** A declared plot: a CSV, TSV or JSON series file, with the columns to draw. */
@@ -92,6 +101,7 @@ export const DEFAULT_CONFIG: MkConfig = {
   metrics: [],
   plots: [],
   notify: [],
+  strictAccess: false,
 };
 
 const UNITS: Record<string, number> = {
@@ -157,6 +167,7 @@ const KNOWN = new Set([
   'signing',
   'verify_signatures',
   'notify',
+  'access',
 ]);
 for (const k of ['params', 'metrics', 'plots']) KNOWN.add(k); // experiments
 
@@ -290,7 +301,7 @@ export function applyConfig(base: MkConfig, raw: Raw, file: string): MkConfig {
     if (typeof raw.remotes !== 'object' || raw.remotes === null || Array.isArray(raw.remotes)) throw new ConfigError(file, 'remotes: expected a mapping of name to settings');
     for (const [name, v] of Object.entries(raw.remotes as Raw)) {
       const key = `remotes.${name}`;
-      const r = typeof v === 'string' ? { url: v } : section(v, file, key, ['url', 'insecure', 'ca', 'upload', 'concurrency', 'mount_from']);
+      const r = typeof v === 'string' ? { url: v } : section(v, file, key, ['url', 'insecure', 'ca', 'upload', 'concurrency', 'mount_from', 'paths']);
       if (typeof r.url !== 'string') throw new ConfigError(file, `${key}.url: expected a URL or path`);
       const rc: RemoteConfig = { name, url: r.url };
       if (r.insecure !== undefined) rc.insecure = bool(r.insecure, file, `${key}.insecure`);
@@ -311,6 +322,16 @@ export function applyConfig(base: MkConfig, raw: Raw, file: string): MkConfig {
           throw new ConfigError(file, `${key}.mount_from: expected repository names of the same registry (e.g. [team/base-models]), got ${JSON.stringify(r.mount_from)}`);
         rc.mountFrom = list as string[];
       }
+      if (r.paths !== undefined) {
+        const list = typeof r.paths === 'string' ? [r.paths] : r.paths;
+        if (!Array.isArray(list) || list.length === 0) throw new ConfigError(file, `${key}.paths: expected a list of path patterns (e.g. [data/clinical/**])`);
+        rc.paths = [...new Set(list.map((x, i) => parseRoutePattern(x, file, `${key}.paths[${i}]`)))];
+      } else {
+        // A local redefinition (another URL, a mirror) keeps the team's routes: data routed away
+        // from the shared repository must not go back to it because a URL was overridden.
+        const before = c.remotes.find((x) => x.name === name)?.paths;
+        if (before) rc.paths = before;
+      }
       c.remotes = c.remotes.filter((x) => x.name !== name);
       c.remotes.push(rc);
     }
@@ -328,6 +349,10 @@ export function applyConfig(base: MkConfig, raw: Raw, file: string): MkConfig {
   if (raw.signing !== undefined) c.signingKey = text(section(raw.signing, file, 'signing', ['key']).key, file, 'signing.key');
   if (raw.notify !== undefined) c.notify = raw.notify === null ? [] : notifyList(raw.notify, file);
   if (raw.verify_signatures !== undefined) c.verifySignaturesKey = text(section(raw.verify_signatures, file, 'verify_signatures', ['key']).key, file, 'verify_signatures.key');
+  if (raw.access !== undefined) {
+    const a = section(raw.access, file, 'access', ['strict']);
+    if (a.strict !== undefined) c.strictAccess = bool(a.strict, file, 'access.strict');
+  }
   if (raw.modelkits !== undefined) {
     const mk = section(raw.modelkits, file, 'modelkits', ['publish', 'format']);
     if (mk.publish !== undefined) c.publishModelKits = bool(mk.publish, file, 'modelkits.publish');
@@ -336,5 +361,6 @@ export function applyConfig(base: MkConfig, raw: Raw, file: string): MkConfig {
       c.modelKitFormat = mk.format;
     }
   }
+  checkRoutes(c, file);
   return c;
 }

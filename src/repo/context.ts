@@ -134,7 +134,7 @@ function statKey(p: string): string {
  * the result is remembered in .git/mk/config-cache.json, keyed by the stat data of both files.
  */
 /** Bumped when the rules that check a config change: a config cached by an older mk is read again. */
-const CONFIG_RULES = 2;
+const CONFIG_RULES = 3;
 
 function loadConfig(found: Found): MkConfig {
   const teamFile = join(found.root, TEAM_CONFIG);

@@ -147,3 +147,94 @@ export function filterMatcher(text: string | undefined): (path: string) => boole
 export function workspaceFilterMatcher(root: string): (path: string) => boolean {
   return filterMatcher(readAttributes(root));
 }
+
+/** A .gitattributes line cut into its leading blanks, its pattern (quotes kept) and the rest. */
+function splitAttributesLine(line: string): { lead: string; pattern: string; rest: string } | undefined {
+  const lead = /^\s*/.exec(line)![0];
+  if (line[lead.length] === '#' || lead.length === line.length) return undefined;
+  let end: number;
+  if (line[lead.length] === '"') {
+    end = lead.length + 1;
+    while (end < line.length && line[end] !== '"') end += line[end] === '\\' ? 2 : 1;
+    end++;
+  } else {
+    end = line.slice(lead.length).search(/\s/);
+    end = end < 0 ? line.length : lead.length + end;
+  }
+  return { lead, pattern: line.slice(lead.length, end), rest: line.slice(end) };
+}
+
+const LFS_ATTR = /(^|\s)(filter|diff|merge)=lfs(?=\s|$)/g;
+const HAS_LFS_ATTR = /(^|\s)(filter|diff|merge)=lfs(?=\s|$)/;
+
+/**
+ * A .gitattributes text with Git LFS's attributes (`filter=lfs`, `diff=lfs`, `merge=lfs`) given
+ * to mk instead, everything else byte for byte; undefined when the text names no LFS attribute.
+ * Only attributes are touched, never a pattern.
+ */
+export function lfsAttributesToMk(text: string): string | undefined {
+  let changed = false;
+  const out = text.split('\n').map((line) => {
+    const l = splitAttributesLine(line);
+    if (!l) return line;
+    const attrs = l.rest.replace(LFS_ATTR, (_m, sp: string, key: string) => `${sp}${key}=mk`);
+    if (attrs === l.rest) return line;
+    changed = true;
+    return l.lead + l.pattern + attrs;
+  });
+  return changed ? out.join('\n') : undefined;
+}
+
+/** A pattern of the .gitattributes in folder `dir`, as a pattern of the root file that matches the same paths. */
+function rootPattern(pattern: string, dir: string): string {
+  const quoted = pattern.startsWith('"') && pattern.endsWith('"') && pattern.length > 1;
+  const p = quoted ? pattern.slice(1, -1) : pattern;
+  // A slash at the start or in the middle ties the pattern to the file's folder; else it matches at any depth below it.
+  const tied = p.replace(/\/+$/, '').includes('/');
+  const out = `${exactPattern(dir)}/${tied ? p.replace(/^\//, '') : `**/${p}`}`;
+  return quoted ? `"${out}"` : out;
+}
+
+const MOVED_NOTE = '# Git LFS lines of folders below, moved here by mk migrate --from-lfs (mk reads the root .gitattributes only)';
+const LEFT_NOTE = '# Git LFS lines moved to the root .gitattributes by mk migrate --from-lfs';
+
+/**
+ * The .gitattributes files of a tree (path -> text) as `mk migrate --from-lfs` leaves them:
+ * LFS's attributes name mk instead, and because mk reads only the root file, a line of a nested
+ * file that sets them moves to the root, its pattern rewritten to match the same paths from
+ * there (other attributes of the line stay where they were too). Returns the files that change
+ * (the root one may be new).
+ */
+export function attributesFromLfs(files: Map<string, string>): Map<string, string> {
+  const out = new Map<string, string>();
+  const moved: string[] = [];
+  for (const [path, text] of [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (path === ATTRIBUTES_FILE) continue;
+    const dir = path.slice(0, -ATTRIBUTES_FILE.length - 1);
+    let changed = false;
+    const lines: string[] = [];
+    for (const line of text.split('\n')) {
+      const l = splitAttributesLine(line);
+      if (!l || !HAS_LFS_ATTR.test(l.rest)) {
+        lines.push(line);
+        continue;
+      }
+      changed = true;
+      moved.push(`${rootPattern(l.pattern, dir)} ${l.rest.trim().replace(LFS_ATTR, (_m, sp: string, key: string) => `${sp}${key}=mk`)}`);
+      const kept = l.rest.replace(LFS_ATTR, '').trim();
+      if (kept) lines.push(`${l.lead}${l.pattern} ${kept}`);
+    }
+    if (!changed) continue;
+    if (!lines.includes(LEFT_NOTE)) lines.unshift(LEFT_NOTE);
+    out.set(path, lines.join('\n'));
+  }
+  const rootText = files.get(ATTRIBUTES_FILE);
+  let root = rootText === undefined ? undefined : lfsAttributesToMk(rootText);
+  const newLines = moved.filter((m) => !(root ?? rootText ?? '').split('\n').includes(m));
+  if (newLines.length) {
+    const base = root ?? rootText ?? '';
+    root = `${base}${base && !base.endsWith('\n') ? '\n' : ''}${MOVED_NOTE}\n${newLines.join('\n')}\n`;
+  }
+  if (root !== undefined) out.set(ATTRIBUTES_FILE, root);
+  return out;
+}

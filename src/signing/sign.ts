@@ -8,6 +8,7 @@ import { BUNDLE_MEDIA_TYPE, signStatement, type InTotoStatement } from './dsse.j
 import type { SigningKey } from './keys.js';
 import { modelKitFiles, type KnownLayerFiles } from './model-files.js';
 import type { SignedSubject } from './modelkit-info.js';
+import type { StageLineage } from '../pipeline/lineage.js';
 import { COSIGN_SIGN_PREDICATE, manifestStatement, OMS_PREDICATE, omsStatement, provenanceStatement, SLSA_PREDICATE } from './statements.js';
 
 /** Annotation on mk's signature referrers: the key hint (sha256 of the public key PEM) of the key that signed. */
@@ -39,6 +40,8 @@ export interface SignInput {
   key: SigningKey;
   /** Sign again even when the ModelKit carries all three of this key's signatures. */
   force?: boolean;
+  /** The pipeline stages that made the commit's data: named in the provenance. */
+  lineage?: StageLineage[];
 }
 
 export interface SignResult {
@@ -85,6 +88,7 @@ export async function signModelKit(input: SignInput, opts: GraphCopyOptions = {}
         repository: input.repository,
         builderVersion: input.builderVersion,
         created,
+        lineage: input.lineage,
       }),
     ],
   ];

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Descriptor } from '../content/descriptor.js';
 import type { InTotoStatement } from './dsse.js';
 import { comparePaths, type ModelFile } from './model-files.js';
+import type { LineageItem, StageLineage } from '../pipeline/lineage.js';
 
 /** What cosign v3 signs for an image: an in-toto statement naming the manifest digest, empty predicate. */
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
@@ -57,6 +58,54 @@ export interface ProvenanceInput {
   builderVersion: string;
   /** When the ModelKit was built: the commit's time (mk builds are reproducible). */
   created?: string;
+  /** The pipeline stages that made the commit's data (dvc.yaml and dvc.lock at the commit). */
+  lineage?: StageLineage[];
+}
+
+/** The media type of a pipeline stage among the provenance's byproducts. */
+export const STAGE_MEDIA_TYPE = 'application/vnd.mk.pipeline.stage.v1+json';
+
+function digestsOf(i: LineageItem): Record<string, string> {
+  const d: Record<string, string> = {};
+  if (i.sha256) d.sha256 = i.sha256;
+  if (i.md5) d.md5 = i.md5;
+  if (i.gitBlob) d.gitBlob = i.gitBlob;
+  if (i.gitTree) d.gitTree = i.gitTree;
+  return d;
+}
+
+/**
+ * Lineage in SLSA's terms: every stage input is a resolved dependency (by path, with its
+ * sha256, DVC's md5 and Git's id, and the stages that read it); each stage is a byproduct
+ * whose annotations hold its command, params and the digests of its deps and outputs.
+ */
+function lineageParts(stages: StageLineage[]): { deps: Array<Record<string, unknown>>; byproducts: Array<Record<string, unknown>> } {
+  const inputs = new Map<string, { item: LineageItem; stages: string[] }>();
+  for (const s of stages)
+    for (const d of s.deps) {
+      const key = `${d.path}\0${d.sha256 ?? d.md5 ?? d.gitTree ?? ''}`;
+      const e = inputs.get(key) ?? inputs.set(key, { item: d, stages: [] }).get(key)!;
+      e.stages.push(s.stage);
+    }
+  const deps = [...inputs.values()].map(({ item, stages: by }) => ({
+    name: item.path,
+    digest: digestsOf(item),
+    ...(item.mediaType ? { mediaType: item.mediaType } : {}),
+    annotations: { 'dev.mk.pipeline.stages': by },
+  }));
+  const byproducts = stages.map((s) => ({
+    name: `stage:${s.stage}`,
+    mediaType: STAGE_MEDIA_TYPE,
+    annotations: {
+      stage: s.stage,
+      cmd: s.cmd,
+      wdir: s.wdir,
+      deps: s.deps.map((d) => ({ path: d.path, digest: digestsOf(d) })),
+      params: s.params,
+      outs: s.outs.map((o) => ({ path: o.path, digest: digestsOf(o) })),
+    },
+  }));
+  return { deps, byproducts };
 }
 
 /**
@@ -67,6 +116,7 @@ export function provenanceStatement(p: ProvenanceInput): InTotoStatement {
   const subject = [{ name: p.name, digest: { sha256: hex(p.manifest.digest) } }];
   for (const l of p.layers) subject.push({ name: l.annotations?.['org.cncf.model.filepath'] ?? l.digest, digest: { sha256: hex(l.digest) } });
   const dep: Record<string, unknown> = { uri: p.repository ? `git+${p.repository}@${p.commit}` : `git+commit:${p.commit}`, digest: { gitCommit: p.commit } };
+  const lineage = p.lineage?.length ? lineageParts(p.lineage) : undefined;
   return {
     _type: 'https://in-toto.io/Statement/v1',
     subject,
@@ -76,14 +126,43 @@ export function provenanceStatement(p: ProvenanceInput): InTotoStatement {
         buildType: MK_BUILD_TYPE,
         externalParameters: { commit: p.commit, ...(p.repository ? { repository: p.repository } : {}) },
         internalParameters: {},
-        resolvedDependencies: [dep],
+        resolvedDependencies: [dep, ...(lineage?.deps ?? [])],
       },
       runDetails: {
         builder: { id: 'https://www.npmjs.com/package/mk', version: { mk: p.builderVersion } },
         metadata: p.created ? { startedOn: p.created, finishedOn: p.created } : {},
+        ...(lineage ? { byproducts: lineage.byproducts } : {}),
       },
     },
   };
+}
+
+/** One stage a provenance statement names: its command and the digests of its inputs and outputs. */
+export interface LineageStage {
+  stage: string;
+  cmd: string | string[];
+  deps: Array<{ path: string; digest: Record<string, string> }>;
+  outs: Array<{ path: string; digest: Record<string, string> }>;
+}
+
+/** The stages a provenance statement names (its byproducts of mk's stage type), as `mk verify --key` shows them. */
+export function provenanceStages(s: InTotoStatement): LineageStage[] {
+  const bp = (s.predicate as { runDetails?: { byproducts?: unknown } }).runDetails?.byproducts;
+  if (!Array.isArray(bp)) return [];
+  const out = [];
+  for (const b of bp as Array<{ mediaType?: unknown; annotations?: Record<string, unknown> }>) {
+    const a = b?.annotations;
+    if (b?.mediaType !== STAGE_MEDIA_TYPE || !a || typeof a.stage !== 'string') continue;
+    const list = (v: unknown) =>
+      Array.isArray(v)
+        ? (v as Array<{ path?: unknown; digest?: unknown }>)
+            .filter((x) => typeof x?.path === 'string' && x.digest && typeof x.digest === 'object')
+            .map((x) => ({ path: x.path as string, digest: x.digest as Record<string, string> }))
+        : [];
+    const cmd = typeof a.cmd === 'string' || (Array.isArray(a.cmd) && a.cmd.every((c) => typeof c === 'string')) ? (a.cmd as string | string[]) : '';
+    out.push({ stage: a.stage, cmd, deps: list(a.deps), outs: list(a.outs) });
+  }
+  return out;
 }
 
 /** The commit a provenance statement names as its Git dependency (undefined: none, or not one). */

@@ -8,7 +8,7 @@ import type { PublicKey } from './keys.js';
 import { modelKitFiles, type KnownLayerFiles } from './model-files.js';
 import type { SignedSubject } from './modelkit-info.js';
 import { PREDICATE_ANNOTATION, SIGNATURE_KINDS, type SignatureKind } from './sign.js';
-import { omsStatement, provenanceCommit } from './statements.js';
+import { omsStatement, provenanceCommit, provenanceStages, type LineageStage } from './statements.js';
 
 export interface SignatureCheck {
   kind: SignatureKind;
@@ -35,6 +35,8 @@ export interface SignaturesResult {
   layers?: { checked: number; bad: Array<{ digest: string; problem: string }> };
   /** Bundles of other keys, left alone. */
   otherKeys: number;
+  /** The pipeline stages a good provenance names (what made the commit's data), when it names any. */
+  lineage?: LineageStage[];
 }
 
 export interface VerifyInput {
@@ -73,6 +75,7 @@ export async function verifyModelKitSignatures(input: VerifyInput): Promise<Sign
   const checks = new Map<SignatureKind, SignatureCheck>(SIGNATURE_KINDS.map((k) => [k.kind, { kind: k.kind, ok: false, covers: COVERS[k.kind], good: [], rejected: [] }]));
   const reject = (kind: SignatureKind, problem: string) => checks.get(kind)!.rejected.push(problem);
   let otherKeys = 0;
+  let lineage: SignaturesResult['lineage'];
   let expectedFiles: Map<string, string> | undefined;
   let expectedRoot: string | undefined;
   const filesOf = async () => {
@@ -106,7 +109,13 @@ export async function verifyModelKitSignatures(input: VerifyInput): Promise<Sign
     if (!kind) continue; // another statement (an SBOM...): not one of mk's three
     const problem = kind === 'signature' ? checkManifestStatement(st, desc) : kind === 'provenance' ? checkProvenance(st, desc, subject, commit) : await checkFiles(st, await filesOf());
     if (problem) reject(kind, `${where}: ${problem}`);
-    else checks.get(kind)!.good.push(r.desc.digest);
+    else {
+      checks.get(kind)!.good.push(r.desc.digest);
+      if (kind === 'provenance' && !lineage) {
+        const st2 = provenanceStages(st);
+        if (st2.length) lineage = st2;
+      }
+    }
   }
   for (const c of checks.values()) {
     c.ok = c.good.length > 0;
@@ -125,7 +134,7 @@ export async function verifyModelKitSignatures(input: VerifyInput): Promise<Sign
     }
   }
   const list = [...checks.values()];
-  return { digest: desc.digest, key: key.path, ok: list.every((c) => c.ok) && !layers?.bad.length, checks: list, layers, otherKeys };
+  return { digest: desc.digest, key: key.path, ok: list.every((c) => c.ok) && !layers?.bad.length, checks: list, layers, otherKeys, ...(lineage ? { lineage } : {}) };
 }
 
 function subjectDigests(st: InTotoStatement): string[] {

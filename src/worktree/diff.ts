@@ -8,7 +8,9 @@ import { MkError } from '../errors/index.js';
 import { StatCache } from '../hashing/stat-cache.js';
 import { pointersAtCommit, underPrefix, workspacePointers, type TrackedPointer } from '../git/pointers.js';
 import { decodeDirRoot } from '../formats/dir-manifest.js';
-import { openRemote, remoteConfig } from '../remote/remotes.js';
+import { openRemote, remoteOfArtifact } from '../remote/remotes.js';
+import { deniedReason, withheldOf, type Withheld } from '../remote/access.js';
+import { routeOf } from '../repo/routes.js';
 import type { RepoContext } from '../repo/context.js';
 import { copyGraph } from '../transfer/graph-copy.js';
 
@@ -51,6 +53,11 @@ export interface DiffResult {
   summary: DiffSummary;
   /** File lists read from the remote because the local cache lacked them. */
   fetched: number;
+  /**
+   * Folders whose file lists are in a repository this user may not read (remotes by path):
+   * left out of the comparison. Absent when there are none.
+   */
+  withheld?: Withheld[];
 }
 
 type ListedFile = { path: string; digest: string; size: number; mode: number };
@@ -100,7 +107,8 @@ export async function diffRevisions(ctx: RepoContext, a: DiffSide, b: DiffSide, 
             ? s.files.map(({ path, digest, size, mode }) => ({ path, digest, size, mode }))
             : [];
     } else if (t.pointer.type === 'file') fs = pointerFiles(t.pointer, '');
-    else fs = (await lists.files(t)).map(({ path, digest, size, mode }) => ({ path, digest, size, mode }));
+    // A folder whose lists this user may not read (remotes by path) has no files to compare: it is named as withheld.
+    else fs = ((await lists.files(t)) ?? []).map(({ path, digest, size, mode }) => ({ path, digest, size, mode }));
     return fs;
   };
   const limit = (fs: ListedFile[], path: string, alias?: string): ListedFile[] => {
@@ -181,7 +189,8 @@ export async function diffRevisions(ctx: RepoContext, a: DiffSide, b: DiffSide, 
   } catch {
     /* read-only */
   }
-  return { from: a.label, to: b.label, artifacts, summary: summarize(artifacts), fetched: lists.fetched };
+  const withheld = [...new Map(lists.withheld.map((w) => [w.path, w])).values()];
+  return { from: a.label, to: b.label, artifacts, summary: summarize(artifacts), fetched: lists.fetched, ...(withheld.length ? { withheld } : {}) };
 }
 
 /**
@@ -260,12 +269,15 @@ function summarize(artifacts: ArtifactDiff[]): DiffSummary {
  */
 class FileLists {
   fetched = 0;
-  private remote?: Promise<Target>;
+  /** Folders routed to a remote this user may not read. */
+  readonly withheld: Withheld[] = [];
+  private readonly remotes = new Map<string, Promise<Target>>();
   constructor(
     private readonly ctx: RepoContext,
     private readonly remoteName: string | undefined,
   ) {}
 
+  /** The files of a folder version; undefined when it is routed to a remote this user may not read (see `withheld`). */
   async files(t: TrackedPointer) {
     try {
       return (await loadDirManifest(this.ctx.cache, t.pointer)).files;
@@ -277,10 +289,19 @@ class FileLists {
         });
       }
     }
-    const target = await (this.remote ??= openRemote(this.ctx, remoteConfig(this.ctx, this.remoteName)));
+    // Each artifact's lists from its own remote (remotes by path).
+    const rc = remoteOfArtifact(this.ctx, t, this.remoteName);
+    if (!this.remotes.has(rc.name)) this.remotes.set(rc.name, openRemote(this.ctx, rc));
+    const target = await this.remotes.get(rc.name)!;
     const lock = await this.ctx.lock(); // mk gc waits: what is fetched here stays while it is read
     try {
       return await this.fetchLists(t, target);
+    } catch (e) {
+      const why = deniedReason(e);
+      const route = why ? routeOf(this.ctx.config, t) : undefined;
+      if (!route) throw e;
+      this.withheld.push(withheldOf(route, this.ctx.root, t.path, why!));
+      return undefined;
     } finally {
       lock.release();
     }

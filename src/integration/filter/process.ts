@@ -8,7 +8,11 @@ import { guessKind, looksLikePointer, MAX_POINTER_BYTES, parsePointer, serialize
 import { RepoContext } from '../../repo/context.js';
 import { abs, checkStoredPath } from '../../repo/paths.js';
 import { updateWithheld, type Withheld } from '../../repo/withheld.js';
+import type { Withheld as NoAccess } from '../../remote/access.js';
+import type { RemoteConfig } from '../../repo/config.js';
 import { PktReader, PktWriter } from './pkt-line.js';
+
+type Access = typeof import('../../remote/access.js');
 
 export interface FilterProcessOptions {
   cwd?: string;
@@ -109,6 +113,10 @@ class Filter {
   private readonly ready = new Map<string, string>();
   /** Files delivered as pointer text (their blobs could not be had). */
   private readonly leftAsPointers: string[] = [];
+  /** Files routed to a remote this user may not read (remotes by path), by path. */
+  private readonly noAccess = new Map<string, NoAccess>();
+  /** Loaded when a remote by path is used (the filter starts without it). */
+  private access?: Access;
   private readonly refused: string[] = [];
   /** Files left as pointer text because their revision is not signed as verify_signatures asks. */
   private readonly withheld: Withheld = {};
@@ -136,6 +144,15 @@ class Filter {
 
   finish(): void {
     this.statCache?.save();
+    const denied = this.leftAsPointers.map((p) => this.noAccess.get(p)).filter((w): w is NoAccess => !!w);
+    if (denied.length && this.access) {
+      this.warn(`mk: ${this.access.withheldLine(denied)}`);
+      try {
+        this.access.recordWithheld(this.ctx.stateDir, denied);
+      } catch {
+        /* only the word 'withheld' is lost */
+      }
+    }
     const refusedHere = Object.keys(this.withheld);
     if (refusedHere.length || this.placed.length) {
       try {
@@ -149,10 +166,11 @@ class Filter {
       const reason = Object.values(this.withheld)[0]!.reason;
       this.warn(`mk: left ${n} file${n === 1 ? '' : 's'} as pointer text (${refusedHere.slice(0, 3).join(', ')}${n > 3 ? ', ...' : ''}): ${reason}`);
     }
-    if (this.leftAsPointers.length) {
-      const n = this.leftAsPointers.length;
+    const left = this.leftAsPointers.filter((p) => !this.noAccess.has(p));
+    if (left.length) {
+      const n = left.length;
       this.warn(
-        `mk: ${n} file${n === 1 ? '' : 's'} left as pointer text, the data is neither in the cache nor on a reachable remote (${this.leftAsPointers.slice(0, 3).join(', ')}${n > 3 ? ', ...' : ''}); run 'mk pull' once a remote holds it`,
+        `mk: ${n} file${n === 1 ? '' : 's'} left as pointer text, the data is neither in the cache nor on a reachable remote (${left.slice(0, 3).join(', ')}${n > 3 ? ', ...' : ''}); run 'mk pull' once a remote holds it`,
       );
     }
   }
@@ -322,7 +340,7 @@ class Filter {
         this.w.status('delayed');
         return;
       }
-      if (again === undefined && this.canFetch()) await this.fetch([desc]);
+      if (again === undefined && this.canFetch()) await this.fetch([{ path, desc }]);
       if (cache.statBlobSync(p.digest) === undefined) {
         this.leftAsPointers.push(path);
         this.answer(bytes);
@@ -387,36 +405,61 @@ class Filter {
     }
   }
 
-  /** Downloads blobs from the default remote into the cache, all at once (one graph copy); failures are left missing. */
-  private async fetch(descs: Descriptor[]): Promise<void> {
-    if (!descs.length) return;
+  /**
+   * Downloads blobs into the cache, all at once (one graph copy) per remote: each file's from
+   * its own remote (remotes by path), else the default one. Failures are left missing; a
+   * remote by path this user may not read makes its files withheld.
+   */
+  private async fetch(files: Array<{ path: string; desc: Descriptor }>): Promise<void> {
+    if (!files.length) return;
     try {
       // Read the settings now: in a clone, .mk/config.yaml arrived with the checkout.
       this.ctxCache = RepoContext.open(this.root);
       const ctx = this.ctxCache;
       const { openRemote, remoteConfig } = await import('../../remote/remotes.js');
+      const { routeOfPath } = await import('../../repo/routes.js');
       const { copyGraph } = await import('../../transfer/graph-copy.js');
-      const target = await openRemote(ctx, remoteConfig(ctx), { readOnly: true });
-      const unique = [...new Map(descs.map((d) => [d.digest, d])).values()];
-      // Blob by blob only if the batch fails (one missing blob must not keep the others away).
-      try {
-        await copyGraph(target, ctx.cache, unique, {});
-      } catch {
-        for (const d of unique) await copyGraph(target, ctx.cache, [d], {}).catch(() => undefined);
+      const groups = new Map<string, { rc: RemoteConfig; routed: boolean; files: Array<{ path: string; desc: Descriptor }> }>();
+      for (const f of files) {
+        const route = routeOfPath(ctx.config, f.path);
+        const rc = route ?? remoteConfig(ctx);
+        let g = groups.get(rc.name);
+        if (!g) groups.set(rc.name, (g = { rc, routed: !!route, files: [] }));
+        g.files.push(f);
+      }
+      for (const g of groups.values()) {
+        try {
+          const target = await openRemote(ctx, g.rc, { readOnly: true });
+          const unique = [...new Map(g.files.map((f) => [f.desc.digest, f.desc])).values()];
+          // Blob by blob only if the batch fails (one missing blob must not keep the others away).
+          try {
+            await copyGraph(target, ctx.cache, unique, {});
+          } catch (e) {
+            const access = g.routed ? (this.access ??= await import('../../remote/access.js')) : undefined;
+            const why = access?.deniedReason(e);
+            if (access && why) {
+              for (const f of g.files) this.noAccess.set(f.path, access.withheldOf(g.rc, ctx.root, f.path, why));
+              continue;
+            }
+            for (const d of unique) await copyGraph(target, ctx.cache, [d], {}).catch(() => undefined);
+          }
+        } catch {
+          /* this remote cannot be reached: its files stay pointer text */
+        }
       }
     } catch {
-      /* no remote, or it cannot be reached: the files stay pointer text */
+      /* no remote: the files stay pointer text */
     }
   }
 
   async listAvailable(): Promise<void> {
     if (this.delayed.size) {
-      const descs: Descriptor[] = [];
+      const files: Array<{ path: string; desc: Descriptor }> = [];
       for (const [path, text] of this.delayed) {
         const p = parsePointer(text, path);
-        descs.push({ mediaType: MediaType.octet, digest: p.digest, size: p.size });
+        files.push({ path, desc: { mediaType: MediaType.octet, digest: p.digest, size: p.size } });
       }
-      await this.fetch(descs);
+      await this.fetch(files);
     }
     // Every delayed file is available now: as bytes, or (when the fetch failed) as its pointer text.
     for (const [path, text] of this.delayed) {

@@ -12,6 +12,8 @@ import { abs } from '../../repo/paths.js';
 import { dirMatcher, matcher } from '../../util/glob.js';
 import { KITFILE_NAMES } from '../../modelkit/names.js';
 import { isMkError, MkError } from '../../errors/index.js';
+import { readWithheld, withheldFor, type Withheld } from '../../remote/access.js';
+import { routeOf } from '../../repo/routes.js';
 
 export interface PreCommitResult {
   autoTracked: string[];
@@ -29,6 +31,8 @@ export interface PreCommitResult {
   restored: string[];
   /** `git commit <paths>`: changed artifacts the paths do not name; their data stays, unrecorded. */
   notNamed: string[];
+  /** Absent artifacts routed to a remote this clone may not read (remotes by path): their pointers stay as they are. */
+  withheld: Withheld[];
   /** Things to tell the user (a `track:` pattern .gitattributes cannot hold). */
   warnings: string[];
 }
@@ -144,7 +148,7 @@ const NEVER = (p: string) => isPointerPath(p) || p === TEAM_CONFIG || p.endsWith
  */
 export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
   const startedAt = Date.now();
-  const result: PreCommitResult = { autoTracked: [], updated: [], missing: [], wouldBeEmpty: false, staleSide: [], restored: [], notNamed: [], warnings: [] };
+  const result: PreCommitResult = { autoTracked: [], updated: [], missing: [], wouldBeEmpty: false, staleSide: [], restored: [], notNamed: [], withheld: [], warnings: [] };
   // Git decides whether a commit is empty before this hook runs: changes made here alone do
   // not make it non-empty. Note whether anything else is staged, to tell the user.
   const nothingElse = !(await hasStagedChanges(ctx.root)) && !existsSync(join(ctx.gitDir, 'MERGE_HEAD')) && !commitArgs().some((a) => a === '--amend' || a === '--allow-empty');
@@ -215,6 +219,7 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
     states = r.states;
   }
   const named = await namedArtifacts(ctx);
+  const withheld = readWithheld(ctx.stateDir);
   const stat = new StatCache(ctx.stateDir);
   const stamps = new Stamps(ctx.stateDir);
   const changed: string[] = [];
@@ -224,7 +229,12 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
     if (workspace === 'modified') {
       if (named && !named.includes(t.path)) result.notNamed.push(t.path);
       else changed.push(t.path);
-    } else if (workspace === 'deleted') result.missing.push(t.path);
+    } else if (workspace === 'deleted') {
+      // Data this clone may not read is absent by design: withheld, never a deletion to record.
+      const w = withheldFor(withheld, t.path, routeOf(ctx.config, t));
+      if (w) result.withheld.push(w);
+      else result.missing.push(t.path);
+    }
   }
   if (changed.length) result.staleSide = await placedMerges(ctx, stat, changed, tracked);
   if (changed.length && !result.staleSide.length && (merging || existsSync(join(ctx.gitDir, 'REBASE_HEAD')))) result.staleSide = await staleSides(ctx, stat, changed, tracked);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { push, type Announcement, type HeldTag, type TransferResult } from '../../api/transfer.js';
+import { push, type Announcement, type HeldTag, type PublishedRoutedModelKit, type TransferResult, type Withheld } from '../../api/transfer.js';
 import { MkError } from '../../errors/index.js';
 import { git, hasCommit, isAncestor } from '../../git/run.js';
 import type { RepoContext } from '../../repo/context.js';
@@ -22,8 +22,11 @@ export function parsePushLines(stdin: string): PushLine[] {
 export type PrePushResult = TransferResult & {
   ref: string;
   modelkits: Array<{ commit: string; digest: string; tags: string[]; signatures?: string[]; warnings?: string[] }>;
+  routed: PublishedRoutedModelKit[];
   held: HeldTag[];
   announced: Announcement[];
+  withheld: Withheld[];
+  warnings: string[];
 };
 
 const ZERO = /^0+$/;

@@ -14,6 +14,7 @@ import type { Pointer } from '../../formats/pointer.js';
 import type { RepoContext } from '../../repo/context.js';
 import { pruneEmptyParents } from '../../util/fs.js';
 import { abs, assertNoSymlinkedParents, checkStoredPath } from '../../repo/paths.js';
+import type { Withheld } from '../../remote/access.js';
 
 const ZERO = /^0+$/;
 
@@ -47,6 +48,8 @@ export interface ReconcileResult extends CheckoutResult {
   stale: Array<{ path: string; version: Pointer }>;
   /** Each artifact's state after reconciling (stale data restored counts as clean). */
   states: Map<string, DataState['state']>;
+  /** Absent data routed to a remote this clone may not read (remotes by path): left absent. */
+  withheld: Withheld[];
 }
 
 export interface ReconcileOptions {
@@ -75,7 +78,7 @@ export interface ReconcileOptions {
  * pre-commit before it records anything.
  */
 export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
-  const out: ReconcileResult = { artifacts: [], restored: [], kept: [], removed: [], stale: [], states: new Map() };
+  const out: ReconcileResult = { artifacts: [], restored: [], kept: [], removed: [], stale: [], states: new Map(), withheld: [] };
   // Files kept through mk's Git filter are Git's own (its checkout, reset and stash write them):
   // never reconciled here, or a `git reset --mixed` would lose the work tree's bytes.
   const all = opts.pointers && !opts.paths ? opts.pointers : await workspacePointers(ctx.root, opts.paths);
@@ -129,6 +132,7 @@ export async function reconcile(ctx: RepoContext, opts: ReconcileOptions = {}): 
   if (todo.length) {
     const r = await restoreFetching(ctx, todo, baseline, tracked);
     out.artifacts = r.artifacts;
+    out.withheld = r.withheld;
     out.restored = r.artifacts.filter((a) => a.action === 'restored').map((a) => a.path);
     for (const p of out.restored) out.states.set(p, 'clean');
     out.kept.push(...r.unsaved);
@@ -148,19 +152,21 @@ async function restoreFetching(
   paths: string[],
   baseline: Map<string, Pointer | undefined>,
   tracked: TrackedPointer[],
-): Promise<{ artifacts: CheckoutResult['artifacts']; unsaved: string[] }> {
+): Promise<{ artifacts: CheckoutResult['artifacts']; unsaved: string[]; withheld: Withheld[] }> {
   // The pointers just read (checkout would list the work tree's pointers again).
   const pointersOf = (ps: string[]) => tracked.filter((t) => ps.includes(t.path));
   const run = async () => {
     try {
-      return { artifacts: (await checkout({ cwd: ctx.root, baseline, paths, pointers: pointersOf(paths) })).artifacts, unsaved: [] as string[] };
+      const c = await checkout({ cwd: ctx.root, baseline, paths, pointers: pointersOf(paths) });
+      return { artifacts: c.artifacts, unsaved: [] as string[], withheld: c.withheld ?? [] };
     } catch (e) {
       // Changed between the classification and the checkout (a race with the user): theirs.
       if (!isMkError(e, 'EUNSAVED')) throw e;
       const unsaved = (e.data.paths as string[] | undefined) ?? [];
       const artifacts = paths.filter((p) => unsaved.some((u) => underPrefix(u, p)));
       const rest = paths.filter((p) => !artifacts.includes(p));
-      return { artifacts: rest.length ? (await checkout({ cwd: ctx.root, baseline, paths: rest, pointers: pointersOf(rest) })).artifacts : [], unsaved: artifacts };
+      const c = rest.length ? await checkout({ cwd: ctx.root, baseline, paths: rest, pointers: pointersOf(rest) }) : undefined;
+      return { artifacts: c?.artifacts ?? [], unsaved: artifacts, withheld: c?.withheld ?? [] };
     }
   };
   try {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { MkError } from '../../errors/index.js';
 import { signedNote } from '../../signing/describe.js';
 import { announcementLines } from '../../notify/announce.js';
+import { strictAccess, withheldLine } from '../../remote/access.js';
 import { git } from '../../git/run.js';
 import { RepoContext } from '../../repo/context.js';
 import { HOOKS, hooksDir, PREVIOUS_SUFFIX, type HookName } from '../../git/hook-shims.js';
@@ -107,6 +108,15 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
       for (const p of r.updated) out.messages.push(`mk: recorded the new data of ${p}`);
       for (const p of r.missing) out.messages.push(`mk: warning: ${p} is tracked but missing from the work tree; its pointer stays as it was`);
       for (const w of r.warnings) out.messages.push(`mk: warning: ${w}`);
+      if (r.withheld.length) {
+        // Remotes by path: the pointer stays; strict access makes it stop the commit.
+        out.messages.push(`mk: ${withheldLine(r.withheld)}`);
+        if (strictAccess(ctx)) {
+          out.messages.push('hint: access is strict (MK_STRICT_ACCESS, access.strict): ask for read access to that repository, or commit where the data can be read');
+          out.exitCode = 1;
+          return out;
+        }
+      }
       if (r.wouldBeEmpty) {
         out.messages.push('mk: only tracked data changed, and git counts a commit as empty before its hooks run: the updated pointers are now in the work tree.');
         out.messages.push("hint: run the same 'git commit -a ...' again (or 'git add' the .mk.yaml pointers and commit) to commit them");
@@ -175,6 +185,10 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
         const n = r?.artifacts.filter((a) => a.action === 'restored').length ?? 0;
         if (n) out.messages.push(`mk: restored the data of ${n} artifact(s)`);
         if (r?.removed.length) out.messages.push(`mk: removed the data of ${r.removed.length} artifact(s) this revision does not track`);
+        if (r?.withheld.length) {
+          out.messages.push(`mk: ${withheldLine(r.withheld)}`);
+          if (strictAccess(ctx)) out.exitCode = 1;
+        }
       } catch (e) {
         if (e instanceof MkError && e.code === 'EUNSAVED') {
           const paths = (e.data.paths as string[] | undefined) ?? [];
@@ -202,6 +216,8 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
         for (const r of rs) {
           const mounted = r.mounted ? `${r.mounted} mounted from another repository of the registry, ` : '';
           out.messages.push(`mk: ${r.ref}: uploaded ${r.copied} blob(s) to '${r.remote}' (${mounted}${r.skipped} already there)`);
+          if (r.runCache?.entries) out.messages.push(`mk: pushed ${r.runCache.entries} run cache entr${r.runCache.entries === 1 ? 'y' : 'ies'}`);
+          if (r.runCache?.problem) out.messages.push(`mk: warning: the run cache was not pushed: ${r.runCache.problem}`);
           // Each pushed commit has its ModelKit: those with a ref tag are named, the others counted.
           const named = r.modelkits.filter((m) => m.tags.length > 1 || r.modelkits.length <= 3);
           for (const m of named) out.messages.push(`mk: published ModelKit ${m.digest.slice(0, 19)} as ${m.tags.join(', ')}${signedNote(m.signatures)}`);
@@ -210,6 +226,17 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
             const signed = rest.filter((m) => m.signatures !== undefined).length;
             const note = signed === rest.length ? ', each signed' : signed ? `, ${signed} of them signed` : '';
             out.messages.push(`mk: published ${named.length ? `${rest.length} more ModelKits` : `${rest.length} ModelKits`}, each tagged with its commit id${note}`);
+          }
+          for (const m of r.routed) if (!m.existed) out.messages.push(`mk: published the ModelKit of ${m.path} as ${m.tag} on '${m.remote}'${signedNote(m.signatures)}`);
+          for (const w of r.warnings) out.messages.push(`mk: warning: ${w}`);
+          if (r.withheld.length) {
+            out.messages.push(`mk: ${withheldLine(r.withheld)}`);
+            if (strictAccess(ctx)) {
+              // Everything else was uploaded; the ref is refused, as strict access asks.
+              out.messages.push('mk: push refused: access is strict (MK_STRICT_ACCESS, access.strict) and data was withheld');
+              out.exitCode = 1;
+              return out;
+            }
           }
           const said = announcementLines(r.announced);
           for (const l of said.done) out.messages.push(`mk: ${l}`);

@@ -68,6 +68,10 @@ describe('stamps', () => {
       const dir = join(t.dir, 'ds');
       put(join(dir, 'a.bin'), 'one');
       put(join(dir, 'b.bin'), 'two');
+      // "Just before the stamp" without racing the clock on a loaded machine: dated a little ahead,
+      // both files are inside the racy window whenever the signature is taken.
+      const ahead = new Date(Date.now() + 60_000);
+      for (const f of ['a.bin', 'b.bin']) utimesSync(join(dir, f), ahead, ahead);
       const sig = await findSignatureAsync(dir);
       expect(sig?.recent).toEqual(expect.arrayContaining(['a.bin', 'b.bin']));
       const digests: Record<string, string> = { 'a.bin': 'sha256:' + sha256('one'), 'b.bin': 'sha256:' + sha256('two') };

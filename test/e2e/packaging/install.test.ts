@@ -123,7 +123,8 @@ describe('the npm package', () => {
     for (const h of HOOKS) expect(files).toContain(`hooks/${h}`);
     expect(files.filter((f) => /^(src|test|bench|scripts|node_modules)\//.test(f) || f.endsWith('.map'))).toEqual([]);
     expect(statSync(tarball).size).toBe(packed.size);
-    expect(packed.unpackedSize).toBeLessThan(4 << 20);
+    // 4.2 MB with pipelines, experiments and migrate (issue 24): a budget, raised by hand when a feature needs it.
+    expect(packed.unpackedSize).toBeLessThan(5 << 20);
   });
 
   it('installs with its runtime dependencies only, and `mk` on PATH runs', () => {

@@ -26,6 +26,8 @@ const SURFACE = [
   'ls',
   'mergePointers',
   'migrate',
+  'migrateFromDvc',
+  'migrateFromLfs',
   'modelkitBuild',
   'modelkitCopy',
   'modelkitInspect',
@@ -48,6 +50,11 @@ const SURFACE = [
   'uninstall',
   'verify',
   // experiments
+  'expApply',
+  'expBranch',
+  'expExec',
+  'expRemove',
+  'expRun',
   'expShow',
   'metricsDiff',
   'metricsShow',
@@ -56,6 +63,10 @@ const SURFACE = [
   'promote',
   'report',
   'verifySignatures',
+  // pipelines
+  'dag',
+  'repro',
+  'stageStatus',
   // errors
   'ConfigError',
   'DigestMismatchError',
@@ -142,11 +153,18 @@ const VERB_OF: Record<string, string> = {
   'metrics show': 'metricsShow',
   'metrics diff': 'metricsDiff',
   'exp show': 'expShow',
+  'exp run': 'expRun',
+  'exp exec': 'expExec',
+  'exp apply': 'expApply',
+  'exp branch': 'expBranch',
+  'exp remove': 'expRemove',
   promote: 'promote',
   'plots diff': 'plotsDiff',
   report: 'report',
   keygen: 'keygen',
   sign: 'sign',
+  repro: 'repro',
+  dag: 'dag',
 };
 
 describe('the public API', () => {
