@@ -65,6 +65,9 @@ interface Repo {
 export async function gc(opts: GcOptions = {}): Promise<GcResult> {
   const ctx = RepoContext.open(opts.cwd);
   const lock = await ctx.lock();
+  // Begun before anything is scanned: every blob written or claimed from here on (by any clone
+  // sharing the cache), or by a process already running, is kept by this run.
+  const sweep = opts.dryRun ? undefined : await ctx.cache.beginSweep();
   try {
     const cache = ctx.cache;
     const repos: Repo[] = [{ gitDir: ctx.commonDir, root: ctx.root }, ...(ctx.sharedCache ? sharingClones(ctx.cacheDir, ctx.commonDir) : [])];
@@ -172,9 +175,11 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
         }
       }
     } else removed.push(...elsewhere);
-    const going = opts.only ? removed.filter((b) => opts.only!.has(b.digest)) : removed;
-    if (!opts.dryRun) {
-      for (const b of going) await cache.deleteBlob(b.digest);
+    let going = opts.only ? removed.filter((b) => opts.only!.has(b.digest)) : removed;
+    if (sweep) {
+      // Blobs claimed meanwhile (a commit in progress in another clone) stay.
+      const freed = new Set(await sweep.free(going.map((b) => b.digest)));
+      going = going.filter((b) => freed.has(b.digest));
       await cache.cleanIngest();
     }
     const keptCount = keep.size + unpushed.blobs;
@@ -189,6 +194,7 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
       worktrees: worktreeCount,
     };
   } finally {
+    sweep?.end();
     lock.release();
   }
 }

@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import type { Descriptor } from './descriptor.js';
 import { isDigest } from './descriptor.js';
 import { MediaType } from './media-types.js';
@@ -70,14 +71,39 @@ export function parseImageManifest(bytes: Uint8Array, what: string): ImageManife
   if (j.mediaType !== undefined && typeof j.mediaType !== 'string') throw bad(what, 'mediaType must be text');
   if (j.artifactType !== undefined && typeof j.artifactType !== 'string') throw bad(what, 'artifactType must be text');
   if (!Array.isArray(j.layers)) throw bad(what, 'layers must be a list');
+  const layers = j.layers.map((l, i) => checkDescriptor(l, what, `layers[${i}]`));
+  checkLayerFilePaths(layers, what);
   return {
     schemaVersion: 2,
     mediaType: j.mediaType as string | undefined,
     artifactType: j.artifactType as string | undefined,
     config: checkDescriptor(j.config, what, 'config'),
-    layers: j.layers.map((l, i) => checkDescriptor(l, what, `layers[${i}]`)),
+    layers,
     annotations: stringMap(j.annotations, what, 'annotations'),
   };
+}
+
+/** The annotation by which ModelPack readers unpack a layer (model-spec v1). */
+const FILEPATH = 'org.cncf.model.filepath';
+
+/**
+ * Two layers that name one path (`org.cncf.model.filepath`) contradict each other: which one
+ * a reader writes there would depend on the order it reads them in. Refused, not "last wins".
+ */
+function checkLayerFilePaths(layers: Descriptor[], what: string): void {
+  const seen = new Map<string, number>();
+  layers.forEach((l, i) => {
+    const p = l.annotations?.[FILEPATH];
+    if (p === undefined) return;
+    const key =
+      posix
+        .normalize(p.replace(/\\/g, '/'))
+        .replace(/^(\.\/)+/, '')
+        .replace(/\/+$/, '') || '.';
+    const first = seen.get(key);
+    if (first !== undefined) throw bad(what, `layers ${first} and ${i} both unpack to '${key}' (${FILEPATH}): refusing to choose one`);
+    seen.set(key, i);
+  });
 }
 
 export interface ImageIndex {

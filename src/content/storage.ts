@@ -115,13 +115,53 @@ export interface CopyOut {
   copyOut(desc: Descriptor, dest: string, opts: { mode: number; link?: 'hardlink' | 'symlink' }): Promise<void>;
 }
 
+/** A blob stored by an ingest: named by the digest of the bytes written. */
+export interface IngestResult {
+  digest: string;
+  size: number;
+  /** The cache did not hold these bytes before. */
+  written: boolean;
+}
+
 /**
- * Optional: writers that produce a blob while hashing it (the pack builder, a raw file being
- * added): they write to an ingest file, then hand it over with the descriptor they computed.
+ * A blob being written into the cache. The store hashes every byte as it is written and names
+ * the blob by that hash on commit: callers never pass a digest, so none can give a blob a
+ * wrong name.
+ */
+export interface IngestWriter {
+  /** Appends bytes (hashed at once; written in large batches, overlapped with the caller's work). Keep the chunk unchanged until commit. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Appends bytes synchronously (for writers that batch their own writes); not mixed with write(). */
+  writeSync(chunk: Uint8Array): void;
+  /** Finishes: the blob is in the cache under the digest of what was written. */
+  commit(): Promise<IngestResult>;
+  /** Gives up: nothing of it stays. */
+  abort(): Promise<void>;
+}
+
+/** A file's stat data taken before it is read: an ingest refuses the file if it changed meanwhile. */
+export interface SourceStat {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+/**
+ * Optional: the store's own ingest. Every blob a writer adds (a file being added, a pack, a
+ * merge result, a file git hands the filter) goes through it, and is claimed, so a concurrent
+ * `mk gc` (in any clone sharing the cache) keeps it.
  */
 export interface Ingest {
-  ingestPath(hint: string): string;
-  adopt(desc: Descriptor, file: string): Promise<void>;
+  /** A new blob, written chunk by chunk. */
+  ingest(hint: string): Promise<IngestWriter>;
+  /** Copies a local file in, hashing it in the same pass; `before` (its stat data from before) lets a large settled file be copied in-kernel, and a file that changed meanwhile is refused. */
+  ingestFile(path: string, opts?: { before?: SourceStat; what?: string }): Promise<IngestResult>;
+  /**
+   * Claims a blob a pointer is about to name (kept by any gc running now); true when the
+   * cache holds it. A writer that gets false stores the bytes again.
+   */
+  claim(desc: Pick<Descriptor, 'digest' | 'size'>): boolean;
 }
 
 /** Optional: small metadata blobs (directory manifests, file lists) read whole and verified, at once. */
@@ -145,10 +185,19 @@ export interface Verify {
   dropIfLinked(digest: string, st: { ino: number; nlink: number }): boolean;
 }
 
+/** One gc run over a cache (see the store's claims): blobs written or claimed since it began are never freed by it. */
+export interface BlobSweep {
+  /** Frees these blobs except those claimed meanwhile; returns the digests freed. */
+  free(digests: string[]): Promise<string[]>;
+  /** Ends the run (always call it). */
+  end(): void;
+}
+
 /** Optional: maintenance (gc). */
 export interface Maintenance {
   listBlobs(): Promise<Array<{ digest: string; size: number }>>;
-  deleteBlob(digest: string): Promise<void>;
+  /** Starts a gc run (waits for another one on the same cache to end). Call before anything is scanned. */
+  beginSweep(): Promise<BlobSweep>;
   /** Removes what killed writers left in the ingest folder. */
   cleanIngest(ageMs?: number): Promise<number>;
   /** The tagged manifests, with their tags in annotations. */

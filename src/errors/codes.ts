@@ -201,6 +201,11 @@ export const ERROR_CODES = {
   },
   // --- the machine (from the system's own error codes) -----------------------------------
   ENOSPC: { exit: 74, what: 'no space left on the device', todo: "free some space (for instance 'mk gc'), then run the command again" },
+  ENOROOM: {
+    exit: 74,
+    what: 'what the command would write (a layer, a file its tar entry declares) does not fit in the free space of the target file system',
+    todo: 'free some space or write elsewhere; nothing was written',
+  },
   EDQUOT: { exit: 74, what: 'disk quota exceeded', todo: "free some space (for instance 'mk gc'), then run the command again" },
   EROFS: { exit: 74, what: 'the file system is read-only', todo: 'run the command where mk may write (the repository and its cache)' },
   EIO: { exit: 74, what: 'input/output error from the device', todo: 'the disk may be failing: check it' },

@@ -147,7 +147,13 @@ export interface TarEntry {
  */
 export async function readTar(src: AsyncIterable<Uint8Array>, what: string, onEntry: (e: TarEntry) => Promise<void>): Promise<void> {
   const ex = tar.extract();
-  const feeding = feed(src, ex);
+  // Where the entries seen so far say the archive's bytes end (the data of the last one,
+  // padded to its 512-byte block): past that come only the end marker and padding.
+  let declaredEnd = 0;
+  ex.on('entry', (h: tar.Header & { byteOffset?: number }) => {
+    declaredEnd = Math.max(declaredEnd, (h.byteOffset ?? 0) + Math.ceil((h.size ?? 0) / 512) * 512);
+  });
+  const feeding = feed(src, ex, what, () => declaredEnd);
   feeding.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
   try {
     for await (const entry of ex) {
@@ -171,14 +177,29 @@ export async function readTar(src: AsyncIterable<Uint8Array>, what: string, onEn
   }
 }
 
+/**
+ * How far a tar may go on past the end its entries declare: the end marker (two zero blocks),
+ * the padding of the last record (tar pads to 10 KiB, some writers to more), and what the
+ * extractor may not have parsed yet (a pax header of up to 1 MiB, a chunk in flight). A layer
+ * that goes on further (gigabytes of zeros behind a small tar: a decompression bomb) is
+ * refused there, not read to its end.
+ */
+export const TAR_TAIL = 4 << 20;
+
 /** Feeds a stream into the extractor; an error of the stream (a digest mismatch) destroys the extractor with it. */
-async function feed(src: AsyncIterable<Uint8Array>, ex: ReturnType<typeof tar.extract>): Promise<void> {
+async function feed(src: AsyncIterable<Uint8Array>, ex: ReturnType<typeof tar.extract>, what: string, declaredEnd: () => number): Promise<void> {
+  let fed = 0;
   try {
     for await (const chunk of src) {
       // Stop feeding once the reader gave up (a bad entry destroys the extractor): waiting for
       // a 'drain' that never comes would leave Node nothing to do, and it would exit mid-read.
       if (ex.destroyed) return;
+      fed += chunk.length;
       if (!ex.write(chunk as Buffer)) await drainedOrClosed(ex);
+      if (fed - declaredEnd() > TAR_TAIL)
+        throw new MkError('ETAR', `${what} goes on for more than ${TAR_TAIL >> 20} MiB past the end its tar entries declare: a decompression bomb or a damaged layer`, {
+          hint: 'nothing was written; get it again from its source',
+        });
     }
     if (!ex.destroyed) (ex as unknown as { end(): void }).end();
   } catch (e) {

@@ -19,6 +19,7 @@ import { assertNotGitDir } from '../repo/paths.js';
 import { readPackRanges, type RangeWant } from '../worktree/pack-ranges.js';
 import { listsCovering } from '../worktree/dir-lookup.js';
 import { replaceWith, tmpName } from '../util/fs.js';
+import { ensureRoom } from '../util/disk.js';
 import { resolveModelKit, type ResolvedModelKit } from './resolve.js';
 import type { GetOptions, GetResult } from './get-types.js';
 
@@ -63,6 +64,7 @@ export async function getFromModelKit(ref: string, path: string, opts: GetOption
   // file); a folder's further layers take the folder's (any of them may hold the path). A
   // ModelPack's layers carry their path themselves (org.cncf.model.filepath).
   const entryOf = layerPlaces(configEntries(config));
+  const diffIdOf = new Map(configEntries(config).flatMap((e) => (e.digest && e.diffId && e.diffId !== e.digest ? [[e.digest, e.diffId] as const] : [])));
   const raws: Array<{ l: Descriptor; file: string; mode: number }> = [];
   const tars: Array<{ l: Descriptor; at: string }> = [];
   for (const l of manifest.layers) {
@@ -88,6 +90,7 @@ export async function getFromModelKit(ref: string, path: string, opts: GetOption
   const destOf = (name: string) => (name === rel ? tmp : join(tmp, ...name.slice(rel.length + 1).split('/')));
   try {
     for (const { l, file, mode } of raws) {
+      ensureRoom(dirname(out), l.size, file);
       await writeStream(await r.target.fetch({ mediaType: MediaType.octet, digest: l.digest, size: l.size }), destOf(file), mode);
       counted.blobs++;
       counted.bytes += l.size;
@@ -127,10 +130,11 @@ export async function getFromModelKit(ref: string, path: string, opts: GetOption
       counted.bytes += l.size;
       if (kind?.compression) {
         if (!isCompression(kind.compression)) throw new MkError('EMODELKIT', `layer ${l.digest.slice(7, 19)} of ${ref} has an unknown compression '${kind.compression}'`);
-        body = decompress(body, kind.compression, `layer ${l.digest.slice(7, 19)}`);
+        body = decompress(body, kind.compression, `layer ${l.digest.slice(7, 19)}`, { diffId: diffIdOf.get(l.digest) });
       }
       await readTar(body, `layer ${l.digest.slice(7, 19)} of ${ref}`, async (e) => {
         if (e.type !== 'file' || !underPrefix(e.name, rel) || (rest && !rest.has(e.name))) return;
+        ensureRoom(dirname(out), e.size, e.name); // what the tar header declares, before a byte of it is written
         await writeStream(e.body, destOf(e.name), e.mode & 0o100 ? 0o755 : 0o644);
         written.push({ name: e.name, size: e.size });
       });

@@ -52,7 +52,8 @@ export async function rerooted(ctx: RepoContext, t: TrackedPointer, m: DirManife
   const known = memo[key];
   if (known) {
     const m2 = await loadDirManifest(ctx.cache, { digest: known }).catch(() => undefined);
-    if (m2 && m2.layers.every((l) => ctx.cache.existsSync({ mediaType: MediaType.octet, ...l }))) return m2;
+    // Reused only when every pack is still cached, each claimed (a gc running in a clone sharing the cache keeps it).
+    if (m2 && m2.layers.every((l) => ctx.cache.claim(l))) return m2;
   }
   const name = await firstFileName(ctx, m.layers[first]!);
   if (name === undefined || name === `${t.path}/${f.path}`) return m;

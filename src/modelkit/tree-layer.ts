@@ -1,11 +1,10 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MediaType } from '../content/media-types.js';
 import { MkError, WrongSizeError } from '../errors/index.js';
 import { missingParents, TAR_END, tarHeader, tarPadding } from '../formats/tar.js';
-import type { CacheStore } from '../content/storage.js';
+import type { CacheStore, IngestWriter } from '../content/storage.js';
 import { writeFileAtomicSync } from '../util/fs.js';
 import { readGitBlob, type TreeFile } from './tree.js';
 
@@ -54,26 +53,12 @@ export async function fileLayer(stateDir: string, cache: CacheStore, path: strin
   });
 }
 
-/** Appends to a file, hashing and counting what it writes. */
-class HashingWriter {
-  size = 0;
-  readonly hash: Hash = createHash('sha256');
-  constructor(private readonly fh: FileHandle) {}
-  async write(chunk: Uint8Array): Promise<void> {
-    if (chunk.length === 0) return;
-    this.hash.update(chunk);
-    this.size += chunk.length;
-    let off = 0;
-    while (off < chunk.length) off += (await this.fh.write(chunk, off, chunk.length - off)).bytesWritten;
-  }
-}
-
 /**
  * Writes the deterministic tar that `fill` produces into the cache, hashing it on the way,
  * unless a tar with the same signature was made before and is still cached (remembered in
  * .git/mk/tree-layers.json).
  */
-async function memoizedTar(stateDir: string, cache: CacheStore, sig: string, label: string, fill: (out: HashingWriter) => Promise<void>): Promise<{ digest: string; size: number }> {
+async function memoizedTar(stateDir: string, cache: CacheStore, sig: string, label: string, fill: (out: Pick<IngestWriter, 'write'>) => Promise<void>): Promise<{ digest: string; size: number }> {
   const memoFile = join(stateDir, 'tree-layers.json');
   let memo: Record<string, { digest: string; size: number }> = {};
   try {
@@ -83,24 +68,18 @@ async function memoizedTar(stateDir: string, cache: CacheStore, sig: string, lab
     /* first time */
   }
   const hit = memo[sig];
-  if (hit && cache.existsSync({ mediaType: MediaType.octet, ...hit })) return hit;
-  const tmp = cache.ingestPath(label);
-  const fh = await open(tmp, 'wx', 0o444);
+  if (hit && cache.claim(hit)) return hit;
+  // The store hashes the tar as it is written, and names it.
+  const out = await cache.ingest(label);
   try {
-    const out = new HashingWriter(fh);
-    try {
-      await fill(out);
-      await out.write(TAR_END);
-    } finally {
-      await fh.close();
-    }
-    const desc = { mediaType: MediaType.octet, digest: 'sha256:' + out.hash.digest('hex'), size: out.size };
-    await cache.adopt(desc, tmp);
-    memo[sig] = { digest: desc.digest, size: out.size };
-    writeFileAtomicSync(memoFile, JSON.stringify(memo));
-    return { digest: desc.digest, size: out.size };
+    await fill(out);
+    await out.write(TAR_END);
   } catch (e) {
-    await rm(tmp, { force: true });
+    await out.abort();
     throw e;
   }
+  const { digest, size } = await out.commit();
+  memo[sig] = { digest, size };
+  writeFileAtomicSync(memoFile, JSON.stringify(memo));
+  return { digest, size };
 }

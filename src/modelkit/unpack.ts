@@ -12,6 +12,8 @@ import { cleanEntryName } from '../formats/stored-path.js';
 import { MkError, UnsafePathError } from '../errors/index.js';
 import type { CacheStore } from '../content/storage.js';
 import { tmpName } from '../util/fs.js';
+import { ensureRoom } from '../util/disk.js';
+import { writeStreamHashed } from '../hashing/digest.js';
 import { cleanPath } from '../formats/kitfile.js';
 
 export type FilterType = 'kitfile' | 'model' | 'datasets' | 'code' | 'docs' | 'prompts';
@@ -196,29 +198,34 @@ export class Unpacker {
     if (compression !== undefined && !isCompression(compression))
       throw new MkError('EUNSUPPORTED', `layer ${desc.digest.slice(0, 19)} uses ${compression} compression, which mk cannot read (gzip and zstd only)`);
     const what = `layer ${desc.digest.slice(7, 19)}`;
-    // The verified bytes of the layer as stored, decompressed when it is compressed.
-    const bytes = async () => {
+    // The verified bytes of the layer as stored, decompressed when it is compressed (never
+    // past the size it declares, when it declares one).
+    const bytes = async (size?: number) => {
       const src = await this.cache.fetch(desc);
-      return compression ? decompress(src, compression, what, { diffId: diffId !== desc.digest ? diffId : undefined }) : src;
+      return compression ? decompress(src, compression, what, { diffId: diffId !== desc.digest ? diffId : undefined, size }) : src;
     };
     if (format === 'raw') {
       const rel = desc.annotations?.['org.cncf.model.filepath'];
       if (!rel) throw new MkError('EMODELKIT', `raw layer ${desc.digest} has no org.cncf.model.filepath annotation`);
       let mode = 0o644;
+      let size: number | undefined;
       try {
         const meta = JSON.parse(desc.annotations?.['org.cncf.model.file.metadata+json'] ?? '{}');
         if (typeof meta.mode === 'number') mode = meta.mode & 0o777;
+        if (Number.isSafeInteger(meta.size) && meta.size >= 0) size = meta.size;
       } catch {
         /* defaults */
       }
-      if (!compression) return this.stage(at(rel), safeJoin(this.t.dir, at(rel)), mode, (tmp) => this.cache.copyOut({ ...desc, mediaType: MediaType.octet }, tmp, { mode }));
-      return this.stage(at(rel), safeJoin(this.t.dir, at(rel)), mode, async (tmp) => {
-        const fh = await open(tmp, 'wx', 0o600);
-        try {
-          for await (const c of await bytes()) await fh.write(c);
-        } finally {
-          await fh.close();
-        }
+      const dest = safeJoin(this.t.dir, at(rel));
+      if (!compression) {
+        return this.stage(at(rel), dest, mode, (tmp) => {
+          ensureRoom(dirname(tmp), desc.size, at(rel));
+          return this.cache.copyOut({ ...desc, mediaType: MediaType.octet }, tmp, { mode });
+        });
+      }
+      return this.stage(at(rel), dest, mode, async (tmp) => {
+        if (size !== undefined) ensureRoom(dirname(tmp), size, at(rel));
+        await writeGuarded(tmp, await bytes(size), at(rel), size === undefined);
       });
     }
     let n = 0;
@@ -234,12 +241,8 @@ export class Unpacker {
         return;
       }
       n += await this.stage(name, dest, entry.mode, async (tmp) => {
-        const fh = await open(tmp, 'wx', 0o600);
-        try {
-          for await (const c of entry.body) await fh.write(c);
-        } finally {
-          await fh.close();
-        }
+        ensureRoom(dirname(tmp), entry.size, name); // what the tar header declares, before a byte of it is written
+        await writeGuarded(tmp, entry.body, name, false);
       });
     });
     return n;
@@ -303,5 +306,34 @@ export class Unpacker {
     await write(tmp);
     await chmod(tmp, mode);
     return 1;
+  }
+}
+
+/** How often a write of undeclared size checks the free space. */
+const ROOM_CHECK = 64 << 20;
+
+/**
+ * Writes a stream to a new file. `undeclared`: nobody said how large it is (a compressed raw
+ * layer without file metadata), so the free space is checked as it grows and the write stops
+ * before the disk is full.
+ */
+async function writeGuarded(tmp: string, body: AsyncIterable<Uint8Array>, what: string, undeclared: boolean): Promise<void> {
+  const fh = await open(tmp, 'wx', 0o600);
+  let written = 0;
+  let next = ROOM_CHECK;
+  try {
+    // Gathered into large writes, overlapped with the decompression (small chunks, one write each, cost more than the bytes).
+    await writeStreamHashed(body, fh, {
+      hash: false,
+      onChunk: (n) => {
+        written += n;
+        if (undeclared && written >= next) {
+          ensureRoom(dirname(tmp), ROOM_CHECK, what);
+          next += ROOM_CHECK;
+        }
+      },
+    });
+  } finally {
+    await fh.close();
   }
 }

@@ -140,3 +140,64 @@ export async function acquireLock(path: string, timeoutMs = 60_000): Promise<Loc
     }
   }
 }
+
+/**
+ * The same lock, taken only if it is free now (or its holder is gone): no waiting. Undefined
+ * when another live process holds it.
+ */
+export function tryAcquireLock(path: string): Lock | undefined {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch {
+    return undefined;
+  }
+  const me = ME();
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    const fd = openSync(tmp, 'wx', 0o644);
+    try {
+      writeSync(fd, me);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined; // a read-only place: nobody writes there
+  }
+  try {
+    for (let round = 0; round < 2; round++) {
+      try {
+        linkSync(tmp, path);
+        return {
+          release: () => {
+            try {
+              if (readFileSync(path, 'utf8') === me) unlinkSync(path);
+            } catch {
+              /* already gone */
+            }
+          },
+        };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
+      }
+      let holder = '';
+      try {
+        holder = readFileSync(path, 'utf8');
+      } catch {
+        continue;
+      }
+      if (!holderGone(holder, path)) return undefined;
+      try {
+        if (readFileSync(path, 'utf8') === holder) unlinkSync(path);
+      } catch {
+        /* someone else took it over */
+      }
+    }
+    return undefined;
+  } finally {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* gone */
+    }
+  }
+}

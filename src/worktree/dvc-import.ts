@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { constants as fsc, existsSync, lstatSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { constants as fsc, createReadStream, existsSync, lstatSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { MediaType } from '../content/media-types.js';
 import { MkError } from '../errors/index.js';
 import { MAX_DIR_LISTING, parseDirListing, type DvcOut } from '../formats/dvc.js';
 import { hashFile } from '../hashing/digest.js';
@@ -234,14 +233,23 @@ async function verifyOne(ctx: RepoContext, stat: StatCache, out: DvcOut, f: Plan
   const src = f.from === 'workspace' ? abs(ctx.root, f.rel) : f.object!;
   const before = lstatSync(src);
   const md5 = new DvcMd5(out.legacy);
-  // Into mk's cache when the file is a blob of its own; a small file of a folder from DVC's
-  // cache waits in the ingest folder for its place in the work tree; a small file of the work
-  // tree is only read (mk add packs it).
-  const tmp = whole ? cache.ingestPath(f.rel) : f.from === 'dvc-cache' ? cache.ingestPath('dvc') : undefined;
+  // Into mk's cache when the file is a blob of its own (through the cache's ingest, which
+  // hashes what it writes and names it); a small file of a folder from DVC's cache waits next
+  // to its place in the work tree; a small file of the work tree is only read (mk add packs it).
+  const tmp = !whole && f.from === 'dvc-cache' ? tmpName(abs(ctx.root, f.rel)) : undefined;
+  const w = whole ? await cache.ingest(f.rel) : undefined;
   try {
-    const got = await hashFile(src, tmp, whole ? 0o444 : f.exec ? 0o755 : 0o644, (c) => md5.update(c));
+    if (tmp) await mkdir(dirname(tmp), { recursive: true });
+    let got: { digest: string; size: number };
+    if (w) {
+      for await (const c of createReadStream(src) as AsyncIterable<Buffer>) {
+        md5.update(c);
+        await w.write(c);
+      }
+      got = { digest: '', size: 0 }; // named by the cache on commit, once the md5 holds
+    } else got = await hashFile(src, tmp, f.exec ? 0o755 : 0o644, (c) => md5.update(c));
     const after = lstatSync(src);
-    if (after.size !== got.size || after.mtimeMs !== before.mtimeMs || after.ino !== before.ino)
+    if ((!w && after.size !== got.size) || after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ino !== before.ino)
       throw new MkError('ECHANGED', `${f.rel} changed while mk was reading it`, { hint: 'run the command again once nothing writes to it' });
     if (!dvcMatches(md5.digest(), f.md5)) {
       if (f.from === 'workspace')
@@ -254,14 +262,15 @@ async function verifyOne(ctx: RepoContext, stat: StatCache, out: DvcOut, f: Plan
         data: { path: f.rel },
       });
     }
-    if (whole) {
-      await cache.adopt({ mediaType: MediaType.octet, digest: got.digest, size: got.size }, tmp!);
-      if (f.from === 'workspace') stat.record(f.rel, before, got.digest);
-      return { file: f, digest: got.digest, size: got.size };
+    if (w) {
+      const r = await w.commit();
+      if (f.from === 'workspace') stat.record(f.rel, before, r.digest);
+      return { file: f, digest: r.digest, size: r.size };
     }
     if (f.from === 'workspace') stat.record(f.rel, before, got.digest);
     return { file: f, digest: got.digest, size: got.size, staged: tmp };
   } catch (e) {
+    await w?.abort();
     if (tmp && existsSync(tmp)) await rm(tmp, { force: true });
     throw e;
   }

@@ -1,10 +1,8 @@
 import { statSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { MediaType } from '../content/media-types.js';
 import type { CacheStore } from '../content/storage.js';
 import { MkError } from '../errors/index.js';
-import { hashFile } from '../hashing/digest.js';
 import { git } from '../git/run.js';
 
 /**
@@ -67,18 +65,12 @@ export async function ingestLfsObjects(
       continue;
     }
     const src = lfsObjectPath(storage, oid);
-    const tmp = cache.ingestPath(oid);
-    try {
-      const got = await hashFile(src, tmp);
-      if (got.digest !== desc.digest || got.size !== size)
-        throw new MkError('EDIGEST', `Git LFS object ${src} is damaged: its bytes do not match its oid`, {
-          hint: "remove it, fetch it again with 'git lfs fetch', then migrate again ('git lfs fsck' finds others)",
-        });
-      await cache.adopt(desc, tmp);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
+    // The cache's ingest hashes the object as it copies it and names it by that hash.
+    const got = await cache.ingestFile(src, { what: src });
+    if (got.digest !== desc.digest || got.size !== size)
+      throw new MkError('EDIGEST', `Git LFS object ${src} is damaged: its bytes do not match its oid`, {
+        hint: "remove it, fetch it again with 'git lfs fetch', then migrate again ('git lfs fsck' finds others)",
+      });
     r.copied++;
     r.bytes += size;
     onObject?.(size);

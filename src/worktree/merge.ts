@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
 import type { Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
 import { readAll, type CacheStore, type Target, hasBlobStat } from '../content/storage.js';
@@ -265,27 +264,19 @@ export async function storeMergedDir(src: BlobSources, rel: string, files: Merge
     const g = groups[gi]!;
     if (g.format === 'raw') {
       const f = g.files[0];
-      const bytes = await bytesOf(f);
-      const tmp = cache.ingestPath('raw');
+      const w = await cache.ingest('raw');
       try {
-        await writeFile(tmp, bytes, { mode: 0o444 });
-        await cache.adopt(octet(f), tmp);
+        w.writeSync(await bytesOf(f)); // verified against f.digest: the cache names it so
       } catch (e) {
-        await rm(tmp, { force: true });
+        await w.abort();
         throw e;
       }
+      await w.commit();
     } else {
       const input = [];
       for (const f of g.files) input.push({ name: `${rel}/${f.path}`, mode: f.mode, bytes: await bytesOf(f) });
-      const tmp = cache.ingestPath('pack');
-      try {
-        const res = await buildPackFromMemory(input, tmp);
-        await cache.adopt(octet(res), tmp);
-        layers[gi] = { format: 'tar', digest: res.digest, size: res.size };
-      } catch (e) {
-        await rm(tmp, { force: true });
-        throw e;
-      }
+      const res = await buildPackFromMemory(input, cache);
+      layers[gi] = { format: 'tar', digest: res.digest, size: res.size };
     }
     for (const [d, last] of lastUse) if (last === gi) held.delete(d);
   }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import type { Ingest } from '../content/storage.js';
 import { MkError } from '../errors/index.js';
 import { missingParents, TAR_END, tarHeader, tarPadding } from '../formats/tar.js';
 
@@ -16,6 +17,8 @@ export interface PackInput {
 export interface PackResult {
   digest: string;
   size: number;
+  /** The cache did not hold the pack before. */
+  written: boolean;
   /** sha256 of each input file, in input order. */
   fileDigests: string[];
 }
@@ -23,13 +26,14 @@ export interface PackResult {
 export { missingParents };
 
 /**
- * Writes a deterministic tar of `files` (already sorted by name) to `outPath`, reading each
- * file once: the same pass hashes every file and the tar itself. Parent directories are
- * emitted before their files, as kit unpack needs. Small files are read with one
- * synchronous call each and the tar is written in 1 MiB batches: per-file promise and
- * syscall overhead, not bandwidth, is what costs with tens of thousands of small files.
+ * Writes a deterministic tar of `files` (already sorted by name) into the cache, reading each
+ * file once: the same pass hashes every file, and the cache's ingest hashes the tar as it is
+ * written and names it. Parent directories are emitted before their files, as kit unpack
+ * needs. Small files are read with one synchronous call each and the tar is written in 1 MiB
+ * batches: per-file promise and syscall overhead, not bandwidth, is what costs with tens of
+ * thousands of small files.
  */
-export async function buildPack(files: PackInput[], outPath: string): Promise<PackResult> {
+export async function buildPack(files: PackInput[], cache: Pick<Ingest, 'ingest'>): Promise<PackResult> {
   return writePack(
     files.length,
     (i) => {
@@ -41,7 +45,7 @@ export async function buildPack(files: PackInput[], outPath: string): Promise<Pa
         });
       return { name: f.name, mode: f.mode, buf };
     },
-    outPath,
+    cache,
   );
 }
 
@@ -53,28 +57,23 @@ export interface MemoryPackInput {
 }
 
 /** The same deterministic tar as buildPack, from bytes in memory: the same files give the same pack. */
-export async function buildPackFromMemory(files: MemoryPackInput[], outPath: string): Promise<PackResult> {
-  return writePack(files.length, (i) => ({ name: files[i]!.name, mode: files[i]!.mode, buf: files[i]!.bytes }), outPath);
+export async function buildPackFromMemory(files: MemoryPackInput[], cache: Pick<Ingest, 'ingest'>): Promise<PackResult> {
+  return writePack(files.length, (i) => ({ name: files[i]!.name, mode: files[i]!.mode, buf: files[i]!.bytes }), cache);
 }
 
-function writePack(count: number, read: (i: number) => { name: string; mode: number; buf: Buffer }, outPath: string): PackResult {
-  const tarHash = createHash('sha256');
-  let tarSize = 0;
-  const fd = openSync(outPath, 'wx', 0o444);
+async function writePack(count: number, read: (i: number) => { name: string; mode: number; buf: Buffer }, cache: Pick<Ingest, 'ingest'>): Promise<PackResult> {
+  // The cache's ingest hashes the tar as it is written (its synchronous writes: this writer batches its own).
+  const out = await cache.ingest('pack');
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   const flush = () => {
     if (pendingBytes === 0) return;
-    const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    out.writeSync(pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes));
     pending = [];
     pendingBytes = 0;
   };
   const push = (c: Buffer) => {
     if (c.length === 0) return;
-    tarHash.update(c);
-    tarSize += c.length;
     pending.push(c);
     pendingBytes += c.length;
   };
@@ -93,8 +92,10 @@ function writePack(count: number, read: (i: number) => { name: string; mode: num
     }
     push(TAR_END);
     flush();
-  } finally {
-    closeSync(fd);
+  } catch (e) {
+    await out.abort();
+    throw e;
   }
-  return { digest: 'sha256:' + tarHash.digest('hex'), size: tarSize, fileDigests };
+  const { digest, size, written } = await out.commit();
+  return { digest, size, written, fileDigests };
 }

@@ -1,12 +1,8 @@
 import { createHash } from 'node:crypto';
-import { constants as fsc, lstatSync } from 'node:fs';
-import { chmod, copyFile, rm } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 import pLimit from 'p-limit';
-import type { Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
 import { MkError, UnsafePathError } from '../errors/index.js';
-import { hashFile } from '../hashing/digest.js';
-import { isRacy, racyWindowMs } from '../hashing/racy.js';
 import type { FileStat, StatCache } from '../hashing/stat-cache.js';
 import type { Kind, Pointer } from '../formats/pointer.js';
 import type { RepoContext } from '../repo/context.js';
@@ -74,26 +70,6 @@ function checkLinkedEdit(cache: CacheStore, rel: string, st: import('node:fs').S
   );
 }
 
-/** Files at least this large are copied in-kernel while they are hashed (see storeRawFile). */
-const PARALLEL_COPY_BYTES = 8 << 20;
-
-/** Whether the file's stat data can vouch for it, after waiting out a short racy window. */
-async function settles(before: FileStat): Promise<boolean> {
-  const left = racyWindowMs(before) - (Date.now() - Math.max(before.mtimeMs, before.ctimeMs));
-  if (left <= 0) return true;
-  if (left > 150) return false;
-  await new Promise((r) => setTimeout(r, left + 5));
-  return !isRacy(before, Date.now());
-}
-
-async function hashWhileCopying(src: string, tmp: string): Promise<{ digest: string; size: number }> {
-  const [got] = await Promise.all([hashFile(src), copyFile(src, tmp, fsc.COPYFILE_EXCL)]);
-  await chmod(tmp, 0o444);
-  const st = lstatSync(tmp);
-  if (st.size !== got.size) throw new MkError('ECHANGED', `${src} changed while mk was reading it`, { hint: 'run the command again once the file is no longer being written' });
-  return got;
-}
-
 async function storeRawFile(
   cache: CacheStore,
   stat: StatCache,
@@ -104,33 +80,13 @@ async function storeRawFile(
   previousDigest?: string,
 ): Promise<{ digest: string; written: boolean; hashed: boolean }> {
   const known = stat.lookup(rel, before);
-  if (known && cache.existsSync({ mediaType: MediaType.octet, digest: known, size: before.size })) return { digest: known, written: false, hashed: false };
-  const tmp = cache.ingestPath(rel);
-  try {
-    // A large settled file: an in-kernel copy on one core while this thread hashes the file
-    // on another. Both read the same bytes unless the file changes meanwhile, and a change
-    // would give it a newer mtime/ctime than `before` (its last change is older than the
-    // current timestamp tick): checked after, as below. A file changed within the tick
-    // waits the tick out when that is short (a fine-grained clock: at most ~100 ms, far less
-    // than the second pass it saves), else takes the single pass that hashes exactly the
-    // bytes it writes.
-    const settled = before.size >= PARALLEL_COPY_BYTES && (await settles(before));
-    const got = settled ? await hashWhileCopying(absPath, tmp) : await hashFile(absPath, tmp);
-    const after = lstatSync(absPath);
-    if (got.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ctimeMs !== before.ctimeMs || after.ino !== before.ino || after.size !== before.size) {
-      throw new MkError('ECHANGED', `${rel} changed while mk was reading it`, { hint: 'run the command again once the file is no longer being written' });
-    }
-    checkLinkedEdit(cache, rel, after, previousDigest, got.digest, warnings);
-    const desc = { mediaType: MediaType.octet, digest: got.digest, size: got.size };
-    // Renamed over an existing blob too: a freshly verified copy heals one damaged behind our back.
-    const written = !cache.existsSync(desc);
-    await cache.adopt(desc, tmp);
-    stat.record(rel, before, got.digest);
-    return { digest: got.digest, written, hashed: true };
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  if (known && cache.claim({ digest: known, size: before.size })) return { digest: known, written: false, hashed: false };
+  // The cache copies the file in and names it by the hash of what it read; a file that changes
+  // meanwhile is refused (ECHANGED).
+  const got = await cache.ingestFile(absPath, { before, what: rel });
+  checkLinkedEdit(cache, rel, lstatSync(absPath), previousDigest, got.digest, warnings);
+  stat.record(rel, before, got.digest);
+  return { digest: got.digest, written: got.written, hashed: true };
 }
 
 async function snapshotFile(ctx: RepoContext, stat: StatCache, rel: string, opts: SnapshotOptions): Promise<SnapshotResult> {
@@ -192,13 +148,15 @@ async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts:
         g.files.map((f, k) => ({ path: f.path, mode: f.mode, digest: ds[k]! })),
       ),
     );
-    if (!prev || !cache.existsSync({ mediaType: MediaType.octet, ...prev })) return;
+    if (!prev || !cache.claim(prev)) return;
     g.files.forEach((f, k) => (digests[index.get(f)!] = ds[k]!));
     layers[gi] = prev;
     reused.add(gi);
   });
   const toBuild = groups.filter((g, gi) => g.format === 'tar' && !reused.has(gi));
   const pool = new PackPool(
+    cache,
+    ctx.cacheDir,
     toBuild.reduce((n, g) => n + g.files.reduce((m, f) => m + f.size, 0), 0),
     toBuild.length,
   );
@@ -220,28 +178,17 @@ async function snapshotDir(ctx: RepoContext, stat: StatCache, rel: string, opts:
             return;
           }
           if (reused.has(gi)) return;
-          const tmp = cache.ingestPath('pack');
-          try {
-            const res = await pool.build(
-              g.files.map((f) => ({ abs: f.abs, name: `${rel}/${f.path}`, mode: f.mode, size: f.size })),
-              tmp,
-            );
-            hashed += g.files.length;
-            g.files.forEach((f, k) => {
-              digests[index.get(f)!] = res.fileDigests[k]!;
-              stat.record(`${rel}/${f.path}`, f.stat, res.fileDigests[k]!);
-            });
-            const desc: Descriptor = { mediaType: MediaType.octet, digest: res.digest, size: res.size };
-            if (!cache.existsSync(desc)) {
-              newBlobs++;
-              newBytes += res.size;
-            }
-            await cache.adopt(desc, tmp); // over an existing copy too: it heals a damaged one
-            layers[gi] = { format: 'tar', digest: res.digest, size: res.size };
-          } catch (e) {
-            await rm(tmp, { force: true });
-            throw e;
+          const res = await pool.build(g.files.map((f) => ({ abs: f.abs, name: `${rel}/${f.path}`, mode: f.mode, size: f.size })));
+          hashed += g.files.length;
+          g.files.forEach((f, k) => {
+            digests[index.get(f)!] = res.fileDigests[k]!;
+            stat.record(`${rel}/${f.path}`, f.stat, res.fileDigests[k]!);
+          });
+          if (res.written) {
+            newBlobs++;
+            newBytes += res.size;
           }
+          layers[gi] = { format: 'tar', digest: res.digest, size: res.size };
         }),
       ),
     );

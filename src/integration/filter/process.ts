@@ -1,6 +1,4 @@
 import { lstatSync, type Stats } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import type { Descriptor } from '../../content/descriptor.js';
 import { MediaType } from '../../content/media-types.js';
 import { MkError } from '../../errors/index.js';
@@ -10,7 +8,6 @@ import { guessKind, looksLikePointer, MAX_POINTER_BYTES, parsePointer, serialize
 import { RepoContext } from '../../repo/context.js';
 import { abs, checkStoredPath } from '../../repo/paths.js';
 import { updateWithheld, type Withheld } from '../../repo/withheld.js';
-import { afterWritten } from '../../util/buffers.js';
 import type { Withheld as NoAccess } from '../../remote/access.js';
 import type { RemoteConfig } from '../../repo/config.js';
 import { PktReader, PktWriter } from './pkt-line.js';
@@ -28,8 +25,6 @@ export interface FilterProcessOptions {
 }
 
 const CAPABILITIES = ['clean', 'smudge', 'delay'];
-/** Content is written to the cache in batches of about this many bytes (views of git's packets, never copied). */
-const WRITE_BATCH = 4 << 20;
 
 /**
  * `mk filter-process`: Git's long-running filter protocol, version 2 (gitattributes(5),
@@ -45,7 +40,8 @@ const WRITE_BATCH = 4 << 20;
  *   once from the default remote when git asks for the delayed blobs; what cannot be had is
  *   delivered as the pointer text, with one warning line, so the checkout goes on
  *   (`mk pull` restores those files later). Content that is not a pointer passes through;
- *   a damaged or hostile pointer is refused (git reports the file) and nothing is written.
+ *   a damaged or hostile pointer is refused with one line and left as its pointer text (no
+ *   data is written for it, and git's checkout is not stopped midway).
  */
 export async function filterProcess(opts: FilterProcessOptions = {}): Promise<void> {
   const ctxRoot = RepoContext.open(opts.cwd).root;
@@ -185,8 +181,9 @@ class Filter {
     const h = await head(content, MAX_POINTER_BYTES);
     if (h.done && h.size <= MAX_POINTER_BYTES) {
       const text = Buffer.concat(h.parts, h.size);
-      if (isValidFilePointer(text.toString('utf8'), path)) {
-        // Already a pointer (git re-cleaning what it stored, or a file left as pointer text): as it is.
+      if (isValidFilePointer(text.toString('utf8'), path) || (looksLikePointer(text.toString('utf8')) && (await this.indexText(path))?.equals(text))) {
+        // Already a pointer (git re-cleaning what it stored, or a file left as pointer text,
+        // a refused one too: what the smudge left, the clean gives back): as it is.
         this.answer(text);
         return;
       }
@@ -202,7 +199,7 @@ class Filter {
     const previous = await this.indexPointer(path);
     const known = before && this.stat.lookup(path, before);
     const cache = this.ctx.cache;
-    if (known && before && cache.existsSync({ digest: known, size: before.size })) {
+    if (known && before && cache.claim({ digest: known, size: before.size })) {
       // Unchanged since mk hashed it, and stored: read git's copy through without hashing it.
       let n = h.size;
       for (;;) {
@@ -239,6 +236,17 @@ class Filter {
     return serializePointer(p);
   }
 
+  /** The bytes git's index holds for `path` when they are pointer-sized, if any. */
+  private async indexText(path: string): Promise<Buffer | undefined> {
+    try {
+      const size = Number((await git(this.root, ['cat-file', '-s', `:${path}`], { okCodes: [128] })).trim());
+      if (!size || size > MAX_POINTER_BYTES) return undefined;
+      return Buffer.from(await git(this.root, ['cat-file', 'blob', `:${path}`]), 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The pointer git's index holds for `path` (its kind and description are kept), if any. */
   private async indexPointer(path: string): Promise<Pointer | undefined> {
     try {
@@ -250,48 +258,16 @@ class Filter {
     }
   }
 
-  /** Writes the content to an ingest file while hashing it, then moves it into the cache. */
+  /** Stores the content in the cache (the store hashes it as it is written, and names it). */
   private async store(path: string, content: AsyncIterable<Buffer>): Promise<{ digest: string; size: number }> {
-    const cache = this.ctx.cache;
-    const tmp = cache.ingestPath(path);
-    const fh = await open(tmp, 'wx', 0o444);
-    const hash = createHash('sha256');
-    let size = 0;
-    let pos = 0;
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
-    let inFlight: Promise<unknown> = Promise.resolve();
-    const flush = async () => {
-      if (!batchBytes) return;
-      const b = batch;
-      const at = pos;
-      pos += batchBytes;
-      batch = [];
-      batchBytes = 0;
-      await inFlight; // at most one write in flight, one batch filling
-      inFlight = writevFully(fh, b, at);
-    };
+    const w = await this.ctx.cache.ingest(path);
     try {
-      for await (const c of content) {
-        hash.update(c);
-        size += c.length;
-        batch.push(c);
-        batchBytes += c.length;
-        if (batchBytes >= WRITE_BATCH) await flush();
-      }
-      await flush();
-      await inFlight;
+      for await (const c of content) await w.write(c);
     } catch (e) {
-      await inFlight.catch(() => undefined);
-      await fh.close();
-      await rm(tmp, { force: true });
+      await w.abort();
       throw e;
     }
-    await fh.close();
-    const desc: Descriptor = { mediaType: MediaType.octet, digest: 'sha256:' + hash.digest('hex'), size };
-    if (cache.existsSync(desc)) await rm(tmp, { force: true });
-    else await cache.adopt(desc, tmp);
-    return { digest: desc.digest, size };
+    return w.commit();
   }
 
   /** A successful answer with content. */
@@ -352,7 +328,7 @@ class Filter {
       p = parsePointer(text, path);
       if (p.type !== 'file') throw new MkError('EPOINTER', `${path}: a folder pointer cannot stand for a file`);
     } catch (e) {
-      this.refuse(path, e);
+      this.refuse(path, e, bytes);
       return;
     }
     const desc: Descriptor = { mediaType: MediaType.octet, digest: p.digest, size: p.size };
@@ -379,16 +355,16 @@ class Filter {
       return;
     }
     this.placed.push(path);
-    await this.sendBlob(path, desc);
+    await this.sendBlob(path, desc, bytes);
   }
 
-  private async sendBlob(path: string, desc: Descriptor): Promise<void> {
+  private async sendBlob(path: string, desc: Descriptor, pointerText: Buffer): Promise<void> {
     let it: AsyncIterable<Uint8Array>;
     try {
       // The verified read path: a size that contradicts the blob is refused before any byte.
       it = await this.ctx.cache.fetch(desc);
     } catch (e) {
-      this.refuse(path, e);
+      this.refuse(path, e, pointerText);
       return;
     }
     this.w.text('status=success');
@@ -407,10 +383,17 @@ class Filter {
     this.w.flush();
   }
 
-  private refuse(path: string, e: unknown): void {
+  /**
+   * A pointer mk will not follow (damaged, hostile, or contradicting its blob): no byte of data
+   * is written for it, and git gets the pointer text as it is stored (as Git LFS passes through
+   * what it cannot read). An error answer would stop git midway through a checkout, after it
+   * had already removed the old file and updated others; this way the checkout finishes and
+   * the file holds its pointer text, which mk status reports and the clean filter keeps as it is.
+   */
+  private refuse(path: string, e: unknown, pointerText: Buffer): void {
     this.refused.push(path);
-    this.w.status('error');
-    this.warn(`mk: refusing to check out ${path}: ${e instanceof Error ? e.message : String(e)}`);
+    this.answer(pointerText);
+    this.warn(`mk: refusing to check out ${path}: ${e instanceof Error ? e.message : String(e)}; it is left as its pointer text`);
   }
 
   private canFetch(): boolean {
@@ -495,15 +478,5 @@ function isValidFilePointer(text: string, path: string): boolean {
     return parsePointer(text, path).type === 'file';
   } catch {
     return false;
-  }
-}
-
-async function writevFully(fh: import('node:fs/promises').FileHandle, bufs: Buffer[], at: number): Promise<void> {
-  let pos = at;
-  let rest = bufs;
-  while (rest.length) {
-    const { bytesWritten } = await fh.writev(rest, pos);
-    pos += bytesWritten;
-    rest = afterWritten(rest, bytesWritten);
   }
 }

@@ -4,13 +4,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Descriptor } from '../../content/descriptor.js';
 import { digestHex, isDigest } from '../../content/descriptor.js';
-import type { BlobSource, CacheStore, FetchOptions, PushOptions } from '../../content/storage.js';
+import type { BlobSource, BlobSweep, CacheStore, FetchOptions, IngestResult, IngestWriter, PushOptions, SourceStat } from '../../content/storage.js';
 import { MediaType } from '../../content/media-types.js';
 import { DigestMismatchError, NotFoundError, MkError, WrongSizeError } from '../../errors/index.js';
 import { hashFile, verifying, writeStreamHashed } from '../../hashing/digest.js';
 import { acquireLock } from '../../util/lockfile.js';
 import { processAlive, removeStaleTemps, writeFileAtomicSync } from '../../util/fs.js';
 import { copyOut } from './copy-out.js';
+import { Claims } from './claims.js';
+import { copyHashed, LayoutIngestWriter } from './ingest.js';
 import { TrustRecord } from './trust.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -37,12 +39,17 @@ export class OciLayoutStore implements CacheStore {
   readonly location: string;
   private readonly ownCache: boolean;
   private readonly trust?: TrustRecord;
+  /** What writers are using, so that a gc (here or in a clone sharing the cache) keeps it: mk's cache only. */
+  private readonly claims?: Claims;
 
   constructor(root: string, opts: { ownCache?: boolean } = {}) {
     this.root = root;
     this.location = root;
     this.ownCache = opts.ownCache ?? false;
-    if (this.ownCache) this.trust = new TrustRecord(root, (hex) => join(root, 'blobs', 'sha256', hex));
+    if (this.ownCache) {
+      this.trust = new TrustRecord(root, (hex) => join(root, 'blobs', 'sha256', hex));
+      this.claims = new Claims(root);
+    }
   }
 
   /** Creates the layout files when missing. */
@@ -75,6 +82,8 @@ export class OciLayoutStore implements CacheStore {
       if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) rmSync(join(dir, n), { force: true, recursive: true });
     }
     removeStaleTemps(this.root);
+    this.claims?.restoreTrash(join(this.root, 'blobs', 'sha256'));
+    this.claims?.sweep();
   }
 
   /** The file of a blob: for this store's own modules only (nothing outside src/stores builds one). */
@@ -276,11 +285,12 @@ export class OciLayoutStore implements CacheStore {
 
   async push(expected: Descriptor, source: BlobSource, opts: PushOptions = {}): Promise<void> {
     if (!isDigest(expected.digest)) throw new MkError('EDIGEST', `not a sha256 digest: ${expected.digest}`);
-    if (await this.exists(expected)) return;
+    if (this.claim(expected)) return;
     const tmp = this.ingestPath(expected.digest);
     try {
-      if (source.path && source.trusted) {
-        // A verified, untouched cache blob: an in-kernel copy, checked by size.
+      if (source.path && source.trusted && !this.ownCache) {
+        // A verified, untouched cache blob going to a layout remote: an in-kernel copy, checked
+        // by size. mk's own cache takes no one's word for it: it hashes what it writes.
         await copyFile(source.path, tmp);
         const st = await stat(tmp);
         check(expected, expected.digest, st.size);
@@ -308,17 +318,46 @@ export class OciLayoutStore implements CacheStore {
     }
   }
 
+  // --- ingest: the store hashes what is written and names it -----------------------------
+
+  async ingest(hint: string): Promise<IngestWriter> {
+    return LayoutIngestWriter.open(this.ingestPath(hint), (tmp, digest, size) => this.place(tmp, digest, size));
+  }
+
+  async ingestFile(path: string, opts: { before?: SourceStat; what?: string } = {}): Promise<IngestResult> {
+    const tmp = this.ingestPath(opts.what ?? path);
+    const got = await copyHashed(path, tmp, opts.before, opts.what);
+    return this.place(tmp, got.digest, got.size);
+  }
+
+  claim(desc: Pick<Descriptor, 'digest' | 'size'>): boolean {
+    if (!this.claims) return this.existsSync(desc);
+    const hex = digestHex(desc.digest);
+    this.claims.claim(hex); // first: a gc reading the claims after this keeps the blob
+    if (this.existsSync(desc)) return true;
+    return this.claims.takeBack(hex, join(this.root, 'blobs', 'sha256')) && this.existsSync(desc);
+  }
+
   /**
-   * Moves a file already verified to hold `desc` into the store (no copy). Used by writers
-   * that hash while they produce a blob (pack builder, downloads, mk add).
+   * Names an ingest file by the digest computed from the bytes written into it (by this
+   * module: see ingest.ts), claimed first. Renamed over an existing copy too: a freshly
+   * verified one heals a copy damaged behind mk's back.
    */
-  async adopt(desc: Descriptor, file: string): Promise<void> {
-    await rename(file, this.file(desc));
-    this.noteVerified(desc, true);
+  private async place(tmp: string, digest: string, size: number): Promise<IngestResult> {
+    try {
+      this.claims?.claim(digestHex(digest));
+      const written = this.statBlobSync(digest) !== size;
+      await rename(tmp, this.file({ digest }));
+      this.noteVerified({ digest, size }, true);
+      return { digest, size, written };
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
   }
 
   /** A fresh temporary path in ingest/ for a blob being written. */
-  ingestPath(hint: string): string {
+  private ingestPath(hint: string): string {
     // Only a hint for humans: never a path (callers pass repository paths such as 'data/x.bin').
     const name = hint
       .replace(/^sha256:/, '')
@@ -421,9 +460,23 @@ export class OciLayoutStore implements CacheStore {
     return out;
   }
 
-  async deleteBlob(digest: string): Promise<void> {
-    await unlink(this.file({ digest })).catch(() => undefined);
-    this.trust?.forget(digestHex(digest));
+  async beginSweep(): Promise<BlobSweep> {
+    const blobDir = join(this.root, 'blobs', 'sha256');
+    if (!this.claims) {
+      // A layout used as a remote: nobody claims blobs in it.
+      return {
+        free: async (digests) => {
+          for (const d of digests) await unlink(this.file({ digest: d })).catch(() => undefined);
+          return digests;
+        },
+        end: () => undefined,
+      };
+    }
+    const sweep = await this.claims.beginSweep();
+    return {
+      free: async (digests) => sweep.free(digests.map(digestHex), blobDir, (hex) => this.trust?.forget(hex)).map((hex) => `sha256:${hex}`),
+      end: () => sweep.end(),
+    };
   }
 
   /** Removes leftovers of killed writers from ingest/ (older than `ageMs`). */

@@ -436,17 +436,54 @@ describe('hostile pointers in smudge', () => {
 
   const pointer = (digest: string, size: number) => `mk: 1\nkind: model\ntype: file\ndigest: ${digest}\nsize: ${size}\n`;
 
-  it('a bad digest, a wrong size and a folder pointer are refused and no bytes are written', () => {
+  it('a bad digest, a wrong size and a folder pointer are refused: no data is written, the file keeps its pointer text', () => {
     for (const [name, text] of [
       ['bad-digest.onnx', pointer('sha256:../../../etc/passwd', 10)],
       ['wrong-size.onnx', pointer(`sha256:${good}`, 10)],
       ['folder.onnx', `mk: 1\nkind: model\ntype: dir\ndigest: sha256:${good}\nsize: 10\nfiles: 1\n`],
     ] as const) {
       const r = checkoutCrafted(name, text);
-      expect(r.status, name).not.toBe(0);
-      expect(r.stderr, name).toMatch(/mk: refusing to check out/);
-      expect(existsSync(join(R, name)), name).toBe(false);
+      // (git's own exit status is the post-checkout hook's, which says the data was not restored.)
+      expect(r.stderr.match(/mk: refusing to check out/g), name).toHaveLength(1);
+      expect(r.stderr, name).toMatch(/left as its pointer text/);
+      expect(readFileSync(join(R, name), 'utf8'), name).toBe(text);
+      // What the smudge left, the clean gives back: git sees no change in the work tree.
+      expect(g(R, 'diff', '--name-only', '--', name), name).toBe('');
     }
+  });
+
+  it('a commit with a hostile pointer: git switch finishes instead of stopping midway, and switching back restores the file', () => {
+    const R = newRepo(join(root, 'hostile-switch'), { filter: true });
+    const good = writeRandom(join(R, MODEL), 1 << 20);
+    const other = writeRandom(join(R, 'other.onnx'), 50_000);
+    writeFileSync(join(R, 'code.txt'), 'v1\n');
+    g(R, 'add', '-A');
+    g(R, 'commit', '-q', '-m', 'before');
+    const before = head(R);
+    // A commit whose model.onnx is a hostile pointer, and whose other files change too
+    // (made with plumbing, as a crafted branch would arrive by fetch).
+    const idx = join(root, 'hostile.index');
+    const genv = { GIT_INDEX_FILE: idx };
+    gx(R, ['read-tree', before], genv);
+    const hostile = execFileSync('git', ['hash-object', '-w', '--no-filters', '--stdin'], { cwd: R, input: pointer('sha256:../../../etc/passwd', 10), encoding: 'utf8', env: env() }).trim();
+    const code = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: R, input: 'v2\n', encoding: 'utf8', env: env() }).trim();
+    gx(R, ['update-index', '--cacheinfo', `100644,${hostile},${MODEL}`, '--cacheinfo', `100644,${code},code.txt`], genv);
+    const tree = gx(R, ['write-tree'], genv).stdout.trim();
+    const bad = gx(R, ['commit-tree', '-p', before, '-m', 'hostile', tree]).stdout.trim();
+    g(R, 'branch', 'hostile', bad);
+
+    const r = gitRun(R, ['switch', 'hostile']);
+    expect(r.stderr).toMatch(/mk: refusing to check out model\.onnx: .*left as its pointer text/);
+    expect(head(R)).toBe(bad); // the switch finished: HEAD moved
+    expect(readFileSync(join(R, 'code.txt'), 'utf8')).toBe('v2\n');
+    expect(readFileSync(join(R, MODEL), 'utf8')).toMatch(/^digest: sha256:\.\.\/\.\.\//m);
+    expect(fileSha(join(R, 'other.onnx'))).toBe(other);
+    expect(g(R, 'status', '--porcelain')).toBe('');
+    // Nothing was lost: back on main, the model's bytes come back.
+    gx(R, ['switch', 'main']);
+    expect(fileSha(join(R, MODEL))).toBe(good);
+    expect(readFileSync(join(R, 'code.txt'), 'utf8')).toBe('v1\n');
+    expect(g(R, 'status', '--porcelain')).toBe('');
   });
 
   it('a blob whose bytes do not match its digest is refused (and dropped from the cache)', () => {

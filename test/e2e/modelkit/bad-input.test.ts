@@ -354,6 +354,23 @@ describe('hostile or foreign references', () => {
     }
   });
 
+  it('a ModelPack whose two layers name one file path is refused in one line, not unpacked with the last one winning', async () => {
+    const a = Buffer.from('weights, version a');
+    const b = Buffer.from('weights, version b');
+    const config = Buffer.from(JSON.stringify({ descriptor: { name: 'twice' }, config: {}, modelfs: { type: 'layers', diffIds: [sha(a), sha(b)] } }));
+    const layer = (bytes: Buffer, path: string) => ({ mediaType: 'application/vnd.cncf.model.weight.v1.raw', bytes, annotations: { 'org.cncf.model.filepath': path } });
+    const ref = await pushWithOras(
+      'modelpack-same-path',
+      { mediaType: 'application/vnd.cncf.model.config.v1+json', bytes: config },
+      [layer(a, 'model/weights.bin'), layer(b, './model//weights.bin')],
+      'application/vnd.cncf.model.manifest.v1+json',
+    );
+    const box = sandbox();
+    expectMkError(await unpack(ref, box.target), /layers 0 and 1 both unpack to 'model\/weights\.bin'/);
+    expect(existsSync(box.target)).toBe(false);
+    expectMkError(await mkAsync(tmp.dir, ['modelkit', 'inspect', ref], cache), /both unpack to 'model\/weights\.bin'/);
+  });
+
   it('a raw layer whose file path is .git/config is refused, even with -o', async () => {
     const box = repoTarget();
     const before = readFileSync(join(box.target, '.git', 'config'), 'utf8');

@@ -9,8 +9,12 @@
  * survives, the git remote never gets a commit whose data the mk remote lacks, the index
  * never loses a staged data file, and every failure is one clean `mk:` line.
  *
- * CI runs ~110 faults; `npm run faults` (MK_FAULTS_SCALE=10) runs the same trials ×10 and
+ * A third kind of trial races `mk gc` in one clone against `mk add` + `git commit` in another
+ * that shares its cache: what was committed must stay in the cache.
+ *
+ * CI runs ~120 faults; `npm run faults` (MK_FAULTS_SCALE=10) runs the same trials ×10 and
  * writes docs/RELIABILITY.md. MK_FAULTS_SEED=<seed> replays a run (the seed is printed).
+ * Every category is bounded by its trial count, no lane by a clock (see LANES below).
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,6 +45,7 @@ import {
   pointerDigest,
   SCALE,
   SEED,
+  sleep,
   Span,
   start,
   startMk,
@@ -65,7 +70,14 @@ beforeAll(async () => {
   reg = await startRegistry();
 });
 
+/** The lanes running (see LANES): the teardown waits for them, so no trial runs in a folder it removes. */
+const lanesRunning: Array<Promise<void>> = [];
+
 afterAll(async () => {
+  // A lane still running here (its test failed by a hang guard) stops after the trial in
+  // flight: removing its folders under it would fail that trial for nothing mk did.
+  tally.stopping = true;
+  await Promise.allSettled(lanesRunning);
   console.log(`\nfault injection summary (seed ${SEED}, scale ${SCALE}):\n${tally.table()}\n\nby kind:\n${tally.kinds()}`);
   for (const f of tally.failures) console.log(`FAILED [${f.category}] MK_FAULTS_SEED=${SEED} trial ${f.trial}: ${f.what}\n  ${f.message.split('\n').join('\n  ')}`);
   tally.save();
@@ -853,47 +865,129 @@ async function registryPull(): Promise<void> {
 }
 
 // =============================================================================================
-// Two lanes run side by side (the machine has two cores; registry faults spend most of their
-// time in retry back-off). MK_FAULTS_ONLY=<text> runs only the categories whose name has it.
+// A gc racing a commit on a shared cache
+
+/**
+ * Two clones share one cache (MK_CACHE_DIR). In B, `mk add` of changed data then
+ * `git commit -a`; in A, `mk gc` back to back from a seeded moment into the add until the
+ * commit is done. The fault is a gc run that overlaps the add or the commit. Nothing B
+ * committed may be missing from the cache afterwards (it was never pushed: it exists nowhere
+ * else), and A keeps its own data.
+ */
+async function gcRace(): Promise<void> {
+  const shared = scratch('mk-faults-shared-');
+  const e = { MK_CACHE_DIR: join(shared, 'cache') };
+  const A = work(base);
+  const B = work(base);
+  // Both clones store their data in the shared cache (the stat cache still knows the files: they are copied in, not hashed again by the user).
+  for (const d of [A, B]) await mkOk(d, ['add', 'ds', 'weights.bin', 'other.bin'], e);
+  const wantA = dataState(A, DATA);
+  changeDs(B, rng(31), 20);
+  const first = await mkOk(B, ['add', 'ds', 'weights.bin'], e);
+  await gitOk(B, ['commit', '-qam', 'warm-up']);
+  const span = new Span(first.ms + 200, 0);
+  await tally.category(
+    'race: mk gc vs add + commit (shared cache)',
+    10,
+    async (t) => {
+      changeDs(B, t.rand, 20);
+      if (t.n % 3 === 0) writeBig(B, t.rand);
+      const want = dataState(B, DATA);
+      const left = new Leftovers([shared, join(shared, 'cache'), join(A, '.git', 'mk'), join(B, '.git', 'mk')]);
+      const offset = span.next(t.rand);
+      t.what = `mk add ds weights.bin + git commit -a in clone B, mk gc in clone A back to back from ${offset} ms into the add`;
+      const t0 = Date.now();
+      const add = startMk(B, ['add', 'ds', 'weights.bin'], e);
+      let busy = true;
+      const gcs: Array<{ started: number; run: Run }> = [];
+      const gcLoop = (async () => {
+        await sleep(offset);
+        do {
+          const started = Date.now() - t0;
+          gcs.push({ started, run: await mkAsync(A, ['gc'], e) });
+        } while (busy);
+      })();
+      const added = await add.done;
+      const addEnd = Date.now() - t0;
+      const commit = await gitAsync(B, ['commit', '-qam', `t${t.n}`], e);
+      const commitEnd = Date.now() - t0;
+      busy = false;
+      await gcLoop;
+      if (added.status !== 0) throw new Error(`mk add failed:\n${added.stderr}`);
+      if (commit.status !== 0) throw new Error(`git commit failed:\n${commit.stderr}`);
+      for (const g of gcs) if (g.run.status !== 0) throw new Error(`mk gc failed:\n${g.run.stderr}`);
+      // Landed: a gc began before the commit was done (the first one starts at the seeded moment; later ones follow it while B works).
+      t.injected = gcs[0]!.started < commitEnd;
+      t.kind = gcs[0]!.started < addEnd ? 'gc during the add' : 'gc during the commit';
+      if (!t.injected) span.finishedIn(commitEnd);
+      // What B committed is in the cache, whole, and restores exactly; A's data is all there too.
+      expectSoundLayout(join(shared, 'cache'), 'after the race');
+      await statusClean(B, 'clone B after the race', e);
+      await statusClean(A, 'clone A after the race', e);
+      for (const p of MOVING) rmSync(join(B, p), { recursive: true, force: true });
+      await mkOk(B, ['checkout'], e);
+      expectState(dataState(B, DATA), want, 'clone B restored from the shared cache after the race');
+      expectState(dataState(A, DATA), wantA, 'clone A after the race');
+      await t.soft(() => left.check('after the race'));
+    },
+    async () => {
+      await mkAsync(B, ['add', 'ds', 'weights.bin'], e);
+      await gitAsync(B, ['commit', '-qam', 'reset'], e);
+    },
+  );
+}
+
+// =============================================================================================
+// Lanes run side by side (the machine has two cores; registry faults spend most of their time
+// in retry back-off). Each lane runs its categories one after another. To add a lane (or a
+// category), add it here: the table's order is the order of docs/RELIABILITY.md. No lane has a
+// time limit: each category is bounded by its trial count (Tally.category), so a loaded
+// machine makes a run slower, never failed. MK_FAULTS_ONLY=<text> runs only the categories
+// whose name has it.
 
 const ONLY = process.env.MK_FAULTS_ONLY;
-tally.order = [
-  'kill: mk add',
-  'kill: mk checkout',
-  'kill: mk push (layout)',
-  'kill: mk pull (layout)',
-  'kill: mk push (registry)',
-  'kill: mk pull (registry)',
-  'kill: pre-commit hook',
-  'kill: post-checkout hook',
-  'kill: pre-push hook',
-  'kill: git switch/reset/merge/rebase, rerun',
-  'registry: mk push',
-  'registry: mk pull / fetch',
+
+/** The lanes: a title and its categories, each a name (as the tables show it) and the function that runs its trials. */
+const LANES: Array<{ title: string; categories: Array<[string, () => Promise<void>]> }> = [
+  {
+    title: 'lane 1: SIGKILL of mk add, checkout, push and pull (layout and registry remotes); gc racing a commit on a shared cache',
+    categories: [
+      ['kill: mk add', killAdd],
+      ['kill: mk checkout', killCheckout],
+      ['kill: mk push (layout)', () => killPush('layout')],
+      ['kill: mk pull (layout)', () => killPull('layout')],
+      ['kill: mk push (registry)', () => killPush('registry')],
+      ['kill: mk pull (registry)', () => killPull('registry')],
+      ['race: mk gc vs add + commit (shared cache)', gcRace],
+    ],
+  },
+  {
+    title: 'lane 2: SIGKILL of mk in the pre-commit, post-checkout and pre-push hooks; registry faults during push and pull',
+    categories: [
+      ['registry: mk push', registryPush],
+      ['registry: mk pull / fetch', registryPull],
+      ['kill: pre-commit hook', killPreCommit],
+      ['kill: post-checkout hook', killPostCheckout],
+      ['kill: pre-push hook', killPrePush],
+    ],
+  },
+  {
+    title: 'lane 3: SIGKILL of mk in the hook placing the data for git switch, reset, merge and rebase; the same command again finishes it',
+    categories: [['kill: git switch/reset/merge/rebase, rerun', killGitRerun]],
+  },
 ];
-const run = async (name: string, category: () => Promise<void>) => {
-  if (!ONLY || name.includes(ONLY)) await category();
-};
+tally.order = LANES.flatMap((l) => l.categories.map(([name]) => name));
 
 describe.concurrent('fault injection', () => {
-  it('lane 1: SIGKILL of mk add, checkout, push and pull (layout and registry remotes)', async () => {
-    await run('kill: mk add', killAdd);
-    await run('kill: mk checkout', killCheckout);
-    await run('kill: mk push (layout)', () => killPush('layout'));
-    await run('kill: mk pull (layout)', () => killPull('layout'));
-    await run('kill: mk push (registry)', () => killPush('registry'));
-    await run('kill: mk pull (registry)', () => killPull('registry'));
-  });
-  it('lane 2: SIGKILL of mk in the pre-commit, post-checkout and pre-push hooks; registry faults during push and pull', async () => {
-    await run('registry: mk push', registryPush);
-    await run('registry: mk pull / fetch', registryPull);
-    await run('kill: pre-commit hook', killPreCommit);
-    await run('kill: post-checkout hook', killPostCheckout);
-    await run('kill: pre-push hook', killPrePush);
-  });
-  it('lane 3: SIGKILL of mk in the hook placing the data for git switch, reset, merge and rebase; the same command again finishes it', async () => {
-    await run('kill: git switch/reset/merge/rebase, rerun', killGitRerun);
-  });
+  for (const lane of LANES) {
+    it(lane.title, () => {
+      const run = (async () => {
+        for (const [name, category] of lane.categories) if (!tally.stopping && (!ONLY || name.includes(ONLY))) await category();
+      })();
+      lanesRunning.push(run);
+      return run;
+    });
+  }
 });
 
 it('injected at least 100 faults in all, and every one was recovered from', () => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm run faults`: the long form of the fault-injection suite (test/reliability/faults). Runs the same
- * trials as CI, MK_FAULTS_SCALE times over (10 by default: ~1,060 faults), then prints the
+ * trials as CI, MK_FAULTS_SCALE times over (10 by default: ~1,200 faults), then prints the
  * table and writes it, with the machine and the commit, to docs/RELIABILITY.md.
  *
  *   npm run faults                          # ×10
@@ -51,6 +51,9 @@ const dirty = res.dirty ?? sh('git', ['status', '--porcelain', '--', 'src', 'bin
 const cpu = (readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m) ?? [])[1] ?? cpus()[0]?.model ?? '?';
 const machine = `${sh('nproc', [])} CPUs (nproc), ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux ${sh('uname', ['-r'])}, Node ${process.version}, ${sh('git', ['--version'])}`;
 const minutes = (res.ms / 60000).toFixed(1);
+// The machine's load while the suite ran (a shared machine makes a run slower, never failed).
+// Results from before the suite sampled it can be given one: MK_FAULTS_LOAD='mean 9.1, min 6.0, max 15.2'.
+const load = res.load ? `mean ${res.load.mean.toFixed(1)}, min ${res.load.min.toFixed(1)}, max ${res.load.max.toFixed(1)} (${res.load.samples} samples)` : process.env.MK_FAULTS_LOAD;
 
 const stats = res.stats;
 const tot = stats.reduce((a, s) => ({ injected: a.injected + s.injected, recovered: a.recovered + s.recovered, failures: a.failures + s.failures, trials: a.trials + s.trials }), {
@@ -101,9 +104,10 @@ const date = res.date ?? statSync(out).mtime.toISOString();
 const doc = `# Reliability: fault injection
 
 \`test/reliability/faults/\` injects faults into real runs of mk and checks that nothing is lost or
-corrupted and that the next run finishes the job. CI (\`npm test\`) runs about 110 faults in
-about three minutes; \`npm run faults\` runs the same trials ten times over and rewrites this
-file. A run prints its seed; \`MK_FAULTS_SEED=<seed>\` replays it (kill moments are seeded,
+corrupted and that the next run finishes the job. CI (\`npm test\`) runs about 120 faults (at least 100);
+\`npm run faults\` runs the same trials ten times over (about 1,200) and rewrites this file.
+Each category is bounded by its number of trials, never by a clock: on a loaded machine a run
+takes longer, it does not fail. A run prints its seed; \`MK_FAULTS_SEED=<seed>\` replays it (kill moments are seeded,
 the machine's timing is not), \`MK_FAULTS_ONLY=<category>\` runs one category.
 
 **Faults.** SIGKILL at a random moment of \`mk add\`, \`mk checkout <rev> -- paths\`, \`mk push\`
@@ -114,6 +118,8 @@ pre-push (\`git push\`). Registry faults through a proxy in front of docker-regi
 \`mk push\` and \`mk pull\`/\`mk fetch\`: 500, 503, 429 with \`Retry-After\`, a connection reset
 in the middle of an upload or a download, a body cut short with a clean close, a flipped
 byte in an upload or a download, and a registry that answers 503/500 to every request.
+Races: \`mk gc\` run back to back in one clone, from a seeded moment, while another clone
+sharing the cache (\`MK_CACHE_DIR\`) runs \`mk add\` and \`git commit -a\` of never-pushed data.
 
 **Checks,** after each fault and after running the same command again without it: the
 work tree is byte-identical to what it should be (while interrupted, every data file is its
@@ -130,7 +136,7 @@ never an internal error.
 ## Latest long run
 
 - date: ${date.replace(/\.\d+Z$/, 'Z')}
-- machine: ${machine}
+- machine: ${machine}${load ? `\n- machine load (1-minute load average during the run): ${load}` : ''}
 - commit: ${commit}${dirty ? ' (the work tree had uncommitted changes in src/, being edited at the time of the run)' : ''}
 - seed ${res.seed}, scale ×${res.scale}, ${minutes} min
 

@@ -8,6 +8,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { env } from '../../e2e/git/support.js';
@@ -388,6 +389,15 @@ export class Tally {
   order: string[] = [];
   readonly failures: Failure[] = [];
   readonly t0 = Date.now();
+  /**
+   * Set when the suite is being torn down (see faults.test.ts's afterAll): no category starts
+   * another trial, so nothing runs in folders the teardown removes. A trial in flight finishes
+   * and counts as it ends.
+   */
+  stopping = false;
+  /** The machine's 1-minute load average, sampled every 30 s while the suite runs (the machine may be shared): recorded with the results. */
+  private readonly loads: number[] = [loadavg()[0]!];
+  private readonly sampler = setInterval(() => this.loads.push(loadavg()[0]!), 30_000).unref();
   /** The commit under test, taken when the run starts (others may commit during a long run), and whether src/ had edits. */
   readonly source = (() => {
     const git = (...args: string[]) => execFileSync('git', args, { cwd: fileURLToPath(new URL('../../..', import.meta.url)), encoding: 'utf8' }).trim();
@@ -410,7 +420,7 @@ export class Tally {
     this.stats.push(s);
     const t0 = Date.now();
     const want = Math.max(1, Math.round(target * SCALE));
-    for (let n = 0; s.injected < want && n < want * 3; n++) {
+    for (let n = 0; s.injected < want && n < want * 3 && !this.stopping; n++) {
       const problems: string[] = [];
       const soft = async (check: () => void | Promise<void>) => {
         try {
@@ -483,7 +493,10 @@ export class Tally {
     if (!out) return;
     const date = new Date(this.t0).toISOString();
     const { commit, dirty } = this.source;
-    writeFileSync(out, JSON.stringify({ seed: SEED, scale: SCALE, date, commit, dirty, ms: Date.now() - this.t0, stats: this.sorted(), failures: this.failures }, null, 1));
+    clearInterval(this.sampler);
+    const l = [...this.loads, loadavg()[0]!];
+    const load = { mean: l.reduce((a, b) => a + b, 0) / l.length, min: Math.min(...l), max: Math.max(...l), samples: l.length };
+    writeFileSync(out, JSON.stringify({ seed: SEED, scale: SCALE, date, commit, dirty, ms: Date.now() - this.t0, load, stats: this.sorted(), failures: this.failures }, null, 1));
   }
 }
 

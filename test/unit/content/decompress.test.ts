@@ -93,4 +93,64 @@ describe('decompressing layers', () => {
       expect(isMkError(e), String(e)).toBe(true);
     }
   });
+
+  it('zstd: several frames, skippable frames, checksums, and any chunking give the bytes back', async () => {
+    const a = zstd(data.subarray(0, 100_000));
+    const b = zstd(data.subarray(100_000));
+    if (!a || !b) return expect.fail('the zstd tool is needed for this test (apt-get install zstd; test/support/setup.sh installs it)');
+    const skippable = Buffer.concat([Buffer.from([0x5a, 0x2a, 0x4d, 0x18, 5, 0, 0, 0]), Buffer.from('skip!')]);
+    const all = Buffer.concat([skippable, a, skippable, b]);
+    for (const size of [1, 3, 17, 4096, all.length]) expect((await collect(decompress(chunks(all, size), 'zstd', 'layer z'))).equals(data), `chunks of ${size}`).toBe(true);
+  });
+
+  it('zstd: a bomb is decompressed a block at a time, only as the reader asks (bounded memory), and refused past its declared size', async () => {
+    // 512 MiB of zeros in 16 KiB: one frame of RLE blocks (4 bytes for 128 KiB each), handed over in one chunk.
+    const blocks = 4096;
+    const frame = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 7 << 3])];
+    for (let i = 0; i < blocks; i++) {
+      const h = ((128 << 10) << 3) | (1 << 1) | (i === blocks - 1 ? 1 : 0);
+      frame.push(Buffer.from([h & 0xff, (h >> 8) & 0xff, (h >> 16) & 0xff, 0]));
+    }
+    const bomb = Buffer.concat(frame);
+    let biggest = 0;
+    let n = 0;
+    const it = decompress(chunks(bomb, bomb.length), 'zstd', 'layer b')[Symbol.asyncIterator]();
+    for (let i = 0; i < 10; i++) {
+      const c = (await it.next()).value as Buffer;
+      biggest = Math.max(biggest, c.length);
+      n += c.length;
+    }
+    await it.return?.(undefined);
+    expect(biggest).toBeLessThanOrEqual(128 << 10);
+    expect(n).toBe(10 * (128 << 10)); // ten steps asked for, ten blocks made: not the whole 512 MiB at once
+    const e = await collect(decompress(chunks(bomb, bomb.length), 'zstd', 'layer b', { size: 1 << 20 })).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(isMkError(e, 'EMODELKIT')).toBe(true);
+    expect((e as Error).message).toMatch(/decompresses to more than the 1048576 bytes its ModelKit declares/);
+  });
+
+  it('zstd: a window larger than zstd decodes by default (128 MiB), a reserved block type or an oversized block is refused', async () => {
+    const header = (wd: number) => Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, wd]);
+    const rawBlock = (size: number, type = 0) => {
+      const h = (size << 3) | (type << 1) | 1;
+      return Buffer.concat([Buffer.from([h & 0xff, (h >> 8) & 0xff, (h >> 16) & 0xff]), Buffer.alloc(type === 1 ? 1 : size)]);
+    };
+    const cases: Array<[Buffer, RegExp]> = [
+      [Buffer.concat([header(18 << 3), rawBlock(10)]), /window is 256 MiB, more than the 128 MiB/],
+      [Buffer.concat([header(7 << 3), rawBlock(10, 3)]), /reserved block type/],
+      [Buffer.concat([header(10 << 3), rawBlock((128 << 10) + 1)]), /more than a block may hold/],
+    ];
+    for (const [bad, why] of cases) {
+      const e = await collect(decompress(chunks(bad), 'zstd', 'layer w')).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(isMkError(e), String(e)).toBe(true);
+      expect((e as Error).message).toMatch(why);
+    }
+    // Within the limits, the same hand-made frame decodes.
+    expect((await collect(decompress(chunks(Buffer.concat([header(7 << 3), rawBlock(10)])), 'zstd', 'layer w'))).equals(Buffer.alloc(10))).toBe(true);
+  });
 });

@@ -21,6 +21,7 @@ import { treeLayer } from '../../../src/modelkit/tree-layer.js';
 import { listTree } from '../../../src/modelkit/tree.js';
 import { RepoContext } from '../../../src/repo/context.js';
 import { sha256 } from '../../../src/hashing/digest.js';
+import { openCacheStore } from '../../../src/stores/open.js';
 import { put, randomBytesFrom, rng } from '../../support/files.js';
 import { git, gitEnv, tempDir } from '../../support/repo.js';
 
@@ -103,16 +104,18 @@ describe('golden digests', () => {
 
   it('a pack of fixed files has a fixed digest, written from disk or from memory', async () => {
     const files = fixedFiles();
-    const fromMemory = await buildPackFromMemory(files, join(t.dir, 'memory.tar'));
+    const cacheDir = join(t.dir, 'pack-cache');
+    const cache = openCacheStore(cacheDir);
+    const fromMemory = await buildPackFromMemory(files, cache);
     const fromDisk = await buildPack(
       files.map((f) => ({ abs: join(repo, f.name), name: f.name, mode: f.mode, size: f.bytes.length })),
-      join(t.dir, 'disk.tar'),
+      cache,
     );
     expect(fromMemory.digest).toBe(GOLDEN.pack);
     expect(fromDisk.digest).toBe(GOLDEN.pack);
     expect(fromMemory.size).toBe(GOLDEN.packSize);
     expect(packSize(files.map((f) => ({ name: f.name, size: f.bytes.length })))).toBe(GOLDEN.packSize);
-    expect(sha256(readFileSync(join(t.dir, 'disk.tar')))).toBe(GOLDEN.pack);
+    expect(sha256(readFileSync(join(cacheDir, 'blobs', 'sha256', fromDisk.digest.slice(7))))).toBe(GOLDEN.pack);
     expect(fromMemory.fileDigests).toEqual(files.map((f) => sha256(f.bytes)));
   });
 

@@ -8,6 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildPackFromMemory } from '../../../src/worktree/pack.js';
+import { openCacheStore } from '../../../src/stores/open.js';
 import { coalesce, packSize, packSpans } from '../../../src/worktree/pack-offsets.js';
 import { listsCovering } from '../../../src/worktree/dir-lookup.js';
 import { assembleDirManifest, cmp, decodeDirRoot, encodeDirManifest, type FileEntry, type LayerRef } from '../../../src/formats/dir-manifest.js';
@@ -33,8 +34,9 @@ describe('pack offsets', () => {
     const files = names.map((name, i) => ({ name, mode: i % 3 ? 0o644 : 0o755, bytes: randomBytesFrom(rand, sizes[i % sizes.length]!) }));
     const dir = tempDir('mk-pack-offsets-');
     try {
-      const out = join(dir.dir, 'p.tar');
-      const r = await buildPackFromMemory(files, out);
+      const cache = openCacheStore(join(dir.dir, 'cache'));
+      const r = await buildPackFromMemory(files, cache);
+      const out = join(dir.dir, 'cache', 'blobs', 'sha256', r.digest.slice(7));
       const tarBytes = readFileSync(out);
       const spans = packSpans(files.map((f) => ({ name: f.name, size: f.bytes.length })));
       expect(spans.map((s) => s.name)).toEqual(names);

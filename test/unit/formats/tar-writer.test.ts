@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import tar from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TAR_END, tarHeader, tarHeaderSize, tarPadding } from '../../../src/formats/tar.js';
+import { openCacheStore } from '../../../src/stores/open.js';
 import { buildPackFromMemory, missingParents } from '../../../src/worktree/pack.js';
 import { randomBytesFrom, rng } from '../../support/files.js';
 import { tempDir } from '../../support/repo.js';
@@ -104,8 +105,9 @@ describe("mk's tar writer", () => {
     for (const seed of [1, 2, 3]) {
       const rand = rng(seed);
       const files = [...new Set(names(40, seed + 100))].sort().map((name, i) => ({ name, mode: i % 5 ? 0o644 : 0o755, bytes: randomBytesFrom(rand, Math.floor(rand() * 3000)) }));
-      const out = join(t.dir, `pack-${seed}.tar`);
-      await buildPackFromMemory(files, out);
+      const cacheDir = join(t.dir, `cache-${seed}`);
+      const { digest } = await buildPackFromMemory(files, openCacheStore(cacheDir));
+      const out = join(cacheDir, 'blobs', 'sha256', digest.slice(7));
       expect(readFileSync(out).equals(await tarStreamTar(files)), `seed ${seed}`).toBe(true);
     }
   });
