@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asRecord, put, randomBytesFrom, rng, snapshotTree } from '../../support/files.js';
+import { asRecord, hasData, put, randomBytesFrom, rng } from '../../support/files.js';
 import { peer } from '../../support/peers.js';
 import { startRegistry, type RunningRegistry } from '../../support/registry-server.js';
 import { git, tempDir } from '../../support/repo.js';
@@ -168,7 +168,7 @@ describe('a mirror made by skopeo, kit or crane serves mk pull and mk fetch', ()
     );
     expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(2);
     // Nothing of the folder was placed.
-    expect(() => snapshotTree(join(dir, DATASET))).toThrow();
+    expect(hasData(join(dir, DATASET))).toBe(false);
   });
   it('a ModelKit whose config gives the folder a layer with files outside it is refused in one line', async () => {
     await crane('copy', '--insecure', src(first), `${mirror('outside')}:orig`);

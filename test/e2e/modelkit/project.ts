@@ -7,7 +7,7 @@
  */
 import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { put, randomBytesFrom, rng, sha256File, type FileState } from '../../support/files.js';
+import { isFolderMarker, put, randomBytesFrom, rng, sha256File, type FileState } from '../../support/files.js';
 import { git, makeRepo, mk } from '../../support/repo.js';
 
 export const MODEL = 'models/model.bin';
@@ -70,8 +70,8 @@ export function pushUpstream(dir: string): void {
 
 /**
  * What unpacking the commit's ModelKit must give: every file of the work tree (code from
- * the commit, tracked data restored), except `.git` and the Kitfile (kit writes its own
- * from the config).
+ * the commit, tracked data restored), except `.git`, the Kitfile (kit writes its own
+ * from the config) and the markers Git tracks in mk's folders (Git's bookkeeping, not data).
  */
 export function workTreeFiles(dir: string): Map<string, FileState> {
   const out = new Map<string, FileState>();
@@ -80,6 +80,7 @@ export function workTreeFiles(dir: string): Map<string, FileState> {
       const rel = prefix ? `${prefix}/${e.name}` : e.name;
       if (rel === '.git' || rel === 'Kitfile') continue;
       const p = join(d, e.name);
+      if (isFolderMarker(p)) continue; // Git's file in a tracked folder: not in the ModelKit
       if (e.isDirectory()) walk(p, rel);
       else {
         const st = statSync(p);

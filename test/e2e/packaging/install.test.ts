@@ -253,7 +253,9 @@ describe('the quickstart with the installed mk', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(fileSha(join(bob, 'models', 'classifier.safetensors'))).toBe(v.model);
     for (const [name, sha] of Object.entries(images)) expect(fileSha(join(bob, 'data', 'images', name))).toBe(sha);
-    expect(readdirSync(join(bob, 'data', 'images')).sort()).toEqual(Object.keys(images).sort());
+    // The images and the folder's marker (the one file Git tracks in it), nothing else.
+    expect(readdirSync(join(bob, 'data', 'images')).sort()).toEqual(['.gitignore', ...Object.keys(images)].sort());
+    expect(readFileSync(join(bob, 'data', 'images', '.gitignore'), 'utf8')).toMatch(/^# mk: /);
   });
 
   it('after mk is reinstalled elsewhere and the first installation removed, the hooks and the filter find mk on PATH; mk install rewrites them', () => {

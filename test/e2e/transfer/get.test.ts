@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { put, randomBytesFrom, rng, sha256, snapshotTree } from '../../support/files.js';
+import { hasData, put, randomBytesFrom, rng, sha256, snapshotTree } from '../../support/files.js';
 import { startRegistry, type RunningRegistry } from '../../support/registry-server.js';
 import { expectMkError, git, makeRepo, mk, mkJson, mkRun, tempDir } from '../../support/repo.js';
 
@@ -68,7 +68,7 @@ describe.each(['layout', 'registry'] as const)('mk get through a %s remote', (ki
   };
   const untouched = () => {
     // The clone never pulled: its work tree still has no data, and git sees nothing changed.
-    expect(existsSync(join(work, 'data/imgs'))).toBe(false);
+    expect(hasData(join(work, 'data/imgs'))).toBe(false);
     expect(existsSync(join(work, 'models/model.bin'))).toBe(false);
     expect(git(work, 'status', '--porcelain')).toBe('');
   };

@@ -439,7 +439,10 @@ async function killPreCommit(): Promise<void> {
       const staged = (await gitOk(dir, ['ls-files'])).split('\n');
       for (const p of MOVING) {
         if (!staged.includes(`${p}.mk.yaml`)) throw new Error(`after the kill: ${p}.mk.yaml is not in the index`);
-        const raw = staged.filter((s) => s === p || s.startsWith(`${p}/`));
+        // A folder's marker (`<folder>/.gitignore`, docs/spec/worktree-state.md) is the one file of it Git tracks.
+        const marker = `${p}/.gitignore`;
+        if (staged.includes(marker) && !(await gitOk(dir, ['show', `:${marker}`])).startsWith('# mk: ')) throw new Error(`after the kill: ${marker} is staged, and it is not mk's marker`);
+        const raw = staged.filter((s) => (s === p || s.startsWith(`${p}/`)) && s !== marker);
         if (raw.length) throw new Error(`after the kill: data staged in git: ${raw.slice(0, 3).join(', ')}`);
       }
       if (newModel && !staged.includes(model) && !staged.includes(`${model}.mk.yaml`)) {
