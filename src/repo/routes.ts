@@ -65,8 +65,11 @@ function segmentMatches(glob: string, seg: string): boolean {
   return at(0, 0);
 }
 
-/** Whether some segment matches both segment globs. */
-function segmentsIntersect(a: string, b: string): boolean {
+/**
+ * Whether some sequence matches both patterns `a` and `b`, where `star` marks an element that
+ * stands for any run of elements and `meet` says whether two other elements can match one.
+ */
+function patternsIntersect<T>(a: ArrayLike<T>, b: ArrayLike<T>, star: T, meet: (x: T, y: T) => boolean): boolean {
   const memo = new Map<number, boolean>();
   const at = (i: number, j: number): boolean => {
     const k = i * (b.length + 1) + j;
@@ -74,33 +77,24 @@ function segmentsIntersect(a: string, b: string): boolean {
     if (known !== undefined) return known;
     let r: boolean;
     if (i === a.length && j === b.length) r = true;
-    else if (i < a.length && a[i] === '*') r = at(i + 1, j) || (j < b.length && at(i, j + 1));
-    else if (j < b.length && b[j] === '*') r = at(i, j + 1) || (i < a.length && at(i + 1, j));
+    else if (i < a.length && a[i] === star) r = at(i + 1, j) || (j < b.length && at(i, j + 1));
+    else if (j < b.length && b[j] === star) r = at(i, j + 1) || (i < a.length && at(i + 1, j));
     else if (i === a.length || j === b.length) r = false;
-    else r = (a[i] === '?' || b[j] === '?' || a[i] === b[j]) && at(i + 1, j + 1);
+    else r = meet(a[i]!, b[j]!) && at(i + 1, j + 1);
     memo.set(k, r);
     return r;
   };
   return at(0, 0);
 }
 
+/** Whether some segment matches both segment globs. */
+function segmentsIntersect(a: string, b: string): boolean {
+  return patternsIntersect(a, b, '*', (x, y) => x === '?' || y === '?' || x === y);
+}
+
 /** Whether some path matches both segment lists (each segment a glob, or `**`). */
 function pathsIntersect(a: string[], b: string[]): boolean {
-  const memo = new Map<number, boolean>();
-  const at = (i: number, j: number): boolean => {
-    const k = i * (b.length + 1) + j;
-    const known = memo.get(k);
-    if (known !== undefined) return known;
-    let r: boolean;
-    if (i === a.length && j === b.length) r = true;
-    else if (i < a.length && a[i] === '**') r = at(i + 1, j) || (j < b.length && at(i, j + 1));
-    else if (j < b.length && b[j] === '**') r = at(i, j + 1) || (i < a.length && at(i + 1, j));
-    else if (i === a.length || j === b.length) r = false;
-    else r = segmentsIntersect(a[i]!, b[j]!) && at(i + 1, j + 1);
-    memo.set(k, r);
-    return r;
-  };
-  return at(0, 0);
+  return patternsIntersect(a, b, '**', segmentsIntersect);
 }
 
 /** Whether a path matches a segment list. */
