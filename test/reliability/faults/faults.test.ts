@@ -587,20 +587,22 @@ async function killGitRerun(): Promise<void> {
     async (t) => {
       const c = commands[t.n % commands.length]!;
       const dir = work(tmpl);
+      // The copy's index holds the template's stat data: refresh it as `git status` would, or
+      // `git reset --keep` refuses ("not uptodate") before any hook runs.
+      await gitOk(dir, ['update-index', '-q', '--refresh']);
       if (c.from !== 'main') await gitOk(dir, ['switch', '-q', c.from]);
       writeFileSync(join(dir, 'other.bin'), edited);
       const span = spans.get(c.name)!;
       const delay = span.next(t.rand);
       t.what = `${c.name}, mk in its hook SIGKILLed ${delay} ms after it started`;
       const g = start('git', c.args, dir, {}, true);
-      let k = { found: false, injected: false, afterMs: 0 };
-      for (const h of c.hooks) {
-        k = await killHookAfter(g, h, delay);
-        if (k.found) break;
-      }
+      // Whichever of the command's hooks starts mk first (a hook whose shim finds nothing to do
+      // never starts it): waiting for one hook at a time let git finish before the next was looked for.
+      const k = await killHookAfter(g, c.hooks, delay);
       const r = await g.done;
       t.kind = c.name;
       t.injected = k.injected;
+      if (!k.found && r.status !== 0) throw new Error(`${c.name} failed before mk ran in its hooks (${r.status}):\n${r.stderr}`);
       if (!k.injected) span.finishedIn(k.afterMs || r.ms);
       await indexUnlocked(dir);
       expectNoInternalError(r, 'the hook');

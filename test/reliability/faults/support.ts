@@ -116,13 +116,14 @@ function procStat(pid: number): { state: string; ppid: number; pgrp: number } | 
   }
 }
 
-/** The pid of `node bin/mk.js hook <name>` running in process group `pgid`, if any. */
-export function findHook(pgid: number, name: string): number | undefined {
+/** The pid of `node bin/mk.js hook <name>` (one of `names`) running in process group `pgid`, if any. */
+export function findHook(pgid: number, names: string | string[], except?: Set<number>): number | undefined {
+  const wanted = typeof names === 'string' ? [names] : names;
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     const pid = Number(e);
     const st = procStat(pid);
-    if (!st || st.pgrp !== pgid) continue;
+    if (!st || st.pgrp !== pgid || (except && (except.has(pid) || st.state === 'Z'))) continue;
     let argv: string[];
     try {
       argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
@@ -130,7 +131,7 @@ export function findHook(pgid: number, name: string): number | undefined {
       continue;
     }
     const i = argv.indexOf('hook');
-    if (i > 0 && argv[i - 1]!.endsWith('mk.js') && argv[i + 1] === name) return pid;
+    if (i > 0 && argv[i - 1]!.endsWith('mk.js') && wanted.includes(argv[i + 1]!)) return pid;
   }
   return undefined;
 }
@@ -145,21 +146,33 @@ export interface HookKill {
 }
 
 /**
- * Waits for git (started detached, so its pid is its process group) to start mk's `name`
+ * Waits for git (started detached, so its pid is its process group) to start mk's hook (any of `names`)
  * hook, lets the hook run `delayMs`, then SIGKILLs that mk process only (git lives on and
  * sees its hook die).
  */
-export async function killHookAfter(gitProc: Proc, name: string, delayMs: number): Promise<HookKill> {
+export async function killHookAfter(gitProc: Proc, names: string | string[], delayMs: number): Promise<HookKill> {
   const pgid = gitProc.child.pid!;
+  const seen = new Set<number>();
   let pid: number | undefined;
-  while (!gitProc.exited && !(pid = findHook(pgid, name))) await sleep(4);
+  while (!gitProc.exited && !(pid = findHook(pgid, names))) await sleep(4);
   if (pid === undefined) return { found: false, injected: false, afterMs: 0 };
   const t0 = Date.now();
   const end = t0 + delayMs;
-  // Look every few ms whether it already finished, so a kill never hits a reused pid.
+  // Look every few ms whether it already finished, so a kill never hits a reused pid. With
+  // several hooks named, the delay counts from the first one mk ran, and the kill goes to
+  // whichever of them runs mk at that moment (a command's first hook may be a quick check).
   for (;;) {
     const st = procStat(pid);
-    if (!st || st.state === 'Z' || st.pgrp !== pgid) return { found: true, injected: false, afterMs: Date.now() - t0 };
+    if (!st || st.state === 'Z' || st.pgrp !== pgid) {
+      const doneMs = Date.now() - t0;
+      if (typeof names === 'string') return { found: true, injected: false, afterMs: doneMs };
+      seen.add(pid);
+      let next: number | undefined;
+      while (!gitProc.exited && (next = findHook(pgid, names, seen)) === undefined) await sleep(4);
+      if (next === undefined) return { found: true, injected: false, afterMs: doneMs };
+      pid = next;
+      continue;
+    }
     if (Date.now() >= end) break;
     await sleep(Math.min(5, end - Date.now()));
   }
