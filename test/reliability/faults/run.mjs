@@ -104,8 +104,8 @@ const date = res.date ?? statSync(out).mtime.toISOString();
 const doc = `# Reliability: fault injection
 
 \`test/reliability/faults/\` injects faults into real runs of mk and checks that nothing is lost or
-corrupted and that the next run finishes the job. CI (\`npm test\`) runs about 120 faults (at least 100);
-\`npm run faults\` runs the same trials ten times over (about 1,200) and rewrites this file.
+corrupted and that the next run finishes the job. CI (\`npm test\`) runs about 130 faults (at least 100);
+\`npm run faults\` runs the same trials ten times over (about 1,300; \`MK_FAULTS_SCALE\` sets how many times) and rewrites this file.
 Each category is bounded by its number of trials, never by a clock: on a loaded machine a run
 takes longer, it does not fail. A run prints its seed; \`MK_FAULTS_SEED=<seed>\` replays it (kill moments are seeded,
 the machine's timing is not), \`MK_FAULTS_ONLY=<category>\` runs one category.
@@ -114,7 +114,9 @@ the machine's timing is not), \`MK_FAULTS_ONLY=<category>\` runs one category.
 and \`mk pull <rev>\` (a local layout remote and a docker-registry), and of mk inside the Git
 hooks: pre-commit (\`git commit -a\` of changed data, \`git commit\` of a new \`*.pt\` file),
 post-checkout (\`git switch\`, with the data in the cache or downloaded by the hook) and
-pre-push (\`git push\`). Registry faults through a proxy in front of docker-registry, during
+pre-push (\`git push\`); and of mk in the hooks of \`git switch\`, \`git reset --keep\`, \`git merge\`
+and \`git rebase\` (reference-transaction, post-checkout, post-merge, post-rewrite), with an unsaved
+edit in the work tree, after which the same command run again must finish the placement. Registry faults through a proxy in front of docker-registry, during
 \`mk push\` and \`mk pull\`/\`mk fetch\`: 500, 503, 429 with \`Retry-After\`, a connection reset
 in the middle of an upload or a download, a body cut short with a clean close, a flipped
 byte in an upload or a download, and a registry that answers 503/500 to every request.
@@ -126,7 +128,8 @@ work tree is byte-identical to what it should be (while interrupted, every data 
 old or its new content, never torn or missing); every blob in the cache and on the remote
 (the layout folder, or every blob file of the registry's storage, plus \`mk verify\`, which
 reads back the commit's ModelKit) hashes to its digest; a clone with an empty cache pulls
-the pushed commit and gets exactly its data; no temporary file of a dead mk is left in the
+the pushed commit and gets exactly its data; while a placement is interrupted, \`mk status\`
+calls mk's own half-placed data interrupted or stale, never the user's edit; no temporary file of a dead mk is left in the
 work tree, \`.git/mk\`, the cache (\`ingest/\` included) or the remote; unsaved edits survive;
 after a killed pre-push, the git remote has no commit whose data the mk remote lacks; after
 a killed pre-commit, a staged data file is still staged, as itself or as its pointer, and the
