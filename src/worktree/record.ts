@@ -118,6 +118,7 @@ export async function record(paths: string[], opts: AddOptions = {}): Promise<Ad
       const pointerPath = pointerPathFor(rel);
       removeStaleTemps(dirname(abs(ctx.root, rel)), basename(rel)); // left by a killed mk (pointer or data temp files)
       removeStaleTemps(dirname(abs(ctx.root, rel)), '.gitignore');
+      removeStaleTemps(abs(ctx.root, rel), '.gitignore'); // a folder's marker is written inside it
       // A broken (or conflicted) pointer is replaced: its error message tells users to re-create it with 'mk add'.
       let previous: Pointer | undefined;
       try {

@@ -56,6 +56,18 @@ describe('the verbs, in process', () => {
     expect((await add(['data/images'], { cwd: A }))[0]!.changed).toBe(false);
   });
 
+  it('add sweeps the temporary files a killed mk left for the folder, its marker inside it included', async () => {
+    // A pid no process has (above the kernel's pid_max), as a SIGKILLed mk leaves.
+    const dead = ['data/.images.mk-tmp-4194399-0badc0de', 'data/.images.mk.yaml.mk-tmp-4194399-0badc0de', 'data/images/..gitignore.mk-tmp-4194399-0badc0de'];
+    for (const f of dead) put(a(f), 'partial');
+    const live = `data/images/..gitignore.mk-tmp-${process.pid}-0badc0de`; // a running mk's: left alone
+    put(a(live), 'being written');
+    expect((await add(['data/images'], { cwd: A }))[0]!.changed).toBe(false);
+    for (const f of dead) expect(existsSync(a(f)), f).toBe(false);
+    expect(existsSync(a(live))).toBe(true);
+    rmSync(a(live));
+  });
+
   it('status: new, then committed and clean; an edit is modified, naming the file', async () => {
     expect((await status({ cwd: A })).map((s) => [s.path, s.workspace, s.commit])).toEqual([
       ['data/images', 'clean', 'new'],
