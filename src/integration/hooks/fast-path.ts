@@ -1,6 +1,6 @@
 import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { git } from '../../git/run.js';
+import { stagedPointerListing } from '../../git/pointers.js';
 import type { RepoContext } from '../../repo/context.js';
 import { TEAM_CONFIG } from '../../repo/context.js';
 
@@ -35,7 +35,8 @@ export async function writeFastPath(ctx: RepoContext, dataPaths: string[], start
   const dir = ctx.stateDir;
   mkdirSync(dir, { recursive: true });
   const stamp = join(dir, 'clean.stamp');
-  const pointers = await git(ctx.root, ['ls-files', '-s', '--', '*.mk.yaml']);
+  // What the script's `git ls-files -s -- '*.mk.yaml'` prints now (read once per state of the index).
+  const pointers = await stagedPointerListing(ctx.root);
   const sum = await cksum(ctx.root, pointers);
   const specs = trackPathspecs(ctx.config.track);
   const lines = [
