@@ -10,15 +10,44 @@ import { join, resolve } from 'node:path';
  */
 export function indexFilePath(root: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.GIT_INDEX_FILE) return resolve(root, env.GIT_INDEX_FILE);
-  if (env.GIT_DIR) return join(resolve(root, env.GIT_DIR), 'index');
+  const dir = gitDirOf(root, env);
+  return dir === undefined ? undefined : join(dir, 'index');
+}
+
+/** The git directory of the work tree at `root` (GIT_DIR, `.git`, or where a `.git` file points), or undefined. */
+function gitDirOf(root: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (env.GIT_DIR) return resolve(root, env.GIT_DIR);
   const dotGit = join(root, '.git');
   try {
-    const st = statSync(dotGit);
-    if (st.isDirectory()) return join(dotGit, 'index');
+    if (statSync(dotGit).isDirectory()) return dotGit;
     const m = /^gitdir: (.+)$/m.exec(readFileSync(dotGit, 'utf8'));
-    return m ? join(resolve(root, m[1]!.trim()), 'index') : undefined;
+    return m ? resolve(root, m[1]!.trim()) : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * True when the repository surely uses SHA-1 object ids, told without starting git: its
+ * config (in the common git directory: a linked worktree's `commondir`, or GIT_COMMON_DIR)
+ * does not mention `objectformat` at all, and SHA-256 is set there and only there
+ * (extensions.objectFormat). Anything else (no config found, the word present) is for git to say.
+ */
+export function surelySha1(root: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  const dir = gitDirOf(root, env);
+  if (dir === undefined) return false;
+  try {
+    let common = env.GIT_COMMON_DIR ? resolve(root, env.GIT_COMMON_DIR) : dir;
+    if (!env.GIT_COMMON_DIR) {
+      try {
+        common = resolve(dir, readFileSync(join(dir, 'commondir'), 'utf8').trim());
+      } catch {
+        /* no commondir: the git directory is the common one */
+      }
+    }
+    return !/objectformat/i.test(readFileSync(join(common, 'config'), 'utf8'));
+  } catch {
+    return false;
   }
 }
 

@@ -7,9 +7,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { forgetIndexMemo, indexFilePath, indexIdentity } from '../../../src/git/index-identity.js';
+import { forgetIndexMemo, indexFilePath, indexIdentity, surelySha1 } from '../../../src/git/index-identity.js';
+import { indexLocation } from '../../../src/git/index-file.js';
 import { filteredIndexPointers, stagedPointerListing, unquoteGitPath, workspacePointerPaths } from '../../../src/git/pointers.js';
 import { pointerStateList } from '../../../src/git/pointer-state.js';
 import { stagedChanges, stagedPaths } from '../../../src/git/staged.js';
@@ -132,5 +133,29 @@ describe('the index memo', () => {
     expect(unquoteGitPath('"q\\"t"')).toBe('q"t');
     expect(unquoteGitPath('"\\303\\251"')).toBe('é');
     expect(unquoteGitPath('"a\\tb\\nc\\\\d"')).toBe('a\tb\nc\\d');
+  });
+
+  it('finds the index without git where git would: a repository, a linked worktree, GIT_INDEX_FILE; SHA-256 is left to git', async () => {
+    const dir = repo();
+    const byGit = (cwd: string) => {
+      const [path, format] = git(cwd, ['rev-parse', '--git-path', 'index', '--show-object-format']).split('\n');
+      return { path: resolve(cwd, path!), hashLen: format === 'sha256' ? 32 : 20 };
+    };
+    expect(surelySha1(dir)).toBe(true);
+    expect(await indexLocation(dir)).toEqual(byGit(dir));
+    const wt = join(tmp.dir, `wt${n++}`);
+    git(dir, ['worktree', 'add', '-q', wt]);
+    expect(surelySha1(wt)).toBe(true);
+    expect(await indexLocation(wt)).toEqual(byGit(wt));
+    expect(indexFilePath(wt)).not.toBe(indexFilePath(dir));
+    for (const index of [join(dir, '.git', 'next-index-7.lock'), '.git/next-index-8.lock']) {
+      process.env.GIT_INDEX_FILE = index;
+      expect(await indexLocation(dir)).toEqual(byGit(dir));
+    }
+    delete process.env.GIT_INDEX_FILE;
+    const sha256 = join(tmp.dir, `s${n++}`);
+    execFileSync('git', ['init', '-q', '--object-format=sha256', sha256], { env: { ...process.env, ...ENV } });
+    expect(surelySha1(sha256)).toBe(false);
+    expect(await indexLocation(sha256)).toEqual({ path: join(sha256, '.git', 'index'), hashLen: 32 });
   });
 });
