@@ -6,7 +6,7 @@ import type { RepoContext } from '../../repo/context.js';
 import { ATTRIBUTES_FILE, readAttributes, syncAttributes, unwritablePatterns, usesFilter, workspaceFilterMatcher } from '../../repo/gitattributes.js';
 import { TEAM_CONFIG } from '../../repo/context.js';
 import { abs } from '../../repo/paths.js';
-import { syncProjectKitfile } from '../../repo/kitfile-file.js';
+import { syncProjectKitfileKnown } from '../../repo/kitfile-memo.js';
 import { matcher } from '../../util/glob.js';
 
 export interface FilteredCommitResult {
@@ -77,8 +77,9 @@ export async function filteredFilesBeforeCommit(ctx: RepoContext, staged: string
   const deleted = await stagedPaths(ctx.root, 'D');
   const gone = deleted.filter((p) => filtered(p) && !now.some((t) => t.path === p));
   if (now.length || gone.length) {
-    const kf = await syncProjectKitfile(
+    const kf = await syncProjectKitfileKnown(
       ctx.root,
+      ctx.stateDir,
       now.map((t) => ({ path: t.path, kind: t.pointer.kind, description: t.pointer.description })),
       gone,
     );
