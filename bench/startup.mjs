@@ -196,8 +196,9 @@ try {
       const d = min - Math.min(...bares[col.n].times);
       return ` ${ms(min)} / ${ms(median(j.times))} (${d < 0 ? '−' : '+'}${Math.abs(d).toFixed(1)}) | ${ms(j.cpu / runs)} |`;
     });
-    const k = counts.get(`0:${i}`);
-    console.log(`| ${c.name} |${cells.join('')} ${k.modules} | ${k.gits} |`);
+    // With several --mk: each one's count, in order (mk #1 → mk #2 ...).
+    const k = mks.map((_, m) => counts.get(`${m}:${i}`));
+    console.log(`| ${c.name} |${cells.join('')} ${k.map((x) => x.modules).join(' → ')} | ${k.map((x) => x.gits).join(' → ')} |`);
   });
 } finally {
   rmSync(work, { recursive: true, force: true });

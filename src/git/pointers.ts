@@ -6,6 +6,7 @@ import { abs, checkStoredPath } from '../repo/paths.js';
 import { ATTRIBUTES_FILE, filterMatcher, readAttributes } from '../repo/gitattributes.js';
 import { git as runGit } from './run.js';
 import { readBlob, readCommit, readTree } from './objects.js';
+import { indexIdentity, memoByIndex } from './index-identity.js';
 
 export interface TrackedPointer {
   /** Repository-relative path of the data. */
@@ -154,28 +155,111 @@ async function pointerBlobs(gitdir: string, treeOid: string, prefix: string, mem
   return prefix ? rel.map((r) => ({ path: `${prefix}/${r.path}`, oid: r.oid })) : rel;
 }
 
+/**
+ * A path as git prints it outside `-z` output: as is, or C-quoted ("a\"b", "\303\251") when
+ * it holds a double quote, a backslash, a control character or (core.quotePath) a byte above 0x7f.
+ */
+export function unquoteGitPath(s: string): string {
+  if (!s.startsWith('"') || !s.endsWith('"') || s.length < 2) return s;
+  const bytes: number[] = [];
+  const body = Buffer.from(s.slice(1, -1), 'utf8');
+  const ESC: Record<string, number> = { a: 7, b: 8, t: 9, n: 10, v: 11, f: 12, r: 13, '"': 34, '\\': 92 };
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c !== 92) {
+      bytes.push(c);
+      continue;
+    }
+    const next = String.fromCharCode(body[i + 1] ?? 0);
+    if (/[0-3]/.test(next) && i + 3 < body.length) {
+      bytes.push(parseInt(body.subarray(i + 1, i + 4).toString('latin1'), 8));
+      i += 3;
+    } else if (next in ESC) {
+      bytes.push(ESC[next]!);
+      i += 1;
+    } else bytes.push(c);
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** One `ls-files -s` line's path (after the tab), as a repository-relative path. */
+function stagedLinePath(line: string): string {
+  return unquoteGitPath(line.slice(line.indexOf('\t') + 1));
+}
+
+/**
+ * Runs `git ls-files -s --cached --others --exclude-standard -- '*.mk.yaml'` (one call for
+ * what three took): the pointer files of the work tree, and the exact text of `git ls-files -s
+ * -- '*.mk.yaml'` (the index's lines: git prints the untracked files first, as bare paths
+ * without a tab, quoted when they hold one), which is kept for stagedPointerListing while the
+ * index stays as it is.
+ */
+async function listPointerFiles(root: string): Promise<{ paths: string[]; staged: string }> {
+  const identity = indexIdentity(root);
+  const out = await runGit(root, ['ls-files', '-s', '--cached', '--others', '--exclude-standard', '--', '*.mk.yaml']);
+  const staged: string[] = [];
+  const paths = new Set<string>();
+  for (const line of out.split('\n')) {
+    if (!line) continue;
+    if (line.includes('\t')) {
+      staged.push(line);
+      paths.add(stagedLinePath(line));
+    } else paths.add(unquoteGitPath(line));
+  }
+  const text = staged.length ? staged.join('\n') + '\n' : '';
+  if (identity !== undefined) stagedListings.set(root, { identity, text });
+  return { paths: [...paths].filter((p) => p && isPointerPath(p)), staged: text };
+}
+
+const stagedListings = new Map<string, { identity: string; text: string }>();
+
 /** Pointer files of the work tree: tracked by git or not yet added (but not ignored). */
 export async function workspacePointerPaths(root: string): Promise<string[]> {
-  const out = await runGit(root, ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--deduplicate', '--', '*.mk.yaml']);
-  return out.split('\0').filter((p) => p && isPointerPath(p));
+  return (await listPointerFiles(root)).paths;
 }
+
+/**
+ * The exact output of `git ls-files -s -- '*.mk.yaml'` (the pre-commit fast path sums it, the
+ * pointer state is made from it): from the last workspacePointerPaths while the index is the
+ * same (see indexIdentity: anything staged since makes it read again), else one git call.
+ */
+export async function stagedPointerListing(root: string): Promise<string> {
+  const hit = stagedListings.get(root);
+  if (hit && hit.identity === indexIdentity(root)) return hit.text;
+  return memoByIndex(root, 'staged-pointer-listing', async () => runGit(root, ['ls-files', '-s', '--', '*.mk.yaml']));
+}
+
+type IndexPointer = { path: string; error?: Error; pointer?: TrackedPointer };
 
 /**
  * The pointers the index holds for files that go through mk's Git filter (the root
  * .gitattributes of the work tree says `filter=mk`); the work tree holds their bytes.
  * Blobs that are not mk pointers (the file was added without mk's filter) are left out.
+ * Read once per state of the index and .gitattributes (memoByIndex): a hook that asks three
+ * times starts git once; anything staged since (by the hook itself too) is read again.
  */
 export async function filteredIndexPointers(root: string, filters?: string[]): Promise<TrackedPointer[]> {
   const text = readAttributes(root);
   if (!text || !text.includes('filter=mk')) return [];
-  const match = filterMatcher(text);
+  const all = await memoByIndex(root, `filtered-index-pointers\0${text}`, () => readFilteredIndexPointers(root, text));
+  const out: TrackedPointer[] = [];
+  for (const e of all) {
+    if (!wanted(e.path, filters)) continue;
+    if (e.error !== undefined) throw e.error; // as it was thrown when read: a bad pointer among those asked for
+    out.push({ ...e.pointer!, pointer: { ...e.pointer!.pointer } });
+  }
+  return out;
+}
+
+async function readFilteredIndexPointers(root: string, attributes: string): Promise<IndexPointer[]> {
+  const match = filterMatcher(attributes);
   const entries: Array<{ path: string; oid: string }> = [];
   for (const l of (await runGit(root, ['ls-files', '-s', '-z'])).split('\0')) {
     const tab = l.indexOf('\t');
     if (tab < 0) continue;
     const [mode, oid, stage] = l.slice(0, tab).split(' ');
     const path = l.slice(tab + 1);
-    if (stage !== '0' || mode === '120000' || mode === '160000' || !match(path) || !wanted(path, filters)) continue;
+    if (stage !== '0' || mode === '120000' || mode === '160000' || !match(path)) continue;
     entries.push({ path, oid: oid! });
   }
   if (!entries.length) return [];
@@ -183,7 +267,7 @@ export async function filteredIndexPointers(root: string, filters?: string[]): P
   const small = entries.filter((_, i) => Number(sizes[i]) <= MAX_POINTER_BYTES);
   if (!small.length) return [];
   const batch = Buffer.from(await runGit(root, ['cat-file', '--batch'], { input: small.map((e) => e.oid).join('\n') + '\n' }), 'utf8');
-  const out: TrackedPointer[] = [];
+  const out: IndexPointer[] = [];
   let at = 0;
   for (const e of small) {
     const nl = batch.indexOf(10, at);
@@ -191,10 +275,14 @@ export async function filteredIndexPointers(root: string, filters?: string[]): P
     const body = batch.subarray(nl + 1, nl + 1 + size).toString('utf8');
     at = nl + 1 + size + 1;
     if (!looksLikePointer(body)) continue;
-    checkStoredPath(e.path);
-    const pointer = parsePointer(body, e.path);
-    if (pointer.type !== 'file') throw new PointerError(e.path, 'a folder pointer stored in place of a file');
-    out.push({ path: e.path, pointerPath: e.path, text: body, pointer, filtered: true });
+    try {
+      checkStoredPath(e.path);
+      const pointer = parsePointer(body, e.path);
+      if (pointer.type !== 'file') throw new PointerError(e.path, 'a folder pointer stored in place of a file');
+      out.push({ path: e.path, pointer: { path: e.path, pointerPath: e.path, text: body, pointer, filtered: true } });
+    } catch (error) {
+      out.push({ path: e.path, error: error as Error });
+    }
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { checkout, type CheckoutResult } from './checkout.js';
+import type { CheckoutResult } from './checkout.js';
 import { compareWorkspace } from './compare.js';
 import { isMkError } from '../errors/index.js';
 import { judge, type DataState } from './judge.js';
@@ -187,6 +187,8 @@ async function restoreFetching(
 ): Promise<{ artifacts: CheckoutResult['artifacts']; withheld: Withheld[] }> {
   // The pointers just read (checkout would list the work tree's pointers again).
   const pointersOf = (ps: string[]) => tracked.filter((t) => ps.includes(t.path));
+  // Loaded only when something is to be placed (checkout brings the pack reader and tar with it).
+  const { checkout } = await import('./checkout.js');
   const run = async (j?: Map<string, DataState>) => {
     const c = await checkout({ cwd: ctx.root, baseline, paths, pointers: pointersOf(paths), mode, judged: j });
     return { artifacts: c.artifacts, withheld: c.withheld ?? [] };

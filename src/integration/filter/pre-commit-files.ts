@@ -1,11 +1,12 @@
 import { lstatSync } from 'node:fs';
 import { filteredIndexPointers } from '../../git/pointers.js';
 import { git } from '../../git/run.js';
+import { stagedPaths } from '../../git/staged.js';
 import type { RepoContext } from '../../repo/context.js';
 import { ATTRIBUTES_FILE, readAttributes, syncAttributes, unwritablePatterns, usesFilter, workspaceFilterMatcher } from '../../repo/gitattributes.js';
 import { TEAM_CONFIG } from '../../repo/context.js';
 import { abs } from '../../repo/paths.js';
-import { syncProjectKitfile } from '../../repo/kitfile-file.js';
+import { syncProjectKitfileKnown } from '../../repo/kitfile-memo.js';
 import { matcher } from '../../util/glob.js';
 
 export interface FilteredCommitResult {
@@ -72,11 +73,13 @@ export async function filteredFilesBeforeCommit(ctx: RepoContext, staged: string
   // The Kitfile names every filtered file; files gone since HEAD leave it.
   const now = await filteredIndexPointers(ctx.root);
   // Deleted (or moved away: `git mv`) since HEAD, as staged; only paths the filter covered can have been filtered files.
-  const deleted = (await git(ctx.root, ['diff', '--cached', '--name-only', '-z', '--diff-filter=D', '--no-renames'])).split('\0').filter(Boolean);
+  // The hook's one read of the staged changes, unless what it staged above changed the index.
+  const deleted = await stagedPaths(ctx.root, 'D');
   const gone = deleted.filter((p) => filtered(p) && !now.some((t) => t.path === p));
   if (now.length || gone.length) {
-    const kf = await syncProjectKitfile(
+    const kf = await syncProjectKitfileKnown(
       ctx.root,
+      ctx.stateDir,
       now.map((t) => ({ path: t.path, kind: t.pointer.kind, description: t.pointer.description })),
       gone,
     );

@@ -5,6 +5,7 @@ import { StatCache } from '../../hashing/stat-cache.js';
 import { Stamps } from '../../hashing/stamps.js';
 import { git } from '../../git/run.js';
 import { recordPointerState } from '../../git/pointer-state.js';
+import { stagedChanges, stagedPaths } from '../../git/staged.js';
 import { workspacePointers, type TrackedPointer } from '../../git/pointers.js';
 import { isPointerPath } from '../../formats/pointer.js';
 import { RepoContext, TEAM_CONFIG } from '../../repo/context.js';
@@ -157,7 +158,8 @@ export async function preCommit(ctx: RepoContext): Promise<PreCommitResult> {
   // A tracked folder the user moved (mv + git add -A, git mv): its pointer follows it, and what
   // git staged at the new place (its files, or its marker) is the dataset's, not new data.
   result.moved = await recordMoves(ctx);
-  const allStaged = (await git(ctx.root, ['diff', '--cached', '--name-only', '-z', '--diff-filter=AM', '--no-renames'])).split('\0').filter(Boolean);
+  // Read again only when the moves above changed the index (stagedChanges is memoized on it).
+  const allStaged = await stagedPaths(ctx.root, 'AM');
   // Files that go through mk's Git filter are Git's to stage (src/integration/filter): only the rest is mk's here.
   const { filteredFilesBeforeCommit } = await import('../filter/pre-commit-files.js');
   const filtered = await filteredFilesBeforeCommit(ctx, allStaged, NEVER);
@@ -299,7 +301,7 @@ async function staleSides(ctx: RepoContext, stat: StatCache, changed: string[], 
 
 /** Finds tracked folders the user moved and records each as a move (see movedFolders). */
 async function recordMoves(ctx: RepoContext): Promise<Array<[string, string]>> {
-  const added = (await git(ctx.root, ['diff', '--cached', '--name-only', '-z', '--diff-filter=A', '--no-renames'])).split('\0').filter(Boolean);
+  const added = await stagedPaths(ctx.root, 'A');
   if (!added.length) return [];
   const tracked = (await workspacePointers(ctx.root)).filter((t) => !t.filtered && t.pointer.type === 'dir');
   if (!tracked.length) return [];
@@ -321,6 +323,5 @@ async function recordMoves(ctx: RepoContext): Promise<Array<[string, string]>> {
 }
 
 async function hasStagedChanges(root: string): Promise<boolean> {
-  const out = await git(root, ['diff', '--cached', '--name-only', '-z']);
-  return out.length > 0;
+  return (await stagedChanges(root)).length > 0;
 }

@@ -2,8 +2,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MkError } from '../../errors/index.js';
-import { signedNote } from '../../signing/describe.js';
-import { announcementLines } from '../../notify/announce.js';
 import { strictAccess, withheldLine } from '../../remote/access.js';
 import { git } from '../../git/run.js';
 import { RepoContext } from '../../repo/context.js';
@@ -249,6 +247,9 @@ export async function runHook(name: string, args: string[]): Promise<HookOutcome
       try {
         const rs = await prePush(ctx, args[0] ?? 'origin', stdin);
         const { heldTagError } = await import('../../sync/transfer.js');
+        // Loaded here, not at the top: every other hook would load them (and undici) for nothing.
+        const { signedNote } = await import('../../signing/describe.js');
+        const { announcementLines } = await import('../../notify/announce.js');
         for (const r of rs) {
           const mounted = r.mounted ? `${r.mounted} mounted from another repository of the registry, ` : '';
           out.messages.push(`mk: ${r.ref}: uploaded ${r.copied} blob(s) to '${r.remote}' (${mounted}${r.skipped} already there)`);

@@ -3,12 +3,12 @@
  * `filter=mk` line in .gitattributes, Git stores their pointers and runs `mk filter-process`
  * (clean, smudge, delay) for their bytes. Real git, real CLI, temporary global configs.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../support/repo.js';
-import { env, fileSha, g, gitRun, head, identify, mk, mkRun, newRepo, sha256, treeFiles, writeRandom, type Run } from './support.js';
+import { env, fileSha, g, gitRun, head, identify, mk, mkRun, newRepo, setThreshold, sha256, treeFiles, writeRandom, type Run } from './support.js';
 
 const tmp = tempDir('mk-filter-');
 afterAll(() => tmp.cleanup());
@@ -494,5 +494,44 @@ describe('hostile pointers in smudge', () => {
     expect(r.status).not.toBe(0);
     expect(existsSync(join(R, 'tampered.onnx'))).toBe(false);
     expect(existsSync(blob)).toBe(false);
+  });
+});
+
+describe('the pre-commit hook reads the index once per state of it', () => {
+  it('what the hook stages itself (a large file sent through the filter, a folder pointer recorded again) is what its later steps see: the Kitfile, the pointer state, the fast path', () => {
+    const R = newRepo(join(root, 'restaged'), { filter: true });
+    setThreshold(R, '512KiB');
+    writeRandom(join(R, 'ds', 'a.bin'), 4096);
+    writeRandom(join(R, 'ds', 'b.bin'), 4096);
+    mk(R, 'add', 'ds/');
+    g(R, 'add', '-A');
+    g(R, 'commit', '-q', '-m', 'a dataset');
+    const before = g(R, 'rev-parse', 'HEAD:ds.mk.yaml').trim();
+    // Staged as bytes by plain git: the hook cleans it through the filter (a git add of its own)
+    // and records the changed folder (its pointer staged again), then lists the index once more.
+    const big = writeRandom(join(R, 'data', 'big.bin'), 1 << 20);
+    writeRandom(join(R, 'ds', 'a.bin'), 4096);
+    g(R, 'add', 'data/big.bin');
+    const c = gitRun(R, ['commit', '-m', 'a large file and the dataset changed']);
+    expect(c.status, c.stderr).toBe(0);
+    expect(storedPointer(R, 'HEAD:data/big.bin').digest).toBe(big);
+    expect(g(R, 'show', 'HEAD:Kitfile')).toMatch(/path: data\/big\.bin/);
+    const after = g(R, 'rev-parse', 'HEAD:ds.mk.yaml').trim();
+    expect(after).not.toBe(before);
+    // The pointer state the hook wrote last is the index's as it left it (the new folder pointer), not as it found it.
+    const state = readFileSync(join(R, '.git', 'mk', 'pointers'), 'utf8');
+    expect(state).toBe(g(R, 'ls-files', '--format=%(objectname) %(path)', '--', '*.mk.yaml'));
+    expect(state).toContain(`${after} ds.mk.yaml`);
+    expect(g(R, 'status', '--porcelain')).toBe('');
+    // A commit with nothing for mk: the hook runs in full once and writes its fast path, whose
+    // check of the pointers (their `git ls-files -s` summed) holds for the index it leaves.
+    writeFileSync(join(R, 'train.py'), 'print("train")\n');
+    g(R, 'add', 'train.py');
+    g(R, 'commit', '-q', '-m', 'code only');
+    const script = readFileSync(join(R, '.git', 'mk', 'pre-commit-fast.sh'), 'utf8').split('\n');
+    const sum = script.find((l) => l.includes('| cksum'));
+    expect(sum).toBeDefined();
+    const check = spawnSync('sh', ['-c', sum!], { cwd: R, env: env(), encoding: 'utf8' });
+    expect(check.status, check.stderr).toBe(0);
   });
 });
