@@ -1,7 +1,7 @@
 import type { Descriptor } from '../content/descriptor.js';
 import { MediaType } from '../content/media-types.js';
 import { parseImageIndex, parseImageManifest } from '../content/oci-manifest.js';
-import { bufferSource, hasLocalStat, readAll, type BlobSource, type Fetcher, type SmallReads, type Target } from '../content/storage.js';
+import { bufferSource, hasLocalStat, readAll, type BlobSource, type Fetcher, type Ingest, type SmallReads, type Target } from '../content/storage.js';
 import { decodeDirRoot } from '../formats/dir-manifest.js';
 import { isMkError, MkError } from '../errors/index.js';
 import { copyLevel, type CopyOptions, type CopyProgress, type CopyResult } from './copy.js';
@@ -88,7 +88,10 @@ export async function copyGraph(src: Fetcher, dst: Target, roots: Descriptor[], 
   const missing: Descriptor[] = [];
   const srcLocal = hasLocalStat(src) ? src : undefined;
   const dstLocal = hasLocalStat(dst) ? dst : undefined;
-  const atDst = async (d: Descriptor) => (opts.known?.has(d) ?? false) || (dstLocal ? dstLocal.existsSync(d) : await dst.exists(d));
+  // A destination with its own ingest (mk's cache) claims what it already holds: a gc on a shared
+  // cache keeps a blob this copy counts on instead of copying it.
+  const dstClaims = typeof (dst as Partial<Ingest>).claim === 'function' ? (dst as unknown as Ingest) : undefined;
+  const atDst = async (d: Descriptor) => (opts.known?.has(d) ?? false) || (dstClaims ? dstClaims.claim(d) : dstLocal ? dstLocal.existsSync(d) : await dst.exists(d));
   const inSrc = async (d: Descriptor) => (srcLocal ? srcLocal.existsSync(d) : true); // a remote source answers when fetched
 
   const read = async (d: Descriptor, fromDst: boolean): Promise<Buffer> => {

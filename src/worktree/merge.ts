@@ -126,7 +126,8 @@ async function remoteOf(src: BlobSources, what: string): Promise<Target> {
 
 /** Copies into the cache the blobs (leaves: packs, raw blobs, file lists) it lacks, from the remote. */
 export async function ensureCached(src: BlobSources, blobs: Descriptor[], what: string): Promise<void> {
-  const missing = [...new Map(blobs.filter((d) => !src.cache.existsSync(d)).map((d) => [d.digest, d])).values()];
+  // Claimed, not just seen: a gc on a shared cache keeps what the merge is about to reference.
+  const missing = [...new Map(blobs.filter((d) => !src.cache.claim(d)).map((d) => [d.digest, d])).values()];
   if (missing.length === 0) return;
   const remote = await remoteOf(src, what);
   await copyGraph(remote, src.cache, missing);

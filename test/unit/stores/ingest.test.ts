@@ -4,13 +4,15 @@
  * wrong name, in this process or (through verified.json) for later ones.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bufferSource } from '../../../src/content/storage.js';
 import { isMkError } from '../../../src/errors/index.js';
 import { openCacheStore } from '../../../src/stores/open.js';
+import { MemoryStore } from '../../../src/stores/memory/memory-store.js';
+import { ensureCached } from '../../../src/worktree/merge.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mk-ingest-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -73,5 +75,31 @@ describe("the cache's ingest", () => {
     })();
     expect(cache.claim(r)).toBe(true);
     expect(cache.claim({ digest: sha(Buffer.from('never stored')), size: 12 })).toBe(false);
+  });
+
+  it('a graph copy into the cache claims the blobs the cache already holds (a folder merge fetching what it lacks), so a gc keeps them', async () => {
+    const dir = join(root, 'copy');
+    const cache = openCacheStore(dir);
+    const held = Buffer.from('already in the cache');
+    const lacking = Buffer.from('only on the remote');
+    const h = await cache.ingest('held');
+    h.writeSync(held);
+    const hd = await h.commit();
+    // The claims this process wrote (the files a gc reads), counted for the held blob before and after.
+    const claimed = () => {
+      const d = join(dir, 'claims');
+      return existsSync(d)
+        ? readdirSync(d)
+            .map((f) => readFileSync(join(d, f), 'utf8'))
+            .join('')
+        : '';
+    };
+    const before = claimed().split(hd.digest.slice(7)).length - 1;
+    const remote = new MemoryStore();
+    const ld = { mediaType: 'application/octet-stream', digest: sha(lacking), size: lacking.length };
+    await remote.push(ld, bufferSource(lacking));
+    await ensureCached({ cache, remote: async () => remote }, [{ mediaType: 'application/octet-stream', digest: hd.digest, size: hd.size }, ld], 'a merged folder');
+    expect(claimed().split(hd.digest.slice(7)).length - 1).toBe(before + 1);
+    expect(cache.existsSync(ld)).toBe(true);
   });
 });
