@@ -11,7 +11,7 @@ import { reproduce, type ReproEvent } from '../pipeline/repro.js';
 import { RepoContext } from '../repo/context.js';
 import { acquireLock } from '../util/lockfile.js';
 import { checkout } from '../worktree/checkout.js';
-import { defaultRemote, pipelineWorkspace } from './common-pipeline.js';
+import { defaultRemote, pipelineWorkspace } from '../pipeline/workspace.js';
 
 export type { Experiment };
 

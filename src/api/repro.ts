@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { reproduce, type ReproEvent, type ReproResult, type StageOutcome } from '../pipeline/repro.js';
 import { RepoContext } from '../repo/context.js';
 import { acquireLock } from '../util/lockfile.js';
-import { defaultRemote, pipelineWorkspace } from './common-pipeline.js';
+import { defaultRemote, pipelineWorkspace } from '../pipeline/workspace.js';
 
 export type { ReproEvent, ReproResult, StageOutcome };
 

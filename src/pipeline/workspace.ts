@@ -1,8 +1,8 @@
 import type { Target } from '../content/storage.js';
 import { guessKind, pointerPathFor, type Pointer } from '../formats/pointer.js';
 import type { TrackedPointer } from '../git/pointers.js';
-import type { PipelineWorkspace } from '../pipeline/repro.js';
-import type { RunPointer } from '../pipeline/run-cache.js';
+import type { PipelineWorkspace } from './repro.js';
+import type { RunPointer } from './run-cache.js';
 import type { RepoContext } from '../repo/context.js';
 // The work-tree engine (src/worktree: recording, placement, the comparison of data with its
 // pointer) the pipeline runner records and places outputs with, loaded when a stage needs it
